@@ -1,0 +1,51 @@
+import { readFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { Hono } from 'hono';
+import { createSchema, createYoga } from 'graphql-yoga';
+import type { Logger } from '@shop/platform/log';
+import type { Clients } from './clients/index.js';
+import type { BffConfig } from './config.js';
+import type { GraphQLContext } from './context.js';
+import { maskError } from './errors.js';
+import { createLoaders } from './loaders/index.js';
+import { productResolvers } from './resolvers/product.js';
+
+const typeDefs = readFileSync(new URL('./schema/schema.graphql', import.meta.url), 'utf8');
+
+/** The BFF as a Hono app: GraphQL (and GraphiQL) at /graphql, liveness at /healthz. */
+export function createApp(opts: { clients: Clients; config: Pick<BffConfig, 'ADMIN_API_KEY' | 'GRAPHIQL'>; log: Logger }) {
+  const yoga = createYoga<object, GraphQLContext>({
+    schema: createSchema<GraphQLContext>({
+      typeDefs,
+      resolvers: [productResolvers],
+    }),
+    graphqlEndpoint: '/graphql',
+    graphiql: opts.config.GRAPHIQL,
+    maskedErrors: { maskError: maskError(opts.log) },
+    logging: {
+      debug: (...args) => opts.log.debug({ args }, 'yoga'),
+      info: (...args) => opts.log.info({ args }, 'yoga'),
+      warn: (...args) => opts.log.warn({ args }, 'yoga'),
+      error: (...args) => opts.log.error({ args }, 'yoga'),
+    },
+    context: ({ request }) => {
+      const correlationId = request.headers.get('x-request-id') ?? randomUUID();
+      return {
+        request,
+        clients: opts.clients,
+        loaders: createLoaders(opts.clients),
+        config: opts.config,
+        log: opts.log.child({ correlationId }),
+        callMetadata: {
+          'x-correlation-id': correlationId,
+          ...(request.headers.get('traceparent') ? { traceparent: request.headers.get('traceparent')! } : {}),
+        },
+      };
+    },
+  });
+
+  const app = new Hono();
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.on(['GET', 'POST', 'OPTIONS'], '/graphql', (c) => yoga.fetch(c.req.raw));
+  return app;
+}

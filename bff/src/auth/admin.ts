@@ -1,0 +1,13 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { ForbiddenError, UnauthenticatedError } from '@shop/platform/errors';
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+/**
+ * Admin operations need the API secret in `x-api-key`. Compared by digest in constant
+ * time, so neither the length nor the prefix of the secret leaks through timing.
+ */
+export function requireAdmin(apiKey: string | null | undefined, secret: string): void {
+  if (!apiKey) throw new UnauthenticatedError('this operation needs the x-api-key header');
+  if (!timingSafeEqual(digest(apiKey), digest(secret))) throw new ForbiddenError('the x-api-key is not valid');
+}

@@ -1,0 +1,17 @@
+import { z } from 'zod';
+import { baseEnv, env } from '@shop/platform/config';
+
+export const configSchema = z.object({
+  ...baseEnv,
+  /** The GraphQL HTTP port (behind the Envoy edge). */
+  PORT: env.port(),
+  /** gRPC address of the product service, normally an Envoy listener (host:port). */
+  PRODUCT_GRPC_ADDR: z.string().min(1),
+  /** Deadline for each gRPC call the BFF makes. */
+  GRPC_TIMEOUT_MS: env.durationMs(3_000),
+  /** Secret that admin operations (createProduct) require in the `x-api-key` header. */
+  ADMIN_API_KEY: env.secret(16),
+  /** GraphiQL in the browser at /graphql. */
+  GRAPHIQL: env.bool(true),
+});
+export type BffConfig = z.infer<typeof configSchema>;

@@ -1,0 +1,14 @@
+import type { Logger } from '@shop/platform/log';
+import type { Clients } from './clients/index.js';
+import type { BffConfig } from './config.js';
+import type { Loaders } from './loaders/index.js';
+
+export interface GraphQLContext {
+  request: Request;
+  clients: Clients;
+  loaders: Loaders;
+  config: Pick<BffConfig, 'ADMIN_API_KEY'>;
+  log: Logger;
+  /** Forwarded on every gRPC call so that one request can be followed across services. */
+  callMetadata: Record<string, string>;
+}

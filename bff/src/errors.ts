@@ -1,0 +1,43 @@
+import { GraphQLError } from 'graphql';
+import { isDomainError, ValidationError, type ErrorKind } from '@shop/platform/errors';
+import type { Logger } from '@shop/platform/log';
+import { randomUUID } from 'node:crypto';
+
+/** The one mapping from domain errors (as they come back from gRPC) to GraphQL error codes. */
+const codeOf: Record<ErrorKind, string> = {
+  VALIDATION: 'BAD_USER_INPUT',
+  NOT_FOUND: 'NOT_FOUND',
+  ALREADY_EXISTS: 'CONFLICT',
+  ILLEGAL_STATE: 'FAILED_PRECONDITION',
+  CONCURRENCY: 'CONFLICT',
+  UNAUTHENTICATED: 'UNAUTHENTICATED',
+  FORBIDDEN: 'FORBIDDEN',
+  UNAVAILABLE: 'SERVICE_UNAVAILABLE',
+};
+
+/**
+ * yoga's error masking hook: domain errors keep their message and get a code (and the
+ * field, for bad input); GraphQL's own errors (syntax, validation) pass through; anything
+ * else is logged with a reference and answered without details.
+ */
+export function maskError(log: Logger) {
+  return (error: unknown): Error => {
+    const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+    const path = error instanceof GraphQLError ? error.path : undefined;
+    if (isDomainError(original)) {
+      return new GraphQLError(original.message, {
+        path,
+        extensions: {
+          code: codeOf[original.kind],
+          ...(original instanceof ValidationError ? { field: original.field } : {}),
+        },
+      });
+    }
+    if (error instanceof GraphQLError && !error.originalError) {
+      return error.extensions.code ? error : new GraphQLError(error.message, { ...error, extensions: { ...error.extensions, code: 'GRAPHQL_VALIDATION_FAILED' } });
+    }
+    const ref = randomUUID();
+    log.error({ err: original, ref, path }, 'unexpected error in a resolver');
+    return new GraphQLError(`Unexpected error (ref ${ref}).`, { path, extensions: { code: 'INTERNAL_SERVER_ERROR', ref } });
+  };
+}

@@ -1,0 +1,221 @@
+import { stringify } from 'yaml';
+
+/**
+ * Envoy's configuration as a function of where things run, so that the local stack,
+ * the tests (own ports) and Kubernetes (a sidecar per pod, DNS names) use the same
+ * listeners, routes and resilience settings.
+ */
+export interface Upstream {
+  host: string;
+  port: number;
+}
+
+export interface GrpcRoute {
+  /** Cluster and stat name, e.g. `product`. */
+  name: string;
+  /** Where Envoy listens for callers of this service. */
+  listenPort: number;
+  upstream: Upstream;
+  /** Per-route deadline when the caller sets none. */
+  timeoutMs?: number;
+}
+
+export interface EnvoyTopology {
+  /** 127.0.0.1 locally; 0.0.0.0 in a pod. */
+  listenHost: string;
+  adminPort: number;
+  edgePort: number;
+  bff: Upstream;
+  grpc: GrpcRoute[];
+  /** Upstream hosts are DNS names (Kubernetes services) rather than IP addresses. */
+  dns?: boolean;
+  /** Edge rate limit: a token bucket per Envoy. */
+  rateLimit?: { tokensPerFill: number; fillIntervalMs: number; maxTokens: number };
+}
+
+const HCM = 'envoy.filters.network.http_connection_manager';
+const ROUTER = { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } };
+
+const accessLog = (name: string) => [
+  {
+    name: 'envoy.access_loggers.stdout',
+    typed_config: {
+      '@type': 'type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog',
+      log_format: {
+        json_format: {
+          time: '%START_TIME%',
+          listener: name,
+          method: '%REQ(:METHOD)%',
+          path: '%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%',
+          status: '%RESPONSE_CODE%',
+          grpc_status: '%GRPC_STATUS(NUMBER)%',
+          flags: '%RESPONSE_FLAGS%',
+          duration_ms: '%DURATION%',
+          upstream: '%UPSTREAM_HOST%',
+          request_id: '%REQ(X-REQUEST-ID)%',
+        },
+      },
+    },
+  },
+];
+
+const ms = (n: number) => `${(n / 1000).toFixed(3)}s`;
+
+function cluster(name: string, upstream: Upstream, opts: { http2: boolean; dns: boolean; healthCheck: object }) {
+  return {
+    name,
+    type: opts.dns ? 'STRICT_DNS' : 'STATIC',
+    connect_timeout: '1s',
+    lb_policy: 'ROUND_ROBIN',
+    ...(opts.http2
+      ? {
+          typed_extension_protocol_options: {
+            'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
+              '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+              explicit_http_config: { http2_protocol_options: {} },
+            },
+          },
+        }
+      : {}),
+    load_assignment: {
+      cluster_name: name,
+      endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: upstream.host, port_value: upstream.port } } } }] }],
+    },
+    health_checks: [
+      {
+        timeout: '1s',
+        interval: '2s',
+        // Fast to notice a restart in development; in a pod the kubelet probes too.
+        no_traffic_interval: '2s',
+        unhealthy_threshold: 2,
+        healthy_threshold: 1,
+        ...opts.healthCheck,
+      },
+    ],
+    // A host that keeps failing is ejected for a while rather than retried into.
+    outlier_detection: { consecutive_5xx: 5, consecutive_gateway_failure: 3, interval: '5s', base_ejection_time: '10s', max_ejection_percent: 100 },
+    common_lb_config: { healthy_panic_threshold: { value: 0 } },
+  };
+}
+
+function grpcListener(route: GrpcRoute, host: string) {
+  return {
+    name: `grpc_${route.name}`,
+    address: { socket_address: { address: host, port_value: route.listenPort } },
+    filter_chains: [
+      {
+        filters: [
+          {
+            name: HCM,
+            typed_config: {
+              '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+              stat_prefix: `grpc_${route.name}`,
+              codec_type: 'AUTO',
+              access_log: accessLog(`grpc_${route.name}`),
+              route_config: {
+                name: route.name,
+                virtual_hosts: [
+                  {
+                    name: route.name,
+                    domains: ['*'],
+                    routes: [
+                      {
+                        match: { prefix: '/' },
+                        route: {
+                          cluster: route.name,
+                          timeout: ms(route.timeoutMs ?? 10_000),
+                          // Honour the caller's grpc-timeout, capped by the route's.
+                          max_stream_duration: { grpc_timeout_header_max: ms(route.timeoutMs ?? 10_000) },
+                          retry_policy: {
+                            // UNAVAILABLE is safe to retry: the call did not run.
+                            retry_on: 'unavailable,connect-failure,refused-stream,reset-before-request',
+                            num_retries: 2,
+                            per_try_timeout: ms(route.timeoutMs ?? 10_000),
+                            retry_back_off: { base_interval: '0.05s', max_interval: '0.5s' },
+                          },
+                        },
+                      },
+                    ],
+                  },
+                ],
+              },
+              http_filters: [ROUTER],
+            },
+          },
+        ],
+      },
+    ],
+  };
+}
+
+function edgeListener(t: EnvoyTopology) {
+  const rl = t.rateLimit ?? { tokensPerFill: 500, fillIntervalMs: 1000, maxTokens: 1000 };
+  return {
+    name: 'edge',
+    address: { socket_address: { address: t.listenHost, port_value: t.edgePort } },
+    filter_chains: [
+      {
+        filters: [
+          {
+            name: HCM,
+            typed_config: {
+              '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+              stat_prefix: 'edge',
+              codec_type: 'AUTO',
+              generate_request_id: true,
+              use_remote_address: true,
+              access_log: accessLog('edge'),
+              route_config: {
+                name: 'edge',
+                virtual_hosts: [
+                  {
+                    name: 'shop',
+                    domains: ['*'],
+                    routes: [
+                      { match: { prefix: '/graphql' }, route: { cluster: 'bff', timeout: '30s', idle_timeout: '300s' } },
+                      { match: { path: '/healthz' }, route: { cluster: 'bff', timeout: '2s' } },
+                    ],
+                  },
+                ],
+              },
+              http_filters: [
+                {
+                  name: 'envoy.filters.http.local_ratelimit',
+                  typed_config: {
+                    '@type': 'type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit',
+                    stat_prefix: 'edge_rate_limit',
+                    token_bucket: { max_tokens: rl.maxTokens, tokens_per_fill: rl.tokensPerFill, fill_interval: ms(rl.fillIntervalMs) },
+                    filter_enabled: { runtime_key: 'edge_rate_limit_enabled', default_value: { numerator: 100, denominator: 'HUNDRED' } },
+                    filter_enforced: { runtime_key: 'edge_rate_limit_enforced', default_value: { numerator: 100, denominator: 'HUNDRED' } },
+                    response_headers_to_add: [{ append_action: 'OVERWRITE_IF_EXISTS_OR_ADD', header: { key: 'x-rate-limited', value: 'true' } }],
+                  },
+                },
+                ROUTER,
+              ],
+            },
+          },
+        ],
+      },
+    ],
+  };
+}
+
+/** The whole bootstrap as an object (tests inspect it). */
+export function envoyBootstrap(t: EnvoyTopology): object {
+  const dns = t.dns ?? false;
+  return {
+    admin: { address: { socket_address: { address: '127.0.0.1', port_value: t.adminPort } } },
+    static_resources: {
+      listeners: [edgeListener(t), ...t.grpc.map((g) => grpcListener(g, t.listenHost))],
+      clusters: [
+        cluster('bff', t.bff, { http2: false, dns, healthCheck: { http_health_check: { path: '/healthz' } } }),
+        ...t.grpc.map((g) => cluster(g.name, g.upstream, { http2: true, dns, healthCheck: { grpc_health_check: {} } })),
+      ],
+    },
+  };
+}
+
+/** The bootstrap as YAML, for `envoy -c`. */
+export function renderEnvoyConfig(t: EnvoyTopology): string {
+  return `# Generated by envoy/src/config.ts — do not edit by hand.\n${stringify(envoyBootstrap(t))}`;
+}

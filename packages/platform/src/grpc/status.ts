@@ -1,0 +1,87 @@
+import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import {
+  AlreadyExistsError,
+  ConcurrencyError,
+  type DomainError,
+  type ErrorKind,
+  ForbiddenError,
+  IllegalStateError,
+  isDomainError,
+  NotFoundError,
+  UnauthenticatedError,
+  UnavailableError,
+  ValidationError,
+} from '../errors.js';
+
+/** Trailer that carries the offending field of an INVALID_ARGUMENT across the wire. */
+export const FIELD_TRAILER = 'shop-error-field';
+
+const codeOf: Record<ErrorKind, status> = {
+  VALIDATION: status.INVALID_ARGUMENT,
+  NOT_FOUND: status.NOT_FOUND,
+  ALREADY_EXISTS: status.ALREADY_EXISTS,
+  ILLEGAL_STATE: status.FAILED_PRECONDITION,
+  CONCURRENCY: status.ABORTED,
+  UNAUTHENTICATED: status.UNAUTHENTICATED,
+  FORBIDDEN: status.PERMISSION_DENIED,
+  UNAVAILABLE: status.UNAVAILABLE,
+};
+
+export interface StatusObject {
+  code: status;
+  details: string;
+  metadata: Metadata;
+}
+
+/**
+ * Server side: the one mapping from a thrown error to a gRPC status. Domain errors
+ * keep their message; anything else is INTERNAL with only a reference id, so that no
+ * stack trace or SQL ever reaches a client.
+ */
+export function toStatus(err: unknown, referenceId: string): StatusObject {
+  const metadata = new Metadata();
+  if (isDomainError(err)) {
+    if (err instanceof ValidationError) metadata.set(FIELD_TRAILER, err.field);
+    return { code: codeOf[err.kind], details: err.message, metadata };
+  }
+  if (isServiceError(err) && err.code === status.DEADLINE_EXCEEDED) {
+    return { code: status.DEADLINE_EXCEEDED, details: 'deadline exceeded', metadata };
+  }
+  return { code: status.INTERNAL, details: `internal error (ref ${referenceId})`, metadata };
+}
+
+/**
+ * Client side: the reverse mapping, so a caller (the BFF, a service calling another)
+ * handles the same error classes whatever the transport.
+ */
+export function fromServiceError(err: ServiceError): DomainError | ServiceError {
+  const message = err.details || err.message;
+  switch (err.code) {
+    case status.INVALID_ARGUMENT: {
+      const field = err.metadata?.get(FIELD_TRAILER)[0]?.toString();
+      const reason = field && message.startsWith(`${field}: `) ? message.slice(field.length + 2) : message;
+      return new ValidationError(field ?? 'request', reason);
+    }
+    case status.NOT_FOUND:
+      return Object.assign(new NotFoundError('resource', ''), { message });
+    case status.ALREADY_EXISTS:
+      return new AlreadyExistsError(message);
+    case status.FAILED_PRECONDITION:
+      return new IllegalStateError(message);
+    case status.ABORTED:
+      return new ConcurrencyError(message);
+    case status.UNAUTHENTICATED:
+      return new UnauthenticatedError(message);
+    case status.PERMISSION_DENIED:
+      return new ForbiddenError(message);
+    case status.UNAVAILABLE:
+    case status.DEADLINE_EXCEEDED:
+      return new UnavailableError(message);
+    default:
+      return err;
+  }
+}
+
+export function isServiceError(err: unknown): err is ServiceError {
+  return err instanceof Error && typeof (err as Partial<ServiceError>).code === 'number' && 'metadata' in err;
+}

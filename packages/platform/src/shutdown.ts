@@ -1,0 +1,69 @@
+import type { Logger } from './log.js';
+
+type Hook = { name: string; fn: () => Promise<void> | void };
+
+/**
+ * Graceful shutdown: on SIGTERM/SIGINT, run the registered hooks in reverse order of
+ * registration (stop taking work first, close pools last), each bounded by the grace
+ * period, then exit. A second signal, or the deadline, forces the exit.
+ */
+export class Lifecycle {
+  private readonly hooks: Hook[] = [];
+  private stopping: Promise<void> | undefined;
+
+  constructor(
+    private readonly log: Logger,
+    private readonly timeoutMs = 10_000,
+  ) {}
+
+  /** Register a hook; hooks run last-registered first. */
+  onShutdown(name: string, fn: Hook['fn']): void {
+    this.hooks.push({ name, fn });
+  }
+
+  /** Install the signal handlers (once per process). */
+  handleSignals(): void {
+    const handler = (signal: NodeJS.Signals) => {
+      if (this.stopping) {
+        this.log.warn({ signal }, 'second signal: exiting now');
+        process.exit(1);
+      }
+      this.log.info({ signal }, 'shutting down');
+      void this.shutdown().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    };
+    process.once('SIGTERM', handler);
+    process.once('SIGINT', handler);
+  }
+
+  shutdown(): Promise<void> {
+    this.stopping ??= this.runHooks();
+    return this.stopping;
+  }
+
+  get isStopping(): boolean {
+    return this.stopping !== undefined;
+  }
+
+  private async runHooks(): Promise<void> {
+    const deadline = setTimeout(() => {
+      this.log.error({ timeoutMs: this.timeoutMs }, 'shutdown timed out: forcing exit');
+      process.exit(1);
+    }, this.timeoutMs);
+    deadline.unref();
+    let failed = false;
+    for (const hook of [...this.hooks].reverse()) {
+      try {
+        await hook.fn();
+      } catch (err) {
+        failed = true;
+        this.log.error({ err, hook: hook.name }, 'shutdown hook failed');
+      }
+    }
+    clearTimeout(deadline);
+    if (failed) throw new Error('shutdown hooks failed');
+    this.log.info('stopped');
+  }
+}

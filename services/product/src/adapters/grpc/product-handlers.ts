@@ -1,0 +1,141 @@
+import { ProductServiceService } from '@shop/contracts/shop/product/v1/service';
+import type { StockLine as StockLineMessage } from '@shop/contracts/shop/product/v1/product';
+import { ValidationError } from '@shop/platform/errors';
+import { bind, type CallContext, type ServiceBinding } from '@shop/platform/grpc/server';
+import { isUuid } from '@shop/platform/ids';
+import type { EventMetadata } from '@shop/platform/outbox';
+import { updatableFields, type ProductFields, type StockLine, type UpdatableField } from '../../domain/product.js';
+import type { Catalog } from '../../app/catalog.js';
+import { toProtoProduct } from '../../app/contract-mapping.js';
+
+export const PRODUCT_SERVICE = 'shop.product.v1.ProductService';
+const DEFAULT_PAGE_SIZE = 20;
+const MAX_PAGE_SIZE = 100;
+const MAX_BATCH = 500;
+
+/**
+ * Transport only: parse each request into the use case's terms (naming any bad field),
+ * call the catalog, map the result back to the contract.
+ */
+export function productService(catalog: Catalog): ServiceBinding {
+  return bind(PRODUCT_SERVICE, ProductServiceService, {
+    async createProduct(req, ctx) {
+      if (!req.price) throw new ValidationError('price', 'is required');
+      const product = await catalog.create(
+        {
+          name: req.name,
+          description: req.description,
+          category: req.category,
+          sku: req.sku ?? null,
+          priceCents: req.price.amountCents,
+          currency: req.price.currency || 'USD',
+          quantityOnHand: req.quantityOnHand,
+          active: req.active ?? true,
+        },
+        metadataOf(ctx),
+      );
+      return { product: toProtoProduct(product) };
+    },
+
+    async getProduct(req) {
+      return { product: toProtoProduct(await catalog.get(uuid('id', req.id))) };
+    },
+
+    async batchGetProducts(req) {
+      if (req.ids.length > MAX_BATCH) throw new ValidationError('ids', `at most ${MAX_BATCH} per call`);
+      req.ids.forEach((id, i) => uuid(`ids[${i}]`, id));
+      return { products: (await catalog.batchGet(req.ids)).map(toProtoProduct) };
+    },
+
+    async listProducts(req) {
+      const size = req.page?.pageSize ?? 0;
+      if (size < 0) throw new ValidationError('page.page_size', 'must not be negative');
+      const min = req.minPriceCents;
+      const max = req.maxPriceCents;
+      if (min !== undefined && min < 0) throw new ValidationError('min_price_cents', 'must not be negative');
+      if (max !== undefined && min !== undefined && max < min) {
+        throw new ValidationError('max_price_cents', 'must not be below min_price_cents');
+      }
+      const page = await catalog.list(
+        {
+          ...(req.category ? { category: req.category.trim().toLowerCase() } : {}),
+          ...(req.search.trim() ? { search: req.search.trim() } : {}),
+          ...(min !== undefined ? { minPriceCents: min } : {}),
+          ...(max !== undefined ? { maxPriceCents: max } : {}),
+          activeOnly: req.activeOnly,
+        },
+        // AIP-158: zero means the default, and too large is capped rather than refused.
+        Math.min(size || DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE),
+        req.page?.pageToken ?? '',
+      );
+      return { products: page.items.map(toProtoProduct), page: { nextPageToken: page.nextPageToken } };
+    },
+
+    async updateProduct(req, ctx) {
+      const id = uuid('id', req.id);
+      const mask = parseMask(req.updateMask ?? []);
+      const body = req.product;
+      if (!body) throw new ValidationError('product', 'is required');
+      const patch: Partial<ProductFields> = {
+        name: body.name,
+        description: body.description,
+        category: body.category,
+        sku: body.sku || null,
+        quantityOnHand: body.quantityOnHand,
+        active: body.active,
+        ...(body.price ? { priceCents: body.price.amountCents, currency: body.price.currency || 'USD' } : {}),
+      };
+      if (mask.includes('price') && !body.price) throw new ValidationError('product.price', 'is required when update_mask lists price');
+      const product = await catalog.update(id, patch, mask, req.expectedRevision, metadataOf(ctx));
+      return { product: toProtoProduct(product) };
+    },
+
+    async deleteProduct(req, ctx) {
+      await catalog.delete(uuid('id', req.id), req.expectedRevision, metadataOf(ctx));
+      return {};
+    },
+
+    async reserveStock(req, ctx) {
+      const result = await catalog.reserve(uuid('order_id', req.orderId), stockLines(req.lines), metadataOf(ctx));
+      return { reserved: result.reserved, shortages: result.shortages };
+    },
+
+    async releaseStock(req, ctx) {
+      return { lines: await catalog.release(uuid('order_id', req.orderId), metadataOf(ctx)) };
+    },
+
+    async commitStock(req, ctx) {
+      return { lines: await catalog.commit(uuid('order_id', req.orderId), metadataOf(ctx)) };
+    },
+  });
+}
+
+function uuid(field: string, value: string): string {
+  if (!value) throw new ValidationError(field, 'is required');
+  if (!isUuid(value)) throw new ValidationError(field, 'must be a UUID');
+  return value.toLowerCase();
+}
+
+function stockLines(lines: StockLineMessage[]): StockLine[] {
+  return lines.map((l, i) => ({ productId: uuid(`lines[${i}].product_id`, l.productId), quantity: l.quantity }));
+}
+
+/** Accepts mask paths as sent in binary (snake_case) or in JSON (lowerCamelCase). */
+function parseMask(paths: string[]): UpdatableField[] {
+  const fields = new Set<UpdatableField>();
+  for (const raw of paths.flatMap((p) => p.split(','))) {
+    const path = raw.trim().replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+    const field = path.startsWith('price.') || path === 'price' ? 'price' : path;
+    if (!(updatableFields as readonly string[]).includes(field)) {
+      throw new ValidationError('update_mask', `unknown field "${raw}"; updatable: ${updatableFields.join(', ')}`);
+    }
+    fields.add(field as UpdatableField);
+  }
+  return [...fields];
+}
+
+function metadataOf(ctx: CallContext): EventMetadata {
+  const actor = ctx.metadata.get('x-actor')[0]?.toString();
+  const traceparent = ctx.metadata.get('traceparent')[0]?.toString();
+  return { correlationId: ctx.correlationId, ...(actor ? { actor } : {}), ...(traceparent ? { traceparent } : {}) };
+}

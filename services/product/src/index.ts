@@ -1,0 +1,10 @@
+import { fileURLToPath } from 'node:url';
+import type { MigrationSource } from '@shop/platform/postgres/migrate';
+
+export { Catalog } from './app/catalog.js';
+export { productService, PRODUCT_SERVICE } from './adapters/grpc/product-handlers.js';
+
+export const productMigrations: MigrationSource = {
+  name: 'product',
+  dir: fileURLToPath(new URL('../migrations', import.meta.url)),
+};

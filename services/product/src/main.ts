@@ -1,0 +1,32 @@
+import { loadDescriptorSet } from '@shop/contracts/descriptors';
+import { runProcess } from '@shop/platform/process';
+import { createPool } from '@shop/platform/postgres/pool';
+import { migrate } from '@shop/platform/postgres/migrate';
+import { outboxMigrations } from '@shop/platform/outbox';
+import { startGrpcServer } from '@shop/platform/grpc/server';
+import { createKafka, ensureTopics } from '@shop/platform/kafka';
+import { newId, systemClock } from '@shop/platform/ids';
+import { configSchema } from './config.js';
+import { Catalog } from './app/catalog.js';
+import { productService } from './adapters/grpc/product-handlers.js';
+import { productMigrations } from './index.js';
+
+await runProcess('product', configSchema, async ({ config, log, registry, lifecycle, readiness }) => {
+  const pool = createPool({ url: config.DATABASE_URL, max: config.DATABASE_POOL_MAX, log, application: 'product' });
+  lifecycle.onShutdown('postgres', () => pool.end());
+  await migrate(pool, [outboxMigrations, productMigrations], log);
+  readiness({ name: 'postgres', check: async () => void (await pool.query('SELECT 1')) });
+
+  await ensureTopics(createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'product', log }), [
+    { topic: config.PRODUCT_EVENTS_TOPIC, numPartitions: 3 },
+  ]);
+
+  const server = await startGrpcServer({
+    port: config.GRPC_PORT,
+    services: [productService(new Catalog(pool, systemClock, newId))],
+    descriptorSet: loadDescriptorSet(),
+    log,
+    registry,
+  });
+  lifecycle.onShutdown('grpc', () => server.shutdown());
+});

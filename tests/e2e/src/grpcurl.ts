@@ -1,0 +1,17 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { grpcurlBinary } from '@shop/tools/install/grpcurl';
+
+const run = promisify(execFile);
+
+/** `grpcurl -plaintext ADDRESS VERB [SYMBOL]` (list, describe), as a user would type it. */
+export async function grpcurl(address: string, ...verb: string[]): Promise<string> {
+  const { stdout } = await run(grpcurlBinary(), ['-plaintext', address, ...verb], { timeout: 20_000 });
+  return stdout;
+}
+
+/** grpcurl with a JSON request body. */
+export async function grpcurlCall(address: string, method: string, body: unknown): Promise<unknown> {
+  const { stdout } = await run(grpcurlBinary(), ['-plaintext', '-d', JSON.stringify(body), address, method], { timeout: 20_000 });
+  return JSON.parse(stdout);
+}

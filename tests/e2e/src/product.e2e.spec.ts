@@ -1,0 +1,100 @@
+import test from 'ava';
+import { randomUUID } from 'node:crypto';
+import { adminApiKey } from '@shop/tools/apps';
+import { grpcServices } from '@shop/tools/topology';
+import { gql } from './graphql.js';
+import { grpcurl, grpcurlCall } from './grpcurl.js';
+
+/**
+ * The product slice end to end: GraphQL through the Envoy edge → BFF → Envoy gRPC
+ * listener → product service → Postgres. Requires the stack (`npm test` starts it).
+ */
+const product = grpcServices.find((s) => s.name === 'product')!;
+const admin = { 'x-api-key': adminApiKey };
+const create = `mutation ($input: CreateProductInput) {
+  createProduct(input: $input) { id _id name price quantity category available }
+}`;
+const list = `query ($category: String) { products(filter: { category: $category }) { _id name price quantity } }`;
+
+test('createProduct then products through the Envoy edge', async (t) => {
+  const category = `e2e-${randomUUID().slice(0, 8)}`;
+  const created = await gql(create, { input: { name: 'Walnut desk', price: 45_000, quantity: 3, category } }, admin);
+  t.is(created.status, 200);
+  t.is(created.errors, undefined);
+  const p = created.data.createProduct;
+  t.is(p._id, p.id);
+  t.like(p, { name: 'Walnut desk', price: 45_000, quantity: 3, available: 3, category });
+  t.truthy(created.headers.get('x-request-id') ?? true);
+
+  const listed = await gql(list, { category });
+  t.deepEqual(listed.data.products, [{ _id: p.id, name: 'Walnut desk', price: 45_000, quantity: 3 }]);
+
+  const one = await gql(`query ($id: ID!) { product(id: $id) { name } }`, { id: p.id });
+  t.deepEqual(one.data, { product: { name: 'Walnut desk' } });
+});
+
+test('the demo catalog is there, in the shape existing clients expect', async (t) => {
+  const res = await gql(`{ products { _id name price quantity } }`);
+  t.is(res.errors, undefined);
+  const names = (res.data.products as Array<{ name: string }>).map((p) => p.name);
+  t.true(names.includes('Desk lamp'), `demo catalog missing: ${names.join(', ')}`);
+});
+
+test('createProduct without or with a wrong x-api-key is refused, and stores nothing', async (t) => {
+  const category = `e2e-${randomUUID().slice(0, 8)}`;
+  const input = { name: 'Sneaky', price: 1, quantity: 1, category };
+  const anonymous = await gql(create, { input });
+  t.is(anonymous.errors?.[0]?.extensions?.code, 'UNAUTHENTICATED');
+  const wrong = await gql(create, { input }, { 'x-api-key': 'not-the-key-at-all' });
+  t.is(wrong.errors?.[0]?.extensions?.code, 'FORBIDDEN');
+  t.deepEqual((await gql(list, { category })).data.products, []);
+});
+
+test('bad input is BAD_USER_INPUT naming the field, without internals, and stores nothing', async (t) => {
+  const category = `e2e-${randomUUID().slice(0, 8)}`;
+  const res = await gql(create, { input: { name: 'Broken', price: -5, quantity: 1, category } }, admin);
+  const err = res.errors?.[0];
+  t.is(err?.extensions?.code, 'BAD_USER_INPUT');
+  t.is(err?.extensions?.field, 'input.price');
+  t.notRegex(JSON.stringify(res), /at .*\.ts:\d+|stack|SELECT|INSERT/i);
+  t.deepEqual((await gql(list, { category })).data.products, []);
+
+  const malformed = await gql(`{ product(id: "42") { name } }`);
+  t.is(malformed.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT');
+  const unknown = await gql(`query ($id: ID!) { product(id: $id) { name } }`, { id: randomUUID() });
+  t.deepEqual(unknown.data, { product: null });
+});
+
+test('a malformed GraphQL document gets an error with a code, not a stack trace', async (t) => {
+  const res = await gql(`{ products { nope } }`);
+  t.truthy(res.errors?.[0]?.extensions?.code);
+  t.notRegex(JSON.stringify(res), /at .*\.(ts|js):\d+/);
+});
+
+test('grpcurl list and describe on the product port show the service, health and reflection', async (t) => {
+  const address = `127.0.0.1:${product.grpcPort}`;
+  const services = await grpcurl(address, 'list');
+  t.regex(services, /^shop\.product\.v1\.ProductService$/m);
+  t.regex(services, /^grpc\.health\.v1\.Health$/m);
+  t.regex(services, /^grpc\.reflection\.v1\.ServerReflection$/m);
+  const described = await grpcurl(address, 'describe', 'shop.product.v1.ProductService');
+  t.regex(described, /rpc CreateProduct \( \.shop\.product\.v1\.CreateProductRequest \) returns \( \.shop\.product\.v1\.CreateProductResponse \)/);
+  const health = await grpcurlCall(address, 'grpc.health.v1.Health/Check', { service: 'shop.product.v1.ProductService' });
+  t.deepEqual(health, { status: 'SERVING' });
+});
+
+test('grpcurl through the Envoy listener reaches the product service', async (t) => {
+  const category = `e2e-${randomUUID().slice(0, 8)}`;
+  const viaEnvoy = `127.0.0.1:${product.envoyPort}`;
+  const created = (await grpcurlCall(viaEnvoy, 'shop.product.v1.ProductService/CreateProduct', {
+    name: 'Cork board',
+    category,
+    price: { amountCents: 1500, currency: 'USD' },
+    quantityOnHand: 7,
+  })) as { product: { id: string } };
+  const fetched = (await grpcurlCall(viaEnvoy, 'shop.product.v1.ProductService/GetProduct', { id: created.product.id })) as {
+    product: { name: string; quantityOnHand: number };
+  };
+  t.is(fetched.product.name, 'Cork board');
+  t.is(fetched.product.quantityOnHand, 7);
+});

@@ -1,0 +1,141 @@
+/**
+ * Application processes of the local stack, started by `npm run stack -- up` after the
+ * infrastructure: the services, the BFF, then Envoy in front of them. Every port comes
+ * from topology.ts; every process gets its configuration as environment variables,
+ * exactly as in a container.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import pg from 'pg';
+import { renderEnvoyConfig, type EnvoyTopology } from '@shop/envoy';
+import { envoyBinary } from './install/envoy.js';
+import { type ProcessSpec } from './supervisor.js';
+import { bffHttpMetricsPort, bffPort, grpcServices, infraPorts, repoRoot, stackDir, urls } from './topology.js';
+import { seedDemoCatalog } from './seed.js';
+
+/** The admin secret of the local stack (override with SHOP_ADMIN_API_KEY). Not a production secret. */
+export const adminApiKey = process.env.SHOP_ADMIN_API_KEY ?? 'local-admin-key-change-me';
+
+const service = (name: string) => {
+  const s = grpcServices.find((x) => x.name === name);
+  if (!s) throw new Error(`unknown service ${name}`);
+  return s;
+};
+
+/** `/readyz` of a process's ops server answers 200. */
+const httpReady = (port: number, pathname = '/readyz') => async () => {
+  const res = await fetch(`http://127.0.0.1:${port}${pathname}`);
+  if (!res.ok) throw new Error(`${pathname} answered ${res.status}: ${await res.text()}`);
+};
+
+function nodeProcess(name: string, entry: string, env: Record<string, string>, ports: number[], httpPort: number): ProcessSpec {
+  return {
+    name,
+    command: process.execPath,
+    args: ['--enable-source-maps', '--import', 'tsx', entry],
+    cwd: repoRoot,
+    env: { NODE_ENV: 'development', LOG_LEVEL: process.env.LOG_LEVEL ?? 'info', HTTP_PORT: String(httpPort), ...env },
+    ports: [...ports, httpPort],
+    ready: httpReady(httpPort),
+    readyTimeoutMs: 60_000,
+  };
+}
+
+/** Creates the service's database on the stack's Postgres if it is missing. */
+async function ensureDatabase(name: string): Promise<void> {
+  const client = new pg.Client({ connectionString: urls.postgres('postgres') });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (!rowCount) await client.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await client.end();
+  }
+}
+
+/** The topology Envoy is generated from for the local stack. */
+export function localEnvoyTopology(): EnvoyTopology {
+  return {
+    listenHost: '127.0.0.1',
+    adminPort: infraPorts.envoyAdmin,
+    edgePort: infraPorts.envoyEdge,
+    bff: { host: '127.0.0.1', port: bffPort },
+    grpc: grpcServices
+      .filter((s) => implemented.includes(s.name))
+      .map((s) => ({ name: s.name, listenPort: s.envoyPort, upstream: { host: '127.0.0.1', port: s.grpcPort } })),
+  };
+}
+
+/** Services with a process today; the others join as they are built. */
+const implemented = ['product'];
+
+export function envoySpec(topology: EnvoyTopology, name = 'envoy'): ProcessSpec {
+  const configFile = path.join(stackDir, 'envoy', `${name}.yaml`);
+  return {
+    name,
+    command: envoyBinary(),
+    args: ['-c', configFile, '--use-dynamic-base-id', '--log-level', 'warn', '--drain-time-s', '2'],
+    cwd: repoRoot,
+    ports: [topology.edgePort, topology.adminPort, ...topology.grpc.map((g) => g.listenPort)],
+    prepare: async () => {
+      mkdirSync(path.dirname(configFile), { recursive: true });
+      writeFileSync(configFile, renderEnvoyConfig(topology));
+    },
+    ready: async () => {
+      const res = await fetch(`http://127.0.0.1:${topology.adminPort}/ready`);
+      if (!res.ok) throw new Error(`envoy /ready answered ${res.status}`);
+    },
+  };
+}
+
+export async function appSpecs(): Promise<ProcessSpec[]> {
+  const product = service('product');
+  await ensureDatabase('product');
+  return [
+    nodeProcess(
+      'product',
+      'services/product/src/main.ts',
+      {
+        GRPC_PORT: String(product.grpcPort),
+        DATABASE_URL: urls.postgres('product'),
+        KAFKA_BROKERS: urls.kafkaBrokers.join(','),
+      },
+      [product.grpcPort],
+      product.httpPort,
+    ),
+    nodeProcess(
+      'bff',
+      'bff/src/main.ts',
+      {
+        PORT: String(bffPort),
+        PRODUCT_GRPC_ADDR: `127.0.0.1:${product.envoyPort}`,
+        ADMIN_API_KEY: adminApiKey,
+      },
+      [bffPort],
+      bffHttpMetricsPort,
+    ),
+    envoySpec(localEnvoyTopology()),
+  ];
+}
+
+/** Loads the demo catalog (idempotent) and prints where everything is. */
+export async function afterUp(): Promise<void> {
+  const created = await seedDemoCatalog(urls.graphql, adminApiKey);
+  console.log(`[stack] demo catalog: ${created} products added`);
+  const rows = [
+    ['GraphQL (Envoy edge)', urls.graphql],
+    ['GraphiQL', urls.graphql],
+    ['BFF direct', `http://127.0.0.1:${bffPort}/graphql`],
+    ['Envoy admin', `http://127.0.0.1:${infraPorts.envoyAdmin}`],
+    ...grpcServices
+      .filter((s) => implemented.includes(s.name))
+      .map((s) => [`${s.name} gRPC`, `127.0.0.1:${s.grpcPort} (via Envoy 127.0.0.1:${s.envoyPort}, metrics http://127.0.0.1:${s.httpPort}/metrics)`]),
+    ['Postgres', urls.postgres()],
+    ['Kafka', urls.kafkaBrokers.join(',')],
+    ['NATS', urls.nats],
+    ['admin x-api-key', adminApiKey],
+  ];
+  const width = Math.max(...rows.map(([k]) => k!.length));
+  console.log('\nShop is up:');
+  for (const [k, v] of rows) console.log(`  ${k!.padEnd(width)}  ${v}`);
+}

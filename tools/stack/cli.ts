@@ -1,0 +1,120 @@
+/**
+ * `npm run stack -- <command>`: install, start and stop the local stack.
+ * Exit code 0 on success; 1 with a one-line "[stack] error: …" on failure.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { StackError, say, elapsed } from './log.js';
+import { stackPaths } from './paths.js';
+import { installAll } from './install/index.js';
+import { infraNames, infraSpecs, upInfra, downInfra } from './infra.js';
+import { start, stop, status, formatStatus, knownProcesses } from './supervisor.js';
+import { settleAll } from './settle.js';
+import { removeData } from './reset.js';
+
+const usage = `usage: npm run stack -- <command>
+  install            install or update every tool and server (idempotent)
+  up [--infra]       install what is missing, start the infrastructure, then (without --infra) the apps
+  down [--apps]      stop the apps, then (without --apps) the infrastructure
+  status             show what runs
+  logs [name] [-f]   show (or follow) the logs of one or all processes
+  reset              stop everything and delete the data directories`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...args] = argv;
+  switch (command) {
+    case 'install':
+      return timed('install', () => installAll());
+    case 'up':
+      return timed('up', () => up(args.includes('--infra')));
+    case 'down':
+      await down(args.includes('--apps'));
+      return 0;
+    case 'status':
+      console.log(formatStatus(status(infraSpecs())));
+      return 0;
+    case 'logs':
+      return logs(args.find((a) => !a.startsWith('-')), args.includes('-f') || args.includes('--follow'));
+    case 'reset':
+      return reset();
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      console.log(usage);
+      return command === undefined ? 1 : 0;
+    default:
+      throw new StackError(`unknown command "${command}"\n${usage}`);
+  }
+}
+
+async function timed(what: string, fn: () => Promise<void>): Promise<number> {
+  const t0 = Date.now();
+  await fn();
+  say('stack', what, `done in ${elapsed(t0)}`);
+  return 0;
+}
+
+async function up(infraOnly: boolean): Promise<void> {
+  if (infraOnly) return upInfra();
+  await installAll();
+  await upInfra({ install: false });
+  const apps = await import('./apps.js');
+  // Apps depend on each other in the order given (e.g. services before the BFF before Envoy).
+  for (const spec of await apps.appSpecs()) await start(spec);
+  await apps.afterUp();
+}
+
+async function down(appsOnly = false): Promise<void> {
+  const infra = new Set<string>(infraNames);
+  const appNames = knownProcesses().filter((n) => !infra.has(n));
+  const stopped: string[] = [];
+  await settleAll(
+    'stopping apps',
+    appNames.map((name) => ({
+      name,
+      run: async () => {
+        if (await stop(name)) stopped.push(name);
+      },
+    })),
+  );
+  if (!appsOnly) stopped.push(...(await downInfra()));
+  if (stopped.length === 0) say('stack', 'down', 'nothing was running');
+}
+
+async function reset(): Promise<number> {
+  await down();
+  const removed = removeData();
+  if (removed.length === 0) say('stack', 'reset', 'no data to remove');
+  for (const dir of removed) say('stack', 'reset', `removed ${dir}`);
+  return 0;
+}
+
+function logs(name: string | undefined, follow: boolean): Promise<number> {
+  const available = existsSync(stackPaths.logs) ? readdirSync(stackPaths.logs).filter((f) => f.endsWith('.log')) : [];
+  let files: string[];
+  if (name) {
+    const file = stackPaths.logFile(name);
+    if (!existsSync(file)) throw new StackError(`no log for "${name}"; available: ${available.map((f) => f.slice(0, -4)).join(', ') || 'none'}`);
+    files = [file];
+  } else {
+    // Process logs only; install logs are named in the error lines that need them.
+    files = available.filter((f) => !f.startsWith('install-')).map((f) => `${stackPaths.logs}/${f}`);
+    if (files.length === 0) throw new StackError('no logs yet: run `npm run stack -- up` first');
+  }
+  const tailArgs = ['-n', name ? '100' : '20', ...(follow ? ['-F'] : []), ...files];
+  return new Promise((resolve, reject) => {
+    const child = spawn('tail', tailArgs, { stdio: 'inherit' });
+    child.on('error', reject);
+    child.on('exit', (code, signal) => resolve(signal === 'SIGINT' ? 0 : (code ?? 1)));
+  });
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof StackError) console.error(`[stack] error: ${err.message}`);
+    else console.error(err);
+    process.exit(1);
+  },
+);

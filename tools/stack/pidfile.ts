@@ -1,0 +1,84 @@
+/**
+ * The supervisor's memory between CLI invocations: one JSON file per running process in
+ * stackDir/run. Besides the pid it records how to stop the process and which ports it
+ * holds, so `down` and `status` work from the pid file alone, without the spec.
+ */
+import { readFileSync, writeFileSync, rmSync, readdirSync, existsSync } from 'node:fs';
+import { StackError } from './log.js';
+import { stackPaths, ensureDir } from './paths.js';
+
+export interface PidRecord {
+  name: string;
+  pid: number;
+  /** Kernel start time of the process; tells our process apart from a reused pid. */
+  startTicks: number | undefined;
+  ports: number[];
+  command: string;
+  startedAt: string;
+  stopSignal: NodeJS.Signals;
+  stopTimeoutMs: number;
+  /** Signal the whole process group (we spawned it detached, so pgid = pid). */
+  killGroup: boolean;
+  logFile: string;
+}
+
+export function readRecord(name: string): PidRecord | undefined {
+  const file = stackPaths.pidFile(name);
+  if (!existsSync(file)) return undefined;
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as PidRecord;
+  } catch (err) {
+    throw new StackError(`pid file ${file} is unreadable (${(err as Error).message}): check that process by hand and delete the file`);
+  }
+}
+
+export function writeRecord(rec: PidRecord): void {
+  ensureDir(stackPaths.run);
+  writeFileSync(stackPaths.pidFile(rec.name), `${JSON.stringify(rec, null, 2)}\n`);
+}
+
+export function removeRecord(name: string): void {
+  rmSync(stackPaths.pidFile(name), { force: true });
+}
+
+export function listRecords(): PidRecord[] {
+  if (!existsSync(stackPaths.run)) return [];
+  return readdirSync(stackPaths.run)
+    .filter((f) => f.endsWith('.pid'))
+    .map((f) => readRecord(f.slice(0, -'.pid'.length)))
+    .filter((r): r is PidRecord => r !== undefined);
+}
+
+/** Field 22 of /proc/PID/stat (start time) and field 3 (state), or undefined without /proc. */
+function procStat(pid: number): { state: string; startTicks: number } | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // The command name (field 2) may contain spaces and parentheses; fields resume after the last ')'.
+  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return { state: rest[0] ?? '', startTicks: Number(rest[19]) };
+}
+
+export function startTicksOf(pid: number): number | undefined {
+  return procStat(pid)?.startTicks;
+}
+
+export function isPidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EPERM') return true;
+    return false;
+  }
+  // A zombie has exited; it only waits for its parent to reap it.
+  return procStat(pid)?.state !== 'Z';
+}
+
+export function isAlive(rec: PidRecord): boolean {
+  if (!isPidAlive(rec.pid)) return false;
+  if (rec.startTicks === undefined) return true;
+  return startTicksOf(rec.pid) === rec.startTicks;
+}
