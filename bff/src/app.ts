@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
 import { createSchema, createYoga } from 'graphql-yoga';
+import type { NatsConnection } from 'nats';
 import type { Logger } from '@shop/platform/log';
 import type { Clients } from './clients/index.js';
 import type { BffConfig } from './config.js';
@@ -9,15 +10,16 @@ import type { GraphQLContext } from './context.js';
 import { maskError } from './errors.js';
 import { createLoaders } from './loaders/index.js';
 import { productResolvers } from './resolvers/product.js';
+import { cartResolvers } from './resolvers/cart.js';
 
 const typeDefs = readFileSync(new URL('./schema/schema.graphql', import.meta.url), 'utf8');
 
 /** The BFF as a Hono app: GraphQL (and GraphiQL) at /graphql, liveness at /healthz. */
-export function createApp(opts: { clients: Clients; config: Pick<BffConfig, 'ADMIN_API_KEY' | 'GRAPHIQL'>; log: Logger }) {
+export function createApp(opts: { clients: Clients; nats: NatsConnection; config: Pick<BffConfig, 'ADMIN_API_KEY' | 'GRAPHIQL'>; log: Logger }) {
   const yoga = createYoga<object, GraphQLContext>({
     schema: createSchema<GraphQLContext>({
       typeDefs,
-      resolvers: [productResolvers],
+      resolvers: [productResolvers, cartResolvers],
     }),
     graphqlEndpoint: '/graphql',
     graphiql: opts.config.GRAPHIQL,
@@ -36,6 +38,7 @@ export function createApp(opts: { clients: Clients; config: Pick<BffConfig, 'ADM
         loaders: createLoaders(opts.clients),
         config: opts.config,
         log: opts.log.child({ correlationId }),
+        nats: opts.nats,
         callMetadata: {
           'x-correlation-id': correlationId,
           ...(request.headers.get('traceparent') ? { traceparent: request.headers.get('traceparent')! } : {}),

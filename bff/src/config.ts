@@ -7,6 +7,10 @@ export const configSchema = z.object({
   PORT: env.port(),
   /** gRPC address of the product service, normally an Envoy listener (host:port). */
   PRODUCT_GRPC_ADDR: z.string().min(1),
+  CART_COMMAND_GRPC_ADDR: z.string().min(1),
+  CART_QUERY_GRPC_ADDR: z.string().min(1),
+  /** NATS, where projectors announce read-model changes (GraphQL subscriptions). */
+  NATS_URL: z.string().min(1),
   /** Deadline for each gRPC call the BFF makes. */
   GRPC_TIMEOUT_MS: env.durationMs(3_000),
   /** Secret that admin operations (createProduct) require in the `x-api-key` header. */

@@ -1,3 +1,4 @@
+import type { NatsConnection } from 'nats';
 import type { Logger } from '@shop/platform/log';
 import type { Clients } from './clients/index.js';
 import type { BffConfig } from './config.js';
@@ -9,6 +10,7 @@ export interface GraphQLContext {
   loaders: Loaders;
   config: Pick<BffConfig, 'ADMIN_API_KEY'>;
   log: Logger;
+  nats: NatsConnection;
   /** Forwarded on every gRPC call so that one request can be followed across services. */
   callMetadata: Record<string, string>;
 }

@@ -1,13 +1,20 @@
 import { serve } from '@hono/node-server';
+import { connect } from 'nats';
 import { runProcess } from '@shop/platform/process';
 import { configSchema } from './config.js';
 import { createClients } from './clients/index.js';
 import { createApp } from './app.js';
 
-await runProcess('bff', configSchema, async ({ config, log, lifecycle }) => {
-  const clients = createClients({ productAddr: config.PRODUCT_GRPC_ADDR, timeoutMs: config.GRPC_TIMEOUT_MS });
+await runProcess('bff', configSchema, async ({ config, log, lifecycle, readiness }) => {
+  const clients = createClients(
+    { product: config.PRODUCT_GRPC_ADDR, cartCommand: config.CART_COMMAND_GRPC_ADDR, cartQuery: config.CART_QUERY_GRPC_ADDR },
+    config.GRPC_TIMEOUT_MS,
+  );
   lifecycle.onShutdown('grpc-clients', () => clients.close());
-  const app = createApp({ clients, config, log });
+  const nats = await connect({ servers: config.NATS_URL, name: 'bff', maxReconnectAttempts: -1 });
+  lifecycle.onShutdown('nats', () => nats.drain());
+  readiness({ name: 'nats', check: async () => { if (nats.isClosed()) throw new Error('NATS connection closed'); } });
+  const app = createApp({ clients, nats, config, log });
   const server = serve({ fetch: app.fetch, port: config.PORT, hostname: '0.0.0.0' });
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);

@@ -172,6 +172,12 @@ function edgeListener(t: EnvoyTopology) {
                     name: 'shop',
                     domains: ['*'],
                     routes: [
+                      // Subscriptions (server-sent events) stream for as long as the client stays:
+                      // no response deadline, only an idle limit (yoga sends keep-alives).
+                      {
+                        match: { prefix: '/graphql', headers: [{ name: 'accept', string_match: { contains: 'text/event-stream' } }] },
+                        route: { cluster: 'bff', timeout: '0s', idle_timeout: '3600s' },
+                      },
                       { match: { prefix: '/graphql' }, route: { cluster: 'bff', timeout: '30s', idle_timeout: '300s' } },
                       { match: { path: '/healthz' }, route: { cluster: 'bff', timeout: '2s' } },
                     ],

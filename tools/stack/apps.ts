@@ -10,7 +10,7 @@ import pg from 'pg';
 import { renderEnvoyConfig, type EnvoyTopology } from '@shop/envoy';
 import { envoyBinary } from './install/envoy.js';
 import { type ProcessSpec } from './supervisor.js';
-import { bffHttpMetricsPort, bffPort, grpcServices, infraPorts, repoRoot, stackDir, urls } from './topology.js';
+import { bffHttpMetricsPort, bffPort, grpcServices, infraPorts, repoRoot, stackDir, urls, workers } from './topology.js';
 import { seedDemoCatalog } from './seed.js';
 
 /** The admin secret of the local stack (override with SHOP_ADMIN_API_KEY). Not a production secret. */
@@ -67,7 +67,7 @@ export function localEnvoyTopology(): EnvoyTopology {
 }
 
 /** Services with a process today; the others join as they are built. */
-const implemented = ['product'];
+const implemented = ['product', 'cart-command', 'cart-query'];
 
 export function envoySpec(topology: EnvoyTopology, name = 'envoy'): ProcessSpec {
   const configFile = path.join(stackDir, 'envoy', `${name}.yaml`);
@@ -90,25 +90,39 @@ export function envoySpec(topology: EnvoyTopology, name = 'envoy'): ProcessSpec 
 
 export async function appSpecs(): Promise<ProcessSpec[]> {
   const product = service('product');
+  const cartCommand = service('cart-command');
+  const cartQuery = service('cart-query');
+  const via = (s: { envoyPort: number }) => `127.0.0.1:${s.envoyPort}`;
+  const kafka = urls.kafkaBrokers.join(',');
   await ensureDatabase('product');
+  await ensureDatabase('cart');
   return [
+    nodeProcess('product', 'services/product/src/main.ts', { GRPC_PORT: String(product.grpcPort), DATABASE_URL: urls.postgres('product'), KAFKA_BROKERS: kafka }, [product.grpcPort], product.httpPort),
     nodeProcess(
-      'product',
-      'services/product/src/main.ts',
-      {
-        GRPC_PORT: String(product.grpcPort),
-        DATABASE_URL: urls.postgres('product'),
-        KAFKA_BROKERS: urls.kafkaBrokers.join(','),
-      },
-      [product.grpcPort],
-      product.httpPort,
+      'cart-command',
+      'services/cart/src/command/main.ts',
+      // The product lookup goes through Envoy, like every service-to-service call.
+      { GRPC_PORT: String(cartCommand.grpcPort), DATABASE_URL: urls.postgres('cart'), KAFKA_BROKERS: kafka, PRODUCT_GRPC_ADDR: via(product) },
+      [cartCommand.grpcPort],
+      cartCommand.httpPort,
     ),
+    nodeProcess(
+      'cart-projector',
+      'services/cart/src/projector/main.ts',
+      { DATABASE_URL: urls.postgres('cart'), KAFKA_BROKERS: kafka, NATS_URL: urls.nats },
+      [],
+      workers['cart-projector'].httpPort,
+    ),
+    nodeProcess('cart-query', 'services/cart/src/query/main.ts', { GRPC_PORT: String(cartQuery.grpcPort), DATABASE_URL: urls.postgres('cart') }, [cartQuery.grpcPort], cartQuery.httpPort),
     nodeProcess(
       'bff',
       'bff/src/main.ts',
       {
         PORT: String(bffPort),
-        PRODUCT_GRPC_ADDR: `127.0.0.1:${product.envoyPort}`,
+        PRODUCT_GRPC_ADDR: via(product),
+        CART_COMMAND_GRPC_ADDR: via(cartCommand),
+        CART_QUERY_GRPC_ADDR: via(cartQuery),
+        NATS_URL: urls.nats,
         ADMIN_API_KEY: adminApiKey,
       },
       [bffPort],
@@ -130,6 +144,7 @@ export async function afterUp(): Promise<void> {
     ...grpcServices
       .filter((s) => implemented.includes(s.name))
       .map((s) => [`${s.name} gRPC`, `127.0.0.1:${s.grpcPort} (via Envoy 127.0.0.1:${s.envoyPort}, metrics http://127.0.0.1:${s.httpPort}/metrics)`]),
+    ['cart-projector', `metrics http://127.0.0.1:${workers['cart-projector'].httpPort}/metrics`],
     ['Postgres', urls.postgres()],
     ['Kafka', urls.kafkaBrokers.join(',')],
     ['NATS', urls.nats],

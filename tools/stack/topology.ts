@@ -69,5 +69,10 @@ export const grpcServices: GrpcServiceTopology[] = [
   { name: 'payment', services: ['shop.payment.v1.PaymentService'], grpcPort: p(20057), envoyPort: p(21057), httpPort: p(9457) },
 ];
 
+/** Processes without a gRPC port of their own (consumers): their ops HTTP port. */
+export const workers = {
+  'cart-projector': { httpPort: p(9460) },
+} as const;
+
 export const bffPort = p(4000);
 export const bffHttpMetricsPort = p(9440);

@@ -1,21 +1,36 @@
 import * as grpc from '@grpc/grpc-js';
 import { ProductServiceClient } from '@shop/contracts/shop/product/v1/service';
+import { CartCommandServiceClient } from '@shop/contracts/shop/cart/v1/command_service';
+import { CartQueryServiceClient } from '@shop/contracts/shop/cart/v1/query_service';
 import { promiseClient, type PromiseClient } from '@shop/platform/grpc/client';
 
 export interface Clients {
   product: PromiseClient<ProductServiceClient>;
+  cartCommand: PromiseClient<CartCommandServiceClient>;
+  cartQuery: PromiseClient<CartQueryServiceClient>;
   close(): void;
 }
 
+export interface ClientAddresses {
+  product: string;
+  cartCommand: string;
+  cartQuery: string;
+}
+
 /** gRPC clients of the services, each pointed at its Envoy listener. */
-export function createClients(opts: { productAddr: string; timeoutMs: number }): Clients {
+export function createClients(addresses: ClientAddresses, timeoutMs: number): Clients {
   const channelOptions: grpc.ClientOptions = {
     'grpc.keepalive_time_ms': 30_000,
     'grpc.keepalive_timeout_ms': 10_000,
   };
-  const product = new ProductServiceClient(opts.productAddr, grpc.credentials.createInsecure(), channelOptions);
+  const insecure = grpc.credentials.createInsecure();
+  const product = new ProductServiceClient(addresses.product, insecure, channelOptions);
+  const cartCommand = new CartCommandServiceClient(addresses.cartCommand, insecure, channelOptions);
+  const cartQuery = new CartQueryServiceClient(addresses.cartQuery, insecure, channelOptions);
   return {
-    product: promiseClient(product, opts.timeoutMs),
-    close: () => product.close(),
+    product: promiseClient(product, timeoutMs),
+    cartCommand: promiseClient(cartCommand, timeoutMs),
+    cartQuery: promiseClient(cartQuery, timeoutMs),
+    close: () => [product, cartCommand, cartQuery].forEach((c) => c.close()),
   };
 }

@@ -20,14 +20,28 @@ export function createKafka(opts: { brokers: string[]; clientId: string; log: Lo
   });
 }
 
-/** Creates the topics that do not exist yet (idempotent; safe from several replicas). */
-export async function ensureTopics(kafka: Kafka, topics: ITopicConfig[]): Promise<void> {
+/**
+ * Creates the topics that do not exist yet and waits until every partition has a leader
+ * (idempotent; safe from several replicas starting at once, which can see transient
+ * "does not host this topic-partition" answers while the controller settles).
+ */
+export async function ensureTopics(kafka: Kafka, topics: ITopicConfig[], attempts = 10): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const existing = new Set(await admin.listTopics());
-    const missing = topics.filter((t) => !existing.has(t.topic));
-    if (missing.length > 0) await admin.createTopics({ topics: missing, waitForLeaders: true });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const existing = new Set(await admin.listTopics());
+        const missing = topics.filter((t) => !existing.has(t.topic));
+        if (missing.length > 0) await admin.createTopics({ topics: missing, waitForLeaders: true });
+        const { topics: described } = await admin.fetchTopicMetadata({ topics: topics.map((t) => t.topic) });
+        if (described.every((d) => d.partitions.length > 0 && d.partitions.every((p) => p.leader >= 0))) return;
+        throw new Error('partitions without a leader yet');
+      } catch (err) {
+        if (attempt >= attempts) throw err;
+        await new Promise((r) => setTimeout(r, 200 * attempt));
+      }
+    }
   } finally {
     await admin.disconnect();
   }

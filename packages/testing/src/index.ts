@@ -1,2 +1,4 @@
 export * from './database.js';
 export * from './log.js';
+export * from './wait.js';
+export * from './kafka.js';

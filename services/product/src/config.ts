@@ -9,4 +9,6 @@ export const configSchema = z.object({
   KAFKA_BROKERS: env.list(),
   /** Topic the outbox relay publishes this service's events to. */
   PRODUCT_EVENTS_TOPIC: z.string().min(1).default('shop.product.events'),
+  /** Run the outbox relay in this process (one leader per database, whatever the replica count). */
+  RELAY_ENABLED: env.bool(true),
 });

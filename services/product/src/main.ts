@@ -6,6 +6,7 @@ import { outboxMigrations } from '@shop/platform/outbox';
 import { startGrpcServer } from '@shop/platform/grpc/server';
 import { createKafka, ensureTopics } from '@shop/platform/kafka';
 import { newId, systemClock } from '@shop/platform/ids';
+import { relayMigrations, startRelay } from '@shop/eventsourcing';
 import { configSchema } from './config.js';
 import { Catalog } from './app/catalog.js';
 import { productService } from './adapters/grpc/product-handlers.js';
@@ -14,12 +15,16 @@ import { productMigrations } from './index.js';
 await runProcess('product', configSchema, async ({ config, log, registry, lifecycle, readiness }) => {
   const pool = createPool({ url: config.DATABASE_URL, max: config.DATABASE_POOL_MAX, log, application: 'product' });
   lifecycle.onShutdown('postgres', () => pool.end());
-  await migrate(pool, [outboxMigrations, productMigrations], log);
+  await migrate(pool, [outboxMigrations, relayMigrations, productMigrations], log);
   readiness({ name: 'postgres', check: async () => void (await pool.query('SELECT 1')) });
 
-  await ensureTopics(createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'product', log }), [
-    { topic: config.PRODUCT_EVENTS_TOPIC, numPartitions: 3 },
-  ]);
+  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'product', log });
+  await ensureTopics(kafka, [{ topic: config.PRODUCT_EVENTS_TOPIC, numPartitions: 3 }]);
+  if (config.RELAY_ENABLED) {
+    // Product and stock-reservation events both go to the product topic.
+    const relay = await startRelay({ pool, name: 'product-outbox', table: 'outbox', kafka, topicFor: () => config.PRODUCT_EVENTS_TOPIC, log, registry });
+    lifecycle.onShutdown('relay', () => relay.stop());
+  }
 
   const server = await startGrpcServer({
     port: config.GRPC_PORT,

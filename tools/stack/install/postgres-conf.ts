@@ -21,6 +21,9 @@ export function renderPostgresConf(c: PostgresConfInput): string {
     'fsync = on',
     'synchronous_commit = on',
     "password_encryption = 'scram-sha-256'",
+    // Readers of the event store only pass transactions older than the oldest one still
+    // open on the server; a session left idle in a transaction would stall every relay.
+    "idle_in_transaction_session_timeout = '60s'",
     // The server's stderr is the log file given to pg_ctl -l.
     'logging_collector = off',
     "log_line_prefix = '%m [%p] %q%u@%d '",

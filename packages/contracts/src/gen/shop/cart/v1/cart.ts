@@ -20,8 +20,8 @@ export enum CartStatus {
   /** CART_STATUS_ACTIVE - Accepting changes (also a cart that was never checked out). */
   CART_STATUS_ACTIVE = 1,
   /**
-   * CART_STATUS_CHECKED_OUT - Just checked out: the lines went into a checkout and the cart is empty.
-   * Adding an item makes it ACTIVE again.
+   * CART_STATUS_CHECKED_OUT - Just checked out: the lines went into a checkout. Changes are refused
+   * until the cart is reset (a new shopping session).
    */
   CART_STATUS_CHECKED_OUT = 2,
   UNRECOGNIZED = -1,

@@ -97,8 +97,8 @@ export interface ResetCartResponse {
 /** Input of CheckOut. */
 export interface CheckOutRequest {
   /**
-   * Cart id (UUID). FAILED_PRECONDITION when the cart is empty or has no
-   * customer.
+   * Cart id (UUID). FAILED_PRECONDITION when the cart is empty or already
+   * checked out. Anonymous carts check out too (customer_id stays empty).
    */
   cartId: string;
   /** Expected stream version (see the service comment). */

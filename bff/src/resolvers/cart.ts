@@ -1,0 +1,142 @@
+import { Repeater } from 'graphql-yoga';
+import { JSONCodec } from 'nats';
+import { ValidationError, NotFoundError } from '@shop/platform/errors';
+import { isUuid } from '@shop/platform/ids';
+import { CartStatus, type Cart, type CartLine } from '@shop/contracts/shop/cart/v1/cart';
+import type { GraphQLContext } from '../context.js';
+
+interface CartView {
+  cart: Cart;
+  stale: boolean;
+}
+
+const uuidArg = (name: string, value: string) => {
+  if (!isUuid(value)) throw new ValidationError(name, 'must be a UUID');
+  return value.toLowerCase();
+};
+
+/** Field names of the cart services' errors, in this API's argument names. */
+const argNames: Record<string, string> = { cart_id: 'cartId', product_id: 'productId', quantity: 'quantity' };
+function renamed<T>(promise: Promise<T>): Promise<T> {
+  return promise.catch((err: unknown) => {
+    if (err instanceof ValidationError && argNames[err.field]) {
+      throw new ValidationError(argNames[err.field]!, err.message.slice(err.field.length + 2));
+    }
+    throw err;
+  });
+}
+
+/**
+ * Reads the cart from the query side, waiting (bounded, in the query service) until it
+ * has reached `minVersion`: after a mutation that is the version the command returned,
+ * so the client always sees its own write.
+ */
+async function readCart(ctx: GraphQLContext, cartId: string, minVersion: number): Promise<CartView> {
+  try {
+    const res = await ctx.clients.cartQuery.getCart({ cartId, minVersion }, { metadata: ctx.callMetadata });
+    return { cart: res.cart!, stale: res.stale };
+  } catch (err) {
+    if (err instanceof NotFoundError && minVersion === 0) return { cart: emptyCart(cartId), stale: false };
+    throw err;
+  }
+}
+
+const emptyCart = (id: string): Cart => ({
+  id,
+  customerId: '',
+  status: CartStatus.CART_STATUS_ACTIVE,
+  lines: [],
+  total: { amountCents: 0, currency: 'USD' },
+  version: 0,
+});
+
+type WriteCall = (ctx: GraphQLContext, meta: { metadata: Record<string, string> }) => Promise<{ result?: { version: number } | undefined }>;
+
+async function write(ctx: GraphQLContext, cartId: string, call: WriteCall): Promise<CartView> {
+  const res = await renamed(call(ctx, { metadata: ctx.callMetadata }));
+  return readCart(ctx, cartId, res.result?.version ?? 0);
+}
+
+export const cartResolvers = {
+  Query: {
+    cart: (_: unknown, args: { id: string }, ctx: GraphQLContext) => readCart(ctx, uuidArg('id', args.id), 0),
+  },
+
+  Mutation: {
+    addToCart: (_: unknown, a: { cartId: string; productId: string; quantity: number }, ctx: GraphQLContext) => {
+      const cartId = uuidArg('cartId', a.cartId);
+      const productId = uuidArg('productId', a.productId);
+      return write(ctx, cartId, (c, m) => c.clients.cartCommand.addItem({ cartId, productId, quantity: a.quantity }, m));
+    },
+    removeFromCart: (_: unknown, a: { cartId: string; productId: string }, ctx: GraphQLContext) => {
+      const cartId = uuidArg('cartId', a.cartId);
+      const productId = uuidArg('productId', a.productId);
+      return write(ctx, cartId, (c, m) => c.clients.cartCommand.removeItem({ cartId, productId }, m));
+    },
+    changeCartItemQuantity: (_: unknown, a: { cartId: string; productId: string; quantity: number }, ctx: GraphQLContext) => {
+      const cartId = uuidArg('cartId', a.cartId);
+      const productId = uuidArg('productId', a.productId);
+      return write(ctx, cartId, (c, m) => c.clients.cartCommand.changeQuantity({ cartId, productId, quantity: a.quantity }, m));
+    },
+    resetCart: (_: unknown, a: { cartId: string }, ctx: GraphQLContext) => {
+      const cartId = uuidArg('cartId', a.cartId);
+      return write(ctx, cartId, (c, m) => c.clients.cartCommand.resetCart({ cartId }, m));
+    },
+    checkOut: async (_: unknown, a: { cartId: string }, ctx: GraphQLContext) => {
+      const cartId = uuidArg('cartId', a.cartId);
+      const res = await renamed(ctx.clients.cartCommand.checkOut({ cartId }, { metadata: ctx.callMetadata }));
+      const checkout = res.checkout!;
+      return {
+        checkoutId: checkout.checkoutId,
+        cartId: checkout.cartId,
+        lines: checkout.lines,
+        total: checkout.total?.amountCents ?? 0,
+        currency: checkout.total?.currency ?? 'USD',
+        version: res.result?.version ?? 0,
+      };
+    },
+  },
+
+  Subscription: {
+    cartUpdated: {
+      /**
+       * The projector publishes `shop.cart.updated.<id>` on NATS after each commit; each
+       * message is turned into the cart at (at least) that version. The NATS subscription
+       * lives exactly as long as the client's.
+       */
+      subscribe: (_: unknown, a: { cartId: string }, ctx: GraphQLContext) => {
+        const cartId = uuidArg('cartId', a.cartId);
+        const codec = JSONCodec<{ cartId: string; version: number }>();
+        return new Repeater<{ version: number }>(async (push, stop) => {
+          const sub = ctx.nats.subscribe(`shop.cart.updated.${cartId}`);
+          void (async () => {
+            for await (const m of sub) await push({ version: codec.decode(m.data).version });
+          })();
+          await stop;
+          sub.unsubscribe();
+        });
+      },
+      resolve: (payload: { version: number }, a: { cartId: string }, ctx: GraphQLContext) => readCart(ctx, a.cartId.toLowerCase(), payload.version),
+    },
+  },
+
+  Cart: {
+    id: (v: CartView) => v.cart.id,
+    _id: (v: CartView) => v.cart.id,
+    customerId: (v: CartView) => v.cart.customerId || null,
+    status: (v: CartView) => (v.cart.status === CartStatus.CART_STATUS_CHECKED_OUT ? 'CHECKED_OUT' : 'ACTIVE'),
+    lines: (v: CartView) => v.cart.lines,
+    total: (v: CartView) => v.cart.total?.amountCents ?? 0,
+    currency: (v: CartView) => v.cart.total?.currency ?? 'USD',
+    itemCount: (v: CartView) => v.cart.lines.reduce((n, l) => n + l.quantity, 0),
+    version: (v: CartView) => v.cart.version,
+    stale: (v: CartView) => v.stale,
+    updatedAt: (v: CartView) => v.cart.updateTime ?? null,
+  },
+
+  CartLine: {
+    product: (l: CartLine, _: unknown, ctx: GraphQLContext) => ctx.loaders.product.load(l.productId),
+    unitPrice: (l: CartLine) => l.unitPrice?.amountCents ?? 0,
+    lineTotal: (l: CartLine) => l.lineTotal?.amountCents ?? (l.unitPrice?.amountCents ?? 0) * l.quantity,
+  },
+};

@@ -1,0 +1,10 @@
+export * from './types.js';
+export * from './codec.js';
+export * from './command-handler.js';
+export * from './projection.js';
+export * from './envelope.js';
+export { applyEvents, runtimeDdl } from './apply.js';
+export { PostgresEventStore, eventStoreMigrations, readAllFrom } from './postgres/store.js';
+export { startRelay, relayMigrations, type Relay, type RelayOptions } from './relay.js';
+export { startProjector, migrateProjection, isTransient, type Projector, type ProjectorOptions } from './projector.js';
+export { rebuildProjection, type RebuildResult } from './rebuild.js';

@@ -1,0 +1,163 @@
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { ConcurrencyError } from '@shop/platform/errors';
+import type { MigrationSource } from '@shop/platform/postgres/migrate';
+import { SqlState, sqlState, withTransaction, type Pool, type Queryable } from '@shop/platform/postgres/pool';
+import type {
+  AppendResult,
+  EventStore,
+  ExpectedVersion,
+  GlobalCheckpoint,
+  InTransaction,
+  NewEvent,
+  RecordedEvent,
+} from '../types.js';
+
+export const eventStoreMigrations: MigrationSource = {
+  name: 'eventstore',
+  dir: fileURLToPath(new URL('../../migrations', import.meta.url)),
+};
+
+interface EventRow {
+  position: number;
+  transaction_id: string;
+  id: string;
+  stream_type: string;
+  stream_id: string;
+  version: number;
+  type: string;
+  data: unknown;
+  metadata: Record<string, string>;
+  occurred_at: Date;
+}
+
+const columns = 'position, transaction_id::text AS transaction_id, id, stream_type, stream_id, version, type, data, metadata, occurred_at';
+
+export const toRecorded = (r: EventRow): RecordedEvent => ({
+  id: r.id,
+  type: r.type,
+  streamId: r.stream_id,
+  streamType: r.stream_type,
+  version: r.version,
+  position: r.position,
+  transactionId: r.transaction_id,
+  occurredAt: r.occurred_at.toISOString(),
+  data: r.data,
+  metadata: r.metadata,
+});
+
+/**
+ * The Postgres event store. An append is one INSERT … SELECT that checks the expected
+ * version and writes every event in the same statement (one round trip, one commit);
+ * the unique (stream_id, version) turns a racing writer into a ConcurrencyError.
+ */
+export class PostgresEventStore implements EventStore {
+  private readonly table: string;
+
+  constructor(
+    private readonly pool: Pool,
+    options: { table?: string } = {},
+  ) {
+    this.table = options.table ?? 'events';
+    if (!/^[a-z_][a-z0-9_]*$/.test(this.table)) throw new Error(`invalid table name ${this.table}`);
+  }
+
+  async append(
+    streamType: string,
+    streamId: string,
+    events: NewEvent[],
+    expected: ExpectedVersion,
+    options: { inTransaction?: InTransaction } = {},
+  ): Promise<AppendResult> {
+    if (events.length === 0) throw new Error('append needs at least one event');
+    const run = (q: Queryable) => this.insert(q, streamType, streamId, events, expected);
+    try {
+      const inTransaction = options.inTransaction;
+      if (!inTransaction) return await run(this.pool);
+      return await withTransaction(this.pool, async (tx) => {
+        const result = await run(tx);
+        await inTransaction(tx);
+        return result;
+      });
+    } catch (err) {
+      if (sqlState(err) === SqlState.uniqueViolation && (err as { constraint?: string }).constraint === `${this.table}_stream_id_version_key`) {
+        throw new ConcurrencyError(`stream ${streamId} was changed by another writer`);
+      }
+      throw err;
+    }
+  }
+
+  private async insert(q: Queryable, streamType: string, streamId: string, events: NewEvent[], expected: ExpectedVersion): Promise<AppendResult> {
+    // $5 is the expected current version, or null for "any".
+    const expectedVersion = expected === 'any' ? null : expected === 'no_stream' ? 0 : expected;
+    const { rows } = await q.query<{ position: number; version: number }>(
+      `WITH current AS (
+         SELECT coalesce(max(version), 0) AS version FROM ${this.table} WHERE stream_id = $2
+       )
+       INSERT INTO ${this.table} (id, stream_type, stream_id, version, type, data, metadata)
+       SELECT e.id, $1, $2, current.version + e.n, e.type, e.data, e.metadata
+       FROM current, unnest($3::uuid[], $4::text[], $6::jsonb[], $7::jsonb[]) WITH ORDINALITY AS e(id, type, data, metadata, n)
+       WHERE $5::bigint IS NULL OR current.version = $5::bigint
+       RETURNING position, version`,
+      [
+        streamType,
+        streamId,
+        events.map((e) => e.id ?? randomUUID()),
+        events.map((e) => e.type),
+        expectedVersion,
+        events.map((e) => JSON.stringify(e.data)),
+        events.map((e) => JSON.stringify(e.metadata ?? {})),
+      ],
+    );
+    if (rows.length === 0) {
+      const { rows: cur } = await q.query<{ version: number }>(
+        `SELECT coalesce(max(version), 0)::bigint AS version FROM ${this.table} WHERE stream_id = $1`,
+        [streamId],
+      );
+      throw new ConcurrencyError(
+        `expected_version: stream ${streamId} is at version ${cur[0]?.version ?? 0}, not ${expectedVersion}`,
+      );
+    }
+    const last = rows.reduce((a, b) => (b.version > a.version ? b : a));
+    return { version: last.version, position: Math.max(...rows.map((r) => r.position)) };
+  }
+
+  async readStream(streamId: string, options: { after?: number; upTo?: number } = {}): Promise<RecordedEvent[]> {
+    const { rows } = await this.pool.query<EventRow>(
+      `SELECT ${columns} FROM ${this.table}
+       WHERE stream_id = $1 AND version > $2 AND ($3::bigint IS NULL OR version <= $3::bigint)
+       ORDER BY version`,
+      [streamId, options.after ?? 0, options.upTo ?? null],
+    );
+    return rows.map(toRecorded);
+  }
+
+  /**
+   * Committed events after `checkpoint` in (transaction_id, position) order. Only
+   * transactions older than the oldest one still running are read
+   * (`pg_snapshot_xmin(pg_current_snapshot())`): none of those can still insert, so a
+   * reader never passes an event that commits later — the trap of paging by a sequence,
+   * where position 11 can become visible before position 10 commits.
+   */
+  async readAll(checkpoint: GlobalCheckpoint, options: { limit?: number; streamTypes?: string[] } = {}): Promise<RecordedEvent[]> {
+    return readAllFrom(this.pool, this.table, checkpoint, options);
+  }
+}
+
+export async function readAllFrom(
+  q: Queryable,
+  table: string,
+  checkpoint: GlobalCheckpoint,
+  options: { limit?: number; streamTypes?: string[] } = {},
+): Promise<RecordedEvent[]> {
+  const { rows } = await q.query<EventRow>(
+    `SELECT ${columns} FROM ${table}
+     WHERE (transaction_id, position) > ($1::xid8, $2::bigint)
+       AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+       AND ($4::text[] IS NULL OR stream_type = ANY($4::text[]))
+     ORDER BY transaction_id, position
+     LIMIT $3`,
+    [checkpoint.transactionId, checkpoint.position, options.limit ?? 1000, options.streamTypes ?? null],
+  );
+  return rows.map(toRecorded);
+}

@@ -1,0 +1,182 @@
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CompressionTypes, type Kafka, type Producer } from 'kafkajs';
+import type { Registry } from 'prom-client';
+import type { Logger } from '@shop/platform/log';
+import type { MigrationSource } from '@shop/platform/postgres/migrate';
+import type { Pool, PoolClient } from '@shop/platform/postgres/pool';
+import { prom } from '@shop/platform/metrics';
+import { readAllFrom } from './postgres/store.js';
+import { toKafkaMessage } from './envelope.js';
+import { START, type GlobalCheckpoint, type RecordedEvent } from './types.js';
+
+export const relayMigrations: MigrationSource = {
+  name: 'relay',
+  dir: fileURLToPath(new URL('../migrations-relay', import.meta.url)),
+};
+
+export interface RelayOptions {
+  pool: Pool;
+  /** Checkpoint name and leader-lock key; one relay per table. */
+  name: string;
+  /** `events` (an event store) or `outbox` (a CRUD service). */
+  table: string;
+  kafka: Kafka;
+  topicFor: (streamType: string) => string;
+  /** Publish only these stream types (default: every row of the table). */
+  streamTypes?: string[];
+  log: Logger;
+  registry: Registry;
+  batchSize?: number;
+  /** Pause when there is nothing to publish (the relay polls; see below). */
+  idleMs?: number;
+}
+
+export interface Relay {
+  stop(): Promise<void>;
+  /** Resolves when everything committed before the call is published (tests, benchmarks). */
+  drained(): Promise<void>;
+}
+
+/**
+ * Publishes a table of events to Kafka in the store's global order, at least once:
+ * read a batch after the checkpoint → send it (idempotent producer, acks=all, one batch
+ * in flight) → advance the checkpoint in Postgres. A crash between send and checkpoint
+ * republishes the batch; consumers are idempotent. While Kafka is down it retries the
+ * same batch with backoff and catches up afterwards.
+ *
+ * Only one relay per table runs at a time (a session advisory lock), so replicas can all
+ * start one: the others wait and take over when the leader's session ends.
+ *
+ * It polls rather than LISTENs: NOTIFY takes a global lock at commit, which would cap the
+ * append rate of the very store it serves.
+ */
+export async function startRelay(opts: RelayOptions): Promise<Relay> {
+  const log = opts.log.child({ component: 'relay', relay: opts.name });
+  const batchSize = opts.batchSize ?? 500;
+  const idleMs = opts.idleMs ?? 5;
+  const published = new prom.Counter({
+    name: 'relay_events_published_total',
+    help: 'Events published to Kafka by the relay.',
+    labelNames: ['relay'] as const,
+    registers: [opts.registry],
+  });
+  const lag = new prom.Gauge({
+    name: 'relay_last_batch_size',
+    help: 'Size of the last batch read by the relay (0 = caught up).',
+    labelNames: ['relay'] as const,
+    registers: [opts.registry],
+  });
+  const producer = opts.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  let stopping = false;
+  let connected = false;
+  let caughtUpAt = 0;
+  const controller = new AbortController();
+
+  const loop = async () => {
+    let leader: PoolClient | undefined;
+    let backoff = 100;
+    while (!stopping) {
+      try {
+        if (!leader) {
+          leader = await acquireLeadership(opts.pool, opts.name);
+          if (!leader) {
+            await sleep(2_000, undefined, { signal: controller.signal }).catch(() => undefined);
+            continue;
+          }
+          log.info('relay is the leader for its table');
+        }
+        if (!connected) {
+          await producer.connect();
+          connected = true;
+        }
+        const checkpoint = await readCheckpoint(leader, opts.name);
+        const batch = await readAllFrom(leader, opts.table, checkpoint, { limit: batchSize, ...(opts.streamTypes ? { streamTypes: opts.streamTypes } : {}) });
+        lag.set({ relay: opts.name }, batch.length);
+        if (batch.length === 0) {
+          caughtUpAt = Date.now();
+          await sleep(idleMs, undefined, { signal: controller.signal }).catch(() => undefined);
+          continue;
+        }
+        await publish(producer, batch, opts.topicFor);
+        const last = batch[batch.length - 1]!;
+        await writeCheckpoint(leader, opts.name, { transactionId: last.transactionId, position: last.position });
+        published.inc({ relay: opts.name }, batch.length);
+        backoff = 100;
+      } catch (err) {
+        if (stopping) break;
+        log.warn({ err, retryInMs: backoff }, 'relay batch failed; retrying');
+        if (leader && isConnectionError(err)) {
+          // The leader's session (and with it the lock) may be gone: start over.
+          leader.release(true);
+          leader = undefined;
+        }
+        await sleep(backoff, undefined, { signal: controller.signal }).catch(() => undefined);
+        backoff = Math.min(backoff * 2, 5_000);
+      }
+    }
+    if (leader) {
+      await leader.query('SELECT pg_advisory_unlock(hashtext($1))', [`relay:${opts.name}`]).catch(() => undefined);
+      leader.release();
+    }
+  };
+  const running = loop();
+
+  return {
+    async stop() {
+      stopping = true;
+      controller.abort();
+      await running;
+      if (connected) await producer.disconnect();
+    },
+    async drained() {
+      const asked = Date.now();
+      while (caughtUpAt <= asked) await sleep(idleMs);
+    },
+  };
+}
+
+async function acquireLeadership(pool: Pool, name: string): Promise<PoolClient | undefined> {
+  const client = await pool.connect();
+  const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [`relay:${name}`]);
+  if (rows[0]?.ok) return client;
+  client.release();
+  return undefined;
+}
+
+async function readCheckpoint(q: PoolClient, name: string): Promise<GlobalCheckpoint> {
+  const { rows } = await q.query<{ transaction_id: string; position: number }>(
+    'SELECT transaction_id::text AS transaction_id, position FROM relay_checkpoints WHERE name = $1',
+    [name],
+  );
+  const row = rows[0];
+  return row ? { transactionId: row.transaction_id, position: row.position } : START;
+}
+
+async function writeCheckpoint(q: PoolClient, name: string, at: GlobalCheckpoint): Promise<void> {
+  await q.query(
+    `INSERT INTO relay_checkpoints (name, transaction_id, position) VALUES ($1, $2::xid8, $3)
+     ON CONFLICT (name) DO UPDATE SET transaction_id = excluded.transaction_id, position = excluded.position, updated_at = now()`,
+    [name, at.transactionId, at.position],
+  );
+}
+
+async function publish(producer: Producer, batch: RecordedEvent[], topicFor: (streamType: string) => string): Promise<void> {
+  const byTopic = new Map<string, ReturnType<typeof toKafkaMessage>[]>();
+  for (const e of batch) {
+    const topic = topicFor(e.streamType);
+    const list = byTopic.get(topic) ?? [];
+    list.push(toKafkaMessage(e));
+    byTopic.set(topic, list);
+  }
+  await producer.sendBatch({
+    acks: -1,
+    compression: CompressionTypes.None,
+    topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+  });
+}
+
+function isConnectionError(err: unknown): boolean {
+  const code = (err as { code?: string }).code ?? '';
+  return code.startsWith('08') || code.startsWith('57P') || code === 'ECONNREFUSED' || code === 'ECONNRESET' || /Connection terminated/i.test(String(err));
+}

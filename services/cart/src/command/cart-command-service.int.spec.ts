@@ -1,0 +1,194 @@
+import test from 'ava';
+import * as grpc from '@grpc/grpc-js';
+import { newId } from '@shop/platform/ids';
+import { testLogger } from '@shop/testing';
+import { startCartCommandService, startProductService, type CartCommandFixture, type ProductFixture } from '../test-fixtures.js';
+
+/**
+ * The cart command service as a client sees it: the real gRPC server over a real event
+ * store, looking products up in the real product service.
+ */
+let products: ProductFixture;
+let cart: CartCommandFixture;
+
+test.before(async () => {
+  const { log } = testLogger();
+  products = await startProductService(log);
+  cart = await startCartCommandService(log, products);
+});
+
+test.after.always(async () => {
+  await cart?.close();
+  await products?.close();
+});
+
+const eventCount = async () => (await cart.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM events')).rows[0]!.n;
+const streamOf = async (cartId: string) =>
+  (await cart.pool.query<{ type: string; version: number; data: any; metadata: any }>('SELECT type, version, data, metadata FROM events WHERE stream_id = $1 ORDER BY version', [cartId])).rows;
+
+// Tests that count every event of the store run serially; the others look at their own stream.
+
+/** A cart with a customer and `quantity` lamps in it. */
+async function cartWithLamps(quantity = 2, customerId = newId()) {
+  const cartId = newId();
+  await cart.c.assignCustomer({ cartId, customerId });
+  await cart.c.addItem({ cartId, productId: products.lamp, quantity });
+  return { cartId, customerId };
+}
+
+test('adding an item records the product name and price, and answers the new version and position', async (t) => {
+  const cartId = newId();
+  const correlationId = newId();
+  const { result } = await cart.c.addItem({ cartId, productId: products.lamp, quantity: 2 }, { metadata: { 'x-correlation-id': correlationId } });
+  t.is(result?.version, 1);
+  t.true((result?.position ?? 0) > 0);
+
+  const [added] = await streamOf(cartId);
+  t.is(added?.type, 'shop.cart.v1.ItemAdded');
+  t.deepEqual(added?.data, { cartId, productId: products.lamp, productName: 'Desk lamp', quantity: 2, unitPrice: { amountCents: 2599, currency: 'USD' } });
+  t.is(added?.metadata.correlationId, correlationId);
+});
+
+test('add, change, remove and reset each append their event, versions counting up', async (t) => {
+  const cartId = newId();
+  const v = [];
+  v.push((await cart.c.addItem({ cartId, productId: products.lamp, quantity: 1 })).result?.version);
+  v.push((await cart.c.addItem({ cartId, productId: products.lamp, quantity: 2 })).result?.version);
+  v.push((await cart.c.changeQuantity({ cartId, productId: products.lamp, quantity: 5 })).result?.version);
+  v.push((await cart.c.changeQuantity({ cartId, productId: products.lamp, quantity: 0 })).result?.version);
+  v.push((await cart.c.addItem({ cartId, productId: products.lamp, quantity: 1 })).result?.version);
+  v.push((await cart.c.removeItem({ cartId, productId: products.lamp })).result?.version);
+  v.push((await cart.c.addItem({ cartId, productId: products.lamp, quantity: 1 })).result?.version);
+  v.push((await cart.c.resetCart({ cartId })).result?.version);
+  t.deepEqual(v, [1, 2, 3, 4, 5, 6, 7, 8]);
+  t.deepEqual(
+    (await streamOf(cartId)).map((e) => e.type.replace('shop.cart.v1.', '')),
+    ['ItemAdded', 'ItemAdded', 'QuantityChanged', 'ItemRemoved', 'ItemAdded', 'ItemRemoved', 'ItemAdded', 'CartReset'],
+  );
+  t.is((await streamOf(cartId))[2]?.data.quantity, 5);
+});
+
+test('checkout answers the frozen lines and total; the cart then refuses changes until it is reset', async (t) => {
+  const { cartId, customerId } = await cartWithLamps(3);
+  const res = await cart.c.checkOut({ cartId });
+  t.is(res.result?.version, 3);
+  t.like(res.checkout, { cartId, customerId, total: { amountCents: 7797, currency: 'USD' } });
+  t.deepEqual(res.checkout?.lines, [
+    { productId: products.lamp, productName: 'Desk lamp', quantity: 3, unitPrice: { amountCents: 2599, currency: 'USD' }, lineTotal: { amountCents: 7797, currency: 'USD' } },
+  ]);
+  const stored = (await streamOf(cartId))[2];
+  t.is(stored?.type, 'shop.cart.v1.CheckedOut');
+  t.is(stored?.data.checkoutId, res.checkout?.checkoutId);
+
+  const refused = await t.throwsAsync<grpc.ServiceError>(cart.c.addItem({ cartId, productId: products.lamp, quantity: 1 }));
+  t.is(refused?.code, grpc.status.FAILED_PRECONDITION);
+  t.is(refused?.details, 'cart is checked out; reset it first');
+  t.is((await streamOf(cartId)).length, 3);
+
+  t.is((await cart.c.resetCart({ cartId })).result?.version, 4);
+  t.is((await cart.c.addItem({ cartId, productId: products.lamp, quantity: 1 })).result?.version, 5);
+});
+
+test('a command that changes nothing appends nothing and answers the current version', async (t) => {
+  const { cartId, customerId } = await cartWithLamps();
+  const { result } = await cart.c.assignCustomer({ cartId, customerId });
+  t.deepEqual(result, { version: 2, position: 0 });
+  t.is((await streamOf(cartId)).length, 2);
+});
+
+const invalid: Array<[string, (cartId: string) => Promise<unknown>, string]> = [
+  ['a malformed cart id', () => cart.c.addItem({ cartId: 'cart-1', productId: products.lamp, quantity: 1 }), 'cart_id'],
+  ['a missing cart id', () => cart.c.resetCart({ cartId: '' }), 'cart_id'],
+  ['a malformed product id', (cartId) => cart.c.addItem({ cartId, productId: 'lamp', quantity: 1 }), 'product_id'],
+  ['a malformed product id on remove', (cartId) => cart.c.removeItem({ cartId, productId: '42' }), 'product_id'],
+  ['quantity 0 on add', (cartId) => cart.c.addItem({ cartId, productId: products.lamp, quantity: 0 }), 'quantity'],
+  ['a negative quantity on add', (cartId) => cart.c.addItem({ cartId, productId: products.lamp, quantity: -1 }), 'quantity'],
+  ['100 units on add', (cartId) => cart.c.addItem({ cartId, productId: products.lamp, quantity: 100 }), 'quantity'],
+  ['a line over 99 units', (cartId) => cart.c.addItem({ cartId, productId: products.lamp, quantity: 98 }), 'quantity'],
+  ['quantity 100 on change', (cartId) => cart.c.changeQuantity({ cartId, productId: products.lamp, quantity: 100 }), 'quantity'],
+  ['a negative quantity on change', (cartId) => cart.c.changeQuantity({ cartId, productId: products.lamp, quantity: -1 }), 'quantity'],
+  ['a malformed customer id', (cartId) => cart.c.assignCustomer({ cartId, customerId: 'alice' }), 'customer_id'],
+  ['a negative expected version', (cartId) => cart.c.checkOut({ cartId, expectedVersion: -1 }), 'expected_version'],
+];
+for (const [what, call, field] of invalid) {
+  test.serial(`${what} is INVALID_ARGUMENT naming ${field}, and appends nothing`, async (t) => {
+    const { cartId } = await cartWithLamps();
+    const before = await eventCount();
+    const err = await t.throwsAsync<grpc.ServiceError>(call(cartId) as Promise<unknown>);
+    t.is(err?.code, grpc.status.INVALID_ARGUMENT, err?.details);
+    t.true(err?.details.startsWith(`${field}: `), err?.details);
+    t.deepEqual(err?.metadata.get('shop-error-field'), [field]);
+    t.is(await eventCount(), before);
+  });
+}
+
+test.serial('the 99-unit limit says how many more fit', async (t) => {
+  const { cartId } = await cartWithLamps(98);
+  const err = await t.throwsAsync<grpc.ServiceError>(cart.c.addItem({ cartId, productId: products.lamp, quantity: 2 }));
+  t.is(err?.code, grpc.status.INVALID_ARGUMENT);
+  t.regex(err?.details ?? '', /^quantity: a cart line holds at most 99 units; the cart already has 98 .* at most 1 more/);
+});
+
+const refused: Array<[string, (cartId: string) => Promise<unknown>, RegExp]> = [
+  ['removing a product not in the cart', (cartId) => cart.c.removeItem({ cartId, productId: newId() }), /is not in the cart/],
+  ['changing a product not in the cart', (cartId) => cart.c.changeQuantity({ cartId, productId: newId(), quantity: 1 }), /is not in the cart/],
+  ['assigning another customer', (cartId) => cart.c.assignCustomer({ cartId, customerId: newId() }), /belongs to another customer/],
+  ['checking out an empty cart', async (cartId) => {
+    await cart.c.resetCart({ cartId });
+    return cart.c.checkOut({ cartId });
+  }, /cart is empty/],
+  ['adding an inactive product', (cartId) => cart.c.addItem({ cartId, productId: products.retired, quantity: 1 }), /is not available/],
+];
+for (const [what, call, message] of refused) {
+  test.serial(`${what} is FAILED_PRECONDITION and appends nothing`, async (t) => {
+    const { cartId } = await cartWithLamps();
+    const before = await eventCount();
+    const err = await t.throwsAsync<grpc.ServiceError>(call(cartId) as Promise<unknown>);
+    t.is(err?.code, grpc.status.FAILED_PRECONDITION, err?.details);
+    t.regex(err?.details ?? '', message);
+    // The reset of the empty-cart case is the only write allowed.
+    t.is(await eventCount(), before + (what === 'checking out an empty cart' ? 1 : 0));
+  });
+}
+
+test.serial('an anonymous cart checks out and snapshots its lines', async (t) => {
+  const cartId = newId();
+  await cart.c.addItem({ cartId, productId: products.lamp, quantity: 2 });
+  const res = await cart.c.checkOut({ cartId });
+  t.is(res.result?.version, 2);
+  t.is(res.checkout?.customerId, '');
+  t.is(res.checkout?.lines[0]?.quantity, 2);
+  t.true((res.checkout?.total?.amountCents ?? 0) > 0);
+});
+
+test.serial('an unknown product is NOT_FOUND and appends nothing', async (t) => {
+  const before = await eventCount();
+  const productId = newId();
+  const err = await t.throwsAsync<grpc.ServiceError>(cart.c.addItem({ cartId: newId(), productId, quantity: 1 }));
+  t.is(err?.code, grpc.status.NOT_FOUND);
+  t.is(err?.details, `product ${productId} not found`);
+  t.is(await eventCount(), before);
+});
+
+test.serial('expected_version: the current version passes, a stale one is ABORTED and appends nothing', async (t) => {
+  const cartId = newId();
+  t.is((await cart.c.addItem({ cartId, productId: products.lamp, quantity: 1, expectedVersion: 0 })).result?.version, 1);
+  t.is((await cart.c.changeQuantity({ cartId, productId: products.lamp, quantity: 2, expectedVersion: 1 })).result?.version, 2);
+
+  const before = await eventCount();
+  const stale = await t.throwsAsync<grpc.ServiceError>(cart.c.changeQuantity({ cartId, productId: products.lamp, quantity: 3, expectedVersion: 1 }));
+  t.is(stale?.code, grpc.status.ABORTED);
+  t.regex(stale?.details ?? '', /version 2, not 1/);
+  const exists = await t.throwsAsync<grpc.ServiceError>(cart.c.addItem({ cartId, productId: products.lamp, quantity: 1, expectedVersion: 0 }));
+  t.is(exists?.code, grpc.status.ABORTED);
+  t.is(await eventCount(), before);
+});
+
+test.serial('concurrent writers without expected_version are all applied (conflicts retried)', async (t) => {
+  const cartId = newId();
+  // Each conflict round lets at least one writer through, so four writers fit in the default retries.
+  const results = await Promise.all(Array.from({ length: 4 }, () => cart.c.addItem({ cartId, productId: products.lamp, quantity: 1 })));
+  t.deepEqual(results.map((r) => r.result?.version).sort(), [1, 2, 3, 4]);
+  const { result } = await cart.c.changeQuantity({ cartId, productId: products.lamp, quantity: 4 });
+  t.deepEqual(result, { version: 4, position: 0 }, 'the line holds the four units: setting 4 is a no-op');
+});

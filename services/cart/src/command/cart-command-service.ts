@@ -1,0 +1,99 @@
+import { CartCommandServiceService } from '@shop/contracts/shop/cart/v1/command_service';
+import type { Checkout } from '@shop/contracts/shop/cart/v1/cart';
+import { CheckedOut } from '@shop/contracts/shop/cart/v1/events';
+import type { WriteResult } from '@shop/contracts/shop/common/v1/consistency';
+import { bind, type CallContext, type ServiceBinding } from '@shop/platform/grpc/server';
+import type { IdGenerator } from '@shop/platform/ids';
+import { checkQuantityToAdd, type CartCommand } from '../domain/cart.js';
+import type { CartEvent } from '../domain/events.js';
+import { expectedVersion, metadataOf, uuid } from '../edge.js';
+import type { CartCommandHandler } from './cart-handler.js';
+import type { ProductLookup } from './product-lookup.js';
+
+export const CART_COMMAND_SERVICE = 'shop.cart.v1.CartCommandService';
+
+export interface CartCommandServiceDeps {
+  carts: CartCommandHandler;
+  products: ProductLookup;
+  /** Checkout ids: injected, so that the domain generates none. */
+  newId: IdGenerator;
+}
+
+/**
+ * Transport only: parse each request into a command (naming any bad field), resolve
+ * what the decider must be given (the product snapshot, a checkout id), run the command
+ * handler, answer the stream's new version and position.
+ */
+export function cartCommandService({ carts, products, newId }: CartCommandServiceDeps): ServiceBinding {
+  const run = async (cartId: string, command: CartCommand, expected: number | undefined, ctx: CallContext) =>
+    carts.handle(cartId, command, { metadata: metadataOf(ctx), expectedVersion: expected });
+
+  return bind(CART_COMMAND_SERVICE, CartCommandServiceService, {
+    async addItem(req, ctx) {
+      const cartId = uuid('cart_id', req.cartId);
+      const productId = uuid('product_id', req.productId);
+      // The domain enforces it too; checked here first to spare the product lookup.
+      checkQuantityToAdd(req.quantity);
+      const expected = expectedVersion(req.expectedVersion);
+      const product = await products.find(productId, metadataOf(ctx));
+      const result = await run(
+        cartId,
+        { type: 'AddItem', cartId, productId, productName: product.name, unitPrice: product.unitPrice, quantity: req.quantity },
+        expected,
+        ctx,
+      );
+      return { result: writeResult(result) };
+    },
+
+    async removeItem(req, ctx) {
+      const cartId = uuid('cart_id', req.cartId);
+      const productId = uuid('product_id', req.productId);
+      const result = await run(cartId, { type: 'RemoveItem', cartId, productId }, expectedVersion(req.expectedVersion), ctx);
+      return { result: writeResult(result) };
+    },
+
+    async changeQuantity(req, ctx) {
+      const cartId = uuid('cart_id', req.cartId);
+      const productId = uuid('product_id', req.productId);
+      const command: CartCommand = { type: 'ChangeQuantity', cartId, productId, quantity: req.quantity };
+      const result = await run(cartId, command, expectedVersion(req.expectedVersion), ctx);
+      return { result: writeResult(result) };
+    },
+
+    async resetCart(req, ctx) {
+      const cartId = uuid('cart_id', req.cartId);
+      const result = await run(cartId, { type: 'ResetCart', cartId }, expectedVersion(req.expectedVersion), ctx);
+      return { result: writeResult(result) };
+    },
+
+    async checkOut(req, ctx) {
+      const cartId = uuid('cart_id', req.cartId);
+      const expected = expectedVersion(req.expectedVersion);
+      // One id per call, kept across the handler's conflict retries.
+      const result = await run(cartId, { type: 'CheckOut', cartId, checkoutId: newId() }, expected, ctx);
+      const checkedOut = result.events.find(isCheckedOut);
+      if (!checkedOut) throw new Error('CheckOut decided no CheckedOut event');
+      return { result: writeResult(result), checkout: toCheckout(checkedOut.data) };
+    },
+
+    async assignCustomer(req, ctx) {
+      const cartId = uuid('cart_id', req.cartId);
+      const customerId = uuid('customer_id', req.customerId);
+      const result = await run(cartId, { type: 'AssignCustomer', cartId, customerId }, expectedVersion(req.expectedVersion), ctx);
+      return { result: writeResult(result) };
+    },
+  });
+}
+
+const writeResult = (r: { version: number; position: number }): WriteResult => ({ version: r.version, position: r.position });
+
+const isCheckedOut = (e: CartEvent): e is Extract<CartEvent, { type: typeof CheckedOut.$type }> => e.type === CheckedOut.$type;
+
+/** The event's lines are the same fields as the contract's CartLine (kept apart so each can move alone). */
+const toCheckout = (e: CheckedOut): Checkout => ({
+  checkoutId: e.checkoutId,
+  cartId: e.cartId,
+  customerId: e.customerId,
+  lines: e.lines.map((l) => ({ productId: l.productId, productName: l.productName, quantity: l.quantity, unitPrice: l.unitPrice, lineTotal: l.lineTotal })),
+  total: e.total,
+});

@@ -1,0 +1,24 @@
+import { z } from 'zod';
+import { baseEnv, env } from '@shop/platform/config';
+import { DEFAULT_DLQ_TOPIC, DEFAULT_EVENTS_TOPIC } from '../topics.js';
+
+export const configSchema = z.object({
+  ...baseEnv,
+  GRPC_PORT: env.port(),
+  /** The cart database: event store and read model (shared by the three cart processes). */
+  DATABASE_URL: env.url(),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  KAFKA_BROKERS: env.list(),
+  /** gRPC address of the product service, normally its Envoy listener (host:port). */
+  PRODUCT_GRPC_ADDR: z.string().min(1),
+  /** Deadline of each product lookup. */
+  PRODUCT_TIMEOUT_MS: env.durationMs(2_000),
+  /** Topic the relay publishes the cart's events to. */
+  CART_EVENTS_TOPIC: z.string().min(1).default(DEFAULT_EVENTS_TOPIC),
+  /** Dead letters of the cart's projectors (created here with the events topic). */
+  CART_DLQ_TOPIC: z.string().min(1).default(DEFAULT_DLQ_TOPIC),
+  /** Off only where another relay (e.g. Debezium) publishes the events table. */
+  RELAY_ENABLED: env.bool(true),
+  /** Conflict retries of a command before it answers ABORTED. */
+  COMMAND_MAX_RETRIES: z.coerce.number().int().min(0).max(20).default(3),
+});

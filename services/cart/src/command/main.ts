@@ -1,0 +1,58 @@
+import { ProductServiceClient } from '@shop/contracts/shop/product/v1/service';
+import { loadDescriptorSet } from '@shop/contracts/descriptors';
+import { eventStoreMigrations, PostgresEventStore, relayMigrations, startRelay } from '@shop/eventsourcing';
+import { insecure, promiseClient } from '@shop/platform/grpc/client';
+import { startGrpcServer } from '@shop/platform/grpc/server';
+import { newId } from '@shop/platform/ids';
+import { createKafka, ensureTopics } from '@shop/platform/kafka';
+import { migrate } from '@shop/platform/postgres/migrate';
+import { createPool } from '@shop/platform/postgres/pool';
+import { runProcess } from '@shop/platform/process';
+import { CART_STREAM_TYPE } from '../domain/events.js';
+import { cartMigrations } from '../migrations.js';
+import { cartTopics } from '../topics.js';
+import { cartCommandHandler } from './cart-handler.js';
+import { cartCommandService } from './cart-command-service.js';
+import { configSchema } from './config.js';
+import { grpcProductLookup } from './product-lookup.js';
+
+await runProcess('cart-command', configSchema, async ({ config, log, registry, lifecycle, readiness }) => {
+  const pool = createPool({ url: config.DATABASE_URL, max: config.DATABASE_POOL_MAX, log, application: 'cart-command' });
+  lifecycle.onShutdown('postgres', () => pool.end());
+  await migrate(pool, [eventStoreMigrations, relayMigrations, cartMigrations], log);
+  readiness({ name: 'postgres', check: async () => void (await pool.query('SELECT 1')) });
+
+  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'cart-command', log });
+  await ensureTopics(kafka, cartTopics(config.CART_EVENTS_TOPIC, config.CART_DLQ_TOPIC));
+  if (config.RELAY_ENABLED) {
+    const relay = await startRelay({
+      pool,
+      name: 'cart',
+      table: 'events',
+      kafka,
+      streamTypes: [CART_STREAM_TYPE],
+      topicFor: () => config.CART_EVENTS_TOPIC,
+      log,
+      registry,
+    });
+    lifecycle.onShutdown('relay', () => relay.stop());
+  }
+
+  const productClient = new ProductServiceClient(config.PRODUCT_GRPC_ADDR, insecure());
+  lifecycle.onShutdown('product-client', () => productClient.close());
+
+  const server = await startGrpcServer({
+    port: config.GRPC_PORT,
+    services: [
+      cartCommandService({
+        carts: cartCommandHandler(new PostgresEventStore(pool), config.COMMAND_MAX_RETRIES),
+        products: grpcProductLookup(promiseClient(productClient, config.PRODUCT_TIMEOUT_MS)),
+        newId,
+      }),
+    ],
+    descriptorSet: loadDescriptorSet(),
+    log,
+    registry,
+  });
+  lifecycle.onShutdown('grpc', () => server.shutdown());
+});

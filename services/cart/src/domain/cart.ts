@@ -1,0 +1,230 @@
+import {
+  CartDiscarded,
+  CartReset,
+  CheckedOut,
+  CustomerAssigned,
+  ItemAdded,
+  ItemRemoved,
+  QuantityChanged,
+} from '@shop/contracts/shop/cart/v1/events';
+import type { Money } from '@shop/contracts/shop/common/v1/money';
+import { IllegalStateError, ValidationError } from '@shop/platform/errors';
+import { event, type Decider } from '@shop/eventsourcing';
+import type { CartEvent } from './events.js';
+
+/** Most units of one product a cart line may hold. */
+export const MAX_LINE_QUANTITY = 99;
+
+/** An amount in minor units (cents) of a currency: money is never a float. */
+export interface Price {
+  cents: number;
+  currency: string;
+}
+
+export interface CartLine {
+  productId: string;
+  /** Snapshot of the product's name when it was last added. */
+  productName: string;
+  quantity: number;
+  /** Snapshot of the product's unit price when it was last added. */
+  unitPrice: Price;
+}
+
+/**
+ * The cart as the command side sees it. `empty` is both a cart that never had a line
+ * and one whose lines were all removed or reset; `checked_out` accepts no change
+ * until it is reset (a new shopping session). The customer is optional throughout:
+ * a cart starts anonymous.
+ */
+export type Cart =
+  | { status: 'empty'; customerId?: string }
+  /** `lines` is never empty; Map order is the order the products were first added. */
+  | { status: 'active'; customerId?: string; lines: ReadonlyMap<string, CartLine> }
+  | { status: 'checked_out'; customerId?: string; checkoutId: string };
+
+export type CartCommand =
+  | {
+      type: 'AddItem';
+      cartId: string;
+      productId: string;
+      /** Resolved from the product catalog by the caller, so that `decide` stays pure. */
+      productName: string;
+      unitPrice: Price;
+      quantity: number;
+    }
+  | { type: 'RemoveItem'; cartId: string; productId: string }
+  /** Quantity 0 removes the line. */
+  | { type: 'ChangeQuantity'; cartId: string; productId: string; quantity: number }
+  | { type: 'ResetCart'; cartId: string }
+  /** The checkout id is injected by the caller: the domain generates no ids. */
+  | { type: 'CheckOut'; cartId: string; checkoutId: string }
+  | { type: 'AssignCustomer'; cartId: string; customerId: string }
+  /** The customer deleted their account: their cart disappears. */
+  | { type: 'Discard'; cartId: string; customerId: string };
+
+export const CHECKED_OUT_MESSAGE = 'cart is checked out; reset it first';
+
+export const initialState = (): Cart => ({ status: 'empty' });
+
+export function evolve(cart: Cart, e: CartEvent): Cart {
+  const owner = cart.customerId === undefined ? {} : { customerId: cart.customerId };
+  switch (e.type) {
+    case ItemAdded.$type: {
+      const lines = new Map(cart.status === 'active' ? cart.lines : []);
+      const existing = lines.get(e.data.productId);
+      lines.set(e.data.productId, {
+        productId: e.data.productId,
+        productName: e.data.productName,
+        quantity: (existing?.quantity ?? 0) + e.data.quantity,
+        // The latest snapshot is the line's price from now on (events.proto).
+        unitPrice: priceOf(e.data.unitPrice),
+      });
+      return { status: 'active', ...owner, lines };
+    }
+    case ItemRemoved.$type: {
+      if (cart.status !== 'active') return cart;
+      const lines = new Map(cart.lines);
+      lines.delete(e.data.productId);
+      return lines.size === 0 ? { status: 'empty', ...owner } : { status: 'active', ...owner, lines };
+    }
+    case QuantityChanged.$type: {
+      const line = cart.status === 'active' ? cart.lines.get(e.data.productId) : undefined;
+      if (cart.status !== 'active' || !line) return cart;
+      return { status: 'active', ...owner, lines: new Map(cart.lines).set(line.productId, { ...line, quantity: e.data.quantity }) };
+    }
+    case CartReset.$type:
+      return { status: 'empty', ...owner };
+    case CheckedOut.$type:
+      return { status: 'checked_out', ...(e.data.customerId ? { customerId: e.data.customerId } : {}), checkoutId: e.data.checkoutId };
+    case CustomerAssigned.$type:
+      return { ...cart, customerId: e.data.customerId };
+    case CartDiscarded.$type:
+      // The cart is gone; its id may start a new anonymous cart later.
+      return initialState();
+    default:
+      return exhaustive(e);
+  }
+}
+
+export function decide(command: CartCommand, cart: Cart): CartEvent[] {
+  switch (command.type) {
+    case 'AddItem': {
+      checkQuantityToAdd(command.quantity);
+      if (cart.status === 'checked_out') throw new IllegalStateError(CHECKED_OUT_MESSAGE);
+      const lines = cart.status === 'active' ? cart.lines : new Map<string, CartLine>();
+      const inCart = lines.get(command.productId)?.quantity ?? 0;
+      if (inCart + command.quantity > MAX_LINE_QUANTITY) {
+        throw new ValidationError(
+          'quantity',
+          `a cart line holds at most ${MAX_LINE_QUANTITY} units; the cart already has ${inCart} of this product, so at most ${MAX_LINE_QUANTITY - inCart} more can be added`,
+        );
+      }
+      const currency = cartCurrency(cart);
+      if (currency !== undefined && currency !== command.unitPrice.currency) {
+        // One total per cart needs one currency per cart.
+        throw new IllegalStateError(`cart is priced in ${currency}; product ${command.productId} is priced in ${command.unitPrice.currency}`);
+      }
+      return [
+        event(ItemAdded, {
+          cartId: command.cartId,
+          productId: command.productId,
+          productName: command.productName,
+          quantity: command.quantity,
+          unitPrice: moneyOf(command.unitPrice),
+        }),
+      ];
+    }
+    case 'RemoveItem': {
+      requireLine(mutable(cart), command.productId);
+      return [event(ItemRemoved, { cartId: command.cartId, productId: command.productId })];
+    }
+    case 'ChangeQuantity': {
+      if (!Number.isInteger(command.quantity) || command.quantity < 0 || command.quantity > MAX_LINE_QUANTITY) {
+        throw new ValidationError('quantity', `must be a whole number from 0 to ${MAX_LINE_QUANTITY} (0 removes the line)`);
+      }
+      const line = requireLine(mutable(cart), command.productId);
+      if (command.quantity === 0) return [event(ItemRemoved, { cartId: command.cartId, productId: command.productId })];
+      if (command.quantity === line.quantity) return [];
+      return [event(QuantityChanged, { cartId: command.cartId, productId: command.productId, quantity: command.quantity })];
+    }
+    case 'ResetCart':
+      // Resetting a checked-out cart starts a new shopping session; an empty cart has nothing to reset.
+      return cart.status === 'empty' ? [] : [event(CartReset, { cartId: command.cartId })];
+    case 'CheckOut': {
+      if (cart.status === 'checked_out') throw new IllegalStateError(CHECKED_OUT_MESSAGE);
+      if (cart.status === 'empty') throw new IllegalStateError('cart is empty: nothing to check out');
+      const lines = [...cart.lines.values()].map((l) => ({
+        productId: l.productId,
+        productName: l.productName,
+        quantity: l.quantity,
+        unitPrice: moneyOf(l.unitPrice),
+        lineTotal: moneyOf(lineTotal(l)),
+      }));
+      const currency = cartCurrency(cart)!;
+      const total = lines.reduce((sum, l) => sum + l.lineTotal.amountCents, 0);
+      return [
+        event(CheckedOut, {
+          cartId: command.cartId,
+          checkoutId: command.checkoutId,
+          // proto3 strings have no "absent": an anonymous checkout has an empty customer id.
+          customerId: cart.customerId ?? '',
+          lines,
+          total: { amountCents: total, currency },
+        }),
+      ];
+    }
+    case 'AssignCustomer': {
+      if (cart.customerId === command.customerId) return [];
+      if (cart.customerId !== undefined) throw new IllegalStateError('cart belongs to another customer');
+      mutable(cart);
+      return [event(CustomerAssigned, { cartId: command.cartId, customerId: command.customerId })];
+    }
+    case 'Discard': {
+      // A redelivered "customer deleted" finds the cart already gone: nothing to do.
+      if (cart.status === 'empty' && cart.customerId === undefined) return [];
+      if (cart.customerId !== command.customerId) throw new IllegalStateError(`cart does not belong to customer ${command.customerId}`);
+      // Allowed in every state, checked out included: the account is gone.
+      return [event(CartDiscarded, { cartId: command.cartId, customerId: command.customerId })];
+    }
+    default:
+      return exhaustive(command);
+  }
+}
+
+/** The rule for units added at once; exported so that the transport can refuse early, before a product lookup. */
+export function checkQuantityToAdd(quantity: number): void {
+  if (!Number.isInteger(quantity) || quantity < 1) throw new ValidationError('quantity', 'must be at least 1');
+  if (quantity > MAX_LINE_QUANTITY) throw new ValidationError('quantity', `a cart line holds at most ${MAX_LINE_QUANTITY} units`);
+}
+
+export const lineTotal = (line: CartLine): Price => ({ cents: line.unitPrice.cents * line.quantity, currency: line.unitPrice.currency });
+
+export const cartDecider: Decider<Cart, CartCommand, CartEvent> = { initialState, evolve, decide };
+
+/** Refuses any change to a checked-out cart. */
+function mutable(cart: Cart): Exclude<Cart, { status: 'checked_out' }> {
+  if (cart.status === 'checked_out') throw new IllegalStateError(CHECKED_OUT_MESSAGE);
+  return cart;
+}
+
+/**
+ * A line that is not in the cart is a precondition failure of the cart's state, not a
+ * missing resource (the contract says FAILED_PRECONDITION).
+ */
+function requireLine(cart: Exclude<Cart, { status: 'checked_out' }>, productId: string): CartLine {
+  const line = cart.status === 'active' ? cart.lines.get(productId) : undefined;
+  if (!line) throw new IllegalStateError(`product ${productId} is not in the cart`);
+  return line;
+}
+
+function cartCurrency(cart: Cart): string | undefined {
+  return cart.status === 'active' ? cart.lines.values().next().value?.unitPrice.currency : undefined;
+}
+
+// proto3: an empty currency means USD (shop/common/v1/money.proto).
+const priceOf = (m: Money | undefined): Price => ({ cents: m?.amountCents ?? 0, currency: m?.currency || 'USD' });
+const moneyOf = (p: Price) => ({ amountCents: p.cents, currency: p.currency });
+
+function exhaustive(value: never): never {
+  throw new Error(`unhandled: ${JSON.stringify(value)}`);
+}

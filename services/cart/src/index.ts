@@ -1,0 +1,11 @@
+export { cartMigrations } from './migrations.js';
+export { cartDecider, decide, evolve, initialState, MAX_LINE_QUANTITY, type Cart, type CartCommand, type CartLine, type Price } from './domain/cart.js';
+export { CART_STREAM_TYPE, cartEventCodec, type CartEvent } from './domain/events.js';
+export { cartCommandHandler, type CartCommandHandler } from './command/cart-handler.js';
+export { cartCommandService, CART_COMMAND_SERVICE } from './command/cart-command-service.js';
+export { grpcProductLookup, type ProductLookup, type ProductSnapshot } from './command/product-lookup.js';
+export { cartView, CART_READ_SCHEMA, type CartView, type CartViewLine } from './projector/cart-view.js';
+export { cartUpdatedSubject, publishCartUpdates, type CartUpdated } from './projector/cart-updates.js';
+export { CartReader } from './query/cart-reader.js';
+export { cartQueryService, CART_QUERY_SERVICE } from './query/cart-query-service.js';
+export { cartTopics, DEFAULT_DLQ_TOPIC, DEFAULT_EVENTS_TOPIC } from './topics.js';

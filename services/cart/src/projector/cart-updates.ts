@@ -1,0 +1,28 @@
+import { JSONCodec, type NatsConnection } from 'nats';
+import type { CartView } from './cart-view.js';
+
+/** Subject of a cart's change notices (the BFF's subscriptions listen on `shop.cart.updated.*`). */
+export const cartUpdatedSubject = (cartId: string) => `shop.cart.updated.${cartId}`;
+
+/**
+ * A change notice: small on purpose; a client reads the cart itself with
+ * `min_version = version`. A discarded cart is announced with `discarded: true` and
+ * version 0 (the read model no longer holds its version), so that every notice has the
+ * same two fields and a reader simply finds the cart gone (NOT_FOUND).
+ */
+export type CartUpdated = { cartId: string; version: number; discarded?: true };
+
+const codec = JSONCodec<CartUpdated>();
+
+/**
+ * The projector's `onCommitted` hook: one notice per cart changed by a committed batch.
+ * Best effort (NATS core, at most once): a lost notice only delays a screen's refresh,
+ * and the read model, not the notice, is the truth.
+ */
+export function publishCartUpdates(nc: NatsConnection) {
+  return async (docs: Map<string, CartView | null>): Promise<void> => {
+    for (const [cartId, view] of docs) {
+      nc.publish(cartUpdatedSubject(cartId), codec.encode(view ? { cartId, version: view.version } : { cartId, version: 0, discarded: true }));
+    }
+  };
+}

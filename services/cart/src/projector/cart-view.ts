@@ -1,0 +1,230 @@
+import {
+  CartDiscarded,
+  CartReset,
+  CheckedOut,
+  CustomerAssigned,
+  ItemAdded,
+  ItemRemoved,
+  QuantityChanged,
+} from '@shop/contracts/shop/cart/v1/events';
+import type { DocumentProjection, RecordedEvent } from '@shop/eventsourcing';
+import type { Queryable } from '@shop/platform/postgres/pool';
+import { CART_STREAM_TYPE, cartEventCodec } from '../domain/events.js';
+
+/** A cart line as the read model keeps it. */
+export interface CartViewLine {
+  productId: string;
+  productName: string;
+  quantity: number;
+  unitPriceCents: number;
+}
+
+/** The read model of one cart: a row of `carts` and its rows of `cart_lines`. */
+export interface CartView {
+  id: string;
+  customerId: string | null;
+  status: 'active' | 'checked_out';
+  /** Currency of every line and of the total. */
+  currency: string;
+  /** In the order the products were first added. */
+  lines: CartViewLine[];
+  /** Stream version applied. */
+  version: number;
+  /** RFC 3339 time of the last event applied. */
+  updatedAt: string;
+}
+
+// proto3: an empty currency means USD (shop/common/v1/money.proto); an empty cart has no
+// currency of its own, so its (zero) total is shown in the default one.
+const DEFAULT_CURRENCY = 'USD';
+
+export const CART_READ_SCHEMA = 'cart_read';
+
+export const lineTotalCents = (l: CartViewLine) => l.unitPriceCents * l.quantity;
+export const totalCents = (v: CartView) => v.lines.reduce((sum, l) => sum + lineTotalCents(l), 0);
+
+/** Pure: the next state of a cart's view after one recorded event (null = the cart is gone). */
+export function evolveCartView(view: CartView | null, recorded: RecordedEvent): CartView | null {
+  const e = cartEventCodec.decode(recorded.type, recorded.data);
+  const stamp = { version: recorded.version, updatedAt: recorded.occurredAt };
+  // A type this code does not know yet (a newer writer) still moves the version on, so
+  // that a reader waiting for that version is not kept waiting.
+  if (!e) return view && { ...view, ...stamp };
+  if (e.type === CartDiscarded.$type) return null;
+  const cart: CartView = view ?? {
+    id: recorded.streamId,
+    customerId: null,
+    status: 'active',
+    currency: DEFAULT_CURRENCY,
+    lines: [],
+    version: 0,
+    updatedAt: recorded.occurredAt,
+  };
+  switch (e.type) {
+    case ItemAdded.$type: {
+      const unitPriceCents = e.data.unitPrice?.amountCents ?? 0;
+      const existing = cart.lines.find((l) => l.productId === e.data.productId);
+      const lines = existing
+        ? cart.lines.map((l) =>
+            l === existing ? { ...l, productName: e.data.productName, quantity: l.quantity + e.data.quantity, unitPriceCents } : l,
+          )
+        : [...cart.lines, { productId: e.data.productId, productName: e.data.productName, quantity: e.data.quantity, unitPriceCents }];
+      return { ...cart, ...stamp, status: 'active', currency: e.data.unitPrice?.currency || DEFAULT_CURRENCY, lines };
+    }
+    case ItemRemoved.$type:
+      return { ...cart, ...stamp, lines: cart.lines.filter((l) => l.productId !== e.data.productId) };
+    case QuantityChanged.$type:
+      return { ...cart, ...stamp, lines: cart.lines.map((l) => (l.productId === e.data.productId ? { ...l, quantity: e.data.quantity } : l)) };
+    case CartReset.$type:
+      return { ...cart, ...stamp, status: 'active', lines: [] };
+    case CheckedOut.$type:
+      return { ...cart, ...stamp, status: 'checked_out', customerId: e.data.customerId || cart.customerId, lines: [] };
+    case CustomerAssigned.$type:
+      return { ...cart, ...stamp, customerId: e.data.customerId };
+    default:
+      return exhaustive(e);
+  }
+}
+
+interface CartRow {
+  id: string;
+  customer_id: string | null;
+  status: 'active' | 'checked_out';
+  currency: string;
+  version: number;
+  updated_at: Date;
+}
+
+interface LineRow {
+  cart_id: string;
+  product_id: string;
+  product_name: string;
+  quantity: number;
+  unit_price_cents: number;
+}
+
+/** Reads carts with their lines, two statements for any number of carts. */
+export async function loadCartViews(q: Queryable, schema: string, ids: string[]): Promise<Map<string, CartView>> {
+  const views = new Map<string, CartView>();
+  if (ids.length === 0) return views;
+  const { rows: carts } = await q.query<CartRow>(
+    `SELECT id, customer_id, status, currency, version, updated_at FROM ${schema}.carts WHERE id = ANY($1::uuid[])`,
+    [ids],
+  );
+  if (carts.length === 0) return views;
+  for (const c of carts) {
+    views.set(c.id, {
+      id: c.id,
+      customerId: c.customer_id,
+      status: c.status,
+      currency: c.currency,
+      lines: [],
+      version: c.version,
+      updatedAt: c.updated_at.toISOString(),
+    });
+  }
+  const { rows: lines } = await q.query<LineRow>(
+    `SELECT cart_id, product_id, product_name, quantity, unit_price_cents FROM ${schema}.cart_lines
+     WHERE cart_id = ANY($1::uuid[]) ORDER BY cart_id, line_no`,
+    [[...views.keys()]],
+  );
+  for (const l of lines) {
+    views.get(l.cart_id)?.lines.push({
+      productId: l.product_id,
+      productName: l.product_name,
+      quantity: l.quantity,
+      unitPriceCents: l.unit_price_cents,
+    });
+  }
+  return views;
+}
+
+/**
+ * Writes a batch of carts in at most four statements whatever its size: delete the
+ * discarded carts, upsert the others (unnest), and replace the lines of every changed
+ * cart (delete, then one unnest insert). Rewriting a cart's few lines is cheaper and
+ * simpler than diffing them.
+ */
+export async function saveCartViews(q: Queryable, schema: string, docs: Map<string, CartView | null>): Promise<void> {
+  const changed = [...docs.keys()];
+  const gone = changed.filter((id) => docs.get(id) === null);
+  const kept = [...docs.values()].filter((v): v is CartView => v !== null);
+
+  if (gone.length > 0) await q.query(`DELETE FROM ${schema}.carts WHERE id = ANY($1::uuid[])`, [gone]);
+  if (kept.length > 0) {
+    await q.query(
+      `INSERT INTO ${schema}.carts (id, customer_id, status, total_cents, currency, version, updated_at)
+       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::bigint[], $5::text[], $6::bigint[], $7::timestamptz[])
+       ON CONFLICT (id) DO UPDATE SET
+         customer_id = excluded.customer_id, status = excluded.status, total_cents = excluded.total_cents,
+         currency = excluded.currency, version = excluded.version, updated_at = excluded.updated_at`,
+      [
+        kept.map((v) => v.id),
+        kept.map((v) => v.customerId),
+        kept.map((v) => v.status),
+        kept.map(totalCents),
+        kept.map((v) => v.currency),
+        kept.map((v) => v.version),
+        kept.map((v) => v.updatedAt),
+      ],
+    );
+  }
+  await q.query(`DELETE FROM ${schema}.cart_lines WHERE cart_id = ANY($1::uuid[])`, [changed]);
+  const lines = kept.flatMap((v) => v.lines.map((l, i) => ({ cartId: v.id, lineNo: i, ...l })));
+  if (lines.length > 0) {
+    await q.query(
+      `INSERT INTO ${schema}.cart_lines (cart_id, product_id, line_no, product_name, quantity, unit_price_cents, line_total_cents)
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::int[], $6::bigint[], $7::bigint[])`,
+      [
+        lines.map((l) => l.cartId),
+        lines.map((l) => l.productId),
+        lines.map((l) => l.lineNo),
+        lines.map((l) => l.productName),
+        lines.map((l) => l.quantity),
+        lines.map((l) => l.unitPriceCents),
+        lines.map(lineTotalCents),
+      ],
+    );
+  }
+}
+
+/** `schema` comes from the runtime (the live schema, or the one a rebuild fills). */
+const ddl = (schema: string) => `
+  CREATE TABLE IF NOT EXISTS ${schema}.carts (
+    id uuid PRIMARY KEY,
+    customer_id uuid,
+    status text NOT NULL CHECK (status IN ('active', 'checked_out')),
+    total_cents bigint NOT NULL,
+    currency text NOT NULL,
+    version bigint NOT NULL,
+    updated_at timestamptz NOT NULL
+  );
+  -- GetCustomerCart: a customer's most recently changed active cart.
+  CREATE INDEX IF NOT EXISTS carts_customer_active ON ${schema}.carts (customer_id, updated_at DESC) WHERE status = 'active';
+  CREATE TABLE IF NOT EXISTS ${schema}.cart_lines (
+    cart_id uuid NOT NULL,
+    -- text, not uuid: the id is the product service's, this model only repeats it.
+    product_id text NOT NULL,
+    -- Display order: the order the products were first added.
+    line_no int NOT NULL,
+    product_name text NOT NULL,
+    quantity int NOT NULL,
+    unit_price_cents bigint NOT NULL,
+    line_total_cents bigint NOT NULL,
+    PRIMARY KEY (cart_id, product_id)
+  );`;
+
+/** The cart read model (schema `cart_read`), kept by the projector runtime of @shop/eventsourcing. */
+export const cartView: DocumentProjection<CartView> = {
+  name: 'cart-view',
+  schema: CART_READ_SCHEMA,
+  streamTypes: [CART_STREAM_TYPE],
+  ddl,
+  evolve: evolveCartView,
+  load: loadCartViews,
+  save: saveCartViews,
+};
+
+function exhaustive(value: never): never {
+  throw new Error(`unhandled: ${JSON.stringify(value)}`);
+}

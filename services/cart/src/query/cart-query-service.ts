@@ -1,0 +1,60 @@
+import { CartStatus, type Cart } from '@shop/contracts/shop/cart/v1/cart';
+import { CartQueryServiceService } from '@shop/contracts/shop/cart/v1/query_service';
+import { NotFoundError, ValidationError } from '@shop/platform/errors';
+import { bind, type CallContext, type ServiceBinding } from '@shop/platform/grpc/server';
+import { lineTotalCents, totalCents, type CartView } from '../projector/cart-view.js';
+import { uuid } from '../edge.js';
+import type { CartReader } from './cart-reader.js';
+
+export const CART_QUERY_SERVICE = 'shop.cart.v1.CartQueryService';
+
+// Left of a call's own deadline for reading and answering after a min_version wait.
+const ANSWER_MARGIN_MS = 50;
+
+/** Transport over the read model: parse, read (waiting for min_version, bounded), map to the contract. */
+export function cartQueryService(reader: CartReader, options: { maxWaitMs: number }): ServiceBinding {
+  return bind(CART_QUERY_SERVICE, CartQueryServiceService, {
+    async getCart(req, ctx) {
+      const cartId = uuid('cart_id', req.cartId);
+      if (!Number.isSafeInteger(req.minVersion) || req.minVersion < 0) throw new ValidationError('min_version', 'must be a version (0 or more)');
+      if (req.minVersion > 0) await reader.waitForVersion(cartId, req.minVersion, waitBudget(options.maxWaitMs, ctx));
+      const view = await reader.get(cartId);
+      // Never existed, discarded, or not projected yet even after the wait.
+      if (!view) throw new NotFoundError('cart', cartId);
+      return { cart: toProtoCart(view), version: view.version, stale: view.version < req.minVersion };
+    },
+
+    async getCustomerCart(req) {
+      const customerId = uuid('customer_id', req.customerId);
+      const cartId = await reader.activeCartOf(customerId);
+      const view = cartId === undefined ? undefined : await reader.get(cartId);
+      if (!view) throw new NotFoundError('active cart of customer', customerId);
+      return { cart: toProtoCart(view) };
+    },
+  });
+}
+
+/** The configured wait, cut short so that a stale answer still beats the caller's deadline. */
+function waitBudget(maxWaitMs: number, ctx: CallContext): number {
+  const deadline = ctx.deadline instanceof Date ? ctx.deadline.getTime() : ctx.deadline;
+  return Math.max(0, Math.min(maxWaitMs, deadline - Date.now() - ANSWER_MARGIN_MS));
+}
+
+export function toProtoCart(view: CartView): Cart {
+  const money = (amountCents: number) => ({ amountCents, currency: view.currency });
+  return {
+    id: view.id,
+    customerId: view.customerId ?? '',
+    status: view.status === 'checked_out' ? CartStatus.CART_STATUS_CHECKED_OUT : CartStatus.CART_STATUS_ACTIVE,
+    lines: view.lines.map((l) => ({
+      productId: l.productId,
+      productName: l.productName,
+      quantity: l.quantity,
+      unitPrice: money(l.unitPriceCents),
+      lineTotal: money(lineTotalCents(l)),
+    })),
+    total: money(totalCents(view)),
+    version: view.version,
+    updateTime: view.updatedAt,
+  };
+}

@@ -1,0 +1,24 @@
+import { loadDescriptorSet } from '@shop/contracts/descriptors';
+import { startGrpcServer } from '@shop/platform/grpc/server';
+import { createPool } from '@shop/platform/postgres/pool';
+import { runProcess } from '@shop/platform/process';
+import { CART_READ_SCHEMA } from '../projector/cart-view.js';
+import { CartReader } from './cart-reader.js';
+import { cartQueryService } from './cart-query-service.js';
+import { configSchema } from './config.js';
+
+await runProcess('cart-query', configSchema, async ({ config, log, registry, lifecycle, readiness }) => {
+  const pool = createPool({ url: config.DATABASE_URL, max: config.DATABASE_POOL_MAX, log, application: 'cart-query' });
+  lifecycle.onShutdown('postgres', () => pool.end());
+  // The projector owns the read model's DDL: not ready until it has created the tables.
+  readiness({ name: 'read-model', check: async () => void (await pool.query(`SELECT 1 FROM ${CART_READ_SCHEMA}.carts LIMIT 1`)) });
+
+  const server = await startGrpcServer({
+    port: config.GRPC_PORT,
+    services: [cartQueryService(new CartReader(pool), { maxWaitMs: config.MIN_VERSION_WAIT_MS })],
+    descriptorSet: loadDescriptorSet(),
+    log,
+    registry,
+  });
+  lifecycle.onShutdown('grpc', () => server.shutdown());
+});

@@ -1,0 +1,99 @@
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from '@shop/platform/log';
+import { loadDescriptorSet } from '@shop/contracts/descriptors';
+import { CartCommandServiceClient } from '@shop/contracts/shop/cart/v1/command_service';
+import { ProductServiceClient } from '@shop/contracts/shop/product/v1/service';
+import { eventStoreMigrations, PostgresEventStore, relayMigrations } from '@shop/eventsourcing';
+import { promiseClient, type PromiseClient } from '@shop/platform/grpc/client';
+import { startGrpcServer, type GrpcServer, type ServiceBinding } from '@shop/platform/grpc/server';
+import { newId, systemClock } from '@shop/platform/ids';
+import { createMetrics } from '@shop/platform/metrics';
+import { outboxMigrations } from '@shop/platform/outbox';
+import { migrate } from '@shop/platform/postgres/migrate';
+import { createPool, type Pool } from '@shop/platform/postgres/pool';
+import { Catalog, productMigrations, productService } from '@shop/product';
+import { createTestDatabase, type TestDatabase } from '@shop/testing';
+import { cartCommandHandler } from './command/cart-handler.js';
+import { cartCommandService } from './command/cart-command-service.js';
+import { grpcProductLookup } from './command/product-lookup.js';
+import { cartMigrations } from './migrations.js';
+
+/** Integration-test set-ups over the real stack: a database per test file, real gRPC servers on port 0. */
+
+export async function serve(services: ServiceBinding[], log: Logger, name: string): Promise<GrpcServer> {
+  return startGrpcServer({ port: 0, host: '127.0.0.1', services, descriptorSet: loadDescriptorSet(), log, registry: createMetrics(name) });
+}
+
+export interface ProductFixture {
+  /** Ids of an active product (price 2599 USD) and of an inactive one. */
+  lamp: string;
+  retired: string;
+  client: PromiseClient<ProductServiceClient>;
+  raw: ProductServiceClient;
+  close(): Promise<void>;
+}
+
+/** The real product service over its own database: the catalog the cart looks products up in. */
+export async function startProductService(log: Logger): Promise<ProductFixture> {
+  const db = await createTestDatabase('cart_product');
+  const pool = createPool({ url: db.url, log });
+  await migrate(pool, [outboxMigrations, productMigrations], log);
+  const server = await serve([productService(new Catalog(pool, systemClock, newId))], log, 'product-test');
+  const raw = new ProductServiceClient(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure());
+  const client = promiseClient(raw, 10_000);
+  const create = async (name: string, active: boolean) =>
+    (await client.createProduct({ name, description: '', category: 'home', sku: undefined, price: { amountCents: 2599, currency: 'USD' }, quantityOnHand: 10, active })).product!.id;
+  const lamp = await create('Desk lamp', true);
+  const retired = await create('Retired lamp', false);
+  return {
+    lamp,
+    retired,
+    client,
+    raw,
+    async close() {
+      raw.close();
+      await server.shutdown();
+      await pool.end();
+      await db.drop();
+    },
+  };
+}
+
+export interface CartCommandFixture {
+  db: TestDatabase;
+  pool: Pool;
+  store: PostgresEventStore;
+  server: GrpcServer;
+  raw: CartCommandServiceClient;
+  /** Keeps raw gRPC errors (code, trailers), as a client on the wire sees them. */
+  c: PromiseClient<CartCommandServiceClient>;
+  close(): Promise<void>;
+}
+
+/** The cart command service over a fresh cart database, looking products up in `products`. */
+export async function startCartCommandService(log: Logger, products: ProductFixture): Promise<CartCommandFixture> {
+  const db = await createTestDatabase('cart');
+  const pool = createPool({ url: db.url, max: 20, log });
+  await migrate(pool, [eventStoreMigrations, relayMigrations, cartMigrations], log);
+  const store = new PostgresEventStore(pool);
+  const server = await serve(
+    [cartCommandService({ carts: cartCommandHandler(store), products: grpcProductLookup(products.client), newId })],
+    log,
+    'cart-command-test',
+  );
+  const raw = new CartCommandServiceClient(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure());
+  return {
+    db,
+    pool,
+    store,
+    server,
+    raw,
+    c: promiseClient(raw, 10_000, false),
+    async close() {
+      raw.close();
+      await server.shutdown();
+      await pool.end();
+      await db.drop();
+    },
+  };
+}
