@@ -113,12 +113,20 @@ export function eventStoreContract(test: TestFn, subject: () => ContractSubject)
     let writing = true;
     let finishedAt = 0;
     const seen: RecordedEvent[] = [];
+    const violations: string[] = [];
+    const after = (a: GlobalCheckpoint, b: GlobalCheckpoint) =>
+      BigInt(a.transactionId) > BigInt(b.transactionId) || (a.transactionId === b.transactionId && a.position > b.position);
     // Positions are allocated before commit; ours are a subset of the global log, filtered by stream type.
     const reader = (async () => {
       let checkpoint: GlobalCheckpoint = START;
       const deadline = () => !writing && Date.now() > finishedAt + 10_000;
       while (seen.length < writers * perWriter && !deadline()) {
         const batch = await store.readAll(checkpoint, { limit: 50, streamTypes: [type] });
+        // The contract, checked on every answer: strictly after the checkpoint, in order.
+        batch.forEach((e, i) => {
+          const previous = i === 0 ? checkpoint : batch[i - 1]!;
+          if (!after(e, previous)) violations.push(`${e.transactionId}/${e.position} after ${previous.transactionId}/${previous.position}`);
+        });
         seen.push(...batch);
         if (batch.length > 0) checkpoint = { transactionId: batch.at(-1)!.transactionId, position: batch.at(-1)!.position };
         else await new Promise((r) => setTimeout(r, 2));
@@ -140,12 +148,19 @@ export function eventStoreContract(test: TestFn, subject: () => ContractSubject)
     // Anything left over now would be seen twice or out of place; one more read must be empty.
     const last = seen.at(-1)!;
     seen.push(...(await store.readAll({ transactionId: last.transactionId, position: last.position }, { limit: 1000, streamTypes: [type] })));
+    t.deepEqual(violations, [], 'every answer is strictly after its checkpoint and ordered');
     const ids = seen.map((e) => e.id);
     const twice = seen.filter((e, i) => ids.indexOf(e.id) !== i).map((e) => `${e.transactionId}/${e.position}`);
     t.deepEqual(twice, [], 'no event seen twice (transaction/position of each repeat)');
     t.is(ids.length, writers * perWriter, 'no event skipped');
     const final = await readAllSettled(store, [type], writers * perWriter);
-    t.deepEqual(ids, final.map((e) => e.id), 'the order seen while writing is the order read afterwards');
+    const diverges = ids.findIndex((id, i) => id !== final[i]?.id);
+    t.is(
+      diverges,
+      -1,
+      diverges < 0 ? '' : `the order seen while writing is the order read afterwards; first divergence at ${diverges}: seen ${seen[diverges]!.transactionId}/${seen[diverges]!.position}, final ${final[diverges]?.transactionId}/${final[diverges]?.position}`,
+    );
+    t.is(final.length, ids.length);
     const perStream = new Map<string, number[]>();
     for (const e of seen) perStream.set(e.streamId, [...(perStream.get(e.streamId) ?? []), e.version]);
     for (const versions of perStream.values()) t.deepEqual(versions, Array.from({ length: perWriter }, (_, i) => i + 1));

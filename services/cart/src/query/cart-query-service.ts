@@ -8,8 +8,9 @@ import type { CartReader } from './cart-reader.js';
 
 export const CART_QUERY_SERVICE = 'shop.cart.v1.CartQueryService';
 
-// Left of a call's own deadline for reading and answering after a min_version wait.
-const ANSWER_MARGIN_MS = 50;
+// Left of a call's own deadline for reading and answering after a min_version wait: a
+// fifth of what remains, at least 100 ms (a loaded machine needs more than a fixed sliver).
+const answerMargin = (remainingMs: number) => Math.max(100, remainingMs / 5);
 
 /** Transport over the read model: parse, read (waiting for min_version, bounded), map to the contract. */
 export function cartQueryService(reader: CartReader, options: { maxWaitMs: number }): ServiceBinding {
@@ -37,7 +38,8 @@ export function cartQueryService(reader: CartReader, options: { maxWaitMs: numbe
 /** The configured wait, cut short so that a stale answer still beats the caller's deadline. */
 function waitBudget(maxWaitMs: number, ctx: CallContext): number {
   const deadline = ctx.deadline instanceof Date ? ctx.deadline.getTime() : ctx.deadline;
-  return Math.max(0, Math.min(maxWaitMs, deadline - Date.now() - ANSWER_MARGIN_MS));
+  const remaining = deadline - Date.now();
+  return Math.max(0, Math.min(maxWaitMs, remaining - answerMargin(remaining)));
 }
 
 export function toProtoCart(view: CartView): Cart {
