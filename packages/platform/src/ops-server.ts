@@ -8,6 +8,8 @@ export type ReadinessCheck = { name: string; check: () => Promise<void> };
 
 export interface OpsServer {
   port: number;
+  /** Mark the process ready once it has started everything (until then /readyz answers 503). */
+  setReady(): void;
   /** Mark the process not ready (during shutdown) so that load balancers drain it. */
   setNotReady(): void;
   close(): Promise<void>;
@@ -24,7 +26,8 @@ export async function startOpsServer(opts: {
   checks?: ReadinessCheck[];
   log: Logger;
 }): Promise<OpsServer> {
-  let ready = true;
+  // Not ready until start-up has finished: /healthz answers from the first moment, /readyz only then.
+  let ready = false;
   const server = http.createServer((req, res) => {
     const url = req.url ?? '/';
     if (url === '/healthz') {
@@ -57,6 +60,9 @@ export async function startOpsServer(opts: {
   });
   return {
     port: (server.address() as AddressInfo).port,
+    setReady: () => {
+      ready = true;
+    },
     setNotReady: () => {
       ready = false;
     },
@@ -65,7 +71,7 @@ export async function startOpsServer(opts: {
 }
 
 async function readiness(checks: ReadinessCheck[], accepting: boolean) {
-  const results: Record<string, string> = { accepting: accepting ? 'ok' : 'shutting down' };
+  const results: Record<string, string> = { accepting: accepting ? 'ok' : 'starting or shutting down' };
   let ok = accepting;
   await Promise.all(
     checks.map(async ({ name, check }) => {

@@ -51,6 +51,7 @@ export async function runProcess<S extends z.ZodObject>(
     await main({ name, config, log, registry, lifecycle, readiness: (c) => checks.push(c) });
     // Registered last so it runs first: stop advertising readiness before draining.
     lifecycle.onShutdown('readiness', () => ops.setNotReady());
+    ops.setReady();
     log.info({ httpPort: ops.port }, 'started');
   } catch (err) {
     log.fatal({ err }, 'start-up failed');

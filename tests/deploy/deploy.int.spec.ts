@@ -1,0 +1,338 @@
+/**
+ * The deployment users copy: docker-compose.yml, k8s/ (kustomize) and the generated Envoy
+ * configurations. Everything is checked offline with the real tools: kubectl kustomize,
+ * kubernetes-validate (Kubernetes 1.32 schemas), envoy --mode validate,
+ * docker compose config and hadolint. What needs a cluster or a Docker engine (pulling images,
+ * building the image, running pods) cannot be checked here; k8s/README.md says how to.
+ */
+import test from 'ava';
+import { execFile, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { parseAllDocuments } from 'yaml';
+import { loadConfig } from '@shop/platform/config';
+import { repoRoot } from '@shop/tools/topology';
+import { envoyBinary } from '@shop/tools/install/envoy';
+import { absolute, deployEnvoyConfigs, renderCommand } from '../../tools/deploy/envoy-configs.js';
+import { containerPorts, deployedGrpcServices, serviceCallers } from '../../tools/deploy/topology.js';
+import { hadolintBinary, installValidators, kubernetesValidateBinary } from '../../tools/deploy/install-validator.js';
+import { composeDockerConfig, installComposePlugin } from '../../tools/deploy/install-compose.js';
+
+const run = promisify(execFile);
+const exec = (cmd: string, args: string[], opts: { cwd?: string; timeout?: number } = {}) =>
+  run(cmd, args, { cwd: opts.cwd ?? repoRoot, timeout: opts.timeout ?? 120_000, maxBuffer: 64 * 1024 * 1024 });
+
+const overlay = 'k8s/overlays/minikube';
+const kubernetesVersion = '1.32.0';
+/** The image the minikube overlay deploys (built into minikube, never pulled). */
+const shopImage = 'shop:dev';
+/** Infrastructure containers whose image writes into its own filesystem (see the manifest's comment). */
+const writableRootAllowed = new Set(['kafka']);
+
+type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; spec?: any; data?: Record<string, string> };
+
+function parseManifests(text: string): K8sObject[] {
+  return parseAllDocuments(text)
+    .map((doc) => doc.toJS() as K8sObject | null)
+    .filter((o): o is K8sObject => o !== null);
+}
+
+async function kustomize(dir: string): Promise<{ text: string; objects: K8sObject[] }> {
+  const { stdout } = await exec('kubectl', ['kustomize', dir]);
+  return { text: stdout, objects: parseManifests(stdout) };
+}
+
+/** The minikube overlay plus the opt-in network-policies component, as a user would enable it. */
+async function withNetworkPolicies<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+  // Inside the repository: kustomize only accepts relative paths to other kustomizations.
+  mkdirSync(path.join(repoRoot, '.stack'), { recursive: true });
+  const dir = mkdtempSync(path.join(repoRoot, '.stack', 'deploy-kustomize-'));
+  try {
+    const rel = (p: string) => path.relative(dir, path.join(repoRoot, p));
+    writeFileSync(
+      path.join(dir, 'kustomization.yaml'),
+      `resources:\n  - ${rel(overlay)}\ncomponents:\n  - ${rel('k8s/components/network-policies')}\n`,
+    );
+    return await fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const workloads = (objects: K8sObject[]) => objects.filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet');
+const podSpec = (w: K8sObject) => w.spec.template.spec;
+const allContainers = (w: K8sObject): any[] => [...(podSpec(w).initContainers ?? []), ...podSpec(w).containers];
+const envOf = (c: any): Record<string, string> => Object.fromEntries((c.env ?? []).filter((e: any) => 'value' in e).map((e: any) => [e.name, e.value]));
+
+/**
+ * The environment a container's process sees: literals, values of the rendered Secrets
+ * (secretKeyRef), and $(VAR) references expanded as the kubelet does.
+ */
+function processEnv(c: any, objects: K8sObject[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const e of c.env ?? []) {
+    if ('value' in e) env[e.name] = String(e.value).replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (ref, name: string) => env[name] ?? ref);
+    const ref = e.valueFrom?.secretKeyRef;
+    const data = ref && objects.find((o) => o.kind === 'Secret' && o.metadata.name === ref.name)?.data?.[ref.key];
+    if (data !== undefined) env[e.name] = Buffer.from(data, 'base64').toString('utf8');
+  }
+  return env;
+}
+
+/** Every process reads its environment through the config.ts beside its entry file (STYLE.md). */
+async function configSchemaOf(entry: string): Promise<Parameters<typeof loadConfig>[0]> {
+  const file = path.join(repoRoot, path.dirname(entry), 'config.ts');
+  const mod = (await import(pathToFileURL(file).href)) as { configSchema?: Parameters<typeof loadConfig>[0] };
+  if (!mod.configSchema) throw new Error(`${file} exports no configSchema`);
+  return mod.configSchema;
+}
+
+// (a) ------------------------------------------------------------------------------------
+
+test('the minikube overlay renders, everything in namespace shop, the Shop image never pulled', async (t) => {
+  const { objects } = await kustomize(overlay);
+  const kinds = objects.map((o) => `${o.kind}/${o.metadata.name}`);
+  for (const expected of ['Namespace/shop', 'StatefulSet/postgres', 'StatefulSet/kafka', 'Deployment/nats', 'Deployment/bff', 'Service/bff']) {
+    t.true(kinds.includes(expected), `${expected} is missing from ${overlay}`);
+  }
+  for (const o of objects.filter((x) => x.kind !== 'Namespace')) t.is(o.metadata.namespace, 'shop', `${o.kind}/${o.metadata.name} namespace`);
+
+  const shopContainers = workloads(objects).flatMap((w) => allContainers(w).filter((c) => c.image === shopImage).map((c) => ({ w, c })));
+  t.true(shopContainers.length >= 2);
+  for (const { w, c } of shopContainers) {
+    const where = `${w.kind}/${w.metadata.name} container ${c.name}`;
+    t.is(c.imagePullPolicy, 'Never', `${where}: minikube has the image locally only`);
+    // The overlay patches containers/0: the Shop container must be the first.
+    t.is(podSpec(w).containers[0].name, c.name, `${where}: the Shop image's container must come first`);
+    const entry = c.args?.[0];
+    t.truthy(entry && existsSync(path.join(repoRoot, entry)), `${where}: entry file ${entry} does not exist`);
+  }
+  for (const o of workloads(objects)) {
+    for (const c of allContainers(o)) t.not(c.image, 'shop', `${o.metadata.name}/${c.name}: image without the overlay's tag`);
+  }
+});
+
+test('every Shop process accepts the environment its Deployment gives it (its own config.ts decides)', async (t) => {
+  const { objects } = await kustomize(overlay);
+  const shop = workloads(objects).flatMap((w) => allContainers(w).filter((c) => c.image === shopImage).map((c) => ({ w, c })));
+  t.true(shop.length >= 2);
+  for (const { w, c } of shop) {
+    const schema = await configSchemaOf(c.args[0]);
+    // Throws a ConfigError naming every missing or bad variable, as the process would at start-up.
+    t.notThrows(() => loadConfig(schema, processEnv(c, objects)), `k8s ${w.kind}/${w.metadata.name} (${c.args[0]})`);
+  }
+});
+
+test('every container runs as non-root without privileges, with resources and probes; app containers read-only', async (t) => {
+  const { objects } = await kustomize(overlay);
+  const list = workloads(objects);
+  t.true(list.length >= 5);
+  for (const w of list) {
+    const pod = podSpec(w);
+    t.true(typeof pod.terminationGracePeriodSeconds === 'number', `${w.metadata.name}: terminationGracePeriodSeconds`);
+    for (const c of allContainers(w)) {
+      const where = `${w.kind}/${w.metadata.name} container ${c.name}`;
+      const sc = c.securityContext ?? {};
+      const runAsNonRoot = sc.runAsNonRoot ?? pod.securityContext?.runAsNonRoot;
+      const runAsUser = sc.runAsUser ?? pod.securityContext?.runAsUser;
+      t.true(runAsNonRoot, `${where}: runAsNonRoot`);
+      t.true(typeof runAsUser === 'number' && runAsUser > 0, `${where}: a numeric non-zero runAsUser`);
+      t.is(sc.allowPrivilegeEscalation, false, `${where}: allowPrivilegeEscalation`);
+      t.deepEqual(sc.capabilities?.drop, ['ALL'], `${where}: drop ALL capabilities`);
+      t.is((sc.seccompProfile ?? pod.securityContext?.seccompProfile)?.type, 'RuntimeDefault', `${where}: seccomp (the namespace enforces "restricted")`);
+      if (!writableRootAllowed.has(c.name)) t.is(sc.readOnlyRootFilesystem, true, `${where}: readOnlyRootFilesystem`);
+      for (const kind of ['requests', 'limits']) {
+        t.truthy(c.resources?.[kind]?.cpu && c.resources?.[kind]?.memory, `${where}: resources.${kind} cpu and memory`);
+      }
+      t.truthy(c.readinessProbe, `${where}: readinessProbe`);
+      t.truthy(c.livenessProbe, `${where}: livenessProbe`);
+    }
+    const shop = pod.containers[0];
+    if (shop.image !== shopImage) continue;
+    // The Shop image: /tmp is the only writable path, metrics are scraped on HTTP_PORT.
+    const tmp = shop.volumeMounts?.find((m: any) => m.mountPath === '/tmp');
+    t.truthy(tmp && pod.volumes.find((v: any) => v.name === tmp.name)?.emptyDir, `${w.metadata.name}: an emptyDir on /tmp`);
+    const annotations = w.spec.template.metadata.annotations ?? {};
+    t.is(annotations['prometheus.io/scrape'], 'true', `${w.metadata.name}: prometheus.io/scrape`);
+    t.is(annotations['prometheus.io/port'], envOf(shop).HTTP_PORT, `${w.metadata.name}: prometheus.io/port is HTTP_PORT`);
+  }
+});
+
+test('gRPC services: native gRPC probes on GRPC_PORT, a headless Service, an Envoy route and a BFF address each', async (t) => {
+  const { objects } = await kustomize(overlay);
+  const bff = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'bff')!;
+  const bffEnv = Object.values(envOf(podSpec(bff).containers[0]));
+  const grpcDeployments = objects.filter((o) => o.kind === 'Deployment' && o.metadata.labels?.['app.kubernetes.io/component'] === 'grpc-service');
+  t.deepEqual(grpcDeployments.map((d) => d.metadata.name).sort(), deployedGrpcServices.map((s) => s.name).sort(), 'k8s/base and tools/deploy/topology.ts list the same gRPC services');
+
+  for (const s of deployedGrpcServices) {
+    const d = grpcDeployments.find((x) => x.metadata.name === s.name)!;
+    const c = podSpec(d).containers[0];
+    const grpcPort = Number(envOf(c).GRPC_PORT);
+    t.is(grpcPort, containerPorts.grpc, `${s.name}: GRPC_PORT`);
+    for (const probe of ['startupProbe', 'livenessProbe']) t.is(c[probe]?.grpc?.port, grpcPort, `${s.name}: ${probe} is a gRPC probe on GRPC_PORT`);
+    t.is(c.readinessProbe?.httpGet?.path, '/readyz', `${s.name}: readiness from /readyz`);
+    const svc = objects.find((o) => o.kind === 'Service' && o.metadata.name === s.name);
+    t.is(svc?.spec.clusterIP, 'None', `${s.name}: headless Service (Envoy balances per pod)`);
+    t.is(svc?.spec.ports[0].port, grpcPort, `${s.name}: Service port`);
+    t.true(bffEnv.includes(`127.0.0.1:${s.envoyPort}`), `${s.name}: the BFF calls it through Envoy's listener 127.0.0.1:${s.envoyPort}`);
+  }
+});
+
+test('every Envoy sidecar gets its generated config, and every caller reaches its callees through it', async (t) => {
+  const { objects } = await kustomize(overlay);
+  const withSidecar = workloads(objects).filter((w) => (podSpec(w).initContainers ?? []).some((c: any) => c.name === 'envoy'));
+  t.deepEqual(withSidecar.map((w) => w.metadata.name).sort(), ['bff', ...Object.keys(serviceCallers)].sort(), 'the BFF and every caller in tools/deploy/topology.ts have an Envoy sidecar');
+  for (const w of withSidecar) {
+    const envoy = podSpec(w).initContainers.find((c: any) => c.name === 'envoy');
+    t.is(envoy.restartPolicy, 'Always', `${w.metadata.name}: a native sidecar`);
+    const mount = envoy.volumeMounts.find((m: any) => m.mountPath === '/etc/envoy');
+    const volume = podSpec(w).volumes.find((v: any) => v.name === mount.name);
+    const configMap = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === volume.configMap.name);
+    const generated = deployEnvoyConfigs().find((f) => f.file === `k8s/base/${w.metadata.name}/envoy.yaml`);
+    t.truthy(generated, `${w.metadata.name}: tools/deploy renders k8s/base/${w.metadata.name}/envoy.yaml`);
+    t.is(configMap?.data?.['envoy.yaml'], generated?.text, `${w.metadata.name}: the ConfigMap holds the generated config`);
+  }
+  for (const [caller, callees] of Object.entries(serviceCallers)) {
+    const w = withSidecar.find((x) => x.metadata.name === caller)!;
+    const addresses = Object.values(envOf(podSpec(w).containers[0]));
+    for (const callee of callees) {
+      const port = deployedGrpcServices.find((s) => s.name === callee)!.envoyPort;
+      t.true(addresses.includes(`127.0.0.1:${port}`), `${caller} calls ${callee} through its sidecar's 127.0.0.1:${port}`);
+    }
+  }
+  const bffConfig = deployEnvoyConfigs().find((f) => f.file === 'k8s/base/bff/envoy.yaml')!;
+  t.regex(bffConfig.text, /socket_address:\s+address: product\s+port_value: 50051/);
+});
+
+// (b) ------------------------------------------------------------------------------------
+
+test('the rendered manifests, with and without the network policies, validate against the Kubernetes 1.32 schemas', async (t) => {
+  t.timeout(10 * 60_000);
+  // Installs into .stack/deploy-venv when missing (PyPI); a failure to install fails here.
+  await installValidators();
+  const dir = mkdtempSync(path.join(tmpdir(), 'shop-deploy-'));
+  const validate = (file: string) => exec(kubernetesValidateBinary(), ['--kubernetes-version', kubernetesVersion, '--strict', file]);
+  const plain = path.join(dir, 'minikube.yaml');
+  writeFileSync(plain, (await kustomize(overlay)).text);
+  const { stdout } = await validate(plain);
+  t.log(stdout.trim().split('\n').at(-1));
+  t.notRegex(stdout, /FAIL|ERROR/);
+
+  const policies = path.join(dir, 'minikube-network-policies.yaml');
+  const withPolicies = await withNetworkPolicies((d) => kustomize(d));
+  const networkPolicies = withPolicies.objects.filter((o) => o.kind === 'NetworkPolicy');
+  t.true(networkPolicies.every((o) => o.metadata.namespace === 'shop'), 'NetworkPolicies land in namespace shop');
+  // Under default deny, a Shop process without an egress policy of its own could not reach anything.
+  for (const w of workloads(withPolicies.objects).filter((x) => ['grpc-service', 'bff', 'worker'].includes(x.metadata.labels?.['app.kubernetes.io/component'] ?? ''))) {
+    const own = networkPolicies.find((p) => p.spec.podSelector.matchLabels?.['app.kubernetes.io/name'] === w.metadata.name && p.spec.policyTypes.includes('Egress'));
+    t.truthy(own, `k8s/components/network-policies has no egress policy for ${w.metadata.name}`);
+  }
+  writeFileSync(policies, withPolicies.text);
+  await t.notThrowsAsync(validate(policies));
+
+  // The check can fail: a misspelt field is rejected.
+  const broken = path.join(dir, 'broken.yaml');
+  writeFileSync(broken, (await kustomize(overlay)).text.replace('imagePullPolicy: Never', 'imagePullPolicyy: Never'));
+  await t.throwsAsync(validate(broken));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+// (c) ------------------------------------------------------------------------------------
+
+for (const rendered of deployEnvoyConfigs()) {
+  test(`envoy --mode validate accepts ${rendered.file} (DNS upstreams are resolved at run time only)`, async (t) => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'shop-envoy-'));
+    const file = path.join(dir, 'envoy.yaml');
+    writeFileSync(file, rendered.text);
+    const { stdout } = await exec(envoyBinary(), ['--mode', 'validate', '-c', file, '--use-dynamic-base-id'], { timeout: 60_000 });
+    t.regex(stdout, /configuration .* OK/);
+    t.regex(rendered.text, /type: STRICT_DNS/);
+    rmSync(dir, { recursive: true, force: true });
+  });
+}
+
+// (d) ------------------------------------------------------------------------------------
+
+test('the committed Envoy configs are what the generator renders', (t) => {
+  for (const rendered of deployEnvoyConfigs()) {
+    const committed = existsSync(absolute(rendered)) ? readFileSync(absolute(rendered), 'utf8') : undefined;
+    t.true(committed === rendered.text, `${rendered.file} differs from envoy/src/config.ts + tools/deploy/topology.ts: run ${renderCommand}`);
+  }
+});
+
+// The Dockerfile ----------------------------------------------------------------------------
+
+test('hadolint accepts the Dockerfile; .dockerignore keeps local state out of the build context', async (t) => {
+  t.timeout(10 * 60_000);
+  await installValidators();
+  await t.notThrowsAsync(exec(hadolintBinary(), ['Dockerfile']));
+  // The check can fail: a classic mistake is reported.
+  const dir = mkdtempSync(path.join(tmpdir(), 'shop-hadolint-'));
+  writeFileSync(path.join(dir, 'Dockerfile'), 'FROM node:20-bookworm-slim\nRUN cd /app && npm ci\n');
+  await t.throwsAsync(exec(hadolintBinary(), [path.join(dir, 'Dockerfile')]));
+  rmSync(dir, { recursive: true, force: true });
+
+  const ignored = readFileSync(path.join(repoRoot, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
+  for (const pattern of ['node_modules', '**/node_modules', '.stack', '.git', '**/dist', 'bench/results']) {
+    t.true(ignored.includes(pattern), `.dockerignore lists ${pattern}`);
+  }
+});
+
+// (e) ------------------------------------------------------------------------------------
+
+const dockerClient = spawnSync('docker', ['--version'], { encoding: 'utf8' });
+const dockerMissing = dockerClient.error !== undefined || dockerClient.status !== 0;
+if (dockerMissing) console.log('[deploy] docker compose config: skipped, the docker client is not installed');
+
+/** `docker compose …` with the client's own plugin, or with the one tools/deploy builds. */
+async function dockerCompose(t: { log: (...v: unknown[]) => void }): Promise<(args: string[]) => ReturnType<typeof exec>> {
+  const native = spawnSync('docker', ['compose', 'version'], { encoding: 'utf8' });
+  if (native.status === 0) return (args) => exec('docker', ['compose', ...args]);
+  t.log('the docker client has no compose plugin: using tools/deploy/install-compose.ts (built once, ~5 min)');
+  await installComposePlugin();
+  return (args) => exec('docker', ['--config', composeDockerConfig, 'compose', ...args]);
+}
+
+(dockerMissing ? test.skip : test)(
+  `docker compose config accepts docker-compose.yml${dockerMissing ? ' (skipped: no docker client)' : ''}`,
+  async (t) => {
+    t.timeout(20 * 60_000);
+    const compose = await dockerCompose(t);
+    await t.notThrowsAsync(compose(['-f', 'docker-compose.yml', 'config', '-q']));
+
+    const { stdout } = await compose(['-f', 'docker-compose.yml', 'config', '--format', 'json']);
+    const services = (JSON.parse(stdout) as { services: Record<string, any> }).services;
+    for (const s of deployedGrpcServices) t.truthy(services[s.name], `compose has a service ${s.name}`);
+    for (const [name, s] of Object.entries(services).filter(([, s]) => s.image === shopImage)) {
+      t.true(s.read_only, `${name}: read_only`);
+      t.is(s.user, '10001:10001', `${name}: user`);
+      t.true(existsSync(path.join(repoRoot, s.command[0])), `${name}: entry file ${s.command[0]}`);
+    }
+    for (const [name, s] of Object.entries(services).filter(([, s]) => s.image === shopImage)) {
+      const schema = await configSchemaOf(s.command[0]);
+      t.notThrows(() => loadConfig(schema, s.environment), `compose service ${name} (${s.command[0]})`);
+    }
+    const callers: Record<string, string[]> = { bff: deployedGrpcServices.map((s) => s.name), ...serviceCallers };
+    for (const [caller, callees] of Object.entries(callers)) {
+      const addresses = Object.values(services[caller].environment as Record<string, string>);
+      for (const callee of callees) {
+        const port = deployedGrpcServices.find((s) => s.name === callee)!.envoyPort;
+        t.true(addresses.includes(`envoy:${port}`), `${caller} calls ${callee} through envoy:${port}`);
+      }
+    }
+    const envoyMount = services.envoy.volumes.find((v: any) => v.target === '/etc/envoy/envoy.yaml');
+    t.is(path.relative(repoRoot, envoyMount.source), 'tools/deploy/compose/envoy.yaml');
+    t.deepEqual(services.envoy.ports.map((p: any) => `${p.published}:${p.target}`), ['8080:8080']);
+
+    // The check can fail: an unknown key is rejected.
+    const dir = mkdtempSync(path.join(tmpdir(), 'shop-compose-'));
+    const broken = path.join(dir, 'docker-compose.yml');
+    writeFileSync(broken, readFileSync(path.join(repoRoot, 'docker-compose.yml'), 'utf8').replace('read_only: true', 'read_onlyy: true'));
+    await t.throwsAsync(compose(['-f', broken, '--project-directory', repoRoot, 'config', '-q']));
+    rmSync(dir, { recursive: true, force: true });
+  },
+);

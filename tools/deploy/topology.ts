@@ -1,0 +1,101 @@
+/**
+ * Where things run in a container deployment (docker-compose.yml and k8s/), as data.
+ *
+ * Unlike the local stack (tools/stack/topology.ts), every process has its own network
+ * namespace here, so every gRPC service listens on the same ports and nothing moves
+ * with SHOP_PORT_OFFSET: the rendered files must not depend on the environment of
+ * whoever renders them. Only the Envoy next to the BFF needs one port per service
+ * (one egress listener each, all on the BFF pod's loopback); those keep the local
+ * stack's numbers so that "product via Envoy is 21051" holds everywhere.
+ *
+ * Adding a service: one line in `deployedGrpcServices`, then
+ * `node --import tsx tools/deploy/render-envoy.ts` (see k8s/README.md).
+ */
+import type { EnvoyTopology, GrpcRoute } from '@shop/envoy';
+
+/** Ports inside every container (the same in compose and in Kubernetes). */
+export const containerPorts = {
+  /** GRPC_PORT of every gRPC service. */
+  grpc: 50051,
+  /** HTTP_PORT of every process: /metrics, /healthz, /readyz. */
+  ops: 9090,
+  /** PORT of the BFF (GraphQL), reached through the Envoy edge. */
+  bff: 4000,
+  /** The public edge (Envoy), published on the host as 8080 too. */
+  edge: 8080,
+  /** Envoy admin; bound to 127.0.0.1 by the generator, never exposed. */
+  envoyAdmin: 9901,
+} as const;
+
+export interface DeployedGrpcService {
+  /** Process, Service and Envoy cluster name; the Kubernetes Service and compose service are named so. */
+  name: string;
+  /** Envoy egress listener the BFF calls this service through (127.0.0.1:PORT in the BFF pod). */
+  envoyPort: number;
+  /** Route deadline when the caller sets none (generator default: 10 s). */
+  timeoutMs?: number;
+}
+
+/** gRPC services that have a Deployment (k8s/base/<name>/) and a compose service today. */
+export const deployedGrpcServices: DeployedGrpcService[] = [
+  { name: 'product', envoyPort: 21051 },
+  { name: 'cart-command', envoyPort: 21053 },
+  { name: 'cart-query', envoyPort: 21054 },
+];
+
+/**
+ * Processes other than the BFF that call gRPC services, and which ones. In Kubernetes
+ * each gets an Envoy sidecar of its own with one egress listener per callee, on the
+ * same port as in the BFF pod (product: 127.0.0.1:21051), so every service-to-service
+ * call goes through Envoy as the design says. Its config: k8s/base/<caller>/envoy.yaml.
+ */
+export const serviceCallers: Record<string, string[]> = {
+  'cart-command': ['product'],
+};
+
+const routes = (services = deployedGrpcServices): GrpcRoute[] =>
+  services.map((s) => ({
+    name: s.name,
+    listenPort: s.envoyPort,
+    // The service's DNS name: a headless Service in Kubernetes (one Envoy host per pod),
+    // the compose service name under compose.
+    upstream: { host: s.name, port: containerPorts.grpc },
+    ...(s.timeoutMs === undefined ? {} : { timeoutMs: s.timeoutMs }),
+  }));
+
+/**
+ * The Envoy sidecar in the BFF pod: the edge in front of the BFF container (same pod,
+ * so 127.0.0.1 — not "localhost", which may resolve to ::1 while the BFF listens on
+ * IPv4 only) and one egress listener per service, resolved through cluster DNS.
+ */
+export function kubernetesEnvoyTopology(): EnvoyTopology {
+  return {
+    listenHost: '0.0.0.0',
+    adminPort: containerPorts.envoyAdmin,
+    edgePort: containerPorts.edge,
+    bff: { host: '127.0.0.1', port: containerPorts.bff },
+    grpc: routes(),
+    dns: true,
+  };
+}
+
+/**
+ * The Envoy sidecar of a calling service: egress listeners only, on the pod's loopback
+ * (nothing outside the pod has a reason to use them). The generator always renders an
+ * edge in front of a BFF; tools/deploy/envoy-configs.ts drops those two parts again.
+ */
+export function sidecarEnvoyTopology(caller: string): EnvoyTopology {
+  const callees = serviceCallers[caller];
+  if (!callees) throw new Error(`${caller} is not in serviceCallers`);
+  const services = callees.map((name) => {
+    const s = deployedGrpcServices.find((x) => x.name === name);
+    if (!s) throw new Error(`${caller} calls ${name}, which is not in deployedGrpcServices`);
+    return s;
+  });
+  return { ...kubernetesEnvoyTopology(), listenHost: '127.0.0.1', grpc: routes(services) };
+}
+
+/** Envoy as its own compose service: the BFF and the services are compose DNS names. */
+export function composeEnvoyTopology(): EnvoyTopology {
+  return { ...kubernetesEnvoyTopology(), bff: { host: 'bff', port: containerPorts.bff } };
+}
