@@ -28,3 +28,18 @@ eventStoreContract(test, () => ({
     await tx.query('SELECT pg_sleep($1)', [ms / 1000]);
   },
 }));
+
+test('readAll orders transaction ids as numbers across a power of ten (999 before 1029, not as text)', async (t) => {
+  // Rows written as if by old transactions with chosen ids (all far below any running one).
+  const type = `digits-${Date.now()}`;
+  await pool.query(
+    `INSERT INTO events (id, transaction_id, stream_type, stream_id, version, type, data)
+     SELECT gen_random_uuid(), tx::text::xid8, $1, 's-' || tx, 1, 'test.v1.Happened', '{}'
+     FROM unnest(ARRAY[1029, 999, 10, 9]) AS tx`,
+    [type],
+  );
+  const all = await store.readAll({ transactionId: '0', position: 0 }, { limit: 10, streamTypes: [type] });
+  t.deepEqual(all.map((e) => e.transactionId), ['9', '10', '999', '1029']);
+  const rest = await store.readAll({ transactionId: '10', position: all[1]!.position }, { limit: 10, streamTypes: [type] });
+  t.deepEqual(rest.map((e) => e.transactionId), ['999', '1029']);
+});

@@ -20,7 +20,7 @@ export const eventStoreMigrations: MigrationSource = {
 
 interface EventRow {
   position: number;
-  transaction_id: string;
+  transaction_id_text: string;
   id: string;
   stream_type: string;
   stream_id: string;
@@ -31,7 +31,10 @@ interface EventRow {
   occurred_at: Date;
 }
 
-const columns = 'position, transaction_id::text AS transaction_id, id, stream_type, stream_id, version, type, data, metadata, occurred_at';
+// The transaction id leaves as text (xid8 has no JS type) under another name: an output
+// column named `transaction_id` would capture `ORDER BY transaction_id` (PostgreSQL resolves
+// ORDER BY names against the select list first) and sort the ids as text, '1029' < '999'.
+const columns = 'position, transaction_id::text AS transaction_id_text, id, stream_type, stream_id, version, type, data, metadata, occurred_at';
 
 export const toRecorded = (r: EventRow): RecordedEvent => ({
   id: r.id,
@@ -40,7 +43,7 @@ export const toRecorded = (r: EventRow): RecordedEvent => ({
   streamType: r.stream_type,
   version: r.version,
   position: r.position,
-  transactionId: r.transaction_id,
+  transactionId: r.transaction_id_text,
   occurredAt: r.occurred_at.toISOString(),
   data: r.data,
   metadata: r.metadata,
@@ -155,7 +158,7 @@ export async function readAllFrom(
      WHERE (transaction_id, position) > ($1::xid8, $2::bigint)
        AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
        AND ($4::text[] IS NULL OR stream_type = ANY($4::text[]))
-     ORDER BY transaction_id, position
+     ORDER BY ${table}.transaction_id, ${table}.position
      LIMIT $3`,
     [checkpoint.transactionId, checkpoint.position, options.limit ?? 1000, options.streamTypes ?? null],
   );
