@@ -4,6 +4,8 @@ import { Hono } from 'hono';
 import { createSchema, createYoga } from 'graphql-yoga';
 import type { NatsConnection } from 'nats';
 import type { Logger } from '@shop/platform/log';
+import type { Caller, TokenVerifier } from '@shop/platform/auth';
+import { viewerMiddleware } from './auth/viewer.js';
 import type { Clients } from './clients/index.js';
 import type { BffConfig } from './config.js';
 import type { GraphQLContext } from './context.js';
@@ -11,15 +13,22 @@ import { maskError } from './errors.js';
 import { createLoaders } from './loaders/index.js';
 import { productResolvers } from './resolvers/product.js';
 import { cartResolvers } from './resolvers/cart.js';
+import { userResolvers } from './resolvers/user.js';
 
 const typeDefs = readFileSync(new URL('./schema/schema.graphql', import.meta.url), 'utf8');
 
 /** The BFF as a Hono app: GraphQL (and GraphiQL) at /graphql, liveness at /healthz. */
-export function createApp(opts: { clients: Clients; nats: NatsConnection; config: Pick<BffConfig, 'ADMIN_API_KEY' | 'GRAPHIQL'>; log: Logger }) {
-  const yoga = createYoga<object, GraphQLContext>({
+export function createApp(opts: {
+  clients: Clients;
+  nats: NatsConnection;
+  verifier: TokenVerifier;
+  config: Pick<BffConfig, 'ADMIN_API_KEY' | 'GRAPHIQL'>;
+  log: Logger;
+}) {
+  const yoga = createYoga<{ viewer: Caller | null }, GraphQLContext>({
     schema: createSchema<GraphQLContext>({
       typeDefs,
-      resolvers: [productResolvers, cartResolvers],
+      resolvers: [productResolvers, cartResolvers, userResolvers],
     }),
     graphqlEndpoint: '/graphql',
     graphiql: opts.config.GRAPHIQL,
@@ -30,10 +39,11 @@ export function createApp(opts: { clients: Clients; nats: NatsConnection; config
       warn: (...args) => opts.log.warn({ args }, 'yoga'),
       error: (...args) => opts.log.error({ args }, 'yoga'),
     },
-    context: ({ request }) => {
+    context: ({ request, viewer }) => {
       const correlationId = request.headers.get('x-request-id') ?? randomUUID();
       return {
         request,
+        viewer,
         clients: opts.clients,
         loaders: createLoaders(opts.clients),
         config: opts.config,
@@ -47,8 +57,14 @@ export function createApp(opts: { clients: Clients; nats: NatsConnection; config
     },
   });
 
-  const app = new Hono();
+  const app = new Hono<{ Variables: { viewer: Caller | null } }>();
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
-  app.on(['GET', 'POST', 'OPTIONS'], '/graphql', (c) => yoga.fetch(c.req.raw));
+  // The access tokens' public keys, for Envoy's jwt_authn and any other verifier.
+  app.get('/.well-known/jwks.json', async (c) => {
+    const { jwksJson } = await opts.clients.userCommand.getJwks({});
+    return c.body(jwksJson, 200, { 'content-type': 'application/json', 'cache-control': 'public, max-age=300' });
+  });
+  app.use('/graphql', viewerMiddleware(opts.verifier));
+  app.on(['GET', 'POST', 'OPTIONS'], '/graphql', (c) => yoga.fetch(c.req.raw, { viewer: c.get('viewer') }));
   return app;
 }

@@ -9,6 +9,11 @@ export const configSchema = z.object({
   PRODUCT_GRPC_ADDR: z.string().min(1),
   CART_COMMAND_GRPC_ADDR: z.string().min(1),
   CART_QUERY_GRPC_ADDR: z.string().min(1),
+  USER_COMMAND_GRPC_ADDR: z.string().min(1),
+  USER_QUERY_GRPC_ADDR: z.string().min(1),
+  /** Access tokens must carry this issuer and audience (user-command signs them). */
+  JWT_ISSUER: z.string().min(1).default('shop'),
+  JWT_AUDIENCE: z.string().min(1).default('shop-api'),
   /** NATS, where projectors announce read-model changes (GraphQL subscriptions). */
   NATS_URL: z.string().min(1),
   /** Deadline for each gRPC call the BFF makes. */

@@ -1,20 +1,32 @@
 import { serve } from '@hono/node-server';
 import { connect } from 'nats';
 import { runProcess } from '@shop/platform/process';
+import { createTokenVerifier } from '@shop/platform/auth';
 import { configSchema } from './config.js';
 import { createClients } from './clients/index.js';
 import { createApp } from './app.js';
 
 await runProcess('bff', configSchema, async ({ config, log, lifecycle, readiness }) => {
   const clients = createClients(
-    { product: config.PRODUCT_GRPC_ADDR, cartCommand: config.CART_COMMAND_GRPC_ADDR, cartQuery: config.CART_QUERY_GRPC_ADDR },
+    {
+      product: config.PRODUCT_GRPC_ADDR,
+      cartCommand: config.CART_COMMAND_GRPC_ADDR,
+      cartQuery: config.CART_QUERY_GRPC_ADDR,
+      userCommand: config.USER_COMMAND_GRPC_ADDR,
+      userQuery: config.USER_QUERY_GRPC_ADDR,
+    },
     config.GRPC_TIMEOUT_MS,
   );
   lifecycle.onShutdown('grpc-clients', () => clients.close());
   const nats = await connect({ servers: config.NATS_URL, name: 'bff', maxReconnectAttempts: -1 });
   lifecycle.onShutdown('nats', () => nats.drain());
   readiness({ name: 'nats', check: async () => { if (nats.isClosed()) throw new Error('NATS connection closed'); } });
-  const app = createApp({ clients, nats, config, log });
+  const verifier = createTokenVerifier({
+    issuer: config.JWT_ISSUER,
+    audience: config.JWT_AUDIENCE,
+    fetchJwks: async () => JSON.parse((await clients.userCommand.getJwks({})).jwksJson),
+  });
+  const app = createApp({ clients, nats, verifier, config, log });
   const server = serve({ fetch: app.fetch, port: config.PORT, hostname: '0.0.0.0' });
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);

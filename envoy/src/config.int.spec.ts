@@ -19,6 +19,7 @@ const local: EnvoyTopology = {
     { name: 'cart-command', listenPort: 15053, upstream: { host: '127.0.0.1', port: 16053 }, timeoutMs: 2_000 },
   ],
 };
+const withJwt: EnvoyTopology = { ...local, jwt: { issuer: 'shop', audience: 'shop-api' } };
 const kubernetes: EnvoyTopology = {
   ...local,
   listenHost: '0.0.0.0',
@@ -37,6 +38,14 @@ async function validate(t: EnvoyTopology) {
 test('the local configuration is accepted by envoy --mode validate', async (t) => {
   const { stdout } = await validate(local);
   t.regex(stdout, /configuration .* OK/);
+});
+
+test('the edge with jwt_authn (tokens checked against the JWKS the BFF serves) is accepted', async (t) => {
+  const { stdout } = await validate(withJwt);
+  t.regex(stdout, /OK/);
+  const cfg = envoyBootstrap(withJwt) as any;
+  const filters = cfg.static_resources.listeners[0].filter_chains[0].filters[0].typed_config.http_filters.map((f: any) => f.name);
+  t.deepEqual(filters, ['envoy.filters.http.local_ratelimit', 'envoy.filters.http.jwt_authn', 'envoy.filters.http.router']);
 });
 
 test('the Kubernetes (DNS, sidecar) configuration is accepted too', async (t) => {

@@ -31,6 +31,11 @@ export interface EnvoyTopology {
   dns?: boolean;
   /** Edge rate limit: a token bucket per Envoy. */
   rateLimit?: { tokensPerFill: number; fillIntervalMs: number; maxTokens: number };
+  /**
+   * Check access tokens at the edge. The public keys come from the BFF's
+   * /.well-known/jwks.json (it serves user-command's JWKS).
+   */
+  jwt?: { issuer: string; audience: string };
 }
 
 const HCM = 'envoy.filters.network.http_connection_manager';
@@ -148,6 +153,49 @@ function grpcListener(route: GrpcRoute, host: string) {
   };
 }
 
+/**
+ * A token, when present, must verify (signature, issuer, audience, expiry) or the edge
+ * answers 401 without bothering the BFF; a request without one goes through, and the BFF
+ * decides per GraphQL operation (one endpoint serves public and protected operations).
+ */
+function jwtFilter(jwt: NonNullable<EnvoyTopology['jwt']>) {
+  return {
+    name: 'envoy.filters.http.jwt_authn',
+    typed_config: {
+      '@type': 'type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication',
+      providers: {
+        shop: {
+          issuer: jwt.issuer,
+          audiences: [jwt.audience],
+          // The BFF verifies again (defence in depth) and needs the header.
+          forward: true,
+          from_headers: [{ name: 'Authorization', value_prefix: 'Bearer ' }],
+          remote_jwks: {
+            http_uri: { uri: 'http://bff/.well-known/jwks.json', cluster: 'bff', timeout: '2s' },
+            cache_duration: '300s',
+            // Do not hold the listener back while the BFF starts; fetch again soon after a failure.
+            async_fetch: { fast_listener: true, failed_refetch_duration: '2s' },
+          },
+        },
+      },
+      rules: [
+        { match: { prefix: '/.well-known/' } },
+        { match: { prefix: '/' }, requires: { requires_any: { requirements: [{ provider_name: 'shop' }, { allow_missing: {} }] } } },
+      ],
+    },
+  };
+}
+
+function localReply(status: number, code: string) {
+  return {
+    filter: { status_code_filter: { comparison: { op: 'EQ', value: { default_value: status, runtime_key: `edge_local_reply_${status}` } } } },
+    body_format_override: {
+      json_format: { errors: [{ message: '%LOCAL_REPLY_BODY%', extensions: { code } }] },
+      content_type: 'application/json',
+    },
+  };
+}
+
 function edgeListener(t: EnvoyTopology) {
   const rl = t.rateLimit ?? { tokensPerFill: 500, fillIntervalMs: 1000, maxTokens: 1000 };
   return {
@@ -164,6 +212,17 @@ function edgeListener(t: EnvoyTopology) {
               codec_type: 'AUTO',
               generate_request_id: true,
               use_remote_address: true,
+              // Replies Envoy makes itself (bad token, rate limit) in the GraphQL error shape
+              // clients already parse, with the same codes the BFF uses.
+              local_reply_config: {
+                mappers: [
+                  localReply(401, 'UNAUTHENTICATED'),
+                  // jwt_authn answers 403 for a token of another audience: for this API that
+                  // is a credential it does not accept, like any other bad token.
+                  { ...localReply(403, 'UNAUTHENTICATED'), status_code: 401 },
+                  localReply(429, 'TOO_MANY_REQUESTS'),
+                ],
+              },
               access_log: accessLog('edge'),
               route_config: {
                 name: 'edge',
@@ -180,6 +239,7 @@ function edgeListener(t: EnvoyTopology) {
                       },
                       { match: { prefix: '/graphql' }, route: { cluster: 'bff', timeout: '30s', idle_timeout: '300s' } },
                       { match: { path: '/healthz' }, route: { cluster: 'bff', timeout: '2s' } },
+                      { match: { path: '/.well-known/jwks.json' }, route: { cluster: 'bff', timeout: '5s' } },
                     ],
                   },
                 ],
@@ -196,6 +256,7 @@ function edgeListener(t: EnvoyTopology) {
                     response_headers_to_add: [{ append_action: 'OVERWRITE_IF_EXISTS_OR_ADD', header: { key: 'x-rate-limited', value: 'true' } }],
                   },
                 },
+                ...(t.jwt ? [jwtFilter(t.jwt)] : []),
                 ROUTER,
               ],
             },

@@ -7,6 +7,7 @@
  */
 import test from 'ava';
 import { execFile, spawnSync } from 'node:child_process';
+import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -22,8 +23,8 @@ import { hadolintBinary, installValidators, kubernetesValidateBinary } from '../
 import { composeDockerConfig, installComposePlugin } from '../../tools/deploy/install-compose.js';
 
 const run = promisify(execFile);
-const exec = (cmd: string, args: string[], opts: { cwd?: string; timeout?: number } = {}) =>
-  run(cmd, args, { cwd: opts.cwd ?? repoRoot, timeout: opts.timeout ?? 120_000, maxBuffer: 64 * 1024 * 1024 });
+const exec = (cmd: string, args: string[], opts: { cwd?: string; timeout?: number; env?: NodeJS.ProcessEnv } = {}) =>
+  run(cmd, args, { cwd: opts.cwd ?? repoRoot, timeout: opts.timeout ?? 120_000, maxBuffer: 64 * 1024 * 1024, ...(opts.env ? { env: opts.env } : {}) });
 
 const overlay = 'k8s/overlays/minikube';
 const kubernetesVersion = '1.32.0';
@@ -44,6 +45,9 @@ async function kustomize(dir: string): Promise<{ text: string; objects: K8sObjec
   const { stdout } = await exec('kubectl', ['kustomize', dir]);
   return { text: stdout, objects: parseManifests(stdout) };
 }
+
+/** A fresh Ed25519 signing key, as `openssl genpkey -algorithm ed25519` prints it. */
+const ed25519Pem = () => generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 
 /** The minikube overlay plus the opt-in network-policies component, as a user would enable it. */
 async function withNetworkPolicies<T>(fn: (dir: string) => Promise<T>): Promise<T> {
@@ -208,6 +212,45 @@ test('every Envoy sidecar gets its generated config, and every caller reaches it
   t.regex(bffConfig.text, /socket_address:\s+address: product\s+port_value: 50051/);
 });
 
+test("user-command's signing key: a REPLACE-ME Secret in base, replaced by an overlay as k8s/README.md shows", async (t) => {
+  const { objects } = await kustomize(overlay);
+  const userCommand = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'user-command')!;
+  const key = podSpec(userCommand).containers[0].env.find((e: any) => e.name === 'JWT_PRIVATE_KEY');
+  t.is(key?.valueFrom?.secretKeyRef?.key, 'JWT_PRIVATE_KEY', 'JWT_PRIVATE_KEY comes from a Secret, never a literal');
+  t.regex(processEnv(podSpec(userCommand).containers[0], objects).JWT_PRIVATE_KEY ?? '', /^REPLACE-ME/, 'the base ships a placeholder, not a key');
+
+  // The overlay of k8s/README.md step 3, with a freshly generated key beside it.
+  mkdirSync(path.join(repoRoot, '.stack'), { recursive: true });
+  const dir = mkdtempSync(path.join(repoRoot, '.stack', 'deploy-kustomize-'));
+  try {
+    const pem = ed25519Pem();
+    writeFileSync(path.join(dir, 'jwt-private-key.pem'), pem);
+    writeFileSync(
+      path.join(dir, 'kustomization.yaml'),
+      [
+        'resources:',
+        `  - ${path.relative(dir, path.join(repoRoot, overlay))}`,
+        'namespace: shop',
+        'secretGenerator:',
+        '  - name: user-command-secrets',
+        '    behavior: replace',
+        '    files:',
+        '      - JWT_PRIVATE_KEY=jwt-private-key.pem',
+        '',
+      ].join('\n'),
+    );
+    const replaced = (await kustomize(dir)).objects;
+    const d = replaced.find((o) => o.kind === 'Deployment' && o.metadata.name === 'user-command')!;
+    const env = processEnv(podSpec(d).containers[0], replaced);
+    t.is(env.JWT_PRIVATE_KEY, pem);
+    t.is(createPrivateKey(env.JWT_PRIVATE_KEY!).asymmetricKeyType, 'ed25519');
+    const schema = await configSchemaOf(podSpec(d).containers[0].args[0]);
+    t.notThrows(() => loadConfig(schema, env));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 // (b) ------------------------------------------------------------------------------------
 
 test('the rendered manifests, with and without the network policies, validate against the Kubernetes 1.32 schemas', async (t) => {
@@ -289,12 +332,12 @@ const dockerMissing = dockerClient.error !== undefined || dockerClient.status !=
 if (dockerMissing) console.log('[deploy] docker compose config: skipped, the docker client is not installed');
 
 /** `docker compose …` with the client's own plugin, or with the one tools/deploy builds. */
-async function dockerCompose(t: { log: (...v: unknown[]) => void }): Promise<(args: string[]) => ReturnType<typeof exec>> {
+async function dockerCompose(t: { log: (...v: unknown[]) => void }): Promise<(args: string[], env?: NodeJS.ProcessEnv) => ReturnType<typeof exec>> {
   const native = spawnSync('docker', ['compose', 'version'], { encoding: 'utf8' });
-  if (native.status === 0) return (args) => exec('docker', ['compose', ...args]);
+  if (native.status === 0) return (args, env) => exec('docker', ['compose', ...args], { env });
   t.log('the docker client has no compose plugin: using tools/deploy/install-compose.ts (built once, ~5 min)');
   await installComposePlugin();
-  return (args) => exec('docker', ['--config', composeDockerConfig, 'compose', ...args]);
+  return (args, env) => exec('docker', ['--config', composeDockerConfig, 'compose', ...args], { env });
 }
 
 (dockerMissing ? test.skip : test)(
@@ -302,9 +345,14 @@ async function dockerCompose(t: { log: (...v: unknown[]) => void }): Promise<(ar
   async (t) => {
     t.timeout(20 * 60_000);
     const compose = await dockerCompose(t);
-    await t.notThrowsAsync(compose(['-f', 'docker-compose.yml', 'config', '-q']));
+    // JWT_PRIVATE_KEY has no default: without it compose refuses, and says what to set.
+    const { JWT_PRIVATE_KEY: _unset, ...withoutKey } = process.env;
+    const refused = await t.throwsAsync(compose(['-f', 'docker-compose.yml', 'config', '-q'], withoutKey));
+    t.regex(String((refused as { stderr?: string } | undefined)?.stderr ?? refused?.message), /JWT_PRIVATE_KEY.*openssl genpkey -algorithm ed25519/);
+    const withKey = { ...withoutKey, JWT_PRIVATE_KEY: ed25519Pem() };
+    await t.notThrowsAsync(compose(['-f', 'docker-compose.yml', 'config', '-q'], withKey));
 
-    const { stdout } = await compose(['-f', 'docker-compose.yml', 'config', '--format', 'json']);
+    const { stdout } = await compose(['-f', 'docker-compose.yml', 'config', '--format', 'json'], withKey);
     const services = (JSON.parse(stdout) as { services: Record<string, any> }).services;
     for (const s of deployedGrpcServices) t.truthy(services[s.name], `compose has a service ${s.name}`);
     for (const [name, s] of Object.entries(services).filter(([, s]) => s.image === shopImage)) {
@@ -332,7 +380,7 @@ async function dockerCompose(t: { log: (...v: unknown[]) => void }): Promise<(ar
     const dir = mkdtempSync(path.join(tmpdir(), 'shop-compose-'));
     const broken = path.join(dir, 'docker-compose.yml');
     writeFileSync(broken, readFileSync(path.join(repoRoot, 'docker-compose.yml'), 'utf8').replace('read_only: true', 'read_onlyy: true'));
-    await t.throwsAsync(compose(['-f', broken, '--project-directory', repoRoot, 'config', '-q']));
+    await t.throwsAsync(compose(['-f', broken, '--project-directory', repoRoot, 'config', '-q'], withKey));
     rmSync(dir, { recursive: true, force: true });
   },
 );

@@ -41,7 +41,16 @@ export const deployedGrpcServices: DeployedGrpcService[] = [
   { name: 'product', envoyPort: 21051 },
   { name: 'cart-command', envoyPort: 21053 },
   { name: 'cart-query', envoyPort: 21054 },
+  { name: 'user-command', envoyPort: 21055 },
+  { name: 'user-query', envoyPort: 21056 },
 ];
+
+/**
+ * Access tokens the Envoy edge checks (jwt_authn; keys from the BFF's
+ * /.well-known/jwks.json). user-command signs them with this issuer and audience and the
+ * BFF expects the same (JWT_ISSUER / JWT_AUDIENCE, whose defaults these are).
+ */
+export const edgeJwt = { issuer: 'shop', audience: 'shop-api' } as const;
 
 /**
  * Processes other than the BFF that call gRPC services, and which ones. In Kubernetes
@@ -76,6 +85,7 @@ export function kubernetesEnvoyTopology(): EnvoyTopology {
     bff: { host: '127.0.0.1', port: containerPorts.bff },
     grpc: routes(),
     dns: true,
+    jwt: { ...edgeJwt },
   };
 }
 
@@ -92,7 +102,9 @@ export function sidecarEnvoyTopology(caller: string): EnvoyTopology {
     if (!s) throw new Error(`${caller} calls ${name}, which is not in deployedGrpcServices`);
     return s;
   });
-  return { ...kubernetesEnvoyTopology(), listenHost: '127.0.0.1', grpc: routes(services) };
+  // No edge in a sidecar, hence no token check either.
+  const { jwt: _edgeOnly, ...egress } = kubernetesEnvoyTopology();
+  return { ...egress, listenHost: '127.0.0.1', grpc: routes(services) };
 }
 
 /** Envoy as its own compose service: the BFF and the services are compose DNS names. */

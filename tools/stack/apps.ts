@@ -4,7 +4,8 @@
  * from topology.ts; every process gets its configuration as environment variables,
  * exactly as in a container.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { renderEnvoyConfig, type EnvoyTopology } from '@shop/envoy';
@@ -47,7 +48,8 @@ async function ensureDatabase(name: string): Promise<void> {
   await client.connect();
   try {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-    if (!rowCount) await client.query(`CREATE DATABASE ${name}`);
+    // Quoted: `user` and `order` are reserved words.
+    if (!rowCount) await client.query(`CREATE DATABASE "${name.replaceAll('"', '""')}"`);
   } finally {
     await client.end();
   }
@@ -63,11 +65,26 @@ export function localEnvoyTopology(): EnvoyTopology {
     grpc: grpcServices
       .filter((s) => implemented.includes(s.name))
       .map((s) => ({ name: s.name, listenPort: s.envoyPort, upstream: { host: '127.0.0.1', port: s.grpcPort } })),
+    jwt: { issuer: 'shop', audience: 'shop-api' },
   };
 }
 
 /** Services with a process today; the others join as they are built. */
-const implemented = ['product', 'cart-command', 'cart-query'];
+const implemented = ['product', 'cart-command', 'cart-query', 'user-command', 'user-query'];
+
+/**
+ * The local stack's token signing key: generated once, kept under .stack (git-ignored),
+ * so that tokens survive restarts. Deployments pass their own JWT_PRIVATE_KEY.
+ */
+function devSigningKey(): string {
+  const file = path.join(stackDir, 'secrets', 'jwt-ed25519.pem');
+  if (!existsSync(file)) {
+    mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    const { privateKey } = generateKeyPairSync('ed25519');
+    writeFileSync(file, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  }
+  return readFileSync(file, 'utf8');
+}
 
 export function envoySpec(topology: EnvoyTopology, name = 'envoy'): ProcessSpec {
   const configFile = path.join(stackDir, 'envoy', `${name}.yaml`);
@@ -92,10 +109,13 @@ export async function appSpecs(): Promise<ProcessSpec[]> {
   const product = service('product');
   const cartCommand = service('cart-command');
   const cartQuery = service('cart-query');
+  const userCommand = service('user-command');
+  const userQuery = service('user-query');
   const via = (s: { envoyPort: number }) => `127.0.0.1:${s.envoyPort}`;
   const kafka = urls.kafkaBrokers.join(',');
   await ensureDatabase('product');
   await ensureDatabase('cart');
+  await ensureDatabase('user');
   return [
     nodeProcess('product', 'services/product/src/main.ts', { GRPC_PORT: String(product.grpcPort), DATABASE_URL: urls.postgres('product'), KAFKA_BROKERS: kafka }, [product.grpcPort], product.httpPort),
     nodeProcess(
@@ -115,6 +135,15 @@ export async function appSpecs(): Promise<ProcessSpec[]> {
     ),
     nodeProcess('cart-query', 'services/cart/src/query/main.ts', { GRPC_PORT: String(cartQuery.grpcPort), DATABASE_URL: urls.postgres('cart') }, [cartQuery.grpcPort], cartQuery.httpPort),
     nodeProcess(
+      'user-command',
+      'services/user/src/command/main.ts',
+      { GRPC_PORT: String(userCommand.grpcPort), DATABASE_URL: urls.postgres('user'), KAFKA_BROKERS: kafka, NATS_URL: urls.nats, JWT_PRIVATE_KEY: devSigningKey(), JWT_KEY_ID: 'local-dev-1' },
+      [userCommand.grpcPort],
+      userCommand.httpPort,
+    ),
+    nodeProcess('user-projector', 'services/user/src/projector/main.ts', { DATABASE_URL: urls.postgres('user'), KAFKA_BROKERS: kafka }, [], workers['user-projector'].httpPort),
+    nodeProcess('user-query', 'services/user/src/query/main.ts', { GRPC_PORT: String(userQuery.grpcPort), DATABASE_URL: urls.postgres('user') }, [userQuery.grpcPort], userQuery.httpPort),
+    nodeProcess(
       'bff',
       'bff/src/main.ts',
       {
@@ -122,6 +151,8 @@ export async function appSpecs(): Promise<ProcessSpec[]> {
         PRODUCT_GRPC_ADDR: via(product),
         CART_COMMAND_GRPC_ADDR: via(cartCommand),
         CART_QUERY_GRPC_ADDR: via(cartQuery),
+        USER_COMMAND_GRPC_ADDR: via(userCommand),
+        USER_QUERY_GRPC_ADDR: via(userQuery),
         NATS_URL: urls.nats,
         ADMIN_API_KEY: adminApiKey,
       },
@@ -145,6 +176,7 @@ export async function afterUp(): Promise<void> {
       .filter((s) => implemented.includes(s.name))
       .map((s) => [`${s.name} gRPC`, `127.0.0.1:${s.grpcPort} (via Envoy 127.0.0.1:${s.envoyPort}, metrics http://127.0.0.1:${s.httpPort}/metrics)`]),
     ['cart-projector', `metrics http://127.0.0.1:${workers['cart-projector'].httpPort}/metrics`],
+    ['user-projector', `metrics http://127.0.0.1:${workers['user-projector'].httpPort}/metrics`],
     ['Postgres', urls.postgres()],
     ['Kafka', urls.kafkaBrokers.join(',')],
     ['NATS', urls.nats],

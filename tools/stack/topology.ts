@@ -72,6 +72,7 @@ export const grpcServices: GrpcServiceTopology[] = [
 /** Processes without a gRPC port of their own (consumers): their ops HTTP port. */
 export const workers = {
   'cart-projector': { httpPort: p(9460) },
+  'user-projector': { httpPort: p(9461) },
 } as const;
 
 export const bffPort = p(4000);

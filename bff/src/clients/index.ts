@@ -2,12 +2,16 @@ import * as grpc from '@grpc/grpc-js';
 import { ProductServiceClient } from '@shop/contracts/shop/product/v1/service';
 import { CartCommandServiceClient } from '@shop/contracts/shop/cart/v1/command_service';
 import { CartQueryServiceClient } from '@shop/contracts/shop/cart/v1/query_service';
+import { UserCommandServiceClient } from '@shop/contracts/shop/user/v1/command_service';
+import { UserQueryServiceClient } from '@shop/contracts/shop/user/v1/query_service';
 import { promiseClient, type PromiseClient } from '@shop/platform/grpc/client';
 
 export interface Clients {
   product: PromiseClient<ProductServiceClient>;
   cartCommand: PromiseClient<CartCommandServiceClient>;
   cartQuery: PromiseClient<CartQueryServiceClient>;
+  userCommand: PromiseClient<UserCommandServiceClient>;
+  userQuery: PromiseClient<UserQueryServiceClient>;
   close(): void;
 }
 
@@ -15,6 +19,8 @@ export interface ClientAddresses {
   product: string;
   cartCommand: string;
   cartQuery: string;
+  userCommand: string;
+  userQuery: string;
 }
 
 /** gRPC clients of the services, each pointed at its Envoy listener. */
@@ -27,10 +33,14 @@ export function createClients(addresses: ClientAddresses, timeoutMs: number): Cl
   const product = new ProductServiceClient(addresses.product, insecure, channelOptions);
   const cartCommand = new CartCommandServiceClient(addresses.cartCommand, insecure, channelOptions);
   const cartQuery = new CartQueryServiceClient(addresses.cartQuery, insecure, channelOptions);
+  const userCommand = new UserCommandServiceClient(addresses.userCommand, insecure, channelOptions);
+  const userQuery = new UserQueryServiceClient(addresses.userQuery, insecure, channelOptions);
   return {
     product: promiseClient(product, timeoutMs),
     cartCommand: promiseClient(cartCommand, timeoutMs),
     cartQuery: promiseClient(cartQuery, timeoutMs),
-    close: () => [product, cartCommand, cartQuery].forEach((c) => c.close()),
+    userCommand: promiseClient(userCommand, timeoutMs),
+    userQuery: promiseClient(userQuery, timeoutMs),
+    close: () => [product, cartCommand, cartQuery, userCommand, userQuery].forEach((c) => c.close()),
   };
 }

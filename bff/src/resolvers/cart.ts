@@ -1,6 +1,6 @@
 import { Repeater } from 'graphql-yoga';
 import { JSONCodec } from 'nats';
-import { ValidationError, NotFoundError } from '@shop/platform/errors';
+import { ForbiddenError, ValidationError, NotFoundError } from '@shop/platform/errors';
 import { isUuid } from '@shop/platform/ids';
 import { CartStatus, type Cart, type CartLine } from '@shop/contracts/shop/cart/v1/cart';
 import type { GraphQLContext } from '../context.js';
@@ -31,7 +31,7 @@ function renamed<T>(promise: Promise<T>): Promise<T> {
  * has reached `minVersion`: after a mutation that is the version the command returned,
  * so the client always sees its own write.
  */
-async function readCart(ctx: GraphQLContext, cartId: string, minVersion: number): Promise<CartView> {
+export async function readCart(ctx: GraphQLContext, cartId: string, minVersion: number): Promise<CartView> {
   try {
     const res = await ctx.clients.cartQuery.getCart({ cartId, minVersion }, { metadata: ctx.callMetadata });
     return { cart: res.cart!, stale: res.stale };
@@ -50,16 +50,29 @@ const emptyCart = (id: string): Cart => ({
   version: 0,
 });
 
+/**
+ * A customer's cart is theirs alone; an anonymous cart is reachable by whoever holds its
+ * (unguessable, client-chosen) id, as a guest checkout needs.
+ */
+async function assertCartAccess(ctx: GraphQLContext, cartId: string): Promise<CartView> {
+  const view = await readCart(ctx, cartId, 0);
+  if (view.cart.customerId && view.cart.customerId !== ctx.viewer?.userId) {
+    throw new ForbiddenError('this cart belongs to another customer');
+  }
+  return view;
+}
+
 type WriteCall = (ctx: GraphQLContext, meta: { metadata: Record<string, string> }) => Promise<{ result?: { version: number } | undefined }>;
 
 async function write(ctx: GraphQLContext, cartId: string, call: WriteCall): Promise<CartView> {
+  await assertCartAccess(ctx, cartId);
   const res = await renamed(call(ctx, { metadata: ctx.callMetadata }));
   return readCart(ctx, cartId, res.result?.version ?? 0);
 }
 
 export const cartResolvers = {
   Query: {
-    cart: (_: unknown, args: { id: string }, ctx: GraphQLContext) => readCart(ctx, uuidArg('id', args.id), 0),
+    cart: (_: unknown, args: { id: string }, ctx: GraphQLContext) => assertCartAccess(ctx, uuidArg('id', args.id)),
   },
 
   Mutation: {
@@ -84,6 +97,7 @@ export const cartResolvers = {
     },
     checkOut: async (_: unknown, a: { cartId: string }, ctx: GraphQLContext) => {
       const cartId = uuidArg('cartId', a.cartId);
+      await assertCartAccess(ctx, cartId);
       const res = await renamed(ctx.clients.cartCommand.checkOut({ cartId }, { metadata: ctx.callMetadata }));
       const checkout = res.checkout!;
       return {
@@ -104,8 +118,9 @@ export const cartResolvers = {
        * message is turned into the cart at (at least) that version. The NATS subscription
        * lives exactly as long as the client's.
        */
-      subscribe: (_: unknown, a: { cartId: string }, ctx: GraphQLContext) => {
+      subscribe: async (_: unknown, a: { cartId: string }, ctx: GraphQLContext) => {
         const cartId = uuidArg('cartId', a.cartId);
+        await assertCartAccess(ctx, cartId);
         const codec = JSONCodec<{ cartId: string; version: number }>();
         return new Repeater<{ version: number }>(async (push, stop) => {
           const sub = ctx.nats.subscribe(`shop.cart.updated.${cartId}`);

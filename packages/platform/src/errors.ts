@@ -11,7 +11,8 @@ export type ErrorKind =
   | 'CONCURRENCY'
   | 'UNAUTHENTICATED'
   | 'FORBIDDEN'
-  | 'UNAVAILABLE';
+  | 'UNAVAILABLE'
+  | 'RATE_LIMITED';
 
 export abstract class DomainError extends Error {
   abstract readonly kind: ErrorKind;
@@ -85,6 +86,15 @@ export class UnavailableError extends DomainError {
   constructor(message: string) {
     super(message);
     this.name = 'UnavailableError';
+  }
+}
+
+/** Too many attempts (e.g. failed sign-ins): try again later. */
+export class RateLimitedError extends DomainError {
+  readonly kind = 'RATE_LIMITED';
+  constructor(message: string) {
+    super(message);
+    this.name = 'RateLimitedError';
   }
 }
 

@@ -8,6 +8,7 @@ import {
   IllegalStateError,
   isDomainError,
   NotFoundError,
+  RateLimitedError,
   UnauthenticatedError,
   UnavailableError,
   ValidationError,
@@ -25,6 +26,7 @@ const codeOf: Record<ErrorKind, status> = {
   UNAUTHENTICATED: status.UNAUTHENTICATED,
   FORBIDDEN: status.PERMISSION_DENIED,
   UNAVAILABLE: status.UNAVAILABLE,
+  RATE_LIMITED: status.RESOURCE_EXHAUSTED,
 };
 
 export interface StatusObject {
@@ -74,6 +76,8 @@ export function fromServiceError(err: ServiceError): DomainError | ServiceError 
       return new UnauthenticatedError(message);
     case status.PERMISSION_DENIED:
       return new ForbiddenError(message);
+    case status.RESOURCE_EXHAUSTED:
+      return new RateLimitedError(message);
     case status.UNAVAILABLE:
     case status.DEADLINE_EXCEEDED:
       return new UnavailableError(message);

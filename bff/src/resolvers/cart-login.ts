@@ -1,0 +1,37 @@
+import { ForbiddenError, NotFoundError } from '@shop/platform/errors';
+import type { GraphQLContext } from '../context.js';
+import { readCart } from './cart.js';
+
+const MAX_LINE = 99;
+
+/**
+ * At login the anonymous cart the client was using becomes the user's: assigned when the
+ * user has no cart yet, otherwise its lines are merged into the user's cart (quantities
+ * summed, capped at a line's maximum) and the anonymous cart is emptied.
+ */
+export async function attachCartAtLogin(ctx: GraphQLContext, cartId: string, userId: string) {
+  const anonymous = await readCart(ctx, cartId, 0);
+  if (anonymous.cart.customerId && anonymous.cart.customerId !== userId) throw new ForbiddenError('that cart belongs to another customer');
+  let existing: string | undefined;
+  try {
+    existing = (await ctx.clients.cartQuery.getCustomerCart({ customerId: userId }, { metadata: ctx.callMetadata })).cart?.id;
+  } catch (err) {
+    if (!(err instanceof NotFoundError)) throw err;
+  }
+  if (!existing || existing === cartId) {
+    if (anonymous.cart.customerId === userId || anonymous.cart.version === 0) return anonymous;
+    const res = await ctx.clients.cartCommand.assignCustomer({ cartId, customerId: userId }, { metadata: ctx.callMetadata });
+    return readCart(ctx, cartId, res.result?.version ?? 0);
+  }
+  const target = await readCart(ctx, existing, 0);
+  let version = target.cart.version;
+  for (const line of anonymous.cart.lines) {
+    const already = target.cart.lines.find((l) => l.productId === line.productId)?.quantity ?? 0;
+    const quantity = Math.min(line.quantity, MAX_LINE - already);
+    if (quantity <= 0) continue;
+    const res = await ctx.clients.cartCommand.addItem({ cartId: existing, productId: line.productId, quantity }, { metadata: ctx.callMetadata });
+    version = res.result?.version ?? version;
+  }
+  if (anonymous.cart.lines.length > 0) await ctx.clients.cartCommand.resetCart({ cartId }, { metadata: ctx.callMetadata });
+  return readCart(ctx, existing, version);
+}

@@ -1,0 +1,174 @@
+import { IllegalStateError, NotFoundError, ValidationError } from '@shop/platform/errors';
+import { isUuid } from '@shop/platform/ids';
+import type { User as UserMessage } from '@shop/contracts/shop/user/v1/user';
+import type { AuthenticateResponse } from '@shop/contracts/shop/user/v1/command_service';
+import { requireViewer } from '../auth/viewer.js';
+import type { GraphQLContext } from '../context.js';
+import { attachCartAtLogin } from './cart-login.js';
+
+/** Service field names → this API's argument names, so BAD_USER_INPUT names what the client sent. */
+function renamed<T>(promise: Promise<T>, names: Record<string, string> | ((field: string) => string | undefined)): Promise<T> {
+  const rename = typeof names === 'function' ? names : (field: string) => names[field];
+  return promise.catch((err: unknown) => {
+    const to = err instanceof ValidationError ? rename(err.field) : undefined;
+    if (err instanceof ValidationError && to) throw new ValidationError(to, err.message.slice(err.field.length + 2));
+    throw err;
+  });
+}
+
+const camel = (snake: string) => snake.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+
+const publicUser = (u: UserMessage) => ({ id: u.id, username: u.username, displayName: u.displayName || null });
+
+async function authPayload(ctx: GraphQLContext, auth: AuthenticateResponse, minVersion = 0) {
+  const { user } = await ctx.clients.userQuery.getUser({ userId: auth.userId, minVersion }, { metadata: ctx.callMetadata });
+  return { accessToken: auth.accessToken, refreshToken: auth.refreshToken, expiresIn: auth.expiresIn, user: publicUser(user!) };
+}
+
+async function me(ctx: GraphQLContext, minVersion = 0) {
+  const viewer = requireViewer(ctx.viewer);
+  const res = await ctx.clients.userQuery.getUser({ userId: viewer.userId, minVersion }, { metadata: ctx.callMetadata });
+  return res.user!;
+}
+
+export const userResolvers = {
+  Query: {
+    me: (_: unknown, __: unknown, ctx: GraphQLContext) => (ctx.viewer ? me(ctx) : null),
+    users: async (_: unknown, __: unknown, ctx: GraphQLContext) =>
+      (await ctx.clients.userQuery.listUsers({ page: { pageSize: 100, pageToken: '' } }, { metadata: ctx.callMetadata })).users.map(publicUser),
+    user: async (_: unknown, args: { id: string }, ctx: GraphQLContext) => {
+      if (!isUuid(args.id)) throw new ValidationError('id', 'must be a UUID');
+      try {
+        const res = await ctx.clients.userQuery.getUser({ userId: args.id.toLowerCase(), minVersion: 0 }, { metadata: ctx.callMetadata });
+        return publicUser(res.user!);
+      } catch (err) {
+        if (err instanceof NotFoundError) return null;
+        throw err;
+      }
+    },
+    orders: (_: unknown, __: unknown, ctx: GraphQLContext) => {
+      requireViewer(ctx.viewer);
+      return [];
+    },
+    order: (_: unknown, args: { id: string }, ctx: GraphQLContext) => {
+      requireViewer(ctx.viewer);
+      if (!isUuid(args.id)) throw new ValidationError('id', 'must be a UUID');
+      return null;
+    },
+  },
+
+  Mutation: {
+    register: async (_: unknown, { input }: { input: { username: string; email?: string | null; password: string; displayName?: string | null } }, ctx: GraphQLContext) => {
+      const reg = await renamed(
+        ctx.clients.userCommand.registerUser(
+          { username: input.username, email: input.email ?? '', password: input.password, displayName: input.displayName ?? '' },
+          { metadata: ctx.callMetadata },
+        ),
+        { username: 'input.username', email: 'input.email', password: 'input.password', display_name: 'input.displayName' },
+      );
+      const auth = await ctx.clients.userCommand.authenticate({ login: input.username, password: input.password }, { metadata: ctx.callMetadata });
+      return authPayload(ctx, auth, reg.result?.version ?? 0);
+    },
+
+    registerUser: async (_: unknown, { input }: { input?: { username: string; password: string } | null }, ctx: GraphQLContext) => {
+      if (!input) throw new ValidationError('input', 'is required');
+      const reg = await renamed(
+        ctx.clients.userCommand.registerUser({ username: input.username, email: '', password: input.password, displayName: '' }, { metadata: ctx.callMetadata }),
+        { username: 'input.username', password: 'input.password' },
+      );
+      const auth = await ctx.clients.userCommand.authenticate({ login: input.username, password: input.password }, { metadata: ctx.callMetadata });
+      const payload = await authPayload(ctx, auth, reg.result?.version ?? 0);
+      return { access_token: payload.accessToken, user: payload.user };
+    },
+
+    login: async (_: unknown, args: { login: string; password: string; cartId?: string | null }, ctx: GraphQLContext) => {
+      if (args.cartId != null && !isUuid(args.cartId)) throw new ValidationError('cartId', 'must be a UUID');
+      const auth = await renamed(ctx.clients.userCommand.authenticate({ login: args.login, password: args.password }, { metadata: ctx.callMetadata }), {
+        login: 'login',
+        password: 'password',
+      });
+      const payload = await authPayload(ctx, auth);
+      const cart = args.cartId ? await attachCartAtLogin(ctx, args.cartId.toLowerCase(), auth.userId) : null;
+      return { ...payload, cart };
+    },
+
+    refreshToken: async (_: unknown, args: { refreshToken: string }, ctx: GraphQLContext) =>
+      authPayload(ctx, await renamed(ctx.clients.userCommand.refreshToken({ refreshToken: args.refreshToken }, { metadata: ctx.callMetadata }), { refresh_token: 'refreshToken' })),
+
+    updateProfile: async (_: unknown, { input }: { input: { displayName?: string | null; shippingAddress?: Record<string, string | null> | null } }, ctx: GraphQLContext) => {
+      const viewer = requireViewer(ctx.viewer);
+      const a = input.shippingAddress;
+      const res = await renamed(
+        ctx.clients.userCommand.updateProfile(
+          {
+            userId: viewer.userId,
+            ...(input.displayName != null ? { displayName: input.displayName } : {}),
+            ...(a
+              ? {
+                  shippingAddress: {
+                    recipient: a.recipient ?? '',
+                    line1: a.line1 ?? '',
+                    line2: a.line2 ?? '',
+                    city: a.city ?? '',
+                    region: a.region ?? '',
+                    postalCode: a.postalCode ?? '',
+                    countryCode: a.countryCode ?? '',
+                  },
+                }
+              : {}),
+          },
+          { metadata: ctx.callMetadata },
+        ),
+        // display_name → input.displayName, shipping_address.postal_code → input.shippingAddress.postalCode, …
+        (field) => (/^(display_name|shipping_address)(\.|$)/.test(field) ? `input.${field.split('.').map(camel).join('.')}` : undefined),
+      );
+      return me(ctx, res.result?.version ?? 0);
+    },
+
+    changePassword: async (_: unknown, args: { currentPassword: string; newPassword: string }, ctx: GraphQLContext) => {
+      const viewer = requireViewer(ctx.viewer);
+      await renamed(
+        ctx.clients.userCommand.changePassword({ userId: viewer.userId, currentPassword: args.currentPassword, newPassword: args.newPassword }, { metadata: ctx.callMetadata }),
+        { current_password: 'currentPassword', new_password: 'newPassword' },
+      );
+      return true;
+    },
+
+    requestEmailVerification: async (_: unknown, __: unknown, ctx: GraphQLContext) => {
+      const viewer = requireViewer(ctx.viewer);
+      await ctx.clients.userCommand.requestEmailVerification({ userId: viewer.userId }, { metadata: ctx.callMetadata });
+      return true;
+    },
+
+    verifyEmail: async (_: unknown, args: { token: string }, ctx: GraphQLContext) => {
+      const viewer = requireViewer(ctx.viewer);
+      const res = await renamed(ctx.clients.userCommand.verifyEmail({ userId: viewer.userId, token: args.token }, { metadata: ctx.callMetadata }), { token: 'token' });
+      return me(ctx, res.result?.version ?? 0);
+    },
+
+    deleteAccount: async (_: unknown, __: unknown, ctx: GraphQLContext) => {
+      const viewer = requireViewer(ctx.viewer);
+      await ctx.clients.userCommand.deleteAccount({ userId: viewer.userId }, { metadata: ctx.callMetadata });
+      return true;
+    },
+
+    placeOrder: (_: unknown, args: { products?: Array<{ _id: string; quantity: number } | null> | null }, ctx: GraphQLContext) => {
+      requireViewer(ctx.viewer);
+      (args.products ?? []).forEach((p, i) => {
+        if (!p || !isUuid(p._id)) throw new ValidationError(`products[${i}]._id`, 'must be a product id (UUID)');
+        if (!Number.isInteger(p.quantity) || p.quantity < 1) throw new ValidationError(`products[${i}].quantity`, 'must be at least 1');
+      });
+      throw new IllegalStateError('placing orders is not available yet: the order service is not deployed');
+    },
+  },
+
+  User: { _id: (u: { id: string }) => u.id },
+  Me: {
+    _id: (u: UserMessage) => u.id,
+    email: (u: UserMessage) => u.email || null,
+    displayName: (u: UserMessage) => u.displayName || null,
+    shippingAddress: (u: UserMessage) => (u.shippingAddress?.line1 ? u.shippingAddress : null),
+  },
+  Order: { _id: (o: { id: string }) => o.id },
+};
+

@@ -1,0 +1,85 @@
+import test from 'ava';
+import { SignJWT, UnsecuredJWT, exportJWK, generateKeyPair, type JSONWebKeySet } from 'jose';
+import { UnauthenticatedError } from '../errors.js';
+import { bearerToken, createTokenVerifier } from './token-verifier.js';
+
+const issuer = 'shop';
+const audience = 'shop-api';
+
+async function issuerKeys(kid: string) {
+  const { privateKey, publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
+  const jwk = { ...(await exportJWK(publicKey)), kid, alg: 'EdDSA', use: 'sig' };
+  const sign = (claims: Record<string, unknown> = {}, opts: { exp?: string; aud?: string; iss?: string; kid?: string } = {}) =>
+    new SignJWT(claims)
+      .setProtectedHeader({ alg: 'EdDSA', kid: opts.kid ?? kid })
+      .setSubject('user-1')
+      .setIssuer(opts.iss ?? issuer)
+      .setAudience(opts.aud ?? audience)
+      .setIssuedAt()
+      .setExpirationTime(opts.exp ?? '15m')
+      .sign(privateKey);
+  return { jwk, sign };
+}
+
+const verifierFor = (jwks: () => JSONWebKeySet, counter = { fetches: 0 }) =>
+  createTokenVerifier({
+    issuer,
+    audience,
+    fetchJwks: async () => {
+      counter.fetches++;
+      return jwks();
+    },
+  });
+
+test('a valid token names its user', async (t) => {
+  const k = await issuerKeys('k1');
+  const v = verifierFor(() => ({ keys: [k.jwk] }));
+  t.deepEqual(await v.verify(await k.sign()), { userId: 'user-1' });
+});
+
+const rejected: Array<[string, (k: Awaited<ReturnType<typeof issuerKeys>>) => Promise<string>]> = [
+  ['expired', (k) => k.sign({}, { exp: '-1s' })],
+  ['for another audience', (k) => k.sign({}, { aud: 'someone-else' })],
+  ['from another issuer', (k) => k.sign({}, { iss: 'evil' })],
+  ['with a tampered payload', async (k) => {
+    const [h, , s] = (await k.sign()).split('.');
+    const payload = Buffer.from(JSON.stringify({ sub: 'admin', iss: issuer, aud: audience, exp: 9_999_999_999 })).toString('base64url');
+    return `${h}.${payload}.${s}`;
+  }],
+  ['signed by another key with the same kid', async () => (await issuerKeys('k1')).sign()],
+  ['unsigned (alg "none")', async () => new UnsecuredJWT({}).setSubject('user-1').setIssuer(issuer).setAudience(audience).setExpirationTime('15m').encode()],
+  ['HS256 with the public key as the HMAC secret', async (k) => {
+    const secret = new TextEncoder().encode(JSON.stringify(k.jwk));
+    return new SignJWT({}).setProtectedHeader({ alg: 'HS256', kid: 'k1' }).setSubject('user-1').setIssuer(issuer).setAudience(audience).setExpirationTime('15m').sign(secret);
+  }],
+  ['garbage', async () => 'not.a.jwt'],
+];
+for (const [what, make] of rejected) {
+  test(`a token ${what} is UNAUTHENTICATED`, async (t) => {
+    const k = await issuerKeys('k1');
+    const v = verifierFor(() => ({ keys: [k.jwk] }));
+    await t.throwsAsync(v.verify(await make(k)), { instanceOf: UnauthenticatedError });
+  });
+}
+
+test('a rotated key is fetched once when a token names an unknown kid; junk kids do not hammer the issuer', async (t) => {
+  const old = await issuerKeys('k1');
+  const next = await issuerKeys('k2');
+  let published: JSONWebKeySet = { keys: [old.jwk] };
+  const counter = { fetches: 0 };
+  const v = verifierFor(() => published, counter);
+  await v.verify(await old.sign());
+  t.is(counter.fetches, 1);
+  published = { keys: [old.jwk, next.jwk] };
+  t.deepEqual(await v.verify(await next.sign()), { userId: 'user-1' });
+  t.is(counter.fetches, 2);
+  for (let i = 0; i < 5; i++) await t.throwsAsync(v.verify(await next.sign({}, { kid: `junk-${i}` })), { instanceOf: UnauthenticatedError });
+  t.is(counter.fetches, 2, 'unknown kids within the back-off reuse the fresh keys');
+});
+
+test('the Authorization header must be a bearer token', (t) => {
+  t.is(bearerToken(undefined), undefined);
+  t.is(bearerToken('Bearer abc.def.ghi'), 'abc.def.ghi');
+  t.throws(() => bearerToken('Basic dXNlcjpwdw=='), { instanceOf: UnauthenticatedError });
+  t.throws(() => bearerToken('Bearer'), { instanceOf: UnauthenticatedError });
+});

@@ -1,0 +1,107 @@
+import { AlreadyExistsError } from '@shop/platform/errors';
+import type { Clock, IdGenerator } from '@shop/platform/ids';
+import { withTransaction, type Pool, type Queryable } from '@shop/platform/postgres/pool';
+import type { InTransaction } from '@shop/eventsourcing';
+import { randomToken, sha256 } from './tokens.js';
+
+/**
+ * The command database's tables beside the event store: claims on usernames and emails
+ * (migrations/001) and refresh tokens (migrations/002). The claims are written by the
+ * command handler's `inTransaction`, so that a lost race aborts the append.
+ */
+type Tx = Parameters<InTransaction>[0];
+const rowCount = (result: unknown) => (result as { rowCount: number | null }).rowCount ?? 0;
+
+export type ClaimKind = 'username' | 'email';
+
+/** Claims the username, then the email; the first one taken aborts the transaction with ALREADY_EXISTS naming it. */
+export const claimIdentity =
+  (userId: string, username: string, email: string): InTransaction =>
+  async (tx) => {
+    // No email, no claim on one (several users may have none).
+    for (const [kind, value] of [['username', username], ['email', email]] as const) {
+      if (!value) continue;
+      // ON CONFLICT waits for a racing claimant's transaction, then sees its outcome.
+      const inserted = await tx.query(
+        'INSERT INTO user_uniqueness (kind, value, user_id) VALUES ($1, $2, $3) ON CONFLICT (kind, value) DO NOTHING',
+        [kind, value, userId],
+      );
+      if (rowCount(inserted) === 0) throw new AlreadyExistsError(`${kind}: already taken`);
+    }
+  };
+
+/** Frees the user's username and email, and forgets their refresh tokens. */
+export const releaseIdentity =
+  (userId: string): InTransaction =>
+  async (tx) => {
+    await tx.query('DELETE FROM user_uniqueness WHERE user_id = $1', [userId]);
+    await tx.query('DELETE FROM refresh_tokens WHERE user_id = $1', [userId]);
+  };
+
+/** PasswordChanged: refresh tokens issued before are revoked (events.proto). */
+export const revokeRefreshTokens =
+  (userId: string, clock: Clock): InTransaction =>
+  async (tx: Tx) => {
+    await tx.query('UPDATE refresh_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL', [userId, clock()]);
+  };
+
+/** The user id holding a username or email (already normalized), from the claims: no projector lag. */
+export async function findClaimant(db: Queryable, kind: ClaimKind, value: string): Promise<string | undefined> {
+  const { rows } = await db.query<{ user_id: string }>('SELECT user_id FROM user_uniqueness WHERE kind = $1 AND value = $2', [kind, value]);
+  return rows[0]?.user_id;
+}
+
+export type Rotation = { ok: true; userId: string; token: string } | { ok: false; reused: boolean };
+
+/** Rotating refresh tokens, kept as SHA-256 hashes. */
+export class RefreshTokens {
+  constructor(
+    private readonly pool: Pool,
+    private readonly clock: Clock,
+    private readonly newId: IdGenerator,
+    private readonly ttlSeconds: number,
+  ) {}
+
+  /** A new token, starting a new family (a login). */
+  async issue(userId: string): Promise<string> {
+    return this.insert(this.pool, userId, this.newId());
+  }
+
+  /**
+   * Spends `token` and issues its successor, atomically: of two racing uses only one
+   * wins. A token already spent (a replay, perhaps by a thief) revokes its whole family.
+   */
+  async rotate(token: string): Promise<Rotation> {
+    const hash = sha256(token);
+    const now = this.clock();
+    return withTransaction(this.pool, async (tx) => {
+      const { rows } = await tx.query<{ user_id: string; family_id: string }>(
+        `UPDATE refresh_tokens SET revoked_at = $2
+         WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > $2
+         RETURNING user_id, family_id`,
+        [hash, now],
+      );
+      const spent = rows[0];
+      if (spent) return { ok: true, userId: spent.user_id, token: await this.insert(tx, spent.user_id, spent.family_id) };
+      const { rows: known } = await tx.query<{ family_id: string; revoked_at: Date | null }>(
+        'SELECT family_id, revoked_at FROM refresh_tokens WHERE token_hash = $1',
+        [hash],
+      );
+      const reused = known[0]?.revoked_at != null;
+      if (reused) {
+        await tx.query('UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL', [known[0]!.family_id, now]);
+      }
+      return { ok: false, reused };
+    });
+  }
+
+  private async insert(q: Queryable, userId: string, familyId: string): Promise<string> {
+    const token = randomToken();
+    const now = this.clock();
+    await q.query(
+      'INSERT INTO refresh_tokens (token_hash, user_id, family_id, issued_at, expires_at) VALUES ($1, $2, $3, $4, $5)',
+      [sha256(token), userId, familyId, now, new Date(now.getTime() + this.ttlSeconds * 1000)],
+    );
+    return token;
+  }
+}

@@ -1,0 +1,67 @@
+import { loadDescriptorSet } from '@shop/contracts/descriptors';
+import { eventStoreMigrations, PostgresEventStore, relayMigrations, startRelay } from '@shop/eventsourcing';
+import { startGrpcServer } from '@shop/platform/grpc/server';
+import { newId, systemClock } from '@shop/platform/ids';
+import { createKafka, ensureTopics } from '@shop/platform/kafka';
+import { migrate } from '@shop/platform/postgres/migrate';
+import { createPool } from '@shop/platform/postgres/pool';
+import { runProcess } from '@shop/platform/process';
+import { USER_STREAM_TYPE } from '../domain/events.js';
+import { userMigrations } from '../migrations.js';
+import { userTopics } from '../topics.js';
+import { configSchema } from './config.js';
+import { RefreshTokens } from './credentials.js';
+import { argon2Hasher } from './passwords.js';
+import { createTokenIssuer } from './tokens.js';
+import { userCommandService } from './user-command-service.js';
+import { userCommandHandler } from './user-handler.js';
+import { unconfiguredMailer } from './verification-mailer.js';
+
+await runProcess('user-command', configSchema, async ({ config, log, registry, lifecycle, readiness }) => {
+  const pool = createPool({ url: config.DATABASE_URL, max: config.DATABASE_POOL_MAX, log, application: 'user-command' });
+  lifecycle.onShutdown('postgres', () => pool.end());
+  await migrate(pool, [eventStoreMigrations, relayMigrations, userMigrations], log);
+  readiness({ name: 'postgres', check: async () => void (await pool.query('SELECT 1')) });
+
+  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'user-command', log });
+  await ensureTopics(kafka, userTopics(config.USER_EVENTS_TOPIC, config.USER_DLQ_TOPIC));
+  if (config.RELAY_ENABLED) {
+    const relay = await startRelay({
+      pool,
+      name: 'user',
+      table: 'events',
+      kafka,
+      streamTypes: [USER_STREAM_TYPE],
+      topicFor: () => config.USER_EVENTS_TOPIC,
+      log,
+      registry,
+    });
+    lifecycle.onShutdown('relay', () => relay.stop());
+  }
+
+  const tokens = await createTokenIssuer(
+    { privateKey: config.JWT_PRIVATE_KEY, keyId: config.JWT_KEY_ID, accessTtlSeconds: config.JWT_ACCESS_TTL_SECONDS },
+    systemClock,
+    log,
+  );
+  const server = await startGrpcServer({
+    port: config.GRPC_PORT,
+    services: [
+      userCommandService({
+        users: userCommandHandler(new PostgresEventStore(pool), config.COMMAND_MAX_RETRIES),
+        pool,
+        refreshTokens: new RefreshTokens(pool, systemClock, newId, config.JWT_REFRESH_TTL_SECONDS),
+        passwords: argon2Hasher,
+        tokens,
+        mailer: unconfiguredMailer(log),
+        clock: systemClock,
+        newId,
+        verificationTtlSeconds: config.EMAIL_VERIFICATION_TTL_SECONDS,
+      }),
+    ],
+    descriptorSet: loadDescriptorSet(),
+    log,
+    registry,
+  });
+  lifecycle.onShutdown('grpc', () => server.shutdown());
+});

@@ -1,0 +1,277 @@
+import test from 'ava';
+import * as grpc from '@grpc/grpc-js';
+import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
+import { newId } from '@shop/platform/ids';
+import { testLogger } from '@shop/testing';
+import { startUserCommandService, type UserCommandFixture } from '../test-fixtures.js';
+import { LOGIN_FAILED, REFRESH_FAILED } from './user-command-service.js';
+
+/** The user command service as a client sees it: the real gRPC server over a real event store. */
+let user: UserCommandFixture;
+const { log, lines } = testLogger();
+
+test.before(async () => {
+  user = await startUserCommandService(log);
+});
+
+test.after.always(async () => {
+  await user?.close();
+});
+
+const PASSWORD = 'correct horse battery';
+let n = 0;
+/** Names no other test of this file uses. */
+const unique = () => `u${process.pid}_${++n}_${Math.random().toString(36).slice(2, 8)}`;
+
+async function register(over: { username?: string; email?: string; password?: string } = {}) {
+  const username = over.username ?? unique();
+  const email = over.email ?? `${username}@example.com`;
+  const res = await user.c.registerUser({ username, email, password: over.password ?? PASSWORD, displayName: '' });
+  return { userId: res.userId, username, email, result: res.result };
+}
+
+const eventCount = async () => (await user.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM events')).rows[0]!.n;
+const streamOf = async (userId: string) =>
+  (await user.pool.query<{ type: string; data: any }>('SELECT type, data FROM events WHERE stream_id = $1 ORDER BY version', [userId])).rows;
+
+const expectCode = async (call: Promise<unknown>, code: grpc.status) => {
+  const err = await call.then(
+    () => undefined,
+    (e: grpc.ServiceError) => e,
+  );
+  if (!err) throw new Error(`expected ${grpc.status[code]}, the call succeeded`);
+  if (err.code !== code) throw new Error(`expected ${grpc.status[code]}, got ${grpc.status[err.code]}: ${err.details}`);
+  return err;
+};
+
+test('register → authenticate → the access token verifies against GetJwks', async (t) => {
+  const { userId, username } = await register({ username: `Ada_${n}` });
+  t.is(username.toLowerCase(), (await streamOf(userId))[0]?.data.username);
+  const auth = await user.c.authenticate({ login: username.toUpperCase(), password: PASSWORD });
+  t.is(auth.userId, userId);
+  t.is(auth.expiresIn, 900);
+  t.true(auth.refreshToken.length >= 40);
+
+  const { jwksJson } = await user.c.getJwks({});
+  const jwks = JSON.parse(jwksJson) as JSONWebKeySet;
+  t.is(jwks.keys.length, 1);
+  t.is(jwks.keys[0]?.d, undefined, 'no private part in the JWKS');
+  const { payload, protectedHeader } = await jwtVerify(auth.accessToken, createLocalJWKSet(jwks), { issuer: 'shop', audience: 'shop-api' });
+  t.is(payload.sub, userId);
+  t.is(protectedHeader.alg, 'EdDSA');
+  t.is(protectedHeader.kid, jwks.keys[0]?.kid);
+  t.is(payload.exp! - payload.iat!, 15 * 60);
+  await t.throwsAsync(jwtVerify(auth.accessToken, createLocalJWKSet(jwks), { issuer: 'shop', audience: 'another-api' }));
+});
+
+test('login by email works, in any case', async (t) => {
+  const { userId, email } = await register();
+  t.is((await user.c.authenticate({ login: email.toUpperCase(), password: PASSWORD })).userId, userId);
+});
+
+test('a wrong password and an unknown user get the same UNAUTHENTICATED answer', async (t) => {
+  const { username } = await register();
+  const wrong = await expectCode(user.c.authenticate({ login: username, password: 'not the password' }), grpc.status.UNAUTHENTICATED);
+  const unknown = await expectCode(user.c.authenticate({ login: `nobody_${unique()}`, password: PASSWORD }), grpc.status.UNAUTHENTICATED);
+  const unknownEmail = await expectCode(user.c.authenticate({ login: 'nobody@example.com', password: PASSWORD }), grpc.status.UNAUTHENTICATED);
+  t.is(wrong.details, LOGIN_FAILED);
+  t.is(unknown.details, LOGIN_FAILED);
+  t.is(unknownEmail.details, LOGIN_FAILED);
+});
+
+test('refresh tokens rotate; a spent one is refused and revokes its successors', async (t) => {
+  const { userId, username } = await register();
+  const first = await user.c.authenticate({ login: username, password: PASSWORD });
+  const second = await user.c.refreshToken({ refreshToken: first.refreshToken });
+  t.is(second.userId, userId);
+  t.not(second.refreshToken, first.refreshToken);
+  t.truthy(second.accessToken);
+  const third = await user.c.refreshToken({ refreshToken: second.refreshToken });
+
+  // Replaying a spent token: refused, and the live one of the family dies with it.
+  const replay = await expectCode(user.c.refreshToken({ refreshToken: first.refreshToken }), grpc.status.UNAUTHENTICATED);
+  t.is(replay.details, REFRESH_FAILED);
+  const afterTheft = await expectCode(user.c.refreshToken({ refreshToken: third.refreshToken }), grpc.status.UNAUTHENTICATED);
+  t.is(afterTheft.details, REFRESH_FAILED);
+
+  // Another login starts a new family, untouched.
+  const again = await user.c.authenticate({ login: username, password: PASSWORD });
+  t.truthy((await user.c.refreshToken({ refreshToken: again.refreshToken })).refreshToken);
+  await expectCode(user.c.refreshToken({ refreshToken: 'made-up-token' }), grpc.status.UNAUTHENTICATED);
+  // Only hashes are stored.
+  const { rows } = await user.pool.query('SELECT 1 FROM refresh_tokens WHERE token_hash = $1', [again.refreshToken]);
+  t.is(rows.length, 0);
+});
+
+test('an expired refresh token is refused', async (t) => {
+  const { username } = await register();
+  const auth = await user.c.authenticate({ login: username, password: PASSWORD });
+  await user.pool.query(`UPDATE refresh_tokens SET expires_at = now() - interval '1 second' WHERE user_id = $1`, [auth.userId]);
+  const err = await expectCode(user.c.refreshToken({ refreshToken: auth.refreshToken }), grpc.status.UNAUTHENTICATED);
+  t.is(err.details, REFRESH_FAILED);
+});
+
+test('changing the password requires the current one, then only the new one works and old refresh tokens die', async (t) => {
+  const { userId, username } = await register();
+  const before = await user.c.authenticate({ login: username, password: PASSWORD });
+  const versionBefore = (await streamOf(userId)).length;
+
+  const wrong = await expectCode(user.c.changePassword({ userId, currentPassword: 'not the password', newPassword: 'a brand new secret' }), grpc.status.UNAUTHENTICATED);
+  t.regex(wrong.details, /^current_password/);
+  t.is((await streamOf(userId)).length, versionBefore);
+
+  const { result } = await user.c.changePassword({ userId, currentPassword: PASSWORD, newPassword: 'a brand new secret' });
+  t.is(result?.version, versionBefore + 1);
+  t.is((await streamOf(userId)).at(-1)?.type, 'shop.user.v1.PasswordChanged');
+  await expectCode(user.c.authenticate({ login: username, password: PASSWORD }), grpc.status.UNAUTHENTICATED);
+  t.is((await user.c.authenticate({ login: username, password: 'a brand new secret' })).userId, userId);
+  await expectCode(user.c.refreshToken({ refreshToken: before.refreshToken }), grpc.status.UNAUTHENTICATED);
+});
+
+test('email verification: the mailed token verifies once; a wrong or expired one is FAILED_PRECONDITION', async (t) => {
+  const { userId, email } = await register();
+  const res = await user.c.requestEmailVerification({ userId });
+  const mail = user.mails.find((m) => m.userId === userId)!;
+  t.is(mail.email, email);
+  t.is(res.expireTime, mail.expiresAt);
+  const stored = (await streamOf(userId)).at(-1)!;
+  t.is(stored.type, 'shop.user.v1.EmailVerificationRequested');
+  t.false(JSON.stringify(stored.data).includes(mail.token), 'only the hash is stored');
+
+  const wrong = await expectCode(user.c.verifyEmail({ userId, token: 'guess' }), grpc.status.FAILED_PRECONDITION);
+  t.is(wrong.details, 'verification token is wrong or expired');
+  await user.c.verifyEmail({ userId, token: mail.token });
+  t.is((await streamOf(userId)).at(-1)?.type, 'shop.user.v1.EmailVerified');
+  await expectCode(user.c.verifyEmail({ userId, token: mail.token }), grpc.status.FAILED_PRECONDITION);
+  await expectCode(user.c.requestEmailVerification({ userId }), grpc.status.FAILED_PRECONDITION);
+});
+
+test.serial('an expired verification token is refused', async (t) => {
+  const { userId } = await register();
+  await user.c.requestEmailVerification({ userId });
+  const mail = user.mails.find((m) => m.userId === userId)!;
+  user.advance(3_600_000);
+  t.teardown(() => user.advance(-3_600_000));
+  const err = await expectCode(user.c.verifyEmail({ userId, token: mail.token }), grpc.status.FAILED_PRECONDITION);
+  t.is(err.details, 'verification token is wrong or expired');
+});
+
+test('updating the profile appends ProfileUpdated; expected_version is checked', async (t) => {
+  const { userId } = await register();
+  const address = { recipient: 'Ada', line1: '1 Main St', line2: '', city: 'Berlin', region: '', postalCode: '10115', countryCode: 'de' };
+  const { result } = await user.c.updateProfile({ userId, displayName: 'Ada L.', shippingAddress: address });
+  t.is(result?.version, 2);
+  t.like((await streamOf(userId))[1]?.data, { displayName: 'Ada L.', shippingAddress: { city: 'Berlin', countryCode: 'DE' } });
+  await expectCode(user.c.updateProfile({ userId, displayName: 'Late', expectedVersion: 1 }), grpc.status.ABORTED);
+  t.is((await user.c.updateProfile({ userId, displayName: 'Ada L.' })).result?.position, 0, 'no change, no event');
+});
+
+test('registering a taken username or email is ALREADY_EXISTS naming the field', async (t) => {
+  const { username, email } = await register();
+  const byName = await expectCode(user.c.registerUser({ username: username.toUpperCase(), email: `other_${unique()}@example.com`, password: PASSWORD, displayName: '' }), grpc.status.ALREADY_EXISTS);
+  t.is(byName.details, 'username: already taken');
+  const byEmail = await expectCode(user.c.registerUser({ username: unique(), email: email.toUpperCase(), password: PASSWORD, displayName: '' }), grpc.status.ALREADY_EXISTS);
+  t.is(byEmail.details, 'email: already taken');
+});
+
+test.serial('20 concurrent registrations of one username: one succeeds, 19 ALREADY_EXISTS, one stream', async (t) => {
+  const username = unique();
+  const before = await eventCount();
+  const outcomes = await Promise.allSettled(
+    Array.from({ length: 20 }, (_, i) => user.c.registerUser({ username, email: `${username}.${i}@example.com`, password: PASSWORD, displayName: '' })),
+  );
+  const ok = outcomes.filter((o) => o.status === 'fulfilled');
+  const taken = outcomes.filter((o) => o.status === 'rejected' && (o.reason as grpc.ServiceError).code === grpc.status.ALREADY_EXISTS);
+  t.is(ok.length, 1);
+  t.is(taken.length, 19);
+  const { rows } = await user.pool.query<{ n: number }>(`SELECT count(DISTINCT stream_id)::int AS n FROM events WHERE type = 'shop.user.v1.UserRegistered' AND data->>'username' = $1`, [username]);
+  t.is(rows[0]?.n, 1);
+  t.is(await eventCount(), before + 1);
+  // The losers' emails were not claimed either.
+  const { rows: claims } = await user.pool.query('SELECT 1 FROM user_uniqueness WHERE kind = $1 AND value LIKE $2', ['email', `${username}.%`]);
+  t.is(claims.length, 1);
+});
+
+test('delete: every command is NOT_FOUND, login fails, username and email are free again', async (t) => {
+  const { userId, username, email } = await register();
+  const auth = await user.c.authenticate({ login: username, password: PASSWORD });
+  await user.c.deleteAccount({ userId });
+  const [, deleted] = await streamOf(userId);
+  t.deepEqual(deleted, { type: 'shop.user.v1.UserDeleted', data: { userId } });
+
+  await expectCode(user.c.updateProfile({ userId, displayName: 'X' }), grpc.status.NOT_FOUND);
+  await expectCode(user.c.deleteAccount({ userId }), grpc.status.NOT_FOUND);
+  await expectCode(user.c.changePassword({ userId, currentPassword: PASSWORD, newPassword: 'whatever else' }), grpc.status.NOT_FOUND);
+  const login = await expectCode(user.c.authenticate({ login: username, password: PASSWORD }), grpc.status.UNAUTHENTICATED);
+  t.is(login.details, LOGIN_FAILED);
+  await expectCode(user.c.refreshToken({ refreshToken: auth.refreshToken }), grpc.status.UNAUTHENTICATED);
+
+  const again = await register({ username, email });
+  t.not(again.userId, userId);
+  t.is((await user.c.authenticate({ login: username, password: PASSWORD })).userId, again.userId);
+});
+
+const longPw = 'x'.repeat(129);
+const invalid: Array<[string, () => Promise<unknown>, string]> = [
+  ['a short username', () => user.c.registerUser({ username: 'ab', email: 'ab@example.com', password: PASSWORD, displayName: '' }), 'username'],
+  ['a username with spaces', () => user.c.registerUser({ username: 'a b c', email: 'abc@example.com', password: PASSWORD, displayName: '' }), 'username'],
+  ['a bad email', () => user.c.registerUser({ username: unique(), email: 'not-an-email', password: PASSWORD, displayName: '' }), 'email'],
+  ['a short password', () => user.c.registerUser({ username: unique(), email: `${unique()}@example.com`, password: 'short', displayName: '' }), 'password'],
+  ['a 129-character password', () => user.c.registerUser({ username: unique(), email: `${unique()}@example.com`, password: longPw, displayName: '' }), 'password'],
+  ['a long display name', () => user.c.registerUser({ username: unique(), email: `${unique()}@example.com`, password: PASSWORD, displayName: 'x'.repeat(101) }), 'display_name'],
+  ['an empty login', () => user.c.authenticate({ login: '', password: PASSWORD }), 'login'],
+  ['an empty password on login', () => user.c.authenticate({ login: 'someone', password: '' }), 'password'],
+  ['an empty refresh token', () => user.c.refreshToken({ refreshToken: '' }), 'refresh_token'],
+  ['a malformed user id on update', () => user.c.updateProfile({ userId: 'user-1', displayName: 'X' }), 'user_id'],
+  ['an empty display name on update', () => user.c.updateProfile({ userId: existing, displayName: ' ' }), 'display_name'],
+  ['an address without a city', () => user.c.updateProfile({ userId: existing, shippingAddress: { recipient: 'A', line1: 'B', line2: '', city: '', region: '', postalCode: '1', countryCode: 'DE' } }), 'shipping_address.city'],
+  ['a negative expected version', () => user.c.updateProfile({ userId: existing, displayName: 'X', expectedVersion: -1 }), 'expected_version'],
+  ['a malformed user id on change password', () => user.c.changePassword({ userId: '42', currentPassword: PASSWORD, newPassword: 'long enough pw' }), 'user_id'],
+  ['an empty current password', () => user.c.changePassword({ userId: existing, currentPassword: '', newPassword: 'long enough pw' }), 'current_password'],
+  ['a short new password', () => user.c.changePassword({ userId: existing, currentPassword: PASSWORD, newPassword: 'short' }), 'new_password'],
+  ['a malformed user id on request verification', () => user.c.requestEmailVerification({ userId: 'nope' }), 'user_id'],
+  ['a missing user id on verify', () => user.c.verifyEmail({ userId: '', token: 'abc' }), 'user_id'],
+  ['an empty token on verify', () => user.c.verifyEmail({ userId: existing, token: '' }), 'token'],
+  ['a malformed user id on delete', () => user.c.deleteAccount({ userId: 'me' }), 'user_id'],
+];
+let existing = newId();
+for (const [what, call, field] of invalid) {
+  test.serial(`${what} is INVALID_ARGUMENT naming ${field}, and appends nothing`, async (t) => {
+    existing = (await register()).userId;
+    const before = await eventCount();
+    const err = await expectCode(call(), grpc.status.INVALID_ARGUMENT);
+    t.true(err.details.startsWith(`${field}: `), err.details);
+    t.deepEqual(err.metadata.get('shop-error-field'), [field]);
+    t.is(await eventCount(), before);
+  });
+}
+
+test.serial('no password, hash or token appears in the logs', async (t) => {
+  const { userId, username } = await register({ password: 'log-me-not-123' });
+  const auth = await user.c.authenticate({ login: username, password: 'log-me-not-123' });
+  await expectCode(user.c.authenticate({ login: username, password: 'wrong-and-secret' }), grpc.status.UNAUTHENTICATED);
+  await user.c.refreshToken({ refreshToken: auth.refreshToken });
+  await user.c.requestEmailVerification({ userId });
+  const hash = (await streamOf(userId))[0]?.data.passwordHash as string;
+  const text = JSON.stringify(lines());
+  for (const secret of ['log-me-not-123', 'wrong-and-secret', hash, auth.refreshToken, auth.accessToken, user.mails.at(-1)!.token]) {
+    t.false(text.includes(secret));
+  }
+  t.true(text.includes('JWT_PRIVATE_KEY is not set'), 'the dev-key fallback warns');
+});
+
+test('GetJwks never answers a private key, and the access token header names the key', async (t) => {
+  const { username } = await register();
+  const auth = await user.c.authenticate({ login: username, password: PASSWORD });
+  const jwks = JSON.parse((await user.c.getJwks({})).jwksJson) as JSONWebKeySet;
+  t.like(jwks.keys[0], { kty: 'OKP', crv: 'Ed25519', alg: 'EdDSA', use: 'sig' });
+  t.is(decodeProtectedHeader(auth.accessToken).kid, jwks.keys[0]?.kid);
+});
+
+test('users without an email do not collide on it, and sign in by username', async (t) => {
+  const a = await register({ email: '' });
+  const b = await register({ email: '' });
+  t.not(a.userId, b.userId);
+  const auth = await user.c.authenticate({ login: b.username, password: PASSWORD });
+  t.is(auth.userId, b.userId);
+});

@@ -1,0 +1,32 @@
+import { eventStoreMigrations, migrateProjection, PostgresEventStore, startProjector } from '@shop/eventsourcing';
+import { createKafka, ensureTopics } from '@shop/platform/kafka';
+import { migrate } from '@shop/platform/postgres/migrate';
+import { createPool } from '@shop/platform/postgres/pool';
+import { runProcess } from '@shop/platform/process';
+import { userMigrations } from '../migrations.js';
+import { userTopics } from '../topics.js';
+import { configSchema } from './config.js';
+import { userView } from './user-view.js';
+
+await runProcess('user-projector', configSchema, async ({ config, log, registry, lifecycle, readiness }) => {
+  const pool = createPool({ url: config.DATABASE_URL, max: config.DATABASE_POOL_MAX, log, application: 'user-projector' });
+  lifecycle.onShutdown('postgres', () => pool.end());
+  // The store's table too: gap healing reads it, whichever user process starts first.
+  await migrate(pool, [eventStoreMigrations, userMigrations], log);
+  await migrateProjection(pool, userView);
+  readiness({ name: 'postgres', check: async () => void (await pool.query('SELECT 1')) });
+
+  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'user-projector', log });
+  await ensureTopics(kafka, userTopics(config.USER_EVENTS_TOPIC, config.USER_DLQ_TOPIC));
+  const projector = await startProjector({
+    kafka,
+    pool,
+    store: new PostgresEventStore(pool),
+    projection: userView,
+    topics: [config.USER_EVENTS_TOPIC],
+    dlqTopic: config.USER_DLQ_TOPIC,
+    log,
+    registry,
+  });
+  lifecycle.onShutdown('projector', () => projector.stop());
+});

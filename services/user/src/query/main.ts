@@ -1,0 +1,24 @@
+import { loadDescriptorSet } from '@shop/contracts/descriptors';
+import { startGrpcServer } from '@shop/platform/grpc/server';
+import { createPool } from '@shop/platform/postgres/pool';
+import { runProcess } from '@shop/platform/process';
+import { USER_READ_SCHEMA } from '../projector/user-view.js';
+import { configSchema } from './config.js';
+import { userQueryService } from './user-query-service.js';
+import { UserReader } from './user-reader.js';
+
+await runProcess('user-query', configSchema, async ({ config, log, registry, lifecycle, readiness }) => {
+  const pool = createPool({ url: config.DATABASE_URL, max: config.DATABASE_POOL_MAX, log, application: 'user-query' });
+  lifecycle.onShutdown('postgres', () => pool.end());
+  // The projector owns the read model's DDL: not ready until it has created the tables.
+  readiness({ name: 'read-model', check: async () => void (await pool.query(`SELECT 1 FROM ${USER_READ_SCHEMA}.users LIMIT 1`)) });
+
+  const server = await startGrpcServer({
+    port: config.GRPC_PORT,
+    services: [userQueryService(new UserReader(pool), { maxWaitMs: config.MIN_VERSION_WAIT_MS })],
+    descriptorSet: loadDescriptorSet(),
+    log,
+    registry,
+  });
+  lifecycle.onShutdown('grpc', () => server.shutdown());
+});

@@ -1,0 +1,81 @@
+import { UserQueryServiceService } from '@shop/contracts/shop/user/v1/query_service';
+import type { User } from '@shop/contracts/shop/user/v1/user';
+import { NotFoundError, ValidationError } from '@shop/platform/errors';
+import { bind, type CallContext, type ServiceBinding } from '@shop/platform/grpc/server';
+import { isUuid } from '@shop/platform/ids';
+import type { UserView } from '../projector/user-view.js';
+import { required, uuid } from '../edge.js';
+import type { UserReader } from './user-reader.js';
+
+export const USER_QUERY_SERVICE = 'shop.user.v1.UserQueryService';
+
+const DEFAULT_PAGE_SIZE = 20;
+const MAX_PAGE_SIZE = 100;
+
+// Same as services/cart/src/query/cart-query-service.ts (to be shared): left of a call's
+// deadline for reading and answering after a min_version wait.
+const answerMargin = (remainingMs: number) => Math.max(100, remainingMs / 5);
+
+/** Transport over the read model: parse, read (waiting for min_version, bounded), map to the contract. */
+export function userQueryService(reader: UserReader, options: { maxWaitMs: number }): ServiceBinding {
+  return bind(USER_QUERY_SERVICE, UserQueryServiceService, {
+    async getUser(req, ctx) {
+      const userId = uuid('user_id', req.userId);
+      if (!Number.isSafeInteger(req.minVersion) || req.minVersion < 0) throw new ValidationError('min_version', 'must be a version (0 or more)');
+      if (req.minVersion > 0) await reader.waitForVersion(userId, req.minVersion, waitBudget(options.maxWaitMs, ctx));
+      const view = await reader.get(userId);
+      // Never existed, deleted, or not projected yet even after the wait.
+      if (!view) throw new NotFoundError('user', userId);
+      return { user: toProtoUser(view), version: view.version, stale: view.version < req.minVersion };
+    },
+
+    async getUserByUsername(req) {
+      const username = required('username', req.username.trim()).toLowerCase();
+      const view = await reader.byUsername(username);
+      if (!view) throw new NotFoundError('user', username);
+      return { user: toProtoUser(view) };
+    },
+
+    async listUsers(req) {
+      const size = req.page?.pageSize ?? 0;
+      if (!Number.isInteger(size) || size < 0) throw new ValidationError('page.page_size', 'must be 0 (default) or more');
+      const limit = Math.min(size || DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
+      const after = req.page?.pageToken ? decodeCursor(req.page.pageToken) : undefined;
+      const rows = await reader.list(limit + 1, after);
+      const page = rows.slice(0, limit);
+      const last = page.at(-1);
+      return { users: page.map(toProtoUser), page: { nextPageToken: rows.length > limit && last ? encodeCursor(last) : '' } };
+    },
+  });
+}
+
+const encodeCursor = (v: UserView) => Buffer.from(JSON.stringify([v.username, v.id])).toString('base64url');
+
+function decodeCursor(token: string): { username: string; id: string } {
+  try {
+    const [username, id] = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as unknown[];
+    if (typeof username === 'string' && typeof id === 'string' && isUuid(id)) return { username, id };
+  } catch {
+    // Falls through to the one answer for any token this service did not make.
+  }
+  throw new ValidationError('page.page_token', 'is not a token from a previous page');
+}
+
+/** The configured wait, cut short so that a stale answer still beats the caller's deadline. */
+function waitBudget(maxWaitMs: number, ctx: CallContext): number {
+  const deadline = ctx.deadline instanceof Date ? ctx.deadline.getTime() : ctx.deadline;
+  const remaining = deadline - Date.now();
+  return Math.max(0, Math.min(maxWaitMs, remaining - answerMargin(remaining)));
+}
+
+export const toProtoUser = (v: UserView): User => ({
+  id: v.id,
+  username: v.username,
+  email: v.email,
+  emailVerified: v.emailVerified,
+  displayName: v.displayName,
+  ...(v.address ? { shippingAddress: v.address } : {}),
+  version: v.version,
+  createTime: v.createdAt,
+  updateTime: v.updatedAt,
+});

@@ -1,0 +1,52 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Queryable } from '@shop/platform/postgres/pool';
+import { loadUserViews, toUserView, USER_READ_SCHEMA, type UserView } from '../projector/user-view.js';
+
+/** Reads of the user read model, with the bounded min_version wait (read-your-writes across CQRS). */
+export class UserReader {
+  constructor(
+    private readonly db: Queryable,
+    private readonly schema = USER_READ_SCHEMA,
+  ) {}
+
+  async get(userId: string): Promise<UserView | undefined> {
+    return (await loadUserViews(this.db, this.schema, [userId])).get(userId);
+  }
+
+  /** A username is unique on the command side; here, briefly, an old owner's row may linger: the newest wins. */
+  async byUsername(username: string): Promise<UserView | undefined> {
+    const { rows } = await this.db.query<Parameters<typeof toUserView>[0]>(
+      `SELECT id, username, email, display_name, address, email_verified, version, created_at, updated_at
+       FROM ${this.schema}.users WHERE username = $1 ORDER BY created_at DESC LIMIT 1`,
+      [username],
+    );
+    return rows[0] && toUserView(rows[0]);
+  }
+
+  /** One page ordered by (username, id), after the given key. */
+  async list(limit: number, after?: { username: string; id: string }): Promise<UserView[]> {
+    const { rows } = await this.db.query<Parameters<typeof toUserView>[0]>(
+      `SELECT id, username, email, display_name, address, email_verified, version, created_at, updated_at
+       FROM ${this.schema}.users
+       WHERE $1::text IS NULL OR (username, id) > ($1::text, $2::uuid)
+       ORDER BY username, id LIMIT $3`,
+      [after?.username ?? null, after?.id ?? null, limit],
+    );
+    return rows.map(toUserView);
+  }
+
+  /**
+   * Resolves once the read model holds `minVersion` of the user, or when `maxWaitMs` ran
+   * out. The same loop as services/cart/src/query/cart-reader.ts (to be shared).
+   */
+  async waitForVersion(userId: string, minVersion: number, maxWaitMs: number): Promise<void> {
+    const until = Date.now() + maxWaitMs;
+    for (let attempt = 0; ; attempt++) {
+      const { rows } = await this.db.query<{ version: number }>(`SELECT version FROM ${this.schema}.users WHERE id = $1`, [userId]);
+      if (Number(rows[0]?.version ?? 0) >= minVersion) return;
+      const left = until - Date.now();
+      if (left <= 0) return;
+      await sleep(Math.min(attempt < 10 ? 5 : 10, left));
+    }
+  }
+}

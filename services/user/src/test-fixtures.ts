@@ -1,0 +1,92 @@
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from '@shop/platform/log';
+import { loadDescriptorSet } from '@shop/contracts/descriptors';
+import { UserCommandServiceClient } from '@shop/contracts/shop/user/v1/command_service';
+import { eventStoreMigrations, PostgresEventStore, relayMigrations } from '@shop/eventsourcing';
+import { promiseClient, type PromiseClient } from '@shop/platform/grpc/client';
+import { startGrpcServer, type GrpcServer, type ServiceBinding } from '@shop/platform/grpc/server';
+import { newId, type Clock } from '@shop/platform/ids';
+import { createMetrics } from '@shop/platform/metrics';
+import { migrate } from '@shop/platform/postgres/migrate';
+import { createPool, type Pool } from '@shop/platform/postgres/pool';
+import { createTestDatabase, type TestDatabase } from '@shop/testing';
+import { RefreshTokens } from './command/credentials.js';
+import { argon2Hasher } from './command/passwords.js';
+import { createTokenIssuer } from './command/tokens.js';
+import { userCommandService } from './command/user-command-service.js';
+import { userCommandHandler } from './command/user-handler.js';
+import type { VerificationMailer } from './command/verification-mailer.js';
+import { userMigrations } from './migrations.js';
+
+/** Integration-test set-ups over the real stack: a database per test file, real gRPC servers on port 0. */
+
+export async function serve(services: ServiceBinding[], log: Logger, name: string): Promise<GrpcServer> {
+  return startGrpcServer({ port: 0, host: '127.0.0.1', services, descriptorSet: loadDescriptorSet(), log, registry: createMetrics(name) });
+}
+
+export interface SentMail {
+  userId: string;
+  email: string;
+  token: string;
+  expiresAt: string;
+}
+
+export interface UserCommandFixture {
+  db: TestDatabase;
+  pool: Pool;
+  store: PostgresEventStore;
+  raw: UserCommandServiceClient;
+  /** Keeps raw gRPC errors (code, trailers), as a client on the wire sees them. */
+  c: PromiseClient<UserCommandServiceClient>;
+  /** Verification mails "sent", newest last. */
+  mails: SentMail[];
+  /** Moves the clock of the service (tokens, expiries) forward. */
+  advance(ms: number): void;
+  close(): Promise<void>;
+}
+
+/** The user command service over a fresh database, with the dev-key fallback and a mailer that keeps the mails. */
+export async function startUserCommandService(log: Logger): Promise<UserCommandFixture> {
+  const db = await createTestDatabase('user');
+  const pool = createPool({ url: db.url, max: 30, log });
+  await migrate(pool, [eventStoreMigrations, relayMigrations, userMigrations], log);
+  const store = new PostgresEventStore(pool);
+  let offsetMs = 0;
+  const clock: Clock = () => new Date(Date.now() + offsetMs);
+  const mails: SentMail[] = [];
+  const mailer: VerificationMailer = { send: async (m) => void mails.push(m) };
+  const tokens = await createTokenIssuer({ accessTtlSeconds: 900 }, clock, log);
+  const server = await serve(
+    [
+      userCommandService({
+        users: userCommandHandler(store),
+        pool,
+        refreshTokens: new RefreshTokens(pool, clock, newId, 3600),
+        passwords: argon2Hasher,
+        tokens,
+        mailer,
+        clock,
+        newId,
+        verificationTtlSeconds: 3600,
+      }),
+    ],
+    log,
+    'user-command-test',
+  );
+  const raw = new UserCommandServiceClient(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure());
+  return {
+    db,
+    pool,
+    store,
+    raw,
+    c: promiseClient(raw, 30_000, false),
+    mails,
+    advance: (ms) => void (offsetMs += ms),
+    async close() {
+      raw.close();
+      await server.shutdown();
+      await pool.end();
+      await db.drop();
+    },
+  };
+}

@@ -1,0 +1,210 @@
+import test from 'ava';
+import { randomUUID } from 'node:crypto';
+import { readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { SignJWT, UnsecuredJWT, importPKCS8 } from 'jose';
+import { adminApiKey } from '@shop/tools/apps';
+import { bffPort, stackDir } from '@shop/tools/topology';
+import { gql } from './graphql.js';
+
+/**
+ * Users, tokens and the security rules, end to end through the Envoy edge (and, for
+ * tokens, against the BFF directly too). Requires the stack (`npm test` starts it).
+ */
+const password = () => `pw-${randomUUID()}`;
+const name = () => `u${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+async function signUp() {
+  const username = name();
+  const pw = password();
+  const res = await gql(
+    `mutation ($i: RegisterInput!) { register(input: $i) { accessToken refreshToken expiresIn user { id _id username } } }`,
+    { i: { username, email: `${username}@example.com`, password: pw, displayName: 'Test User' } },
+  );
+  if (res.errors) throw new Error(JSON.stringify(res.errors));
+  return { username, password: pw, ...res.data.register };
+}
+
+async function newProduct() {
+  const res = await gql(`mutation ($i: CreateProductInput) { createProduct(input: $i) { id } }`, { i: { name: 'Auth e2e item', price: 500, quantity: 100, category: 'e2e-auth' } }, { 'x-api-key': adminApiKey });
+  return res.data.createProduct.id as string;
+}
+
+test('register, then me shows private fields while users/user show only public ones', async (t) => {
+  const u = await signUp();
+  t.true(u.expiresIn > 0 && u.expiresIn <= 900);
+  const me = await gql(`{ me { id username email emailVerified displayName } }`, {}, bearer(u.accessToken));
+  t.like(me.data.me, { id: u.user.id, username: u.username, email: `${u.username}@example.com`, emailVerified: false, displayName: 'Test User' });
+  const pub = await gql(`query ($id: ID!) { user(id: $id) { _id username } }`, { id: u.user.id });
+  t.deepEqual(pub.data.user, { _id: u.user.id, username: u.username });
+  const leak = await gql(`query ($id: ID!) { user(id: $id) { email } }`, { id: u.user.id });
+  t.truthy(leak.errors?.[0]?.extensions?.code, 'email is not part of the public User type');
+  const all = await gql(`{ users { _id username } }`);
+  t.true((all.data.users as Array<{ _id: string }>).some((x) => x._id === u.user.id));
+});
+
+test("existing clients' API works verbatim: registerUser, createProduct with x-api-key, placeOrder with a token", async (t) => {
+  const username = name();
+  const reg = await gql(`mutation ($i: RegisterUserInput) { registerUser(input: $i) { access_token user { _id username } } }`, { i: { username, password: password() } });
+  t.is(reg.errors, undefined);
+  t.is(reg.data.registerUser.user.username, username);
+  t.regex(reg.data.registerUser.access_token, /^[\w-]+\.[\w-]+\.[\w-]+$/);
+  const productId = await newProduct();
+  const anonymous = await gql(`mutation ($p: [OrderProductInput]) { placeOrder(products: $p) { _id } }`, { p: [{ _id: productId, quantity: 1 }] });
+  t.is(anonymous.errors?.[0]?.extensions?.code, 'UNAUTHENTICATED');
+  const signedIn = await gql(`mutation ($p: [OrderProductInput]) { placeOrder(products: $p) { _id } }`, { p: [{ _id: productId, quantity: 1 }] }, bearer(reg.data.registerUser.access_token));
+  t.is(signedIn.errors?.[0]?.extensions?.code, 'FAILED_PRECONDITION');
+  const orders = await gql(`{ orders { _id userId products { _id quantity } } }`, {}, bearer(reg.data.registerUser.access_token));
+  t.deepEqual(orders.data.orders, []);
+});
+
+/** Tokens that must not pass, made with the stack's real key where a signature is needed. */
+async function badTokens(userId: string): Promise<Array<[string, string]>> {
+  const pem = readFileSync(path.join(stackDir, 'secrets', 'jwt-ed25519.pem'), 'utf8');
+  const key = await importPKCS8(pem, 'EdDSA');
+  const sign = (aud: string, exp: string | number) =>
+    new SignJWT({}).setProtectedHeader({ alg: 'EdDSA', kid: 'local-dev-1' }).setSubject(userId).setIssuer('shop').setAudience(aud).setIssuedAt().setExpirationTime(exp).sign(key);
+  const valid = await sign('shop-api', '10m');
+  const [h, p] = valid.split('.');
+  const jwks = await (await fetch(`http://127.0.0.1:${bffPort}/.well-known/jwks.json`)).text();
+  return [
+    ['expired', await sign('shop-api', Math.floor(Date.now() / 1000) - 60)],
+    ['for another audience', await sign('someone-else', '10m')],
+    ['with a bad signature', `${h}.${p}.${Buffer.alloc(64, 7).toString('base64url')}`],
+    ['unsigned (alg none)', new UnsecuredJWT({}).setSubject(userId).setIssuer('shop').setAudience('shop-api').setExpirationTime('10m').encode()],
+    ['HS256 with the public key as secret', await new SignJWT({}).setProtectedHeader({ alg: 'HS256', kid: 'local-dev-1' }).setSubject(userId).setIssuer('shop').setAudience('shop-api').setExpirationTime('10m').sign(new TextEncoder().encode(jwks))],
+  ];
+}
+
+test('bad tokens are refused at the Envoy edge and by the BFF itself; a missing token only for protected operations', async (t) => {
+  const u = await signUp();
+  for (const [what, token] of await badTokens(u.user.id)) {
+    const edge = await gql(`{ me { id } }`, {}, bearer(token));
+    t.is(edge.status, 401, `edge, ${what}`);
+    t.is(edge.errors?.[0]?.extensions?.code, 'UNAUTHENTICATED', `edge, ${what}`);
+    const direct = await fetch(`http://127.0.0.1:${bffPort}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...bearer(token) },
+      body: JSON.stringify({ query: '{ me { id } }' }),
+    });
+    t.is(direct.status, 401, `bff, ${what}`);
+    t.is(((await direct.json()) as any).errors[0].extensions.code, 'UNAUTHENTICATED', `bff, ${what}`);
+  }
+  const missing = await gql(`{ me { id } products(first: 1) { _id } }`);
+  t.is(missing.data.me, null, 'me is null without a token');
+  t.is(missing.data.products.length, 1, 'public data needs none');
+  const protectedOp = await gql(`mutation { changePassword(currentPassword: "x", newPassword: "yyyyyyyyyyyy") }`);
+  t.is(protectedOp.errors?.[0]?.extensions?.code, 'UNAUTHENTICATED');
+});
+
+test('a wrong password and an unknown user get the same answer; repeated failures are rate-limited', async (t) => {
+  const u = await signUp();
+  const login = (l: string, p: string) => gql(`mutation ($l: String!, $p: String!) { login(login: $l, password: $p) { accessToken } }`, { l, p });
+  const wrong = await login(u.username, 'not-the-password');
+  const unknown = await login(name(), 'not-the-password');
+  t.is(wrong.errors?.[0]?.extensions?.code, 'UNAUTHENTICATED');
+  t.deepEqual(unknown.errors?.[0]?.message, wrong.errors?.[0]?.message);
+  t.deepEqual(unknown.errors?.[0]?.extensions, wrong.errors?.[0]?.extensions);
+  for (let i = 0; i < 4; i++) await login(u.username, 'still-wrong');
+  const locked = await login(u.username, u.password);
+  t.is(locked.errors?.[0]?.extensions?.code, 'TOO_MANY_REQUESTS', 'even the right password waits out the lock');
+});
+
+test('a user can never read or change another customer’s cart (IDOR)', async (t) => {
+  const [alice, mallory] = await Promise.all([signUp(), signUp()]);
+  const productId = await newProduct();
+  const cartId = randomUUID();
+  await gql(`mutation ($c: ID!, $p: ID!) { addToCart(cartId: $c, productId: $p) { version } }`, { c: cartId, p: productId });
+  const login = await gql(
+    `mutation ($l: String!, $p: String!, $c: ID) { login(login: $l, password: $p, cartId: $c) { accessToken cart { id customerId itemCount } } }`,
+    { l: alice.username, p: alice.password, c: cartId },
+  );
+  t.is(login.errors, undefined);
+  t.like(login.data.login.cart, { id: cartId, customerId: alice.user.id, itemCount: 1 });
+  const asAlice = bearer(login.data.login.accessToken);
+
+  const attempts = [
+    [`query ($c: ID!) { cart(id: $c) { id } }`, {}],
+    [`mutation ($c: ID!, $p: ID!) { addToCart(cartId: $c, productId: $p) { version } }`, { p: productId }],
+    [`mutation ($c: ID!) { resetCart(cartId: $c) { version } }`, {}],
+    [`mutation ($c: ID!) { checkOut(cartId: $c) { checkoutId } }`, {}],
+  ] as const;
+  for (const [query, extra] of attempts) {
+    const asMallory = await gql(query, { c: cartId, ...extra }, bearer(mallory.accessToken));
+    t.is(asMallory.errors?.[0]?.extensions?.code, 'FORBIDDEN', query);
+    const anonymous = await gql(query, { c: cartId, ...extra });
+    t.is(anonymous.errors?.[0]?.extensions?.code, 'FORBIDDEN', `${query} (anonymous)`);
+  }
+  const mine = await gql(`query ($c: ID!) { cart(id: $c) { itemCount version } }`, { c: cartId }, asAlice);
+  t.deepEqual(mine.data.cart, { itemCount: 1, version: 2 }, "Alice's cart is untouched");
+});
+
+test('signing in with an anonymous cart merges it into the cart the user already has', async (t) => {
+  const u = await signUp();
+  const productId = await newProduct();
+  const first = randomUUID();
+  await gql(`mutation ($c: ID!, $p: ID!) { addToCart(cartId: $c, productId: $p, quantity: 2) { version } }`, { c: first, p: productId });
+  await gql(`mutation ($l: String!, $p: String!, $c: ID) { login(login: $l, password: $p, cartId: $c) { accessToken } }`, { l: u.username, p: u.password, c: first });
+  const second = randomUUID();
+  await gql(`mutation ($c: ID!, $p: ID!) { addToCart(cartId: $c, productId: $p, quantity: 3) { version } }`, { c: second, p: productId });
+  const login = await gql(`mutation ($l: String!, $p: String!, $c: ID) { login(login: $l, password: $p, cartId: $c) { cart { id itemCount customerId } } }`, { l: u.username, p: u.password, c: second });
+  t.like(login.data.login.cart, { id: first, itemCount: 5, customerId: u.user.id });
+  const emptied = await gql(`query ($c: ID!) { cart(id: $c) { itemCount } }`, { c: second });
+  t.is(emptied.data.cart.itemCount, 0);
+});
+
+test('profile, password change and refresh rotation', async (t) => {
+  const u = await signUp();
+  const auth = bearer(u.accessToken);
+  const profile = await gql(
+    `mutation ($i: UpdateProfileInput!) { updateProfile(input: $i) { displayName shippingAddress { city countryCode } version } }`,
+    { i: { displayName: 'Ada L.', shippingAddress: { recipient: 'Ada Lovelace', line1: '1 Analytical St', city: 'London', postalCode: 'N1', countryCode: 'GB' } } },
+    auth,
+  );
+  t.like(profile.data.updateProfile, { displayName: 'Ada L.', shippingAddress: { city: 'London', countryCode: 'GB' } });
+  const badAddress = await gql(`mutation ($i: UpdateProfileInput!) { updateProfile(input: $i) { version } }`, { i: { shippingAddress: { recipient: 'A', line1: '', city: 'X', postalCode: '1', countryCode: 'GB' } } }, auth);
+  t.is(badAddress.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT');
+  t.is(badAddress.errors?.[0]?.extensions?.field, 'input.shippingAddress.line1');
+
+  const refreshed = await gql(`mutation ($r: String!) { refreshToken(refreshToken: $r) { accessToken refreshToken } }`, { r: u.refreshToken });
+  t.truthy(refreshed.data.refreshToken.accessToken);
+  const replay = await gql(`mutation ($r: String!) { refreshToken(refreshToken: $r) { accessToken } }`, { r: u.refreshToken });
+  t.is(replay.errors?.[0]?.extensions?.code, 'UNAUTHENTICATED', 'a used refresh token is dead');
+
+  const wrongCurrent = await gql(`mutation { changePassword(currentPassword: "nope-nope-nope", newPassword: "a-brand-new-password") }`, {}, auth);
+  t.is(wrongCurrent.errors?.[0]?.extensions?.code, 'UNAUTHENTICATED');
+  const changed = await gql(`mutation ($c: String!) { changePassword(currentPassword: $c, newPassword: "a-brand-new-password") }`, { c: u.password }, auth);
+  t.is(changed.data?.changePassword, true);
+  const relogin = await gql(`mutation ($l: String!) { login(login: $l, password: "a-brand-new-password") { accessToken } }`, { l: u.username });
+  t.truthy(relogin.data.login.accessToken);
+});
+
+test('bad registration input is BAD_USER_INPUT naming the field, and stores nothing', async (t) => {
+  const username = name();
+  const short = await gql(`mutation ($i: RegisterInput!) { register(input: $i) { accessToken } }`, { i: { username, password: 'short' } });
+  t.is(short.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT');
+  t.is(short.errors?.[0]?.extensions?.field, 'input.password');
+  const badName = await gql(`mutation ($i: RegisterInput!) { register(input: $i) { accessToken } }`, { i: { username: 'x y!', password: password() } });
+  t.is(badName.errors?.[0]?.extensions?.field, 'input.username');
+  const badEmail = await gql(`mutation ($i: RegisterInput!) { register(input: $i) { accessToken } }`, { i: { username, email: 'not-an-email', password: password() } });
+  t.is(badEmail.errors?.[0]?.extensions?.field, 'input.email');
+  const taken = await gql(`mutation ($i: RegisterInput!) { register(input: $i) { accessToken } }`, { i: { username, password: password() } });
+  t.is(taken.errors, undefined, 'the name was not taken by the refused attempts');
+  const again = await gql(`mutation ($i: RegisterInput!) { register(input: $i) { accessToken } }`, { i: { username, password: password() } });
+  t.is(again.errors?.[0]?.extensions?.code, 'CONFLICT');
+});
+
+test('no password, password hash or token appears in any log line of the stack', async (t) => {
+  const u = await signUp();
+  await gql(`mutation ($l: String!, $p: String!) { login(login: $l, password: $p) { accessToken } }`, { l: u.username, p: u.password });
+  await gql(`mutation ($l: String!) { login(login: $l, password: "wrong-password-123") { accessToken } }`, { l: u.username });
+  await gql(`{ me { id } }`, {}, bearer(u.accessToken));
+  await new Promise((r) => setTimeout(r, 500));
+  const logs = path.join(stackDir, 'logs');
+  const secrets = [u.password, 'wrong-password-123', u.accessToken, u.refreshToken, '$argon2id$'];
+  for (const file of readdirSync(logs).filter((f) => f.endsWith('.log') && !f.startsWith('install-'))) {
+    const text = readFileSync(path.join(logs, file), 'utf8');
+    for (const secret of secrets) t.false(text.includes(secret), `${file} contains ${secret.slice(0, 12)}…`);
+  }
+});
