@@ -8,3 +8,4 @@ export { PostgresEventStore, eventStoreMigrations, readAllFrom } from './postgre
 export { startRelay, relayMigrations, type Relay, type RelayOptions } from './relay.js';
 export { startProjector, migrateProjection, isTransient, type Projector, type ProjectorOptions } from './projector.js';
 export { rebuildProjection, type RebuildResult } from './rebuild.js';
+export { waitForVersion, rowVersion } from './read-model.js';

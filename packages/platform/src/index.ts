@@ -13,3 +13,4 @@ export * from './grpc/status.js';
 export * from './grpc/server.js';
 export * from './grpc/client.js';
 export * from './ids.js';
+export * from './grpc/edge.js';

@@ -12,7 +12,8 @@ let store: PostgresEventStore;
 test.before(async () => {
   const { log } = testLogger();
   db = await createTestDatabase('eventstore');
-  pool = createPool({ url: db.url, max: 30, log });
+  // One connection per concurrent writer of the contract suite: the writers race in Postgres, not in a queue for the pool.
+  pool = createPool({ url: db.url, max: 60, log });
   await migrate(pool, [eventStoreMigrations], log);
   store = new PostgresEventStore(pool);
 });
@@ -30,16 +31,23 @@ eventStoreContract(test, () => ({
 }));
 
 test('readAll orders transaction ids as numbers across a power of ten (999 before 1029, not as text)', async (t) => {
-  // Rows written as if by old transactions with chosen ids (all far below any running one).
+  // Rows written as if by old transactions with chosen ids: all below every running one,
+  // on both sides of the largest power of ten that fits (a fresh cluster is only at ~1,000).
+  const { rows } = await pool.query<{ xmin: string }>('SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin');
+  const xmin = Number(rows[0]!.xmin);
+  const power = 10 ** Math.floor(Math.log10(xmin - 100));
+  const ids = [power + 29, power - 1, 10, 9];
+  t.true(ids.every((id) => id < xmin));
   const type = `digits-${Date.now()}`;
   await pool.query(
     `INSERT INTO events (id, transaction_id, stream_type, stream_id, version, type, data)
      SELECT gen_random_uuid(), tx::text::xid8, $1, 's-' || tx, 1, 'test.v1.Happened', '{}'
-     FROM unnest(ARRAY[1029, 999, 10, 9]) AS tx`,
-    [type],
+     FROM unnest($2::bigint[]) AS tx`,
+    [type, ids],
   );
+  const numeric = [9, 10, power - 1, power + 29].map(String);
   const all = await store.readAll({ transactionId: '0', position: 0 }, { limit: 10, streamTypes: [type] });
-  t.deepEqual(all.map((e) => e.transactionId), ['9', '10', '999', '1029']);
+  t.deepEqual(all.map((e) => e.transactionId), numeric);
   const rest = await store.readAll({ transactionId: '10', position: all[1]!.position }, { limit: 10, streamTypes: [type] });
-  t.deepEqual(rest.map((e) => e.transactionId), ['999', '1029']);
+  t.deepEqual(rest.map((e) => e.transactionId), numeric.slice(2));
 });

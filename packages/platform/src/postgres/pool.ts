@@ -14,8 +14,9 @@ export function createPool(opts: { url: string; max?: number; log: Logger; appli
     connectionString: opts.url,
     max: opts.max ?? 10,
     application_name: opts.application,
-    // Fail fast when Postgres is unreachable rather than queueing forever.
-    connectionTimeoutMillis: 5_000,
+    // Fail rather than queue forever when Postgres is unreachable or the pool is starved;
+    // generous enough for a loaded two-core machine.
+    connectionTimeoutMillis: 10_000,
   });
   // An idle client can lose its connection (server restart); log it rather than crash.
   pool.on('error', (err) => opts.log.warn({ err }, 'idle postgres client error'));

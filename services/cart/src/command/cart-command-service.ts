@@ -6,7 +6,7 @@ import { bind, type CallContext, type ServiceBinding } from '@shop/platform/grpc
 import type { IdGenerator } from '@shop/platform/ids';
 import { checkQuantityToAdd, type CartCommand } from '../domain/cart.js';
 import type { CartEvent } from '../domain/events.js';
-import { expectedVersion, metadataOf, uuid } from '../edge.js';
+import { expectedVersion, metadataOf, uuid } from '@shop/platform/grpc/edge';
 import type { CartCommandHandler } from './cart-handler.js';
 import type { ProductLookup } from './product-lookup.js';
 

@@ -1,16 +1,13 @@
 import { CartStatus, type Cart } from '@shop/contracts/shop/cart/v1/cart';
 import { CartQueryServiceService } from '@shop/contracts/shop/cart/v1/query_service';
 import { NotFoundError, ValidationError } from '@shop/platform/errors';
-import { bind, type CallContext, type ServiceBinding } from '@shop/platform/grpc/server';
+import { bind, type ServiceBinding } from '@shop/platform/grpc/server';
 import { lineTotalCents, totalCents, type CartView } from '../projector/cart-view.js';
-import { uuid } from '../edge.js';
+import { uuid, waitBudget } from '@shop/platform/grpc/edge';
 import type { CartReader } from './cart-reader.js';
 
 export const CART_QUERY_SERVICE = 'shop.cart.v1.CartQueryService';
 
-// Left of a call's own deadline for reading and answering after a min_version wait: a
-// fifth of what remains, at least 100 ms (a loaded machine needs more than a fixed sliver).
-const answerMargin = (remainingMs: number) => Math.max(100, remainingMs / 5);
 
 /** Transport over the read model: parse, read (waiting for min_version, bounded), map to the contract. */
 export function cartQueryService(reader: CartReader, options: { maxWaitMs: number }): ServiceBinding {
@@ -18,7 +15,7 @@ export function cartQueryService(reader: CartReader, options: { maxWaitMs: numbe
     async getCart(req, ctx) {
       const cartId = uuid('cart_id', req.cartId);
       if (!Number.isSafeInteger(req.minVersion) || req.minVersion < 0) throw new ValidationError('min_version', 'must be a version (0 or more)');
-      if (req.minVersion > 0) await reader.waitForVersion(cartId, req.minVersion, waitBudget(options.maxWaitMs, ctx));
+      if (req.minVersion > 0) await reader.waitForVersion(cartId, req.minVersion, waitBudget(ctx, options.maxWaitMs));
       const view = await reader.get(cartId);
       // Never existed, discarded, or not projected yet even after the wait.
       if (!view) throw new NotFoundError('cart', cartId);
@@ -35,12 +32,6 @@ export function cartQueryService(reader: CartReader, options: { maxWaitMs: numbe
   });
 }
 
-/** The configured wait, cut short so that a stale answer still beats the caller's deadline. */
-function waitBudget(maxWaitMs: number, ctx: CallContext): number {
-  const deadline = ctx.deadline instanceof Date ? ctx.deadline.getTime() : ctx.deadline;
-  const remaining = deadline - Date.now();
-  return Math.max(0, Math.min(maxWaitMs, remaining - answerMargin(remaining)));
-}
 
 export function toProtoCart(view: CartView): Cart {
   const money = (amountCents: number) => ({ amountCents, currency: view.currency });

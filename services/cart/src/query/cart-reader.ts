@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import { rowVersion, waitForVersion } from '@shop/eventsourcing';
 import type { Queryable } from '@shop/platform/postgres/pool';
 import { CART_READ_SCHEMA, loadCartViews, type CartView } from '../projector/cart-view.js';
 
@@ -26,20 +26,9 @@ export class CartReader {
     return rows[0]?.id;
   }
 
-  /**
-   * Resolves once the read model holds `minVersion` of the cart, or when `maxWaitMs` ran
-   * out (the caller then answers what there is, marked stale). It polls a one-row
-   * primary-key read: cheap, and the wait is normally a few milliseconds of projector
-   * lag. The first polls are the tightest, since that is when the write usually lands.
-   */
-  async waitForVersion(cartId: string, minVersion: number, maxWaitMs: number): Promise<void> {
-    const until = Date.now() + maxWaitMs;
-    for (let attempt = 0; ; attempt++) {
-      const { rows } = await this.db.query<{ version: number }>(`SELECT version FROM ${this.schema}.carts WHERE id = $1`, [cartId]);
-      if ((rows[0]?.version ?? 0) >= minVersion) return;
-      const left = until - Date.now();
-      if (left <= 0) return;
-      await sleep(Math.min(attempt < 10 ? 5 : 10, left));
-    }
+  /** Waits (bounded) until the read model holds `minVersion` of the cart. */
+  waitForVersion(cartId: string, minVersion: number, maxWaitMs: number): Promise<void> {
+    return waitForVersion(rowVersion(this.db, `${this.schema}.carts`, cartId), minVersion, maxWaitMs);
   }
+
 }

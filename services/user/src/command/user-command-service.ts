@@ -7,7 +7,7 @@ import type { Clock, IdGenerator } from '@shop/platform/ids';
 import type { Pool } from '@shop/platform/postgres/pool';
 import { active, checkPassword, normalizeEmail, normalizeUsername, checkDisplayName, type UserCommand } from '../domain/user.js';
 import type { UserEvent } from '../domain/events.js';
-import { expectedVersion, metadataOf, required, uuid } from '../edge.js';
+import { expectedVersion, metadataOf, required, uuid } from '@shop/platform/grpc/edge';
 import { claimIdentity, findClaimant, releaseIdentity, revokeRefreshTokens, type RefreshTokens } from './credentials.js';
 import type { PasswordHasher } from './passwords.js';
 import { randomToken, sha256, type TokenIssuer } from './tokens.js';

@@ -1,10 +1,10 @@
 import { UserQueryServiceService } from '@shop/contracts/shop/user/v1/query_service';
 import type { User } from '@shop/contracts/shop/user/v1/user';
 import { NotFoundError, ValidationError } from '@shop/platform/errors';
-import { bind, type CallContext, type ServiceBinding } from '@shop/platform/grpc/server';
+import { bind, type ServiceBinding } from '@shop/platform/grpc/server';
 import { isUuid } from '@shop/platform/ids';
 import type { UserView } from '../projector/user-view.js';
-import { required, uuid } from '../edge.js';
+import { required, uuid, waitBudget } from '@shop/platform/grpc/edge';
 import type { UserReader } from './user-reader.js';
 
 export const USER_QUERY_SERVICE = 'shop.user.v1.UserQueryService';
@@ -12,9 +12,6 @@ export const USER_QUERY_SERVICE = 'shop.user.v1.UserQueryService';
 const DEFAULT_PAGE_SIZE = 20;
 const MAX_PAGE_SIZE = 100;
 
-// Same as services/cart/src/query/cart-query-service.ts (to be shared): left of a call's
-// deadline for reading and answering after a min_version wait.
-const answerMargin = (remainingMs: number) => Math.max(100, remainingMs / 5);
 
 /** Transport over the read model: parse, read (waiting for min_version, bounded), map to the contract. */
 export function userQueryService(reader: UserReader, options: { maxWaitMs: number }): ServiceBinding {
@@ -22,7 +19,7 @@ export function userQueryService(reader: UserReader, options: { maxWaitMs: numbe
     async getUser(req, ctx) {
       const userId = uuid('user_id', req.userId);
       if (!Number.isSafeInteger(req.minVersion) || req.minVersion < 0) throw new ValidationError('min_version', 'must be a version (0 or more)');
-      if (req.minVersion > 0) await reader.waitForVersion(userId, req.minVersion, waitBudget(options.maxWaitMs, ctx));
+      if (req.minVersion > 0) await reader.waitForVersion(userId, req.minVersion, waitBudget(ctx, options.maxWaitMs));
       const view = await reader.get(userId);
       // Never existed, deleted, or not projected yet even after the wait.
       if (!view) throw new NotFoundError('user', userId);
@@ -61,12 +58,6 @@ function decodeCursor(token: string): { username: string; id: string } {
   throw new ValidationError('page.page_token', 'is not a token from a previous page');
 }
 
-/** The configured wait, cut short so that a stale answer still beats the caller's deadline. */
-function waitBudget(maxWaitMs: number, ctx: CallContext): number {
-  const deadline = ctx.deadline instanceof Date ? ctx.deadline.getTime() : ctx.deadline;
-  const remaining = deadline - Date.now();
-  return Math.max(0, Math.min(maxWaitMs, remaining - answerMargin(remaining)));
-}
 
 export const toProtoUser = (v: UserView): User => ({
   id: v.id,

@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import { rowVersion, waitForVersion } from '@shop/eventsourcing';
 import type { Queryable } from '@shop/platform/postgres/pool';
 import { loadUserViews, toUserView, USER_READ_SCHEMA, type UserView } from '../projector/user-view.js';
 
@@ -35,18 +35,9 @@ export class UserReader {
     return rows.map(toUserView);
   }
 
-  /**
-   * Resolves once the read model holds `minVersion` of the user, or when `maxWaitMs` ran
-   * out. The same loop as services/cart/src/query/cart-reader.ts (to be shared).
-   */
-  async waitForVersion(userId: string, minVersion: number, maxWaitMs: number): Promise<void> {
-    const until = Date.now() + maxWaitMs;
-    for (let attempt = 0; ; attempt++) {
-      const { rows } = await this.db.query<{ version: number }>(`SELECT version FROM ${this.schema}.users WHERE id = $1`, [userId]);
-      if (Number(rows[0]?.version ?? 0) >= minVersion) return;
-      const left = until - Date.now();
-      if (left <= 0) return;
-      await sleep(Math.min(attempt < 10 ? 5 : 10, left));
-    }
+  /** Waits (bounded) until the read model holds `minVersion` of the user. */
+  waitForVersion(userId: string, minVersion: number, maxWaitMs: number): Promise<void> {
+    return waitForVersion(rowVersion(this.db, `${this.schema}.users`, userId), minVersion, maxWaitMs);
   }
+
 }

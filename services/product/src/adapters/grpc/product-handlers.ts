@@ -1,9 +1,8 @@
 import { ProductServiceService } from '@shop/contracts/shop/product/v1/service';
 import type { StockLine as StockLineMessage } from '@shop/contracts/shop/product/v1/product';
 import { ValidationError } from '@shop/platform/errors';
-import { bind, type CallContext, type ServiceBinding } from '@shop/platform/grpc/server';
-import { isUuid } from '@shop/platform/ids';
-import type { EventMetadata } from '@shop/platform/outbox';
+import { bind, type ServiceBinding } from '@shop/platform/grpc/server';
+import { metadataOf, uuid } from '@shop/platform/grpc/edge';
 import { updatableFields, type ProductFields, type StockLine, type UpdatableField } from '../../domain/product.js';
 import type { Catalog } from '../../app/catalog.js';
 import { toProtoProduct } from '../../app/contract-mapping.js';
@@ -110,11 +109,6 @@ export function productService(catalog: Catalog): ServiceBinding {
   });
 }
 
-function uuid(field: string, value: string): string {
-  if (!value) throw new ValidationError(field, 'is required');
-  if (!isUuid(value)) throw new ValidationError(field, 'must be a UUID');
-  return value.toLowerCase();
-}
 
 function stockLines(lines: StockLineMessage[]): StockLine[] {
   return lines.map((l, i) => ({ productId: uuid(`lines[${i}].product_id`, l.productId), quantity: l.quantity }));
@@ -134,8 +128,3 @@ function parseMask(paths: string[]): UpdatableField[] {
   return [...fields];
 }
 
-function metadataOf(ctx: CallContext): EventMetadata {
-  const actor = ctx.metadata.get('x-actor')[0]?.toString();
-  const traceparent = ctx.metadata.get('traceparent')[0]?.toString();
-  return { correlationId: ctx.correlationId, ...(actor ? { actor } : {}), ...(traceparent ? { traceparent } : {}) };
-}

@@ -1,0 +1,46 @@
+import { ValidationError } from '../errors.js';
+import { isUuid } from '../ids.js';
+import type { EventMetadata } from '../outbox.js';
+import type { CallContext } from './server.js';
+
+/**
+ * Parsing of request fields shared by every gRPC service: a bad field is named as in the
+ * proto (snake_case), so that the client can point at it.
+ */
+export function uuid(field: string, value: string): string {
+  if (!value) throw new ValidationError(field, 'is required');
+  if (!isUuid(value)) throw new ValidationError(field, 'must be a UUID');
+  // One spelling per id, so that a stream or a row is never split by case.
+  return value.toLowerCase();
+}
+
+export function required(field: string, value: string): string {
+  if (!value) throw new ValidationError(field, 'is required');
+  return value;
+}
+
+/** proto3 `optional int64 expected_version`: absent = no check (the server retries on conflict). */
+export function expectedVersion(value: number | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!Number.isSafeInteger(value) || value < 0) throw new ValidationError('expected_version', 'must be a version (0 or more)');
+  return value;
+}
+
+/** What every event written for this call carries (DESIGN.md, "Event envelope"). */
+export function metadataOf(ctx: CallContext): EventMetadata {
+  const actor = ctx.metadata.get('x-actor')[0]?.toString();
+  const traceparent = ctx.metadata.get('traceparent')[0]?.toString();
+  return { correlationId: ctx.correlationId, ...(actor ? { actor } : {}), ...(traceparent ? { traceparent } : {}) };
+}
+
+/**
+ * How long a handler may wait (for a read model to catch up) and still answer before
+ * the caller's deadline: the configured wait, cut short by a margin of a fifth of what
+ * remains (at least 100 ms) for reading and answering.
+ */
+export function waitBudget(ctx: Pick<CallContext, 'deadline'>, maxWaitMs: number, now = Date.now()): number {
+  const deadline = ctx.deadline instanceof Date ? ctx.deadline.getTime() : ctx.deadline;
+  if (!Number.isFinite(deadline)) return maxWaitMs;
+  const remaining = deadline - now;
+  return Math.max(0, Math.min(maxWaitMs, remaining - Math.max(100, remaining / 5)));
+}
