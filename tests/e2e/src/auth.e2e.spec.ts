@@ -208,3 +208,33 @@ test('no password, password hash or token appears in any log line of the stack',
     for (const secret of secrets) t.false(text.includes(secret), `${file} contains ${secret.slice(0, 12)}…`);
   }
 });
+
+test('deleting the account erases the profile, frees the name and makes the cart disappear', async (t) => {
+  const u = await signUp();
+  const productId = await newProduct();
+  const cartId = randomUUID();
+  await gql(`mutation ($c: ID!, $p: ID!) { addToCart(cartId: $c, productId: $p) { version } }`, { c: cartId, p: productId });
+  const login = await gql(`mutation ($l: String!, $p: String!, $c: ID) { login(login: $l, password: $p, cartId: $c) { accessToken cart { customerId } } }`, { l: u.username, p: u.password, c: cartId });
+  t.is(login.data.login.cart.customerId, u.user.id);
+  const deleted = await gql(`mutation { deleteAccount }`, {}, bearer(login.data.login.accessToken));
+  t.is(deleted.data?.deleteAccount, true);
+
+  // The cart service hears of it over Kafka and discards the cart.
+  await waitForCart(cartId);
+  const gone = await gql(`query ($id: ID!) { user(id: $id) { username } }`, { id: u.user.id });
+  t.is(gone.data.user, null);
+  const relogin = await gql(`mutation ($l: String!, $p: String!) { login(login: $l, password: $p) { accessToken } }`, { l: u.username, p: u.password });
+  t.is(relogin.errors?.[0]?.extensions?.code, 'UNAUTHENTICATED');
+  const again = await gql(`mutation ($i: RegisterInput!) { register(input: $i) { user { username } } }`, { i: { username: u.username, password: password() } });
+  t.is(again.data?.register.user.username, u.username, 'the username is free again');
+});
+
+async function waitForCart(cartId: string) {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const res = await gql(`query ($id: ID!) { cart(id: $id) { version itemCount } }`, { id: cartId });
+    if (res.data?.cart?.version === 0) return;
+    if (Date.now() > deadline) throw new Error(`cart ${cartId} still there: ${JSON.stringify(res)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -19,6 +19,9 @@ export const configSchema = z.object({
   CART_DLQ_TOPIC: z.string().min(1).default(DEFAULT_DLQ_TOPIC),
   /** Off only where another relay (e.g. Debezium) publishes the events table. */
   RELAY_ENABLED: env.bool(true),
+  /** Discard the carts of customers who delete their account (consumes the user events). */
+  USER_DELETIONS_ENABLED: env.bool(true),
+  USER_EVENTS_TOPIC: z.string().min(1).default('shop.user.events'),
   /** Conflict retries of a command before it answers ABORTED. */
   COMMAND_MAX_RETRIES: z.coerce.number().int().min(0).max(20).default(3),
 });

@@ -15,6 +15,7 @@ import { cartCommandHandler } from './cart-handler.js';
 import { cartCommandService } from './cart-command-service.js';
 import { configSchema } from './config.js';
 import { grpcProductLookup } from './product-lookup.js';
+import { startUserDeletionConsumer } from './user-deletions.js';
 
 await runProcess('cart-command', configSchema, async ({ config, log, registry, lifecycle, readiness }) => {
   const pool = createPool({ url: config.DATABASE_URL, max: config.DATABASE_POOL_MAX, log, application: 'cart-command' });
@@ -38,6 +39,14 @@ await runProcess('cart-command', configSchema, async ({ config, log, registry, l
     lifecycle.onShutdown('relay', () => relay.stop());
   }
 
+  const carts = cartCommandHandler(new PostgresEventStore(pool), config.COMMAND_MAX_RETRIES);
+  if (config.USER_DELETIONS_ENABLED) {
+    // The user service owns the topic; creating it here too (same settings) lets either start first.
+    await ensureTopics(kafka, [{ topic: config.USER_EVENTS_TOPIC, numPartitions: 3 }]);
+    const deletions = await startUserDeletionConsumer({ kafka, topic: config.USER_EVENTS_TOPIC, carts, readModel: pool, log });
+    lifecycle.onShutdown('user-deletions', () => deletions.stop());
+  }
+
   const productClient = new ProductServiceClient(config.PRODUCT_GRPC_ADDR, insecure());
   lifecycle.onShutdown('product-client', () => productClient.close());
 
@@ -45,7 +54,7 @@ await runProcess('cart-command', configSchema, async ({ config, log, registry, l
     port: config.GRPC_PORT,
     services: [
       cartCommandService({
-        carts: cartCommandHandler(new PostgresEventStore(pool), config.COMMAND_MAX_RETRIES),
+        carts,
         products: grpcProductLookup(promiseClient(productClient, config.PRODUCT_TIMEOUT_MS)),
         newId,
       }),
