@@ -4,7 +4,8 @@ import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { SignJWT, UnsecuredJWT, importPKCS8 } from 'jose';
 import { adminApiKey } from '@shop/tools/apps';
-import { bffPort, stackDir } from '@shop/tools/topology';
+import { bffPort, stackDir, urls } from '@shop/tools/topology';
+import { connect, JSONCodec } from 'nats';
 import { gql } from './graphql.js';
 
 /**
@@ -238,3 +239,30 @@ async function waitForCart(cartId: string) {
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+test('email verification: the mail goes out on NATS, its token verifies the address once', async (t) => {
+  const u = await signUp();
+  const auth = bearer(u.accessToken);
+  const nc = await connect({ servers: urls.nats });
+  try {
+    const sub = nc.subscribe(`shop.notifications.email.${u.user.id}`, { max: 1 });
+    const requested = await gql(`mutation { requestEmailVerification }`, {}, auth);
+    t.is(requested.data?.requestEmailVerification, true);
+    const mail = await Promise.race([
+      (async () => {
+        for await (const m of sub) return JSONCodec<{ to: string; token: string }>().decode(m.data);
+        throw new Error('subscription ended');
+      })(),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no verification mail on NATS')), 10_000)),
+    ]);
+    t.is(mail.to, `${u.username}@example.com`);
+    const wrong = await gql(`mutation { verifyEmail(token: "not-the-token") { emailVerified } }`, {}, auth);
+    t.truthy(wrong.errors?.[0]?.extensions?.code);
+    const verified = await gql(`mutation ($t: String!) { verifyEmail(token: $t) { emailVerified } }`, { t: mail.token }, auth);
+    t.deepEqual(verified.data?.verifyEmail, { emailVerified: true });
+    const reused = await gql(`mutation ($t: String!) { verifyEmail(token: $t) { emailVerified } }`, { t: mail.token }, auth);
+    t.is(reused.errors?.[0]?.extensions?.code, 'FAILED_PRECONDITION', 'single use');
+  } finally {
+    await nc.close();
+  }
+});

@@ -15,7 +15,8 @@ import { argon2Hasher } from './passwords.js';
 import { createTokenIssuer } from './tokens.js';
 import { userCommandService } from './user-command-service.js';
 import { userCommandHandler } from './user-handler.js';
-import { unconfiguredMailer } from './verification-mailer.js';
+import { connect } from 'nats';
+import { natsMailer, unconfiguredMailer } from './verification-mailer.js';
 
 await runProcess('user-command', configSchema, async ({ config, log, registry, lifecycle, readiness }) => {
   const pool = createPool({ url: config.DATABASE_URL, max: config.DATABASE_POOL_MAX, log, application: 'user-command' });
@@ -44,6 +45,10 @@ await runProcess('user-command', configSchema, async ({ config, log, registry, l
     systemClock,
     log,
   );
+  const nats = config.NATS_URL ? await connect({ servers: config.NATS_URL, name: 'user-command', maxReconnectAttempts: -1 }) : undefined;
+  if (nats) lifecycle.onShutdown('nats', () => nats.drain());
+  else log.warn('NATS_URL is not set: email verification mails will not be delivered');
+
   const server = await startGrpcServer({
     port: config.GRPC_PORT,
     services: [
@@ -53,7 +58,7 @@ await runProcess('user-command', configSchema, async ({ config, log, registry, l
         refreshTokens: new RefreshTokens(pool, systemClock, newId, config.JWT_REFRESH_TTL_SECONDS),
         passwords: argon2Hasher,
         tokens,
-        mailer: unconfiguredMailer(log),
+        mailer: nats ? natsMailer(nats, log) : unconfiguredMailer(log),
         clock: systemClock,
         newId,
         verificationTtlSeconds: config.EMAIL_VERIFICATION_TTL_SECONDS,
