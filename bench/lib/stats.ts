@@ -1,0 +1,56 @@
+/**
+ * Small statistics and formatting helpers shared by the benchmarks. Pure, no I/O.
+ */
+
+export interface Distribution {
+  count: number;
+  mean: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
+/** Nearest-rank percentile of an ascending-sorted array (`p` in 0..100); NaN when empty. */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]!;
+}
+
+/** Count, mean, p50/p95/p99 and max of a sample (any order). */
+export function distribution(values: readonly number[]): Distribution {
+  const sorted = [...values].sort((a, b) => a - b);
+  const sum = sorted.reduce((a, b) => a + b, 0);
+  return {
+    count: sorted.length,
+    mean: sorted.length ? sum / sorted.length : Number.NaN,
+    p50: percentile(sorted, 50),
+    p95: percentile(sorted, 95),
+    p99: percentile(sorted, 99),
+    max: sorted.length ? sorted[sorted.length - 1]! : Number.NaN,
+  };
+}
+
+/** `value / baseline`, rounded to 3 decimals (NaN when the baseline is 0 or missing). */
+export const ratio = (value: number, baseline: number): number =>
+  baseline > 0 && Number.isFinite(value) ? Math.round((value / baseline) * 1000) / 1000 : Number.NaN;
+
+/** "0.62×" */
+export const fmtRatio = (r: number): string => (Number.isFinite(r) ? `${r.toFixed(2)}×` : 'n/a');
+
+/** Thousands separators, `digits` decimals. */
+export const fmtNum = (n: number, digits = 0): string =>
+  Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : 'n/a';
+
+/** Milliseconds with a sensible precision. */
+export const fmtMs = (ms: number): string => (Number.isFinite(ms) ? `${ms < 10 ? ms.toFixed(2) : ms.toFixed(1)} ms` : 'n/a');
+
+/** Rounds every number of a distribution (for result files). */
+export const roundDist = (d: Distribution, digits = 3): Distribution => {
+  const r = (n: number) => (Number.isFinite(n) ? Math.round(n * 10 ** digits) / 10 ** digits : n);
+  return { count: d.count, mean: r(d.mean), p50: r(d.p50), p95: r(d.p95), p99: r(d.p99), max: r(d.max) };
+};
+
+/** Monotonic milliseconds. */
+export const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;

@@ -1,0 +1,59 @@
+/**
+ * Prints one table from the benchmarks' result files (bench/results/<name>.json).
+ *
+ *   node --import tsx bench/summary.ts [--since <ISO time>] [name …]
+ *
+ * Results written before `--since` (an earlier run) are marked stale.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { resultsDir, type BenchResult } from './lib/results.js';
+import { fmtNum, fmtRatio } from './lib/stats.js';
+
+const args = process.argv.slice(2);
+const sinceAt = args.indexOf('--since');
+const since = sinceAt >= 0 ? Date.parse(args[sinceAt + 1] ?? '') : Number.NaN;
+const names = args.filter((a, i) => a !== '--since' && i !== sinceAt + 1);
+const wanted = names.length > 0 ? names : ['append-rate', 'ack-to-visible', 'rebuild-rate'];
+
+const rows: string[][] = [['benchmark', 'metric', 'value', 'baseline (same run)', 'ratio', 'target', '']];
+const footnotes: string[] = [];
+let machineLine: string | undefined;
+for (const name of wanted) {
+  const file = path.join(resultsDir, `${name}.json`);
+  if (!existsSync(file)) {
+    rows.push([name, '(no result file)', '', '', '', '', '']);
+    continue;
+  }
+  const r = JSON.parse(readFileSync(file, 'utf8')) as BenchResult;
+  const stale = Number.isFinite(since) && Date.parse(r.machine.timestamp) < since;
+  machineLine ??= `nproc ${r.machine.nproc} · ${r.machine.cpuModel} · node ${r.machine.node} · commit ${r.machine.gitCommit.slice(0, 10)}${r.machine.gitDirty ? ' (dirty tree)' : ''}`;
+  const label = `${name}${stale ? ' (STALE: earlier run)' : ''}`;
+  for (const [i, s] of r.summary.entries()) {
+    rows.push([
+      i === 0 ? label : '',
+      s.metric,
+      `${fmtNum(s.value, s.unit === 'ms' ? 1 : 0)} ${s.unit}`,
+      s.baseline ? `${fmtNum(s.baseline.value, s.baseline.unit === 'ms' ? 1 : 0)} ${s.baseline.unit}` : '',
+      s.ratio === undefined ? '' : fmtRatio(s.ratio),
+      s.target ?? '',
+      s.met === undefined ? '' : s.met ? 'met' : 'NOT met',
+    ]);
+  }
+  // The idle stack alone keeps about 0.6 of 2 cores busy (pollers); well above that, something else competed.
+  const contended = (r.machine.busyCoresBeforeStart ?? 0) > 0.5 * r.machine.nproc;
+  footnotes.push(
+    `${name}: ${r.machine.timestamp}, ${r.durationSeconds}s, ${r.machine.busyCoresBeforeStart ?? '?'} of ${r.machine.nproc} cores busy before start` +
+      (contended ? ' (CONTENDED: other work was running; figures are depressed and noisy)' : '') +
+      (r.notes.length ? `\n    - ${r.notes.join('\n    - ')}` : ''),
+  );
+}
+
+const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
+const line = (row: string[]) => row.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd();
+console.log('\nBenchmark summary' + (machineLine ? ` (${machineLine})` : ''));
+console.log(line(rows[0]!));
+console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+for (const row of rows.slice(1)) console.log(line(row));
+console.log('');
+for (const f of footnotes) console.log(f);
