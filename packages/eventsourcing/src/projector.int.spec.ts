@@ -167,8 +167,8 @@ test('kill -9 of the projector in the middle of 5,000 events: after a restart th
   const first = spawnProjector(env);
   const atKill = await waitFor('the projector to be part-way through', async () => {
     const n = await applied();
-    return n >= 500 ? n : undefined;
-  }, { intervalMs: 5, timeoutMs: 60_000 });
+    return n >= 250 ? n : undefined;
+  }, { intervalMs: 2, timeoutMs: 60_000 });
   first.kill('SIGKILL');
   await new Promise((r) => first.once('exit', r));
   t.true(atKill < 5_000, `killed after ${atKill} of 5000 events`);

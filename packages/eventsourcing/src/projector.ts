@@ -28,6 +28,8 @@ export interface ProjectorOptions<Doc> {
   maxAttempts?: number;
   /** How long the group waits for a silent member before reassigning its partitions (default 30 s; Kafka's minimum is 6 s). */
   sessionTimeoutMs?: number;
+  /** Upper bound of one fetch per partition, i.e. of a batch (default kafkajs': 1 MiB). */
+  maxBytesPerPartition?: number;
 }
 
 export interface Projector {
@@ -72,6 +74,7 @@ export async function startProjector<Doc>(opts: ProjectorOptions<Doc>): Promise<
     allowAutoTopicCreation: false,
     maxWaitTimeInMs: 250,
     sessionTimeout: opts.sessionTimeoutMs ?? 30_000,
+    ...(opts.maxBytesPerPartition ? { maxBytesPerPartition: opts.maxBytesPerPartition } : {}),
     heartbeatInterval: Math.min(3_000, Math.floor((opts.sessionTimeoutMs ?? 30_000) / 3)),
   });
   const dlq: Producer = opts.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });

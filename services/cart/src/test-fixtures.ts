@@ -1,13 +1,11 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '@shop/platform/log';
-import { loadDescriptorSet } from '@shop/contracts/descriptors';
 import { CartCommandServiceClient } from '@shop/contracts/shop/cart/v1/command_service';
 import { ProductServiceClient } from '@shop/contracts/shop/product/v1/service';
 import { eventStoreMigrations, PostgresEventStore, relayMigrations } from '@shop/eventsourcing';
 import { promiseClient, type PromiseClient } from '@shop/platform/grpc/client';
-import { startGrpcServer, type GrpcServer, type ServiceBinding } from '@shop/platform/grpc/server';
+import type { GrpcServer } from '@shop/platform/grpc/server';
 import { newId, systemClock } from '@shop/platform/ids';
-import { createMetrics } from '@shop/platform/metrics';
 import { outboxMigrations } from '@shop/platform/outbox';
 import { migrate } from '@shop/platform/postgres/migrate';
 import { createPool, type Pool } from '@shop/platform/postgres/pool';
@@ -20,9 +18,8 @@ import { cartMigrations } from './migrations.js';
 
 /** Integration-test set-ups over the real stack: a database per test file, real gRPC servers on port 0. */
 
-export async function serve(services: ServiceBinding[], log: Logger, name: string): Promise<GrpcServer> {
-  return startGrpcServer({ port: 0, host: '127.0.0.1', services, descriptorSet: loadDescriptorSet(), log, registry: createMetrics(name) });
-}
+import { serveGrpc as serve } from '@shop/testing';
+export { serve };
 
 export interface ProductFixture {
   /** Ids of an active product (price 2599 USD) and of an inactive one. */

@@ -1,12 +1,9 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '@shop/platform/log';
-import { loadDescriptorSet } from '@shop/contracts/descriptors';
 import { UserCommandServiceClient } from '@shop/contracts/shop/user/v1/command_service';
 import { eventStoreMigrations, PostgresEventStore, relayMigrations } from '@shop/eventsourcing';
 import { promiseClient, type PromiseClient } from '@shop/platform/grpc/client';
-import { startGrpcServer, type GrpcServer, type ServiceBinding } from '@shop/platform/grpc/server';
 import { newId, type Clock } from '@shop/platform/ids';
-import { createMetrics } from '@shop/platform/metrics';
 import { migrate } from '@shop/platform/postgres/migrate';
 import { createPool, type Pool } from '@shop/platform/postgres/pool';
 import { createTestDatabase, type TestDatabase } from '@shop/testing';
@@ -20,9 +17,8 @@ import { userMigrations } from './migrations.js';
 
 /** Integration-test set-ups over the real stack: a database per test file, real gRPC servers on port 0. */
 
-export async function serve(services: ServiceBinding[], log: Logger, name: string): Promise<GrpcServer> {
-  return startGrpcServer({ port: 0, host: '127.0.0.1', services, descriptorSet: loadDescriptorSet(), log, registry: createMetrics(name) });
-}
+import { serveGrpc as serve } from '@shop/testing';
+export { serve };
 
 export interface SentMail {
   userId: string;

@@ -27,5 +27,8 @@ await startProjector({
   log,
   registry: createMetrics('projector-fixture'),
   sessionTimeoutMs: 6_000,
+  // Small fetches (a few dozen events per batch), so that a kill lands in the middle of
+  // the work however fast the machine is.
+  maxBytesPerPartition: Number(process.env.FETCH_MAX_BYTES ?? 8_192),
 });
 process.stdout.write('projector-fixture: running\n');
