@@ -1,5 +1,6 @@
 import { GraphQLError } from 'graphql';
 import { isDomainError, ValidationError, type ErrorKind } from '@shop/platform/errors';
+import { isUuid } from '@shop/platform/ids';
 import type { Logger } from '@shop/platform/log';
 import { randomUUID } from 'node:crypto';
 
@@ -41,4 +42,23 @@ export function maskError(log: Logger) {
     log.error({ err: original, ref, path }, 'unexpected error in a resolver');
     return new GraphQLError(`Unexpected error (ref ${ref}).`, { path, extensions: { code: 'INTERNAL_SERVER_ERROR', ref } });
   };
+}
+
+/**
+ * A service's ValidationError names the field as the proto does (`price.amount_cents`);
+ * the client should hear the name it sent (`input.price`). `names` maps one to the other.
+ */
+export function renameFields<T>(promise: Promise<T>, names: Record<string, string> | ((field: string) => string | undefined)): Promise<T> {
+  const rename = typeof names === 'function' ? names : (field: string) => names[field];
+  return promise.catch((err: unknown) => {
+    const to = err instanceof ValidationError ? rename(err.field) : undefined;
+    if (err instanceof ValidationError && to) throw new ValidationError(to, err.message.slice(err.field.length + 2));
+    throw err;
+  });
+}
+
+/** A UUID argument, lowercased (one spelling per id); BAD_USER_INPUT naming `name` otherwise. */
+export function uuidArg(name: string, value: string): string {
+  if (!isUuid(value)) throw new ValidationError(name, 'must be a UUID');
+  return value.toLowerCase();
 }

@@ -1,30 +1,18 @@
 import { Repeater } from 'graphql-yoga';
 import { JSONCodec } from 'nats';
-import { ForbiddenError, ValidationError, NotFoundError } from '@shop/platform/errors';
-import { isUuid } from '@shop/platform/ids';
+import { ForbiddenError, NotFoundError } from '@shop/platform/errors';
 import { CartStatus, type Cart, type CartLine } from '@shop/contracts/shop/cart/v1/cart';
 import type { GraphQLContext } from '../context.js';
+import { renameFields, uuidArg } from '../errors.js';
 
 interface CartView {
   cart: Cart;
   stale: boolean;
 }
 
-const uuidArg = (name: string, value: string) => {
-  if (!isUuid(value)) throw new ValidationError(name, 'must be a UUID');
-  return value.toLowerCase();
-};
-
 /** Field names of the cart services' errors, in this API's argument names. */
 const argNames: Record<string, string> = { cart_id: 'cartId', product_id: 'productId', quantity: 'quantity' };
-function renamed<T>(promise: Promise<T>): Promise<T> {
-  return promise.catch((err: unknown) => {
-    if (err instanceof ValidationError && argNames[err.field]) {
-      throw new ValidationError(argNames[err.field]!, err.message.slice(err.field.length + 2));
-    }
-    throw err;
-  });
-}
+const renamed = <T>(promise: Promise<T>) => renameFields(promise, argNames);
 
 /**
  * Reads the cart from the query side, waiting (bounded, in the query service) until it

@@ -1,9 +1,9 @@
-import { isUuid } from '@shop/platform/ids';
 import { ValidationError } from '@shop/platform/errors';
 import type { Product } from '@shop/contracts/shop/product/v1/product';
 import type { ListProductsRequest } from '@shop/contracts/shop/product/v1/service';
 import { requireAdmin } from '../auth/admin.js';
 import type { GraphQLContext } from '../context.js';
+import { renameFields, uuidArg } from '../errors.js';
 
 const MAX_PAGE = 100;
 
@@ -43,15 +43,6 @@ function listRequest(args: PageArgs): ListProductsRequest {
   };
 }
 
-/** Field names of the service's errors, in the terms of this API's arguments. */
-function renameFields<T>(promise: Promise<T>, names: Record<string, string>): Promise<T> {
-  return promise.catch((err: unknown) => {
-    if (err instanceof ValidationError && names[err.field]) {
-      throw new ValidationError(names[err.field]!, err.message.slice(err.field.length + 2));
-    }
-    throw err;
-  });
-}
 
 export const productResolvers = {
   Query: {
@@ -68,8 +59,7 @@ export const productResolvers = {
     },
 
     product: async (_: unknown, args: { id: string }, ctx: GraphQLContext) => {
-      if (!isUuid(args.id)) throw new ValidationError('id', 'must be a UUID');
-      return ctx.loaders.product.load(args.id.toLowerCase());
+      return ctx.loaders.product.load(uuidArg('id', args.id));
     },
   },
 

@@ -4,17 +4,9 @@ import type { User as UserMessage } from '@shop/contracts/shop/user/v1/user';
 import type { AuthenticateResponse } from '@shop/contracts/shop/user/v1/command_service';
 import { requireViewer } from '../auth/viewer.js';
 import type { GraphQLContext } from '../context.js';
+import { renameFields, uuidArg } from '../errors.js';
 import { attachCartAtLogin } from './cart-login.js';
 
-/** Service field names → this API's argument names, so BAD_USER_INPUT names what the client sent. */
-function renamed<T>(promise: Promise<T>, names: Record<string, string> | ((field: string) => string | undefined)): Promise<T> {
-  const rename = typeof names === 'function' ? names : (field: string) => names[field];
-  return promise.catch((err: unknown) => {
-    const to = err instanceof ValidationError ? rename(err.field) : undefined;
-    if (err instanceof ValidationError && to) throw new ValidationError(to, err.message.slice(err.field.length + 2));
-    throw err;
-  });
-}
 
 const camel = (snake: string) => snake.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 
@@ -37,9 +29,9 @@ export const userResolvers = {
     users: async (_: unknown, __: unknown, ctx: GraphQLContext) =>
       (await ctx.clients.userQuery.listUsers({ page: { pageSize: 100, pageToken: '' } }, { metadata: ctx.callMetadata })).users.map(publicUser),
     user: async (_: unknown, args: { id: string }, ctx: GraphQLContext) => {
-      if (!isUuid(args.id)) throw new ValidationError('id', 'must be a UUID');
+      const userId = uuidArg('id', args.id);
       try {
-        const res = await ctx.clients.userQuery.getUser({ userId: args.id.toLowerCase(), minVersion: 0 }, { metadata: ctx.callMetadata });
+        const res = await ctx.clients.userQuery.getUser({ userId, minVersion: 0 }, { metadata: ctx.callMetadata });
         return publicUser(res.user!);
       } catch (err) {
         if (err instanceof NotFoundError) return null;
@@ -52,14 +44,14 @@ export const userResolvers = {
     },
     order: (_: unknown, args: { id: string }, ctx: GraphQLContext) => {
       requireViewer(ctx.viewer);
-      if (!isUuid(args.id)) throw new ValidationError('id', 'must be a UUID');
+      uuidArg('id', args.id);
       return null;
     },
   },
 
   Mutation: {
     register: async (_: unknown, { input }: { input: { username: string; email?: string | null; password: string; displayName?: string | null } }, ctx: GraphQLContext) => {
-      const reg = await renamed(
+      const reg = await renameFields(
         ctx.clients.userCommand.registerUser(
           { username: input.username, email: input.email ?? '', password: input.password, displayName: input.displayName ?? '' },
           { metadata: ctx.callMetadata },
@@ -72,7 +64,7 @@ export const userResolvers = {
 
     registerUser: async (_: unknown, { input }: { input?: { username: string; password: string } | null }, ctx: GraphQLContext) => {
       if (!input) throw new ValidationError('input', 'is required');
-      const reg = await renamed(
+      const reg = await renameFields(
         ctx.clients.userCommand.registerUser({ username: input.username, email: '', password: input.password, displayName: '' }, { metadata: ctx.callMetadata }),
         { username: 'input.username', password: 'input.password' },
       );
@@ -82,23 +74,23 @@ export const userResolvers = {
     },
 
     login: async (_: unknown, args: { login: string; password: string; cartId?: string | null }, ctx: GraphQLContext) => {
-      if (args.cartId != null && !isUuid(args.cartId)) throw new ValidationError('cartId', 'must be a UUID');
-      const auth = await renamed(ctx.clients.userCommand.authenticate({ login: args.login, password: args.password }, { metadata: ctx.callMetadata }), {
+      const cartId = args.cartId == null ? undefined : uuidArg('cartId', args.cartId);
+      const auth = await renameFields(ctx.clients.userCommand.authenticate({ login: args.login, password: args.password }, { metadata: ctx.callMetadata }), {
         login: 'login',
         password: 'password',
       });
       const payload = await authPayload(ctx, auth);
-      const cart = args.cartId ? await attachCartAtLogin(ctx, args.cartId.toLowerCase(), auth.userId) : null;
+      const cart = cartId ? await attachCartAtLogin(ctx, cartId, auth.userId) : null;
       return { ...payload, cart };
     },
 
     refreshToken: async (_: unknown, args: { refreshToken: string }, ctx: GraphQLContext) =>
-      authPayload(ctx, await renamed(ctx.clients.userCommand.refreshToken({ refreshToken: args.refreshToken }, { metadata: ctx.callMetadata }), { refresh_token: 'refreshToken' })),
+      authPayload(ctx, await renameFields(ctx.clients.userCommand.refreshToken({ refreshToken: args.refreshToken }, { metadata: ctx.callMetadata }), { refresh_token: 'refreshToken' })),
 
     updateProfile: async (_: unknown, { input }: { input: { displayName?: string | null; shippingAddress?: Record<string, string | null> | null } }, ctx: GraphQLContext) => {
       const viewer = requireViewer(ctx.viewer);
       const a = input.shippingAddress;
-      const res = await renamed(
+      const res = await renameFields(
         ctx.clients.userCommand.updateProfile(
           {
             userId: viewer.userId,
@@ -127,7 +119,7 @@ export const userResolvers = {
 
     changePassword: async (_: unknown, args: { currentPassword: string; newPassword: string }, ctx: GraphQLContext) => {
       const viewer = requireViewer(ctx.viewer);
-      await renamed(
+      await renameFields(
         ctx.clients.userCommand.changePassword({ userId: viewer.userId, currentPassword: args.currentPassword, newPassword: args.newPassword }, { metadata: ctx.callMetadata }),
         { current_password: 'currentPassword', new_password: 'newPassword' },
       );
@@ -142,7 +134,7 @@ export const userResolvers = {
 
     verifyEmail: async (_: unknown, args: { token: string }, ctx: GraphQLContext) => {
       const viewer = requireViewer(ctx.viewer);
-      const res = await renamed(ctx.clients.userCommand.verifyEmail({ userId: viewer.userId, token: args.token }, { metadata: ctx.callMetadata }), { token: 'token' });
+      const res = await renameFields(ctx.clients.userCommand.verifyEmail({ userId: viewer.userId, token: args.token }, { metadata: ctx.callMetadata }), { token: 'token' });
       return me(ctx, res.result?.version ?? 0);
     },
 
