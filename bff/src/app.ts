@@ -1,3 +1,4 @@
+import { GraphQLError } from 'graphql';
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
@@ -37,7 +38,10 @@ export function createApp(opts: {
       debug: (...args) => opts.log.debug({ args }, 'yoga'),
       info: (...args) => opts.log.info({ args }, 'yoga'),
       warn: (...args) => opts.log.warn({ args }, 'yoga'),
-      error: (...args) => opts.log.error({ args }, 'yoga'),
+      // yoga reports every error a resolver threw. A client's mistake (a domain error) is
+      // answered with its code and is no fault of the server; an unexpected one has already
+      // been logged by maskError, with the reference the client got. Anything else is ours.
+      error: (...args) => (args[0] instanceof GraphQLError ? opts.log.debug({ args }, 'yoga') : opts.log.error({ args }, 'yoga')),
     },
     context: ({ request, viewer }) => {
       const correlationId = request.headers.get('x-request-id') ?? randomUUID();

@@ -17,7 +17,9 @@ export const configSchema = z.object({
   /** NATS, where projectors announce read-model changes (GraphQL subscriptions). */
   NATS_URL: z.string().min(1),
   /** Deadline for each gRPC call the BFF makes. */
-  GRPC_TIMEOUT_MS: env.durationMs(3_000),
+  GRPC_TIMEOUT_MS: env.durationMs(5_000),
+  /** Deadline of the gRPC calls that hash or check a password (register, login, password change); Envoy caps a call at 10 s. */
+  GRPC_PASSWORD_TIMEOUT_MS: env.durationMs(10_000),
   /** Secret that admin operations (createProduct) require in the `x-api-key` header. */
   ADMIN_API_KEY: env.secret(16),
   /** GraphiQL in the browser at /graphql. */

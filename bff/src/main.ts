@@ -15,7 +15,7 @@ await runProcess('bff', configSchema, async ({ config, log, lifecycle, readiness
       userCommand: config.USER_COMMAND_GRPC_ADDR,
       userQuery: config.USER_QUERY_GRPC_ADDR,
     },
-    config.GRPC_TIMEOUT_MS,
+    { defaultMs: config.GRPC_TIMEOUT_MS, passwordMs: config.GRPC_PASSWORD_TIMEOUT_MS },
   );
   lifecycle.onShutdown('grpc-clients', () => clients.close());
   const nats = await connect({ servers: config.NATS_URL, name: 'bff', maxReconnectAttempts: -1 });

@@ -11,6 +11,7 @@ import { infraNames, infraSpecs, upInfra, downInfra } from './infra.js';
 import { start, stop, status, formatStatus, knownProcesses } from './supervisor.js';
 import { settleAll } from './settle.js';
 import { removeData } from './reset.js';
+import { problemLines } from './problems.js';
 
 const usage = `usage: npm run stack -- <command>
   install            install or update every tool and server (idempotent)
@@ -18,6 +19,7 @@ const usage = `usage: npm run stack -- <command>
   down [--apps]      stop the apps, then (without --apps) the infrastructure
   status             show what runs
   logs [name] [-f]   show (or follow) the logs of one or all processes
+  problems           the warnings, errors, failed and slow calls in the process logs
   reset              stop everything and delete the data directories`;
 
 async function main(argv: string[]): Promise<number> {
@@ -35,6 +37,11 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'logs':
       return logs(args.find((a) => !a.startsWith('-')), args.includes('-f') || args.includes('--follow'));
+    case 'problems': {
+      const lines = problemLines(stackPaths.logs);
+      console.log(lines.length ? lines.join('\n') : '[stack] no warnings, errors, failed or slow calls in the process logs');
+      return 0;
+    }
     case 'reset':
       return reset();
     case undefined:

@@ -23,8 +23,19 @@ export interface ClientAddresses {
   userQuery: string;
 }
 
+export interface ClientTimeouts {
+  /** Deadline of every call but the ones below. */
+  defaultMs: number;
+  /**
+   * Deadline of the calls that hash or check a password (argon2id: tens of milliseconds
+   * of CPU each, queued behind each other when many users sign up or in at once).
+   */
+  passwordMs: number;
+}
+
 /** gRPC clients of the services, each pointed at its Envoy listener. */
-export function createClients(addresses: ClientAddresses, timeoutMs: number): Clients {
+export function createClients(addresses: ClientAddresses, timeouts: ClientTimeouts): Clients {
+  const timeoutMs = timeouts.defaultMs;
   const channelOptions: grpc.ClientOptions = {
     'grpc.keepalive_time_ms': 30_000,
     'grpc.keepalive_timeout_ms': 10_000,
@@ -39,7 +50,11 @@ export function createClients(addresses: ClientAddresses, timeoutMs: number): Cl
     product: promiseClient(product, timeoutMs),
     cartCommand: promiseClient(cartCommand, timeoutMs),
     cartQuery: promiseClient(cartQuery, timeoutMs),
-    userCommand: promiseClient(userCommand, timeoutMs),
+    userCommand: promiseClient(userCommand, timeoutMs, true, {
+      registerUser: timeouts.passwordMs,
+      authenticate: timeouts.passwordMs,
+      changePassword: timeouts.passwordMs,
+    }),
     userQuery: promiseClient(userQuery, timeoutMs),
     close: () => [product, cartCommand, cartQuery, userCommand, userQuery].forEach((c) => c.close()),
   };

@@ -1,6 +1,6 @@
 import { Repeater } from 'graphql-yoga';
 import { JSONCodec } from 'nats';
-import { ForbiddenError, NotFoundError } from '@shop/platform/errors';
+import { ForbiddenError, NotFoundError, ValidationError } from '@shop/platform/errors';
 import { CartStatus, type Cart, type CartLine } from '@shop/contracts/shop/cart/v1/cart';
 import type { GraphQLContext } from '../context.js';
 import { renameFields, uuidArg } from '../errors.js';
@@ -24,7 +24,8 @@ export async function readCart(ctx: GraphQLContext, cartId: string, minVersion: 
     const res = await ctx.clients.cartQuery.getCart({ cartId, minVersion }, { metadata: ctx.callMetadata });
     return { cart: res.cart!, stale: res.stale };
   } catch (err) {
-    if (err instanceof NotFoundError && minVersion === 0) return { cart: emptyCart(cartId), stale: false };
+    // Never used (an empty cart at version 0), or not projected yet even after the wait.
+    if (err instanceof NotFoundError) return { cart: emptyCart(cartId), stale: minVersion > 0 };
     throw err;
   }
 }
@@ -42,8 +43,8 @@ const emptyCart = (id: string): Cart => ({
  * A customer's cart is theirs alone; an anonymous cart is reachable by whoever holds its
  * (unguessable, client-chosen) id, as a guest checkout needs.
  */
-async function assertCartAccess(ctx: GraphQLContext, cartId: string): Promise<CartView> {
-  const view = await readCart(ctx, cartId, 0);
+async function assertCartAccess(ctx: GraphQLContext, cartId: string, minVersion = 0): Promise<CartView> {
+  const view = await readCart(ctx, cartId, minVersion);
   if (view.cart.customerId && view.cart.customerId !== ctx.viewer?.userId) {
     throw new ForbiddenError('this cart belongs to another customer');
   }
@@ -60,7 +61,11 @@ async function write(ctx: GraphQLContext, cartId: string, call: WriteCall): Prom
 
 export const cartResolvers = {
   Query: {
-    cart: (_: unknown, args: { id: string }, ctx: GraphQLContext) => assertCartAccess(ctx, uuidArg('id', args.id)),
+    cart: (_: unknown, args: { id: string; minVersion?: number | null }, ctx: GraphQLContext) => {
+      const minVersion = args.minVersion ?? 0;
+      if (minVersion < 0) throw new ValidationError('minVersion', 'must be 0 or more');
+      return assertCartAccess(ctx, uuidArg('id', args.id), minVersion);
+    },
   },
 
   Mutation: {

@@ -12,10 +12,31 @@ const camel = (snake: string) => snake.replace(/_([a-z])/g, (_, c: string) => c.
 
 const publicUser = (u: UserMessage) => ({ id: u.id, username: u.username, displayName: u.displayName || null });
 
-async function authPayload(ctx: GraphQLContext, auth: AuthenticateResponse, minVersion = 0) {
-  const { user } = await ctx.clients.userQuery.getUser({ userId: auth.userId, minVersion }, { metadata: ctx.callMetadata });
-  return { accessToken: auth.accessToken, refreshToken: auth.refreshToken, expiresIn: auth.expiresIn, user: publicUser(user!) };
+type PublicUser = ReturnType<typeof publicUser>;
+
+/**
+ * The tokens and the user, read back at `minVersion` (read-your-writes). A user who has
+ * just registered may not be in the read model yet if the projector lags beyond the
+ * query's wait: then `justRegistered` (what the command itself stored) answers instead
+ * of failing a registration that succeeded.
+ */
+async function authPayload(ctx: GraphQLContext, auth: AuthenticateResponse, minVersion = 0, justRegistered?: PublicUser) {
+  const tokens = { accessToken: auth.accessToken, refreshToken: auth.refreshToken, expiresIn: auth.expiresIn };
+  try {
+    const { user, stale } = await ctx.clients.userQuery.getUser({ userId: auth.userId, minVersion }, { metadata: ctx.callMetadata });
+    if (stale && justRegistered) return { ...tokens, user: justRegistered };
+    return { ...tokens, user: publicUser(user!) };
+  } catch (err) {
+    if (err instanceof NotFoundError && justRegistered) {
+      ctx.log.warn({ userId: auth.userId, minVersion }, 'the new user is not in the read model yet: answering with what was registered');
+      return { ...tokens, user: justRegistered };
+    }
+    throw err;
+  }
 }
+
+/** A registration as the command stored it (for when the read model is behind). */
+const registered = (userId: string, username: string, displayName?: string | null): PublicUser => ({ id: userId, username, displayName: displayName?.trim() || null });
 
 async function me(ctx: GraphQLContext, minVersion = 0) {
   const viewer = requireViewer(ctx.viewer);
@@ -58,8 +79,8 @@ export const userResolvers = {
         ),
         { username: 'input.username', email: 'input.email', password: 'input.password', display_name: 'input.displayName' },
       );
-      const auth = await ctx.clients.userCommand.authenticate({ login: input.username, password: input.password }, { metadata: ctx.callMetadata });
-      return authPayload(ctx, auth, reg.result?.version ?? 0);
+      const auth = await ctx.clients.userCommand.authenticate({ login: reg.username, password: input.password }, { metadata: ctx.callMetadata });
+      return authPayload(ctx, auth, reg.result?.version ?? 0, registered(reg.userId, reg.username, input.displayName));
     },
 
     registerUser: async (_: unknown, { input }: { input?: { username: string; password: string } | null }, ctx: GraphQLContext) => {
@@ -68,8 +89,8 @@ export const userResolvers = {
         ctx.clients.userCommand.registerUser({ username: input.username, email: '', password: input.password, displayName: '' }, { metadata: ctx.callMetadata }),
         { username: 'input.username', password: 'input.password' },
       );
-      const auth = await ctx.clients.userCommand.authenticate({ login: input.username, password: input.password }, { metadata: ctx.callMetadata });
-      const payload = await authPayload(ctx, auth, reg.result?.version ?? 0);
+      const auth = await ctx.clients.userCommand.authenticate({ login: reg.username, password: input.password }, { metadata: ctx.callMetadata });
+      const payload = await authPayload(ctx, auth, reg.result?.version ?? 0, registered(reg.userId, reg.username));
       return { access_token: payload.accessToken, user: payload.user };
     },
 

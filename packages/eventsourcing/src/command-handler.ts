@@ -8,6 +8,11 @@ export interface CommandHandlerOptions<State, Command, Event extends DomainEvent
   codec: EventCodec<Event>;
   /** Attempts after a conflict before answering ABORTED (default 3). */
   maxRetries?: number;
+  /**
+   * Streams whose folded state is kept in memory between commands, least recently used
+   * out first (default 10,000; 0 turns the cache off). See `commandHandler`.
+   */
+  cacheSize?: number;
 }
 
 export interface HandleOptions<Event extends DomainEvent> {
@@ -27,31 +32,56 @@ export interface HandleResult<State, Event extends DomainEvent> {
   state: State;
 }
 
+interface Folded<State> {
+  state: State;
+  version: number;
+}
+
 /**
- * The generic command side: read the stream → fold `evolve` → `decide` → append with the
- * version read as the expected version. A conflicting writer makes the append fail; the
- * whole cycle is then retried on the fresh stream, a bounded number of times, then
- * ConcurrencyError (ABORTED).
+ * The generic command side: fold the stream with `evolve` → `decide` → append with the
+ * folded version as the expected version. A conflicting writer makes the append fail;
+ * the cycle is then retried on the stream caught up from the store, a bounded number of
+ * times, then ConcurrencyError (ABORTED).
+ *
+ * The folded state of recently used streams stays in memory (an LRU), so that a command
+ * on a warm stream costs one statement, the append, instead of a read of the whole stream
+ * and the append. The cache cannot make a write wrong: the append still checks the
+ * version, so a state that another process (a second replica) has moved on from fails
+ * the append with a conflict, and the retry reads just the events it missed. Reads that
+ * write nothing (`load`) never trust the cache alone: they catch up from the store first.
+ * Deciders must not mutate the state they are given (their `evolve` returns a new one).
  */
 export function commandHandler<State, Command, Event extends DomainEvent>(opts: CommandHandlerOptions<State, Command, Event>) {
   const maxRetries = opts.maxRetries ?? 3;
+  const cache = new StateCache<State>(opts.cacheSize ?? 10_000);
 
-  async function load(streamId: string): Promise<{ state: State; version: number }> {
-    let state = opts.decider.initialState();
-    let version = 0;
-    for (const recorded of await opts.store.readStream(streamId)) {
+  /** `from` (or the initial state) with the stream's events after its version folded in. */
+  async function catchUp(streamId: string, from?: Folded<State>): Promise<Folded<State>> {
+    let state = from?.state ?? opts.decider.initialState();
+    let version = from?.version ?? 0;
+    for (const recorded of await opts.store.readStream(streamId, { after: version })) {
       const e = opts.codec.decode(recorded.type, recorded.data);
       if (e) state = opts.decider.evolve(state, e);
       version = recorded.version;
     }
-    return { state, version };
+    const folded = { state, version };
+    cache.set(streamId, folded);
+    return folded;
   }
+
+  /** The stream's current state and version, read from the store (from where the cache is). */
+  const load = (streamId: string): Promise<Folded<State>> => catchUp(streamId, cache.get(streamId));
 
   return {
     load,
     async handle(streamId: string, command: Command, options: HandleOptions<Event> = {}): Promise<HandleResult<State, Event>> {
       for (let attempt = 0; ; attempt++) {
-        const { state, version } = await load(streamId);
+        let current = attempt === 0 ? cache.get(streamId) : undefined;
+        // A client's exact expectation is checked against the store, never a cached guess.
+        if (!current || (options.expectedVersion !== undefined && options.expectedVersion !== current.version)) {
+          current = await load(streamId);
+        }
+        const { state, version } = current;
         if (options.expectedVersion !== undefined && options.expectedVersion !== version) {
           throw new ConcurrencyError(`expected_version: stream ${streamId} is at version ${version}, not ${options.expectedVersion}`);
         }
@@ -67,12 +97,44 @@ export function commandHandler<State, Command, Event extends DomainEvent>(opts: 
             version,
             inTransaction ? { inTransaction } : {},
           );
+          cache.set(streamId, { state: next, version: result.version });
           return { ...result, events, state: next };
         } catch (err) {
+          // Whatever happened, the store decides what the stream is now.
+          if (!(err instanceof ConcurrencyError)) cache.delete(streamId);
           const retry = err instanceof ConcurrencyError && options.expectedVersion === undefined && attempt < maxRetries;
           if (!retry) throw err;
         }
       }
     },
   };
+}
+
+/** A bounded map, least recently used out first (a Map iterates in insertion order). */
+class StateCache<State> {
+  private readonly entries = new Map<string, Folded<State>>();
+  constructor(private readonly capacity: number) {}
+
+  get(streamId: string): Folded<State> | undefined {
+    const hit = this.entries.get(streamId);
+    if (hit) {
+      this.entries.delete(streamId);
+      this.entries.set(streamId, hit);
+    }
+    return hit;
+  }
+
+  /** Keeps the newer of the two when a slower reader comes back with an older version. */
+  set(streamId: string, folded: Folded<State>): void {
+    if (this.capacity <= 0) return;
+    const known = this.entries.get(streamId);
+    if (known && known.version > folded.version) return;
+    this.entries.delete(streamId);
+    this.entries.set(streamId, folded);
+    if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!);
+  }
+
+  delete(streamId: string): void {
+    this.entries.delete(streamId);
+  }
 }

@@ -5,7 +5,7 @@ export * from './projection.js';
 export * from './envelope.js';
 export { applyEvents, runtimeDdl } from './apply.js';
 export { PostgresEventStore, eventStoreMigrations, readAllFrom } from './postgres/store.js';
-export { startRelay, relayMigrations, type Relay, type RelayOptions } from './relay.js';
+export { startRelay, relayMigrations, Doorbell, type Relay, type RelayOptions } from './relay.js';
 export { startProjector, migrateProjection, isTransient, type Projector, type ProjectorOptions } from './projector.js';
 export { rebuildProjection, type RebuildResult } from './rebuild.js';
 export { waitForVersion, rowVersion } from './read-model.js';

@@ -28,9 +28,54 @@ export interface RelayOptions {
   log: Logger;
   registry: Registry;
   batchSize?: number;
-  /** Pause when there is nothing to publish (the relay polls; see below). */
+  /**
+   * Longest pause when there is nothing to publish (default 100 ms): after a batch or a
+   * ring of the doorbell the relay looks again within a couple of milliseconds, then
+   * doubles its pause up to this. It bounds how late an append made by another process
+   * (a replica that is not the leader) is published.
+   */
   idleMs?: number;
+  /** Rung by this process after each commit the relay must publish: it looks at once. */
+  doorbell?: Doorbell;
 }
+
+/**
+ * The in-process wake-up call from writers to the relay: `ring()` after a commit that
+ * wrote events or outbox rows. A ring while the relay is busy is remembered, so none is lost.
+ */
+export class Doorbell {
+  private rung = false;
+  private wake: (() => void) | undefined;
+
+  ring(): void {
+    this.rung = true;
+    this.wake?.();
+  }
+
+  /** Resolves true at the first ring (or at once if one came since the last wait), false after `ms`. */
+  wait(ms: number, signal?: AbortSignal): Promise<boolean> {
+    if (this.rung) {
+      this.rung = false;
+      return Promise.resolve(true);
+    }
+    return new Promise((resolve) => {
+      const done = (rang: boolean) => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        this.wake = undefined;
+        this.rung = false;
+        resolve(rang);
+      };
+      const onAbort = () => done(false);
+      const timer = setTimeout(() => done(false), ms);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.wake = () => done(true);
+    });
+  }
+}
+
+/** First pause after activity; it doubles on every empty look up to `idleMs`. */
+const BUSY_IDLE_MS = 2;
 
 export interface Relay {
   stop(): Promise<void>;
@@ -49,12 +94,14 @@ export interface Relay {
  * start one: the others wait and take over when the leader's session ends.
  *
  * It polls rather than LISTENs: NOTIFY takes a global lock at commit, which would cap the
- * append rate of the very store it serves.
+ * append rate of the very store it serves. Writers in its own process ring its doorbell
+ * after each commit, so it reads at once; otherwise it polls, backing off to `idleMs`.
  */
 export async function startRelay(opts: RelayOptions): Promise<Relay> {
   const log = opts.log.child({ component: 'relay', relay: opts.name });
   const batchSize = opts.batchSize ?? 500;
-  const idleMs = opts.idleMs ?? 5;
+  const maxIdleMs = opts.idleMs ?? 100;
+  const doorbell = opts.doorbell ?? new Doorbell();
   const published = new prom.Counter({
     name: 'relay_events_published_total',
     help: 'Events published to Kafka by the relay.',
@@ -75,7 +122,10 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
 
   const loop = async () => {
     let leader: PoolClient | undefined;
+    // Only the leader writes the checkpoint, so it is read once per leadership and then kept.
+    let checkpoint: GlobalCheckpoint | undefined;
     let backoff = 100;
+    let idleMs = BUSY_IDLE_MS;
     while (!stopping) {
       try {
         if (!leader) {
@@ -84,28 +134,37 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
             await sleep(2_000, undefined, { signal: controller.signal }).catch(() => undefined);
             continue;
           }
+          checkpoint = undefined;
           log.info('relay is the leader for its table');
         }
         if (!connected) {
           await producer.connect();
           connected = true;
         }
-        const checkpoint = await readCheckpoint(leader, opts.name);
+        checkpoint ??= await readCheckpoint(leader, opts.name);
         const batch = await readAllFrom(leader, opts.table, checkpoint, { limit: batchSize, ...(opts.streamTypes ? { streamTypes: opts.streamTypes } : {}) });
         lag.set({ relay: opts.name }, batch.length);
         if (batch.length === 0) {
           caughtUpAt = Date.now();
-          await sleep(idleMs, undefined, { signal: controller.signal }).catch(() => undefined);
+          // A ring means new rows; none means back off. Rows held back by a transaction
+          // still running elsewhere (readAllFrom waits for it) are found by the short pauses.
+          const rang = await doorbell.wait(idleMs, controller.signal);
+          idleMs = rang ? BUSY_IDLE_MS : Math.min(idleMs * 2, maxIdleMs);
           continue;
         }
+        idleMs = BUSY_IDLE_MS;
         await publish(producer, batch, opts.topicFor);
         const last = batch[batch.length - 1]!;
-        await writeCheckpoint(leader, opts.name, { transactionId: last.transactionId, position: last.position });
+        const next = { transactionId: last.transactionId, position: last.position };
+        await writeCheckpoint(leader, opts.name, next);
+        checkpoint = next;
         published.inc({ relay: opts.name }, batch.length);
         backoff = 100;
       } catch (err) {
         if (stopping) break;
         log.warn({ err, retryInMs: backoff }, 'relay batch failed; retrying');
+        // Read the checkpoint again: a failed write may or may not have landed.
+        checkpoint = undefined;
         if (leader && isConnectionError(err)) {
           // The leader's session (and with it the lock) may be gone: start over.
           leader.release(true);
@@ -131,7 +190,8 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     },
     async drained() {
       const asked = Date.now();
-      while (caughtUpAt <= asked) await sleep(idleMs);
+      doorbell.ring();
+      while (caughtUpAt <= asked) await sleep(BUSY_IDLE_MS);
     },
   };
 }

@@ -54,8 +54,11 @@ test('add, change, remove, view, reset: each mutation returns the cart with its 
   const checkout = await gql(`mutation ($id: ID!) { checkOut(cartId: $id) { checkoutId cartId total version lines { productId quantity unitPrice } } }`, { id: cartId });
   t.is(checkout.errors, undefined);
   t.like(checkout.data.checkOut, { cartId, total: 6000, version: 5, lines: [{ productId: mug, quantity: 5, unitPrice: 1200 }] });
-  const checkedOut = await gql(`query ($id: ID!) { cart(id: $id) { status version } }`, { id: cartId });
-  t.deepEqual(checkedOut.data.cart, { status: 'CHECKED_OUT', version: 5 });
+  // checkOut answers from the command side; reading the cart back at its version is read-your-writes.
+  const checkedOut = await gql(`query ($id: ID!, $v: Int) { cart(id: $id, minVersion: $v) { status version stale } }`, { id: cartId, v: checkout.data.checkOut.version });
+  t.deepEqual(checkedOut.data.cart, { status: 'CHECKED_OUT', version: 5, stale: false });
+  const badMin = await gql(`query ($id: ID!) { cart(id: $id, minVersion: -1) { version } }`, { id: cartId });
+  t.like(badMin.errors?.[0]?.extensions, { code: 'BAD_USER_INPUT', field: 'minVersion' });
   const refused = await gql(`mutation ($c: ID!, $p: ID!) { addToCart(cartId: $c, productId: $p) { version } }`, { c: cartId, p: mug });
   t.is(refused.errors?.[0]?.extensions?.code, 'FAILED_PRECONDITION');
 

@@ -56,12 +56,18 @@ export const toRecorded = (r: EventRow): RecordedEvent => ({
  */
 export class PostgresEventStore implements EventStore {
   private readonly table: string;
+  private readonly onAppended: () => void;
 
   constructor(
     private readonly pool: Pool,
-    options: { table?: string } = {},
+    options: {
+      table?: string;
+      /** Called after each committed append (e.g. to ring the relay's doorbell). */
+      onAppended?: () => void;
+    } = {},
   ) {
     this.table = options.table ?? 'events';
+    this.onAppended = options.onAppended ?? (() => {});
     if (!/^[a-z_][a-z0-9_]*$/.test(this.table)) throw new Error(`invalid table name ${this.table}`);
   }
 
@@ -76,12 +82,15 @@ export class PostgresEventStore implements EventStore {
     const run = (q: Queryable) => this.insert(q, streamType, streamId, events, expected);
     try {
       const inTransaction = options.inTransaction;
-      if (!inTransaction) return await run(this.pool);
-      return await withTransaction(this.pool, async (tx) => {
-        const result = await run(tx);
-        await inTransaction(tx);
-        return result;
-      });
+      const result = inTransaction
+        ? await withTransaction(this.pool, async (tx) => {
+            const appended = await run(tx);
+            await inTransaction(tx);
+            return appended;
+          })
+        : await run(this.pool);
+      this.onAppended();
+      return result;
     } catch (err) {
       if (sqlState(err) === SqlState.uniqueViolation && (err as { constraint?: string }).constraint === `${this.table}_stream_id_version_key`) {
         throw new ConcurrencyError(`stream ${streamId} was changed by another writer`);

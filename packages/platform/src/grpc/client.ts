@@ -31,6 +31,8 @@ export function promiseClient<C extends grpc.Client>(
   defaultTimeoutMs = 5_000,
   /** Keep the raw grpc ServiceError (status code, trailers) instead of domain errors; for tests of a service's wire behaviour. */
   mapErrors = true,
+  /** Deadlines of methods that need more (or less) than the default, by method name (e.g. password hashing). */
+  timeoutsMs: Partial<Record<keyof PromiseClient<C>, number>> = {},
 ): PromiseClient<C> {
   return new Proxy({} as PromiseClient<C>, {
     get(_, prop: string) {
@@ -40,7 +42,7 @@ export function promiseClient<C extends grpc.Client>(
         new Promise((resolve, reject) => {
           const md = new grpc.Metadata();
           for (const [k, v] of Object.entries(options.metadata ?? {})) md.set(k, v);
-          const deadline = Date.now() + (options.timeoutMs ?? defaultTimeoutMs);
+          const deadline = Date.now() + (options.timeoutMs ?? (timeoutsMs as Record<string, number | undefined>)[prop] ?? defaultTimeoutMs);
           (method as UnaryMethod<unknown, unknown>).call(client, request, md, { deadline }, (err, res) => {
             if (err) reject(mapErrors && isServiceError(err) ? fromServiceError(err) : err);
             else resolve(res);

@@ -49,6 +49,13 @@ export function toStatus(err: unknown, referenceId: string): StatusObject {
   if (isServiceError(err) && err.code === status.DEADLINE_EXCEEDED) {
     return { code: status.DEADLINE_EXCEEDED, details: 'deadline exceeded', metadata };
   }
+  // Overload and a database that is down are not bugs: say so, in codes a caller can act on.
+  if (isPoolStarved(err)) {
+    return { code: status.RESOURCE_EXHAUSTED, details: `the service is overloaded: no database connection came free in time; retry later (ref ${referenceId})`, metadata };
+  }
+  if (isDatabaseUnreachable(err)) {
+    return { code: status.UNAVAILABLE, details: `the service cannot reach its database; retry later (ref ${referenceId})`, metadata };
+  }
   return { code: status.INTERNAL, details: `internal error (ref ${referenceId})`, metadata };
 }
 
@@ -88,4 +95,18 @@ export function fromServiceError(err: ServiceError): DomainError | ServiceError 
 
 export function isServiceError(err: unknown): err is ServiceError {
   return err instanceof Error && typeof (err as Partial<ServiceError>).code === 'number' && 'metadata' in err;
+}
+
+/** pg-pool's error when every connection stayed busy for `connectionTimeoutMillis`. */
+function isPoolStarved(err: unknown): boolean {
+  return err instanceof Error && err.message === 'timeout exceeded when trying to connect';
+}
+
+/**
+ * Refused or lost connections, and Postgres refusing new sessions (starting up, shutting
+ * down: SQLSTATE class 57P, or 53300 too many connections): nothing ran, so a retry is safe.
+ */
+function isDatabaseUnreachable(err: unknown): boolean {
+  const code = typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : '';
+  return code === 'ECONNREFUSED' || code === '53300' || code === '57P03' || code === '57P01';
 }

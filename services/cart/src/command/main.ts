@@ -1,6 +1,6 @@
 import { ProductServiceClient } from '@shop/contracts/shop/product/v1/service';
 import { loadDescriptorSet } from '@shop/contracts/descriptors';
-import { eventStoreMigrations, PostgresEventStore, relayMigrations, startRelay } from '@shop/eventsourcing';
+import { Doorbell, eventStoreMigrations, PostgresEventStore, relayMigrations, startRelay } from '@shop/eventsourcing';
 import { insecure, promiseClient } from '@shop/platform/grpc/client';
 import { startGrpcServer } from '@shop/platform/grpc/server';
 import { newId } from '@shop/platform/ids';
@@ -25,6 +25,8 @@ await runProcess('cart-command', configSchema, async ({ config, log, registry, l
 
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'cart-command', log });
   await ensureTopics(kafka, cartTopics(config.CART_EVENTS_TOPIC, config.CART_DLQ_TOPIC));
+  // Each append rings the relay, which then publishes at once instead of at its next poll.
+  const doorbell = new Doorbell();
   if (config.RELAY_ENABLED) {
     const relay = await startRelay({
       pool,
@@ -35,11 +37,12 @@ await runProcess('cart-command', configSchema, async ({ config, log, registry, l
       topicFor: () => config.CART_EVENTS_TOPIC,
       log,
       registry,
+      doorbell,
     });
     lifecycle.onShutdown('relay', () => relay.stop());
   }
 
-  const carts = cartCommandHandler(new PostgresEventStore(pool), config.COMMAND_MAX_RETRIES);
+  const carts = cartCommandHandler(new PostgresEventStore(pool, { onAppended: () => doorbell.ring() }), config.COMMAND_MAX_RETRIES);
   if (config.USER_DELETIONS_ENABLED) {
     // The user service owns the topic; creating it here too (same settings) lets either start first.
     await ensureTopics(kafka, [{ topic: config.USER_EVENTS_TOPIC, numPartitions: 3 }]);

@@ -1,7 +1,7 @@
 import { AlreadyExistsError, ConcurrencyError, IllegalStateError, NotFoundError } from '@shop/platform/errors';
 import type { Clock, IdGenerator } from '@shop/platform/ids';
 import { enqueue, type EventMetadata, type OutboxEvent } from '@shop/platform/outbox';
-import { SqlState, sqlState, withTransaction, type Pool, type Queryable } from '@shop/platform/postgres/pool';
+import { SqlState, sqlState, withTransaction, type Pool, type PoolClient, type Queryable } from '@shop/platform/postgres/pool';
 import {
   ProductCreated,
   ProductDeleted,
@@ -38,14 +38,23 @@ export class Catalog {
     private readonly pool: Pool,
     private readonly clock: Clock,
     private readonly newId: IdGenerator,
+    /** Called after each commit (which wrote outbox rows): rings the relay's doorbell. */
+    private readonly afterCommit: () => void = () => {},
   ) {}
+
+  /** One transaction of a use case; the relay hears of it once it has committed. */
+  private async transaction<T>(fn: (tx: PoolClient) => Promise<T>): Promise<T> {
+    const result = await withTransaction(this.pool, fn);
+    this.afterCommit();
+    return result;
+  }
 
   async create(fields: ProductFields, meta: EventMetadata): Promise<Product> {
     const checked = checkFields(fields);
     const now = this.clock();
     const product: Product = { ...checked, id: this.newId(), quantityReserved: 0, revision: 1, createdAt: now, updatedAt: now };
     try {
-      await withTransaction(this.pool, async (tx) => {
+      await this.transaction(async (tx) => {
         await repo.insertProduct(tx, product);
         await enqueue(tx, [productEvent(product, ProductCreated.$type, ProductCreated.toJSON({ product: toProtoProduct(product) }), meta)]);
       });
@@ -84,7 +93,7 @@ export class Catalog {
     meta: EventMetadata,
   ): Promise<Product> {
     try {
-      return await withTransaction(this.pool, async (tx) => {
+      return await this.transaction(async (tx) => {
         const current = await this.lock(tx, id, expectedRevision);
         const next: Product = { ...current, ...applyUpdate(current, patch, mask), revision: current.revision + 1, updatedAt: this.clock() };
         await repo.saveProduct(tx, next);
@@ -100,7 +109,7 @@ export class Catalog {
   }
 
   async delete(id: string, expectedRevision: number | undefined, meta: EventMetadata): Promise<void> {
-    await withTransaction(this.pool, async (tx) => {
+    await this.transaction(async (tx) => {
       const current = await this.lock(tx, id, expectedRevision);
       if (current.quantityReserved > 0) {
         throw new IllegalStateError(`product ${id} has ${current.quantityReserved} units reserved for orders in flight`);
@@ -117,7 +126,7 @@ export class Catalog {
    */
   async reserve(orderId: string, lines: StockLine[], meta: EventMetadata): Promise<{ reserved: boolean; shortages: StockShortage[] }> {
     checkStockLines(lines);
-    return withTransaction(this.pool, async (tx) => {
+    return this.transaction(async (tx) => {
       // Serialises concurrent reservations for one order id (retries arriving together).
       await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [orderId]);
       const existing = await repo.findReservations(tx, orderId);
@@ -154,7 +163,7 @@ export class Catalog {
   }
 
   private async settle(orderId: string, to: 'RELEASED' | 'COMMITTED', meta: EventMetadata): Promise<StockLine[]> {
-    return withTransaction(this.pool, async (tx) => {
+    return this.transaction(async (tx) => {
       const reservations = await repo.findReservations(tx, orderId, true);
       if (reservations.length === 0) throw new NotFoundError('stock reservation for order', orderId);
       const lines = reservations.map(({ productId, quantity }) => ({ productId, quantity }));

@@ -1,5 +1,5 @@
 import { loadDescriptorSet } from '@shop/contracts/descriptors';
-import { eventStoreMigrations, PostgresEventStore, relayMigrations, startRelay } from '@shop/eventsourcing';
+import { Doorbell, eventStoreMigrations, PostgresEventStore, relayMigrations, startRelay } from '@shop/eventsourcing';
 import { startGrpcServer } from '@shop/platform/grpc/server';
 import { newId, systemClock } from '@shop/platform/ids';
 import { createKafka, ensureTopics } from '@shop/platform/kafka';
@@ -26,6 +26,8 @@ await runProcess('user-command', configSchema, async ({ config, log, registry, l
 
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'user-command', log });
   await ensureTopics(kafka, userTopics(config.USER_EVENTS_TOPIC, config.USER_DLQ_TOPIC));
+  // Each append rings the relay, which then publishes at once instead of at its next poll.
+  const doorbell = new Doorbell();
   if (config.RELAY_ENABLED) {
     const relay = await startRelay({
       pool,
@@ -36,6 +38,7 @@ await runProcess('user-command', configSchema, async ({ config, log, registry, l
       topicFor: () => config.USER_EVENTS_TOPIC,
       log,
       registry,
+      doorbell,
     });
     lifecycle.onShutdown('relay', () => relay.stop());
   }
@@ -53,7 +56,7 @@ await runProcess('user-command', configSchema, async ({ config, log, registry, l
     port: config.GRPC_PORT,
     services: [
       userCommandService({
-        users: userCommandHandler(new PostgresEventStore(pool), config.COMMAND_MAX_RETRIES),
+        users: userCommandHandler(new PostgresEventStore(pool, { onAppended: () => doorbell.ring() }), config.COMMAND_MAX_RETRIES),
         pool,
         refreshTokens: new RefreshTokens(pool, systemClock, newId, config.JWT_REFRESH_TTL_SECONDS),
         passwords: argon2Hasher,

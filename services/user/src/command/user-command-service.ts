@@ -71,7 +71,7 @@ export function userCommandService(deps: UserCommandServiceDeps): ServiceBinding
       const userId = deps.newId();
       const command: UserCommand = { type: 'RegisterUser', userId, username, email, passwordHash, ...(displayName ? { displayName } : {}) };
       const result = await run(userId, command, ctx, { inTransaction: () => claimIdentity(userId, username, email) });
-      return { userId, result: writeResult(result) };
+      return { userId, result: writeResult(result), username };
     },
 
     async authenticate(req) {

@@ -43,7 +43,11 @@ export interface RegisterUserResponse {
   /** New user id (UUID v7). */
   userId: string;
   /** Version and position after the append. */
-  result?: WriteResult | undefined;
+  result?:
+    | WriteResult
+    | undefined;
+  /** The username as stored (trimmed, lowercased): what sign-in and the read model use. */
+  username: string;
 }
 
 /** Input of Authenticate. */
@@ -307,7 +311,7 @@ export const RegisterUserRequest: MessageFns<RegisterUserRequest, "shop.user.v1.
 };
 
 function createBaseRegisterUserResponse(): RegisterUserResponse {
-  return { userId: "", result: undefined };
+  return { userId: "", result: undefined, username: "" };
 }
 
 export const RegisterUserResponse: MessageFns<RegisterUserResponse, "shop.user.v1.RegisterUserResponse"> = {
@@ -319,6 +323,9 @@ export const RegisterUserResponse: MessageFns<RegisterUserResponse, "shop.user.v
     }
     if (message.result !== undefined) {
       WriteResult.encode(message.result, writer.uint32(18).fork()).join();
+    }
+    if (message.username !== "") {
+      writer.uint32(26).string(message.username);
     }
     return writer;
   },
@@ -352,6 +359,14 @@ export const RegisterUserResponse: MessageFns<RegisterUserResponse, "shop.user.v
             message.result = WriteResult.decode(reader, reader.uint32());
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.username = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -372,6 +387,7 @@ export const RegisterUserResponse: MessageFns<RegisterUserResponse, "shop.user.v
         ? globalThis.String(object.user_id)
         : "",
       result: isSet(object.result) ? WriteResult.fromJSON(object.result) : undefined,
+      username: isSet(object.username) ? globalThis.String(object.username) : "",
     };
   },
 
@@ -382,6 +398,9 @@ export const RegisterUserResponse: MessageFns<RegisterUserResponse, "shop.user.v
     }
     if (message.result !== undefined) {
       obj.result = WriteResult.toJSON(message.result);
+    }
+    if (message.username !== "") {
+      obj.username = message.username;
     }
     return obj;
   },
@@ -395,6 +414,7 @@ export const RegisterUserResponse: MessageFns<RegisterUserResponse, "shop.user.v
     message.result = (object.result !== undefined && object.result !== null)
       ? WriteResult.fromPartial(object.result)
       : undefined;
+    message.username = object.username ?? "";
     return message;
   },
 };
