@@ -31,7 +31,7 @@ import { CartCommandServiceClient } from '@shop/contracts/shop/cart/v1/command_s
 import { insecure, promiseClient } from '@shop/platform/grpc/client';
 import { urls } from '@shop/tools/topology';
 import { banner, busyCores, cpuSnapshot, machineInfoSampled, writeResult, type SummaryRow } from './lib/results.js';
-import { ensureBenchProduct, grpcAddress, metricsDelta, scrapeMetrics, waitForReady } from './lib/stack.js';
+import { ensureBenchProduct, grpcAddress, healthClient, metricsDelta, scrapeMetrics, waitForReady } from './lib/stack.js';
 import { distribution, fmtMs, fmtNum, fmtRatio, nowMs, ratio, roundDist, type Distribution } from './lib/stats.js';
 
 const RATE = Number(process.env.BENCH_RATE ?? 300);
@@ -369,27 +369,6 @@ async function openLoop(rate: number, durationMs: number, fire: (i: number) => v
     if (i < count) await sleep(Math.max(0, t0 + i * period - nowMs()));
   }
   return { sent: count, seconds: (nowMs() - t0) / 1000, lag: distribution(lags) };
-}
-
-/** A grpc.health.v1.Health client from the proto that grpc-health-check ships. */
-function healthClient(address: string) {
-  const require = createRequire(import.meta.url);
-  const protoFile = path.join(path.dirname(require.resolve('grpc-health-check/package.json')), 'proto', 'health', 'v1', 'health.proto');
-  const definition = protoLoader.loadSync(protoFile, { keepCase: true, longs: String, enums: String, defaults: true });
-  const loaded = grpc.loadPackageDefinition(definition) as unknown as {
-    grpc: { health: { v1: { Health: new (address: string, credentials: grpc.ChannelCredentials) => grpc.Client } } };
-  };
-  const client = new loaded.grpc.health.v1.Health(address, insecure());
-  const call = client as unknown as {
-    Check(req: { service: string }, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: { status: string }) => void): void;
-  };
-  return {
-    check: () =>
-      new Promise<string>((resolve, reject) =>
-        call.Check({ service: '' }, new grpc.Metadata(), { deadline: Date.now() + 5_000 }, (err, res) => (err ? reject(err) : resolve(res.status))),
-      ),
-    close: () => client.close(),
-  };
 }
 
 function round(n: number): number {

@@ -4,9 +4,12 @@
  * 127.0.0.1 only (every address comes from tools/stack/topology.ts).
  */
 import { execFile } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
 import { ProductServiceClient } from '@shop/contracts/shop/product/v1/service';
 import { insecure, promiseClient } from '@shop/platform/grpc/client';
 import { createTestDatabase, type TestDatabase } from '@shop/testing';
@@ -208,5 +211,26 @@ export async function runLoops(opts: {
     perSecond,
     ...(busy === undefined ? {} : { busyCores: busy }),
     clientCores,
+  };
+}
+
+/** A grpc.health.v1.Health client from the proto that grpc-health-check ships. */
+export function healthClient(address: string) {
+  const require = createRequire(import.meta.url);
+  const protoFile = path.join(path.dirname(require.resolve('grpc-health-check/package.json')), 'proto', 'health', 'v1', 'health.proto');
+  const definition = protoLoader.loadSync(protoFile, { keepCase: true, longs: String, enums: String, defaults: true });
+  const loaded = grpc.loadPackageDefinition(definition) as unknown as {
+    grpc: { health: { v1: { Health: new (address: string, credentials: grpc.ChannelCredentials) => grpc.Client } } };
+  };
+  const client = new loaded.grpc.health.v1.Health(address, insecure());
+  const call = client as unknown as {
+    Check(req: { service: string }, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: { status: string }) => void): void;
+  };
+  return {
+    check: () =>
+      new Promise<string>((resolve, reject) =>
+        call.Check({ service: '' }, new grpc.Metadata(), { deadline: Date.now() + 5_000 }, (err, res) => (err ? reject(err) : resolve(res.status))),
+      ),
+    close: () => client.close(),
   };
 }

@@ -184,14 +184,16 @@ export async function startProjector<Doc>(opts: ProjectorOptions<Doc>): Promise<
           await heartbeat();
         }
       }
+      // The read model has committed: readers may hear of it now, before the offset
+      // commit's round trip to Kafka (which only decides what a restart re-reads).
+      if (opts.onCommitted && docs.size > 0) {
+        await opts.onCommitted(docs).catch((err: unknown) => log.warn({ err }, 'onCommitted hook failed'));
+      }
       // Only now, with the read model committed, may Kafka forget these messages.
       const last = batch.messages[batch.messages.length - 1]!;
       await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() }]);
       resolveOffset(last.offset);
       await heartbeat();
-      if (opts.onCommitted && docs.size > 0) {
-        await opts.onCommitted(docs).catch((err: unknown) => log.warn({ err }, 'onCommitted hook failed'));
-      }
     },
   });
   log.info({ topics: opts.topics }, 'projector running');
