@@ -112,7 +112,8 @@ export async function startGrpcServer(opts: {
   };
 }
 
-function wrapUnary(
+/** @internal exported for its unit test */
+export function wrapUnary(
   service: string,
   method: string,
   handler: UnaryHandler,
@@ -134,6 +135,14 @@ function wrapUnary(
       const level = code === grpc.status.OK ? 'debug' : code === grpc.status.INTERNAL ? 'error' : 'info';
       ctx.log[level]({ code: grpc.status[code], ms: Math.round(seconds * 1000) }, 'call');
     };
+    // A call whose caller has already given up (it waited in a queue while the process
+    // was saturated) is not started: under overload, work nobody waits for only makes
+    // everyone else later.
+    if (isPast(ctx.deadline)) {
+      finish(grpc.status.DEADLINE_EXCEEDED);
+      callback({ code: grpc.status.DEADLINE_EXCEEDED, details: 'deadline exceeded before the call was started' });
+      return;
+    }
     handler(call.request, ctx).then(
       (response) => {
         finish(grpc.status.OK);
@@ -148,4 +157,9 @@ function wrapUnary(
       },
     );
   };
+}
+
+function isPast(deadline: grpc.Deadline): boolean {
+  const at = deadline instanceof Date ? deadline.getTime() : deadline;
+  return Number.isFinite(at) && at <= Date.now();
 }

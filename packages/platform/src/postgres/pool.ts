@@ -33,16 +33,20 @@ export async function withTransaction<T>(
   isolation: 'READ COMMITTED' | 'REPEATABLE READ' | 'SERIALIZABLE' = 'READ COMMITTED',
 ): Promise<T> {
   const client = await pool.connect();
+  // A client whose ROLLBACK failed (its connection is broken) is destroyed, not pooled.
+  let broken: Error | undefined;
   try {
     await client.query(`BEGIN ISOLATION LEVEL ${isolation}`);
     const result = await fn(client);
     await client.query('COMMIT');
     return result;
   } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
+    await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+      broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+    });
     throw err;
   } finally {
-    client.release();
+    client.release(broken);
   }
 }
 
