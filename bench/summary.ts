@@ -40,7 +40,7 @@ for (const name of wanted) {
       s.met === undefined ? '' : s.met ? 'met' : 'NOT met',
     ]);
   }
-  // The idle stack alone keeps about 0.6 of 2 cores busy (pollers); well above that, something else competed.
+  // The idle stack alone keeps about 0.2–0.3 of 2 cores busy; well above half the cores, something else competed.
   const contended = (r.machine.busyCoresBeforeStart ?? 0) > 0.5 * r.machine.nproc;
   footnotes.push(
     `${name}: ${r.machine.timestamp}, ${r.durationSeconds}s, ${r.machine.busyCoresBeforeStart ?? '?'} of ${r.machine.nproc} cores busy before start` +
