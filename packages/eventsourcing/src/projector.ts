@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import { createEventProducer } from '@shop/platform/kafka';
 import type { Registry } from 'prom-client';
 import type { Logger } from '@shop/platform/log';
 import { prom } from '@shop/platform/metrics';
@@ -77,7 +78,7 @@ export async function startProjector<Doc>(opts: ProjectorOptions<Doc>): Promise<
     ...(opts.maxBytesPerPartition ? { maxBytesPerPartition: opts.maxBytesPerPartition } : {}),
     heartbeatInterval: Math.min(3_000, Math.floor((opts.sessionTimeoutMs ?? 30_000) / 3)),
   });
-  const dlq: Producer = opts.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  const dlq: Producer = createEventProducer(opts.kafka);
   let stopping = false;
 
   /** Applies and commits, retrying while the failure looks transient; rethrows otherwise. */

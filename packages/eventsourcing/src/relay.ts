@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CompressionTypes, type Kafka, type Producer } from 'kafkajs';
+import { createEventProducer } from '@shop/platform/kafka';
 import type { Registry } from 'prom-client';
 import type { Logger } from '@shop/platform/log';
 import type { MigrationSource } from '@shop/platform/postgres/migrate';
@@ -114,7 +115,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     labelNames: ['relay'] as const,
     registers: [opts.registry],
   });
-  const producer = opts.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  const producer = createEventProducer(opts.kafka);
   let stopping = false;
   let connected = false;
   let caughtUpAt = 0;

@@ -1,4 +1,4 @@
-import { Kafka, logLevel, type ITopicConfig, type LogEntry } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type ITopicConfig, type LogEntry, type Producer } from 'kafkajs';
 import type { Logger } from './log.js';
 
 /** A kafkajs client whose own log lines go through the process's JSON logger. */
@@ -46,3 +46,12 @@ export async function ensureTopics(kafka: Kafka, topics: ITopicConfig[], attempt
     await admin.disconnect();
   }
 }
+
+/**
+ * The producer every publisher of events uses (the relay, the DLQ): idempotent, one
+ * request in flight (so a retry cannot reorder a partition), no topic created by accident,
+ * and kafkajs's default partitioner named explicitly (murmur2 on the key, as the Java
+ * client does), which also silences its start-up notice about the v2 default.
+ */
+export const createEventProducer = (kafka: Kafka): Producer =>
+  kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
