@@ -237,7 +237,7 @@ async function commandPhase(rate: number, seconds: number): Promise<Phase> {
   const inFlight: Promise<void>[] = [];
   const scrape = async () => ({
     command: await scrapeMetrics('cart-command', ['process_cpu_seconds_total', 'relay_events_published_total']),
-    projector: await scrapeMetrics('cart-projector', ['process_cpu_seconds_total', 'projector_events_applied_total', 'projector_batch_seconds_count', 'projector_batch_seconds_sum']),
+    projector: await scrapeMetrics('cart-projector', ['process_cpu_seconds_total', 'processor_events_total{outcome="applied"}', 'processor_batch_seconds_count', 'processor_batch_seconds_sum']),
   });
   const before = await scrape();
   const cpuBefore = cpuSnapshot();
@@ -320,10 +320,10 @@ function printPhase(p: Phase): void {
       ` (${p.visibleBeforeAck} visible before their ack; ${p.neverSeen} never seen within ${VISIBLE_TIMEOUT_MS / 1000}s)`,
   );
   const projector = p.processDeltas.cartProjector;
-  const batches = projector.projector_batch_seconds_count ?? Number.NaN;
+  const batches = projector.processor_batch_seconds_count ?? Number.NaN;
   console.log(
-    `          meanwhile: machine ${p.busyCores ?? '?'} cores busy; projector ${fmtNum(projector.projector_events_applied_total ?? Number.NaN)} events in ${fmtNum(batches)} batches ` +
-      `(mean ${fmtMs(((projector.projector_batch_seconds_sum ?? Number.NaN) * 1000) / batches)}); CPU cart-command ${fmtNum(p.processDeltas.cartCommand.process_cpu_seconds_total ?? Number.NaN, 1)}s, ` +
+    `          meanwhile: machine ${p.busyCores ?? '?'} cores busy; projector ${fmtNum(projector['processor_events_total{outcome="applied"}'] ?? Number.NaN)} events in ${fmtNum(batches)} batches ` +
+      `(mean ${fmtMs(((projector.processor_batch_seconds_sum ?? Number.NaN) * 1000) / batches)}); CPU cart-command ${fmtNum(p.processDeltas.cartCommand.process_cpu_seconds_total ?? Number.NaN, 1)}s, ` +
       `cart-projector ${fmtNum(projector.process_cpu_seconds_total ?? Number.NaN, 1)}s`,
   );
 }

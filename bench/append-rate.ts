@@ -108,7 +108,7 @@ try {
     const turns = cartIds.map((ids) => ids.map(() => 0));
     const scrape = async () => ({
       command: await scrapeMetrics('cart-command', ['process_cpu_seconds_total', 'relay_events_published_total']),
-      projector: await scrapeMetrics('cart-projector', ['process_cpu_seconds_total', 'projector_events_applied_total', 'projector_batch_seconds_count']),
+      projector: await scrapeMetrics('cart-projector', ['process_cpu_seconds_total', 'processor_events_total{outcome="applied"}', 'processor_batch_seconds_count']),
       product: await scrapeMetrics('product', ['process_cpu_seconds_total']),
     });
     const before = await scrape();
@@ -134,7 +134,7 @@ try {
     const cpuMsPerCommand = (d: Record<string, number>) => (d.process_cpu_seconds_total === undefined ? Number.NaN : (d.process_cpu_seconds_total * 1000) / sentInWindow);
     console.log(
       `          CPU per command: cart-command ${fmtMs(cpuMsPerCommand(processes.cartCommand))}, cart-projector ${fmtMs(cpuMsPerCommand(processes.cartProjector))}` +
-        ` (projector applied ${fmtNum(processes.cartProjector.projector_events_applied_total ?? Number.NaN)} events in ${fmtNum(processes.cartProjector.projector_batch_seconds_count ?? Number.NaN)} batches meanwhile)`,
+        ` (projector applied ${fmtNum(processes.cartProjector['processor_events_total{outcome="applied"}'] ?? Number.NaN)} events in ${fmtNum(processes.cartProjector.processor_batch_seconds_count ?? Number.NaN)} batches meanwhile)`,
     );
     console.log(`          streams: ${fmtNum(CLIENTS * CARTS_PER_CALLER)} carts, longest ~${fmtNum(maxStream)} events at the end (warm streams are decided from the handler's state cache)`);
 

@@ -14,7 +14,7 @@ const args = process.argv.slice(2);
 const sinceAt = args.indexOf('--since');
 const since = sinceAt >= 0 ? Date.parse(args[sinceAt + 1] ?? '') : Number.NaN;
 const names = args.filter((a, i) => a !== '--since' && i !== sinceAt + 1);
-const wanted = names.length > 0 ? names : ['append-rate', 'ack-to-visible', 'rebuild-rate'];
+const wanted = names.length > 0 ? names : ['append-rate', 'ack-to-visible', 'rebuild-rate', 'checkout'];
 
 const rows: string[][] = [['benchmark', 'metric', 'value', 'baseline (same run)', 'ratio', 'target', '']];
 const footnotes: string[] = [];

@@ -14,7 +14,7 @@ import { ProductServiceClient } from '@shop/contracts/shop/product/v1/service';
 import { insecure, promiseClient } from '@shop/platform/grpc/client';
 import { createTestDatabase, type TestDatabase } from '@shop/testing';
 import { findPgBinDir } from '@shop/tools/install/postgres-layout';
-import { grpcServices, infraPorts, pgPassword, pgUser, workers } from '@shop/tools/topology';
+import { bffHttpMetricsPort, grpcServices, infraPorts, pgPassword, pgUser, workers } from '@shop/tools/topology';
 import { busyCores, cpuSnapshot, type CpuSnapshot } from './results.js';
 import { nowMs } from './stats.js';
 
@@ -43,6 +43,7 @@ export const grpcAddress = (name: string): string => {
 
 /** The ops HTTP port (/metrics) of a stack process. */
 export function metricsPort(name: string): number {
+  if (name === 'bff') return bffHttpMetricsPort;
   if (name in workers) return workers[name as keyof typeof workers].httpPort;
   const s = grpcServices.find((x) => x.name === name);
   if (!s) throw new Error(`unknown process ${name}`);
@@ -84,11 +85,19 @@ export async function scrapeMetrics(process: string, names: string[]): Promise<R
   } catch {
     return out;
   }
+  // A name may carry labels to match, e.g. `processor_events_total{outcome="applied"}`.
+  const wanted = names.map((n) => {
+    const m = /^([^{]+)(?:\{(.*)\})?$/.exec(n)!;
+    return { key: n, name: m[1]!, labels: (m[2] ?? '').split(',').filter(Boolean) };
+  });
   for (const line of text.split('\n')) {
     if (line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{[^}]*\})? ([^ ]+)/.exec(line);
-    if (!m || !names.includes(m[1]!)) continue;
-    out[m[1]!] = (out[m[1]!] ?? 0) + Number(m[2]);
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{([^}]*)\})? ([^ ]+)/.exec(line);
+    if (!m) continue;
+    for (const w of wanted) {
+      if (w.name !== m[1] || !w.labels.every((l) => (m[2] ?? '').split(',').includes(l))) continue;
+      out[w.key] = (out[w.key] ?? 0) + Number(m[3]);
+    }
   }
   return out;
 }

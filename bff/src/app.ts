@@ -2,6 +2,7 @@ import { GraphQLError } from 'graphql';
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { createSchema, createYoga } from 'graphql-yoga';
 import type { NatsConnection } from 'nats';
 import type { Logger } from '@shop/platform/log';
@@ -11,10 +12,16 @@ import type { Clients } from './clients/index.js';
 import type { BffConfig } from './config.js';
 import type { GraphQLContext } from './context.js';
 import { maskError } from './errors.js';
+import { graphiqlAssets, graphiqlAssetsPath, graphiqlPageHeaders, renderGraphiQL } from './graphiql.js';
 import { createLoaders } from './loaders/index.js';
 import { productResolvers } from './resolvers/product.js';
 import { cartResolvers } from './resolvers/cart.js';
 import { userResolvers } from './resolvers/user.js';
+import { orderResolvers } from './resolvers/order.js';
+import { reportResolvers } from './resolvers/report.js';
+import { ProductListCache } from './loaders/product-cache.js';
+import { watchCatalog } from './loaders/catalog-watch.js';
+import type { ListProductsResponse } from '@shop/contracts/shop/product/v1/service';
 
 const typeDefs = readFileSync(new URL('./schema/schema.graphql', import.meta.url), 'utf8');
 
@@ -23,16 +30,22 @@ export function createApp(opts: {
   clients: Clients;
   nats: NatsConnection;
   verifier: TokenVerifier;
-  config: Pick<BffConfig, 'ADMIN_API_KEY' | 'GRAPHIQL'>;
+  config: Pick<BffConfig, 'ADMIN_API_KEY' | 'GRAPHIQL' | 'ORDER_WAIT_MS' | 'PRODUCT_CACHE_TTL_MS'>;
   log: Logger;
 }) {
+  // Catalog pages shared by all requests, dropped at every change the product service announces.
+  // At most 200 pages of at most 100 products: a bounded few megabytes.
+  const productCache = new ProductListCache<ListProductsResponse>(opts.config.PRODUCT_CACHE_TTL_MS, 200);
+  const catalogWatch = watchCatalog(opts.nats, productCache, opts.log);
   const yoga = createYoga<{ viewer: Caller | null }, GraphQLContext>({
     schema: createSchema<GraphQLContext>({
       typeDefs,
-      resolvers: [productResolvers, cartResolvers, userResolvers],
+      resolvers: [productResolvers, cartResolvers, userResolvers, orderResolvers, reportResolvers],
     }),
     graphqlEndpoint: '/graphql',
     graphiql: opts.config.GRAPHIQL,
+    // Served from here (assets under /graphql/graphiql/), not from a CDN a closed network cannot reach.
+    renderGraphiQL,
     maskedErrors: { maskError: maskError(opts.log) },
     logging: {
       debug: (...args) => opts.log.debug({ args }, 'yoga'),
@@ -51,6 +64,7 @@ export function createApp(opts: {
         clients: opts.clients,
         loaders: createLoaders(opts.clients),
         config: opts.config,
+        productCache,
         log: opts.log.child({ correlationId }),
         nats: opts.nats,
         callMetadata: {
@@ -68,7 +82,19 @@ export function createApp(opts: {
     const { jwksJson } = await opts.clients.userCommand.getJwks({});
     return c.body(jwksJson, 200, { 'content-type': 'application/json', 'cache-control': 'public, max-age=300' });
   });
+  if (opts.config.GRAPHIQL) {
+    app.route(graphiqlAssetsPath, graphiqlAssets());
+    app.use('/graphql', graphiqlPageHeaders());
+  }
+  // A GraphQL request is a few kilobytes; anything much larger is refused before it is parsed.
+  app.use(
+    '/graphql',
+    bodyLimit({
+      maxSize: 64 * 1024,
+      onError: (c) => c.json({ errors: [{ message: 'the request body is larger than 64 KiB', extensions: { code: 'PAYLOAD_TOO_LARGE' } }] }, 413),
+    }),
+  );
   app.use('/graphql', viewerMiddleware(opts.verifier));
   app.on(['GET', 'POST', 'OPTIONS'], '/graphql', (c) => yoga.fetch(c.req.raw, { viewer: c.get('viewer') }));
-  return app;
+  return Object.assign(app, { productCache, stopWatchingCatalog: () => catalogWatch.stop() });
 }

@@ -14,6 +14,8 @@ await runProcess('bff', configSchema, async ({ config, log, lifecycle, readiness
       cartQuery: config.CART_QUERY_GRPC_ADDR,
       userCommand: config.USER_COMMAND_GRPC_ADDR,
       userQuery: config.USER_QUERY_GRPC_ADDR,
+      order: config.ORDER_GRPC_ADDR,
+      reports: config.REPORTS_GRPC_ADDR,
     },
     { defaultMs: config.GRPC_TIMEOUT_MS, passwordMs: config.GRPC_PASSWORD_TIMEOUT_MS },
   );
@@ -27,7 +29,11 @@ await runProcess('bff', configSchema, async ({ config, log, lifecycle, readiness
     fetchJwks: async () => JSON.parse((await clients.userCommand.getJwks({})).jwksJson),
   });
   const app = createApp({ clients, nats, verifier, config, log });
-  const server = serve({ fetch: app.fetch, port: config.PORT, hostname: '0.0.0.0' });
+  const server = serve({ fetch: app.fetch, port: config.PORT, hostname: '0.0.0.0' }) as import('node:http').Server;
+  // Longer than Envoy's idle timeout for its connections to us (50 s): Envoy closes an idle
+  // connection first, so it never reuses one we are closing (a reset under load otherwise).
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);

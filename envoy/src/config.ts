@@ -88,18 +88,22 @@ function cluster(name: string, upstream: Upstream, opts: { http2: boolean; dns: 
     },
     health_checks: [
       {
-        timeout: '1s',
+        // A process that is busy (a burst of work on a saturated machine) still answers
+        // within seconds; only one that does not answer three times running is taken out.
+        timeout: '3s',
         interval: '2s',
         // Fast to notice a restart in development; in a pod the kubelet probes too.
         no_traffic_interval: '2s',
-        unhealthy_threshold: 2,
+        unhealthy_threshold: 3,
         healthy_threshold: 1,
         ...opts.healthCheck,
       },
     ],
     // A host that keeps failing is ejected for a while rather than retried into.
     outlier_detection: { consecutive_5xx: 5, consecutive_gateway_failure: 3, interval: '5s', base_ejection_time: '10s', max_ejection_percent: 100 },
-    common_lb_config: { healthy_panic_threshold: { value: 0 } },
+    // Envoy's default panic threshold (50%): when every host of a cluster looks unhealthy
+    // (often the only one, slow under load), requests still go to them rather than all
+    // failing with "no healthy upstream"; a host that is really down fails them fast anyway.
   };
 }
 
@@ -237,7 +241,17 @@ function edgeListener(t: EnvoyTopology) {
                         match: { prefix: '/graphql', headers: [{ name: 'accept', string_match: { contains: 'text/event-stream' } }] },
                         route: { cluster: 'bff', timeout: '0s', idle_timeout: '3600s' },
                       },
-                      { match: { prefix: '/graphql' }, route: { cluster: 'bff', timeout: '30s', idle_timeout: '300s' } },
+                      {
+                        match: { prefix: '/graphql' },
+                        route: {
+                          cluster: 'bff',
+                          timeout: '30s',
+                          idle_timeout: '300s',
+                          // Only what never reached the BFF is tried again (a mutation must not run twice):
+                          // a pooled connection it had just closed, or one that could not be opened.
+                          retry_policy: { retry_on: 'reset-before-request,connect-failure', num_retries: 2 },
+                        },
+                      },
                       { match: { path: '/healthz' }, route: { cluster: 'bff', timeout: '2s' } },
                       { match: { path: '/.well-known/jwks.json' }, route: { cluster: 'bff', timeout: '5s' } },
                     ],
@@ -275,7 +289,18 @@ export function envoyBootstrap(t: EnvoyTopology): object {
     static_resources: {
       listeners: [edgeListener(t), ...t.grpc.map((g) => grpcListener(g, t.listenHost))],
       clusters: [
-        cluster('bff', t.bff, { http2: false, dns, healthCheck: { http_health_check: { path: '/healthz' } } }),
+        {
+          ...cluster('bff', t.bff, { http2: false, dns, healthCheck: { http_health_check: { path: '/healthz' } } }),
+          // Envoy drops an idle pooled connection before the BFF would (its keep-alive is 65 s),
+          // so it never sends a request down a connection the BFF is closing.
+          typed_extension_protocol_options: {
+            'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
+              '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+              common_http_protocol_options: { idle_timeout: '50s' },
+              explicit_http_config: { http_protocol_options: {} },
+            },
+          },
+        },
         ...t.grpc.map((g) => cluster(g.name, g.upstream, { http2: true, dns, healthCheck: { grpc_health_check: {} } })),
       ],
     },

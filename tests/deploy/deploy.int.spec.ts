@@ -182,7 +182,8 @@ test('gRPC services: native gRPC probes on GRPC_PORT, a headless Service, an Env
     const svc = objects.find((o) => o.kind === 'Service' && o.metadata.name === s.name);
     t.is(svc?.spec.clusterIP, 'None', `${s.name}: headless Service (Envoy balances per pod)`);
     t.is(svc?.spec.ports[0].port, grpcPort, `${s.name}: Service port`);
-    t.true(bffEnv.includes(`127.0.0.1:${s.envoyPort}`), `${s.name}: the BFF calls it through Envoy's listener 127.0.0.1:${s.envoyPort}`);
+    if (s.calledByBff === false) t.false(bffEnv.includes(`127.0.0.1:${s.envoyPort}`), `${s.name}: the BFF has no client of it (calledByBff: false)`);
+    else t.true(bffEnv.includes(`127.0.0.1:${s.envoyPort}`), `${s.name}: the BFF calls it through Envoy's listener 127.0.0.1:${s.envoyPort}`);
   }
 });
 
@@ -364,7 +365,7 @@ async function dockerCompose(t: { log: (...v: unknown[]) => void }): Promise<(ar
       const schema = await configSchemaOf(s.command[0]);
       t.notThrows(() => loadConfig(schema, s.environment), `compose service ${name} (${s.command[0]})`);
     }
-    const callers: Record<string, string[]> = { bff: deployedGrpcServices.map((s) => s.name), ...serviceCallers };
+    const callers: Record<string, string[]> = { bff: deployedGrpcServices.filter((s) => s.calledByBff !== false).map((s) => s.name), ...serviceCallers };
     for (const [caller, callees] of Object.entries(callers)) {
       const addresses = Object.values(services[caller].environment as Record<string, string>);
       for (const callee of callees) {

@@ -34,15 +34,24 @@ export interface DeployedGrpcService {
   envoyPort: number;
   /** Route deadline when the caller sets none (generator default: 10 s). */
   timeoutMs?: number;
+  /**
+   * False for a service the BFF has no client of (payment: driven by Kafka). Its Envoy
+   * listener exists all the same (grpcurl through the BFF pod, a client added later), but
+   * the BFF gets no <NAME>_GRPC_ADDR for it. Default true.
+   */
+  calledByBff?: boolean;
 }
 
 /** gRPC services that have a Deployment (k8s/base/<name>/) and a compose service today. */
 export const deployedGrpcServices: DeployedGrpcService[] = [
   { name: 'product', envoyPort: 21051 },
+  { name: 'order', envoyPort: 21052 },
   { name: 'cart-command', envoyPort: 21053 },
   { name: 'cart-query', envoyPort: 21054 },
   { name: 'user-command', envoyPort: 21055 },
   { name: 'user-query', envoyPort: 21056 },
+  { name: 'payment', envoyPort: 21057, calledByBff: false },
+  { name: 'reports', envoyPort: 21058 },
 ];
 
 /**
@@ -60,6 +69,7 @@ export const edgeJwt = { issuer: 'shop', audience: 'shop-api' } as const;
  */
 export const serviceCallers: Record<string, string[]> = {
   'cart-command': ['product'],
+  order: ['product'],
 };
 
 const routes = (services = deployedGrpcServices): GrpcRoute[] =>

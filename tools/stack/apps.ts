@@ -17,6 +17,15 @@ import { seedDemoCatalog } from './seed.js';
 /** The admin secret of the local stack (override with SHOP_ADMIN_API_KEY). Not a production secret. */
 export const adminApiKey = process.env.SHOP_ADMIN_API_KEY ?? 'local-admin-key-change-me';
 
+/** A charge of exactly this amount is declined by the local stack's mock gateway (a "test card"; see services/payment). */
+export const paymentDeclineAmountCents = 1313;
+
+/**
+ * How long an order of the local stack waits for its stock and payment. Long enough for a
+ * burst of checkouts on a loaded two-core machine; the order service's tests use a short one.
+ */
+const checkoutTimeoutMs = 60_000;
+
 const service = (name: string) => {
   const s = grpcServices.find((x) => x.name === name);
   if (!s) throw new Error(`unknown service ${name}`);
@@ -70,7 +79,7 @@ export function localEnvoyTopology(): EnvoyTopology {
 }
 
 /** Services with a process today; the others join as they are built. */
-const implemented = ['product', 'cart-command', 'cart-query', 'user-command', 'user-query'];
+const implemented = ['product', 'order', 'payment', 'reports', 'cart-command', 'cart-query', 'user-command', 'user-query'];
 
 /**
  * The local stack's token signing key: generated once, kept under .stack (git-ignored),
@@ -111,13 +120,19 @@ export async function appSpecs(): Promise<ProcessSpec[]> {
   const cartQuery = service('cart-query');
   const userCommand = service('user-command');
   const userQuery = service('user-query');
+  const order = service('order');
+  const payment = service('payment');
+  const reports = service('reports');
   const via = (s: { envoyPort: number }) => `127.0.0.1:${s.envoyPort}`;
   const kafka = urls.kafkaBrokers.join(',');
   await ensureDatabase('product');
   await ensureDatabase('cart');
   await ensureDatabase('user');
+  await ensureDatabase('order');
+  await ensureDatabase('payment');
+  await ensureDatabase('reports');
   return [
-    nodeProcess('product', 'services/product/src/main.ts', { GRPC_PORT: String(product.grpcPort), DATABASE_URL: urls.postgres('product'), KAFKA_BROKERS: kafka }, [product.grpcPort], product.httpPort),
+    nodeProcess('product', 'services/product/src/main.ts', { GRPC_PORT: String(product.grpcPort), DATABASE_URL: urls.postgres('product'), KAFKA_BROKERS: kafka, NATS_URL: urls.nats }, [product.grpcPort], product.httpPort),
     nodeProcess(
       'cart-command',
       'services/cart/src/command/main.ts',
@@ -144,6 +159,22 @@ export async function appSpecs(): Promise<ProcessSpec[]> {
     nodeProcess('user-projector', 'services/user/src/projector/main.ts', { DATABASE_URL: urls.postgres('user'), KAFKA_BROKERS: kafka }, [], workers['user-projector'].httpPort),
     nodeProcess('user-query', 'services/user/src/query/main.ts', { GRPC_PORT: String(userQuery.grpcPort), DATABASE_URL: urls.postgres('user') }, [userQuery.grpcPort], userQuery.httpPort),
     nodeProcess(
+      'order',
+      'services/order/src/main.ts',
+      { GRPC_PORT: String(order.grpcPort), DATABASE_URL: urls.postgres('order'), KAFKA_BROKERS: kafka, PRODUCT_GRPC_ADDR: via(product), CHECKOUT_TIMEOUT_MS: String(checkoutTimeoutMs) },
+      [order.grpcPort],
+      order.httpPort,
+    ),
+    nodeProcess(
+      'payment',
+      'services/payment/src/main.ts',
+      { GRPC_PORT: String(payment.grpcPort), DATABASE_URL: urls.postgres('payment'), KAFKA_BROKERS: kafka, PAYMENT_DECLINE_AMOUNTS_CENTS: String(paymentDeclineAmountCents) },
+      [payment.grpcPort],
+      payment.httpPort,
+    ),
+    nodeProcess('reports', 'services/reports/src/main.ts', { GRPC_PORT: String(reports.grpcPort), DATABASE_URL: urls.postgres('reports'), KAFKA_BROKERS: kafka }, [reports.grpcPort], reports.httpPort),
+    nodeProcess('notifications', 'services/notifications/src/main.ts', { KAFKA_BROKERS: kafka, NATS_URL: urls.nats }, [], workers.notifications.httpPort),
+    nodeProcess(
       'bff',
       'bff/src/main.ts',
       {
@@ -153,6 +184,8 @@ export async function appSpecs(): Promise<ProcessSpec[]> {
         CART_QUERY_GRPC_ADDR: via(cartQuery),
         USER_COMMAND_GRPC_ADDR: via(userCommand),
         USER_QUERY_GRPC_ADDR: via(userQuery),
+        ORDER_GRPC_ADDR: via(order),
+        REPORTS_GRPC_ADDR: via(reports),
         NATS_URL: urls.nats,
         ADMIN_API_KEY: adminApiKey,
       },
@@ -177,6 +210,7 @@ export async function afterUp(): Promise<void> {
       .map((s) => [`${s.name} gRPC`, `127.0.0.1:${s.grpcPort} (via Envoy 127.0.0.1:${s.envoyPort}, metrics http://127.0.0.1:${s.httpPort}/metrics)`]),
     ['cart-projector', `metrics http://127.0.0.1:${workers['cart-projector'].httpPort}/metrics`],
     ['user-projector', `metrics http://127.0.0.1:${workers['user-projector'].httpPort}/metrics`],
+    ['notifications', `metrics http://127.0.0.1:${workers.notifications.httpPort}/metrics`],
     ['Postgres', urls.postgres()],
     ['Kafka', urls.kafkaBrokers.join(',')],
     ['NATS', urls.nats],

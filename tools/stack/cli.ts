@@ -16,6 +16,7 @@ import { problemLines } from './problems.js';
 const usage = `usage: npm run stack -- <command>
   install            install or update every tool and server (idempotent)
   up [--infra]       install what is missing, start the infrastructure, then (without --infra) the apps
+  restart [name…]    restart application processes (all when none is named), e.g. after a code change
   down [--apps]      stop the apps, then (without --apps) the infrastructure
   status             show what runs
   logs [name] [-f]   show (or follow) the logs of one or all processes
@@ -29,6 +30,8 @@ async function main(argv: string[]): Promise<number> {
       return timed('install', () => installAll());
     case 'up':
       return timed('up', () => up(args.includes('--infra')));
+    case 'restart':
+      return timed('restart', () => restart(args.filter((a) => !a.startsWith('-'))));
     case 'down':
       await down(args.includes('--apps'));
       return 0;
@@ -70,6 +73,18 @@ async function up(infraOnly: boolean): Promise<void> {
   // Apps depend on each other in the order given (e.g. services before the BFF before Envoy).
   for (const spec of await apps.appSpecs()) await start(spec);
   await apps.afterUp();
+}
+
+/** Restarts the named application processes (all of them when none is named), e.g. after a code change. */
+async function restart(names: string[]): Promise<void> {
+  const apps = await import('./apps.js');
+  const specs = await apps.appSpecs();
+  const unknown = names.filter((n) => !specs.some((s) => s.name === n));
+  if (unknown.length > 0) throw new StackError(`unknown process ${unknown.join(', ')}; known: ${specs.map((s) => s.name).join(', ')}`);
+  for (const spec of specs.filter((s) => names.length === 0 || names.includes(s.name))) {
+    await stop(spec);
+    await start(spec);
+  }
 }
 
 async function down(appsOnly = false): Promise<void> {

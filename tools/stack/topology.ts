@@ -67,12 +67,14 @@ export const grpcServices: GrpcServiceTopology[] = [
   { name: 'user-command', services: ['shop.user.v1.UserCommandService'], grpcPort: p(20055), envoyPort: p(21055), httpPort: p(9455) },
   { name: 'user-query', services: ['shop.user.v1.UserQueryService'], grpcPort: p(20056), envoyPort: p(21056), httpPort: p(9456) },
   { name: 'payment', services: ['shop.payment.v1.PaymentService'], grpcPort: p(20057), envoyPort: p(21057), httpPort: p(9457) },
+  { name: 'reports', services: ['shop.reports.v1.ReportService'], grpcPort: p(20058), envoyPort: p(21058), httpPort: p(9458) },
 ];
 
 /** Processes without a gRPC port of their own (consumers): their ops HTTP port. */
 export const workers = {
   'cart-projector': { httpPort: p(9460) },
   'user-projector': { httpPort: p(9461) },
+  notifications: { httpPort: p(9462) },
 } as const;
 
 export const bffPort = p(4000);

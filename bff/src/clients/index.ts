@@ -4,6 +4,8 @@ import { CartCommandServiceClient } from '@shop/contracts/shop/cart/v1/command_s
 import { CartQueryServiceClient } from '@shop/contracts/shop/cart/v1/query_service';
 import { UserCommandServiceClient } from '@shop/contracts/shop/user/v1/command_service';
 import { UserQueryServiceClient } from '@shop/contracts/shop/user/v1/query_service';
+import { OrderServiceClient } from '@shop/contracts/shop/order/v1/service';
+import { ReportServiceClient } from '@shop/contracts/shop/reports/v1/reports';
 import { promiseClient, type PromiseClient } from '@shop/platform/grpc/client';
 
 export interface Clients {
@@ -12,6 +14,8 @@ export interface Clients {
   cartQuery: PromiseClient<CartQueryServiceClient>;
   userCommand: PromiseClient<UserCommandServiceClient>;
   userQuery: PromiseClient<UserQueryServiceClient>;
+  order: PromiseClient<OrderServiceClient>;
+  reports: PromiseClient<ReportServiceClient>;
   close(): void;
 }
 
@@ -21,6 +25,8 @@ export interface ClientAddresses {
   cartQuery: string;
   userCommand: string;
   userQuery: string;
+  order: string;
+  reports: string;
 }
 
 export interface ClientTimeouts {
@@ -46,6 +52,8 @@ export function createClients(addresses: ClientAddresses, timeouts: ClientTimeou
   const cartQuery = new CartQueryServiceClient(addresses.cartQuery, insecure, channelOptions);
   const userCommand = new UserCommandServiceClient(addresses.userCommand, insecure, channelOptions);
   const userQuery = new UserQueryServiceClient(addresses.userQuery, insecure, channelOptions);
+  const order = new OrderServiceClient(addresses.order, insecure, channelOptions);
+  const reports = new ReportServiceClient(addresses.reports, insecure, channelOptions);
   return {
     product: promiseClient(product, timeoutMs),
     cartCommand: promiseClient(cartCommand, timeoutMs),
@@ -56,6 +64,8 @@ export function createClients(addresses: ClientAddresses, timeouts: ClientTimeou
       changePassword: timeouts.passwordMs,
     }),
     userQuery: promiseClient(userQuery, timeoutMs),
-    close: () => [product, cartCommand, cartQuery, userCommand, userQuery].forEach((c) => c.close()),
+    order: promiseClient(order, timeoutMs),
+    reports: promiseClient(reports, timeoutMs),
+    close: () => [product, cartCommand, cartQuery, userCommand, userQuery, order, reports].forEach((c) => c.close()),
   };
 }

@@ -1,9 +1,12 @@
 import { Repeater } from 'graphql-yoga';
 import { JSONCodec } from 'nats';
+import { subjects } from '@shop/platform/subjects';
 import { ForbiddenError, NotFoundError, ValidationError } from '@shop/platform/errors';
 import { CartStatus, type Cart, type CartLine } from '@shop/contracts/shop/cart/v1/cart';
 import type { GraphQLContext } from '../context.js';
 import { renameFields, uuidArg } from '../errors.js';
+import { requireViewer } from '../auth/viewer.js';
+import { waitForOrder } from './order.js';
 
 interface CartView {
   cart: Cart;
@@ -59,6 +62,17 @@ async function write(ctx: GraphQLContext, cartId: string, call: WriteCall): Prom
   return readCart(ctx, cartId, res.result?.version ?? 0);
 }
 
+/** The signed-in customer's current cart (the one they changed last), or null. */
+export async function customerCart(ctx: GraphQLContext, customerId: string): Promise<CartView | null> {
+  try {
+    const res = await ctx.clients.cartQuery.getCustomerCart({ customerId }, { metadata: ctx.callMetadata });
+    return { cart: res.cart!, stale: false };
+  } catch (err) {
+    if (err instanceof NotFoundError) return null;
+    throw err;
+  }
+}
+
 export const cartResolvers = {
   Query: {
     cart: (_: unknown, args: { id: string; minVersion?: number | null }, ctx: GraphQLContext) => {
@@ -72,7 +86,9 @@ export const cartResolvers = {
     addToCart: (_: unknown, a: { cartId: string; productId: string; quantity: number }, ctx: GraphQLContext) => {
       const cartId = uuidArg('cartId', a.cartId);
       const productId = uuidArg('productId', a.productId);
-      return write(ctx, cartId, (c, m) => c.clients.cartCommand.addItem({ cartId, productId, quantity: a.quantity }, m));
+      // Signed in: a cart this starts (or an anonymous one) becomes the customer's; the cart service checks the owner too.
+      const customerId = ctx.viewer?.userId;
+      return write(ctx, cartId, (c, m) => c.clients.cartCommand.addItem({ cartId, productId, quantity: a.quantity, ...(customerId ? { customerId } : {}) }, m));
     },
     removeFromCart: (_: unknown, a: { cartId: string; productId: string }, ctx: GraphQLContext) => {
       const cartId = uuidArg('cartId', a.cartId);
@@ -88,10 +104,17 @@ export const cartResolvers = {
       const cartId = uuidArg('cartId', a.cartId);
       return write(ctx, cartId, (c, m) => c.clients.cartCommand.resetCart({ cartId }, m));
     },
-    checkOut: async (_: unknown, a: { cartId: string }, ctx: GraphQLContext) => {
+    checkOut: async (_: unknown, a: { cartId: string; expectedTotal?: number | null }, ctx: GraphQLContext) => {
+      // An order needs a customer: sign in (an anonymous cart becomes yours at login).
+      const viewer = requireViewer(ctx.viewer);
       const cartId = uuidArg('cartId', a.cartId);
       await assertCartAccess(ctx, cartId);
-      const res = await renamed(ctx.clients.cartCommand.checkOut({ cartId }, { metadata: ctx.callMetadata }));
+      const expectedTotal = a.expectedTotal == null ? undefined : { amountCents: a.expectedTotal, currency: '' };
+      // The cart service checks the owner too, on the cart as it is (the read model may lag).
+      const res = await renameFields(ctx.clients.cartCommand.checkOut({ cartId, customerId: viewer.userId, ...(expectedTotal ? { expectedTotal } : {}) }, { metadata: ctx.callMetadata }), {
+        ...argNames,
+        'expected_total.amount_cents': 'expectedTotal',
+      });
       const checkout = res.checkout!;
       return {
         checkoutId: checkout.checkoutId,
@@ -100,6 +123,8 @@ export const cartResolvers = {
         total: checkout.total?.amountCents ?? 0,
         currency: checkout.total?.currency ?? 'USD',
         version: res.result?.version ?? 0,
+        // The order service places the order from the checkout, under the checkout's id.
+        orderId: checkout.checkoutId,
       };
     },
   },
@@ -115,17 +140,30 @@ export const cartResolvers = {
         const cartId = uuidArg('cartId', a.cartId);
         await assertCartAccess(ctx, cartId);
         const codec = JSONCodec<{ cartId: string; version: number }>();
-        return new Repeater<{ version: number }>(async (push, stop) => {
-          const sub = ctx.nats.subscribe(`shop.cart.updated.${cartId}`);
+        return new Repeater<CartView>(async (push, stop) => {
+          const sub = ctx.nats.subscribe(subjects.cartUpdated(cartId));
           void (async () => {
-            for await (const m of sub) await push({ version: codec.decode(m.data).version });
-          })();
+            for await (const m of sub) {
+              // Checked again at every change: a cart that gets an owner is theirs alone from then on.
+              const view = await readCart(ctx, cartId, codec.decode(m.data).version);
+              if (view.cart.customerId && view.cart.customerId !== ctx.viewer?.userId) {
+                stop(new ForbiddenError('this cart now belongs to a customer: sign in as them to follow it'));
+                break;
+              }
+              await push(view);
+            }
+          })().catch((err: unknown) => stop(err));
           await stop;
           sub.unsubscribe();
         });
       },
-      resolve: (payload: { version: number }, a: { cartId: string }, ctx: GraphQLContext) => readCart(ctx, a.cartId.toLowerCase(), payload.version),
+      resolve: (view: CartView) => view,
     },
+  },
+
+  Checkout: {
+    /** Only a client that asks for the order waits (bounded) for the order service to place it. */
+    order: (c: { orderId: string }, _: unknown, ctx: GraphQLContext) => waitForOrder(ctx, c.orderId, ctx.config.ORDER_WAIT_MS),
   },
 
   Cart: {

@@ -1,11 +1,11 @@
-import { IllegalStateError, NotFoundError, ValidationError } from '@shop/platform/errors';
-import { isUuid } from '@shop/platform/ids';
+import { NotFoundError, ValidationError } from '@shop/platform/errors';
 import type { User as UserMessage } from '@shop/contracts/shop/user/v1/user';
 import type { AuthenticateResponse } from '@shop/contracts/shop/user/v1/command_service';
 import { requireViewer } from '../auth/viewer.js';
 import type { GraphQLContext } from '../context.js';
 import { renameFields, uuidArg } from '../errors.js';
 import { attachCartAtLogin } from './cart-login.js';
+import { customerCart } from './cart.js';
 
 
 const camel = (snake: string) => snake.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
@@ -59,15 +59,6 @@ export const userResolvers = {
         throw err;
       }
     },
-    orders: (_: unknown, __: unknown, ctx: GraphQLContext) => {
-      requireViewer(ctx.viewer);
-      return [];
-    },
-    order: (_: unknown, args: { id: string }, ctx: GraphQLContext) => {
-      requireViewer(ctx.viewer);
-      uuidArg('id', args.id);
-      return null;
-    },
   },
 
   Mutation: {
@@ -101,7 +92,8 @@ export const userResolvers = {
         password: 'password',
       });
       const payload = await authPayload(ctx, auth);
-      const cart = cartId ? await attachCartAtLogin(ctx, cartId, auth.userId) : null;
+      // The cart the client was using becomes theirs; without one, they get back the cart they had.
+      const cart = cartId ? await attachCartAtLogin(ctx, cartId, auth.userId) : await customerCart(ctx, auth.userId);
       return { ...payload, cart };
     },
 
@@ -165,14 +157,6 @@ export const userResolvers = {
       return true;
     },
 
-    placeOrder: (_: unknown, args: { products?: Array<{ _id: string; quantity: number } | null> | null }, ctx: GraphQLContext) => {
-      requireViewer(ctx.viewer);
-      (args.products ?? []).forEach((p, i) => {
-        if (!p || !isUuid(p._id)) throw new ValidationError(`products[${i}]._id`, 'must be a product id (UUID)');
-        if (!Number.isInteger(p.quantity) || p.quantity < 1) throw new ValidationError(`products[${i}].quantity`, 'must be at least 1');
-      });
-      throw new IllegalStateError('placing orders is not available yet: the order service is not deployed');
-    },
   },
 
   User: { _id: (u: { id: string }) => u.id },
@@ -181,7 +165,7 @@ export const userResolvers = {
     email: (u: UserMessage) => u.email || null,
     displayName: (u: UserMessage) => u.displayName || null,
     shippingAddress: (u: UserMessage) => (u.shippingAddress?.line1 ? u.shippingAddress : null),
+    cart: (u: UserMessage, _: unknown, ctx: GraphQLContext) => customerCart(ctx, u.id),
   },
-  Order: { _id: (o: { id: string }) => o.id },
 };
 

@@ -9,3 +9,8 @@ export { startRelay, relayMigrations, Doorbell, type Relay, type RelayOptions } 
 export { startProjector, migrateProjection, isTransient, type Projector, type ProjectorOptions } from './projector.js';
 export { rebuildProjection, type RebuildResult } from './rebuild.js';
 export { waitForVersion, rowVersion } from './read-model.js';
+export { startProcessor, type Processor, type ProcessorOptions, type BatchContext, type BatchOutcome } from './processor/processor.js';
+export { Inbox, processorMigrations } from './processor/inbox.js';
+export { startReactor, type Reaction, type ReactionContext, type ReactorOptions } from './processor/reactor.js';
+export type { Workflow } from './workflow/workflow.js';
+export { WorkflowRuntime, workflowMigrations, type LocalEffect, type RemoteEffect, type StepResult, type WorkflowRuntimeOptions } from './workflow/runtime.js';

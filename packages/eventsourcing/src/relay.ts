@@ -6,7 +6,7 @@ import type { Registry } from 'prom-client';
 import type { Logger } from '@shop/platform/log';
 import type { MigrationSource } from '@shop/platform/postgres/migrate';
 import type { Pool, PoolClient } from '@shop/platform/postgres/pool';
-import { prom } from '@shop/platform/metrics';
+import { prom, sharedMetric } from '@shop/platform/metrics';
 import { readAllFrom } from './postgres/store.js';
 import { toKafkaMessage } from './envelope.js';
 import { START, type GlobalCheckpoint, type RecordedEvent } from './types.js';
@@ -103,18 +103,18 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   const batchSize = opts.batchSize ?? 500;
   const maxIdleMs = opts.idleMs ?? 100;
   const doorbell = opts.doorbell ?? new Doorbell();
-  const published = new prom.Counter({
+  const published = sharedMetric(opts.registry, 'relay_events_published_total', () => new prom.Counter({
     name: 'relay_events_published_total',
     help: 'Events published to Kafka by the relay.',
     labelNames: ['relay'] as const,
     registers: [opts.registry],
-  });
-  const lag = new prom.Gauge({
+  }));
+  const lag = sharedMetric(opts.registry, 'relay_last_batch_size', () => new prom.Gauge({
     name: 'relay_last_batch_size',
     help: 'Size of the last batch read by the relay (0 = caught up).',
     labelNames: ['relay'] as const,
     registers: [opts.registry],
-  });
+  }));
   const producer = createEventProducer(opts.kafka);
   let stopping = false;
   let connected = false;

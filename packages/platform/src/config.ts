@@ -47,6 +47,8 @@ export const env = {
       .default(fallback ? 'true' : 'false')
       .transform((s) => s === 'true' || s === '1'),
   secret: (minLength = 16) => z.string().min(minLength, `must be at least ${minLength} characters`),
+  /** DATABASE_POOL_MAX: connections a process may hold (its share of the server's max_connections). */
+  poolMax: (fallback = 10) => z.coerce.number().int().min(1).max(200).default(fallback),
 };
 
 /** Variables every process reads. */

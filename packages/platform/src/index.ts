@@ -14,3 +14,6 @@ export * from './grpc/server.js';
 export * from './grpc/client.js';
 export * from './ids.js';
 export * from './grpc/edge.js';
+export * from './subjects.js';
+export * from './paging.js';
+export * from './topics.js';

@@ -21,6 +21,8 @@ const redact = [
   '*.headers.authorization',
   '*.headers["x-api-key"]',
   '*["x-api-key"]',
+  '*.headers["x-api-token"]',
+  '*["x-api-token"]',
 ];
 
 /** A JSON logger (one object per line on stdout) with the process's name on every line. */

@@ -12,3 +12,11 @@ export function createMetrics(service: string): client.Registry {
 }
 
 export { client as prom };
+
+/**
+ * The metric of that name in the registry, made on first use: a process may run several
+ * instances of one component (two relays, three processors), each labelling its own series.
+ */
+export function sharedMetric<M>(registry: client.Registry, name: string, make: () => M): M {
+  return (registry.getSingleMetric(name) as M | undefined) ?? make();
+}

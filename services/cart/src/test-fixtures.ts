@@ -9,7 +9,7 @@ import { newId, systemClock } from '@shop/platform/ids';
 import { outboxMigrations } from '@shop/platform/outbox';
 import { migrate } from '@shop/platform/postgres/migrate';
 import { createPool, type Pool } from '@shop/platform/postgres/pool';
-import { Catalog, productMigrations, productService } from '@shop/product';
+import { Catalog, postgresProducts, postgresReservations, productMigrations, productService, Reservations } from '@shop/product';
 import { createTestDatabase, type TestDatabase } from '@shop/testing';
 import { cartCommandHandler } from './command/cart-handler.js';
 import { cartCommandService } from './command/cart-command-service.js';
@@ -35,7 +35,9 @@ export async function startProductService(log: Logger): Promise<ProductFixture> 
   const db = await createTestDatabase('cart_product');
   const pool = createPool({ url: db.url, log });
   await migrate(pool, [outboxMigrations, productMigrations], log);
-  const server = await serve([productService(new Catalog(pool, systemClock, newId))], log, 'product-test');
+  const catalog = new Catalog(pool, postgresProducts, systemClock, newId);
+  const reservations = new Reservations(pool, postgresProducts, postgresReservations, systemClock);
+  const server = await serve([productService(catalog, reservations)], log, 'product-test');
   const raw = new ProductServiceClient(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure());
   const client = promiseClient(raw, 10_000);
   const create = async (name: string, active: boolean) =>

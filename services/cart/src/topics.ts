@@ -1,6 +1,7 @@
+import { eventTopic, topics } from '@shop/platform/topics';
 import type { ITopicConfig } from 'kafkajs';
 
-export const DEFAULT_EVENTS_TOPIC = 'shop.cart.events';
+export const DEFAULT_EVENTS_TOPIC = topics.cartEvents;
 export const DEFAULT_DLQ_TOPIC = 'shop.cart.events.dlq';
 
 /**
@@ -8,6 +9,6 @@ export const DEFAULT_DLQ_TOPIC = 'shop.cart.events.dlq';
  * stays ordered in one); one for the dead letters, which are few and read by people.
  */
 export const cartTopics = (eventsTopic: string, dlqTopic: string): ITopicConfig[] => [
-  { topic: eventsTopic, numPartitions: 3 },
+  eventTopic(eventsTopic),
   { topic: dlqTopic, numPartitions: 1 },
 ];

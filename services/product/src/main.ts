@@ -1,3 +1,5 @@
+import { eventTopic } from '@shop/platform/topics';
+import { connect } from 'nats';
 import { loadDescriptorSet } from '@shop/contracts/descriptors';
 import { runProcess } from '@shop/platform/process';
 import { createPool } from '@shop/platform/postgres/pool';
@@ -5,11 +7,18 @@ import { migrate } from '@shop/platform/postgres/migrate';
 import { outboxMigrations } from '@shop/platform/outbox';
 import { startGrpcServer } from '@shop/platform/grpc/server';
 import { createKafka, ensureTopics } from '@shop/platform/kafka';
+import { prom } from '@shop/platform/metrics';
 import { newId, systemClock } from '@shop/platform/ids';
 import { Doorbell, relayMigrations, startRelay } from '@shop/eventsourcing';
 import { configSchema } from './config.js';
 import { Catalog } from './app/catalog.js';
+import { Reservations } from './app/reservations.js';
+import type { CommitHooks } from './app/transaction.js';
+import { startReservationSweeper } from './app/reservation-sweeper.js';
 import { productService } from './adapters/grpc/product-handlers.js';
+import { catalogChangedPublisher } from './adapters/nats/catalog-changed-publisher.js';
+import { postgresProducts } from './adapters/postgres/product-repository.js';
+import { postgresReservations } from './adapters/postgres/reservation-repository.js';
 import { productMigrations } from './index.js';
 
 await runProcess('product', configSchema, async ({ config, log, registry, lifecycle, readiness }) => {
@@ -18,8 +27,12 @@ await runProcess('product', configSchema, async ({ config, log, registry, lifecy
   await migrate(pool, [outboxMigrations, relayMigrations, productMigrations], log);
   readiness({ name: 'postgres', check: async () => void (await pool.query('SELECT 1')) });
 
+  const nc = await connect({ servers: config.NATS_URL, name: 'product' });
+  lifecycle.onShutdown('nats', () => nc.drain());
+  readiness({ name: 'nats', check: async () => { if (nc.isClosed()) throw new Error('NATS connection closed'); } });
+
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'product', log });
-  await ensureTopics(kafka, [{ topic: config.PRODUCT_EVENTS_TOPIC, numPartitions: 3 }]);
+  await ensureTopics(kafka, [eventTopic(config.PRODUCT_EVENTS_TOPIC)]);
   const doorbell = new Doorbell();
   if (config.RELAY_ENABLED) {
     // Product and stock-reservation events both go to the product topic.
@@ -27,9 +40,21 @@ await runProcess('product', configSchema, async ({ config, log, registry, lifecy
     lifecycle.onShutdown('relay', () => relay.stop());
   }
 
+  const notify: CommitHooks = { afterCommit: () => doorbell.ring(), productsChanged: catalogChangedPublisher(nc, log) };
+  const catalog = new Catalog(pool, postgresProducts, systemClock, newId, notify);
+  const reservations = new Reservations(pool, postgresProducts, postgresReservations, systemClock, { ...notify, reservationTtlMs: config.RESERVATION_TTL_MS });
+  const expired = new prom.Counter({ name: 'product_reservations_expired_total', help: 'Reservations released by the sweeper because their deadline passed.', registers: [registry] });
+  const sweeper = startReservationSweeper({
+    expireNext: (meta) => reservations.expireNext(meta),
+    intervalMs: config.RESERVATION_SWEEP_INTERVAL_MS,
+    log: log.child({ component: 'reservation-sweeper' }),
+    onExpired: () => expired.inc(),
+  });
+  lifecycle.onShutdown('reservation-sweeper', () => sweeper.stop());
+
   const server = await startGrpcServer({
     port: config.GRPC_PORT,
-    services: [productService(new Catalog(pool, systemClock, newId, () => doorbell.ring()))],
+    services: [productService(catalog, reservations)],
     descriptorSet: loadDescriptorSet(),
     log,
     registry,

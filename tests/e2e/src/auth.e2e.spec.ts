@@ -7,6 +7,7 @@ import { adminApiKey } from '@shop/tools/apps';
 import { bffPort, stackDir, urls } from '@shop/tools/topology';
 import { connect, JSONCodec } from 'nats';
 import { gql } from './graphql.js';
+import { subscribe } from './sse.js';
 
 /**
  * Users, tokens and the security rules, end to end through the Envoy edge (and, for
@@ -16,8 +17,7 @@ const password = () => `pw-${randomUUID()}`;
 const name = () => `u${randomUUID().replaceAll('-', '').slice(0, 12)}`;
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
-async function signUp() {
-  const username = name();
+async function signUp(username = name()) {
   const pw = password();
   const res = await gql(
     `mutation ($i: RegisterInput!) { register(input: $i) { accessToken refreshToken expiresIn user { id _id username } } }`,
@@ -33,7 +33,8 @@ async function newProduct() {
 }
 
 test('register, then me shows private fields while users/user show only public ones', async (t) => {
-  const u = await signUp();
+  // `users` is the first 100 by name: a name starting with "0" sorts before every other test's.
+  const u = await signUp(`0${name()}`);
   t.true(u.expiresIn > 0 && u.expiresIn <= 900);
   const me = await gql(`{ me { id username email emailVerified displayName } }`, {}, bearer(u.accessToken));
   t.like(me.data.me, { id: u.user.id, username: u.username, email: `${u.username}@example.com`, emailVerified: false, displayName: 'Test User' });
@@ -54,10 +55,11 @@ test("existing clients' API works verbatim: registerUser, createProduct with x-a
   const productId = await newProduct();
   const anonymous = await gql(`mutation ($p: [OrderProductInput]) { placeOrder(products: $p) { _id } }`, { p: [{ _id: productId, quantity: 1 }] });
   t.is(anonymous.errors?.[0]?.extensions?.code, 'UNAUTHENTICATED');
-  const signedIn = await gql(`mutation ($p: [OrderProductInput]) { placeOrder(products: $p) { _id } }`, { p: [{ _id: productId, quantity: 1 }] }, bearer(reg.data.registerUser.access_token));
-  t.is(signedIn.errors?.[0]?.extensions?.code, 'FAILED_PRECONDITION');
+  const signedIn = await gql(`mutation ($p: [OrderProductInput]) { placeOrder(products: $p) { _id userId products { _id quantity } } }`, { p: [{ _id: productId, quantity: 2 }] }, bearer(reg.data.registerUser.access_token));
+  t.is(signedIn.errors, undefined);
+  t.like(signedIn.data.placeOrder, { userId: reg.data.registerUser.user._id, products: [{ _id: productId, quantity: 2 }] });
   const orders = await gql(`{ orders { _id userId products { _id quantity } } }`, {}, bearer(reg.data.registerUser.access_token));
-  t.deepEqual(orders.data.orders, []);
+  t.deepEqual(orders.data.orders, [signedIn.data.placeOrder]);
 });
 
 /** Tokens that must not pass, made with the stack's real key where a signature is needed. */
@@ -135,7 +137,8 @@ test('a user can never read or change another customer’s cart (IDOR)', async (
     const asMallory = await gql(query, { c: cartId, ...extra }, bearer(mallory.accessToken));
     t.is(asMallory.errors?.[0]?.extensions?.code, 'FORBIDDEN', query);
     const anonymous = await gql(query, { c: cartId, ...extra });
-    t.is(anonymous.errors?.[0]?.extensions?.code, 'FORBIDDEN', `${query} (anonymous)`);
+    // Checking out needs a signed-in customer before the cart's owner is even looked at.
+    t.is(anonymous.errors?.[0]?.extensions?.code, query.includes('checkOut') ? 'UNAUTHENTICATED' : 'FORBIDDEN', `${query} (anonymous)`);
   }
   const mine = await gql(`query ($c: ID!) { cart(id: $c) { itemCount version } }`, { c: cartId }, asAlice);
   t.deepEqual(mine.data.cart, { itemCount: 1, version: 2 }, "Alice's cart is untouched");
@@ -265,4 +268,31 @@ test('email verification: the mail goes out on NATS, its token verifies the addr
   } finally {
     await nc.close();
   }
+});
+
+test("a cart started while signed in is the customer's: me { cart }, login without a cartId, and an anonymous follower is cut off", async (t) => {
+  const u = await signUp();
+  const productId = await newProduct();
+  const cartId = randomUUID();
+  await gql(`mutation ($c: ID!, $p: ID!) { addToCart(cartId: $c, productId: $p) { version } }`, { c: cartId, p: productId });
+  const follower = await subscribe(`subscription ($c: ID!) { cartUpdated(cartId: $c) { version customerId } }`, { c: cartId });
+  try {
+    await new Promise((r) => setTimeout(r, 300));
+    // Signed in, adding to the anonymous cart makes it hers.
+    const added = await gql(`mutation ($c: ID!, $p: ID!) { addToCart(cartId: $c, productId: $p) { version customerId itemCount } }`, { c: cartId, p: productId }, bearer(u.accessToken));
+    t.deepEqual(added.data.addToCart, { version: 3, customerId: u.user.id, itemCount: 2 });
+    const cutOff = await follower.next(15_000);
+    t.is(cutOff.errors?.[0]?.extensions?.code, 'FORBIDDEN', JSON.stringify(cutOff));
+  } finally {
+    follower.close();
+  }
+  const me = await gql(`{ me { cart { id itemCount customerId } } }`, {}, bearer(u.accessToken));
+  t.deepEqual(me.data.me.cart, { id: cartId, itemCount: 2, customerId: u.user.id });
+  const again = await gql(`mutation ($l: String!, $p: String!) { login(login: $l, password: $p) { cart { id itemCount } } }`, { l: u.username, p: u.password });
+  t.deepEqual(again.data.login.cart, { id: cartId, itemCount: 2 });
+  const someoneElse = await signUp();
+  const theirs = await gql(`{ me { cart { id } } }`, {}, bearer(someoneElse.accessToken));
+  t.is(theirs.data.me.cart, null);
+  const stolen = await gql(`mutation ($c: ID!, $p: ID!) { addToCart(cartId: $c, productId: $p) { version } }`, { c: cartId, p: productId }, bearer(someoneElse.accessToken));
+  t.is(stolen.errors?.[0]?.extensions?.code, 'FORBIDDEN');
 });

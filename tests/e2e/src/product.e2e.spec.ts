@@ -1,7 +1,12 @@
 import test from 'ava';
 import { randomUUID } from 'node:crypto';
+import type { KafkaMessage } from 'kafkajs';
+import { connect } from 'nats';
+import { createKafka } from '@shop/platform/kafka';
+import { createLogger } from '@shop/platform/log';
+import { subjects } from '@shop/platform/subjects';
 import { adminApiKey } from '@shop/tools/apps';
-import { grpcServices } from '@shop/tools/topology';
+import { grpcServices, urls } from '@shop/tools/topology';
 import { gql } from './graphql.js';
 import { grpcurl, grpcurlCall } from './grpcurl.js';
 
@@ -97,4 +102,82 @@ test('grpcurl through the Envoy listener reaches the product service', async (t)
   };
   t.is(fetched.product.name, 'Cork board');
   t.is(fetched.product.quantityOnHand, 7);
+});
+
+/**
+ * A reader of `topic` that sees only what is published from now on: a consumer group of
+ * its own, moved to the end offsets taken before the call under test (so neither the
+ * topic's history nor a slow group join can mislead it).
+ */
+async function readFromNow(topic: string) {
+  const kafka = createKafka({ brokers: urls.kafkaBrokers, clientId: 'e2e-product', log: createLogger('e2e', 'error') });
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = await admin.fetchTopicOffsets(topic);
+  await admin.disconnect();
+  const consumer = kafka.consumer({ groupId: `e2e-product-${randomUUID()}`, maxWaitTimeInMs: 100 });
+  const messages: KafkaMessage[] = [];
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: false });
+  await consumer.run({ eachMessage: async ({ message }) => void messages.push(message) });
+  for (const { partition, offset } of ends) consumer.seek({ topic, partition, offset });
+  return {
+    /** The first message `match` accepts, waiting for it at most `timeoutMs`. */
+    async find(what: string, match: (m: KafkaMessage) => boolean, timeoutMs = 30_000): Promise<KafkaMessage> {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const found = messages.find(match);
+        if (found) return found;
+        if (Date.now() > deadline) throw new Error(`no ${what} on ${topic} within ${timeoutMs} ms (${messages.length} other messages)`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    close: () => consumer.disconnect(),
+  };
+}
+
+test('a product created at the edge reaches Kafka: ProductCreated on shop.product.events, keyed by the product id', async (t) => {
+  const topic = 'shop.product.events';
+  const reader = await readFromNow(topic);
+  try {
+    const category = `e2e-${randomUUID().slice(0, 8)}`;
+    const created = await gql(create, { input: { name: 'Oak shelf', price: 12_900, quantity: 4, category } }, admin);
+    t.is(created.errors, undefined);
+    const id = created.data.createProduct.id as string;
+
+    const message = await reader.find(`ProductCreated for ${id}`, (m) => m.key?.toString() === id);
+    t.is(message.headers?.type?.toString(), 'shop.product.v1.ProductCreated');
+    t.is(message.headers?.version?.toString(), '1');
+    const envelope = JSON.parse(message.value!.toString());
+    t.like(envelope, { type: 'shop.product.v1.ProductCreated', streamType: 'product', streamId: id, version: 1 });
+    t.like(envelope.data.product, {
+      id,
+      name: 'Oak shelf',
+      category,
+      price: { amountCents: 12_900, currency: 'USD' },
+      quantityOnHand: 4,
+      active: true,
+      revision: 1,
+    });
+  } finally {
+    await reader.close();
+  }
+});
+
+test('a product changed at the edge is announced on NATS (CatalogChanged) before the mutation answers', async (t) => {
+  const nc = await connect({ servers: urls.nats });
+  const announced: string[][] = [];
+  // A callback runs as each message is read, so after a flush every earlier one is here.
+  nc.subscribe(subjects.catalogChanged, { callback: (err, msg) => void (err ?? announced.push(msg.json<{ productIds: string[] }>().productIds)) });
+  await nc.flush();
+  try {
+    const category = `e2e-${randomUUID().slice(0, 8)}`;
+    const created = await gql(create, { input: { name: 'Pine shelf', price: 9_900, quantity: 2, category } }, admin);
+    t.is(created.errors, undefined);
+    const id = created.data.createProduct.id as string;
+    await nc.flush();
+    t.deepEqual(announced.filter((ids) => ids.includes(id)), [[id]]);
+  } finally {
+    await nc.close();
+  }
 });

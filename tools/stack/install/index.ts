@@ -11,6 +11,8 @@ export { installKafka, kafkaPaths, writeKafkaConfig } from './kafka.js';
 export { installNats, natsBinary } from './nats.js';
 export { installEnvoy, envoyBinary } from './envoy.js';
 export { installGrpcurl, grpcurlBinary } from './grpcurl.js';
+// Not among `installers` below: only the browser tests need Chromium, and tools/bin/test installs it.
+export { installChromium, chromiumBinary } from './chromium.js';
 
 export const installers = {
   postgres: installPostgres,

@@ -56,6 +56,8 @@ export const toRecorded = (r: EventRow): RecordedEvent => ({
  */
 export class PostgresEventStore implements EventStore {
   private readonly table: string;
+  /** The table the events are in (its constraints are named after it). */
+  readonly tableName: string;
   private readonly onAppended: () => void;
 
   constructor(
@@ -67,6 +69,7 @@ export class PostgresEventStore implements EventStore {
     } = {},
   ) {
     this.table = options.table ?? 'events';
+    this.tableName = this.table;
     this.onAppended = options.onAppended ?? (() => {});
     if (!/^[a-z_][a-z0-9_]*$/.test(this.table)) throw new Error(`invalid table name ${this.table}`);
   }

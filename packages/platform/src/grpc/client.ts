@@ -53,3 +53,14 @@ export function promiseClient<C extends grpc.Client>(
 }
 
 export const insecure = () => grpc.credentials.createInsecure();
+
+/**
+ * The gRPC metadata a call to another service carries so that it joins the caller's
+ * correlation and trace (`x-correlation-id`, `traceparent`).
+ */
+export function traceMetadata(trace: { correlationId?: string | undefined; traceparent?: string | undefined }): Record<string, string> {
+  return {
+    ...(trace.correlationId ? { 'x-correlation-id': trace.correlationId } : {}),
+    ...(trace.traceparent ? { traceparent: trace.traceparent } : {}),
+  };
+}

@@ -151,14 +151,40 @@ for (const [what, call, message] of refused) {
   });
 }
 
-test.serial('an anonymous cart checks out and snapshots its lines', async (t) => {
+test.serial('a signed-in shopper\'s cart checks out at the catalog\'s current price; an anonymous one is refused and records nothing', async (t) => {
+  const customerId = newId();
   const cartId = newId();
-  await cart.c.addItem({ cartId, productId: products.lamp, quantity: 2 });
+  await cart.c.addItem({ cartId, productId: products.lamp, quantity: 2, customerId });
   const res = await cart.c.checkOut({ cartId });
-  t.is(res.result?.version, 2);
-  t.is(res.checkout?.customerId, '');
+  t.is(res.result?.version, 3, 'CustomerAssigned, ItemAdded, CheckedOut');
+  t.is(res.checkout?.customerId, customerId);
   t.is(res.checkout?.lines[0]?.quantity, 2);
-  t.true((res.checkout?.total?.amountCents ?? 0) > 0);
+  t.deepEqual(res.checkout?.total, { amountCents: 2 * 2599, currency: 'USD' });
+
+  const anonymous = newId();
+  await cart.c.addItem({ cartId: anonymous, productId: products.lamp, quantity: 1 });
+  const before = await eventCount();
+  const err = await t.throwsAsync<grpc.ServiceError>(cart.c.checkOut({ cartId: anonymous }));
+  t.is(err?.code, grpc.status.FAILED_PRECONDITION);
+  t.regex(err?.details ?? '', /sign in to check out/);
+  const wrongTotal = newId();
+  await cart.c.addItem({ cartId: wrongTotal, productId: products.lamp, quantity: 1, customerId });
+  const mismatch = await t.throwsAsync<grpc.ServiceError>(cart.c.checkOut({ cartId: wrongTotal, expectedTotal: { amountCents: 1, currency: 'USD' } }));
+  t.is(mismatch?.code, grpc.status.FAILED_PRECONDITION);
+  t.regex(mismatch?.details ?? '', /total at current prices is 2599 USD cents, not the expected 1 USD/);
+  const negative = await t.throwsAsync<grpc.ServiceError>(cart.c.checkOut({ cartId: wrongTotal, expectedTotal: { amountCents: -5, currency: 'USD' } }));
+  t.is(negative?.code, grpc.status.INVALID_ARGUMENT);
+  t.regex(negative?.details ?? '', /^expected_total\.amount_cents:/);
+  t.is(await eventCount(), before + 2, 'only the second cart\'s two events: the refused checkouts recorded nothing');
+});
+
+test.serial("another customer's cart is PERMISSION_DENIED to a signed-in shopper, and records nothing", async (t) => {
+  const cartId = newId();
+  await cart.c.addItem({ cartId, productId: products.lamp, quantity: 1, customerId: newId() });
+  const before = await eventCount();
+  const err = await t.throwsAsync<grpc.ServiceError>(cart.c.addItem({ cartId, productId: products.lamp, quantity: 1, customerId: newId() }));
+  t.is(err?.code, grpc.status.PERMISSION_DENIED);
+  t.is(await eventCount(), before);
 });
 
 test.serial('an unknown product is NOT_FOUND and appends nothing', async (t) => {

@@ -2,6 +2,7 @@ import { CartCommandServiceService } from '@shop/contracts/shop/cart/v1/command_
 import type { Checkout } from '@shop/contracts/shop/cart/v1/cart';
 import { CheckedOut } from '@shop/contracts/shop/cart/v1/events';
 import type { WriteResult } from '@shop/contracts/shop/common/v1/consistency';
+import { ValidationError } from '@shop/platform/errors';
 import { bind, type CallContext, type ServiceBinding } from '@shop/platform/grpc/server';
 import type { IdGenerator } from '@shop/platform/ids';
 import { checkQuantityToAdd, type CartCommand } from '../domain/cart.js';
@@ -9,6 +10,7 @@ import type { CartEvent } from '../domain/events.js';
 import { expectedVersion, metadataOf, uuid } from '@shop/platform/grpc/edge';
 import type { CartCommandHandler } from './cart-handler.js';
 import type { ProductLookup } from './product-lookup.js';
+import { checkOut } from './check-out.js';
 
 export const CART_COMMAND_SERVICE = 'shop.cart.v1.CartCommandService';
 
@@ -35,10 +37,19 @@ export function cartCommandService({ carts, products, newId }: CartCommandServic
       // The domain enforces it too; checked here first to spare the product lookup.
       checkQuantityToAdd(req.quantity);
       const expected = expectedVersion(req.expectedVersion);
+      const customerId = req.customerId ? uuid('customer_id', req.customerId) : undefined;
       const product = await products.find(productId, metadataOf(ctx));
       const result = await run(
         cartId,
-        { type: 'AddItem', cartId, productId, productName: product.name, unitPrice: product.unitPrice, quantity: req.quantity },
+        {
+          type: 'AddItem',
+          cartId,
+          productId,
+          productName: product.name,
+          unitPrice: product.unitPrice,
+          quantity: req.quantity,
+          ...(customerId ? { customerId } : {}),
+        },
         expected,
         ctx,
       );
@@ -69,8 +80,14 @@ export function cartCommandService({ carts, products, newId }: CartCommandServic
     async checkOut(req, ctx) {
       const cartId = uuid('cart_id', req.cartId);
       const expected = expectedVersion(req.expectedVersion);
-      // One id per call, kept across the handler's conflict retries.
-      const result = await run(cartId, { type: 'CheckOut', cartId, checkoutId: newId() }, expected, ctx);
+      const expectedTotal = req.expectedTotal ? money('expected_total', req.expectedTotal) : undefined;
+      const customerId = req.customerId ? uuid('customer_id', req.customerId) : undefined;
+      // One id per call, kept across the conflict retries.
+      const result = await checkOut(
+        { carts, products },
+        { cartId, checkoutId: newId(), ...(customerId ? { customerId } : {}), ...(expectedTotal ? { expectedTotal } : {}), ...(expected === undefined ? {} : { expectedVersion: expected }) },
+        metadataOf(ctx),
+      );
       const checkedOut = result.events.find(isCheckedOut);
       if (!checkedOut) throw new Error('CheckOut decided no CheckedOut event');
       return { result: writeResult(result), checkout: toCheckout(checkedOut.data) };
@@ -83,6 +100,13 @@ export function cartCommandService({ carts, products, newId }: CartCommandServic
       return { result: writeResult(result) };
     },
   });
+}
+
+/** An amount the client states; an empty currency stays empty (the cart's currency). */
+function money(field: string, m: { amountCents: number; currency: string }): { cents: number; currency: string } {
+  if (!Number.isSafeInteger(m.amountCents) || m.amountCents < 0) throw new ValidationError(`${field}.amount_cents`, 'must be a whole number of cents, 0 or more');
+  if (m.currency !== '' && !/^[A-Z]{3}$/.test(m.currency)) throw new ValidationError(`${field}.currency`, 'must be an ISO 4217 code such as USD, or empty (the cart\'s)');
+  return { cents: m.amountCents, currency: m.currency };
 }
 
 const writeResult = (r: { version: number; position: number }): WriteResult => ({ version: r.version, position: r.position });

@@ -1,3 +1,4 @@
+import { topics } from '@shop/platform/topics';
 import { z } from 'zod';
 import { baseEnv, env } from '@shop/platform/config';
 import { DEFAULT_DLQ_TOPIC, DEFAULT_EVENTS_TOPIC } from '../topics.js';
@@ -7,7 +8,7 @@ export const configSchema = z.object({
   GRPC_PORT: env.port(),
   /** The cart database: event store and read model (shared by the three cart processes). */
   DATABASE_URL: env.url(),
-  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  DATABASE_POOL_MAX: env.poolMax(),
   KAFKA_BROKERS: env.list(),
   /** gRPC address of the product service, normally its Envoy listener (host:port). */
   PRODUCT_GRPC_ADDR: z.string().min(1),
@@ -21,7 +22,10 @@ export const configSchema = z.object({
   RELAY_ENABLED: env.bool(true),
   /** Discard the carts of customers who delete their account (consumes the user events). */
   USER_DELETIONS_ENABLED: env.bool(true),
-  USER_EVENTS_TOPIC: z.string().min(1).default('shop.user.events'),
+  USER_EVENTS_TOPIC: z.string().min(1).default(topics.userEvents),
+  /** Open a checked-out cart again, empty, once its order is placed (consumes the order events). */
+  CHECKOUT_COMPLETION_ENABLED: env.bool(true),
+  ORDER_EVENTS_TOPIC: z.string().min(1).default(topics.orderEvents),
   /** Conflict retries of a command before it answers ABORTED. */
   COMMAND_MAX_RETRIES: z.coerce.number().int().min(0).max(20).default(3),
 });

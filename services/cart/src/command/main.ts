@@ -1,6 +1,9 @@
+import { eventTopic, topics } from '@shop/platform/topics';
 import { ProductServiceClient } from '@shop/contracts/shop/product/v1/service';
 import { loadDescriptorSet } from '@shop/contracts/descriptors';
-import { Doorbell, eventStoreMigrations, PostgresEventStore, relayMigrations, startRelay } from '@shop/eventsourcing';
+import { OrderPlaced } from '@shop/contracts/shop/order/v1/events';
+import { UserDeleted } from '@shop/contracts/shop/user/v1/events';
+import { Doorbell, eventStoreMigrations, PostgresEventStore, processorMigrations, relayMigrations, startReactor, startRelay } from '@shop/eventsourcing';
 import { insecure, promiseClient } from '@shop/platform/grpc/client';
 import { startGrpcServer } from '@shop/platform/grpc/server';
 import { newId } from '@shop/platform/ids';
@@ -15,12 +18,12 @@ import { cartCommandHandler } from './cart-handler.js';
 import { cartCommandService } from './cart-command-service.js';
 import { configSchema } from './config.js';
 import { grpcProductLookup } from './product-lookup.js';
-import { startUserDeletionConsumer } from './user-deletions.js';
+import { completeCheckoutWhenOrderPlaced, discardCartsOfDeletedCustomer } from './reactions.js';
 
 await runProcess('cart-command', configSchema, async ({ config, log, registry, lifecycle, readiness }) => {
   const pool = createPool({ url: config.DATABASE_URL, max: config.DATABASE_POOL_MAX, log, application: 'cart-command' });
   lifecycle.onShutdown('postgres', () => pool.end());
-  await migrate(pool, [eventStoreMigrations, relayMigrations, cartMigrations], log);
+  await migrate(pool, [eventStoreMigrations, relayMigrations, processorMigrations, cartMigrations], log);
   readiness({ name: 'postgres', check: async () => void (await pool.query('SELECT 1')) });
 
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'cart-command', log });
@@ -45,9 +48,34 @@ await runProcess('cart-command', configSchema, async ({ config, log, registry, l
   const carts = cartCommandHandler(new PostgresEventStore(pool, { onAppended: () => doorbell.ring() }), config.COMMAND_MAX_RETRIES);
   if (config.USER_DELETIONS_ENABLED) {
     // The user service owns the topic; creating it here too (same settings) lets either start first.
-    await ensureTopics(kafka, [{ topic: config.USER_EVENTS_TOPIC, numPartitions: 3 }]);
-    const deletions = await startUserDeletionConsumer({ kafka, topic: config.USER_EVENTS_TOPIC, carts, readModel: pool, log });
+    await ensureTopics(kafka, [eventTopic(config.USER_EVENTS_TOPIC)]);
+    const deletions = await startReactor({
+      name: 'cart.user-deletions',
+      // The consumer group of the hand-written consumer this replaced: its offsets carry on.
+      groupId: 'cart.user-deletions',
+      kafka,
+      pool,
+      topics: [config.USER_EVENTS_TOPIC],
+      dlqTopic: config.CART_DLQ_TOPIC,
+      log,
+      registry,
+      reactions: { [UserDeleted.$type]: discardCartsOfDeletedCustomer({ carts, readModel: pool }) },
+    });
     lifecycle.onShutdown('user-deletions', () => deletions.stop());
+  }
+  if (config.CHECKOUT_COMPLETION_ENABLED) {
+    await ensureTopics(kafka, [eventTopic(config.ORDER_EVENTS_TOPIC)]);
+    const completions = await startReactor({
+      name: 'cart.checkout-completions',
+      kafka,
+      pool,
+      topics: [config.ORDER_EVENTS_TOPIC],
+      dlqTopic: config.CART_DLQ_TOPIC,
+      log,
+      registry,
+      reactions: { [OrderPlaced.$type]: completeCheckoutWhenOrderPlaced(carts) },
+    });
+    lifecycle.onShutdown('checkout-completions', () => completions.stop());
   }
 
   const productClient = new ProductServiceClient(config.PRODUCT_GRPC_ADDR, insecure());

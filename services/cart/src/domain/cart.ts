@@ -2,18 +2,22 @@ import {
   CartDiscarded,
   CartReset,
   CheckedOut,
+  CheckoutCompleted,
   CustomerAssigned,
   ItemAdded,
   ItemRemoved,
   QuantityChanged,
 } from '@shop/contracts/shop/cart/v1/events';
 import type { Money } from '@shop/contracts/shop/common/v1/money';
-import { IllegalStateError, ValidationError } from '@shop/platform/errors';
-import { event, type Decider } from '@shop/eventsourcing';
+import { ForbiddenError, IllegalStateError, ValidationError } from '@shop/platform/errors';
+import { event } from '@shop/eventsourcing/codec';
+import type { Decider } from '@shop/eventsourcing/types';
 import type { CartEvent } from './events.js';
 
 /** Most units of one product a cart line may hold. */
 export const MAX_LINE_QUANTITY = 99;
+/** Most products a cart may hold: what one order may hold (services/order). */
+export const MAX_LINES = 50;
 
 /** An amount in minor units (cents) of a currency: money is never a float. */
 export interface Price {
@@ -30,11 +34,21 @@ export interface CartLine {
   unitPrice: Price;
 }
 
+/** A product as the catalog has it at checkout (looked up by the caller, so that `decide` stays pure). */
+export interface CatalogEntry {
+  name: string;
+  unitPrice: Price;
+  /** Offered for sale. */
+  active: boolean;
+  /** Units on hand (reserved ones included: the reservation is the order's real check). */
+  onHand: number;
+}
+
 /**
  * The cart as the command side sees it. `empty` is both a cart that never had a line
  * and one whose lines were all removed or reset; `checked_out` accepts no change
- * until it is reset (a new shopping session). The customer is optional throughout:
- * a cart starts anonymous.
+ * until its order is placed (it is then empty again) or it is reset. The customer is
+ * optional until checkout: a cart starts anonymous, and an order needs a customer.
  */
 export type Cart =
   | { status: 'empty'; customerId?: string }
@@ -51,13 +65,20 @@ export type CartCommand =
       productName: string;
       unitPrice: Price;
       quantity: number;
+      /** The signed-in shopper, if any: an anonymous cart becomes theirs, another customer's cart is refused. */
+      customerId?: string;
     }
   | { type: 'RemoveItem'; cartId: string; productId: string }
   /** Quantity 0 removes the line. */
   | { type: 'ChangeQuantity'; cartId: string; productId: string; quantity: number }
   | { type: 'ResetCart'; cartId: string }
-  /** The checkout id is injected by the caller: the domain generates no ids. */
-  | { type: 'CheckOut'; cartId: string; checkoutId: string }
+  /**
+   * The checkout id is injected by the caller (the domain generates no ids), and so is
+   * the catalog's current view of every product in the cart (absent = no longer sold).
+   */
+  | { type: 'CheckOut'; cartId: string; checkoutId: string; catalog: ReadonlyMap<string, CatalogEntry>; expectedTotal?: Price; customerId?: string }
+  /** The order of a checkout was placed: the cart opens again, empty. */
+  | { type: 'CompleteCheckout'; cartId: string; checkoutId: string; orderId: string }
   | { type: 'AssignCustomer'; cartId: string; customerId: string }
   /** The customer deleted their account: their cart disappears. */
   | { type: 'Discard'; cartId: string; customerId: string };
@@ -96,6 +117,8 @@ export function evolve(cart: Cart, e: CartEvent): Cart {
       return { status: 'empty', ...owner };
     case CheckedOut.$type:
       return { status: 'checked_out', ...(e.data.customerId ? { customerId: e.data.customerId } : {}), checkoutId: e.data.checkoutId };
+    case CheckoutCompleted.$type:
+      return { status: 'empty', ...owner };
     case CustomerAssigned.$type:
       return { ...cart, customerId: e.data.customerId };
     case CartDiscarded.$type:
@@ -124,7 +147,17 @@ export function decide(command: CartCommand, cart: Cart): CartEvent[] {
         // One total per cart needs one currency per cart.
         throw new IllegalStateError(`cart is priced in ${currency}; product ${command.productId} is priced in ${command.unitPrice.currency}`);
       }
+      const shopper = command.customerId;
+      if (shopper !== undefined && cart.customerId !== undefined && cart.customerId !== shopper) {
+        throw new ForbiddenError('this cart belongs to another customer');
+      }
+      if (!lines.has(command.productId) && lines.size >= MAX_LINES) {
+        throw new ValidationError('product_id', `a cart holds at most ${MAX_LINES} products; remove one first`);
+      }
+      // A cart a signed-in customer starts (or picks up while anonymous) is theirs.
+      const claim = shopper !== undefined && cart.customerId === undefined ? [event(CustomerAssigned, { cartId: command.cartId, customerId: shopper })] : [];
       return [
+        ...claim,
         event(ItemAdded, {
           cartId: command.cartId,
           productId: command.productId,
@@ -153,26 +186,44 @@ export function decide(command: CartCommand, cart: Cart): CartEvent[] {
     case 'CheckOut': {
       if (cart.status === 'checked_out') throw new IllegalStateError(CHECKED_OUT_MESSAGE);
       if (cart.status === 'empty') throw new IllegalStateError('cart is empty: nothing to check out');
-      const lines = [...cart.lines.values()].map((l) => ({
-        productId: l.productId,
-        productName: l.productName,
-        quantity: l.quantity,
-        unitPrice: moneyOf(l.unitPrice),
-        lineTotal: moneyOf(lineTotal(l)),
-      }));
+      if (cart.customerId === undefined) throw new IllegalStateError('sign in to check out: an order needs a customer');
+      if (command.customerId !== undefined && command.customerId !== cart.customerId) throw new ForbiddenError('this cart belongs to another customer');
       const currency = cartCurrency(cart)!;
+      const lines = [...cart.lines.values()].map((l) => {
+        const now = command.catalog.get(l.productId);
+        if (!now) throw new IllegalStateError(`${l.productName} (product ${l.productId}) is no longer sold: remove it from the cart`);
+        if (!now.active) throw new IllegalStateError(`${now.name} (product ${l.productId}) is not for sale at the moment: remove it from the cart`);
+        if (now.onHand < l.quantity) {
+          throw new IllegalStateError(`only ${now.onHand} of ${now.name} (product ${l.productId}) in stock; the cart has ${l.quantity}`);
+        }
+        if (now.unitPrice.currency !== currency) {
+          throw new IllegalStateError(`${now.name} (product ${l.productId}) is now priced in ${now.unitPrice.currency}, the cart in ${currency}`);
+        }
+        // The current price: what the order will charge.
+        const line: CartLine = { ...l, productName: now.name, unitPrice: now.unitPrice };
+        return { productId: l.productId, productName: now.name, quantity: l.quantity, unitPrice: moneyOf(now.unitPrice), lineTotal: moneyOf(lineTotal(line)) };
+      });
       const total = lines.reduce((sum, l) => sum + l.lineTotal.amountCents, 0);
+      const expected = command.expectedTotal;
+      // An expected total without a currency is in the cart's.
+      if (expected && (expected.cents !== total || (expected.currency !== '' && expected.currency !== currency))) {
+        throw new IllegalStateError(`the total at current prices is ${total} ${currency} cents, not the expected ${expected.cents} ${expected.currency}`);
+      }
       return [
         event(CheckedOut, {
           cartId: command.cartId,
           checkoutId: command.checkoutId,
-          // proto3 strings have no "absent": an anonymous checkout has an empty customer id.
-          customerId: cart.customerId ?? '',
+          customerId: cart.customerId,
           lines,
           total: { amountCents: total, currency },
         }),
       ];
     }
+    case 'CompleteCheckout':
+      // Only the checkout it names, once: a redelivered "order placed" changes nothing.
+      return cart.status === 'checked_out' && cart.checkoutId === command.checkoutId
+        ? [event(CheckoutCompleted, { cartId: command.cartId, checkoutId: command.checkoutId, orderId: command.orderId })]
+        : [];
     case 'AssignCustomer': {
       if (cart.customerId === command.customerId) return [];
       if (cart.customerId !== undefined) throw new IllegalStateError('cart belongs to another customer');

@@ -1,37 +1,25 @@
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 import {
   CartDiscarded,
   CartReset,
   CheckedOut,
+  CheckoutCompleted,
   CustomerAssigned,
   ItemAdded,
   ItemRemoved,
   QuantityChanged,
 } from '@shop/contracts/shop/cart/v1/events';
-import { IllegalStateError, ValidationError } from '@shop/platform/errors';
+import { ForbiddenError, IllegalStateError, ValidationError } from '@shop/platform/errors';
 import { event } from '@shop/eventsourcing';
-import { decide, evolve, initialState, type CartCommand } from './cart.js';
+import { deciderSpec } from '@shop/eventsourcing/testing/spec';
+import { cartDecider, type CartCommand, type CatalogEntry } from './cart.js';
 import type { CartEvent } from './events.js';
 
 /**
  * The cart's rules as specifications: given these past events, when this command,
  * then these new events (or this error).
  */
-function given(t: ExecutionContext, history: CartEvent[]) {
-  return {
-    when(command: CartCommand) {
-      const run = () => decide(command, history.reduce(evolve, initialState()));
-      return {
-        then: (expected: CartEvent[]) => t.deepEqual(run(), expected),
-        thenThrows: (kind: typeof IllegalStateError, message: RegExp) => void t.throws(run, { instanceOf: kind, message }),
-        thenInvalid: (field: string, message: RegExp) => {
-          const err = t.throws(run, { instanceOf: ValidationError, message });
-          t.is(err?.field, field);
-        },
-      };
-    },
-  };
-}
+const given = deciderSpec(cartDecider);
 
 const cartId = 'cart-1';
 const usd = (cents: number) => ({ amountCents: cents, currency: 'USD' });
@@ -47,18 +35,35 @@ const cartDiscarded = (customerId: string) => event(CartDiscarded, { cartId, cus
 const checkedOut = (checkoutId = 'checkout-1') => event(CheckedOut, { cartId, checkoutId, customerId: 'alice', lines: [], total: usd(0) });
 
 // Commands
-const addItem = (productId: string, quantity: number, cents = 1000, productName = `Product ${productId}`, currency = 'USD'): CartCommand => ({
+const addItem = (productId: string, quantity: number, cents = 1000, productName = `Product ${productId}`, currency = 'USD', customerId?: string): CartCommand => ({
   type: 'AddItem',
   cartId,
   productId,
   productName,
   unitPrice: { cents, currency },
   quantity,
+  ...(customerId === undefined ? {} : { customerId }),
 });
 const removeItem = (productId: string): CartCommand => ({ type: 'RemoveItem', cartId, productId });
 const changeQuantity = (productId: string, quantity: number): CartCommand => ({ type: 'ChangeQuantity', cartId, productId, quantity });
 const resetCart = (): CartCommand => ({ type: 'ResetCart', cartId });
-const checkOut = (checkoutId = 'checkout-1'): CartCommand => ({ type: 'CheckOut', cartId, checkoutId });
+/** The catalog at checkout: each product at the given price (cents), for sale, 50 on hand, unless said otherwise. */
+const catalog = (entries: Record<string, number | Partial<CatalogEntry>>) =>
+  new Map(
+    Object.entries(entries).map(([id, e]) => [
+      id,
+      { name: `Product ${id}`, unitPrice: { cents: 1000, currency: 'USD' }, active: true, onHand: 50, ...(typeof e === 'number' ? { unitPrice: { cents: e, currency: 'USD' } } : e) },
+    ]),
+  );
+const checkOut = (checkoutId = 'checkout-1', now = catalog({ p1: 1000 }), expectedTotal?: number): CartCommand => ({
+  type: 'CheckOut',
+  cartId,
+  checkoutId,
+  catalog: now,
+  ...(expectedTotal === undefined ? {} : { expectedTotal: { cents: expectedTotal, currency: 'USD' } }),
+});
+const completeCheckout = (checkoutId = 'checkout-1', orderId = checkoutId): CartCommand => ({ type: 'CompleteCheckout', cartId, checkoutId, orderId });
+const checkoutCompleted = (checkoutId = 'checkout-1', orderId = checkoutId) => event(CheckoutCompleted, { cartId, checkoutId, orderId });
 const assignCustomer = (customerId: string): CartCommand => ({ type: 'AssignCustomer', cartId, customerId });
 const discard = (customerId: string): CartCommand => ({ type: 'Discard', cartId, customerId });
 
@@ -180,15 +185,15 @@ test('after a reset the old lines are gone', (t) => {
 
 // CheckOut
 
-test('checking out freezes the lines with their totals', (t) => {
+test('checking out freezes the lines at the current catalog prices, with their totals', (t) => {
   given(t, [customerAssigned('alice'), itemAdded('p1', 2, 1000, 'Lamp'), itemAdded('p2', 1, 250, 'Bulb'), itemAdded('p1', 1, 1200, 'Lamp XL')])
-    .when(checkOut('co-9'))
+    .when(checkOut('co-9', catalog({ p1: { name: 'Lamp XL', unitPrice: { cents: 1200, currency: 'USD' } }, p2: { name: 'Bulb', unitPrice: { cents: 250, currency: 'USD' } } })))
     .then([
       event(CheckedOut, {
         cartId,
         checkoutId: 'co-9',
         customerId: 'alice',
-        // First-added order; the last snapshot of a product is its line's name and price.
+        // First-added order.
         lines: [
           { productId: 'p1', productName: 'Lamp XL', quantity: 3, unitPrice: usd(1200), lineTotal: usd(3600) },
           { productId: 'p2', productName: 'Bulb', quantity: 1, unitPrice: usd(250), lineTotal: usd(250) },
@@ -198,9 +203,23 @@ test('checking out freezes the lines with their totals', (t) => {
     ]);
 });
 
+test('a price that changed since the item was added is charged as it is now', (t) => {
+  given(t, [customerAssigned('alice'), itemAdded('p1', 2, 500)])
+    .when(checkOut('checkout-1', catalog({ p1: { name: 'Renamed', unitPrice: { cents: 450, currency: 'USD' } } })))
+    .then([
+      event(CheckedOut, {
+        cartId,
+        checkoutId: 'checkout-1',
+        customerId: 'alice',
+        lines: [{ productId: 'p1', productName: 'Renamed', quantity: 2, unitPrice: usd(450), lineTotal: usd(900) }],
+        total: usd(900),
+      }),
+    ]);
+});
+
 test('checking out reflects changed quantities', (t) => {
   given(t, [customerAssigned('alice'), itemAdded('p1', 2, 500), quantityChanged('p1', 4)])
-    .when(checkOut())
+    .when(checkOut('checkout-1', catalog({ p1: 500 })))
     .then([
       event(CheckedOut, {
         cartId,
@@ -212,6 +231,30 @@ test('checking out reflects changed quantities', (t) => {
     ]);
 });
 
+test('the shopper may insist on the total they saw: another total at current prices is refused', (t) => {
+  const history = [customerAssigned('alice'), itemAdded('p1', 2, 500)];
+  given(t, history).when(checkOut('checkout-1', catalog({ p1: 600 }), 1000)).thenThrows(IllegalStateError, /total at current prices is 1200 USD cents, not the expected 1000/);
+  given(t, history)
+    .when(checkOut('checkout-1', catalog({ p1: 500 }), 1000))
+    .then([
+      event(CheckedOut, {
+        cartId,
+        checkoutId: 'checkout-1',
+        customerId: 'alice',
+        lines: [{ productId: 'p1', productName: 'Product p1', quantity: 2, unitPrice: usd(500), lineTotal: usd(1000) }],
+        total: usd(1000),
+      }),
+    ]);
+});
+
+test('a product that is gone, not for sale, short on hand or now in another currency stops the checkout, named', (t) => {
+  const history = [customerAssigned('alice'), itemAdded('p1', 3, 500, 'Kettle')];
+  given(t, history).when(checkOut('checkout-1', catalog({}))).thenThrows(IllegalStateError, /Kettle \(product p1\) is no longer sold/);
+  given(t, history).when(checkOut('checkout-1', catalog({ p1: { active: false } }))).thenThrows(IllegalStateError, /product p1\) is not for sale/);
+  given(t, history).when(checkOut('checkout-1', catalog({ p1: { onHand: 2 } }))).thenThrows(IllegalStateError, /only 2 of Product p1 \(product p1\) in stock; the cart has 3/);
+  given(t, history).when(checkOut('checkout-1', catalog({ p1: { unitPrice: { cents: 500, currency: 'EUR' } } }))).thenThrows(IllegalStateError, /now priced in EUR/);
+});
+
 test('checking out an empty cart is refused', (t) => {
   given(t, [customerAssigned('alice')]).when(checkOut()).thenThrows(IllegalStateError, /cart is empty/);
 });
@@ -220,21 +263,33 @@ test('checking out a cart whose lines were all removed is refused', (t) => {
   given(t, [customerAssigned('alice'), itemAdded('p1', 1), itemRemoved('p1')]).when(checkOut()).thenThrows(IllegalStateError, /cart is empty/);
 });
 
-test('an anonymous cart checks out too (DESIGN: a cart can exist without a customer)', (t) => {
-  given(t, [itemAdded('p1', 2)])
-    .when(checkOut())
+test("checking out someone else's cart is refused to a signed-in shopper", (t) => {
+  const history = [customerAssigned('alice'), itemAdded('p1', 1)];
+  given(t, history).when({ ...checkOut(), customerId: 'mallory' } as CartCommand).thenThrows(ForbiddenError, /belongs to another customer/);
+  given(t, history)
+    .when({ ...checkOut(), customerId: 'alice' } as CartCommand)
     .then([
       event(CheckedOut, {
         cartId,
         checkoutId: 'checkout-1',
-        customerId: '',
-        lines: [{ productId: 'p1', productName: 'Product p1', quantity: 2, unitPrice: usd(1000), lineTotal: usd(2000) }],
-        total: usd(2000),
+        customerId: 'alice',
+        lines: [{ productId: 'p1', productName: 'Product p1', quantity: 1, unitPrice: usd(1000), lineTotal: usd(1000) }],
+        total: usd(1000),
       }),
     ]);
 });
 
-test('after an anonymous checkout and reset, the cart can still be given to a customer', (t) => {
+test('a cart holds at most 50 products (what one order holds); more units of one it has are fine', (t) => {
+  const fifty = Array.from({ length: 50 }, (_, i) => itemAdded(`p${i}`, 1));
+  given(t, fifty).when(addItem('p50', 1)).thenInvalid('product_id', /at most 50 products/);
+  given(t, fifty).when(addItem('p7', 2)).then([itemAdded('p7', 2)]);
+});
+
+test('an anonymous cart cannot check out: an order needs a customer', (t) => {
+  given(t, [itemAdded('p1', 2)]).when(checkOut()).thenThrows(IllegalStateError, /sign in to check out/);
+});
+
+test('after an anonymous checkout and reset (history before orders), the cart can still be given to a customer', (t) => {
   const anonymousCheckout = event(CheckedOut, { cartId, checkoutId: 'checkout-1', customerId: '', lines: [], total: usd(0) });
   given(t, [itemAdded('p1', 1), anonymousCheckout, event(CartReset, { cartId })])
     .when(assignCustomer('alice'))
@@ -243,6 +298,38 @@ test('after an anonymous checkout and reset, the cart can still be given to a cu
 
 test('checking out twice is refused', (t) => {
   given(t, [customerAssigned('alice'), itemAdded('p1', 1), checkedOut()]).when(checkOut('checkout-2')).thenThrows(IllegalStateError, CHECKED_OUT);
+});
+
+// CompleteCheckout
+
+test('once its order is placed, the checked-out cart opens again, empty and still the customer\'s', (t) => {
+  const history = [customerAssigned('alice'), itemAdded('p1', 1), checkedOut()];
+  given(t, history).when(completeCheckout()).then([checkoutCompleted()]);
+  given(t, [...history, checkoutCompleted()]).when(addItem('p2', 1)).then([itemAdded('p2', 1)]);
+  given(t, [...history, checkoutCompleted()]).when(removeItem('p1')).thenThrows(IllegalStateError, /not in the cart/);
+  given(t, [...history, checkoutCompleted()]).when(addItem('p2', 1, 1000, 'Product p2', 'USD', 'bob')).thenThrows(ForbiddenError, /another customer/);
+});
+
+test('completing a checkout again, or another one, changes nothing', (t) => {
+  const history = [customerAssigned('alice'), itemAdded('p1', 1), checkedOut()];
+  given(t, [...history, checkoutCompleted()]).when(completeCheckout()).then([]);
+  given(t, history).when(completeCheckout('another-checkout')).then([]);
+  given(t, [...history, cartReset()]).when(completeCheckout()).then([]);
+});
+
+// A signed-in shopper
+
+test('a cart a signed-in customer starts is theirs', (t) => {
+  given(t, []).when(addItem('p1', 1, 1000, 'Product p1', 'USD', 'alice')).then([customerAssigned('alice'), itemAdded('p1', 1)]);
+});
+
+test('an anonymous cart a signed-in customer adds to becomes theirs; their own cart just grows', (t) => {
+  given(t, [itemAdded('p1', 1)]).when(addItem('p2', 1, 1000, 'Product p2', 'USD', 'alice')).then([customerAssigned('alice'), itemAdded('p2', 1)]);
+  given(t, [customerAssigned('alice'), itemAdded('p1', 1)]).when(addItem('p1', 1, 1000, 'Product p1', 'USD', 'alice')).then([itemAdded('p1', 1)]);
+});
+
+test("another customer's cart is refused to a signed-in shopper", (t) => {
+  given(t, [customerAssigned('alice'), itemAdded('p1', 1)]).when(addItem('p1', 1, 1000, 'Product p1', 'USD', 'bob')).thenThrows(ForbiddenError, /belongs to another customer/);
 });
 
 // AssignCustomer

@@ -2,17 +2,18 @@ import {
   CartDiscarded,
   CartReset,
   CheckedOut,
+  CheckoutCompleted,
   CustomerAssigned,
   ItemAdded,
   ItemRemoved,
   QuantityChanged,
 } from '@shop/contracts/shop/cart/v1/events';
-import { protoCodec, type EventsOf } from '@shop/eventsourcing';
+import { protoCodec, type EventsOf } from '@shop/eventsourcing/codec';
 
 /** The stream type of every cart stream (stream id = cart id). */
 export const CART_STREAM_TYPE = 'cart';
 
-const cartEventMessages = [ItemAdded, ItemRemoved, QuantityChanged, CartReset, CheckedOut, CustomerAssigned, CartDiscarded] as const;
+const cartEventMessages = [ItemAdded, ItemRemoved, QuantityChanged, CartReset, CheckedOut, CheckoutCompleted, CustomerAssigned, CartDiscarded] as const;
 
 /** Events of the cart stream: the messages of proto/shop/cart/v1/events.proto. */
 export type CartEvent = EventsOf<typeof cartEventMessages>;

@@ -1,8 +1,9 @@
 import { JSONCodec, type NatsConnection } from 'nats';
+import { subjects } from '@shop/platform/subjects';
 import type { CartView } from './cart-view.js';
 
 /** Subject of a cart's change notices (the BFF's subscriptions listen on `shop.cart.updated.*`). */
-export const cartUpdatedSubject = (cartId: string) => `shop.cart.updated.${cartId}`;
+export const cartUpdatedSubject = subjects.cartUpdated;
 
 /**
  * A change notice: small on purpose; a client reads the cart itself with

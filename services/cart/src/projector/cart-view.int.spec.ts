@@ -85,7 +85,7 @@ test.serial('a rebuild from the event store yields, for every cart, the fold of 
   const checkedOut = await run(newId(), [
     { type: 'AssignCustomer', customerId: customer },
     { type: 'AddItem', productId: 'p1', quantity: 1, ...lamp },
-    { type: 'CheckOut', checkoutId: newId() },
+    { type: 'CheckOut', checkoutId: newId(), catalog: new Map([['p1', { name: 'Lamp', unitPrice: lamp.unitPrice, active: true, onHand: 5 }]]) },
   ]);
   const discarded = await run(newId(), [
     { type: 'AssignCustomer', customerId: customer },

@@ -2,6 +2,7 @@ import {
   CartDiscarded,
   CartReset,
   CheckedOut,
+  CheckoutCompleted,
   CustomerAssigned,
   ItemAdded,
   ItemRemoved,
@@ -79,6 +80,9 @@ export function evolveCartView(view: CartView | null, recorded: RecordedEvent): 
       return { ...cart, ...stamp, status: 'active', lines: [] };
     case CheckedOut.$type:
       return { ...cart, ...stamp, status: 'checked_out', customerId: e.data.customerId || cart.customerId, lines: [] };
+    case CheckoutCompleted.$type:
+      // The order exists: the cart is open again, empty.
+      return { ...cart, ...stamp, status: 'active', lines: [] };
     case CustomerAssigned.$type:
       return { ...cart, ...stamp, customerId: e.data.customerId };
     default:

@@ -6,7 +6,7 @@ export const configSchema = z.object({
   ...baseEnv,
   /** The cart database: the read model's schema, and the event store for gap healing. */
   DATABASE_URL: env.url(),
-  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  DATABASE_POOL_MAX: env.poolMax(),
   KAFKA_BROKERS: env.list(),
   NATS_URL: env.url(),
   CART_EVENTS_TOPIC: z.string().min(1).default(DEFAULT_EVENTS_TOPIC),

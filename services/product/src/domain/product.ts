@@ -49,6 +49,8 @@ export const limits = {
   /** 100 million in major units: far beyond any real price, far below 2^53. */
   priceMaxCents: 10_000_000_000,
   quantityMax: 1_000_000_000,
+  /** Units one delivery may bring (RestockProduct). */
+  restockMax: 1_000_000,
 } as const;
 
 const categoryPattern = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
@@ -156,7 +158,7 @@ export function checkStockLines(lines: StockLine[]): void {
  * Decides an all-or-nothing reservation: the lines that cannot be served (unknown or
  * inactive product, not enough unreserved stock). Empty means every line fits.
  */
-export function shortages(lines: StockLine[], products: Map<string, Product>): StockShortage[] {
+export function shortages(lines: StockLine[], products: ReadonlyMap<string, Product>): StockShortage[] {
   const result: StockShortage[] = [];
   for (const line of lines) {
     const p = products.get(line.productId);
@@ -164,4 +166,31 @@ export function shortages(lines: StockLine[], products: Map<string, Product>): S
     if (free < line.quantity) result.push({ productId: line.productId, requested: line.quantity, available: free });
   }
   return result;
+}
+
+/** A delivery arrived: more units on hand, the next revision. */
+export function restock(p: Product, quantity: number, now: Date): Product {
+  checkRestockQuantity(quantity);
+  if (p.quantityOnHand + quantity > limits.quantityMax) {
+    throw new IllegalStateError(`quantity_on_hand of product ${p.id} would exceed ${limits.quantityMax} (it is ${p.quantityOnHand})`);
+  }
+  return { ...p, quantityOnHand: p.quantityOnHand + quantity, revision: p.revision + 1, updatedAt: now };
+}
+
+export function checkRestockQuantity(quantity: number): void {
+  if (!Number.isSafeInteger(quantity) || quantity < 1 || quantity > limits.restockMax) {
+    throw new ValidationError('quantity', `must be a whole number from 1 to ${limits.restockMax}`);
+  }
+}
+
+/**
+ * Moves a product's counters by a reservation's event (domain/reservation.ts). The
+ * reservation rules keep them in bounds; a move that would not is a bug, not a user error.
+ */
+export function moveStock(p: Product, move: { reserved: number; onHand: number }, now: Date): Product {
+  const next = { ...p, quantityReserved: p.quantityReserved + move.reserved, quantityOnHand: p.quantityOnHand + move.onHand };
+  if (next.quantityReserved < 0 || next.quantityReserved > next.quantityOnHand) {
+    throw new Error(`stock of product ${p.id} out of bounds: ${next.quantityReserved} reserved of ${next.quantityOnHand} on hand`);
+  }
+  return { ...next, revision: p.revision + 1, updatedAt: now };
 }

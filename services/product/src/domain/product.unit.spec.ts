@@ -1,6 +1,6 @@
 import test from 'ava';
 import { ValidationError, IllegalStateError } from '@shop/platform/errors';
-import { applyUpdate, checkFields, checkStockLines, shortages, type Product, type ProductFields } from './product.js';
+import { applyUpdate, checkFields, checkStockLines, limits, moveStock, restock, shortages, type Product, type ProductFields } from './product.js';
 
 const fields: ProductFields = {
   name: ' Desk lamp ',
@@ -86,4 +86,26 @@ test('shortages: unknown, inactive and under-stocked products, nothing when all 
       { productId: 'p3', requested: 1, available: 0 },
     ],
   );
+});
+
+test('restock adds units on hand and moves to the next revision, reservations untouched', (t) => {
+  const now = new Date(1_000);
+  const next = restock(product({ quantityOnHand: 3, quantityReserved: 2, revision: 4 }), 10, now);
+  t.like(next, { quantityOnHand: 13, quantityReserved: 2, revision: 5, updatedAt: now });
+});
+
+test('restock quantity: a whole number from 1 to 1,000,000', (t) => {
+  for (const bad of [0, -1, 1.5, 1_000_001]) t.is(fieldOf(() => restock(product(), bad, new Date())), 'quantity');
+  t.is(restock(product({ quantityOnHand: 0 }), 1_000_000, new Date()).quantityOnHand, 1_000_000);
+});
+
+test('restock cannot take stock on hand beyond the limit', (t) => {
+  t.throws(() => restock(product({ quantityOnHand: limits.quantityMax }), 1, new Date()), { instanceOf: IllegalStateError, message: /would exceed/ });
+});
+
+test('a stock move that would break the counters is a bug, not a user error', (t) => {
+  t.like(moveStock(product({ quantityOnHand: 3 }), { reserved: 3, onHand: 0 }, new Date()), { quantityReserved: 3, revision: 2 });
+  const err = t.throws(() => moveStock(product({ quantityOnHand: 3 }), { reserved: 4, onHand: 0 }, new Date()));
+  t.false(err instanceof ValidationError || err instanceof IllegalStateError);
+  t.throws(() => moveStock(product({ quantityReserved: 1 }), { reserved: -2, onHand: 0 }, new Date()));
 });

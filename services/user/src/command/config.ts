@@ -7,7 +7,7 @@ export const configSchema = z.object({
   GRPC_PORT: env.port(),
   /** The user database: event store, uniqueness claims, refresh tokens (and the read model's schema). */
   DATABASE_URL: env.url(),
-  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  DATABASE_POOL_MAX: env.poolMax(),
   KAFKA_BROKERS: env.list(),
   /** Topic the relay publishes the user's events to. */
   USER_EVENTS_TOPIC: z.string().min(1).default(DEFAULT_EVENTS_TOPIC),

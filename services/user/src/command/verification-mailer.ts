@@ -1,5 +1,6 @@
 import { JSONCodec, type NatsConnection } from 'nats';
 import type { Logger } from '@shop/platform/log';
+import { subjects } from '@shop/platform/subjects';
 
 /** Sends the email verification token to the address: the token travels only by email. */
 export interface VerificationMailer {
@@ -17,7 +18,7 @@ export const unconfiguredMailer = (log: Logger): VerificationMailer => ({
 });
 
 /** Subject a verification mail is published on: one per user, for the notifications path. */
-export const verificationMailSubject = (userId: string) => `shop.notifications.email.${userId}`;
+export const verificationMailSubject = subjects.email;
 
 /**
  * The "mail server" of this system (DESIGN.md: notifications go out over NATS): the mail,

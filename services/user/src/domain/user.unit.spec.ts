@@ -1,4 +1,4 @@
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 import {
   EmailVerificationRequested,
   EmailVerified,
@@ -10,26 +10,12 @@ import {
 import type { Address } from '@shop/contracts/shop/user/v1/user';
 import { AlreadyExistsError, IllegalStateError, NotFoundError, ValidationError } from '@shop/platform/errors';
 import { event } from '@shop/eventsourcing';
-import { checkPassword, decide, evolve, initialState, type UserCommand } from './user.js';
+import { deciderSpec } from '@shop/eventsourcing/testing/spec';
+import { checkPassword, decide, evolve, initialState, userDecider, type UserCommand } from './user.js';
 import type { UserEvent } from './events.js';
 
 /** The user's rules as specifications: given these past events, when this command, then these new events (or this error). */
-function given(t: ExecutionContext, history: UserEvent[]) {
-  return {
-    when(command: UserCommand) {
-      const run = () => decide(command, history.reduce(evolve, initialState()));
-      return {
-        then: (expected: UserEvent[]) => t.deepEqual(run(), expected),
-        thenThrows: (kind: new (...args: never[]) => Error, message: RegExp) =>
-          void t.throws(run, { instanceOf: kind, message }),
-        thenInvalid: (field: string, message: RegExp) => {
-          const err = t.throws(run, { instanceOf: ValidationError, message });
-          t.is(err?.field, field);
-        },
-      };
-    },
-  };
-}
+const given = deciderSpec(userDecider);
 
 const userId = 'user-1';
 const address: Address = { recipient: 'Ada Lovelace', line1: '1 Analytical St', line2: '', city: 'London', region: '', postalCode: 'N1 1AA', countryCode: 'GB' };

@@ -6,7 +6,7 @@ export const configSchema = z.object({
   GRPC_PORT: env.port(),
   /** The user database; this process only reads its `user_read` schema. */
   DATABASE_URL: env.url(),
-  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  DATABASE_POOL_MAX: env.poolMax(),
   /** Longest a query waits for min_version before answering stale. */
   MIN_VERSION_WAIT_MS: env.durationMs(2_000),
 });

@@ -5,6 +5,7 @@ import { bind, type ServiceBinding } from '@shop/platform/grpc/server';
 import { metadataOf, uuid } from '@shop/platform/grpc/edge';
 import { updatableFields, type ProductFields, type StockLine, type UpdatableField } from '../../domain/product.js';
 import type { Catalog } from '../../app/catalog.js';
+import type { Reservations } from '../../app/reservations.js';
 import { toProtoProduct } from '../../app/contract-mapping.js';
 
 export const PRODUCT_SERVICE = 'shop.product.v1.ProductService';
@@ -14,9 +15,9 @@ const MAX_BATCH = 500;
 
 /**
  * Transport only: parse each request into the use case's terms (naming any bad field),
- * call the catalog, map the result back to the contract.
+ * call the catalog or the reservations, map the result back to the contract.
  */
-export function productService(catalog: Catalog): ServiceBinding {
+export function productService(catalog: Catalog, reservations: Reservations): ServiceBinding {
   return bind(PRODUCT_SERVICE, ProductServiceService, {
     async createProduct(req, ctx) {
       if (!req.price) throw new ValidationError('price', 'is required');
@@ -95,20 +96,33 @@ export function productService(catalog: Catalog): ServiceBinding {
     },
 
     async reserveStock(req, ctx) {
-      const result = await catalog.reserve(uuid('order_id', req.orderId), stockLines(req.lines), metadataOf(ctx));
-      return { reserved: result.reserved, shortages: result.shortages };
+      const orderId = uuid('order_id', req.orderId);
+      const result = await reservations.reserve(orderId, stockLines(req.lines), timestamp('expire_time', req.expireTime), metadataOf(ctx));
+      return { reserved: result.reserved, shortages: result.shortages, reason: result.reason };
     },
 
     async releaseStock(req, ctx) {
-      return { lines: await catalog.release(uuid('order_id', req.orderId), metadataOf(ctx)) };
+      return { lines: await reservations.release(uuid('order_id', req.orderId), metadataOf(ctx)) };
     },
 
     async commitStock(req, ctx) {
-      return { lines: await catalog.commit(uuid('order_id', req.orderId), metadataOf(ctx)) };
+      return { lines: await reservations.commit(uuid('order_id', req.orderId), metadataOf(ctx)) };
+    },
+
+    async restockProduct(req, ctx) {
+      const product = await catalog.restock(uuid('id', req.id), req.quantity, req.expectedRevision, metadataOf(ctx));
+      return { product: toProtoProduct(product) };
     },
   });
 }
 
+/** An optional google.protobuf.Timestamp (ts-proto hands it over as an ISO string). */
+function timestamp(field: string, value: string | undefined): Date | undefined {
+  if (value === undefined) return undefined;
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) throw new ValidationError(field, 'must be a timestamp');
+  return date;
+}
 
 function stockLines(lines: StockLineMessage[]): StockLine[] {
   return lines.map((l, i) => ({ productId: uuid(`lines[${i}].product_id`, l.productId), quantity: l.quantity }));

@@ -8,20 +8,49 @@ import { migrate } from '@shop/platform/postgres/migrate';
 import { outboxMigrations } from '@shop/platform/outbox';
 import { startGrpcServer, type GrpcServer } from '@shop/platform/grpc/server';
 import { promiseClient, type PromiseClient } from '@shop/platform/grpc/client';
-import { newId, systemClock } from '@shop/platform/ids';
+import { newId } from '@shop/platform/ids';
+import { subjects } from '@shop/platform/subjects';
+import { CatalogChanged } from '@shop/contracts/shop/product/v1/events';
+import { urls } from '@shop/tools/topology';
+import { connect, type NatsConnection } from 'nats';
 import { createTestDatabase, testLogger, type TestDatabase } from '@shop/testing';
-import { Catalog, productMigrations, productService } from '../../index.js';
+import { Catalog, postgresProducts, postgresReservations, productMigrations, productService, Reservations } from '../../index.js';
+import { catalogChangedPublisher } from '../nats/catalog-changed-publisher.js';
 
 /**
  * The product service as a client sees it: the real gRPC server over a real Postgres
- * database of its own, called with the generated client.
+ * database of its own, called with the generated client, announcing its changes on the
+ * stack's real NATS.
  */
 let db: TestDatabase;
 let pool: Pool;
 let server: GrpcServer;
 let raw: ProductServiceClient;
+let publisher: NatsConnection;
+let subscriber: NatsConnection;
 
 let c: PromiseClient<ProductServiceClient>;
+
+/** The service's clock runs this far ahead of the wall clock: tests move it to pass deadlines. */
+let skewMs = 0;
+const clock = () => new Date(Date.now() + skewMs);
+const RESERVATION_TTL_MS = 10 * 60_000;
+
+/** Every CatalogChanged seen on NATS (other processes of the stack publish there too: filter by id). */
+const announced: string[][] = [];
+/**
+ * How many CatalogChanged named the product so far. The subscriber's flush makes it
+ * exact: the server answers its PING after delivering what it had received before, and
+ * the service flushed its publish before answering the call that made the change.
+ */
+const announcements = async (productId: string) => {
+  await subscriber.flush();
+  return announced.filter((ids) => ids.includes(productId)).length;
+};
+
+const inAMinute = () => new Date(clock().getTime() + 60_000).toISOString();
+const reservationEvents = async (orderId: string) =>
+  (await pool.query('SELECT type, version, data FROM outbox WHERE stream_type = $1 AND stream_id = $2 ORDER BY version', ['stock-reservation', orderId])).rows;
 
 const lamp = (over: Record<string, unknown> = {}) => ({
   name: 'Desk lamp',
@@ -44,10 +73,22 @@ test.before(async () => {
   db = await createTestDatabase('product');
   pool = createPool({ url: db.url, log });
   await migrate(pool, [outboxMigrations, productMigrations], log);
+  publisher = await connect({ servers: urls.nats, name: 'product-test' });
+  subscriber = await connect({ servers: urls.nats, name: 'product-test-cache' });
+  // A callback, not an iterator: it runs as the message is read, before the flush's PONG.
+  subscriber.subscribe(subjects.catalogChanged, {
+    callback: (err, msg) => {
+      if (!err) announced.push(CatalogChanged.fromJSON(msg.json()).productIds);
+    },
+  });
+  await subscriber.flush();
+  const productsChanged = catalogChangedPublisher(publisher, log);
+  const catalog = new Catalog(pool, postgresProducts, clock, newId, { productsChanged });
+  const reservations = new Reservations(pool, postgresProducts, postgresReservations, clock, { productsChanged, reservationTtlMs: RESERVATION_TTL_MS });
   server = await startGrpcServer({
     port: 0,
     host: '127.0.0.1',
-    services: [productService(new Catalog(pool, systemClock, newId))],
+    services: [productService(catalog, reservations)],
     descriptorSet: loadDescriptorSet(),
     log,
     registry: createMetrics('product-test'),
@@ -59,6 +100,8 @@ test.before(async () => {
 test.after.always(async () => {
   raw?.close();
   await server?.shutdown();
+  await publisher?.close();
+  await subscriber?.close();
   await pool?.end();
   await db?.drop();
 });
@@ -224,4 +267,203 @@ test.serial('a product with reserved stock cannot be deleted; once free, delete 
   await c.deleteProduct({ id: product!.id });
   const gone = await t.throwsAsync<grpc.ServiceError>(c.getProduct({ id: product!.id }));
   t.is(gone?.code, grpc.status.NOT_FOUND);
+});
+
+test.serial('a reservation retried after a shortage answers the same shortages and writes nothing, even once stock has arrived', async (t) => {
+  const { product } = await c.createProduct(lamp({ quantityOnHand: 1 }));
+  const id = product!.id;
+  const orderId = newId();
+  const lines = [{ productId: id, quantity: 2 }];
+  const first = await c.reserveStock({ orderId, lines });
+  t.deepEqual(first, { reserved: false, shortages: [{ productId: id, requested: 2, available: 1 }], reason: '' });
+
+  const before = await counts();
+  t.deepEqual(await c.reserveStock({ orderId, lines }), first);
+  t.deepEqual(await counts(), before);
+
+  await c.restockProduct({ id, quantity: 10 });
+  t.deepEqual(await c.reserveStock({ orderId, lines }), first, 'an order is reserved at most once: the first outcome stands');
+  t.is((await c.getProduct({ id })).product?.quantityReserved, 0);
+  t.deepEqual((await reservationEvents(orderId)).map((e) => [e.type, e.version]), [['shop.product.v1.StockReservationFailed', 1]]);
+});
+
+test.serial('releasing an order that has no reservation answers no lines; a later reservation of it is refused with a reason and holds nothing', async (t) => {
+  const { product } = await c.createProduct(lamp({ quantityOnHand: 5 }));
+  const id = product!.id;
+  const orderId = newId();
+  t.deepEqual(await c.releaseStock({ orderId }), { lines: [] });
+  t.deepEqual(await c.releaseStock({ orderId }), { lines: [] });
+
+  const late = await c.reserveStock({ orderId, lines: [{ productId: id, quantity: 1 }] });
+  t.false(late.reserved);
+  t.deepEqual(late.shortages, []);
+  t.regex(late.reason, new RegExp(`^order ${orderId} was released at .+, before its reservation was made: it holds no stock`));
+  t.is((await c.getProduct({ id })).product?.quantityReserved, 0);
+  t.deepEqual(await reservationEvents(orderId), [], 'nothing was reserved or released: nothing to publish');
+  const commit = await t.throwsAsync<grpc.ServiceError>(c.commitStock({ orderId }));
+  t.is(commit?.code, grpc.status.FAILED_PRECONDITION);
+});
+
+test.serial('release gives the stock back once and answers the same lines again; StockReleased says "released"', async (t) => {
+  const { product } = await c.createProduct(lamp({ quantityOnHand: 5 }));
+  const id = product!.id;
+  const orderId = newId();
+  const lines = [{ productId: id, quantity: 2 }];
+  t.true((await c.reserveStock({ orderId, lines, expireTime: inAMinute() })).reserved);
+  t.deepEqual(await c.releaseStock({ orderId }), { lines });
+  t.deepEqual(await c.releaseStock({ orderId }), { lines });
+  t.is((await c.getProduct({ id })).product?.quantityReserved, 0);
+  t.deepEqual(await reservationEvents(orderId), [
+    { type: 'shop.product.v1.StockReserved', version: 1, data: { orderId, lines } },
+    { type: 'shop.product.v1.StockReleased', version: 2, data: { orderId, lines, reason: 'released' } },
+  ]);
+
+  const commit = await t.throwsAsync<grpc.ServiceError>(c.commitStock({ orderId }));
+  t.is(commit?.code, grpc.status.FAILED_PRECONDITION);
+  t.regex(commit?.details ?? '', new RegExp(`^reservation of order ${orderId} was released at `));
+  const again = await c.reserveStock({ orderId, lines });
+  t.false(again.reserved);
+  t.regex(again.reason, /was released at .*; an order is reserved at most once/);
+});
+
+test.serial('expire_time must be in the future and at most 24 h ahead: INVALID_ARGUMENT naming it, nothing reserved', async (t) => {
+  const { product } = await c.createProduct(lamp({ quantityOnHand: 5 }));
+  const id = product!.id;
+  const hour = 3_600_000;
+  for (const expireTime of [new Date(clock().getTime() - 1_000).toISOString(), new Date(clock().getTime() + 25 * hour).toISOString()]) {
+    const err = await t.throwsAsync<grpc.ServiceError>(c.reserveStock({ orderId: newId(), lines: [{ productId: id, quantity: 1 }], expireTime }));
+    t.is(err?.code, grpc.status.INVALID_ARGUMENT, expireTime);
+    t.true(err?.details.startsWith('expire_time:'), err?.details);
+    t.deepEqual(err?.metadata.get('shop-error-field'), ['expire_time']);
+  }
+  t.is((await c.getProduct({ id })).product?.quantityReserved, 0);
+  t.true((await c.reserveStock({ orderId: newId(), lines: [{ productId: id, quantity: 1 }], expireTime: new Date(clock().getTime() + 23 * hour).toISOString() })).reserved);
+});
+
+test.serial('a reservation past its deadline cannot be committed: FAILED_PRECONDITION saying it expired; its stock is back', async (t) => {
+  const { product } = await c.createProduct(lamp({ quantityOnHand: 5 }));
+  const id = product!.id;
+  const orderId = newId();
+  const lines = [{ productId: id, quantity: 2 }];
+  const expireTime = inAMinute();
+  t.true((await c.reserveStock({ orderId, lines, expireTime })).reserved);
+  t.is((await c.getProduct({ id })).product?.quantityReserved, 2);
+
+  skewMs = 2 * 60_000;
+  try {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const err = await t.throwsAsync<grpc.ServiceError>(c.commitStock({ orderId }));
+      t.is(err?.code, grpc.status.FAILED_PRECONDITION);
+      t.is(err?.details, `reservation of order ${orderId} expired at ${expireTime} and was released`);
+    }
+    const p = (await c.getProduct({ id })).product!;
+    t.is(p.quantityReserved, 0);
+    t.is(p.quantityOnHand, 5);
+    t.deepEqual(await reservationEvents(orderId), [
+      { type: 'shop.product.v1.StockReserved', version: 1, data: { orderId, lines } },
+      { type: 'shop.product.v1.StockReleased', version: 2, data: { orderId, lines, reason: 'expired' } },
+    ]);
+    t.deepEqual(await c.releaseStock({ orderId }), { lines }, 'releasing it afterwards is harmless');
+    const again = await c.reserveStock({ orderId, lines });
+    t.false(again.reserved);
+    t.regex(again.reason, /expired at .* and was released/);
+  } finally {
+    skewMs = 0;
+  }
+});
+
+test.serial('without expire_time a reservation holds its stock for the configured TTL', async (t) => {
+  const { product } = await c.createProduct(lamp({ quantityOnHand: 5 }));
+  const kept = newId();
+  const lapsed = newId();
+  const lines = [{ productId: product!.id, quantity: 1 }];
+  t.true((await c.reserveStock({ orderId: kept, lines })).reserved);
+  t.true((await c.reserveStock({ orderId: lapsed, lines })).reserved);
+  skewMs = RESERVATION_TTL_MS - 60_000;
+  try {
+    t.deepEqual(await c.commitStock({ orderId: kept }), { lines });
+    skewMs = RESERVATION_TTL_MS + 60_000;
+    const err = await t.throwsAsync<grpc.ServiceError>(c.commitStock({ orderId: lapsed }));
+    t.is(err?.code, grpc.status.FAILED_PRECONDITION);
+    t.regex(err?.details ?? '', /expired at/);
+  } finally {
+    skewMs = 0;
+  }
+});
+
+test.serial('restock adds units on hand and moves the revision; ProductRestocked is in the outbox with it', async (t) => {
+  const { product } = await c.createProduct(lamp({ quantityOnHand: 3 }));
+  const id = product!.id;
+  const { product: restocked } = await c.restockProduct({ id, quantity: 7, expectedRevision: 1 });
+  t.is(restocked?.quantityOnHand, 10);
+  t.is(restocked?.revision, 2);
+  t.deepEqual(restocked, (await c.getProduct({ id })).product);
+  const { rows } = await pool.query('SELECT type, stream_type, version, data FROM outbox WHERE stream_id = $1 ORDER BY version', [id]);
+  t.deepEqual(rows.at(-1), {
+    type: 'shop.product.v1.ProductRestocked',
+    stream_type: 'product',
+    version: 2,
+    data: { productId: id, quantity: 7, quantityOnHand: 10 },
+  });
+});
+
+test.serial('restock refuses a bad quantity (naming it), a stale revision, an unknown or deleted product, and stores nothing', async (t) => {
+  const { product } = await c.createProduct(lamp({ quantityOnHand: 3 }));
+  const id = product!.id;
+  const before = await counts();
+  for (const quantity of [0, -1, 1_000_001]) {
+    const err = await t.throwsAsync<grpc.ServiceError>(c.restockProduct({ id, quantity }));
+    t.is(err?.code, grpc.status.INVALID_ARGUMENT, String(quantity));
+    t.deepEqual(err?.metadata.get('shop-error-field'), ['quantity']);
+  }
+  const stale = await t.throwsAsync<grpc.ServiceError>(c.restockProduct({ id, quantity: 1, expectedRevision: 7 }));
+  t.is(stale?.code, grpc.status.ABORTED);
+  const unknown = await t.throwsAsync<grpc.ServiceError>(c.restockProduct({ id: newId(), quantity: 1 }));
+  t.is(unknown?.code, grpc.status.NOT_FOUND);
+  t.deepEqual(await counts(), before);
+  t.is((await c.getProduct({ id })).product?.quantityOnHand, 3);
+
+  await c.deleteProduct({ id });
+  const deleted = await t.throwsAsync<grpc.ServiceError>(c.restockProduct({ id, quantity: 1 }));
+  t.is(deleted?.code, grpc.status.NOT_FOUND);
+  t.true((await c.restockProduct({ id: (await c.createProduct(lamp())).product!.id, quantity: 1_000_000 })).product!.quantityOnHand > 1_000_000);
+});
+
+test.serial('every committed change of a product or its stock is announced on NATS before the call answers', async (t) => {
+  const { product } = await c.createProduct(lamp({ quantityOnHand: 5 }));
+  const id = product!.id;
+  t.is(await announcements(id), 1, 'create');
+  await c.updateProduct({ id, product: { ...product!, name: 'Floor lamp' }, updateMask: ['name'] });
+  t.is(await announcements(id), 2, 'update');
+  await c.restockProduct({ id, quantity: 5 });
+  t.is(await announcements(id), 3, 'restock');
+
+  const sold = newId();
+  const lines = [{ productId: id, quantity: 1 }];
+  await c.reserveStock({ orderId: sold, lines });
+  t.is(await announcements(id), 4, 'reserve');
+  await c.reserveStock({ orderId: sold, lines });
+  t.is(await announcements(id), 4, 'a retried reservation changes nothing');
+  await c.commitStock({ orderId: sold });
+  t.is(await announcements(id), 5, 'commit');
+
+  const cancelled = newId();
+  await c.reserveStock({ orderId: cancelled, lines });
+  await c.releaseStock({ orderId: cancelled });
+  t.is(await announcements(id), 7, 'reserve and release');
+  await c.reserveStock({ orderId: newId(), lines: [{ productId: id, quantity: 1_000 }] });
+  t.is(await announcements(id), 7, 'a refused reservation changes nothing');
+
+  const lapsed = newId();
+  await c.reserveStock({ orderId: lapsed, lines, expireTime: inAMinute() });
+  skewMs = 2 * 60_000;
+  try {
+    await t.throwsAsync(c.commitStock({ orderId: lapsed }));
+  } finally {
+    skewMs = 0;
+  }
+  t.is(await announcements(id), 9, 'reserve, and the expiry found by the commit');
+
+  await c.deleteProduct({ id });
+  t.is(await announcements(id), 10, 'delete');
 });

@@ -1,5 +1,6 @@
 import type { Queryable } from '@shop/platform/postgres/pool';
-import type { Product, StockLine } from '../../domain/product.js';
+import type { Product } from '../../domain/product.js';
+import type { ListFilter, ProductRepository } from '../../app/ports.js';
 
 /** The product table as rows in and out; no business rules here. */
 
@@ -38,7 +39,15 @@ const toProduct = (r: ProductRow): Product => ({
   updatedAt: r.updated_at,
 });
 
-export async function insertProduct(q: Queryable, p: Product): Promise<void> {
+export const postgresProducts: ProductRepository = {
+  insert: insertProduct,
+  save: saveProduct,
+  markDeleted,
+  find: findProducts,
+  list: listProducts,
+};
+
+async function insertProduct(q: Queryable, p: Product): Promise<void> {
   await q.query(
     `INSERT INTO products (id, name, description, category, sku, price_cents, currency, quantity_on_hand,
        quantity_reserved, active, revision, created_at, updated_at)
@@ -48,7 +57,7 @@ export async function insertProduct(q: Queryable, p: Product): Promise<void> {
   );
 }
 
-export async function saveProduct(q: Queryable, p: Product): Promise<void> {
+async function saveProduct(q: Queryable, p: Product): Promise<void> {
   await q.query(
     `UPDATE products SET name = $2, description = $3, category = $4, sku = $5, price_cents = $6, currency = $7,
        quantity_on_hand = $8, quantity_reserved = $9, active = $10, revision = $11, updated_at = $12
@@ -58,12 +67,12 @@ export async function saveProduct(q: Queryable, p: Product): Promise<void> {
   );
 }
 
-export async function markDeleted(q: Queryable, id: string, at: Date): Promise<void> {
+async function markDeleted(q: Queryable, id: string, at: Date): Promise<void> {
   await q.query('UPDATE products SET deleted_at = $2, active = false, revision = revision + 1 WHERE id = $1', [id, at]);
 }
 
 /** Live products by id; with `forUpdate`, row-locked in id order so concurrent lockers never deadlock. */
-export async function findProducts(q: Queryable, ids: string[], forUpdate = false): Promise<Product[]> {
+async function findProducts(q: Queryable, ids: string[], forUpdate = false): Promise<Product[]> {
   if (ids.length === 0) return [];
   const { rows } = await q.query<ProductRow>(
     `SELECT ${columns} FROM products WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL
@@ -73,16 +82,8 @@ export async function findProducts(q: Queryable, ids: string[], forUpdate = fals
   return rows.map(toProduct);
 }
 
-export interface ListFilter {
-  category?: string;
-  search?: string;
-  minPriceCents?: number;
-  maxPriceCents?: number;
-  activeOnly: boolean;
-}
-
 /** One page in id order (ids are UUIDv7, so that is creation order), after the cursor. */
-export async function listProducts(q: Queryable, filter: ListFilter, after: string | null, limit: number): Promise<Product[]> {
+async function listProducts(q: Queryable, filter: ListFilter, after: string | null, limit: number): Promise<Product[]> {
   const where = ['deleted_at IS NULL'];
   const args: unknown[] = [];
   const arg = (v: unknown) => {
@@ -103,30 +104,3 @@ export async function listProducts(q: Queryable, filter: ListFilter, after: stri
 }
 
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
-
-export type ReservationStatus = 'RESERVED' | 'RELEASED' | 'COMMITTED';
-
-export interface Reservation extends StockLine {
-  status: ReservationStatus;
-}
-
-export async function findReservations(q: Queryable, orderId: string, forUpdate = false): Promise<Reservation[]> {
-  const { rows } = await q.query<{ product_id: string; quantity: number; status: ReservationStatus }>(
-    `SELECT product_id, quantity, status FROM stock_reservations WHERE order_id = $1
-     ORDER BY product_id ${forUpdate ? 'FOR UPDATE' : ''}`,
-    [orderId],
-  );
-  return rows.map((r) => ({ productId: r.product_id, quantity: r.quantity, status: r.status }));
-}
-
-export async function insertReservations(q: Queryable, orderId: string, lines: StockLine[]): Promise<void> {
-  await q.query(
-    `INSERT INTO stock_reservations (order_id, product_id, quantity, status)
-     SELECT $1, product_id, quantity, 'RESERVED' FROM unnest($2::uuid[], $3::int[]) AS t(product_id, quantity)`,
-    [orderId, lines.map((l) => l.productId), lines.map((l) => l.quantity)],
-  );
-}
-
-export async function setReservationStatus(q: Queryable, orderId: string, status: ReservationStatus): Promise<void> {
-  await q.query('UPDATE stock_reservations SET status = $2, updated_at = now() WHERE order_id = $1', [orderId, status]);
-}

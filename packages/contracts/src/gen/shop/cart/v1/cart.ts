@@ -20,8 +20,9 @@ export enum CartStatus {
   /** CART_STATUS_ACTIVE - Accepting changes (also a cart that was never checked out). */
   CART_STATUS_ACTIVE = 1,
   /**
-   * CART_STATUS_CHECKED_OUT - Just checked out: the lines went into a checkout. Changes are refused
-   * until the cart is reset (a new shopping session).
+   * CART_STATUS_CHECKED_OUT - Just checked out: the lines went into a checkout and the order is being
+   * placed. Changes are refused until the order exists (the cart is then
+   * active and empty again) or the cart is reset.
    */
   CART_STATUS_CHECKED_OUT = 2,
   UNRECOGNIZED = -1,
@@ -97,7 +98,7 @@ export interface Cart {
 
 /** The lines and total frozen by a checkout; the input of an order. */
 export interface Checkout {
-  /** Checkout id (UUID): the order's idempotency key. */
+  /** Checkout id (UUID): the order's idempotency key, and its id. */
   checkoutId: string;
   /** Cart checked out. */
   cartId: string;

@@ -19,6 +19,7 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { WriteResult } from "../../common/v1/consistency.js";
+import { Money } from "../../common/v1/money.js";
 import { Checkout } from "./cart.js";
 
 export const protobufPackage = "shop.cart.v1";
@@ -37,7 +38,15 @@ export interface AddItemRequest {
   /** Units to add, at least 1; added to an existing line of the product. */
   quantity: number;
   /** Expected stream version (see the service comment). */
-  expectedVersion?: number | undefined;
+  expectedVersion?:
+    | number
+    | undefined;
+  /**
+   * The signed-in customer adding the item, if any: a cart without an owner
+   * becomes theirs (CustomerAssigned before ItemAdded); a cart of another
+   * customer is PERMISSION_DENIED. Empty for an anonymous shopper.
+   */
+  customerId?: string | undefined;
 }
 
 /** Output of AddItem. */
@@ -97,12 +106,30 @@ export interface ResetCartResponse {
 /** Input of CheckOut. */
 export interface CheckOutRequest {
   /**
-   * Cart id (UUID). FAILED_PRECONDITION when the cart is empty or already
-   * checked out. Anonymous carts check out too (customer_id stays empty).
+   * Cart id (UUID). FAILED_PRECONDITION when the cart is empty, already
+   * checked out, or has no owner (an order needs a customer: sign in first).
+   * Each line is checked against the catalog again: FAILED_PRECONDITION
+   * naming a product that is gone, not for sale, or has fewer units on hand
+   * than the line; the checkout takes the current prices.
    */
   cartId: string;
   /** Expected stream version (see the service comment). */
-  expectedVersion?: number | undefined;
+  expectedVersion?:
+    | number
+    | undefined;
+  /**
+   * The total the shopper agreed to: when set, FAILED_PRECONDITION (and no
+   * change) unless the total at current prices equals it. An empty currency
+   * means the cart's.
+   */
+  expectedTotal?:
+    | Money
+    | undefined;
+  /**
+   * The signed-in customer checking out: PERMISSION_DENIED unless the cart is
+   * theirs. Absent for a trusted internal caller.
+   */
+  customerId?: string | undefined;
 }
 
 /** Output of CheckOut. */
@@ -135,7 +162,7 @@ export interface AssignCustomerResponse {
 }
 
 function createBaseAddItemRequest(): AddItemRequest {
-  return { cartId: "", productId: "", quantity: 0, expectedVersion: undefined };
+  return { cartId: "", productId: "", quantity: 0, expectedVersion: undefined, customerId: undefined };
 }
 
 export const AddItemRequest: MessageFns<AddItemRequest, "shop.cart.v1.AddItemRequest"> = {
@@ -153,6 +180,9 @@ export const AddItemRequest: MessageFns<AddItemRequest, "shop.cart.v1.AddItemReq
     }
     if (message.expectedVersion !== undefined) {
       writer.uint32(32).int64(message.expectedVersion);
+    }
+    if (message.customerId !== undefined) {
+      writer.uint32(42).string(message.customerId);
     }
     return writer;
   },
@@ -202,6 +232,14 @@ export const AddItemRequest: MessageFns<AddItemRequest, "shop.cart.v1.AddItemReq
             message.expectedVersion = longToNumber(reader.int64());
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.customerId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -232,6 +270,11 @@ export const AddItemRequest: MessageFns<AddItemRequest, "shop.cart.v1.AddItemReq
         : isSet(object.expected_version)
         ? globalThis.Number(object.expected_version)
         : undefined,
+      customerId: isSet(object.customerId)
+        ? globalThis.String(object.customerId)
+        : isSet(object.customer_id)
+        ? globalThis.String(object.customer_id)
+        : undefined,
     };
   },
 
@@ -249,6 +292,9 @@ export const AddItemRequest: MessageFns<AddItemRequest, "shop.cart.v1.AddItemReq
     if (message.expectedVersion !== undefined) {
       obj.expectedVersion = Math.round(message.expectedVersion);
     }
+    if (message.customerId !== undefined) {
+      obj.customerId = message.customerId;
+    }
     return obj;
   },
 
@@ -261,6 +307,7 @@ export const AddItemRequest: MessageFns<AddItemRequest, "shop.cart.v1.AddItemReq
     message.productId = object.productId ?? "";
     message.quantity = object.quantity ?? 0;
     message.expectedVersion = object.expectedVersion ?? undefined;
+    message.customerId = object.customerId ?? undefined;
     return message;
   },
 };
@@ -891,7 +938,7 @@ export const ResetCartResponse: MessageFns<ResetCartResponse, "shop.cart.v1.Rese
 };
 
 function createBaseCheckOutRequest(): CheckOutRequest {
-  return { cartId: "", expectedVersion: undefined };
+  return { cartId: "", expectedVersion: undefined, expectedTotal: undefined, customerId: undefined };
 }
 
 export const CheckOutRequest: MessageFns<CheckOutRequest, "shop.cart.v1.CheckOutRequest"> = {
@@ -903,6 +950,12 @@ export const CheckOutRequest: MessageFns<CheckOutRequest, "shop.cart.v1.CheckOut
     }
     if (message.expectedVersion !== undefined) {
       writer.uint32(16).int64(message.expectedVersion);
+    }
+    if (message.expectedTotal !== undefined) {
+      Money.encode(message.expectedTotal, writer.uint32(26).fork()).join();
+    }
+    if (message.customerId !== undefined) {
+      writer.uint32(34).string(message.customerId);
     }
     return writer;
   },
@@ -936,6 +989,22 @@ export const CheckOutRequest: MessageFns<CheckOutRequest, "shop.cart.v1.CheckOut
             message.expectedVersion = longToNumber(reader.int64());
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.expectedTotal = Money.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.customerId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -960,6 +1029,16 @@ export const CheckOutRequest: MessageFns<CheckOutRequest, "shop.cart.v1.CheckOut
         : isSet(object.expected_version)
         ? globalThis.Number(object.expected_version)
         : undefined,
+      expectedTotal: isSet(object.expectedTotal)
+        ? Money.fromJSON(object.expectedTotal)
+        : isSet(object.expected_total)
+        ? Money.fromJSON(object.expected_total)
+        : undefined,
+      customerId: isSet(object.customerId)
+        ? globalThis.String(object.customerId)
+        : isSet(object.customer_id)
+        ? globalThis.String(object.customer_id)
+        : undefined,
     };
   },
 
@@ -971,6 +1050,12 @@ export const CheckOutRequest: MessageFns<CheckOutRequest, "shop.cart.v1.CheckOut
     if (message.expectedVersion !== undefined) {
       obj.expectedVersion = Math.round(message.expectedVersion);
     }
+    if (message.expectedTotal !== undefined) {
+      obj.expectedTotal = Money.toJSON(message.expectedTotal);
+    }
+    if (message.customerId !== undefined) {
+      obj.customerId = message.customerId;
+    }
     return obj;
   },
 
@@ -981,6 +1066,10 @@ export const CheckOutRequest: MessageFns<CheckOutRequest, "shop.cart.v1.CheckOut
     const message = createBaseCheckOutRequest();
     message.cartId = object.cartId ?? "";
     message.expectedVersion = object.expectedVersion ?? undefined;
+    message.expectedTotal = (object.expectedTotal !== undefined && object.expectedTotal !== null)
+      ? Money.fromPartial(object.expectedTotal)
+      : undefined;
+    message.customerId = object.customerId ?? undefined;
     return message;
   },
 };
@@ -1312,7 +1401,11 @@ export const CartCommandServiceService = {
     responseSerialize: (value: ResetCartResponse): Buffer => Buffer.from(ResetCartResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ResetCartResponse => ResetCartResponse.decode(value),
   },
-  /** Freezes the lines into a checkout and empties the cart. */
+  /**
+   * Freezes the lines, at current prices, into a checkout; the order service
+   * places the order from it (order id = checkout id), after which the cart is
+   * empty again (CheckoutCompleted).
+   */
   checkOut: {
     path: "/shop.cart.v1.CartCommandService/CheckOut" as const,
     requestStream: false as const,
@@ -1345,7 +1438,11 @@ export interface CartCommandServiceServer extends UntypedServiceImplementation {
   changeQuantity: handleUnaryCall<ChangeQuantityRequest, ChangeQuantityResponse>;
   /** Empties the cart. */
   resetCart: handleUnaryCall<ResetCartRequest, ResetCartResponse>;
-  /** Freezes the lines into a checkout and empties the cart. */
+  /**
+   * Freezes the lines, at current prices, into a checkout; the order service
+   * places the order from it (order id = checkout id), after which the cart is
+   * empty again (CheckoutCompleted).
+   */
   checkOut: handleUnaryCall<CheckOutRequest, CheckOutResponse>;
   /** Gives an anonymous cart its owner (at login or registration). */
   assignCustomer: handleUnaryCall<AssignCustomerRequest, AssignCustomerResponse>;
@@ -1416,7 +1513,11 @@ export interface CartCommandServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ResetCartResponse) => void,
   ): ClientUnaryCall;
-  /** Freezes the lines into a checkout and empties the cart. */
+  /**
+   * Freezes the lines, at current prices, into a checkout; the order service
+   * places the order from it (order id = checkout id), after which the cart is
+   * empty again (CheckoutCompleted).
+   */
   checkOut(
     request: CheckOutRequest,
     callback: (error: ServiceError | null, response: CheckOutResponse) => void,

@@ -99,6 +99,19 @@ export interface CartDiscarded {
   customerId: string;
 }
 
+/**
+ * The order of the cart's checkout was placed: the cart is open and empty
+ * again, for the customer's next purchase.
+ */
+export interface CheckoutCompleted {
+  /** Cart id (UUID). */
+  cartId: string;
+  /** Checkout id (UUID). */
+  checkoutId: string;
+  /** Order placed from it (UUID). */
+  orderId: string;
+}
+
 function createBaseItemAdded(): ItemAdded {
   return { cartId: "", productId: "", productName: "", quantity: 0, unitPrice: undefined };
 }
@@ -1021,6 +1034,121 @@ export const CartDiscarded: MessageFns<CartDiscarded, "shop.cart.v1.CartDiscarde
     const message = createBaseCartDiscarded();
     message.cartId = object.cartId ?? "";
     message.customerId = object.customerId ?? "";
+    return message;
+  },
+};
+
+function createBaseCheckoutCompleted(): CheckoutCompleted {
+  return { cartId: "", checkoutId: "", orderId: "" };
+}
+
+export const CheckoutCompleted: MessageFns<CheckoutCompleted, "shop.cart.v1.CheckoutCompleted"> = {
+  $type: "shop.cart.v1.CheckoutCompleted" as const,
+
+  encode(message: CheckoutCompleted, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.cartId !== "") {
+      writer.uint32(10).string(message.cartId);
+    }
+    if (message.checkoutId !== "") {
+      writer.uint32(18).string(message.checkoutId);
+    }
+    if (message.orderId !== "") {
+      writer.uint32(26).string(message.orderId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CheckoutCompleted {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCheckoutCompleted();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.cartId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.checkoutId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.orderId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CheckoutCompleted {
+    return {
+      cartId: isSet(object.cartId)
+        ? globalThis.String(object.cartId)
+        : isSet(object.cart_id)
+        ? globalThis.String(object.cart_id)
+        : "",
+      checkoutId: isSet(object.checkoutId)
+        ? globalThis.String(object.checkoutId)
+        : isSet(object.checkout_id)
+        ? globalThis.String(object.checkout_id)
+        : "",
+      orderId: isSet(object.orderId)
+        ? globalThis.String(object.orderId)
+        : isSet(object.order_id)
+        ? globalThis.String(object.order_id)
+        : "",
+    };
+  },
+
+  toJSON(message: CheckoutCompleted): unknown {
+    const obj: any = {};
+    if (message.cartId !== "") {
+      obj.cartId = message.cartId;
+    }
+    if (message.checkoutId !== "") {
+      obj.checkoutId = message.checkoutId;
+    }
+    if (message.orderId !== "") {
+      obj.orderId = message.orderId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CheckoutCompleted>, I>>(base?: I): CheckoutCompleted {
+    return CheckoutCompleted.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CheckoutCompleted>, I>>(object: I): CheckoutCompleted {
+    const message = createBaseCheckoutCompleted();
+    message.cartId = object.cartId ?? "";
+    message.checkoutId = object.checkoutId ?? "";
+    message.orderId = object.orderId ?? "";
     return message;
   },
 };

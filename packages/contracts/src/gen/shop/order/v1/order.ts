@@ -131,7 +131,23 @@ export interface Order {
     | string
     | undefined;
   /** When the order last changed. */
-  updateTime?: string | undefined;
+  updateTime?:
+    | string
+    | undefined;
+  /** Every status the order has had, oldest first (PENDING first). */
+  statusHistory: OrderStatusChange[];
+}
+
+/** One transition of an order's status. */
+export interface OrderStatusChange {
+  /** Status the order moved to. */
+  status: OrderStatus;
+  /** When it moved. */
+  time?:
+    | string
+    | undefined;
+  /** Why, for CANCELLED and FAILED; empty otherwise. */
+  reason: string;
 }
 
 function createBaseOrderLine(): OrderLine {
@@ -302,6 +318,7 @@ function createBaseOrder(): Order {
     revision: 0,
     createTime: undefined,
     updateTime: undefined,
+    statusHistory: [],
   };
 }
 
@@ -341,6 +358,9 @@ export const Order: MessageFns<Order, "shop.order.v1.Order"> = {
     }
     if (message.updateTime !== undefined) {
       Timestamp.encode(toTimestamp(message.updateTime), writer.uint32(90).fork()).join();
+    }
+    for (const v of message.statusHistory) {
+      OrderStatusChange.encode(v!, writer.uint32(98).fork()).join();
     }
     return writer;
   },
@@ -446,6 +466,14 @@ export const Order: MessageFns<Order, "shop.order.v1.Order"> = {
             message.updateTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.statusHistory.push(OrderStatusChange.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -495,6 +523,11 @@ export const Order: MessageFns<Order, "shop.order.v1.Order"> = {
         : isSet(object.update_time)
         ? globalThis.String(object.update_time)
         : undefined,
+      statusHistory: globalThis.Array.isArray(object?.statusHistory)
+        ? object.statusHistory.map((e: any) => OrderStatusChange.fromJSON(e))
+        : globalThis.Array.isArray(object?.status_history)
+        ? object.status_history.map((e: any) => OrderStatusChange.fromJSON(e))
+        : [],
     };
   },
 
@@ -533,6 +566,9 @@ export const Order: MessageFns<Order, "shop.order.v1.Order"> = {
     if (message.updateTime !== undefined) {
       obj.updateTime = message.updateTime;
     }
+    if (message.statusHistory?.length) {
+      obj.statusHistory = message.statusHistory.map((e) => OrderStatusChange.toJSON(e));
+    }
     return obj;
   },
 
@@ -552,6 +588,110 @@ export const Order: MessageFns<Order, "shop.order.v1.Order"> = {
     message.revision = object.revision ?? 0;
     message.createTime = object.createTime ?? undefined;
     message.updateTime = object.updateTime ?? undefined;
+    message.statusHistory = object.statusHistory?.map((e) => OrderStatusChange.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseOrderStatusChange(): OrderStatusChange {
+  return { status: 0, time: undefined, reason: "" };
+}
+
+export const OrderStatusChange: MessageFns<OrderStatusChange, "shop.order.v1.OrderStatusChange"> = {
+  $type: "shop.order.v1.OrderStatusChange" as const,
+
+  encode(message: OrderStatusChange, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.status !== 0) {
+      writer.uint32(8).int32(message.status);
+    }
+    if (message.time !== undefined) {
+      Timestamp.encode(toTimestamp(message.time), writer.uint32(18).fork()).join();
+    }
+    if (message.reason !== "") {
+      writer.uint32(26).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): OrderStatusChange {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseOrderStatusChange();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.status = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.time = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): OrderStatusChange {
+    return {
+      status: isSet(object.status) ? orderStatusFromJSON(object.status) : 0,
+      time: isSet(object.time) ? globalThis.String(object.time) : undefined,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: OrderStatusChange): unknown {
+    const obj: any = {};
+    if (message.status !== 0) {
+      obj.status = orderStatusToJSON(message.status);
+    }
+    if (message.time !== undefined) {
+      obj.time = message.time;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<OrderStatusChange>, I>>(base?: I): OrderStatusChange {
+    return OrderStatusChange.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<OrderStatusChange>, I>>(object: I): OrderStatusChange {
+    const message = createBaseOrderStatusChange();
+    message.status = object.status ?? 0;
+    message.time = object.time ?? undefined;
+    message.reason = object.reason ?? "";
     return message;
   },
 };

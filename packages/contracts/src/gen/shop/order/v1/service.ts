@@ -29,14 +29,20 @@ export const protobufFileName = "shop/order/v1/service.proto";
 export interface PlaceOrderRequest {
   /** Customer (user id) placing the order; required. */
   customerId: string;
-  /** Cart the checkout came from. */
+  /** Cart the lines came from, if any (informational). */
   cartId: string;
   /**
-   * Checkout id from CartCommandService.CheckOut: the idempotency key. Placing
-   * the same checkout again returns the existing order.
+   * Idempotency key (UUID), and the id of the order placed: placing the same
+   * checkout_id again returns the existing order. ALREADY_EXISTS when that
+   * order belongs to another customer.
    */
   checkoutId: string;
-  /** Lines with their price snapshot; at least one. line_total is ignored. */
+  /**
+   * Products and quantities, at least one line and at most 50, one per
+   * product. Each line is priced from the catalog now: product_name,
+   * unit_price and line_total are ignored. FAILED_PRECONDITION for a product
+   * that does not exist or is not for sale.
+   */
   lines: OrderLine[];
 }
 
@@ -50,6 +56,11 @@ export interface PlaceOrderResponse {
 export interface GetOrderRequest {
   /** Order id (UUID). */
   id: string;
+  /**
+   * The caller, when acting for a customer: PERMISSION_DENIED unless the
+   * order is theirs. Empty for staff.
+   */
+  customerId?: string | undefined;
 }
 
 /** Output of GetOrder. */
@@ -82,8 +93,16 @@ export interface ListOrdersResponse {
 export interface CancelOrderRequest {
   /** Order id (UUID). */
   id: string;
-  /** Why the order is cancelled (shown to the customer). */
+  /**
+   * Why the order is cancelled (shown to the customer), at most 200
+   * characters; "cancelled by the customer" when empty.
+   */
   reason: string;
+  /**
+   * The caller, when acting for a customer: PERMISSION_DENIED unless the
+   * order is theirs. Empty for staff.
+   */
+  customerId?: string | undefined;
 }
 
 /** Output of CancelOrder. */
@@ -293,7 +312,7 @@ export const PlaceOrderResponse: MessageFns<PlaceOrderResponse, "shop.order.v1.P
 };
 
 function createBaseGetOrderRequest(): GetOrderRequest {
-  return { id: "" };
+  return { id: "", customerId: undefined };
 }
 
 export const GetOrderRequest: MessageFns<GetOrderRequest, "shop.order.v1.GetOrderRequest"> = {
@@ -302,6 +321,9 @@ export const GetOrderRequest: MessageFns<GetOrderRequest, "shop.order.v1.GetOrde
   encode(message: GetOrderRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.id !== "") {
       writer.uint32(10).string(message.id);
+    }
+    if (message.customerId !== undefined) {
+      writer.uint32(18).string(message.customerId);
     }
     return writer;
   },
@@ -327,6 +349,14 @@ export const GetOrderRequest: MessageFns<GetOrderRequest, "shop.order.v1.GetOrde
             message.id = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.customerId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -340,13 +370,23 @@ export const GetOrderRequest: MessageFns<GetOrderRequest, "shop.order.v1.GetOrde
   },
 
   fromJSON(object: any): GetOrderRequest {
-    return { id: isSet(object.id) ? globalThis.String(object.id) : "" };
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      customerId: isSet(object.customerId)
+        ? globalThis.String(object.customerId)
+        : isSet(object.customer_id)
+        ? globalThis.String(object.customer_id)
+        : undefined,
+    };
   },
 
   toJSON(message: GetOrderRequest): unknown {
     const obj: any = {};
     if (message.id !== "") {
       obj.id = message.id;
+    }
+    if (message.customerId !== undefined) {
+      obj.customerId = message.customerId;
     }
     return obj;
   },
@@ -357,6 +397,7 @@ export const GetOrderRequest: MessageFns<GetOrderRequest, "shop.order.v1.GetOrde
   fromPartial<I extends Exact<DeepPartial<GetOrderRequest>, I>>(object: I): GetOrderRequest {
     const message = createBaseGetOrderRequest();
     message.id = object.id ?? "";
+    message.customerId = object.customerId ?? undefined;
     return message;
   },
 };
@@ -629,7 +670,7 @@ export const ListOrdersResponse: MessageFns<ListOrdersResponse, "shop.order.v1.L
 };
 
 function createBaseCancelOrderRequest(): CancelOrderRequest {
-  return { id: "", reason: "" };
+  return { id: "", reason: "", customerId: undefined };
 }
 
 export const CancelOrderRequest: MessageFns<CancelOrderRequest, "shop.order.v1.CancelOrderRequest"> = {
@@ -641,6 +682,9 @@ export const CancelOrderRequest: MessageFns<CancelOrderRequest, "shop.order.v1.C
     }
     if (message.reason !== "") {
       writer.uint32(18).string(message.reason);
+    }
+    if (message.customerId !== undefined) {
+      writer.uint32(26).string(message.customerId);
     }
     return writer;
   },
@@ -674,6 +718,14 @@ export const CancelOrderRequest: MessageFns<CancelOrderRequest, "shop.order.v1.C
             message.reason = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.customerId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -690,6 +742,11 @@ export const CancelOrderRequest: MessageFns<CancelOrderRequest, "shop.order.v1.C
     return {
       id: isSet(object.id) ? globalThis.String(object.id) : "",
       reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      customerId: isSet(object.customerId)
+        ? globalThis.String(object.customerId)
+        : isSet(object.customer_id)
+        ? globalThis.String(object.customer_id)
+        : undefined,
     };
   },
 
@@ -701,6 +758,9 @@ export const CancelOrderRequest: MessageFns<CancelOrderRequest, "shop.order.v1.C
     if (message.reason !== "") {
       obj.reason = message.reason;
     }
+    if (message.customerId !== undefined) {
+      obj.customerId = message.customerId;
+    }
     return obj;
   },
 
@@ -711,6 +771,7 @@ export const CancelOrderRequest: MessageFns<CancelOrderRequest, "shop.order.v1.C
     const message = createBaseCancelOrderRequest();
     message.id = object.id ?? "";
     message.reason = object.reason ?? "";
+    message.customerId = object.customerId ?? undefined;
     return message;
   },
 };
@@ -786,12 +847,18 @@ export const CancelOrderResponse: MessageFns<CancelOrderResponse, "shop.order.v1
 
 /**
  * Orders: placing, tracking, history and cancellation. Every change writes its
- * event (events.proto) to the outbox in the same transaction; the rest of the
- * lifecycle (stock, payment) is driven by events.
+ * event (events.proto) to the outbox in the same transaction. An order's
+ * lifecycle (stock, payment, confirmation, compensation) is run by its checkout
+ * workflow (checkout.proto), which every change goes through.
  */
 export type OrderServiceService = typeof OrderServiceService;
 export const OrderServiceService = {
-  /** Places an order from a checkout; idempotent per checkout_id. */
+  /**
+   * Places an order (status PENDING) and starts its checkout workflow;
+   * idempotent per checkout_id. Carts are turned into orders by the service
+   * itself (it consumes the cart's CheckedOut events); this rpc places an order
+   * from lines without a cart.
+   */
   placeOrder: {
     path: "/shop.order.v1.OrderService/PlaceOrder" as const,
     requestStream: false as const,
@@ -821,7 +888,11 @@ export const OrderServiceService = {
     responseSerialize: (value: ListOrdersResponse): Buffer => Buffer.from(ListOrdersResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListOrdersResponse => ListOrdersResponse.decode(value),
   },
-  /** Cancels an order that is not final yet; FAILED_PRECONDITION otherwise. */
+  /**
+   * Cancels an order that is not confirmed yet: its stock reservation is
+   * released and a payment, if one was taken, refunded. FAILED_PRECONDITION
+   * once the order is being confirmed (paid, stock being committed) or final.
+   */
   cancelOrder: {
     path: "/shop.order.v1.OrderService/CancelOrder" as const,
     requestStream: false as const,
@@ -834,18 +905,32 @@ export const OrderServiceService = {
 } as const;
 
 export interface OrderServiceServer extends UntypedServiceImplementation {
-  /** Places an order from a checkout; idempotent per checkout_id. */
+  /**
+   * Places an order (status PENDING) and starts its checkout workflow;
+   * idempotent per checkout_id. Carts are turned into orders by the service
+   * itself (it consumes the cart's CheckedOut events); this rpc places an order
+   * from lines without a cart.
+   */
   placeOrder: handleUnaryCall<PlaceOrderRequest, PlaceOrderResponse>;
   /** Returns one order; NOT_FOUND when it does not exist. */
   getOrder: handleUnaryCall<GetOrderRequest, GetOrderResponse>;
   /** Lists orders, newest first. */
   listOrders: handleUnaryCall<ListOrdersRequest, ListOrdersResponse>;
-  /** Cancels an order that is not final yet; FAILED_PRECONDITION otherwise. */
+  /**
+   * Cancels an order that is not confirmed yet: its stock reservation is
+   * released and a payment, if one was taken, refunded. FAILED_PRECONDITION
+   * once the order is being confirmed (paid, stock being committed) or final.
+   */
   cancelOrder: handleUnaryCall<CancelOrderRequest, CancelOrderResponse>;
 }
 
 export interface OrderServiceClient extends Client {
-  /** Places an order from a checkout; idempotent per checkout_id. */
+  /**
+   * Places an order (status PENDING) and starts its checkout workflow;
+   * idempotent per checkout_id. Carts are turned into orders by the service
+   * itself (it consumes the cart's CheckedOut events); this rpc places an order
+   * from lines without a cart.
+   */
   placeOrder(
     request: PlaceOrderRequest,
     callback: (error: ServiceError | null, response: PlaceOrderResponse) => void,
@@ -893,7 +978,11 @@ export interface OrderServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListOrdersResponse) => void,
   ): ClientUnaryCall;
-  /** Cancels an order that is not final yet; FAILED_PRECONDITION otherwise. */
+  /**
+   * Cancels an order that is not confirmed yet: its stock reservation is
+   * released and a payment, if one was taken, refunded. FAILED_PRECONDITION
+   * once the order is being confirmed (paid, stock being committed) or final.
+   */
   cancelOrder(
     request: CancelOrderRequest,
     callback: (error: ServiceError | null, response: CancelOrderResponse) => void,

@@ -44,6 +44,20 @@ export interface PaymentFailed {
   reason: string;
 }
 
+/** A charge was paid back (the order was cancelled or failed after payment). */
+export interface PaymentRefunded {
+  /** Payment id (UUID). */
+  paymentId: string;
+  /** Order id (UUID). */
+  orderId: string;
+  /** Amount paid back. */
+  amount?:
+    | Money
+    | undefined;
+  /** Why, e.g. "order cancelled". */
+  reason: string;
+}
+
 function createBasePaymentRequested(): PaymentRequested {
   return { paymentId: "", orderId: "", customerId: "", amount: undefined };
 }
@@ -396,6 +410,135 @@ export const PaymentFailed: MessageFns<PaymentFailed, "shop.payment.v1.PaymentFa
     const message = createBasePaymentFailed();
     message.paymentId = object.paymentId ?? "";
     message.orderId = object.orderId ?? "";
+    message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
+function createBasePaymentRefunded(): PaymentRefunded {
+  return { paymentId: "", orderId: "", amount: undefined, reason: "" };
+}
+
+export const PaymentRefunded: MessageFns<PaymentRefunded, "shop.payment.v1.PaymentRefunded"> = {
+  $type: "shop.payment.v1.PaymentRefunded" as const,
+
+  encode(message: PaymentRefunded, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.paymentId !== "") {
+      writer.uint32(10).string(message.paymentId);
+    }
+    if (message.orderId !== "") {
+      writer.uint32(18).string(message.orderId);
+    }
+    if (message.amount !== undefined) {
+      Money.encode(message.amount, writer.uint32(26).fork()).join();
+    }
+    if (message.reason !== "") {
+      writer.uint32(34).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PaymentRefunded {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePaymentRefunded();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.paymentId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.orderId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.amount = Money.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PaymentRefunded {
+    return {
+      paymentId: isSet(object.paymentId)
+        ? globalThis.String(object.paymentId)
+        : isSet(object.payment_id)
+        ? globalThis.String(object.payment_id)
+        : "",
+      orderId: isSet(object.orderId)
+        ? globalThis.String(object.orderId)
+        : isSet(object.order_id)
+        ? globalThis.String(object.order_id)
+        : "",
+      amount: isSet(object.amount) ? Money.fromJSON(object.amount) : undefined,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: PaymentRefunded): unknown {
+    const obj: any = {};
+    if (message.paymentId !== "") {
+      obj.paymentId = message.paymentId;
+    }
+    if (message.orderId !== "") {
+      obj.orderId = message.orderId;
+    }
+    if (message.amount !== undefined) {
+      obj.amount = Money.toJSON(message.amount);
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PaymentRefunded>, I>>(base?: I): PaymentRefunded {
+    return PaymentRefunded.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PaymentRefunded>, I>>(object: I): PaymentRefunded {
+    const message = createBasePaymentRefunded();
+    message.paymentId = object.paymentId ?? "";
+    message.orderId = object.orderId ?? "";
+    message.amount = (object.amount !== undefined && object.amount !== null)
+      ? Money.fromPartial(object.amount)
+      : undefined;
     message.reason = object.reason ?? "";
     return message;
   },

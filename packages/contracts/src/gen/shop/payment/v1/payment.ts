@@ -23,6 +23,8 @@ export enum PaymentStatus {
   PAYMENT_STATUS_SUCCEEDED = 2,
   /** PAYMENT_STATUS_FAILED - Declined or errored. Final. */
   PAYMENT_STATUS_FAILED = 3,
+  /** PAYMENT_STATUS_REFUNDED - Charged, then paid back because the order was cancelled or failed. Final. */
+  PAYMENT_STATUS_REFUNDED = 4,
   UNRECOGNIZED = -1,
 }
 
@@ -40,6 +42,9 @@ export function paymentStatusFromJSON(object: any): PaymentStatus {
     case 3:
     case "PAYMENT_STATUS_FAILED":
       return PaymentStatus.PAYMENT_STATUS_FAILED;
+    case 4:
+    case "PAYMENT_STATUS_REFUNDED":
+      return PaymentStatus.PAYMENT_STATUS_REFUNDED;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -57,6 +62,8 @@ export function paymentStatusToJSON(object: PaymentStatus): string {
       return "PAYMENT_STATUS_SUCCEEDED";
     case PaymentStatus.PAYMENT_STATUS_FAILED:
       return "PAYMENT_STATUS_FAILED";
+    case PaymentStatus.PAYMENT_STATUS_REFUNDED:
+      return "PAYMENT_STATUS_REFUNDED";
     case PaymentStatus.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -82,7 +89,13 @@ export interface Payment {
     | string
     | undefined;
   /** When the status last changed. */
-  updateTime?: string | undefined;
+  updateTime?:
+    | string
+    | undefined;
+  /** Customer (user id) charged. */
+  customerId: string;
+  /** Why the payment was refunded; empty otherwise. */
+  refundReason: string;
 }
 
 function createBasePayment(): Payment {
@@ -94,6 +107,8 @@ function createBasePayment(): Payment {
     failureReason: "",
     createTime: undefined,
     updateTime: undefined,
+    customerId: "",
+    refundReason: "",
   };
 }
 
@@ -121,6 +136,12 @@ export const Payment: MessageFns<Payment, "shop.payment.v1.Payment"> = {
     }
     if (message.updateTime !== undefined) {
       Timestamp.encode(toTimestamp(message.updateTime), writer.uint32(58).fork()).join();
+    }
+    if (message.customerId !== "") {
+      writer.uint32(66).string(message.customerId);
+    }
+    if (message.refundReason !== "") {
+      writer.uint32(74).string(message.refundReason);
     }
     return writer;
   },
@@ -194,6 +215,22 @@ export const Payment: MessageFns<Payment, "shop.payment.v1.Payment"> = {
             message.updateTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.customerId = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.refundReason = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -231,6 +268,16 @@ export const Payment: MessageFns<Payment, "shop.payment.v1.Payment"> = {
         : isSet(object.update_time)
         ? globalThis.String(object.update_time)
         : undefined,
+      customerId: isSet(object.customerId)
+        ? globalThis.String(object.customerId)
+        : isSet(object.customer_id)
+        ? globalThis.String(object.customer_id)
+        : "",
+      refundReason: isSet(object.refundReason)
+        ? globalThis.String(object.refundReason)
+        : isSet(object.refund_reason)
+        ? globalThis.String(object.refund_reason)
+        : "",
     };
   },
 
@@ -257,6 +304,12 @@ export const Payment: MessageFns<Payment, "shop.payment.v1.Payment"> = {
     if (message.updateTime !== undefined) {
       obj.updateTime = message.updateTime;
     }
+    if (message.customerId !== "") {
+      obj.customerId = message.customerId;
+    }
+    if (message.refundReason !== "") {
+      obj.refundReason = message.refundReason;
+    }
     return obj;
   },
 
@@ -274,6 +327,8 @@ export const Payment: MessageFns<Payment, "shop.payment.v1.Payment"> = {
     message.failureReason = object.failureReason ?? "";
     message.createTime = object.createTime ?? undefined;
     message.updateTime = object.updateTime ?? undefined;
+    message.customerId = object.customerId ?? "";
+    message.refundReason = object.refundReason ?? "";
     return message;
   },
 };

@@ -28,6 +28,11 @@ export const protobufFileName = "shop/payment/v1/service.proto";
 export interface GetPaymentRequest {
   /** Order id (UUID). */
   orderId: string;
+  /**
+   * The caller, when acting for a customer: PERMISSION_DENIED unless the
+   * payment is theirs. Empty for staff.
+   */
+  customerId?: string | undefined;
 }
 
 /** Output of GetPayment. */
@@ -37,7 +42,7 @@ export interface GetPaymentResponse {
 }
 
 function createBaseGetPaymentRequest(): GetPaymentRequest {
-  return { orderId: "" };
+  return { orderId: "", customerId: undefined };
 }
 
 export const GetPaymentRequest: MessageFns<GetPaymentRequest, "shop.payment.v1.GetPaymentRequest"> = {
@@ -46,6 +51,9 @@ export const GetPaymentRequest: MessageFns<GetPaymentRequest, "shop.payment.v1.G
   encode(message: GetPaymentRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.orderId !== "") {
       writer.uint32(10).string(message.orderId);
+    }
+    if (message.customerId !== undefined) {
+      writer.uint32(18).string(message.customerId);
     }
     return writer;
   },
@@ -71,6 +79,14 @@ export const GetPaymentRequest: MessageFns<GetPaymentRequest, "shop.payment.v1.G
             message.orderId = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.customerId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -90,6 +106,11 @@ export const GetPaymentRequest: MessageFns<GetPaymentRequest, "shop.payment.v1.G
         : isSet(object.order_id)
         ? globalThis.String(object.order_id)
         : "",
+      customerId: isSet(object.customerId)
+        ? globalThis.String(object.customerId)
+        : isSet(object.customer_id)
+        ? globalThis.String(object.customer_id)
+        : undefined,
     };
   },
 
@@ -97,6 +118,9 @@ export const GetPaymentRequest: MessageFns<GetPaymentRequest, "shop.payment.v1.G
     const obj: any = {};
     if (message.orderId !== "") {
       obj.orderId = message.orderId;
+    }
+    if (message.customerId !== undefined) {
+      obj.customerId = message.customerId;
     }
     return obj;
   },
@@ -107,6 +131,7 @@ export const GetPaymentRequest: MessageFns<GetPaymentRequest, "shop.payment.v1.G
   fromPartial<I extends Exact<DeepPartial<GetPaymentRequest>, I>>(object: I): GetPaymentRequest {
     const message = createBaseGetPaymentRequest();
     message.orderId = object.orderId ?? "";
+    message.customerId = object.customerId ?? undefined;
     return message;
   },
 };

@@ -59,6 +59,11 @@ export interface StockReleased {
   orderId: string;
   /** Lines released. */
   lines: StockLine[];
+  /**
+   * "released" when asked for (order cancelled or failed), "expired" when
+   * the reservation lapsed before it was committed.
+   */
+  reason: string;
 }
 
 /** An order's reservation was committed (the stock left the warehouse). */
@@ -67,6 +72,27 @@ export interface StockCommitted {
   orderId: string;
   /** Lines committed. */
   lines: StockLine[];
+}
+
+/** Units arrived for a product (stream type "product"). */
+export interface ProductRestocked {
+  /** Product id (UUID). */
+  productId: string;
+  /** Units added. */
+  quantity: number;
+  /** Units on hand after the restock. */
+  quantityOnHand: number;
+}
+
+/**
+ * Published on NATS subject `shop.catalog.changed` by the product service
+ * right after each committed change of a product or its stock, before it
+ * answers the call that made it: caches of the catalog (the BFF's) drop what
+ * they hold. At most once; caches also expire on their own.
+ */
+export interface CatalogChanged {
+  /** Products that changed. */
+  productIds: string[];
 }
 
 function createBaseProductCreated(): ProductCreated {
@@ -509,7 +535,7 @@ export const StockReservationFailed: MessageFns<StockReservationFailed, "shop.pr
 };
 
 function createBaseStockReleased(): StockReleased {
-  return { orderId: "", lines: [] };
+  return { orderId: "", lines: [], reason: "" };
 }
 
 export const StockReleased: MessageFns<StockReleased, "shop.product.v1.StockReleased"> = {
@@ -521,6 +547,9 @@ export const StockReleased: MessageFns<StockReleased, "shop.product.v1.StockRele
     }
     for (const v of message.lines) {
       StockLine.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.reason !== "") {
+      writer.uint32(26).string(message.reason);
     }
     return writer;
   },
@@ -554,6 +583,14 @@ export const StockReleased: MessageFns<StockReleased, "shop.product.v1.StockRele
             message.lines.push(StockLine.decode(reader, reader.uint32()));
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -574,6 +611,7 @@ export const StockReleased: MessageFns<StockReleased, "shop.product.v1.StockRele
         ? globalThis.String(object.order_id)
         : "",
       lines: globalThis.Array.isArray(object?.lines) ? object.lines.map((e: any) => StockLine.fromJSON(e)) : [],
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
     };
   },
 
@@ -585,6 +623,9 @@ export const StockReleased: MessageFns<StockReleased, "shop.product.v1.StockRele
     if (message.lines?.length) {
       obj.lines = message.lines.map((e) => StockLine.toJSON(e));
     }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
     return obj;
   },
 
@@ -595,6 +636,7 @@ export const StockReleased: MessageFns<StockReleased, "shop.product.v1.StockRele
     const message = createBaseStockReleased();
     message.orderId = object.orderId ?? "";
     message.lines = object.lines?.map((e) => StockLine.fromPartial(e)) || [];
+    message.reason = object.reason ?? "";
     return message;
   },
 };
@@ -686,6 +728,192 @@ export const StockCommitted: MessageFns<StockCommitted, "shop.product.v1.StockCo
     const message = createBaseStockCommitted();
     message.orderId = object.orderId ?? "";
     message.lines = object.lines?.map((e) => StockLine.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseProductRestocked(): ProductRestocked {
+  return { productId: "", quantity: 0, quantityOnHand: 0 };
+}
+
+export const ProductRestocked: MessageFns<ProductRestocked, "shop.product.v1.ProductRestocked"> = {
+  $type: "shop.product.v1.ProductRestocked" as const,
+
+  encode(message: ProductRestocked, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.productId !== "") {
+      writer.uint32(10).string(message.productId);
+    }
+    if (message.quantity !== 0) {
+      writer.uint32(16).int32(message.quantity);
+    }
+    if (message.quantityOnHand !== 0) {
+      writer.uint32(24).int32(message.quantityOnHand);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ProductRestocked {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseProductRestocked();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.productId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.quantity = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.quantityOnHand = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ProductRestocked {
+    return {
+      productId: isSet(object.productId)
+        ? globalThis.String(object.productId)
+        : isSet(object.product_id)
+        ? globalThis.String(object.product_id)
+        : "",
+      quantity: isSet(object.quantity) ? globalThis.Number(object.quantity) : 0,
+      quantityOnHand: isSet(object.quantityOnHand)
+        ? globalThis.Number(object.quantityOnHand)
+        : isSet(object.quantity_on_hand)
+        ? globalThis.Number(object.quantity_on_hand)
+        : 0,
+    };
+  },
+
+  toJSON(message: ProductRestocked): unknown {
+    const obj: any = {};
+    if (message.productId !== "") {
+      obj.productId = message.productId;
+    }
+    if (message.quantity !== 0) {
+      obj.quantity = Math.round(message.quantity);
+    }
+    if (message.quantityOnHand !== 0) {
+      obj.quantityOnHand = Math.round(message.quantityOnHand);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ProductRestocked>, I>>(base?: I): ProductRestocked {
+    return ProductRestocked.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ProductRestocked>, I>>(object: I): ProductRestocked {
+    const message = createBaseProductRestocked();
+    message.productId = object.productId ?? "";
+    message.quantity = object.quantity ?? 0;
+    message.quantityOnHand = object.quantityOnHand ?? 0;
+    return message;
+  },
+};
+
+function createBaseCatalogChanged(): CatalogChanged {
+  return { productIds: [] };
+}
+
+export const CatalogChanged: MessageFns<CatalogChanged, "shop.product.v1.CatalogChanged"> = {
+  $type: "shop.product.v1.CatalogChanged" as const,
+
+  encode(message: CatalogChanged, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.productIds) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CatalogChanged {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCatalogChanged();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.productIds.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CatalogChanged {
+    return {
+      productIds: globalThis.Array.isArray(object?.productIds)
+        ? object.productIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.product_ids)
+        ? object.product_ids.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: CatalogChanged): unknown {
+    const obj: any = {};
+    if (message.productIds?.length) {
+      obj.productIds = message.productIds;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CatalogChanged>, I>>(base?: I): CatalogChanged {
+    return CatalogChanged.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CatalogChanged>, I>>(object: I): CatalogChanged {
+    const message = createBaseCatalogChanged();
+    message.productIds = object.productIds?.map((e) => e) || [];
     return message;
   },
 };

@@ -19,6 +19,7 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { FieldMask } from "../../../google/protobuf/field_mask.js";
+import { Timestamp } from "../../../google/protobuf/timestamp.js";
 import { Money } from "../../common/v1/money.js";
 import { PageRequest, PageResponse } from "../../common/v1/paging.js";
 import { Product, StockLine, StockShortage } from "./product.js";
@@ -157,13 +158,21 @@ export interface BatchGetProductsResponse {
 
 /**
  * Input of ReserveStock. Idempotent per order: a repeated call answers the
- * outcome of the first one.
+ * outcome of the first one (reserved, or the shortages), and an order whose
+ * reservation was already released, committed or refused is never reserved
+ * again.
  */
 export interface ReserveStockRequest {
   /** Order the reservation belongs to (UUID). */
   orderId: string;
   /** What to reserve; one line per product. */
   lines: StockLine[];
+  /**
+   * When the reservation lapses if it has not been committed: its stock is
+   * then released (StockReleased, reason "expired"). Default: now plus the
+   * service's RESERVATION_TTL_MS. Must be in the future.
+   */
+  expireTime?: string | undefined;
 }
 
 /** Output of ReserveStock. A shortage is a business outcome, not an error. */
@@ -172,9 +181,17 @@ export interface ReserveStockResponse {
   reserved: boolean;
   /** Lines that could not be satisfied; empty when reserved. */
   shortages: StockShortage[];
+  /**
+   * Why nothing was reserved when it was not a shortage (the order's
+   * reservation was released or committed before); empty otherwise.
+   */
+  reason: string;
 }
 
-/** Input of ReleaseStock. Idempotent; releasing nothing is not an error. */
+/**
+ * Input of ReleaseStock. Idempotent; releasing nothing is not an error (and a
+ * later ReserveStock for the order is then refused: the order was abandoned).
+ */
 export interface ReleaseStockRequest {
   /** Order whose reservation to release (UUID). */
   orderId: string;
@@ -188,7 +205,7 @@ export interface ReleaseStockResponse {
 
 /**
  * Input of CommitStock. Idempotent; FAILED_PRECONDITION when the order has no
- * reservation and none was committed before.
+ * reservation (never made, expired or released) and none was committed before.
  */
 export interface CommitStockRequest {
   /** Order whose reservation to commit (UUID). */
@@ -199,6 +216,22 @@ export interface CommitStockRequest {
 export interface CommitStockResponse {
   /** The lines committed. */
   lines: StockLine[];
+}
+
+/** Input of RestockProduct. */
+export interface RestockProductRequest {
+  /** Product id (UUID). */
+  id: string;
+  /** Units that arrived, 1 to 1,000,000. */
+  quantity: number;
+  /** When set, fails with ABORTED unless the product is still at this revision. */
+  expectedRevision?: number | undefined;
+}
+
+/** Output of RestockProduct. */
+export interface RestockProductResponse {
+  /** The product after the restock. */
+  product?: Product | undefined;
 }
 
 function createBaseCreateProductRequest(): CreateProductRequest {
@@ -1341,7 +1374,7 @@ export const BatchGetProductsResponse: MessageFns<
 };
 
 function createBaseReserveStockRequest(): ReserveStockRequest {
-  return { orderId: "", lines: [] };
+  return { orderId: "", lines: [], expireTime: undefined };
 }
 
 export const ReserveStockRequest: MessageFns<ReserveStockRequest, "shop.product.v1.ReserveStockRequest"> = {
@@ -1353,6 +1386,9 @@ export const ReserveStockRequest: MessageFns<ReserveStockRequest, "shop.product.
     }
     for (const v of message.lines) {
       StockLine.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.expireTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.expireTime), writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -1386,6 +1422,14 @@ export const ReserveStockRequest: MessageFns<ReserveStockRequest, "shop.product.
             message.lines.push(StockLine.decode(reader, reader.uint32()));
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.expireTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1406,6 +1450,11 @@ export const ReserveStockRequest: MessageFns<ReserveStockRequest, "shop.product.
         ? globalThis.String(object.order_id)
         : "",
       lines: globalThis.Array.isArray(object?.lines) ? object.lines.map((e: any) => StockLine.fromJSON(e)) : [],
+      expireTime: isSet(object.expireTime)
+        ? globalThis.String(object.expireTime)
+        : isSet(object.expire_time)
+        ? globalThis.String(object.expire_time)
+        : undefined,
     };
   },
 
@@ -1417,6 +1466,9 @@ export const ReserveStockRequest: MessageFns<ReserveStockRequest, "shop.product.
     if (message.lines?.length) {
       obj.lines = message.lines.map((e) => StockLine.toJSON(e));
     }
+    if (message.expireTime !== undefined) {
+      obj.expireTime = message.expireTime;
+    }
     return obj;
   },
 
@@ -1427,12 +1479,13 @@ export const ReserveStockRequest: MessageFns<ReserveStockRequest, "shop.product.
     const message = createBaseReserveStockRequest();
     message.orderId = object.orderId ?? "";
     message.lines = object.lines?.map((e) => StockLine.fromPartial(e)) || [];
+    message.expireTime = object.expireTime ?? undefined;
     return message;
   },
 };
 
 function createBaseReserveStockResponse(): ReserveStockResponse {
-  return { reserved: false, shortages: [] };
+  return { reserved: false, shortages: [], reason: "" };
 }
 
 export const ReserveStockResponse: MessageFns<ReserveStockResponse, "shop.product.v1.ReserveStockResponse"> = {
@@ -1444,6 +1497,9 @@ export const ReserveStockResponse: MessageFns<ReserveStockResponse, "shop.produc
     }
     for (const v of message.shortages) {
       StockShortage.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.reason !== "") {
+      writer.uint32(26).string(message.reason);
     }
     return writer;
   },
@@ -1477,6 +1533,14 @@ export const ReserveStockResponse: MessageFns<ReserveStockResponse, "shop.produc
             message.shortages.push(StockShortage.decode(reader, reader.uint32()));
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1495,6 +1559,7 @@ export const ReserveStockResponse: MessageFns<ReserveStockResponse, "shop.produc
       shortages: globalThis.Array.isArray(object?.shortages)
         ? object.shortages.map((e: any) => StockShortage.fromJSON(e))
         : [],
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
     };
   },
 
@@ -1506,6 +1571,9 @@ export const ReserveStockResponse: MessageFns<ReserveStockResponse, "shop.produc
     if (message.shortages?.length) {
       obj.shortages = message.shortages.map((e) => StockShortage.toJSON(e));
     }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
     return obj;
   },
 
@@ -1516,6 +1584,7 @@ export const ReserveStockResponse: MessageFns<ReserveStockResponse, "shop.produc
     const message = createBaseReserveStockResponse();
     message.reserved = object.reserved ?? false;
     message.shortages = object.shortages?.map((e) => StockShortage.fromPartial(e)) || [];
+    message.reason = object.reason ?? "";
     return message;
   },
 };
@@ -1812,6 +1881,184 @@ export const CommitStockResponse: MessageFns<CommitStockResponse, "shop.product.
   },
 };
 
+function createBaseRestockProductRequest(): RestockProductRequest {
+  return { id: "", quantity: 0, expectedRevision: undefined };
+}
+
+export const RestockProductRequest: MessageFns<RestockProductRequest, "shop.product.v1.RestockProductRequest"> = {
+  $type: "shop.product.v1.RestockProductRequest" as const,
+
+  encode(message: RestockProductRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.quantity !== 0) {
+      writer.uint32(16).int32(message.quantity);
+    }
+    if (message.expectedRevision !== undefined) {
+      writer.uint32(24).int64(message.expectedRevision);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RestockProductRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRestockProductRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.quantity = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.expectedRevision = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RestockProductRequest {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      quantity: isSet(object.quantity) ? globalThis.Number(object.quantity) : 0,
+      expectedRevision: isSet(object.expectedRevision)
+        ? globalThis.Number(object.expectedRevision)
+        : isSet(object.expected_revision)
+        ? globalThis.Number(object.expected_revision)
+        : undefined,
+    };
+  },
+
+  toJSON(message: RestockProductRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.quantity !== 0) {
+      obj.quantity = Math.round(message.quantity);
+    }
+    if (message.expectedRevision !== undefined) {
+      obj.expectedRevision = Math.round(message.expectedRevision);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RestockProductRequest>, I>>(base?: I): RestockProductRequest {
+    return RestockProductRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RestockProductRequest>, I>>(object: I): RestockProductRequest {
+    const message = createBaseRestockProductRequest();
+    message.id = object.id ?? "";
+    message.quantity = object.quantity ?? 0;
+    message.expectedRevision = object.expectedRevision ?? undefined;
+    return message;
+  },
+};
+
+function createBaseRestockProductResponse(): RestockProductResponse {
+  return { product: undefined };
+}
+
+export const RestockProductResponse: MessageFns<RestockProductResponse, "shop.product.v1.RestockProductResponse"> = {
+  $type: "shop.product.v1.RestockProductResponse" as const,
+
+  encode(message: RestockProductResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.product !== undefined) {
+      Product.encode(message.product, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RestockProductResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRestockProductResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.product = Product.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RestockProductResponse {
+    return { product: isSet(object.product) ? Product.fromJSON(object.product) : undefined };
+  },
+
+  toJSON(message: RestockProductResponse): unknown {
+    const obj: any = {};
+    if (message.product !== undefined) {
+      obj.product = Product.toJSON(message.product);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RestockProductResponse>, I>>(base?: I): RestockProductResponse {
+    return RestockProductResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RestockProductResponse>, I>>(object: I): RestockProductResponse {
+    const message = createBaseRestockProductResponse();
+    message.product = (object.product !== undefined && object.product !== null)
+      ? Product.fromPartial(object.product)
+      : undefined;
+    return message;
+  },
+};
+
 /**
  * Catalog CRUD, search and inventory. Every change writes its event
  * (events.proto) to the outbox in the same transaction.
@@ -1919,6 +2166,18 @@ export const ProductServiceService = {
     responseSerialize: (value: CommitStockResponse): Buffer => Buffer.from(CommitStockResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): CommitStockResponse => CommitStockResponse.decode(value),
   },
+  /** Adds units to a product's stock on hand (a delivery arrived). */
+  restockProduct: {
+    path: "/shop.product.v1.ProductService/RestockProduct" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RestockProductRequest): Buffer =>
+      Buffer.from(RestockProductRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RestockProductRequest => RestockProductRequest.decode(value),
+    responseSerialize: (value: RestockProductResponse): Buffer =>
+      Buffer.from(RestockProductResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RestockProductResponse => RestockProductResponse.decode(value),
+  },
 } as const;
 
 export interface ProductServiceServer extends UntypedServiceImplementation {
@@ -1943,6 +2202,8 @@ export interface ProductServiceServer extends UntypedServiceImplementation {
   releaseStock: handleUnaryCall<ReleaseStockRequest, ReleaseStockResponse>;
   /** Turns an order's reservation into a sale: on-hand and reserved both drop. */
   commitStock: handleUnaryCall<CommitStockRequest, CommitStockResponse>;
+  /** Adds units to a product's stock on hand (a delivery arrived). */
+  restockProduct: handleUnaryCall<RestockProductRequest, RestockProductResponse>;
 }
 
 export interface ProductServiceClient extends Client {
@@ -2093,6 +2354,22 @@ export interface ProductServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: CommitStockResponse) => void,
   ): ClientUnaryCall;
+  /** Adds units to a product's stock on hand (a delivery arrived). */
+  restockProduct(
+    request: RestockProductRequest,
+    callback: (error: ServiceError | null, response: RestockProductResponse) => void,
+  ): ClientUnaryCall;
+  restockProduct(
+    request: RestockProductRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RestockProductResponse) => void,
+  ): ClientUnaryCall;
+  restockProduct(
+    request: RestockProductRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RestockProductResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const ProductServiceClient = makeGenericClientConstructor(
@@ -2116,6 +2393,19 @@ export type DeepPartial<T> = T extends Builtin ? T
 type KeysOfUnion<T> = T extends T ? keyof T : never;
 export type Exact<P, I extends P> = P extends Builtin ? P
   : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
+
+function toTimestamp(dateStr: string): Timestamp {
+  const date = new globalThis.Date(dateStr);
+  const seconds = Math.trunc(date.getTime() / 1_000);
+  const nanos = (date.getTime() % 1_000) * 1_000_000;
+  return { seconds, nanos };
+}
+
+function fromTimestamp(t: Timestamp): string {
+  let millis = (t.seconds || 0) * 1_000;
+  millis += (t.nanos || 0) / 1_000_000;
+  return new globalThis.Date(millis).toISOString();
+}
 
 function longToNumber(int64: { toString(): string }): number {
   const num = globalThis.Number(int64.toString());

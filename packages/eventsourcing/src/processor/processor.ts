@@ -1,0 +1,284 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import type { Registry } from 'prom-client';
+import { createEventProducer } from '@shop/platform/kafka';
+import type { Logger } from '@shop/platform/log';
+import { prom, sharedMetric } from '@shop/platform/metrics';
+import { fromKafkaValue } from '../envelope.js';
+import type { RecordedEvent } from '../types.js';
+
+/**
+ * The one Kafka consumer loop of the system (DESIGN.md, "Runtime pieces every consumer
+ * shares"). Projectors, reactors and workflows are built on it; nothing else consumes
+ * Kafka by hand.
+ *
+ * What it owns:
+ * - batches: one batch per partition at a time, in offset order; partitions in parallel;
+ * - retries: a failure that looks transient (database, network) retries the batch with
+ *   backoff, heartbeating, until it passes or the consumer stops;
+ * - isolation and the dead-letter queue: any other failure retries each event of the
+ *   batch on its own, a few times, then sends the culprit to the DLQ topic with the
+ *   reason and lets the handler record it (`onDeadLetter`), so that it is skipped for good;
+ * - offsets: committed only after `handle` resolved, i.e. after the handler's database
+ *   commit. A crash anywhere replays from the last committed offset: handlers are
+ *   idempotent (an inbox of per-stream checkpoints, see inbox.ts);
+ * - metrics: events by outcome, batch time, retries.
+ */
+export interface BatchContext {
+  topic: string;
+  partition: number;
+  /** Keeps the group membership alive during long work (throttled by kafkajs). */
+  heartbeat(): Promise<void>;
+  /** False once the consumer stops or the partition moved: stop early, the batch comes again. */
+  isRunning(): boolean;
+  log: Logger;
+}
+
+/** What a handler did with a batch, for the metrics. */
+export interface BatchOutcome {
+  applied: number;
+  /** Redelivered events it recognised and skipped. */
+  duplicates: number;
+}
+
+export interface ProcessorOptions {
+  /** Stable name: metric label, log field, DLQ header, and the consumer group `processor.<name>` by default. */
+  name: string;
+  groupId?: string;
+  kafka: Kafka;
+  topics: string[];
+  /** Where poison events go, with the reason in a header. */
+  dlqTopic: string;
+  log: Logger;
+  registry: Registry;
+  /** Events this processor wants; the others only move the offset on. Default: every event. */
+  accepts?: (event: RecordedEvent) => boolean;
+  /**
+   * Handles events of one partition, in order. Resolves once its effects are durable;
+   * must be idempotent, since a batch is redelivered after a crash.
+   */
+  handle(events: RecordedEvent[], ctx: BatchContext): Promise<BatchOutcome>;
+  /** Records a dead-lettered event so that a replay skips it (e.g. advances its checkpoint). */
+  onDeadLetter?(event: RecordedEvent, reason: string): Promise<void>;
+  /** Attempts of a failing event on its own before it is dead-lettered (default 3). */
+  maxAttempts?: number;
+  /** Failures worth retrying as they are (default: `isTransient`). */
+  isTransient?: (err: unknown) => boolean;
+  /**
+   * How long the group waits for a silent member before reassigning its partitions
+   * (default 10 s; Kafka's minimum is 6 s). It is also how long a crashed member's
+   * partitions wait; long work heartbeats, so a live member is not taken for dead.
+   */
+  sessionTimeoutMs?: number;
+  /** Upper bound of one fetch per partition, i.e. of a batch (default kafkajs': 1 MiB). */
+  maxBytesPerPartition?: number;
+  /** Partitions handled at the same time (default 3). */
+  partitionsConsumedConcurrently?: number;
+  /** Start a new consumer group at the beginning of the topics (default) or at their end. */
+  fromBeginning?: boolean;
+}
+
+export interface Processor {
+  stop(): Promise<void>;
+}
+
+interface Decoded {
+  message: KafkaMessage;
+  event?: RecordedEvent;
+  error?: unknown;
+}
+
+const MAX_BACKOFF_MS = 5_000;
+
+export async function startProcessor(opts: ProcessorOptions): Promise<Processor> {
+  const log = opts.log.child({ component: 'processor', processor: opts.name });
+  const maxAttempts = opts.maxAttempts ?? 3;
+  const transient = opts.isTransient ?? isTransient;
+  const accepts = opts.accepts ?? (() => true);
+  const metrics = processorMetrics(opts.registry);
+  const labels = { processor: opts.name };
+  const count = (outcome: string, n: number) => n > 0 && metrics.events.inc({ ...labels, outcome }, n);
+
+  const sessionTimeout = opts.sessionTimeoutMs ?? 10_000;
+  const consumer: Consumer = opts.kafka.consumer({
+    groupId: opts.groupId ?? `processor.${opts.name}`,
+    allowAutoTopicCreation: false,
+    maxWaitTimeInMs: 250,
+    sessionTimeout,
+    heartbeatInterval: Math.min(3_000, Math.floor(sessionTimeout / 3)),
+    ...(opts.maxBytesPerPartition ? { maxBytesPerPartition: opts.maxBytesPerPartition } : {}),
+  });
+  const dlq: Producer = createEventProducer(opts.kafka);
+  let stopping = false;
+
+  /** Runs `handle`, retrying while the failure looks transient; rethrows otherwise. */
+  const handleWithRetry = async (events: RecordedEvent[], ctx: BatchContext): Promise<BatchOutcome> => {
+    for (let backoff = 100; ; backoff = Math.min(backoff * 2, MAX_BACKOFF_MS)) {
+      const end = metrics.batchSeconds.startTimer(labels);
+      try {
+        const outcome = await opts.handle(events, ctx);
+        end();
+        return outcome;
+      } catch (err) {
+        if (!transient(err) || stopping || !ctx.isRunning()) throw err;
+        metrics.retries.inc(labels);
+        log.warn({ err, retryInMs: backoff }, 'batch failed on a transient error; retrying');
+        // A long outage must not cost the partition: the group hears from us between attempts.
+        await ctx.heartbeat().catch(() => undefined);
+        await sleep(backoff);
+      }
+    }
+  };
+
+  const deadLetter = async (d: Decoded, ctx: BatchContext, err: unknown) => {
+    const reason = err instanceof Error ? err.message : String(err);
+    log.error({ err, offset: d.message.offset, eventId: d.event?.id, type: d.event?.type }, 'poison event: sent to the DLQ');
+    await dlq.send({
+      topic: opts.dlqTopic,
+      acks: -1,
+      messages: [
+        {
+          key: d.message.key,
+          value: d.message.value,
+          headers: {
+            ...d.message.headers,
+            'dlq-reason': reason.slice(0, 1000),
+            'dlq-processor': opts.name,
+            'dlq-source': `${ctx.topic}/${ctx.partition}/${d.message.offset}`,
+          },
+        },
+      ],
+    });
+    if (d.event && opts.onDeadLetter) await retryTransient(() => opts.onDeadLetter!(d.event!, reason), ctx);
+    count('dead_lettered', 1);
+  };
+
+  /** The DLQ bookkeeping itself must not be lost to a passing outage. */
+  const retryTransient = async (fn: () => Promise<void>, ctx: BatchContext) => {
+    for (let backoff = 100; ; backoff = Math.min(backoff * 2, MAX_BACKOFF_MS)) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (!transient(err) || stopping || !ctx.isRunning()) throw err;
+        await ctx.heartbeat().catch(() => undefined);
+        await sleep(backoff);
+      }
+    }
+  };
+
+  await dlq.connect();
+  await consumer.connect();
+  for (const topic of opts.topics) await consumer.subscribe({ topic, fromBeginning: opts.fromBeginning ?? true });
+  await consumer.run({
+    autoCommit: false,
+    eachBatchAutoResolve: false,
+    partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently ?? 3,
+    eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+      if (batch.messages.length === 0 || !isRunning() || isStale()) return;
+      const ctx: BatchContext = {
+        topic: batch.topic,
+        partition: batch.partition,
+        heartbeat,
+        isRunning: () => isRunning() && !isStale() && !stopping,
+        log,
+      };
+      const decoded: Decoded[] = batch.messages.map((message) => {
+        try {
+          return { message, event: fromKafkaValue(message.value) };
+        } catch (error) {
+          return { message, error };
+        }
+      });
+      const wanted = decoded.filter((d) => d.error || accepts(d.event!));
+      count('skipped', decoded.length - wanted.length);
+      const good = wanted.flatMap((d) => (d.event ? [d.event] : []));
+      try {
+        if (good.length > 0) {
+          const outcome = await handleWithRetry(good, ctx);
+          count('applied', outcome.applied);
+          count('duplicate', outcome.duplicates);
+        }
+        for (const d of wanted) if (d.error) await deadLetter(d, ctx, d.error);
+      } catch (batchError) {
+        if (!ctx.isRunning()) throw batchError;
+        // Isolate the culprit: each event on its own, a few times, then the DLQ.
+        log.warn({ err: batchError }, 'batch failed; handling its events one by one');
+        for (const d of wanted) {
+          if (d.error) {
+            await deadLetter(d, ctx, d.error);
+            continue;
+          }
+          let lastError: unknown;
+          for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+            try {
+              const outcome = await handleWithRetry([d.event!], ctx);
+              count('applied', outcome.applied);
+              count('duplicate', outcome.duplicates);
+              lastError = undefined;
+              break;
+            } catch (err) {
+              if (!ctx.isRunning()) throw err;
+              lastError = err;
+              await sleep(50 * attempt);
+            }
+          }
+          if (lastError) await deadLetter(d, ctx, lastError);
+          await heartbeat();
+        }
+      }
+      // Only now, with the handler's effects durable, may Kafka forget these messages.
+      const last = batch.messages[batch.messages.length - 1]!;
+      await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() }]);
+      resolveOffset(last.offset);
+      await heartbeat();
+    },
+  });
+  log.info({ topics: opts.topics }, 'processor running');
+
+  return {
+    async stop() {
+      stopping = true;
+      await consumer.disconnect();
+      await dlq.disconnect();
+    },
+  };
+}
+
+/** Failures worth retrying as they are: the database or the network, not the event. */
+export function isTransient(err: unknown): boolean {
+  const code = String((err as { code?: unknown } | undefined)?.code ?? '');
+  if (/^(08|53|57|58)/.test(code) || ['40001', '40P01', '55P03', 'XX000', '42P01'].includes(code)) return true;
+  if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND'].includes(code)) return true;
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(String((err as Error)?.message ?? err));
+}
+
+type ProcessorMetrics = {
+  events: prom.Counter<'processor' | 'outcome'>;
+  batchSeconds: prom.Histogram<'processor'>;
+  retries: prom.Counter<'processor'>;
+};
+
+/** One set per registry: a process may run several processors (labelled by name). */
+function processorMetrics(registry: Registry): ProcessorMetrics {
+  return {
+    events: sharedMetric(registry, 'processor_events_total', () => new prom.Counter({
+      name: 'processor_events_total',
+      help: 'Events consumed, by processor and outcome (applied, duplicate, skipped, dead_lettered).',
+      labelNames: ['processor', 'outcome'] as const,
+      registers: [registry],
+    })),
+    batchSeconds: sharedMetric(registry, 'processor_batch_seconds', () => new prom.Histogram({
+      name: 'processor_batch_seconds',
+      help: 'Time to handle one batch (its database commit included).',
+      labelNames: ['processor'] as const,
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+      registers: [registry],
+    })),
+    retries: sharedMetric(registry, 'processor_retries_total', () => new prom.Counter({
+      name: 'processor_retries_total',
+      help: 'Batches retried after a transient failure.',
+      labelNames: ['processor'] as const,
+      registers: [registry],
+    })),
+  };
+}

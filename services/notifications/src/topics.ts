@@ -1,0 +1,12 @@
+import { eventTopic } from '@shop/platform/topics';
+import type { ITopicConfig } from 'kafkajs';
+
+/**
+ * The topics the notifications process reads and writes. It creates the order topic too
+ * (same settings as the order service: key = order id, three partitions), so that either
+ * may start first; the DLQ has one partition.
+ */
+export const notificationsTopics = (t: { orderEvents: string; dlq: string }): ITopicConfig[] => [
+  eventTopic(t.orderEvents),
+  { topic: t.dlq, numPartitions: 1 },
+];

@@ -1,0 +1,87 @@
+import { eventTopic, topics } from '@shop/platform/topics';
+import { CheckedOut } from '@shop/contracts/shop/cart/v1/events';
+import { ProductServiceClient } from '@shop/contracts/shop/product/v1/service';
+import { loadDescriptorSet } from '@shop/contracts/descriptors';
+import { Doorbell, eventStoreMigrations, PostgresEventStore, relayMigrations, startRelay, workflowMigrations } from '@shop/eventsourcing';
+import { insecure, promiseClient } from '@shop/platform/grpc/client';
+import { startGrpcServer } from '@shop/platform/grpc/server';
+import { systemClock } from '@shop/platform/ids';
+import { createKafka, ensureTopics } from '@shop/platform/kafka';
+import { outboxMigrations } from '@shop/platform/outbox';
+import { migrate } from '@shop/platform/postgres/migrate';
+import { createPool } from '@shop/platform/postgres/pool';
+import { runProcess } from '@shop/platform/process';
+import { postgresOrders } from './adapters/postgres/order-repository.js';
+import { grpcInventory, grpcProductCatalog } from './adapters/grpc/product-client.js';
+import { orderService } from './adapters/grpc/order-service.js';
+import { checkoutRuntime, ORDER_STREAM_TYPE } from './app/checkout-effects.js';
+import { Orders } from './app/orders.js';
+import { CHECKOUT_STREAM_TYPE } from './domain/checkout.js';
+import { configSchema } from './config.js';
+import { orderMigrations } from './migrations.js';
+import { orderTopics } from './topics.js';
+
+await runProcess('order', configSchema, async ({ config, log, registry, lifecycle, readiness }) => {
+  const pool = createPool({ url: config.DATABASE_URL, max: config.DATABASE_POOL_MAX, log, application: 'order' });
+  lifecycle.onShutdown('postgres', () => pool.end());
+  await migrate(pool, [eventStoreMigrations, relayMigrations, outboxMigrations, workflowMigrations, orderMigrations], log);
+  readiness({ name: 'postgres', check: async () => void (await pool.query('SELECT 1')) });
+
+  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'order', log });
+  await ensureTopics(kafka, orderTopics({ events: config.ORDER_EVENTS_TOPIC, checkout: config.CHECKOUT_EVENTS_TOPIC, dlq: config.ORDER_DLQ_TOPIC }));
+  // Each workflow step writes its stream and, through its local commands, the outbox: both relays hear of it at once.
+  const outboxBell = new Doorbell();
+  const streamBell = new Doorbell();
+  if (config.RELAY_ENABLED) {
+    const outbox = await startRelay({ pool, name: 'order-outbox', table: 'outbox', kafka, streamTypes: [ORDER_STREAM_TYPE], topicFor: () => config.ORDER_EVENTS_TOPIC, log, registry, doorbell: outboxBell });
+    lifecycle.onShutdown('outbox-relay', () => outbox.stop());
+    const stream = await startRelay({ pool, name: 'checkout', table: 'events', kafka, streamTypes: [CHECKOUT_STREAM_TYPE], topicFor: () => config.CHECKOUT_EVENTS_TOPIC, log, registry, doorbell: streamBell });
+    lifecycle.onShutdown('checkout-relay', () => stream.stop());
+  }
+
+  const productClient = new ProductServiceClient(config.PRODUCT_GRPC_ADDR, insecure());
+  lifecycle.onShutdown('product-client', () => productClient.close());
+  const products = promiseClient(productClient, config.PRODUCT_TIMEOUT_MS);
+
+  const store = new PostgresEventStore(pool, {
+    onAppended: () => {
+      outboxBell.ring();
+      streamBell.ring();
+    },
+  });
+  const checkout = checkoutRuntime({
+    pool,
+    store,
+    repo: postgresOrders,
+    inventory: grpcInventory(products),
+    clock: systemClock,
+    log,
+    registry,
+    options: { reservationGraceMs: config.RESERVATION_GRACE_MS },
+  });
+  const orders = new Orders({ db: pool, repo: postgresOrders, checkout, catalog: grpcProductCatalog(products), clock: systemClock, checkoutTimeoutMs: config.CHECKOUT_TIMEOUT_MS });
+
+  if (config.CHECKOUT_ENABLED) {
+    // Other services create their topics too; creating them here (same settings) lets either start first.
+    await ensureTopics(kafka, [
+      eventTopic(config.CART_EVENTS_TOPIC),
+      eventTopic(config.PAYMENT_EVENTS_TOPIC),
+    ]);
+    const consumer = await checkout.consume({
+      name: 'order.checkout',
+      kafka,
+      topics: [config.CART_EVENTS_TOPIC, config.PAYMENT_EVENTS_TOPIC],
+      dlqTopic: config.ORDER_DLQ_TOPIC,
+      translate: (e) => (e.type === CheckedOut.$type ? orders.fromCheckout(e) : Orders.fromPayment(e)),
+      // The first time this group runs (the first deployment of orders), the carts' older
+      // checkouts are history, not orders to place: start at the end of the topics.
+      fromBeginning: false,
+    });
+    lifecycle.onShutdown('checkout-consumer', () => consumer.stop());
+    const sweeper = checkout.startSweeper({ intervalMs: config.SWEEP_INTERVAL_MS });
+    lifecycle.onShutdown('checkout-sweeper', () => sweeper.stop());
+  }
+
+  const server = await startGrpcServer({ port: config.GRPC_PORT, services: [orderService(orders)], descriptorSet: loadDescriptorSet(), log, registry });
+  lifecycle.onShutdown('grpc', () => server.shutdown());
+});

@@ -1,0 +1,106 @@
+import * as grpc from '@grpc/grpc-js';
+import type { Kafka } from 'kafkajs';
+import { OrderServiceClient } from '@shop/contracts/shop/order/v1/service';
+import { ProductServiceClient } from '@shop/contracts/shop/product/v1/service';
+import { eventStoreMigrations, PostgresEventStore, relayMigrations, workflowMigrations, type Processor, type Relay, startRelay } from '@shop/eventsourcing';
+import { promiseClient, type PromiseClient } from '@shop/platform/grpc/client';
+import type { Logger } from '@shop/platform/log';
+import { newId, systemClock } from '@shop/platform/ids';
+import { createMetrics } from '@shop/platform/metrics';
+import { outboxMigrations } from '@shop/platform/outbox';
+import { migrate } from '@shop/platform/postgres/migrate';
+import { createPool, type Pool } from '@shop/platform/postgres/pool';
+import { Catalog, postgresProducts, postgresReservations, productMigrations, productService, Reservations } from '@shop/product';
+import { createTestDatabase, serveGrpc, type TestDatabase } from '@shop/testing';
+import { checkoutRuntime, ORDER_STREAM_TYPE } from './app/checkout-effects.js';
+import { Orders, type CheckoutRuntime } from './app/orders.js';
+import { grpcInventory, grpcProductCatalog } from './adapters/grpc/product-client.js';
+import { orderService } from './adapters/grpc/order-service.js';
+import { postgresOrders } from './adapters/postgres/order-repository.js';
+import { orderMigrations } from './migrations.js';
+
+/**
+ * The order service as its process runs it, in the test's process: its own database, the
+ * real product service (its own database too) as the inventory and catalog, gRPC servers
+ * on free ports, the checkout workflow with its sweeper. Kafka parts start on demand.
+ */
+export interface OrderFixture {
+  pool: Pool;
+  productPool: Pool;
+  checkout: CheckoutRuntime;
+  orders: Orders;
+  /** The order service's gRPC API, errors kept as gRPC statuses (mapErrors off). */
+  raw: PromiseClient<OrderServiceClient>;
+  products: PromiseClient<ProductServiceClient>;
+  /** A product priced `cents` with `onHand` units; its id. */
+  product(name: string, cents: number, onHand: number): Promise<string>;
+  /** Starts the outbox relay to `topic`. */
+  relay(kafka: Kafka, topic: string): Promise<Relay>;
+  close(): Promise<void>;
+}
+
+export async function startOrderService(log: Logger, opts: { checkoutTimeoutMs: number; sweepIntervalMs?: number }): Promise<OrderFixture> {
+  const dbs: TestDatabase[] = [await createTestDatabase('order'), await createTestDatabase('order_product')];
+  const [orderDb, productDb] = dbs as [TestDatabase, TestDatabase];
+  const pool = createPool({ url: orderDb.url, max: 20, log });
+  const productPool = createPool({ url: productDb.url, max: 10, log });
+  await migrate(pool, [eventStoreMigrations, relayMigrations, outboxMigrations, workflowMigrations, orderMigrations], log);
+  await migrate(productPool, [outboxMigrations, productMigrations], log);
+
+  const productCatalog = new Catalog(productPool, postgresProducts, systemClock, newId);
+  const reservations = new Reservations(productPool, postgresProducts, postgresReservations, systemClock);
+  const productServer = await serveGrpc([productService(productCatalog, reservations)], log, 'order-test-product');
+  const productClient = new ProductServiceClient(`127.0.0.1:${productServer.port}`, grpc.credentials.createInsecure());
+  const products = promiseClient(productClient, 10_000);
+
+  const checkout = checkoutRuntime({
+    pool,
+    store: new PostgresEventStore(pool),
+    repo: postgresOrders,
+    inventory: grpcInventory(products),
+    clock: systemClock,
+    log,
+    registry: createMetrics('order-test'),
+    options: { reservationGraceMs: 60_000 },
+    graceMs: 1_000,
+  });
+  const orders = new Orders({ db: pool, repo: postgresOrders, checkout, catalog: grpcProductCatalog(products), clock: systemClock, checkoutTimeoutMs: opts.checkoutTimeoutMs });
+  const sweeper = checkout.startSweeper({ intervalMs: opts.sweepIntervalMs ?? 100 });
+  const orderServer = await serveGrpc([orderService(orders)], log, 'order-test');
+  const orderClient = new OrderServiceClient(`127.0.0.1:${orderServer.port}`, grpc.credentials.createInsecure());
+  const stoppers: Array<{ stop(): Promise<void> }> = [];
+
+  return {
+    pool,
+    productPool,
+    checkout,
+    orders,
+    raw: promiseClient(orderClient, 20_000, false),
+    products,
+    async product(name, cents, onHand) {
+      const res = await products.createProduct({ name, description: '', category: 'order-test', price: { amountCents: cents, currency: 'USD' }, quantityOnHand: onHand, active: true });
+      return res.product!.id;
+    },
+    async relay(kafka, topic) {
+      const relay = await startRelay({ pool, name: `order-outbox-${newId()}`, table: 'outbox', kafka, streamTypes: [ORDER_STREAM_TYPE], topicFor: () => topic, log, registry: createMetrics('order-test'), idleMs: 10 });
+      stoppers.push(relay);
+      return relay;
+    },
+    async close() {
+      for (const s of stoppers) await s.stop().catch(() => undefined);
+      await sweeper.stop();
+      orderClient.close();
+      productClient.close();
+      await orderServer.shutdown();
+      await productServer.shutdown();
+      await pool.end();
+      await productPool.end();
+      for (const db of dbs) await db.drop();
+    },
+  };
+}
+
+/** Keeps a processor stopped at the end of a test file. */
+export const stopAll = async (processors: Processor[]) => {
+  for (const p of processors) await p.stop().catch(() => undefined);
+};

@@ -1,0 +1,35 @@
+import type { Kafka } from 'kafkajs';
+import type { Registry } from 'prom-client';
+import { startRelay, type Doorbell, type Relay } from '@shop/eventsourcing';
+import type { Logger } from '@shop/platform/log';
+import type { Pool } from '@shop/platform/postgres/pool';
+import { PAYMENT_STREAM_TYPE } from '../../domain/events.js';
+
+export interface PaymentRelayOptions {
+  pool: Pool;
+  kafka: Kafka;
+  /** The payment events topic. */
+  topic: string;
+  log: Logger;
+  registry: Registry;
+  /** Rung after each commit that wrote outbox rows. */
+  doorbell?: Doorbell;
+}
+
+/**
+ * Publishes the outbox's payment events to the payment topic in commit order, at least
+ * once (key = payment id). One leader per database, whatever the replica count.
+ */
+export function startPaymentRelay(opts: PaymentRelayOptions): Promise<Relay> {
+  return startRelay({
+    pool: opts.pool,
+    name: 'payment-outbox',
+    table: 'outbox',
+    kafka: opts.kafka,
+    streamTypes: [PAYMENT_STREAM_TYPE],
+    topicFor: () => opts.topic,
+    log: opts.log,
+    registry: opts.registry,
+    ...(opts.doorbell ? { doorbell: opts.doorbell } : {}),
+  });
+}

@@ -1,0 +1,12 @@
+export { paymentMigrations } from './migrations.js';
+export { paymentTopics, DEFAULT_DLQ_TOPIC, DEFAULT_EVENTS_TOPIC } from './topics.js';
+export { paymentDecider, decide, evolve, initialState, type ChargeOutcome, type Payment, type PaymentCommand, type PaymentState, type PaymentStatus } from './domain/payment.js';
+export { PAYMENT_STREAM_TYPE, type PaymentEvent } from './domain/events.js';
+export { Payments, standaloneStep, type ChargeOrder, type PaymentsObserver, type Step } from './app/payments.js';
+export type { ChargeRequest, PaymentGateway, PaymentRepository, RefundRequest, StoredPayment } from './app/ports.js';
+export { MockPaymentGateway, SIMULATED_DECLINE, TEST_AMOUNT_DECLINE, draw, type MockGatewayOptions } from './adapters/gateway/mock-gateway.js';
+export { postgresPayments } from './adapters/postgres/payment-repository.js';
+export { paymentService, PAYMENT_SERVICE } from './adapters/grpc/payment-handlers.js';
+export { orderReactions, startOrderReactor, ORDER_REACTOR } from './adapters/kafka/order-reactions.js';
+export { startPaymentRelay } from './adapters/kafka/payment-relay.js';
+export { paymentMetrics } from './metrics.js';
