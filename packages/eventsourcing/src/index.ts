@@ -14,3 +14,4 @@ export { Inbox, processorMigrations } from './processor/inbox.js';
 export { startReactor, type Reaction, type ReactionContext, type ReactorOptions } from './processor/reactor.js';
 export type { Workflow } from './workflow/workflow.js';
 export { WorkflowRuntime, workflowMigrations, type LocalEffect, type RemoteEffect, type StepResult, type WorkflowRuntimeOptions } from './workflow/runtime.js';
+export { MalformedEventError } from './errors.js';

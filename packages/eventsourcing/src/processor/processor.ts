@@ -20,8 +20,9 @@ import type { RecordedEvent } from '../types.js';
  *   batch on its own, a few times, then sends the culprit to the DLQ topic with the
  *   reason and lets the handler record it (`onDeadLetter`), so that it is skipped for good;
  * - offsets: committed only after `handle` resolved, i.e. after the handler's database
- *   commit. A crash anywhere replays from the last committed offset: handlers are
- *   idempotent (an inbox of per-stream checkpoints, see inbox.ts);
+ *   commit (every second, for what has been handled by then). A crash anywhere replays
+ *   from the last committed offset: handlers are idempotent (an inbox of per-stream
+ *   checkpoints, see inbox.ts);
  * - metrics: events by outcome, batch time, retries.
  */
 export interface BatchContext {
@@ -89,6 +90,8 @@ interface Decoded {
 }
 
 const MAX_BACKOFF_MS = 5_000;
+/** How often the offsets of handled messages are committed to Kafka. */
+const OFFSET_COMMIT_INTERVAL_MS = 1_000;
 
 export async function startProcessor(opts: ProcessorOptions): Promise<Processor> {
   const log = opts.log.child({ component: 'processor', processor: opts.name });
@@ -170,7 +173,12 @@ export async function startProcessor(opts: ProcessorOptions): Promise<Processor>
   await consumer.connect();
   for (const topic of opts.topics) await consumer.subscribe({ topic, fromBeginning: opts.fromBeginning ?? true });
   await consumer.run({
-    autoCommit: false,
+    // Offsets are resolved only after the handler's commit (below), and kafkajs commits the
+    // resolved ones every second (and at a rebalance or a stop): one commit request per
+    // second per consumer instead of one per batch. A crash replays at most that second,
+    // which the handlers' idempotency absorbs.
+    autoCommit: true,
+    autoCommitInterval: OFFSET_COMMIT_INTERVAL_MS,
     eachBatchAutoResolve: false,
     partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently ?? 3,
     eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
@@ -227,9 +235,7 @@ export async function startProcessor(opts: ProcessorOptions): Promise<Processor>
         }
       }
       // Only now, with the handler's effects durable, may Kafka forget these messages.
-      const last = batch.messages[batch.messages.length - 1]!;
-      await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last.offset) + 1n).toString() }]);
-      resolveOffset(last.offset);
+      resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
       await heartbeat();
     },
   });

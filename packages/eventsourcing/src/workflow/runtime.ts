@@ -338,9 +338,15 @@ export class WorkflowRuntime<Input extends DomainEvent, State, Output extends Do
     const leaseMs = opts.leaseMs ?? 30_000;
     const controller = new AbortController();
     let stopping = false;
+    let gaugedAt = 0;
     const loop = async () => {
       while (!stopping) {
         try {
+          // What is stuck shows (an alert on the oldest pending command), every few seconds.
+          if (Date.now() - gaugedAt > 5_000) {
+            gaugedAt = Date.now();
+            await this.gaugePending();
+          }
           const commands = await this.takeDueCommands(batchSize, leaseMs);
           const timers = await this.takeDueTimers(batchSize, leaseMs);
           // One instance's commands in order; instances in parallel.
@@ -367,6 +373,15 @@ export class WorkflowRuntime<Input extends DomainEvent, State, Output extends Do
       },
     };
     return this.sweeping;
+  }
+
+  private async gaugePending(): Promise<void> {
+    const { rows } = await this.opts.pool.query<{ n: number; oldest: number | null }>(
+      'SELECT count(*)::int AS n, extract(epoch FROM now() - min(created_at))::float8 AS oldest FROM workflow_pending_commands WHERE workflow = $1',
+      [this.name],
+    );
+    this.metrics.pending.set({ workflow: this.name }, rows[0]?.n ?? 0);
+    this.metrics.oldestPending.set({ workflow: this.name }, rows[0]?.oldest ?? 0);
   }
 
   private async takeDueCommands(limit: number, leaseMs: number): Promise<PendingCommand[]> {
@@ -446,5 +461,7 @@ function workflowMetrics(registry: Registry) {
     commands: get('workflow_commands_total', () => new prom.Counter({ name: 'workflow_commands_total', help: 'Remote commands sent, by outcome (answered, failed).', labelNames: ['workflow', 'command', 'outcome'] as const, registers: [registry] })),
     commandSeconds: get('workflow_command_seconds', () => new prom.Histogram({ name: 'workflow_command_seconds', help: 'Time to send a remote command and get its answer.', labelNames: ['workflow', 'command'] as const, buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5], registers: [registry] })),
     timers: get('workflow_timers_fired_total', () => new prom.Counter({ name: 'workflow_timers_fired_total', help: 'Timers delivered to their instance.', labelNames: ['workflow'] as const, registers: [registry] })),
+    pending: get('workflow_pending_commands', () => new prom.Gauge({ name: 'workflow_pending_commands', help: 'Remote commands not answered yet.', labelNames: ['workflow'] as const, registers: [registry] })),
+    oldestPending: get('workflow_oldest_pending_command_seconds', () => new prom.Gauge({ name: 'workflow_oldest_pending_command_seconds', help: 'Age of the oldest remote command not answered yet (0 when none): alert when it grows.', labelNames: ['workflow'] as const, registers: [registry] })),
   };
 }

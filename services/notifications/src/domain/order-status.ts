@@ -2,6 +2,7 @@ import type { OrderStatusNotification } from '@shop/contracts/shop/notifications
 import { OrderCancelled, OrderConfirmed, OrderFailed, OrderPaid, OrderPlaced, OrderStockReserved } from '@shop/contracts/shop/order/v1/events';
 import { OrderStatus } from '@shop/contracts/shop/order/v1/order';
 import type { RecordedEvent } from '@shop/eventsourcing/types';
+import { MalformedEventError } from '@shop/eventsourcing/errors';
 import { isUuid } from '@shop/platform/ids';
 
 /** The order events that change an order's status, and the status each one means. */
@@ -18,13 +19,7 @@ export type OrderStatusEventType = keyof typeof statusOf;
 
 export const isOrderStatusEvent = (type: string): type is OrderStatusEventType => Object.hasOwn(statusOf, type);
 
-/** An event no notification can be made of: it goes to the dead-letter queue with this reason. */
-export class MalformedEventError extends Error {
-  constructor(event: RecordedEvent, reason: string) {
-    super(`${event.type} ${event.id} (order ${event.streamId}): ${reason}`);
-    this.name = 'MalformedEventError';
-  }
-}
+export { MalformedEventError };
 
 /**
  * What the customer is told about an order event: its new status, why (cancelled or

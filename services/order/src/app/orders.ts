@@ -112,7 +112,9 @@ export class Orders {
   async cancel(id: string, reason: string, customerId: string | undefined, meta: EventMetadata): Promise<Order> {
     if (reason.length > MAX_REASON) throw new ValidationError('reason', `must be at most ${MAX_REASON} characters`);
     await this.get(id, customerId);
-    const input = event(CheckoutCancelRequested, { orderId: id, reason: reason.trim() || 'cancelled by the customer' });
+    // Shown to people and kept in events and logs: one line of printable text.
+    const text = reason.replace(/[\p{Cc}\p{Cf}]+/gu, ' ').trim();
+    const input = event(CheckoutCancelRequested, { orderId: id, reason: text || 'cancelled by the customer' });
     await this.deps.checkout.handle(id, input, this.deps.checkout.inputId(`cancel:${id}`), meta);
     return this.get(id, customerId);
   }

@@ -1,6 +1,7 @@
 import { OrderConfirmed } from '@shop/contracts/shop/order/v1/events';
 import type { OrderLine } from '@shop/contracts/shop/order/v1/order';
 import type { RecordedEvent } from '@shop/eventsourcing/types';
+import { MalformedEventError } from '@shop/eventsourcing/errors';
 import { isUuid } from '@shop/platform/ids';
 import { utcDay } from './report-query.js';
 
@@ -26,13 +27,7 @@ export interface SalesFact {
   eventId: string;
 }
 
-/** An event the reports cannot count: it goes to the dead-letter queue with this reason. */
-export class MalformedEventError extends Error {
-  constructor(event: RecordedEvent, reason: string) {
-    super(`${event.type} ${event.id} (order ${event.streamId}): ${reason}`);
-    this.name = 'MalformedEventError';
-  }
-}
+export { MalformedEventError };
 
 /**
  * The sales facts of an OrderConfirmed: one per product of the order. Two lines of the

@@ -1,0 +1,11 @@
+import { appSpecs } from '@shop/tools/apps';
+import { stop } from '@shop/tools/supervisor';
+import { spawn } from 'node:child_process';
+const spec = (await appSpecs()).find((s) => s.name === process.argv[2])!;
+await stop(spec);
+const child = spawn(spec.command, ['--cpu-prof', '--cpu-prof-dir=/tmp/prof', ...spec.args], { cwd: spec.cwd, env: { ...process.env, ...spec.env }, stdio: ['ignore', 'ignore', 'inherit'] });
+console.log('pid', child.pid);
+await new Promise((r) => setTimeout(r, Number(process.argv[3]) * 1000));
+child.kill('SIGTERM');
+await new Promise((r) => child.on('exit', r));
+console.log('done');
