@@ -13,7 +13,7 @@ import { fmtNum, fmtRatio } from './lib/stats.js';
 const args = process.argv.slice(2);
 const sinceAt = args.indexOf('--since');
 const since = sinceAt >= 0 ? Date.parse(args[sinceAt + 1] ?? '') : Number.NaN;
-const names = args.filter((a, i) => a !== '--since' && i !== sinceAt + 1);
+const names = args.filter((a, i) => a !== '--since' && !(sinceAt >= 0 && i === sinceAt + 1));
 const wanted = names.length > 0 ? names : ['append-rate', 'ack-to-visible', 'rebuild-rate', 'checkout'];
 
 const rows: string[][] = [['benchmark', 'metric', 'value', 'baseline (same run)', 'ratio', 'target', '']];
@@ -40,7 +40,7 @@ for (const name of wanted) {
       s.met === undefined ? '' : s.met ? 'met' : 'NOT met',
     ]);
   }
-  // The idle stack alone keeps about 0.2–0.3 of 2 cores busy; well above half the cores, something else competed.
+  // The idle stack alone keeps about 0.7–0.9 of 2 cores busy; well above half the cores, something else competed.
   const contended = (r.machine.busyCoresBeforeStart ?? 0) > 0.5 * r.machine.nproc;
   footnotes.push(
     `${name}: ${r.machine.timestamp}, ${r.durationSeconds}s, ${r.machine.busyCoresBeforeStart ?? '?'} of ${r.machine.nproc} cores busy before start` +

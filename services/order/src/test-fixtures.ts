@@ -11,7 +11,11 @@ import { outboxMigrations } from '@shop/platform/outbox';
 import { migrate } from '@shop/platform/postgres/migrate';
 import { createPool, type Pool } from '@shop/platform/postgres/pool';
 import { Catalog, postgresProducts, postgresReservations, productMigrations, productService, Reservations } from '@shop/product';
-import { createTestDatabase, serveGrpc, type TestDatabase } from '@shop/testing';
+import { createTestDatabase, serveGrpc, waitFor, type TestDatabase } from '@shop/testing';
+import { randomUUID } from 'node:crypto';
+import { OrderStatus, type Order } from '@shop/contracts/shop/order/v1/order';
+import { PaymentSucceeded } from '@shop/contracts/shop/payment/v1/events';
+import type { RecordedEvent } from '@shop/eventsourcing';
 import { checkoutRuntime, ORDER_STREAM_TYPE } from './app/checkout-effects.js';
 import { Orders, type CheckoutRuntime } from './app/orders.js';
 import { grpcInventory, grpcProductCatalog } from './adapters/grpc/product-client.js';
@@ -104,3 +108,29 @@ export async function startOrderService(log: Logger, opts: { checkoutTimeoutMs: 
 export const stopAll = async (processors: Processor[]) => {
   for (const p of processors) await p.stop().catch(() => undefined);
 };
+
+/** The order once it is in `status` (waits, bounded). */
+export const untilStatus = (f: OrderFixture, id: string, status: OrderStatus): Promise<Order> =>
+  waitFor(
+    `order ${id} ${OrderStatus[status]}`,
+    async () => {
+      const o = (await f.raw.getOrder({ id })).order!;
+      return o.status === status ? o : undefined;
+    },
+    { timeoutMs: 20_000 },
+  );
+
+/** A product's stock as the inventory has it now. */
+export async function stockOf(f: OrderFixture, productId: string): Promise<{ onHand: number; reserved: number }> {
+  const { product } = await f.products.getProduct({ id: productId });
+  return { onHand: product!.quantityOnHand, reserved: product!.quantityReserved };
+}
+
+/** A payment event envelope as the payment service publishes it. */
+export function paymentEvent(type: string, data: unknown, version = 2): RecordedEvent {
+  return { id: randomUUID(), type, streamId: randomUUID(), streamType: 'payment', version, position: version, transactionId: '1', occurredAt: new Date().toISOString(), data, metadata: {} };
+}
+
+/** The payment service's "charged" for an order. */
+export const paymentSucceeded = (orderId: string, amountCents: number) =>
+  paymentEvent(PaymentSucceeded.$type, PaymentSucceeded.toJSON({ paymentId: randomUUID(), orderId, amount: { amountCents, currency: 'USD' } }));

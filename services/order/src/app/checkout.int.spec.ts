@@ -8,7 +8,7 @@ import { PaymentFailed, PaymentSucceeded } from '@shop/contracts/shop/payment/v1
 import { toKafkaMessage, type Processor, type RecordedEvent } from '@shop/eventsourcing';
 import { newId } from '@shop/platform/ids';
 import { consumeTopic, createTestTopics, testKafka, testLogger, waitFor } from '@shop/testing';
-import { startOrderService, type OrderFixture } from '../test-fixtures.js';
+import { paymentEvent, paymentSucceeded as paid, startOrderService, stockOf, untilStatus as untilStatusOf, type OrderFixture } from '../test-fixtures.js';
 import { Orders } from './orders.js';
 
 /**
@@ -58,32 +58,12 @@ const place = (customerId: string, lines: Array<{ productId: string; quantity: n
   f.raw.placeOrder({ customerId, cartId: '', checkoutId, lines: lines.map((l) => ({ ...l, productName: '' })) });
 
 const order = async (id: string) => (await f.raw.getOrder({ id })).order!;
-const untilStatus = (id: string, status: OrderStatus) =>
-  waitFor(`order ${id} ${OrderStatus[status]}`, async () => {
-    const o = await order(id);
-    return o.status === status ? o : undefined;
-  }, { timeoutMs: 20_000 });
-const stock = async (productId: string) => {
-  const { product } = await f.products.getProduct({ id: productId });
-  return { onHand: product!.quantityOnHand, reserved: product!.quantityReserved };
-};
+const untilStatus = (id: string, status: OrderStatus) => untilStatusOf(f, id, status);
+const stock = (productId: string) => stockOf(f, productId);
 const history = (o: Order) => o.statusHistory.map((h) => OrderStatus[h.status]!.replace('ORDER_STATUS_', '') + (h.reason ? `: ${h.reason}` : ''));
 
-const envelope = (type: string, data: unknown, streamId: string, version = 1): RecordedEvent => ({
-  id: randomUUID(),
-  type,
-  streamId,
-  streamType: 'payment',
-  version,
-  position: version,
-  transactionId: '1',
-  occurredAt: new Date().toISOString(),
-  data,
-  metadata: {},
-});
-const paid = (orderId: string, amountCents: number) =>
-  envelope(PaymentSucceeded.$type, PaymentSucceeded.toJSON({ paymentId: randomUUID(), orderId, amount: { amountCents, currency: 'USD' } }), randomUUID(), 2);
-const declined = (orderId: string, reason: string) => envelope(PaymentFailed.$type, PaymentFailed.toJSON({ paymentId: randomUUID(), orderId, reason }), randomUUID(), 2);
+const envelope = (type: string, data: unknown, streamId: string, version = 1): RecordedEvent => ({ ...paymentEvent(type, data, version), streamId });
+const declined = (orderId: string, reason: string) => paymentEvent(PaymentFailed.$type, PaymentFailed.toJSON({ paymentId: randomUUID(), orderId, reason }));
 
 test('an order goes PENDING → STOCK_RESERVED → PAID → CONFIRMED: stock committed once, events on Kafka in order', async (t) => {
   const { topic } = await createTestTopics(kafka, 'order-events');
