@@ -1,6 +1,6 @@
-import { ForbiddenError, NotFoundError } from '@shop/platform/errors';
+import { ForbiddenError } from '@shop/platform/errors';
 import type { GraphQLContext } from '../context.js';
-import { readCart } from './cart.js';
+import { customerCart, readCart } from './cart.js';
 
 const MAX_LINE = 99;
 
@@ -12,12 +12,7 @@ const MAX_LINE = 99;
 export async function attachCartAtLogin(ctx: GraphQLContext, cartId: string, userId: string) {
   const anonymous = await readCart(ctx, cartId, 0);
   if (anonymous.cart.customerId && anonymous.cart.customerId !== userId) throw new ForbiddenError('that cart belongs to another customer');
-  let existing: string | undefined;
-  try {
-    existing = (await ctx.clients.cartQuery.getCustomerCart({ customerId: userId }, { metadata: ctx.callMetadata })).cart?.id;
-  } catch (err) {
-    if (!(err instanceof NotFoundError)) throw err;
-  }
+  const existing = (await customerCart(ctx, userId))?.cart.id;
   if (!existing || existing === cartId) {
     if (anonymous.cart.customerId === userId || anonymous.cart.version === 0) return anonymous;
     const res = await ctx.clients.cartCommand.assignCustomer({ cartId, customerId: userId }, { metadata: ctx.callMetadata });

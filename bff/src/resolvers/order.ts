@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Repeater } from 'graphql-yoga';
-import { OrderStatus as ProtoStatus, type Order, type OrderLine } from '@shop/contracts/shop/order/v1/order';
+import { OrderStatus as ProtoStatus, orderStatusFromJSON, orderStatusToJSON, type Order, type OrderLine } from '@shop/contracts/shop/order/v1/order';
 import { OrderStatusNotification } from '@shop/contracts/shop/notifications/v1/notifications';
 import { NotFoundError, ValidationError } from '@shop/platform/errors';
 import { newId } from '@shop/platform/ids';
@@ -12,16 +12,9 @@ import { renameFields, uuidArg } from '../errors.js';
 const MAX_PAGE = 100;
 const DEFAULT_PAGE = 20;
 
-/** GraphQL's OrderStatus enum ↔ the contract's. */
-const statusNames: Record<number, string> = {
-  [ProtoStatus.ORDER_STATUS_PENDING]: 'PENDING',
-  [ProtoStatus.ORDER_STATUS_STOCK_RESERVED]: 'STOCK_RESERVED',
-  [ProtoStatus.ORDER_STATUS_PAID]: 'PAID',
-  [ProtoStatus.ORDER_STATUS_CONFIRMED]: 'CONFIRMED',
-  [ProtoStatus.ORDER_STATUS_CANCELLED]: 'CANCELLED',
-  [ProtoStatus.ORDER_STATUS_FAILED]: 'FAILED',
-};
-const statusOf = (name: string) => Number(Object.keys(statusNames).find((k) => statusNames[Number(k)] === name) ?? ProtoStatus.ORDER_STATUS_UNSPECIFIED) as ProtoStatus;
+/** GraphQL's OrderStatus enum is the contract's, without its `ORDER_STATUS_` prefix. */
+const statusName = (s: ProtoStatus) => orderStatusToJSON(s).replace(/^ORDER_STATUS_/, '');
+const statusOf = (name: string) => orderStatusFromJSON(`ORDER_STATUS_${name}`);
 
 /** Field names of the order service's errors, in this API's argument names. */
 const placeArgs = (field: string) => field.replace(/^lines\[(\d+)\]\.product_id/, 'products[$1]._id').replace(/^lines\[(\d+)\]\.quantity/, 'products[$1].quantity').replace(/^lines$/, 'products');
@@ -144,7 +137,7 @@ export const orderResolvers = {
   },
 
   OrderStatusUpdate: {
-    status: (n: OrderStatusNotification) => statusNames[n.status],
+    status: (n: OrderStatusNotification) => statusName(n.status),
     reason: (n: OrderStatusNotification) => n.reason || null,
     at: (n: OrderStatusNotification) => n.time ?? '',
     order: (n: OrderStatusNotification, _: unknown, ctx: GraphQLContext) => viewerOrder(ctx, n.orderId),
@@ -154,9 +147,9 @@ export const orderResolvers = {
     _id: (o: Order) => o.id,
     userId: (o: Order) => o.customerId,
     products: (o: Order) => o.lines.map((l) => ({ _id: l.productId, quantity: l.quantity })),
-    status: (o: Order) => statusNames[o.status],
+    status: (o: Order) => statusName(o.status),
     statusReason: (o: Order) => o.statusReason || null,
-    statusHistory: (o: Order) => o.statusHistory.map((h) => ({ status: statusNames[h.status], at: h.time ?? '', reason: h.reason || null })),
+    statusHistory: (o: Order) => o.statusHistory.map((h) => ({ status: statusName(h.status), at: h.time ?? '', reason: h.reason || null })),
     total: (o: Order) => o.total?.amountCents ?? 0,
     currency: (o: Order) => o.total?.currency || 'USD',
     cartId: (o: Order) => o.cartId || null,

@@ -1,6 +1,12 @@
 import { createHash } from 'node:crypto';
 import { ValidationError } from './errors.js';
 
+/** One page of a List rpc's items, and the token of the next (empty on the last page). */
+export interface Page<T> {
+  items: T[];
+  nextPageToken: string;
+}
+
 /**
  * Opaque page tokens (AIP-158): where the last page ended, plus a fingerprint of the
  * query's filter, so a token cannot be replayed against another query. The position is

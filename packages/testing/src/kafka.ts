@@ -18,8 +18,16 @@ export async function createTestTopics(kafka: Kafka, prefix: string, partitions 
   return { topic, dlq };
 }
 
-/** Reads a topic from the beginning until `count` messages arrived (or times out). */
-export async function consumeTopic(kafka: Kafka, topic: string, count: number, timeoutMs = 30_000): Promise<KafkaMessage[]> {
+/**
+ * Reads a topic from the beginning until `count` messages arrived (or times out). With `where`, only the
+ * messages it accepts are kept and counted: a topic other tests write to does not end the wait early.
+ */
+export async function consumeTopic(
+  kafka: Kafka,
+  topic: string,
+  count: number,
+  { where = () => true, timeoutMs = 30_000 }: { where?: (message: KafkaMessage) => boolean; timeoutMs?: number } = {},
+): Promise<KafkaMessage[]> {
   const consumer = kafka.consumer({ groupId: `test-reader-${randomBytes(4).toString('hex')}`, maxWaitTimeInMs: 100 });
   const messages: KafkaMessage[] = [];
   await consumer.connect();
@@ -29,6 +37,7 @@ export async function consumeTopic(kafka: Kafka, topic: string, count: number, t
       const timer = setTimeout(() => reject(new Error(`only ${messages.length} of ${count} messages on ${topic}`)), timeoutMs);
       void consumer.run({
         eachMessage: async ({ message }) => {
+          if (!where(message)) return;
           messages.push(message);
           if (messages.length >= count) {
             clearTimeout(timer);

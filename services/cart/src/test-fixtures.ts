@@ -5,11 +5,10 @@ import { ProductServiceClient } from '@shop/contracts/shop/product/v1/service';
 import { eventStoreMigrations, PostgresEventStore, relayMigrations } from '@shop/eventsourcing';
 import { promiseClient, type PromiseClient } from '@shop/platform/grpc/client';
 import type { GrpcServer } from '@shop/platform/grpc/server';
-import { newId, systemClock } from '@shop/platform/ids';
-import { outboxMigrations } from '@shop/platform/outbox';
+import { newId } from '@shop/platform/ids';
 import { migrate } from '@shop/platform/postgres/migrate';
 import { createPool, type Pool } from '@shop/platform/postgres/pool';
-import { Catalog, postgresProducts, postgresReservations, productMigrations, productService, Reservations } from '@shop/product';
+import { startProductService as startRealProductService } from '@shop/product/test-fixtures';
 import { createTestDatabase, type TestDatabase } from '@shop/testing';
 import { cartCommandHandler } from './command/cart-handler.js';
 import { cartCommandService } from './command/cart-command-service.js';
@@ -32,30 +31,12 @@ export interface ProductFixture {
 
 /** The real product service over its own database: the catalog the cart looks products up in. */
 export async function startProductService(log: Logger): Promise<ProductFixture> {
-  const db = await createTestDatabase('cart_product');
-  const pool = createPool({ url: db.url, log });
-  await migrate(pool, [outboxMigrations, productMigrations], log);
-  const catalog = new Catalog(pool, postgresProducts, systemClock, newId);
-  const reservations = new Reservations(pool, postgresProducts, postgresReservations, systemClock);
-  const server = await serve([productService(catalog, reservations)], log, 'product-test');
-  const raw = new ProductServiceClient(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure());
-  const client = promiseClient(raw, 10_000);
+  const product = await startRealProductService(log, 'cart');
   const create = async (name: string, active: boolean) =>
-    (await client.createProduct({ name, description: '', category: 'home', sku: undefined, price: { amountCents: 2599, currency: 'USD' }, quantityOnHand: 10, active })).product!.id;
+    (await product.client.createProduct({ name, description: '', category: 'home', sku: undefined, price: { amountCents: 2599, currency: 'USD' }, quantityOnHand: 10, active })).product!.id;
   const lamp = await create('Desk lamp', true);
   const retired = await create('Retired lamp', false);
-  return {
-    lamp,
-    retired,
-    client,
-    raw,
-    async close() {
-      raw.close();
-      await server.shutdown();
-      await pool.end();
-      await db.drop();
-    },
-  };
+  return { ...product, lamp, retired };
 }
 
 export interface CartCommandFixture {

@@ -10,8 +10,8 @@ import { createMetrics } from '@shop/platform/metrics';
 import { outboxMigrations } from '@shop/platform/outbox';
 import { migrate } from '@shop/platform/postgres/migrate';
 import { createPool, type Pool } from '@shop/platform/postgres/pool';
-import { Catalog, postgresProducts, postgresReservations, productMigrations, productService, Reservations } from '@shop/product';
-import { createTestDatabase, serveGrpc, waitFor, type TestDatabase } from '@shop/testing';
+import { startProductService } from '@shop/product/test-fixtures';
+import { createTestDatabase, serveGrpc, waitFor } from '@shop/testing';
 import { randomUUID } from 'node:crypto';
 import { OrderStatus, type Order } from '@shop/contracts/shop/order/v1/order';
 import { PaymentSucceeded } from '@shop/contracts/shop/payment/v1/events';
@@ -30,7 +30,6 @@ import { orderMigrations } from './migrations.js';
  */
 export interface OrderFixture {
   pool: Pool;
-  productPool: Pool;
   checkout: CheckoutRuntime;
   orders: Orders;
   /** The order service's gRPC API, errors kept as gRPC statuses (mapErrors off). */
@@ -44,18 +43,11 @@ export interface OrderFixture {
 }
 
 export async function startOrderService(log: Logger, opts: { checkoutTimeoutMs: number; sweepIntervalMs?: number }): Promise<OrderFixture> {
-  const dbs: TestDatabase[] = [await createTestDatabase('order'), await createTestDatabase('order_product')];
-  const [orderDb, productDb] = dbs as [TestDatabase, TestDatabase];
-  const pool = createPool({ url: orderDb.url, max: 20, log });
-  const productPool = createPool({ url: productDb.url, max: 10, log });
+  const db = await createTestDatabase('order');
+  const pool = createPool({ url: db.url, max: 20, log });
   await migrate(pool, [eventStoreMigrations, relayMigrations, outboxMigrations, workflowMigrations, orderMigrations], log);
-  await migrate(productPool, [outboxMigrations, productMigrations], log);
-
-  const productCatalog = new Catalog(productPool, postgresProducts, systemClock, newId);
-  const reservations = new Reservations(productPool, postgresProducts, postgresReservations, systemClock);
-  const productServer = await serveGrpc([productService(productCatalog, reservations)], log, 'order-test-product');
-  const productClient = new ProductServiceClient(`127.0.0.1:${productServer.port}`, grpc.credentials.createInsecure());
-  const products = promiseClient(productClient, 10_000);
+  const product = await startProductService(log, 'order');
+  const products = product.client;
 
   const checkout = checkoutRuntime({
     pool,
@@ -76,7 +68,6 @@ export async function startOrderService(log: Logger, opts: { checkoutTimeoutMs: 
 
   return {
     pool,
-    productPool,
     checkout,
     orders,
     raw: promiseClient(orderClient, 20_000, false),
@@ -94,12 +85,10 @@ export async function startOrderService(log: Logger, opts: { checkoutTimeoutMs: 
       for (const s of stoppers) await s.stop().catch(() => undefined);
       await sweeper.stop();
       orderClient.close();
-      productClient.close();
       await orderServer.shutdown();
-      await productServer.shutdown();
+      await product.close();
       await pool.end();
-      await productPool.end();
-      for (const db of dbs) await db.drop();
+      await db.drop();
     },
   };
 }

@@ -1,4 +1,4 @@
-import { eventTopic, topics } from '@shop/platform/topics';
+import { eventTopic } from '@shop/platform/topics';
 import { loadDescriptorSet } from '@shop/contracts/descriptors';
 import { Doorbell, processorMigrations, relayMigrations } from '@shop/eventsourcing';
 import { startGrpcServer } from '@shop/platform/grpc/server';

@@ -114,24 +114,38 @@ export async function startProcessor(opts: ProcessorOptions): Promise<Processor>
   const dlq: Producer = createEventProducer(opts.kafka);
   let stopping = false;
 
-  /** Runs `handle`, retrying while the failure looks transient; rethrows otherwise. */
-  const handleWithRetry = async (events: RecordedEvent[], ctx: BatchContext): Promise<BatchOutcome> => {
+  /**
+   * Runs `fn`, retrying while its failure looks transient (backoff, heartbeating between
+   * attempts so that a long outage does not cost the partition); rethrows anything else.
+   */
+  const retryTransient = async <T>(fn: () => Promise<T>, ctx: BatchContext, onRetry?: (err: unknown, retryInMs: number) => void): Promise<T> => {
     for (let backoff = 100; ; backoff = Math.min(backoff * 2, MAX_BACKOFF_MS)) {
-      const end = metrics.batchSeconds.startTimer(labels);
       try {
-        const outcome = await opts.handle(events, ctx);
-        end();
-        return outcome;
+        return await fn();
       } catch (err) {
         if (!transient(err) || stopping || !ctx.isRunning()) throw err;
-        metrics.retries.inc(labels);
-        log.warn({ err, retryInMs: backoff }, 'batch failed on a transient error; retrying');
-        // A long outage must not cost the partition: the group hears from us between attempts.
+        onRetry?.(err, backoff);
         await ctx.heartbeat().catch(() => undefined);
         await sleep(backoff);
       }
     }
   };
+
+  /** Runs `handle` (timed), retrying while the failure looks transient. */
+  const handleWithRetry = (events: RecordedEvent[], ctx: BatchContext): Promise<BatchOutcome> =>
+    retryTransient(
+      async () => {
+        const end = metrics.batchSeconds.startTimer(labels);
+        const outcome = await opts.handle(events, ctx);
+        end();
+        return outcome;
+      },
+      ctx,
+      (err, retryInMs) => {
+        metrics.retries.inc(labels);
+        log.warn({ err, retryInMs }, 'batch failed on a transient error; retrying');
+      },
+    );
 
   const deadLetter = async (d: Decoded, ctx: BatchContext, err: unknown) => {
     const reason = err instanceof Error ? err.message : String(err);
@@ -152,21 +166,9 @@ export async function startProcessor(opts: ProcessorOptions): Promise<Processor>
         },
       ],
     });
+    // The DLQ bookkeeping itself must not be lost to a passing outage.
     if (d.event && opts.onDeadLetter) await retryTransient(() => opts.onDeadLetter!(d.event!, reason), ctx);
     count('dead_lettered', 1);
-  };
-
-  /** The DLQ bookkeeping itself must not be lost to a passing outage. */
-  const retryTransient = async (fn: () => Promise<void>, ctx: BatchContext) => {
-    for (let backoff = 100; ; backoff = Math.min(backoff * 2, MAX_BACKOFF_MS)) {
-      try {
-        return await fn();
-      } catch (err) {
-        if (!transient(err) || stopping || !ctx.isRunning()) throw err;
-        await ctx.heartbeat().catch(() => undefined);
-        await sleep(backoff);
-      }
-    }
   };
 
   await dlq.connect();

@@ -98,7 +98,6 @@ export class WorkflowRuntime<Input extends DomainEvent, State, Output extends Do
   private readonly graceMs: number;
   private readonly maxBackoffMs: number;
   private readonly metrics: ReturnType<typeof workflowMetrics>;
-  private sweeping: { stop(): Promise<void> } | undefined;
 
   constructor(private readonly opts: WorkflowRuntimeOptions<Input, State, Output>) {
     this.name = opts.workflow.name;
@@ -157,7 +156,7 @@ export class WorkflowRuntime<Input extends DomainEvent, State, Output extends Do
       }
       const outputs = this.opts.workflow.decide(input, state);
       const next = [input as Input | Output, ...outputs].reduce(this.opts.workflow.evolve, state);
-      const recorded = outputs.map((o) => ({ id: randomUUID(), output: o }));
+      const recorded = outputs.map((o) => ({ id: randomUUID(), output: o, encoded: this.opts.codec.encode(o) }));
       const causedBy: EventMetadata = { ...meta, causationId: inputId };
       try {
         const result = await this.opts.store.append(
@@ -165,7 +164,7 @@ export class WorkflowRuntime<Input extends DomainEvent, State, Output extends Do
           instanceId,
           [
             { id: inputId, ...this.opts.codec.encode(input), metadata: meta },
-            ...recorded.map(({ id, output }) => ({ id, ...this.opts.codec.encode(output), metadata: causedBy })),
+            ...recorded.map(({ id, encoded }) => ({ id, ...encoded, metadata: causedBy })),
           ],
           version,
           { inTransaction: (tx) => this.inStep(tx as unknown as Queryable, instanceId, recorded, next, causedBy) },
@@ -173,7 +172,7 @@ export class WorkflowRuntime<Input extends DomainEvent, State, Output extends Do
         this.metrics.steps.inc({ workflow: this.name, outcome: 'recorded' });
         const toSend = recorded
           .filter(({ output }) => this.remoteOf(output.type))
-          .map(({ id, output }) => ({ command_id: id, instance_id: instanceId, type: output.type, data: this.opts.codec.encode(output).data, attempts: 0 }));
+          .map(({ id, output, encoded }) => ({ command_id: id, instance_id: instanceId, type: output.type, data: encoded.data, attempts: 0 }));
         return { result: { state: next, version: result.version, duplicate: false }, toSend };
       } catch (err) {
         // A concurrent step recorded the same input first: its id is taken.
@@ -204,15 +203,15 @@ export class WorkflowRuntime<Input extends DomainEvent, State, Output extends Do
   }
 
   /** The step's writes besides its events: local commands, pending remote ones, the timer. */
-  private async inStep(tx: Queryable, instanceId: string, recorded: Array<{ id: string; output: Output }>, next: State, meta: EventMetadata): Promise<void> {
-    for (const { id, output } of recorded) {
+  private async inStep(tx: Queryable, instanceId: string, recorded: Array<{ id: string; output: Output; encoded: { type: string; data: unknown } }>, next: State, meta: EventMetadata): Promise<void> {
+    for (const { id, output, encoded } of recorded) {
       const local = this.opts.local?.[output.type as Output['type']];
       if (local) await local(tx, output, instanceId, { ...meta, causationId: id });
       if (this.remoteOf(output.type)) {
         await tx.query(
           `INSERT INTO workflow_pending_commands (command_id, workflow, instance_id, type, data, next_attempt_at)
            VALUES ($1, $2, $3, $4, $5, now() + $6 * interval '1 millisecond')`,
-          [id, this.name, instanceId, output.type, JSON.stringify(this.opts.codec.encode(output).data), this.graceMs],
+          [id, this.name, instanceId, output.type, JSON.stringify(encoded.data), this.graceMs],
         );
       }
     }
@@ -293,6 +292,13 @@ export class WorkflowRuntime<Input extends DomainEvent, State, Output extends Do
     fromBeginning?: boolean;
   }): Promise<Processor> {
     const concurrency = opts.concurrency ?? 8;
+    // Each event is translated once: `accepts` keeps the translation for `handle`.
+    const translated = new WeakMap<RecordedEvent, { instanceId: string; input: Input; key?: string }>();
+    const translate = (e: RecordedEvent) => {
+      const t = opts.translate(e);
+      if (t) translated.set(e, t);
+      return t;
+    };
     return startProcessor({
       name: opts.name,
       kafka: opts.kafka,
@@ -302,11 +308,11 @@ export class WorkflowRuntime<Input extends DomainEvent, State, Output extends Do
       registry: this.opts.registry,
       ...(opts.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: opts.sessionTimeoutMs }),
       ...(opts.fromBeginning === undefined ? {} : { fromBeginning: opts.fromBeginning }),
-      accepts: (e) => opts.translate(e) !== undefined,
+      accepts: (e) => translate(e) !== undefined,
       handle: async (events, batch) => {
         const byInstance = new Map<string, Array<{ input: Input; id: string; meta: EventMetadata }>>();
         for (const e of events) {
-          const t = opts.translate(e);
+          const t = translated.get(e) ?? translate(e);
           if (!t) continue;
           const list = byInstance.get(t.instanceId) ?? [];
           list.push({ input: t.input, id: this.inputId(t.key ?? `event:${e.id}`), meta: { ...e.metadata, causationId: e.id } });
@@ -365,14 +371,13 @@ export class WorkflowRuntime<Input extends DomainEvent, State, Output extends Do
       }
     };
     const running = loop();
-    this.sweeping = {
+    return {
       stop: async () => {
         stopping = true;
         controller.abort();
         await running;
       },
     };
-    return this.sweeping;
   }
 
   private async gaugePending(): Promise<void> {

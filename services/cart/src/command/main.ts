@@ -1,4 +1,4 @@
-import { eventTopic, topics } from '@shop/platform/topics';
+import { eventTopic } from '@shop/platform/topics';
 import { ProductServiceClient } from '@shop/contracts/shop/product/v1/service';
 import { loadDescriptorSet } from '@shop/contracts/descriptors';
 import { OrderPlaced } from '@shop/contracts/shop/order/v1/events';

@@ -1,7 +1,7 @@
 import type { ProductServiceClient } from '@shop/contracts/shop/product/v1/service';
 import { IllegalStateError, NotFoundError } from '@shop/platform/errors';
 import { traceMetadata, type PromiseClient } from '@shop/platform/grpc/client';
-import type { CatalogEntry, Price } from '../domain/cart.js';
+import { priceOf, type CatalogEntry, type Price } from '../domain/cart.js';
 
 /** What an added item records about its product. */
 export interface ProductSnapshot {
@@ -18,9 +18,6 @@ export interface ProductLookup {
 }
 
 type CallTrace = { correlationId?: string; traceparent?: string };
-
-// proto3: an empty currency means USD (shop/common/v1/money.proto).
-const priceOf = (m: { amountCents: number; currency: string }): Price => ({ cents: m.amountCents, currency: m.currency || 'USD' });
 
 /** Over the product service's gRPC API (through Envoy); `client` maps gRPC errors back to domain errors. */
 export function grpcProductLookup(client: PromiseClient<ProductServiceClient>): ProductLookup {

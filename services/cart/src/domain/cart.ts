@@ -272,8 +272,8 @@ function cartCurrency(cart: Cart): string | undefined {
   return cart.status === 'active' ? cart.lines.values().next().value?.unitPrice.currency : undefined;
 }
 
-// proto3: an empty currency means USD (shop/common/v1/money.proto).
-const priceOf = (m: Money | undefined): Price => ({ cents: m?.amountCents ?? 0, currency: m?.currency || 'USD' });
+/** A contract's Money as a price; proto3: an empty currency means USD (shop/common/v1/money.proto). */
+export const priceOf = (m: Money | undefined): Price => ({ cents: m?.amountCents ?? 0, currency: m?.currency || 'USD' });
 const moneyOf = (p: Price) => ({ amountCents: p.cents, currency: p.currency });
 
 function exhaustive(value: never): never {

@@ -9,11 +9,10 @@ import {
   ItemRemoved,
   QuantityChanged,
 } from '@shop/contracts/shop/cart/v1/events';
-import { ForbiddenError, IllegalStateError, ValidationError } from '@shop/platform/errors';
+import { ForbiddenError, IllegalStateError } from '@shop/platform/errors';
 import { event } from '@shop/eventsourcing';
 import { deciderSpec } from '@shop/eventsourcing/testing/spec';
 import { cartDecider, type CartCommand, type CatalogEntry } from './cart.js';
-import type { CartEvent } from './events.js';
 
 /**
  * The cart's rules as specifications: given these past events, when this command,

@@ -21,7 +21,7 @@ import { enqueue, type OutboxEvent } from '@shop/platform/outbox';
 import type { Pool, Queryable } from '@shop/platform/postgres/pool';
 import { checkoutCodec, checkoutWorkflow, type CheckoutCommand, type CheckoutInput, type CheckoutOptions } from '../domain/checkout.js';
 import { placeOrder, transition, type Order, type OrderStatus } from '../domain/order.js';
-import { fromProtoLine, toProtoLine, toProtoStatus } from './contract-mapping.js';
+import { fromProtoLine, toProtoLine, toProtoStatus, totalMoney } from './contract-mapping.js';
 import { traceOf, type CheckoutRuntime } from './orders.js';
 import type { Inventory, OrderRepository } from './ports.js';
 
@@ -71,13 +71,13 @@ export function localEffects(repo: OrderRepository, clock: Clock): Partial<Recor
         cartId: order.cartId ?? '',
         checkoutId: order.checkoutId,
         lines: order.lines.map((l) => toProtoLine(l, order.currency)),
-        total: money(order),
+        total: totalMoney(order),
       });
       await enqueue(tx, [outboxEvent(order, { type: placed.type, data: OrderPlaced.toJSON(placed.data) }, meta)]);
     },
     [MarkStockReserved.$type]: change('STOCK_RESERVED', (_, o) => ({
       type: OrderStockReserved.$type,
-      data: OrderStockReserved.toJSON({ orderId: o.id, customerId: o.customerId, total: money(o) }),
+      data: OrderStockReserved.toJSON({ orderId: o.id, customerId: o.customerId, total: totalMoney(o) }),
     })),
     [MarkPaid.$type]: change<typeof MarkPaid.$type>(
       'PAID',
@@ -86,7 +86,7 @@ export function localEffects(repo: OrderRepository, clock: Clock): Partial<Recor
     ),
     [ConfirmOrder.$type]: change('CONFIRMED', (_, o) => ({
       type: OrderConfirmed.$type,
-      data: OrderConfirmed.toJSON({ orderId: o.id, customerId: o.customerId, lines: o.lines.map((l) => toProtoLine(l, o.currency)), total: money(o) }),
+      data: OrderConfirmed.toJSON({ orderId: o.id, customerId: o.customerId, lines: o.lines.map((l) => toProtoLine(l, o.currency)), total: totalMoney(o) }),
     })),
     [FailOrder.$type]: change<typeof FailOrder.$type>(
       'FAILED',
@@ -106,25 +106,22 @@ export function localEffects(repo: OrderRepository, clock: Clock): Partial<Recor
  * that issued them committed; each answer is the workflow's next input.
  */
 export function remoteEffects(inventory: Inventory): Partial<Record<CheckoutCommand['type'], RemoteEffect<CheckoutInput, CheckoutCommand>>> {
-  const trace = traceOf;
   return {
     [ReserveStock.$type]: async (command, orderId, meta) => {
       const c = (command as Command<typeof ReserveStock.$type>).data;
-      const answer = await inventory.reserve(orderId, c.lines.map((l) => ({ productId: l.productId, quantity: l.quantity })), new Date(c.expireTime!), trace(meta));
+      const answer = await inventory.reserve(orderId, c.lines.map((l) => ({ productId: l.productId, quantity: l.quantity })), new Date(c.expireTime!), traceOf(meta));
       return [event(StockReservationAnswered, answer.reserved ? { orderId, reserved: true, shortfalls: [], reason: '' } : { orderId, reserved: false, shortfalls: answer.shortfalls, reason: answer.reason })];
     },
     [CommitStock.$type]: async (_command, orderId, meta) => {
-      const answer = await inventory.commit(orderId, trace(meta));
+      const answer = await inventory.commit(orderId, traceOf(meta));
       return [event(StockCommitAnswered, { orderId, committed: answer.committed, reason: answer.committed ? '' : answer.reason })];
     },
     [ReleaseStock.$type]: async (_command, orderId, meta) => {
-      const answer = await inventory.release(orderId, trace(meta));
+      const answer = await inventory.release(orderId, traceOf(meta));
       return [event(StockReleaseAnswered, { orderId, unitsReleased: answer.unitsReleased })];
     },
   };
 }
-
-const money = (o: Order) => ({ amountCents: o.totalCents, currency: o.currency });
 
 /** An order event for the outbox: stream `order`, version = the order's revision after the change. */
 function outboxEvent(o: Order, e: { type: string; data: unknown }, meta: EventMetadata): OutboxEvent {

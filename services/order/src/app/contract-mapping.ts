@@ -31,6 +31,9 @@ export const fromProtoLine = (l: ProtoLine): OrderLine => ({
   unitPriceCents: l.unitPrice?.amountCents ?? 0,
 });
 
+/** An order's total as the contract's Money. */
+export const totalMoney = (o: Order) => ({ amountCents: o.totalCents, currency: o.currency });
+
 export function toProtoOrder(o: Order): ProtoOrder {
   return {
     id: o.id,
@@ -38,7 +41,7 @@ export function toProtoOrder(o: Order): ProtoOrder {
     cartId: o.cartId ?? '',
     checkoutId: o.checkoutId,
     lines: o.lines.map((l) => toProtoLine(l, o.currency)),
-    total: { amountCents: o.totalCents, currency: o.currency },
+    total: totalMoney(o),
     status: toProtoStatus[o.status],
     statusReason: o.statusReason,
     revision: o.revision,

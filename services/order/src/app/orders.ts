@@ -4,10 +4,10 @@ import { PaymentFailed, PaymentSucceeded } from '@shop/contracts/shop/payment/v1
 import { event, type EventMetadata, type RecordedEvent, type WorkflowRuntime } from '@shop/eventsourcing';
 import { AlreadyExistsError, ForbiddenError, IllegalStateError, NotFoundError, ValidationError } from '@shop/platform/errors';
 import { isUuid, type Clock } from '@shop/platform/ids';
-import { decodePageToken, encodePageToken } from '@shop/platform/paging';
+import { decodePageToken, encodePageToken, type Page } from '@shop/platform/paging';
 import type { Pool } from '@shop/platform/postgres/pool';
 import type { CheckoutCommand, CheckoutInput, CheckoutState } from '../domain/checkout.js';
-import { belongsTo, checkLines, type Order, type OrderLine } from '../domain/order.js';
+import { belongsTo, checkLines, lineTotalCents, type Order, type OrderLine } from '../domain/order.js';
 import { toProtoLine } from './contract-mapping.js';
 import type { OrderFilter, OrderPosition, OrderRepository, ProductCatalog, Trace } from './ports.js';
 
@@ -21,11 +21,6 @@ export interface OrdersDeps {
   clock: Clock;
   /** How long an order waits for its stock and its payment before it fails. */
   checkoutTimeoutMs: number;
-}
-
-export interface Page<T> {
-  items: T[];
-  nextPageToken: string;
 }
 
 const MAX_REASON = 200;
@@ -120,7 +115,7 @@ export class Orders {
   }
 
   private started(o: { orderId: string; customerId: string; cartId: string; checkoutId: string; lines: OrderLine[]; currency: string; placedAt: Date }): CheckoutInput {
-    const totalCents = o.lines.reduce((sum, l) => sum + l.unitPriceCents * l.quantity, 0);
+    const totalCents = o.lines.reduce((sum, l) => sum + lineTotalCents(l), 0);
     // The deadline runs from now, not from when a checkout was recorded: an order service
     // that was down for a while still gives each order its full time.
     const deadline = new Date(Math.max(o.placedAt.getTime(), this.deps.clock().getTime()) + this.deps.checkoutTimeoutMs);

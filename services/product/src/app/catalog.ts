@@ -1,5 +1,5 @@
 import { AlreadyExistsError, ConcurrencyError, IllegalStateError, NotFoundError } from '@shop/platform/errors';
-import type { Clock, IdGenerator } from '@shop/platform/ids';
+import { isUuid, type Clock, type IdGenerator } from '@shop/platform/ids';
 import { enqueue, type EventMetadata } from '@shop/platform/outbox';
 import { SqlState, sqlState, type Pool, type Queryable } from '@shop/platform/postgres/pool';
 import {
@@ -12,7 +12,7 @@ import {
   type UpdatableField,
 } from '../domain/product.js';
 import { productCreated, productDeleted, productRestocked, productUpdated } from './integration-events.js';
-import { decodePageToken, encodePageToken, type Page } from './paging.js';
+import { decodePageToken, encodePageToken, type Page } from '@shop/platform/paging';
 import type { ListFilter, ProductRepository } from './ports.js';
 import { transactionThenNotify, type CommitHooks, type Transaction } from './transaction.js';
 
@@ -65,7 +65,7 @@ export class Catalog {
   }
 
   async list(filter: ListFilter, pageSize: number, pageToken: string): Promise<Page<Product>> {
-    const after = pageToken ? decodePageToken(pageToken, filter) : null;
+    const after = pageToken ? decodePageToken(pageToken, filter, isProductId) : null;
     const rows = await this.products.list(this.pool, filter, after, pageSize + 1);
     const items = rows.slice(0, pageSize);
     const last = items.at(-1);
@@ -128,3 +128,6 @@ export class Catalog {
     return current;
   }
 }
+
+/** A page token's position: the id of the last product of the page before. */
+const isProductId = (v: unknown): v is string => typeof v === 'string' && isUuid(v);

@@ -12,7 +12,6 @@ import { AlreadyExistsError, IllegalStateError, NotFoundError, ValidationError }
 import { event } from '@shop/eventsourcing';
 import { deciderSpec } from '@shop/eventsourcing/testing/spec';
 import { checkPassword, decide, evolve, initialState, userDecider, type UserCommand } from './user.js';
-import type { UserEvent } from './events.js';
 
 /** The user's rules as specifications: given these past events, when this command, then these new events (or this error). */
 const given = deciderSpec(userDecider);

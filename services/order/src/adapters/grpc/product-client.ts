@@ -1,12 +1,10 @@
 import type { ProductServiceClient } from '@shop/contracts/shop/product/v1/service';
 import { IllegalStateError, NotFoundError, ValidationError } from '@shop/platform/errors';
 import { traceMetadata, type PromiseClient } from '@shop/platform/grpc/client';
-import type { Inventory, PricedProduct, ProductCatalog, Trace } from '../../app/ports.js';
+import type { Inventory, PricedProduct, ProductCatalog } from '../../app/ports.js';
 
-/** The product service (through Envoy) as the order needs it: prices, and the stock of an order. */
+/** The product service (through Envoy) as the order needs it: prices, and the stock of an order; each call joins the order's correlation and trace. */
 
-/** The product call joins the order's correlation and trace. */
-const metadataOf = (trace: Trace) => traceMetadata(trace);
 
 /**
  * A refusal of the inventory (bad or impossible request) is its answer; anything else
@@ -17,7 +15,7 @@ const isRefusal = (err: unknown) => err instanceof IllegalStateError || err inst
 export function grpcProductCatalog(client: PromiseClient<ProductServiceClient>): ProductCatalog {
   return {
     async products(ids, trace) {
-      const { products } = await client.batchGetProducts({ ids }, { metadata: metadataOf(trace) });
+      const { products } = await client.batchGetProducts({ ids }, { metadata: traceMetadata(trace) });
       return new Map(
         products.map((p): [string, PricedProduct] => [
           p.id,
@@ -33,7 +31,7 @@ export function grpcInventory(client: PromiseClient<ProductServiceClient>): Inve
   return {
     async reserve(orderId, lines, expireTime, trace) {
       try {
-        const res = await client.reserveStock({ orderId, lines, expireTime: expireTime.toISOString() }, { metadata: metadataOf(trace) });
+        const res = await client.reserveStock({ orderId, lines, expireTime: expireTime.toISOString() }, { metadata: traceMetadata(trace) });
         return res.reserved ? { reserved: true } : { reserved: false, shortfalls: res.shortages, reason: res.reason };
       } catch (err) {
         if (isRefusal(err)) return { reserved: false, shortfalls: [], reason: (err as Error).message };
@@ -42,7 +40,7 @@ export function grpcInventory(client: PromiseClient<ProductServiceClient>): Inve
     },
     async commit(orderId, trace) {
       try {
-        await client.commitStock({ orderId }, { metadata: metadataOf(trace) });
+        await client.commitStock({ orderId }, { metadata: traceMetadata(trace) });
         return { committed: true };
       } catch (err) {
         if (isRefusal(err)) return { committed: false, reason: (err as Error).message };
@@ -51,7 +49,7 @@ export function grpcInventory(client: PromiseClient<ProductServiceClient>): Inve
     },
     async release(orderId, trace) {
       try {
-        const { lines } = await client.releaseStock({ orderId }, { metadata: metadataOf(trace) });
+        const { lines } = await client.releaseStock({ orderId }, { metadata: traceMetadata(trace) });
         return { unitsReleased: lines.reduce((n, l) => n + l.quantity, 0) };
       } catch (err) {
         // Nothing left to release (e.g. the reservation was committed): that is the answer.

@@ -1,4 +1,3 @@
-import type { Queryable } from '@shop/platform/postgres/pool';
 import type { Payment, PaymentStatus } from '../../domain/payment.js';
 import type { PaymentRepository, StoredPayment } from '../../app/ports.js';
 

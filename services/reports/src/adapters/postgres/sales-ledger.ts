@@ -1,5 +1,4 @@
 import { withTransaction, type Pool } from '@shop/platform/postgres/pool';
-import type { ReportQuery } from '../../domain/report-query.js';
 import type { SalesReport } from '../../domain/sales.js';
 import type { SalesLedger, SalesReader } from '../../app/ports.js';
 

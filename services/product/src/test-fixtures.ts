@@ -1,0 +1,47 @@
+import * as grpc from '@grpc/grpc-js';
+import { ProductServiceClient } from '@shop/contracts/shop/product/v1/service';
+import { promiseClient, type PromiseClient } from '@shop/platform/grpc/client';
+import { newId, systemClock } from '@shop/platform/ids';
+import type { Logger } from '@shop/platform/log';
+import { outboxMigrations } from '@shop/platform/outbox';
+import { migrate } from '@shop/platform/postgres/migrate';
+import { createPool } from '@shop/platform/postgres/pool';
+import { createTestDatabase, serveGrpc } from '@shop/testing';
+import { productService } from './adapters/grpc/product-handlers.js';
+import { postgresProducts } from './adapters/postgres/product-repository.js';
+import { postgresReservations } from './adapters/postgres/reservation-repository.js';
+import { Catalog } from './app/catalog.js';
+import { Reservations } from './app/reservations.js';
+import { productMigrations } from './index.js';
+
+/** The real product service for another service's integration tests. */
+export interface ProductServiceFixture {
+  client: PromiseClient<ProductServiceClient>;
+  raw: ProductServiceClient;
+  close(): Promise<void>;
+}
+
+/**
+ * The product service as its process runs it (catalog and reservations, over gRPC on a
+ * free loopback port), on a database of its own: what a service that calls product talks to
+ * in its integration tests.
+ */
+export async function startProductService(log: Logger, name = 'product'): Promise<ProductServiceFixture> {
+  const db = await createTestDatabase(`${name}_product`);
+  const pool = createPool({ url: db.url, log });
+  await migrate(pool, [outboxMigrations, productMigrations], log);
+  const catalog = new Catalog(pool, postgresProducts, systemClock, newId);
+  const reservations = new Reservations(pool, postgresProducts, postgresReservations, systemClock);
+  const server = await serveGrpc([productService(catalog, reservations)], log, `${name}-test-product`);
+  const raw = new ProductServiceClient(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure());
+  return {
+    client: promiseClient(raw, 10_000),
+    raw,
+    async close() {
+      raw.close();
+      await server.shutdown();
+      await pool.end();
+      await db.drop();
+    },
+  };
+}
