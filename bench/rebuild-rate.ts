@@ -20,7 +20,7 @@
  * Run: node --import tsx bench/rebuild-rate.ts
  */
 import { randomUUID } from 'node:crypto';
-import { cartDecider, cartEventCodec, cartMigrations, cartView, CART_STREAM_TYPE, type Cart, type CartCommand, type CartEvent } from '@shop/cart';
+import { cartDecider, cartEventCodec, cartMigrations, cartView, CART_STREAM_TYPE, SHOP, type Cart, type CartCommand, type CartEvent } from '@shop/cart';
 import { eventStoreMigrations, PostgresEventStore, rebuildProjection, START, type GlobalCheckpoint } from '@shop/eventsourcing';
 import { createLogger } from '@shop/platform/log';
 import { migrate } from '@shop/platform/postgres/migrate';
@@ -223,11 +223,11 @@ function nextCommand(cartId: string, cart: Cart): CartCommand {
     // Now and then more of a product already in the cart, otherwise any product.
     const again = lines.length > 0 && random() < 0.2 ? lines[Math.floor(random() * lines.length)]!.productId : undefined;
     const p = (again && products.find((x) => x.id === again)) || products[Math.floor(random() * products.length)]!;
-    return { type: 'AddItem', cartId, productId: p.id, productName: p.name, unitPrice: p.unitPrice, quantity: 1 + Math.floor(random() * 3) };
+    return { type: 'AddItem', cartId, productId: p.id, productName: p.name, unitPrice: p.unitPrice, quantity: 1 + Math.floor(random() * 3), by: SHOP };
   }
   const line = lines[Math.floor(random() * lines.length)]!;
-  if (roll < 0.85) return { type: 'ChangeQuantity', cartId, productId: line.productId, quantity: 1 + Math.floor(random() * 9) };
-  return { type: 'RemoveItem', cartId, productId: line.productId };
+  if (roll < 0.85) return { type: 'ChangeQuantity', cartId, productId: line.productId, quantity: 1 + Math.floor(random() * 9), by: SHOP };
+  return { type: 'RemoveItem', cartId, productId: line.productId, by: SHOP };
 }
 
 /** Inserts every stream's events in an interleaved global order; a stream's own events stay in version order. */

@@ -7,13 +7,17 @@ import { createSchema, createYoga } from 'graphql-yoga';
 import type { NatsConnection } from 'nats';
 import type { Logger } from '@shop/platform/log';
 import type { Caller, TokenVerifier } from '@shop/platform/auth';
+import type { ServiceIdentity } from '@shop/platform/auth/caller';
 import { viewerMiddleware } from './auth/viewer.js';
 import type { Clients } from './clients/index.js';
 import type { BffConfig } from './config.js';
-import type { GraphQLContext } from './context.js';
+import { callMetadataOf, type GraphQLContext } from './context.js';
 import { maskError } from './errors.js';
 import { graphiqlAssets, graphiqlAssetsPath, graphiqlPageHeaders, renderGraphiQL } from './graphiql.js';
 import { createLoaders } from './loaders/index.js';
+import { limitPlugins, type GraphQLLimits } from './limits.js';
+import { Cents } from './schema/cents.js';
+import { SubscriptionGate } from './subscriptions.js';
 import { productResolvers } from './resolvers/product.js';
 import { cartResolvers } from './resolvers/cart.js';
 import { userResolvers } from './resolvers/user.js';
@@ -30,18 +34,39 @@ export function createApp(opts: {
   clients: Clients;
   nats: NatsConnection;
   verifier: TokenVerifier;
-  config: Pick<BffConfig, 'ADMIN_API_KEY' | 'GRAPHIQL' | 'ORDER_WAIT_MS' | 'PRODUCT_CACHE_TTL_MS'>;
+  /** The BFF's own identity towards the services, for the operations it does as the shop (an administrator's, checked here). */
+  identity?: ServiceIdentity;
+  config: Pick<
+    BffConfig,
+    | 'ADMIN_API_KEY'
+    | 'GRAPHIQL'
+    | 'GRAPHQL_INTROSPECTION'
+    | 'ORDER_WAIT_MS'
+    | 'PRODUCT_CACHE_TTL_MS'
+    | 'SUBSCRIPTIONS_PER_CLIENT'
+    | 'SUBSCRIPTIONS_PER_PROCESS'
+    | 'SUBSCRIPTION_MAX_MS'
+  >;
   log: Logger;
+  /** Tighter GraphQL limits than limits.ts's (tests). */
+  limits?: Partial<GraphQLLimits>;
 }) {
   // Catalog pages shared by all requests, dropped at every change the product service announces.
   // At most 200 pages of at most 100 products: a bounded few megabytes.
   const productCache = new ProductListCache<ListProductsResponse>(opts.config.PRODUCT_CACHE_TTL_MS, 200);
   const catalogWatch = watchCatalog(opts.nats, productCache, opts.log);
+  const subscriptions = new SubscriptionGate({
+    perClient: opts.config.SUBSCRIPTIONS_PER_CLIENT,
+    perProcess: opts.config.SUBSCRIPTIONS_PER_PROCESS,
+    maxDurationMs: opts.config.SUBSCRIPTION_MAX_MS,
+  });
   const yoga = createYoga<{ viewer: Caller | null }, GraphQLContext>({
     schema: createSchema<GraphQLContext>({
       typeDefs,
-      resolvers: [productResolvers, cartResolvers, userResolvers, orderResolvers, reportResolvers],
+      resolvers: [{ Cents }, productResolvers, cartResolvers, userResolvers, orderResolvers, reportResolvers],
     }),
+    // Refused at parse and validation, before any resolver runs (limits.ts).
+    plugins: [...limitPlugins({ introspection: opts.config.GRAPHQL_INTROSPECTION, ...(opts.limits ? { limits: opts.limits } : {}) }), subscriptions.plugin()],
     graphqlEndpoint: '/graphql',
     graphiql: opts.config.GRAPHIQL,
     // Served from here (assets under /graphql/graphiql/), not from a CDN a closed network cannot reach.
@@ -67,10 +92,8 @@ export function createApp(opts: {
         productCache,
         log: opts.log.child({ correlationId }),
         nats: opts.nats,
-        callMetadata: {
-          'x-correlation-id': correlationId,
-          ...(request.headers.get('traceparent') ? { traceparent: request.headers.get('traceparent')! } : {}),
-        },
+        callMetadata: callMetadataOf(request, viewer, correlationId),
+        asShop: async () => ({ ...callMetadataOf(request, null, correlationId), ...(opts.identity ? await opts.identity.metadata() : {}) }),
       };
     },
   });
@@ -96,5 +119,11 @@ export function createApp(opts: {
   );
   app.use('/graphql', viewerMiddleware(opts.verifier));
   app.on(['GET', 'POST', 'OPTIONS'], '/graphql', (c) => yoga.fetch(c.req.raw, { viewer: c.get('viewer') }));
-  return Object.assign(app, { productCache, stopWatchingCatalog: () => catalogWatch.stop() });
+  return Object.assign(app, {
+    productCache,
+    stopWatchingCatalog: () => catalogWatch.stop(),
+    /** Completes every open subscription (SSE stream) and refuses new ones: at shutdown. Resolves once all have ended. */
+    endSubscriptions: () => subscriptions.endAll(),
+    subscriptions,
+  });
 }

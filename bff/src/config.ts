@@ -13,9 +13,6 @@ export const configSchema = z.object({
   USER_QUERY_GRPC_ADDR: z.string().min(1),
   ORDER_GRPC_ADDR: z.string().min(1),
   REPORTS_GRPC_ADDR: z.string().min(1),
-  /** Access tokens must carry this issuer and audience (user-command signs them). */
-  JWT_ISSUER: z.string().min(1).default('shop'),
-  JWT_AUDIENCE: z.string().min(1).default('shop-api'),
   /** NATS, where projectors announce read-model changes (GraphQL subscriptions). */
   NATS_URL: z.string().min(1),
   /** Deadline for each gRPC call the BFF makes. */
@@ -24,11 +21,21 @@ export const configSchema = z.object({
   GRPC_PASSWORD_TIMEOUT_MS: env.durationMs(10_000),
   /** Secret that admin operations (createProduct) require in the `x-api-key` header. */
   ADMIN_API_KEY: env.secret(16),
+  /** The key the shop's services sign their own calls with: the BFF's admin operations go as the shop (platform auth/caller.ts). */
+  SERVICE_TOKEN_KEY: env.secret(32),
   /** How long `checkOut` waits for the order its checkout places before answering without it. */
   ORDER_WAIT_MS: env.durationMs(2_000),
   /** Longest a cached product list is served (it is also dropped on every catalog change announced on NATS). */
   PRODUCT_CACHE_TTL_MS: env.durationMs(30_000),
-  /** GraphiQL in the browser at /graphql. */
-  GRAPHIQL: env.bool(true),
+  /** GraphiQL in the browser at /graphql. Off unless asked for: the local stack turns it on. */
+  GRAPHIQL: env.bool(false),
+  /** Whether the schema answers introspection (`__schema`, `__type`). Off unless asked for: the local stack turns it on. */
+  GRAPHQL_INTROSPECTION: env.bool(false),
+  /** Open subscriptions (SSE streams) one client may hold: a signed-in viewer, else one client address. */
+  SUBSCRIPTIONS_PER_CLIENT: z.coerce.number().int().min(1).default(10),
+  /** Open subscriptions this BFF process holds at most, all clients together. */
+  SUBSCRIPTIONS_PER_PROCESS: z.coerce.number().int().min(1).default(2_000),
+  /** Longest a subscription stays open; it then ends cleanly and the client subscribes again. */
+  SUBSCRIPTION_MAX_MS: env.durationMs(60 * 60_000),
 });
 export type BffConfig = z.infer<typeof configSchema>;

@@ -35,6 +35,11 @@ export function maskError(log: Logger) {
         },
       });
     }
+    // A variable's value refused by its scalar (graphql-js wraps the scalar's own GraphQLError):
+    // the client's mistake, answered with the scalar's code.
+    if (error instanceof GraphQLError && original instanceof GraphQLError && original !== error && !error.path) {
+      return new GraphQLError(error.message, { nodes: error.nodes, extensions: { ...error.extensions, code: original.extensions.code ?? 'BAD_USER_INPUT' } });
+    }
     if (error instanceof GraphQLError && !error.originalError) {
       return error.extensions.code ? error : new GraphQLError(error.message, { ...error, extensions: { ...error.extensions, code: 'GRAPHQL_VALIDATION_FAILED' } });
     }

@@ -5,6 +5,7 @@ import { createLogger } from '@shop/platform/log';
 import { createTokenVerifier } from '@shop/platform/auth';
 import { createApp } from './app.js';
 import type { Clients } from './clients/index.js';
+import { testConfig } from './test-fixtures.js';
 
 /**
  * GraphiQL as the BFF serves it (the browser test in tests/e2e runs it for real): a page
@@ -22,7 +23,7 @@ function app(GRAPHIQL: boolean) {
     clients: {} as Clients,
     nats: quietNats,
     verifier: createTokenVerifier({ issuer: 'shop', audience: 'shop-api', fetchJwks: async () => ({ keys: [] }) }),
-    config: { ADMIN_API_KEY: 'k'.repeat(16), GRAPHIQL, ORDER_WAIT_MS: 2_000, PRODUCT_CACHE_TTL_MS: 30_000 },
+    config: { ...testConfig, ADMIN_API_KEY: 'k'.repeat(16), GRAPHIQL, ORDER_WAIT_MS: 2_000 },
     log: createLogger('bff-test', 'silent'),
   });
 }

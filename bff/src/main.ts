@@ -1,7 +1,8 @@
 import { serve } from '@hono/node-server';
 import { connect } from 'nats';
 import { runProcess } from '@shop/platform/process';
-import { createTokenVerifier } from '@shop/platform/auth';
+import { ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, createTokenVerifier } from '@shop/platform/auth';
+import { createServiceIdentity } from '@shop/platform/auth/caller';
 import { configSchema } from './config.js';
 import { createClients } from './clients/index.js';
 import { createApp } from './app.js';
@@ -24,11 +25,13 @@ await runProcess('bff', configSchema, async ({ config, log, lifecycle, readiness
   lifecycle.onShutdown('nats', () => nats.drain());
   readiness({ name: 'nats', check: async () => { if (nats.isClosed()) throw new Error('NATS connection closed'); } });
   const verifier = createTokenVerifier({
-    issuer: config.JWT_ISSUER,
-    audience: config.JWT_AUDIENCE,
+    issuer: ACCESS_TOKEN_ISSUER,
+    audience: ACCESS_TOKEN_AUDIENCE,
     fetchJwks: async () => JSON.parse((await clients.userCommand.getJwks({})).jwksJson),
+    onRefreshError: (err) => log.warn({ err }, 'the access token keys could not be refreshed: the last good ones are still used'),
   });
-  const app = createApp({ clients, nats, verifier, config, log });
+  const identity = createServiceIdentity({ name: 'bff', key: config.SERVICE_TOKEN_KEY });
+  const app = createApp({ clients, nats, verifier, identity, config, log });
   const server = serve({ fetch: app.fetch, port: config.PORT, hostname: '0.0.0.0' }) as import('node:http').Server;
   // Longer than Envoy's idle timeout for its connections to us (50 s): Envoy closes an idle
   // connection first, so it never reuses one we are closing (a reset under load otherwise).
@@ -39,5 +42,21 @@ await runProcess('bff', configSchema, async ({ config, log, lifecycle, readiness
     server.once('error', reject);
   });
   log.info({ port: config.PORT }, 'GraphQL listening at /graphql');
-  lifecycle.onShutdown('http', () => new Promise<void>((resolve) => server.close(() => resolve())));
+  lifecycle.onShutdown(
+    'http',
+    () =>
+      new Promise<void>((resolve) => {
+        // server.close closes the connections idle at that moment only; a connection whose
+        // last response (a subscription just completed) is still finishing becomes idle a
+        // moment later and would otherwise stay open until the client drops it.
+        const sweep = setInterval(() => server.closeIdleConnections(), 100);
+        server.close(() => {
+          clearInterval(sweep);
+          resolve();
+        });
+      }),
+  );
+  // Registered last, so run first: an open SSE stream would keep server.close waiting until
+  // the forced exit. Completed streams tell their clients to subscribe again (elsewhere).
+  lifecycle.onShutdown('subscriptions', () => app.endSubscriptions());
 });

@@ -1,11 +1,13 @@
 import test from 'ava';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { envoyBinary } from '@shop/tools/install/envoy';
-import { envoyBootstrap, renderEnvoyConfig, type EnvoyTopology } from './config.js';
+import { defaultEdgeLimits, envoyBootstrap, renderEnvoyConfig, type EnvoyTopology } from './config.js';
 
 const run = promisify(execFile);
 
@@ -45,7 +47,7 @@ test('the edge with jwt_authn (tokens checked against the JWKS the BFF serves) i
   t.regex(stdout, /OK/);
   const cfg = envoyBootstrap(withJwt) as any;
   const filters = cfg.static_resources.listeners[0].filter_chains[0].filters[0].typed_config.http_filters.map((f: any) => f.name);
-  t.deepEqual(filters, ['envoy.filters.http.local_ratelimit', 'envoy.filters.http.jwt_authn', 'envoy.filters.http.router']);
+  t.deepEqual(filters, ['envoy.filters.http.local_ratelimit', 'envoy.filters.http.jwt_authn', 'envoy.filters.http.buffer', 'envoy.filters.http.router']);
 });
 
 test('the Kubernetes (DNS, sidecar) configuration is accepted too', async (t) => {
@@ -72,4 +74,163 @@ test('each gRPC service gets a listener, an HTTP/2 cluster with gRPC health chec
   t.truthy(cluster.typed_extension_protocol_options['envoy.extensions.upstreams.http.v3.HttpProtocolOptions'].explicit_http_config.http2_protocol_options);
   t.deepEqual(cluster.health_checks[0].grpc_health_check, {});
   t.truthy(cluster.outlier_detection);
+});
+
+const edgeOf = (cfg: any) => cfg.static_resources.listeners.find((l: any) => l.name === 'edge').filter_chains[0].filters[0].typed_config;
+
+test('the edge limits each client address on its own bucket, never on one bucket shared by all', (t) => {
+  const hcm = edgeOf(envoyBootstrap(local));
+  const rl = hcm.http_filters.find((f: any) => f.name === 'envoy.filters.http.local_ratelimit').typed_config;
+  t.deepEqual(rl.rate_limits, [{ actions: [{ remote_address: {} }] }]);
+  // An entry without a value: a bucket per distinct address.
+  t.deepEqual(rl.descriptors[0].entries, [{ key: 'remote_address' }]);
+  t.is(rl.descriptors[0].token_bucket.max_tokens, defaultEdgeLimits.perClient.maxTokens);
+  t.is(rl.max_dynamic_descriptors, defaultEdgeLimits.maxClients);
+  t.false(rl.always_consume_default_token_bucket);
+  // The client address is the peer's: no X-Forwarded-For hop is trusted.
+  t.true(hcm.use_remote_address);
+  t.is(hcm.xff_num_trusted_hops, undefined);
+});
+
+test('every cluster has explicit circuit breakers; subscriptions have their own BFF cluster, capped, with a maximum duration', (t) => {
+  const cfg = envoyBootstrap(withJwt) as any;
+  for (const c of cfg.static_resources.clusters) {
+    const th = c.circuit_breakers?.thresholds?.[0];
+    t.truthy(th, `${c.name}: circuit_breakers`);
+    for (const k of ['max_connections', 'max_pending_requests', 'max_requests', 'max_retries']) t.true(Number.isInteger(th?.[k]), `${c.name}: ${k}`);
+  }
+  const sse = cfg.static_resources.clusters.find((c: any) => c.name === 'bff_sse');
+  t.is(sse.circuit_breakers.thresholds[0].max_requests, defaultEdgeLimits.maxSubscriptions);
+  const routes = edgeOf(cfg).route_config.virtual_hosts[0].routes;
+  const sseRoute = routes.find((r: any) => r.match.headers?.some((h: any) => h.name === 'accept'));
+  t.is(sseRoute.route.cluster, 'bff_sse');
+  t.is(sseRoute.route.max_stream_duration.max_stream_duration, '3600.000s');
+  t.true(routes.filter((r: any) => r !== sseRoute).every((r: any) => r.route.cluster === 'bff'));
+});
+
+test('connections, HTTP/2 streams, request headers and bodies are bounded; no client is internal', (t) => {
+  const cfg = envoyBootstrap(local) as any;
+  const monitor = cfg.overload_manager.resource_monitors[0];
+  t.is(monitor.name, 'envoy.resource_monitors.global_downstream_max_connections');
+  t.is(monitor.typed_config.max_active_downstream_connections, defaultEdgeLimits.maxConnections);
+  const hcm = edgeOf(cfg);
+  t.is(hcm.http2_protocol_options.max_concurrent_streams, defaultEdgeLimits.maxConcurrentStreams);
+  t.is(hcm.request_headers_timeout, '10.000s');
+  t.deepEqual(hcm.internal_address_config, { unix_sockets: false, cidr_ranges: [] });
+  const buffer = hcm.http_filters.find((f: any) => f.name === 'envoy.filters.http.buffer').typed_config;
+  t.is(buffer.max_request_bytes, 64 * 1024);
+});
+
+test('the egress listeners can bind elsewhere than the edge (loopback in a pod)', (t) => {
+  const cfg = envoyBootstrap({ ...kubernetes, egressHost: '127.0.0.1' }) as any;
+  const [edge, ...egress] = cfg.static_resources.listeners;
+  t.is(edge.address.socket_address.address, '0.0.0.0');
+  t.true(egress.length > 0);
+  for (const l of egress) t.is(l.address.socket_address.address, '127.0.0.1', l.name);
+});
+
+// A real Envoy with the generated edge in front of a small HTTP server that stands in for
+// the BFF and answers with the headers it received.
+
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+
+interface Reply {
+  status: number;
+  body: string;
+}
+
+/** One request from a given local address (127.0.0.0/8 is all loopback on Linux). */
+function request(port: number, opts: { from: string; path?: string; method?: string; headers?: Record<string, string>; body?: Buffer }): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: '127.0.0.1', port, localAddress: opts.from, path: opts.path ?? '/healthz', method: opts.method ?? 'GET', headers: opts.headers, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      },
+    );
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+}
+
+async function withEdge(topology: (ports: { edge: number; admin: number; bff: number }) => EnvoyTopology, fn: (edgePort: number) => Promise<void>) {
+  const upstream = http.createServer((req, res) => {
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify(req.headers));
+  });
+  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+  const bff = (upstream.address() as AddressInfo).port;
+  const [edge, admin] = [await freePort(), await freePort()];
+  const dir = mkdtempSync(path.join(tmpdir(), 'envoy-edge-'));
+  const file = path.join(dir, 'envoy.yaml');
+  writeFileSync(file, renderEnvoyConfig(topology({ edge, admin, bff })));
+  const envoy = spawn(envoyBinary(), ['-c', file, '--use-dynamic-base-id', '--log-level', 'error', '--disable-hot-restart'], { stdio: 'ignore' });
+  try {
+    // Ready once it serves and its health check has found the upstream.
+    for (let i = 0; ; i++) {
+      const ok = await request(edge, { from: '127.0.0.1' }).then((r) => r.status === 200, () => false);
+      if (ok) break;
+      if (i > 300) throw new Error('envoy did not come up');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await fn(edge);
+  } finally {
+    envoy.kill('SIGTERM');
+    upstream.close();
+  }
+}
+
+/** A bucket of 3 that refills once an hour: the fourth request of a client is refused. */
+const tiny = (p: { edge: number; admin: number; bff: number }): EnvoyTopology => ({
+  listenHost: '127.0.0.1',
+  adminPort: p.admin,
+  edgePort: p.edge,
+  bff: { host: '127.0.0.1', port: p.bff },
+  grpc: [],
+  edgeLimits: { ...defaultEdgeLimits, perClient: { maxTokens: 3, tokensPerFill: 3, fillIntervalMs: 3_600_000 } },
+});
+
+test('served by Envoy: a client that used up its bucket gets 429, another address is still served', async (t) => {
+  t.timeout(60_000);
+  // The readiness loop in withEdge spends 127.0.0.1's tokens; the clients here are other addresses.
+  await withEdge(tiny, async (port) => {
+    const a = [];
+    for (let i = 0; i < 4; i++) a.push(await request(port, { from: '127.0.0.2' }));
+    t.deepEqual(a.map((r) => r.status), [200, 200, 200, 429]);
+    t.like(JSON.parse(a[3]!.body), { errors: [{ extensions: { code: 'TOO_MANY_REQUESTS' } }] });
+    // A client's own X-Forwarded-For does not make it someone else.
+    t.is((await request(port, { from: '127.0.0.2', headers: { 'x-forwarded-for': '203.0.113.9' } })).status, 429);
+    const b = await request(port, { from: '127.0.0.3' });
+    t.is(b.status, 200);
+  });
+});
+
+test('served by Envoy: x-envoy-* request headers of a client never reach the BFF; a body over 64 KiB gets 413', async (t) => {
+  t.timeout(60_000);
+  await withEdge((p) => ({ ...tiny(p), edgeLimits: defaultEdgeLimits }), async (port) => {
+    const res = await request(port, {
+      from: '127.0.0.4',
+      headers: { 'x-envoy-retry-on': '5xx', 'x-envoy-max-retries': '10', 'x-envoy-upstream-rq-timeout-ms': '1', 'x-envoy-internal': 'true' },
+    });
+    t.is(res.status, 200);
+    const seen = JSON.parse(res.body) as Record<string, string>;
+    for (const h of ['x-envoy-retry-on', 'x-envoy-max-retries', 'x-envoy-upstream-rq-timeout-ms', 'x-envoy-internal']) t.is(seen[h], undefined, `${h} reached the BFF`);
+    t.is(seen['x-envoy-external-address'], '127.0.0.4', 'the client is external');
+
+    const big = await request(port, { from: '127.0.0.4', path: '/graphql', method: 'POST', headers: { 'content-type': 'application/json' }, body: Buffer.alloc(64 * 1024 + 1, 0x20) });
+    t.is(big.status, 413);
+    t.like(JSON.parse(big.body), { errors: [{ extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
+    const fits = await request(port, { from: '127.0.0.4', path: '/graphql', method: 'POST', headers: { 'content-type': 'application/json' }, body: Buffer.alloc(1024, 0x20) });
+    t.is(fits.status, 200);
+  });
 });

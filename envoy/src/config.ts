@@ -20,17 +20,66 @@ export interface GrpcRoute {
   timeoutMs?: number;
 }
 
+/** A token bucket: up to `maxTokens` requests at once, `tokensPerFill` more every `fillIntervalMs`. */
+export interface TokenBucket {
+  maxTokens: number;
+  tokensPerFill: number;
+  fillIntervalMs: number;
+}
+
+/** What one client may make the edge do; every public input is bounded (DESIGN.md, security model). */
+export interface EdgeLimits {
+  /** Requests per client address (a bucket each, made on the address's first request). */
+  perClient: TokenBucket;
+  /** Client addresses with a bucket at once; the least recently seen one gives its bucket up beyond it. */
+  maxClients: number;
+  /** Open downstream connections across all listeners (the overload manager refuses more). */
+  maxConnections: number;
+  /** Concurrent requests on one HTTP/2 connection. */
+  maxConcurrentStreams: number;
+  /** A client must have sent all its request headers within this. */
+  requestHeadersTimeoutMs: number;
+  /** Largest request body (the BFF refuses more than 64 KiB too). */
+  maxRequestBytes: number;
+  /** Concurrent subscriptions (server-sent event streams) to the BFF, all clients together. */
+  maxSubscriptions: number;
+  /** A subscription's stream is ended after this; the client reconnects. */
+  subscriptionMaxDurationMs: number;
+}
+
+/**
+ * Production values. A client is an address: behind a NAT many people share one, hence a
+ * burst of 200 and 100 a second, far above what one shopper's browser sends. Per-operation
+ * limits (login, register, password change) and per-account ones need the GraphQL operation,
+ * which only the BFF parses: they are the BFF's.
+ */
+export const defaultEdgeLimits: EdgeLimits = {
+  perClient: { maxTokens: 200, tokensPerFill: 100, fillIntervalMs: 1000 },
+  maxClients: 100_000,
+  maxConnections: 10_000,
+  maxConcurrentStreams: 100,
+  requestHeadersTimeoutMs: 10_000,
+  maxRequestBytes: 64 * 1024,
+  maxSubscriptions: 1_000,
+  subscriptionMaxDurationMs: 3_600_000,
+};
+
 export interface EnvoyTopology {
-  /** 127.0.0.1 locally; 0.0.0.0 in a pod. */
+  /** Where the edge listens: 127.0.0.1 locally; 0.0.0.0 in a pod. */
   listenHost: string;
+  /**
+   * Where the gRPC (egress) listeners listen; default listenHost. 127.0.0.1 in a pod, whose
+   * processes alone call through them; 0.0.0.0 where Envoy is a container of its own (compose).
+   */
+  egressHost?: string;
   adminPort: number;
   edgePort: number;
   bff: Upstream;
   grpc: GrpcRoute[];
   /** Upstream hosts are DNS names (Kubernetes services) rather than IP addresses. */
   dns?: boolean;
-  /** Edge rate limit: a token bucket per Envoy. */
-  rateLimit?: { tokensPerFill: number; fillIntervalMs: number; maxTokens: number };
+  /** Default defaultEdgeLimits; the local stack allows more per client (every test and bench shares 127.0.0.1). */
+  edgeLimits?: EdgeLimits;
   /**
    * Check access tokens at the edge. The public keys come from the BFF's
    * /.well-known/jwks.json (it serves user-command's JWKS).
@@ -66,12 +115,42 @@ const accessLog = (name: string) => [
 
 const ms = (n: number) => `${(n / 1000).toFixed(3)}s`;
 
-function cluster(name: string, upstream: Upstream, opts: { http2: boolean; dns: boolean; healthCheck: object }) {
+/**
+ * Explicit limits instead of Envoy's defaults (1024 each), so that a flood queues at most a
+ * few hundred requests and fails fast with 503 (overflow) rather than piling up in a
+ * process. Retries may be a fifth of the requests in flight, at least 3.
+ */
+export interface CircuitBreaker {
+  maxConnections: number;
+  maxPendingRequests: number;
+  maxRequests: number;
+}
+
+const grpcBreaker: CircuitBreaker = { maxConnections: 64, maxPendingRequests: 256, maxRequests: 512 };
+const bffBreaker: CircuitBreaker = { maxConnections: 512, maxPendingRequests: 256, maxRequests: 512 };
+
+function circuitBreakers(b: CircuitBreaker) {
+  return {
+    thresholds: [
+      {
+        priority: 'DEFAULT',
+        max_connections: b.maxConnections,
+        max_pending_requests: b.maxPendingRequests,
+        max_requests: b.maxRequests,
+        max_retries: Math.max(3, Math.floor(b.maxRequests / 5)),
+        track_remaining: true,
+      },
+    ],
+  };
+}
+
+function cluster(name: string, upstream: Upstream, opts: { http2: boolean; dns: boolean; healthCheck: object; breaker: CircuitBreaker }) {
   return {
     name,
     type: opts.dns ? 'STRICT_DNS' : 'STATIC',
     connect_timeout: '1s',
     lb_policy: 'ROUND_ROBIN',
+    circuit_breakers: circuitBreakers(opts.breaker),
     ...(opts.http2
       ? {
           typed_extension_protocol_options: {
@@ -200,8 +279,44 @@ function localReply(status: number, code: string) {
   };
 }
 
+const bucket = (b: TokenBucket) => ({ max_tokens: b.maxTokens, tokens_per_fill: b.tokensPerFill, fill_interval: ms(b.fillIntervalMs) });
+
+/**
+ * A bucket per client address: the descriptor entry without a value is a wildcard, so
+ * Envoy makes one bucket per distinct address (up to maxClients, least recently used out).
+ * The address is the connection's peer: with use_remote_address and no trusted hops, a
+ * client's own X-Forwarded-For decides nothing.
+ */
+function rateLimitFilter(l: EdgeLimits) {
+  return {
+    name: 'envoy.filters.http.local_ratelimit',
+    typed_config: {
+      '@type': 'type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit',
+      stat_prefix: 'edge_rate_limit',
+      // Used only by a request that yields no client descriptor; never shared by all clients.
+      token_bucket: bucket(l.perClient),
+      filter_enabled: { runtime_key: 'edge_rate_limit_enabled', default_value: { numerator: 100, denominator: 'HUNDRED' } },
+      filter_enforced: { runtime_key: 'edge_rate_limit_enforced', default_value: { numerator: 100, denominator: 'HUNDRED' } },
+      rate_limits: [{ actions: [{ remote_address: {} }] }],
+      descriptors: [{ entries: [{ key: 'remote_address' }], token_bucket: bucket(l.perClient) }],
+      max_dynamic_descriptors: l.maxClients,
+      // One busy client must not drain a bucket everyone else needs.
+      always_consume_default_token_bucket: false,
+      response_headers_to_add: [{ append_action: 'OVERWRITE_IF_EXISTS_OR_ADD', header: { key: 'x-rate-limited', value: 'true' } }],
+    },
+  };
+}
+
+/** Bodies over the limit get 413 before anything is sent to the BFF. */
+function bodyLimitFilter(l: EdgeLimits) {
+  return {
+    name: 'envoy.filters.http.buffer',
+    typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.buffer.v3.Buffer', max_request_bytes: l.maxRequestBytes },
+  };
+}
+
 function edgeListener(t: EnvoyTopology) {
-  const rl = t.rateLimit ?? { tokensPerFill: 500, fillIntervalMs: 1000, maxTokens: 1000 };
+  const l = t.edgeLimits ?? defaultEdgeLimits;
   return {
     name: 'edge',
     address: { socket_address: { address: t.listenHost, port_value: t.edgePort } },
@@ -216,14 +331,23 @@ function edgeListener(t: EnvoyTopology) {
               codec_type: 'AUTO',
               generate_request_id: true,
               use_remote_address: true,
-              // Replies Envoy makes itself (bad token, rate limit) in the GraphQL error shape
-              // clients already parse, with the same codes the BFF uses.
+              // No client is internal: x-envoy-* headers a client sends (retry, timeout,
+              // x-envoy-internal…) are removed, whatever its address (Envoy's default
+              // changed over time; stated here so that it cannot change under us).
+              internal_address_config: { unix_sockets: false, cidr_ranges: [] },
+              // A slow client holds a connection only so long before its request is complete.
+              request_headers_timeout: ms(l.requestHeadersTimeoutMs),
+              http2_protocol_options: { max_concurrent_streams: l.maxConcurrentStreams },
+              common_http_protocol_options: { headers_with_underscores_action: 'REJECT_REQUEST' },
+              // Replies Envoy makes itself (bad token, rate limit, body too large) in the GraphQL
+              // error shape clients already parse, with the same codes the BFF uses.
               local_reply_config: {
                 mappers: [
                   localReply(401, 'UNAUTHENTICATED'),
                   // jwt_authn answers 403 for a token of another audience: for this API that
                   // is a credential it does not accept, like any other bad token.
                   { ...localReply(403, 'UNAUTHENTICATED'), status_code: 401 },
+                  localReply(413, 'PAYLOAD_TOO_LARGE'),
                   localReply(429, 'TOO_MANY_REQUESTS'),
                 ],
               },
@@ -235,11 +359,17 @@ function edgeListener(t: EnvoyTopology) {
                     name: 'shop',
                     domains: ['*'],
                     routes: [
-                      // Subscriptions (server-sent events) stream for as long as the client stays:
-                      // no response deadline, only an idle limit (yoga sends keep-alives).
+                      // Subscriptions (server-sent events) stream for as long as the client stays,
+                      // up to a maximum, on a cluster of their own whose circuit breaker caps how
+                      // many the BFF holds at once (per client: the BFF's limit).
                       {
                         match: { prefix: '/graphql', headers: [{ name: 'accept', string_match: { contains: 'text/event-stream' } }] },
-                        route: { cluster: 'bff', timeout: '0s', idle_timeout: '3600s' },
+                        route: {
+                          cluster: 'bff_sse',
+                          timeout: '0s',
+                          idle_timeout: '3600s',
+                          max_stream_duration: { max_stream_duration: ms(l.subscriptionMaxDurationMs) },
+                        },
                       },
                       {
                         match: { prefix: '/graphql' },
@@ -258,21 +388,8 @@ function edgeListener(t: EnvoyTopology) {
                   },
                 ],
               },
-              http_filters: [
-                {
-                  name: 'envoy.filters.http.local_ratelimit',
-                  typed_config: {
-                    '@type': 'type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit',
-                    stat_prefix: 'edge_rate_limit',
-                    token_bucket: { max_tokens: rl.maxTokens, tokens_per_fill: rl.tokensPerFill, fill_interval: ms(rl.fillIntervalMs) },
-                    filter_enabled: { runtime_key: 'edge_rate_limit_enabled', default_value: { numerator: 100, denominator: 'HUNDRED' } },
-                    filter_enforced: { runtime_key: 'edge_rate_limit_enforced', default_value: { numerator: 100, denominator: 'HUNDRED' } },
-                    response_headers_to_add: [{ append_action: 'OVERWRITE_IF_EXISTS_OR_ADD', header: { key: 'x-rate-limited', value: 'true' } }],
-                  },
-                },
-                ...(t.jwt ? [jwtFilter(t.jwt)] : []),
-                ROUTER,
-              ],
+              // Cheapest refusals first: the rate limit and the token need only the headers.
+              http_filters: [rateLimitFilter(l), ...(t.jwt ? [jwtFilter(t.jwt)] : []), bodyLimitFilter(l), ROUTER],
             },
           },
         ],
@@ -281,27 +398,48 @@ function edgeListener(t: EnvoyTopology) {
   };
 }
 
+/**
+ * The BFF over HTTP/1.1. Envoy drops an idle pooled connection before the BFF would (its
+ * keep-alive is 65 s), so it never sends a request down a connection the BFF is closing.
+ */
+function bffCluster(name: string, t: EnvoyTopology, breaker: CircuitBreaker) {
+  return {
+    ...cluster(name, t.bff, { http2: false, dns: t.dns ?? false, healthCheck: { http_health_check: { path: '/healthz' } }, breaker }),
+    typed_extension_protocol_options: {
+      'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
+        '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+        common_http_protocol_options: { idle_timeout: '50s' },
+        explicit_http_config: { http_protocol_options: {} },
+      },
+    },
+  };
+}
+
 /** The whole bootstrap as an object (tests inspect it). */
 export function envoyBootstrap(t: EnvoyTopology): object {
   const dns = t.dns ?? false;
+  const l = t.edgeLimits ?? defaultEdgeLimits;
   return {
     admin: { address: { socket_address: { address: '127.0.0.1', port_value: t.adminPort } } },
-    static_resources: {
-      listeners: [edgeListener(t), ...t.grpc.map((g) => grpcListener(g, t.listenHost))],
-      clusters: [
+    // Connections beyond the limit are closed as they are accepted, before they cost memory.
+    overload_manager: {
+      resource_monitors: [
         {
-          ...cluster('bff', t.bff, { http2: false, dns, healthCheck: { http_health_check: { path: '/healthz' } } }),
-          // Envoy drops an idle pooled connection before the BFF would (its keep-alive is 65 s),
-          // so it never sends a request down a connection the BFF is closing.
-          typed_extension_protocol_options: {
-            'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
-              '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
-              common_http_protocol_options: { idle_timeout: '50s' },
-              explicit_http_config: { http_protocol_options: {} },
-            },
+          name: 'envoy.resource_monitors.global_downstream_max_connections',
+          typed_config: {
+            '@type': 'type.googleapis.com/envoy.extensions.resource_monitors.downstream_connections.v3.DownstreamConnectionsConfig',
+            max_active_downstream_connections: l.maxConnections,
           },
         },
-        ...t.grpc.map((g) => cluster(g.name, g.upstream, { http2: true, dns, healthCheck: { grpc_health_check: {} } })),
+      ],
+    },
+    static_resources: {
+      listeners: [edgeListener(t), ...t.grpc.map((g) => grpcListener(g, t.egressHost ?? t.listenHost))],
+      clusters: [
+        bffCluster('bff', t, bffBreaker),
+        // One HTTP/1.1 connection per open subscription: connections and requests both cap them.
+        bffCluster('bff_sse', t, { maxConnections: l.maxSubscriptions, maxPendingRequests: 16, maxRequests: l.maxSubscriptions }),
+        ...t.grpc.map((g) => cluster(g.name, g.upstream, { http2: true, dns, healthCheck: { grpc_health_check: {} }, breaker: grpcBreaker })),
       ],
     },
   };

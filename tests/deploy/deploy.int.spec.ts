@@ -7,14 +7,14 @@
  */
 import test from 'ava';
 import { execFile, spawnSync } from 'node:child_process';
-import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
+import { createPublicKey, createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
-import { loadConfig } from '@shop/platform/config';
+import { ConfigError, loadConfig } from '@shop/platform/config';
 import { repoRoot } from '@shop/tools/topology';
 import { envoyBinary } from '@shop/tools/install/envoy';
 import { absolute, deployEnvoyConfigs, renderCommand } from '../../tools/deploy/envoy-configs.js';
@@ -49,21 +49,59 @@ async function kustomize(dir: string): Promise<{ text: string; objects: K8sObjec
 /** A fresh Ed25519 signing key, as `openssl genpkey -algorithm ed25519` prints it. */
 const ed25519Pem = () => generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 
-/** The minikube overlay plus the opt-in network-policies component, as a user would enable it. */
-async function withNetworkPolicies<T>(fn: (dir: string) => Promise<T>): Promise<T> {
-  // Inside the repository: kustomize only accepts relative paths to other kustomizations.
+/** Every overlay a user can apply (each must turn the network policies on). */
+const overlays = ['k8s/overlays/minikube'];
+
+/** A kustomization beside the repository's (kustomize only accepts relative paths to others), removed afterwards. */
+async function withKustomization<T>(lines: (rel: (p: string) => string) => string[], files: Record<string, string>, fn: (dir: string) => Promise<T>): Promise<T> {
   mkdirSync(path.join(repoRoot, '.stack'), { recursive: true });
   const dir = mkdtempSync(path.join(repoRoot, '.stack', 'deploy-kustomize-'));
   try {
     const rel = (p: string) => path.relative(dir, path.join(repoRoot, p));
-    writeFileSync(
-      path.join(dir, 'kustomization.yaml'),
-      `resources:\n  - ${rel(overlay)}\ncomponents:\n  - ${rel('k8s/components/network-policies')}\n`,
-    );
+    for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), text);
+    writeFileSync(path.join(dir, 'kustomization.yaml'), [...lines(rel), ''].join('\n'));
     return await fn(dir);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The service databases of init-databases.sql, each with its role shop_<name>. */
+const serviceDatabases = ['product', 'order', 'cart', 'user', 'payment', 'reports'];
+
+/** A production overlay as k8s/README.md step 3 shows it: every secret generated. */
+function productionOverlay(pem: string) {
+  const secret = () => randomBytes(24).toString('hex');
+  return <T>(fn: (dir: string) => Promise<T>) =>
+    withKustomization(
+    (rel) => [
+      'resources:',
+      `  - ${rel('k8s/base')}`,
+      'namespace: shop',
+      'secretGenerator:',
+      '  - name: postgres-credentials',
+      '    behavior: replace',
+      '    literals:',
+      `      - POSTGRES_PASSWORD=${secret()}`,
+      ...serviceDatabases.flatMap((d) => [`  - name: database-${d}`, '    behavior: replace', '    literals:', `      - DATABASE_PASSWORD=${secret()}`]),
+      '  - name: bff-secrets',
+      '    behavior: replace',
+      '    literals:',
+      `      - ADMIN_API_KEY=${secret()}`,
+      '  - name: user-command-secrets',
+      '    behavior: replace',
+      '    files:',
+      '      - JWT_PRIVATE_KEY=jwt-private-key.pem',
+      '  - name: service-auth',
+      '    behavior: replace',
+      '    files:',
+      '      - AUTH_JWKS=auth-jwks.json',
+      '    literals:',
+      `      - SERVICE_TOKEN_KEY=${secret()}`,
+    ],
+    { 'jwt-private-key.pem': pem, 'auth-jwks.json': JSON.stringify({ keys: [{ ...createPublicKey(pem).export({ format: 'jwk' }), kid: 'prod-1', alg: 'EdDSA' }] }) },
+    fn,
+  );
 }
 
 const workloads = (objects: K8sObject[]) => objects.filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet');
@@ -93,6 +131,21 @@ async function configSchemaOf(entry: string): Promise<Parameters<typeof loadConf
   if (!mod.configSchema) throw new Error(`${file} exports no configSchema`);
   return mod.configSchema;
 }
+
+/** configSchemaOf for every entry file, loaded once before the tests (loadConfig needs it synchronously). */
+const schemas = new Map<string, Parameters<typeof loadConfig>[0]>();
+const configSchemaOfSync = (entry: string) => {
+  const schema = schemas.get(entry);
+  if (!schema) throw new Error(`no config schema loaded for ${entry}`);
+  return schema;
+};
+test.before(async () => {
+  const { objects } = await kustomize('k8s/base');
+  for (const w of workloads(objects)) {
+    const entry = podSpec(w).containers[0].args?.[0];
+    if (podSpec(w).containers[0].image === 'shop' && entry) schemas.set(entry, await configSchemaOf(entry));
+  }
+});
 
 // (a) ------------------------------------------------------------------------------------
 
@@ -213,48 +266,93 @@ test('every Envoy sidecar gets its generated config, and every caller reaches it
   t.regex(bffConfig.text, /socket_address:\s+address: product\s+port_value: 50051/);
 });
 
-test("user-command's signing key: a REPLACE-ME Secret in base, replaced by an overlay as k8s/README.md shows", async (t) => {
+test("user-command's signing key: from a Secret, never a literal; minikube's is the development-only one, which production refuses", async (t) => {
   const { objects } = await kustomize(overlay);
   const userCommand = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'user-command')!;
-  const key = podSpec(userCommand).containers[0].env.find((e: any) => e.name === 'JWT_PRIVATE_KEY');
+  const c = podSpec(userCommand).containers[0];
+  const key = c.env.find((e: any) => e.name === 'JWT_PRIVATE_KEY');
   t.is(key?.valueFrom?.secretKeyRef?.key, 'JWT_PRIVATE_KEY', 'JWT_PRIVATE_KEY comes from a Secret, never a literal');
-  t.regex(processEnv(podSpec(userCommand).containers[0], objects).JWT_PRIVATE_KEY ?? '', /^REPLACE-ME/, 'the base ships a placeholder, not a key');
+  const env = processEnv(c, objects);
+  t.is(env.SHOP_ENVIRONMENT, 'development');
+  t.notThrows(() => loadConfig(configSchemaOfSync(c.args[0]), env));
+  const { SHOP_ENVIRONMENT: _development, ...asProduction } = env;
+  t.throws(() => loadConfig(configSchemaOfSync(c.args[0]), asProduction), { message: /JWT_PRIVATE_KEY (contains "development"|is the development-only key)/ });
+});
 
-  // The overlay of k8s/README.md step 3, with a freshly generated key beside it.
-  mkdirSync(path.join(repoRoot, '.stack'), { recursive: true });
-  const dir = mkdtempSync(path.join(repoRoot, '.stack', 'deploy-kustomize-'));
-  try {
-    const pem = ed25519Pem();
-    writeFileSync(path.join(dir, 'jwt-private-key.pem'), pem);
-    writeFileSync(
-      path.join(dir, 'kustomization.yaml'),
-      [
-        'resources:',
-        `  - ${path.relative(dir, path.join(repoRoot, overlay))}`,
-        'namespace: shop',
-        'secretGenerator:',
-        '  - name: user-command-secrets',
-        '    behavior: replace',
-        '    files:',
-        '      - JWT_PRIVATE_KEY=jwt-private-key.pem',
-        '',
-      ].join('\n'),
-    );
-    const replaced = (await kustomize(dir)).objects;
-    const d = replaced.find((o) => o.kind === 'Deployment' && o.metadata.name === 'user-command')!;
-    const env = processEnv(podSpec(d).containers[0], replaced);
-    t.is(env.JWT_PRIVATE_KEY, pem);
-    t.is(createPrivateKey(env.JWT_PRIVATE_KEY!).asymmetricKeyType, 'ed25519');
-    const schema = await configSchemaOf(podSpec(d).containers[0].args[0]);
-    t.notThrows(() => loadConfig(schema, env));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+test('k8s/base is production: every Shop process refuses its placeholder secrets at start-up, naming the variable', async (t) => {
+  const { objects } = await kustomize('k8s/base');
+  const shop = workloads(objects).flatMap((w) => allContainers(w).filter((c) => c.image === 'shop').map((c) => ({ w, c })));
+  t.true(shop.length >= 10);
+  const refused = new Set<string>();
+  for (const { w, c } of shop) {
+    const env = processEnv(c, objects);
+    t.is(env.SHOP_ENVIRONMENT, undefined, `${w.metadata.name}: production is the default, nothing to set`);
+    // A process without secrets (notifications: Kafka and NATS only) has nothing to refuse.
+    if (!('DATABASE_URL' in env || 'ADMIN_API_KEY' in env || w.metadata.name === 'user-command')) continue;
+    const err = t.throws(() => loadConfig(configSchemaOfSync(c.args[0]), env), { instanceOf: ConfigError }, `${w.metadata.name} starts with a placeholder`);
+    for (const p of (err as ConfigError | undefined)?.problems ?? []) refused.add(p.split(/[ :]/)[0]!);
+  }
+  for (const name of ['ADMIN_API_KEY', 'DATABASE_URL', 'JWT_PRIVATE_KEY']) t.true(refused.has(name), `${name} is refused: ${[...refused].join(', ')}`);
+});
+
+test('a production overlay that replaces every secret (k8s/README.md step 3) starts every process', async (t) => {
+  const pem = ed25519Pem();
+  const replaced = await productionOverlay(pem)((dir) => kustomize(dir));
+  const shop = workloads(replaced.objects).flatMap((w) => allContainers(w).filter((c) => c.image === 'shop').map((c) => ({ w, c })));
+  t.true(shop.length >= 10);
+  for (const { w, c } of shop) {
+    const env = processEnv(c, replaced.objects);
+    t.notThrows(() => loadConfig(configSchemaOfSync(c.args[0]), env), `${w.metadata.name}`);
+    if (w.metadata.name === 'user-command') t.is(createPrivateKey(env.JWT_PRIVATE_KEY!).asymmetricKeyType, 'ed25519');
+  }
+});
+
+test('each service connects as its own database role, which Postgres creates with the same password', async (t) => {
+  const { objects } = await kustomize(overlay);
+  const postgres = objects.find((o) => o.kind === 'StatefulSet' && o.metadata.name === 'postgres')!;
+  const postgresEnv = processEnv(podSpec(postgres).containers[0], objects);
+  const initSql = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('postgres-init'))!.data!['init-databases.sql']!;
+  let withDatabase = 0;
+  for (const w of workloads(objects)) {
+    const c = podSpec(w).containers[0];
+    const url = processEnv(c, objects).DATABASE_URL;
+    if (!url) continue;
+    withDatabase++;
+    const { username, password, pathname } = new URL(url);
+    const database = pathname.slice(1);
+    t.true(serviceDatabases.includes(database), `${w.metadata.name}: ${database}`);
+    t.is(username, `shop_${database}`, `${w.metadata.name}: the role of its own database, not the superuser`);
+    t.is(decodeURIComponent(password), postgresEnv[`${database.toUpperCase()}_DB_PASSWORD`] ?? '(unset)', `${w.metadata.name}: the password Postgres gives shop_${database}`);
+    t.not(decodeURIComponent(password), postgresEnv.POSTGRES_PASSWORD ?? '');
+    t.false(JSON.stringify(c.env).includes('postgres-credentials'), `${w.metadata.name}: the superuser's Secret stays with Postgres`);
+  }
+  t.true(withDatabase >= 10);
+  for (const d of serviceDatabases) t.regex(initSql, new RegExp(`\\\\getenv ${d}_password ${d.toUpperCase()}_DB_PASSWORD`), `init-databases.sql reads ${d.toUpperCase()}_DB_PASSWORD`);
+  t.regex(initSql, /REVOKE ALL ON DATABASE %I FROM PUBLIC/);
+});
+
+test('production (base) turns GraphiQL and introspection off; minikube turns them on', async (t) => {
+  const bffEnv = async (dir: string) => {
+    const { objects } = await kustomize(dir);
+    return envOf(podSpec(objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'bff')!).containers[0]);
+  };
+  t.like(await bffEnv('k8s/base'), { GRAPHIQL: 'false', GRAPHQL_INTROSPECTION: 'false' });
+  t.like(await bffEnv(overlay), { GRAPHIQL: 'true', GRAPHQL_INTROSPECTION: 'true' });
+});
+
+test("Envoy sidecars: only the edge listens beyond the pod's loopback", (t) => {
+  for (const rendered of deployEnvoyConfigs().filter((f) => f.file.startsWith('k8s/'))) {
+    const listeners = (parseAllDocuments(rendered.text)[0]!.toJS() as any).static_resources.listeners as any[];
+    for (const l of listeners) {
+      const expected = l.name === 'edge' ? '0.0.0.0' : '127.0.0.1';
+      t.is(l.address.socket_address.address, expected, `${rendered.file}: listener ${l.name}`);
+    }
   }
 });
 
 // (b) ------------------------------------------------------------------------------------
 
-test('the rendered manifests, with and without the network policies, validate against the Kubernetes 1.32 schemas', async (t) => {
+test('the rendered manifests (network policies included) validate against the Kubernetes 1.32 schemas', async (t) => {
   t.timeout(10 * 60_000);
   // Installs into .stack/deploy-venv when missing (PyPI); a failure to install fails here.
   await installValidators();
@@ -266,17 +364,18 @@ test('the rendered manifests, with and without the network policies, validate ag
   t.log(stdout.trim().split('\n').at(-1));
   t.notRegex(stdout, /FAIL|ERROR/);
 
-  const policies = path.join(dir, 'minikube-network-policies.yaml');
-  const withPolicies = await withNetworkPolicies((d) => kustomize(d));
-  const networkPolicies = withPolicies.objects.filter((o) => o.kind === 'NetworkPolicy');
-  t.true(networkPolicies.every((o) => o.metadata.namespace === 'shop'), 'NetworkPolicies land in namespace shop');
-  // Under default deny, a Shop process without an egress policy of its own could not reach anything.
-  for (const w of workloads(withPolicies.objects).filter((x) => ['grpc-service', 'bff', 'worker'].includes(x.metadata.labels?.['app.kubernetes.io/component'] ?? ''))) {
-    const own = networkPolicies.find((p) => p.spec.podSelector.matchLabels?.['app.kubernetes.io/name'] === w.metadata.name && p.spec.policyTypes.includes('Egress'));
-    t.truthy(own, `k8s/components/network-policies has no egress policy for ${w.metadata.name}`);
+  // Network policies are on in every overlay; under default deny, a Shop process without
+  // an egress policy of its own could not reach anything.
+  for (const o of overlays) {
+    const rendered = await kustomize(o);
+    const networkPolicies = rendered.objects.filter((x) => x.kind === 'NetworkPolicy');
+    t.true(networkPolicies.some((p) => p.metadata.name === 'default-deny'), `${o}: the default-deny NetworkPolicy`);
+    t.true(networkPolicies.every((p) => p.metadata.namespace === 'shop'), `${o}: NetworkPolicies land in namespace shop`);
+    for (const w of workloads(rendered.objects).filter((x) => ['grpc-service', 'bff', 'worker'].includes(x.metadata.labels?.['app.kubernetes.io/component'] ?? ''))) {
+      const own = networkPolicies.find((p) => p.spec.podSelector.matchLabels?.['app.kubernetes.io/name'] === w.metadata.name && p.spec.policyTypes.includes('Egress'));
+      t.truthy(own, `k8s/components/network-policies has no egress policy for ${w.metadata.name}`);
+    }
   }
-  writeFileSync(policies, withPolicies.text);
-  await t.notThrowsAsync(validate(policies));
 
   // The check can fail: a misspelt field is rejected.
   const broken = path.join(dir, 'broken.yaml');
@@ -346,11 +445,16 @@ async function dockerCompose(t: { log: (...v: unknown[]) => void }): Promise<(ar
   async (t) => {
     t.timeout(20 * 60_000);
     const compose = await dockerCompose(t);
-    // JWT_PRIVATE_KEY has no default: without it compose refuses, and says what to set.
-    const { JWT_PRIVATE_KEY: _unset, ...withoutKey } = process.env;
-    const refused = await t.throwsAsync(compose(['-f', 'docker-compose.yml', 'config', '-q'], withoutKey));
-    t.regex(String((refused as { stderr?: string } | undefined)?.stderr ?? refused?.message), /JWT_PRIVATE_KEY.*openssl genpkey -algorithm ed25519/);
-    const withKey = { ...withoutKey, JWT_PRIVATE_KEY: ed25519Pem() };
+    // Without keys of one's own, compose runs on the development-only ones (SHOP_ENVIRONMENT=development there).
+    const { JWT_PRIVATE_KEY: _unset, AUTH_JWKS: _unsetJwks, SERVICE_TOKEN_KEY: _unsetKey, ...withoutKey } = process.env;
+    await t.notThrowsAsync(compose(['-f', 'docker-compose.yml', 'config', '-q'], withoutKey));
+    const pem = ed25519Pem();
+    const withKey = {
+      ...withoutKey,
+      JWT_PRIVATE_KEY: pem,
+      AUTH_JWKS: JSON.stringify({ keys: [{ ...createPublicKey(pem).export({ format: 'jwk' }), kid: 'compose-1', alg: 'EdDSA' }] }),
+      SERVICE_TOKEN_KEY: randomBytes(24).toString('hex'),
+    };
     await t.notThrowsAsync(compose(['-f', 'docker-compose.yml', 'config', '-q'], withKey));
 
     const { stdout } = await compose(['-f', 'docker-compose.yml', 'config', '--format', 'json'], withKey);

@@ -12,6 +12,7 @@
  * `node --import tsx tools/deploy/render-envoy.ts` (see k8s/README.md).
  */
 import type { EnvoyTopology, GrpcRoute } from '@shop/envoy';
+import { ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER } from '@shop/platform/auth';
 
 /** Ports inside every container (the same in compose and in Kubernetes). */
 export const containerPorts = {
@@ -56,10 +57,10 @@ export const deployedGrpcServices: DeployedGrpcService[] = [
 
 /**
  * Access tokens the Envoy edge checks (jwt_authn; keys from the BFF's
- * /.well-known/jwks.json). user-command signs them with this issuer and audience and the
- * BFF expects the same (JWT_ISSUER / JWT_AUDIENCE, whose defaults these are).
+ * /.well-known/jwks.json): the issuer and audience set once in the platform, which
+ * user-command signs with and every verifier checks.
  */
-export const edgeJwt = { issuer: 'shop', audience: 'shop-api' } as const;
+export const edgeJwt = { issuer: ACCESS_TOKEN_ISSUER, audience: ACCESS_TOKEN_AUDIENCE } as const;
 
 /**
  * Processes other than the BFF that call gRPC services, and which ones. In Kubernetes
@@ -90,6 +91,9 @@ const routes = (services = deployedGrpcServices): GrpcRoute[] =>
 export function kubernetesEnvoyTopology(): EnvoyTopology {
   return {
     listenHost: '0.0.0.0',
+    // The egress listeners are for the BFF next to it: nothing outside the pod may call a
+    // service through them (it would bypass the edge).
+    egressHost: '127.0.0.1',
     adminPort: containerPorts.envoyAdmin,
     edgePort: containerPorts.edge,
     bff: { host: '127.0.0.1', port: containerPorts.bff },
@@ -114,10 +118,14 @@ export function sidecarEnvoyTopology(caller: string): EnvoyTopology {
   });
   // No edge in a sidecar, hence no token check either.
   const { jwt: _edgeOnly, ...egress } = kubernetesEnvoyTopology();
-  return { ...egress, listenHost: '127.0.0.1', grpc: routes(services) };
+  return { ...egress, listenHost: '127.0.0.1', egressHost: '127.0.0.1', grpc: routes(services) };
 }
 
-/** Envoy as its own compose service: the BFF and the services are compose DNS names. */
+/**
+ * Envoy as its own compose service: the BFF and the services are compose DNS names, and
+ * the egress listeners must be reachable from the other containers (only the edge port is
+ * published on the host).
+ */
 export function composeEnvoyTopology(): EnvoyTopology {
-  return { ...kubernetesEnvoyTopology(), bff: { host: 'bff', port: containerPorts.bff } };
+  return { ...kubernetesEnvoyTopology(), egressHost: '0.0.0.0', bff: { host: 'bff', port: containerPorts.bff } };
 }

@@ -4,15 +4,16 @@
  * from topology.ts; every process gets its configuration as environment variables,
  * exactly as in a container.
  */
-import { generateKeyPairSync } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import pg from 'pg';
-import { renderEnvoyConfig, type EnvoyTopology } from '@shop/envoy';
+import { defaultEdgeLimits, renderEnvoyConfig, type EnvoyTopology } from '@shop/envoy';
 import { envoyBinary } from './install/envoy.js';
 import { type ProcessSpec } from './supervisor.js';
 import { bffHttpMetricsPort, bffPort, grpcServices, infraPorts, repoRoot, stackDir, urls, workers } from './topology.js';
 import { seedDemoCatalog } from './seed.js';
+import { edgeJwt } from '../deploy/topology.js';
+import { DEV_SIGNING_KEY_ID, devAccessTokenJwks, devServiceTokenKey, devSigningKey } from './dev-secrets.js';
+import { ensureServiceDatabase, serviceDatabaseUrl } from './service-databases.js';
 
 /** The admin secret of the local stack (override with SHOP_ADMIN_API_KEY). Not a production secret. */
 export const adminApiKey = process.env.SHOP_ADMIN_API_KEY ?? 'local-admin-key-change-me';
@@ -44,24 +45,12 @@ function nodeProcess(name: string, entry: string, env: Record<string, string>, p
     command: process.execPath,
     args: ['--enable-source-maps', '--import', 'tsx', entry],
     cwd: repoRoot,
-    env: { NODE_ENV: 'development', LOG_LEVEL: process.env.LOG_LEVEL ?? 'info', HTTP_PORT: String(httpPort), ...env },
+    // SHOP_ENVIRONMENT: the local stack's defaults (admin key, database passwords) are for development only.
+    env: { NODE_ENV: 'development', SHOP_ENVIRONMENT: 'development', LOG_LEVEL: process.env.LOG_LEVEL ?? 'info', HTTP_PORT: String(httpPort), ...env },
     ports: [...ports, httpPort],
     ready: httpReady(httpPort),
     readyTimeoutMs: 60_000,
   };
-}
-
-/** Creates the service's database on the stack's Postgres if it is missing. */
-async function ensureDatabase(name: string): Promise<void> {
-  const client = new pg.Client({ connectionString: urls.postgres('postgres') });
-  await client.connect();
-  try {
-    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-    // Quoted: `user` and `order` are reserved words.
-    if (!rowCount) await client.query(`CREATE DATABASE "${name.replaceAll('"', '""')}"`);
-  } finally {
-    await client.end();
-  }
 }
 
 /** The topology Envoy is generated from for the local stack. */
@@ -74,26 +63,17 @@ export function localEnvoyTopology(): EnvoyTopology {
     grpc: grpcServices
       .filter((s) => implemented.includes(s.name))
       .map((s) => ({ name: s.name, listenPort: s.envoyPort, upstream: { host: '127.0.0.1', port: s.grpcPort } })),
-    jwt: { issuer: 'shop', audience: 'shop-api' },
+    jwt: { ...edgeJwt },
+    // Every test and benchmark is one client here (127.0.0.1), so it gets the share of many.
+    edgeLimits: { ...defaultEdgeLimits, perClient: { maxTokens: 1000, tokensPerFill: 500, fillIntervalMs: 1000 } },
   };
 }
 
 /** Services with a process today; the others join as they are built. */
 const implemented = ['product', 'order', 'payment', 'reports', 'cart-command', 'cart-query', 'user-command', 'user-query'];
 
-/**
- * The local stack's token signing key: generated once, kept under .stack (git-ignored),
- * so that tokens survive restarts. Deployments pass their own JWT_PRIVATE_KEY.
- */
-function devSigningKey(): string {
-  const file = path.join(stackDir, 'secrets', 'jwt-ed25519.pem');
-  if (!existsSync(file)) {
-    mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    const { privateKey } = generateKeyPairSync('ed25519');
-    writeFileSync(file, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
-  }
-  return readFileSync(file, 'utf8');
-}
+/** What a service needs to verify its callers (platform auth/config.ts). */
+const callerAuth = () => ({ AUTH_JWKS: devAccessTokenJwks(), SERVICE_TOKEN_KEY: devServiceTokenKey() });
 
 export function envoySpec(topology: EnvoyTopology, name = 'envoy'): ProcessSpec {
   const configFile = path.join(stackDir, 'envoy', `${name}.yaml`);
@@ -125,54 +105,66 @@ export async function appSpecs(): Promise<ProcessSpec[]> {
   const reports = service('reports');
   const via = (s: { envoyPort: number }) => `127.0.0.1:${s.envoyPort}`;
   const kafka = urls.kafkaBrokers.join(',');
-  await ensureDatabase('product');
-  await ensureDatabase('cart');
-  await ensureDatabase('user');
-  await ensureDatabase('order');
-  await ensureDatabase('payment');
-  await ensureDatabase('reports');
+  // Each service's processes connect as that database's own role, never as the superuser.
+  await ensureServiceDatabase('product');
+  await ensureServiceDatabase('cart');
+  await ensureServiceDatabase('user');
+  await ensureServiceDatabase('order');
+  await ensureServiceDatabase('payment');
+  await ensureServiceDatabase('reports');
   return [
-    nodeProcess('product', 'services/product/src/main.ts', { GRPC_PORT: String(product.grpcPort), DATABASE_URL: urls.postgres('product'), KAFKA_BROKERS: kafka, NATS_URL: urls.nats }, [product.grpcPort], product.httpPort),
+    nodeProcess('product', 'services/product/src/main.ts', { GRPC_PORT: String(product.grpcPort), DATABASE_URL: serviceDatabaseUrl('product'), KAFKA_BROKERS: kafka, NATS_URL: urls.nats, ...callerAuth() }, [product.grpcPort], product.httpPort),
     nodeProcess(
       'cart-command',
       'services/cart/src/command/main.ts',
       // The product lookup goes through Envoy, like every service-to-service call.
-      { GRPC_PORT: String(cartCommand.grpcPort), DATABASE_URL: urls.postgres('cart'), KAFKA_BROKERS: kafka, PRODUCT_GRPC_ADDR: via(product) },
+      { GRPC_PORT: String(cartCommand.grpcPort), DATABASE_URL: serviceDatabaseUrl('cart'), KAFKA_BROKERS: kafka, PRODUCT_GRPC_ADDR: via(product), ...callerAuth() },
       [cartCommand.grpcPort],
       cartCommand.httpPort,
     ),
     nodeProcess(
       'cart-projector',
       'services/cart/src/projector/main.ts',
-      { DATABASE_URL: urls.postgres('cart'), KAFKA_BROKERS: kafka, NATS_URL: urls.nats },
+      { DATABASE_URL: serviceDatabaseUrl('cart'), KAFKA_BROKERS: kafka, NATS_URL: urls.nats },
       [],
       workers['cart-projector'].httpPort,
     ),
-    nodeProcess('cart-query', 'services/cart/src/query/main.ts', { GRPC_PORT: String(cartQuery.grpcPort), DATABASE_URL: urls.postgres('cart') }, [cartQuery.grpcPort], cartQuery.httpPort),
+    nodeProcess('cart-query', 'services/cart/src/query/main.ts', { GRPC_PORT: String(cartQuery.grpcPort), DATABASE_URL: serviceDatabaseUrl('cart'), ...callerAuth() }, [cartQuery.grpcPort], cartQuery.httpPort),
     nodeProcess(
       'user-command',
       'services/user/src/command/main.ts',
-      { GRPC_PORT: String(userCommand.grpcPort), DATABASE_URL: urls.postgres('user'), KAFKA_BROKERS: kafka, NATS_URL: urls.nats, JWT_PRIVATE_KEY: devSigningKey(), JWT_KEY_ID: 'local-dev-1' },
+      {
+        GRPC_PORT: String(userCommand.grpcPort),
+        DATABASE_URL: serviceDatabaseUrl('user'),
+        KAFKA_BROKERS: kafka,
+        NATS_URL: urls.nats,
+        JWT_PRIVATE_KEY: devSigningKey(),
+        JWT_KEY_ID: DEV_SIGNING_KEY_ID,
+        SERVICE_TOKEN_KEY: devServiceTokenKey(),
+        // Every test and benchmark is one client here (127.0.0.1), as at the edge (localEnvoyTopology).
+        REGISTRATIONS_PER_ADDRESS: '100000',
+        SIGN_IN_FAILURES_PER_ADDRESS: '100000',
+      },
       [userCommand.grpcPort],
       userCommand.httpPort,
     ),
-    nodeProcess('user-projector', 'services/user/src/projector/main.ts', { DATABASE_URL: urls.postgres('user'), KAFKA_BROKERS: kafka }, [], workers['user-projector'].httpPort),
-    nodeProcess('user-query', 'services/user/src/query/main.ts', { GRPC_PORT: String(userQuery.grpcPort), DATABASE_URL: urls.postgres('user') }, [userQuery.grpcPort], userQuery.httpPort),
+    nodeProcess('user-projector', 'services/user/src/projector/main.ts', { DATABASE_URL: serviceDatabaseUrl('user'), KAFKA_BROKERS: kafka }, [], workers['user-projector'].httpPort),
+    nodeProcess('user-query', 'services/user/src/query/main.ts', { GRPC_PORT: String(userQuery.grpcPort), DATABASE_URL: serviceDatabaseUrl('user'), ...callerAuth() }, [userQuery.grpcPort], userQuery.httpPort),
     nodeProcess(
       'order',
       'services/order/src/main.ts',
-      { GRPC_PORT: String(order.grpcPort), DATABASE_URL: urls.postgres('order'), KAFKA_BROKERS: kafka, PRODUCT_GRPC_ADDR: via(product), CHECKOUT_TIMEOUT_MS: String(checkoutTimeoutMs) },
+      { GRPC_PORT: String(order.grpcPort), DATABASE_URL: serviceDatabaseUrl('order'), KAFKA_BROKERS: kafka, PRODUCT_GRPC_ADDR: via(product), CHECKOUT_TIMEOUT_MS: String(checkoutTimeoutMs), ...callerAuth() },
       [order.grpcPort],
       order.httpPort,
     ),
     nodeProcess(
       'payment',
       'services/payment/src/main.ts',
-      { GRPC_PORT: String(payment.grpcPort), DATABASE_URL: urls.postgres('payment'), KAFKA_BROKERS: kafka, PAYMENT_DECLINE_AMOUNTS_CENTS: String(paymentDeclineAmountCents) },
+      { GRPC_PORT: String(payment.grpcPort), DATABASE_URL: serviceDatabaseUrl('payment'), KAFKA_BROKERS: kafka, ...callerAuth(), PAYMENT_DECLINE_AMOUNTS_CENTS: String(paymentDeclineAmountCents) },
       [payment.grpcPort],
       payment.httpPort,
     ),
-    nodeProcess('reports', 'services/reports/src/main.ts', { GRPC_PORT: String(reports.grpcPort), DATABASE_URL: urls.postgres('reports'), KAFKA_BROKERS: kafka }, [reports.grpcPort], reports.httpPort),
+    nodeProcess('reports', 'services/reports/src/main.ts', { GRPC_PORT: String(reports.grpcPort), DATABASE_URL: serviceDatabaseUrl('reports'), KAFKA_BROKERS: kafka, ...callerAuth() }, [reports.grpcPort], reports.httpPort),
     nodeProcess('notifications', 'services/notifications/src/main.ts', { KAFKA_BROKERS: kafka, NATS_URL: urls.nats }, [], workers.notifications.httpPort),
     nodeProcess(
       'bff',
@@ -188,6 +180,10 @@ export async function appSpecs(): Promise<ProcessSpec[]> {
         REPORTS_GRPC_ADDR: via(reports),
         NATS_URL: urls.nats,
         ADMIN_API_KEY: adminApiKey,
+        SERVICE_TOKEN_KEY: devServiceTokenKey(),
+        // Off by default (config.ts); a developer's stack wants both.
+        GRAPHIQL: 'true',
+        GRAPHQL_INTROSPECTION: 'true',
       },
       [bffPort],
       bffHttpMetricsPort,

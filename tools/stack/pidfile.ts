@@ -20,6 +20,33 @@ export interface PidRecord {
   /** Signal the whole process group (we spawned it detached, so pgid = pid). */
   killGroup: boolean;
   logFile: string;
+  /**
+   * Set when `pid` is the process's watchdog (watchdog.sh, which restarts it when it exits
+   * unexpectedly) rather than the process itself; the process's own pid and its restarts
+   * are in the watchdog's state file (`readWatchdogState`).
+   */
+  supervised?: boolean;
+}
+
+/** What a watchdog reports about its process (watchdog.sh writes it). */
+export interface WatchdogState {
+  /** The process's pid now; null between an exit and its restart. */
+  pid: number | null;
+  restarts: number;
+  /** How the last unexpected exit happened ("exit code 1", "killed by SIGKILL"), or "". */
+  lastExit: string;
+  lastExitAt: string;
+}
+
+export const watchdogStateFile = (name: string) => `${stackPaths.pidFile(name).slice(0, -'.pid'.length)}.watchdog.json`;
+
+export function readWatchdogState(name: string): WatchdogState | undefined {
+  try {
+    return JSON.parse(readFileSync(watchdogStateFile(name), 'utf8')) as WatchdogState;
+  } catch {
+    // Not written yet, or between the watchdog's write and rename: no news.
+    return undefined;
+  }
 }
 
 export function readRecord(name: string): PidRecord | undefined {
@@ -39,6 +66,7 @@ export function writeRecord(rec: PidRecord): void {
 
 export function removeRecord(name: string): void {
   rmSync(stackPaths.pidFile(name), { force: true });
+  rmSync(watchdogStateFile(name), { force: true });
 }
 
 export function listRecords(): PidRecord[] {

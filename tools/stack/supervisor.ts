@@ -2,16 +2,24 @@
  * A small process supervisor for the local stack: starts named processes detached (so
  * they outlive the CLI), remembers them in pid files, waits for real readiness, and
  * stops them again. Infrastructure, application services, Envoy and tests all use it.
+ *
+ * A process that exits without being stopped is restarted, with a doubling pause, as
+ * Kubernetes restarts a container (restartPolicy: Always): each spawned process runs
+ * under a watchdog (watchdog.sh) in the same process group, and `stop` signals the group,
+ * so a deliberate stop ends both while a crash or a kill -9 of the process alone brings
+ * it back. `status` shows the restarts and the last exit.
  */
 import { spawn } from 'node:child_process';
-import { openSync, closeSync, writeSync, statSync, readFileSync, existsSync } from 'node:fs';
+import { openSync, closeSync, writeSync, statSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StackError, say } from './log.js';
 import { stackPaths, ensureDir } from './paths.js';
 import { isPortFree, socketStatesOnPort } from './ports.js';
 import { lookupUser } from './os-user.js';
 import { withLock } from './lock.js';
-import { type PidRecord, readRecord, writeRecord, removeRecord, listRecords, isAlive, startTicksOf } from './pidfile.js';
+import { type PidRecord, type WatchdogState, readRecord, writeRecord, removeRecord, listRecords, isAlive, isPidAlive, startTicksOf, readWatchdogState, watchdogStateFile } from './pidfile.js';
 
 export interface ProcessSpec {
   name: string;
@@ -43,6 +51,12 @@ export interface ProcessSpec {
   stopSignal?: NodeJS.Signals;
   /** How long a graceful stop may take before SIGKILL; default 10 s. */
   stopTimeoutMs?: number;
+  /**
+   * When the process exits without being stopped: `always` (the default) starts it again
+   * after a pause (1 s, doubling up to 30 s, back to 1 s after a minute of running);
+   * `never` leaves it dead. A process started by a `launch` hook is never restarted.
+   */
+  restart?: 'always' | 'never';
 }
 
 export interface StartResult {
@@ -59,10 +73,24 @@ const errorLine = /\b(ERROR|FATAL|PANIC)\b|\[(FTL|ERR)\]|^Error:/;
 /** How children spawned by this process ended, for the "exited during startup" line. */
 const exitReasons = new Map<number, string>();
 
-/** The pid record of `name` if that process is alive now. */
+const watchdogScript = path.join(path.dirname(fileURLToPath(import.meta.url)), 'watchdog.sh');
+
+/**
+ * The pid record of `name` if that process is alive now. For a supervised process, `pid`
+ * is the process itself (not its watchdog): a test's kill -9 of it is a crash, which the
+ * watchdog answers with a restart.
+ */
 export function running(name: string): PidRecord | undefined {
   const rec = readRecord(name);
-  return rec && isAlive(rec) ? rec : undefined;
+  if (!rec || !isAlive(rec)) return undefined;
+  if (!rec.supervised) return rec;
+  const pid = supervisedPid(readWatchdogState(name));
+  return pid === undefined ? undefined : { ...rec, pid, startTicks: startTicksOf(pid) };
+}
+
+/** The supervised process's pid if it is alive (undefined between an exit and its restart). */
+function supervisedPid(state: WatchdogState | undefined): number | undefined {
+  return typeof state?.pid === 'number' && isPidAlive(state.pid) ? state.pid : undefined;
 }
 
 /**
@@ -95,23 +123,24 @@ async function startUnlocked(spec: ProcessSpec): Promise<StartResult> {
   const t0 = Date.now();
   let rec: PidRecord;
   try {
-    rec = spec.launch ? await launchWithHook(spec, logFile) : await spawnDetached(spec, logFile);
+    rec = spec.launch ? await launchWithHook(spec, logFile) : spec.restart === 'never' ? await spawnDetached(spec, logFile) : await spawnSupervised(spec, logFile);
   } catch (err) {
     printLogTail(spec.name, logFile, logStart);
     throw err;
   }
   writeRecord(rec);
-  say('stack', spec.name, `started (pid ${rec.pid}), waiting for readiness…`);
+  const pids = () => (rec.supervised ? `pid ${running(spec.name)?.pid ?? '-'}, watchdog ${rec.pid}` : `pid ${rec.pid}`);
+  say('stack', spec.name, `started (${pids()}), waiting for readiness…`);
 
   try {
-    await waitReady(spec, rec);
+    await waitReady(spec, rec, { fresh: true });
   } catch (err) {
     printLogTail(spec.name, logFile, logStart);
     // A process that never became ready would hold its ports and confuse the next start.
     await stopRecord(rec, spec, { quiet: true });
     throw new StackError(`${(err as Error).message}: see the log lines above; full log: ${logFile}`);
   }
-  say('stack', spec.name, `ready (pid ${rec.pid}, ${((Date.now() - t0) / 1000).toFixed(1)}s)`);
+  say('stack', spec.name, `ready (${pids()}, ${((Date.now() - t0) / 1000).toFixed(1)}s)`);
   return { name: spec.name, pid: rec.pid, alreadyRunning: false };
 }
 
@@ -146,6 +175,12 @@ export interface StatusRow {
   name: string;
   pid: number | undefined;
   alive: boolean;
+  /** Supervised, and between an unexpected exit and its restart. */
+  restarting?: boolean;
+  /** Restarts after unexpected exits since it was started (supervised processes). */
+  restarts?: number;
+  /** The last unexpected exit, e.g. "killed by SIGKILL at 2026-…". */
+  lastExit?: string;
   ports: number[];
   logFile: string;
 }
@@ -155,13 +190,25 @@ export function status(known: Array<Pick<ProcessSpec, 'name' | 'ports'>> = []): 
   const rows = new Map<string, StatusRow>();
   for (const k of known) rows.set(k.name, { name: k.name, pid: undefined, alive: false, ports: k.ports, logFile: stackPaths.logFile(k.name) });
   for (const rec of listRecords()) {
-    rows.set(rec.name, { name: rec.name, pid: rec.pid, alive: isAlive(rec), ports: rec.ports, logFile: rec.logFile });
+    const row: StatusRow = { name: rec.name, pid: rec.pid, alive: isAlive(rec), ports: rec.ports, logFile: rec.logFile };
+    if (rec.supervised) {
+      const state = readWatchdogState(rec.name);
+      const pid = row.alive ? supervisedPid(state) : undefined;
+      row.pid = pid ?? (row.alive ? undefined : rec.pid);
+      row.restarting = row.alive && pid === undefined;
+      row.alive = pid !== undefined;
+      row.restarts = state?.restarts ?? 0;
+      if (state?.lastExit) row.lastExit = `${state.lastExit} at ${state.lastExitAt}`;
+    }
+    rows.set(rec.name, row);
   }
   return [...rows.values()];
 }
 
 export function formatStatus(rows: StatusRow[]): string {
-  const table = [['NAME', 'PID', 'ALIVE', 'PORTS'], ...rows.map((r) => [r.name, r.pid === undefined ? '-' : String(r.pid), r.alive ? 'yes' : r.pid === undefined ? 'no' : 'no (stale pid file)', r.ports.join(',')])];
+  const alive = (r: StatusRow) => (r.alive ? 'yes' : r.restarting ? 'no (restarting)' : r.pid === undefined ? 'no' : 'no (stale pid file)');
+  const restarts = (r: StatusRow) => (r.restarts === undefined ? '-' : r.lastExit ? `${r.restarts} (last: ${r.lastExit})` : String(r.restarts));
+  const table = [['NAME', 'PID', 'ALIVE', 'RESTARTS', 'PORTS'], ...rows.map((r) => [r.name, r.pid === undefined ? '-' : String(r.pid), alive(r), restarts(r), r.ports.join(',')])];
   const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
   return table.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
 }
@@ -208,6 +255,46 @@ async function spawnDetached(spec: ProcessSpec, logFile: string): Promise<PidRec
   return record(spec, pid, logFile, true);
 }
 
+/**
+ * Spawns the process under its watchdog (watchdog.sh), detached: the watchdog leads a new
+ * process group, with the process in it. The pid record names the watchdog (the group to
+ * signal); the process's own pid comes from the watchdog's state file.
+ */
+async function spawnSupervised(spec: ProcessSpec, logFile: string): Promise<PidRecord> {
+  const user = spec.runAs ? lookupUser(spec.runAs) : undefined;
+  if (spec.runAs && !user) throw new StackError(`${spec.name}: OS user ${spec.runAs} does not exist: run \`npm run stack -- install\` first`);
+  // The watchdog would only report exit code 127 after the fact; say what is missing now.
+  if (path.isAbsolute(spec.command) && !existsSync(spec.command)) {
+    throw new StackError(`${spec.name}: could not start (${spec.command} not found): run \`npm run stack -- install\` first`);
+  }
+  const stateFile = watchdogStateFile(spec.name);
+  rmSync(stateFile, { force: true });
+  const fd = openSync(logFile, 'a');
+  const watchdog = spawn('/bin/sh', [watchdogScript, stateFile, spec.command, ...spec.args], {
+    detached: true,
+    stdio: ['ignore', fd, fd],
+    cwd: spec.cwd,
+    env: { ...process.env, ...spec.env },
+    uid: user?.uid,
+    gid: user?.gid,
+  });
+  closeSync(fd);
+  await new Promise<void>((resolve, reject) => {
+    watchdog.once('spawn', resolve);
+    watchdog.once('error', (err) => reject(new StackError(`${spec.name}: could not start its watchdog (${err.message})`)));
+  });
+  watchdog.unref();
+  const pid = watchdog.pid!;
+  watchdog.once('exit', (code, sig) => exitReasons.set(pid, sig ? `its watchdog was killed by ${sig}` : `its watchdog ended with exit code ${code}`));
+  // The process is running once the watchdog has recorded its pid.
+  const deadline = Date.now() + 10_000;
+  while (typeof readWatchdogState(spec.name)?.pid !== 'number' && (readWatchdogState(spec.name)?.restarts ?? 0) === 0) {
+    if (!isPidAlive(pid) || Date.now() > deadline) break;
+    await sleep(20);
+  }
+  return { ...record(spec, pid, logFile, true), supervised: true };
+}
+
 async function launchWithHook(spec: ProcessSpec, logFile: string): Promise<PidRecord> {
   const pid = await spec.launch!({ logFile });
   return record(spec, pid, logFile, false);
@@ -228,7 +315,12 @@ function record(spec: ProcessSpec, pid: number, logFile: string, killGroup: bool
   };
 }
 
-async function waitReady(spec: ProcessSpec, rec: PidRecord): Promise<void> {
+/**
+ * Polls `ready` until it passes. On a fresh start, an exit of the process fails at once
+ * (a supervised one would be restarted, but a process that cannot start is better
+ * reported than retried); an earlier start's process is given its restarts' time.
+ */
+async function waitReady(spec: ProcessSpec, rec: PidRecord, opts: { fresh?: boolean } = {}): Promise<void> {
   const timeoutMs = spec.readyTimeoutMs ?? defaultReadyTimeoutMs;
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
@@ -239,6 +331,8 @@ async function waitReady(spec: ProcessSpec, rec: PidRecord): Promise<void> {
       const reason = exitReasons.get(rec.pid);
       throw new StackError(`${spec.name} exited during startup${reason ? ` (${reason})` : ''}`);
     }
+    const state = rec.supervised && opts.fresh ? readWatchdogState(spec.name) : undefined;
+    if (state && state.restarts > 0) throw new StackError(`${spec.name} exited during startup (${state.lastExit})`);
     try {
       await withTimeout(spec.ready(), Math.max(deadline - Date.now(), 1));
       return;

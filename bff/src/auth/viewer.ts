@@ -1,11 +1,13 @@
 import type { Context, Next } from 'hono';
 import { bearerToken, type Caller, type TokenVerifier } from '@shop/platform/auth';
-import { isDomainError, UnauthenticatedError } from '@shop/platform/errors';
+import { isDomainError, UnauthenticatedError, UnavailableError } from '@shop/platform/errors';
 
 /**
  * Who is calling, from `Authorization: Bearer <access token>`. A request without a token
  * is anonymous (each operation decides whether that is enough); a request with a token
- * that does not verify is refused whole with 401, as the Envoy edge does.
+ * that does not verify is refused whole with 401, as the Envoy edge does. When the keys
+ * cannot be had at all (the issuer down since start-up), the token is not the client's
+ * fault: 503, so that clients retry instead of signing their users out.
  */
 export function viewerMiddleware(verifier: TokenVerifier) {
   return async (c: Context<{ Variables: { viewer: Caller | null } }>, next: Next) => {
@@ -14,6 +16,7 @@ export function viewerMiddleware(verifier: TokenVerifier) {
       c.set('viewer', token ? await verifier.verify(token) : null);
     } catch (err) {
       if (!isDomainError(err)) throw err;
+      if (err instanceof UnavailableError) return c.json({ errors: [{ message: err.message, extensions: { code: 'SERVICE_UNAVAILABLE' } }] }, 503);
       return c.json({ errors: [{ message: err.message, extensions: { code: 'UNAUTHENTICATED' } }] }, 401);
     }
     await next();

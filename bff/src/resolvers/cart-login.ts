@@ -7,9 +7,13 @@ const MAX_LINE = 99;
 /**
  * At login the anonymous cart the client was using becomes the user's: assigned when the
  * user has no cart yet, otherwise its lines are merged into the user's cart (quantities
- * summed, capped at a line's maximum) and the anonymous cart is emptied.
+ * summed, capped at a line's maximum) and the anonymous cart is emptied. Every call goes
+ * with the access token just issued, so the cart service applies this customer's rights:
+ * it refuses to hand over, or to empty, a cart that belongs to someone else, whatever the
+ * read model said a moment ago.
  */
-export async function attachCartAtLogin(ctx: GraphQLContext, cartId: string, userId: string) {
+export async function attachCartAtLogin(loginCtx: GraphQLContext, cartId: string, userId: string, accessToken: string) {
+  const ctx: GraphQLContext = { ...loginCtx, viewer: { userId }, callMetadata: { ...loginCtx.callMetadata, authorization: `Bearer ${accessToken}` } };
   const anonymous = await readCart(ctx, cartId, 0);
   if (anonymous.cart.customerId && anonymous.cart.customerId !== userId) throw new ForbiddenError('that cart belongs to another customer');
   const existing = (await customerCart(ctx, userId))?.cart.id;
@@ -27,6 +31,7 @@ export async function attachCartAtLogin(ctx: GraphQLContext, cartId: string, use
     const res = await ctx.clients.cartCommand.addItem({ cartId: existing, productId: line.productId, quantity }, { metadata: ctx.callMetadata });
     version = res.result?.version ?? version;
   }
-  if (anonymous.cart.lines.length > 0) await ctx.clients.cartCommand.resetCart({ cartId }, { metadata: ctx.callMetadata });
+  // Emptied as it was read: a line added since makes this ABORTED rather than lost.
+  if (anonymous.cart.lines.length > 0) await ctx.clients.cartCommand.resetCart({ cartId, expectedVersion: anonymous.cart.version }, { metadata: ctx.callMetadata });
   return readCart(ctx, existing, version);
 }

@@ -5,6 +5,7 @@ import { ForbiddenError, NotFoundError, ValidationError } from '@shop/platform/e
 import { CartStatus, type Cart, type CartLine } from '@shop/contracts/shop/cart/v1/cart';
 import type { GraphQLContext } from '../context.js';
 import { renameFields, uuidArg } from '../errors.js';
+import { centsArg } from '../schema/cents.js';
 import { requireViewer } from '../auth/viewer.js';
 import { waitForOrder } from './order.js';
 
@@ -109,7 +110,7 @@ export const cartResolvers = {
       const viewer = requireViewer(ctx.viewer);
       const cartId = uuidArg('cartId', a.cartId);
       await assertCartAccess(ctx, cartId);
-      const expectedTotal = a.expectedTotal == null ? undefined : { amountCents: a.expectedTotal, currency: '' };
+      const expectedTotal = a.expectedTotal == null ? undefined : { amountCents: centsArg('expectedTotal', a.expectedTotal), currency: '' };
       // The cart service checks the owner too, on the cart as it is (the read model may lag).
       const res = await renameFields(ctx.clients.cartCommand.checkOut({ cartId, customerId: viewer.userId, ...(expectedTotal ? { expectedTotal } : {}) }, { metadata: ctx.callMetadata }), {
         ...argNames,
@@ -144,8 +145,10 @@ export const cartResolvers = {
           const sub = ctx.nats.subscribe(subjects.cartUpdated(cartId));
           void (async () => {
             for await (const m of sub) {
-              // Checked again at every change: a cart that gets an owner is theirs alone from then on.
-              const view = await readCart(ctx, cartId, codec.decode(m.data).version);
+              // Read as the shop: the viewer's access token expires long before a subscription
+              // may end. The right to see it is checked here, at every change: a cart that
+              // gets an owner is theirs alone from then on.
+              const view = await readCart({ ...ctx, callMetadata: await ctx.asShop() }, cartId, codec.decode(m.data).version);
               if (view.cart.customerId && view.cart.customerId !== ctx.viewer?.userId) {
                 stop(new ForbiddenError('this cart now belongs to a customer: sign in as them to follow it'));
                 break;

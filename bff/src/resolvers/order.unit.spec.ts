@@ -7,6 +7,7 @@ import { ForbiddenError, NotFoundError, ValidationError } from '@shop/platform/e
 import { createLogger } from '@shop/platform/log';
 import { createApp } from '../app.js';
 import type { Clients } from '../clients/index.js';
+import { testConfig } from '../test-fixtures.js';
 
 /**
  * The BFF's orders, reports and catalog through createApp with fake service clients: who
@@ -42,7 +43,7 @@ function app(clients: Partial<Clients>) {
     clients: clients as Clients,
     nats: quietNats,
     verifier,
-    config: { ADMIN_API_KEY: ADMIN, GRAPHIQL: false, ORDER_WAIT_MS: 50, PRODUCT_CACHE_TTL_MS: 60_000 },
+    config: { ...testConfig, ADMIN_API_KEY: ADMIN, ORDER_WAIT_MS: 50 },
     log: createLogger('bff-test', 'silent'),
   });
 }

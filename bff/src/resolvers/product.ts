@@ -81,7 +81,8 @@ async function adminChange<T>(ctx: GraphQLContext, change: Promise<T>): Promise<
   }
 }
 
-const adminMetadata = (ctx: GraphQLContext) => ({ metadata: { ...ctx.callMetadata, 'x-actor': 'admin' } });
+/** An administrator's change goes as the shop (the product service takes catalog changes from services only). */
+const adminMetadata = async (ctx: GraphQLContext) => ({ metadata: { ...(await ctx.asShop()), 'x-actor': 'admin' } });
 
 const updateFieldNames: Record<string, string> = {
   'product.name': 'input.name',
@@ -123,7 +124,7 @@ export const productResolvers = {
             quantityOnHand: input.quantity,
             ...(input.sku ? { sku: input.sku } : {}),
           },
-          adminMetadata(ctx),
+          await adminMetadata(ctx),
         ),
         {
           name: 'input.name',
@@ -168,7 +169,7 @@ export const productResolvers = {
             updateMask: paths,
             ...(args.expectedRevision != null ? { expectedRevision: args.expectedRevision } : {}),
           },
-          adminMetadata(ctx),
+          await adminMetadata(ctx),
         ),
         updateFieldNames,
       ));
@@ -179,7 +180,7 @@ export const productResolvers = {
       requireAdmin(ctx.request.headers, ctx.config.ADMIN_API_KEY);
       const id = uuidArg('id', args.id);
       await adminChange(ctx, renameFields(
-        ctx.clients.product.deleteProduct({ id, ...(args.expectedRevision != null ? { expectedRevision: args.expectedRevision } : {}) }, adminMetadata(ctx)),
+        ctx.clients.product.deleteProduct({ id, ...(args.expectedRevision != null ? { expectedRevision: args.expectedRevision } : {}) }, await adminMetadata(ctx)),
         { id: 'id', expected_revision: 'expectedRevision' },
       ));
       return true;
@@ -189,7 +190,7 @@ export const productResolvers = {
       requireAdmin(ctx.request.headers, ctx.config.ADMIN_API_KEY);
       const id = uuidArg('productId', args.productId);
       const res = await adminChange(ctx, renameFields(
-        ctx.clients.product.restockProduct({ id, quantity: args.quantity, ...(args.expectedRevision != null ? { expectedRevision: args.expectedRevision } : {}) }, adminMetadata(ctx)),
+        ctx.clients.product.restockProduct({ id, quantity: args.quantity, ...(args.expectedRevision != null ? { expectedRevision: args.expectedRevision } : {}) }, await adminMetadata(ctx)),
         { id: 'productId', quantity: 'quantity', expected_revision: 'expectedRevision' },
       ));
       return res.product;

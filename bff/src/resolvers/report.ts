@@ -1,28 +1,7 @@
-import { GraphQLScalarType, Kind } from 'graphql';
 import type { GetSalesReportResponse } from '@shop/contracts/shop/reports/v1/reports';
 import { requireAdmin } from '../auth/admin.js';
 import type { GraphQLContext } from '../context.js';
 import { renameFields } from '../errors.js';
-
-/** Whole minor units beyond 32 bits (report sums), still exact: JSON numbers up to 2^53. */
-const Cents = new GraphQLScalarType({
-  name: 'Cents',
-  serialize(value) {
-    const n = Number(value);
-    if (!Number.isSafeInteger(n)) throw new TypeError(`Cents must be a whole number up to 2^53, not ${String(value)}`);
-    return n;
-  },
-  parseValue(value) {
-    if (typeof value !== 'number' || !Number.isSafeInteger(value)) throw new TypeError('Cents must be a whole number');
-    return value;
-  },
-  parseLiteral(ast) {
-    if (ast.kind !== Kind.INT) throw new TypeError('Cents must be a whole number');
-    const n = Number(ast.value);
-    if (!Number.isSafeInteger(n)) throw new TypeError('Cents must be a whole number up to 2^53');
-    return n;
-  },
-});
 
 const money = <T extends { revenue?: { amountCents: number; currency: string } | undefined }>(x: T) => ({
   ...x,
@@ -31,12 +10,11 @@ const money = <T extends { revenue?: { amountCents: number; currency: string } |
 });
 
 export const reportResolvers = {
-  Cents,
   Query: {
     salesReport: async (_: unknown, args: { from: string; to: string; top?: number | null }, ctx: GraphQLContext) => {
       requireAdmin(ctx.request.headers, ctx.config.ADMIN_API_KEY);
       const res: GetSalesReportResponse = await renameFields(
-        ctx.clients.reports.getSalesReport({ fromDate: args.from, toDate: args.to, top: args.top ?? 0 }, { metadata: ctx.callMetadata }),
+        ctx.clients.reports.getSalesReport({ fromDate: args.from, toDate: args.to, top: args.top ?? 0 }, { metadata: await ctx.asShop() }),
         { from_date: 'from', to_date: 'to', top: 'top' },
       );
       return {

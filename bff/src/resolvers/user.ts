@@ -15,6 +15,16 @@ const publicUser = (u: UserMessage) => ({ id: u.id, username: u.username, displa
 type PublicUser = ReturnType<typeof publicUser>;
 
 /**
+ * The request as the user just signed in (register, login, refresh): their reads go with
+ * the access token just issued, not with whatever token (or none) the request came with.
+ */
+const signedInAs = (ctx: GraphQLContext, userId: string, accessToken: string): GraphQLContext => ({
+  ...ctx,
+  viewer: { userId },
+  callMetadata: { ...ctx.callMetadata, authorization: `Bearer ${accessToken}` },
+});
+
+/**
  * The tokens and the user, read back at `minVersion` (read-your-writes). A user who has
  * just registered may not be in the read model yet if the projector lags beyond the
  * query's wait: then `justRegistered` (what the command itself stored) answers instead
@@ -23,7 +33,7 @@ type PublicUser = ReturnType<typeof publicUser>;
 async function authPayload(ctx: GraphQLContext, auth: AuthenticateResponse, minVersion = 0, justRegistered?: PublicUser) {
   const tokens = { accessToken: auth.accessToken, refreshToken: auth.refreshToken, expiresIn: auth.expiresIn };
   try {
-    const { user, stale } = await ctx.clients.userQuery.getUser({ userId: auth.userId, minVersion }, { metadata: ctx.callMetadata });
+    const { user, stale } = await ctx.clients.userQuery.getUser({ userId: auth.userId, minVersion }, { metadata: signedInAs(ctx, auth.userId, auth.accessToken).callMetadata });
     if (stale && justRegistered) return { ...tokens, user: justRegistered };
     return { ...tokens, user: publicUser(user!) };
   } catch (err) {
@@ -47,12 +57,14 @@ async function me(ctx: GraphQLContext, minVersion = 0) {
 export const userResolvers = {
   Query: {
     me: (_: unknown, __: unknown, ctx: GraphQLContext) => (ctx.viewer ? me(ctx) : null),
+    // Public profiles are open to anyone: the BFF reads as the shop (user-query lists users,
+    // and reads other users, for services only) and hands out the public fields alone (publicUser).
     users: async (_: unknown, __: unknown, ctx: GraphQLContext) =>
-      (await ctx.clients.userQuery.listUsers({ page: { pageSize: 100, pageToken: '' } }, { metadata: ctx.callMetadata })).users.map(publicUser),
+      (await ctx.clients.userQuery.listUsers({ page: { pageSize: 100, pageToken: '' } }, { metadata: await ctx.asShop() })).users.map(publicUser),
     user: async (_: unknown, args: { id: string }, ctx: GraphQLContext) => {
       const userId = uuidArg('id', args.id);
       try {
-        const res = await ctx.clients.userQuery.getUser({ userId, minVersion: 0 }, { metadata: ctx.callMetadata });
+        const res = await ctx.clients.userQuery.getUser({ userId, minVersion: 0 }, { metadata: await ctx.asShop() });
         return publicUser(res.user!);
       } catch (err) {
         if (err instanceof NotFoundError) return null;
@@ -66,39 +78,40 @@ export const userResolvers = {
       const reg = await renameFields(
         ctx.clients.userCommand.registerUser(
           { username: input.username, email: input.email ?? '', password: input.password, displayName: input.displayName ?? '' },
-          { metadata: ctx.callMetadata },
+          // As the shop: user-command believes the client's address (its throttles) from services only.
+          { metadata: await ctx.asShop() },
         ),
         { username: 'input.username', email: 'input.email', password: 'input.password', display_name: 'input.displayName' },
       );
-      const auth = await ctx.clients.userCommand.authenticate({ login: reg.username, password: input.password }, { metadata: ctx.callMetadata });
+      const auth = await ctx.clients.userCommand.authenticate({ login: reg.username, password: input.password }, { metadata: await ctx.asShop() });
       return authPayload(ctx, auth, reg.result?.version ?? 0, registered(reg.userId, reg.username, input.displayName));
     },
 
     registerUser: async (_: unknown, { input }: { input?: { username: string; password: string } | null }, ctx: GraphQLContext) => {
       if (!input) throw new ValidationError('input', 'is required');
       const reg = await renameFields(
-        ctx.clients.userCommand.registerUser({ username: input.username, email: '', password: input.password, displayName: '' }, { metadata: ctx.callMetadata }),
+        ctx.clients.userCommand.registerUser({ username: input.username, email: '', password: input.password, displayName: '' }, { metadata: await ctx.asShop() }),
         { username: 'input.username', password: 'input.password' },
       );
-      const auth = await ctx.clients.userCommand.authenticate({ login: reg.username, password: input.password }, { metadata: ctx.callMetadata });
+      const auth = await ctx.clients.userCommand.authenticate({ login: reg.username, password: input.password }, { metadata: await ctx.asShop() });
       const payload = await authPayload(ctx, auth, reg.result?.version ?? 0, registered(reg.userId, reg.username));
       return { access_token: payload.accessToken, user: payload.user };
     },
 
     login: async (_: unknown, args: { login: string; password: string; cartId?: string | null }, ctx: GraphQLContext) => {
       const cartId = args.cartId == null ? undefined : uuidArg('cartId', args.cartId);
-      const auth = await renameFields(ctx.clients.userCommand.authenticate({ login: args.login, password: args.password }, { metadata: ctx.callMetadata }), {
+      const auth = await renameFields(ctx.clients.userCommand.authenticate({ login: args.login, password: args.password }, { metadata: await ctx.asShop() }), {
         login: 'login',
         password: 'password',
       });
       const payload = await authPayload(ctx, auth);
       // The cart the client was using becomes theirs; without one, they get back the cart they had.
-      const cart = cartId ? await attachCartAtLogin(ctx, cartId, auth.userId) : await customerCart(ctx, auth.userId);
+      const cart = cartId ? await attachCartAtLogin(ctx, cartId, auth.userId, auth.accessToken) : await customerCart(signedInAs(ctx, auth.userId, auth.accessToken), auth.userId);
       return { ...payload, cart };
     },
 
     refreshToken: async (_: unknown, args: { refreshToken: string }, ctx: GraphQLContext) =>
-      authPayload(ctx, await renameFields(ctx.clients.userCommand.refreshToken({ refreshToken: args.refreshToken }, { metadata: ctx.callMetadata }), { refresh_token: 'refreshToken' })),
+      authPayload(ctx, await renameFields(ctx.clients.userCommand.refreshToken({ refreshToken: args.refreshToken }, { metadata: await ctx.asShop() }), { refresh_token: 'refreshToken' })),
 
     updateProfile: async (_: unknown, { input }: { input: { displayName?: string | null; shippingAddress?: Record<string, string | null> | null } }, ctx: GraphQLContext) => {
       const viewer = requireViewer(ctx.viewer);

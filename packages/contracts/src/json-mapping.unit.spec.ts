@@ -69,7 +69,6 @@ test('EmailVerificationRequested: timestamps are RFC 3339 strings, normalised by
   const event: EmailVerificationRequested = {
     userId: '0190a0b4-0000-7000-8000-000000000003',
     email: 'ada@example.com',
-    tokenHash: 'ab'.repeat(32),
     expireTime: '2025-03-01T12:30:00Z',
   };
   t.deepEqual(EmailVerificationRequested.toJSON(event), { ...event });

@@ -54,8 +54,19 @@ export async function applyEvents<Doc>(
   const outcome: ApplyOutcome<Doc> = { docs: new Map(), applied: 0, duplicates: 0, healed: 0 };
   if (relevant.length === 0) return outcome;
   const ids = [...new Set(relevant.map((e) => e.streamId))];
+  // Every stream gets a row before it is read, so that there is always a row to lock: two
+  // consumers of the same new stream (a group rebalance, a replay racing the live
+  // projector) then take turns here, and the second one sees the first one's version.
+  // Without the row, both would read "nothing applied yet", and the slower one would write
+  // its older document and version over the newer ones.
+  await tx.query(
+    `INSERT INTO ${schema}.stream_checkpoints (stream_id, version)
+     SELECT unnest($1::text[]), 0 ORDER BY 1
+     ON CONFLICT (stream_id) DO NOTHING`,
+    [ids],
+  );
   const { rows } = await tx.query<{ stream_id: string; version: number }>(
-    `SELECT stream_id, version FROM ${schema}.stream_checkpoints WHERE stream_id = ANY($1::text[]) FOR UPDATE`,
+    `SELECT stream_id, version FROM ${schema}.stream_checkpoints WHERE stream_id = ANY($1::text[]) ORDER BY stream_id FOR UPDATE`,
     [ids],
   );
   const versions = new Map(rows.map((r) => [r.stream_id, r.version]));
@@ -83,7 +94,8 @@ export async function applyEvents<Doc>(
   await tx.query(
     `INSERT INTO ${schema}.stream_checkpoints (stream_id, version)
      SELECT * FROM unnest($1::text[], $2::bigint[])
-     ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version, updated_at = now()`,
+     ON CONFLICT (stream_id) DO UPDATE
+       SET version = GREATEST(${schema}.stream_checkpoints.version, excluded.version), updated_at = now()`,
     [changed, changed.map((id) => versions.get(id)!)],
   );
   outcome.docs = docs;

@@ -135,3 +135,23 @@ test('cacheSize 0 reads the stream for every command', async (t) => {
   await handler.handle(id, { add: 1 });
   t.is(reads.count, 2);
 });
+
+test("a command that decides nothing from a stale cache is decided again on the store: the answer is the store's version and state", async (t) => {
+  const id = randomUUID();
+  const a = handlerOn(store);
+  const b = handlerOn(store);
+  await a.handle(id, { add: 4 }); // a caches version 1, total 4
+  await b.handle(id, { add: 5 }); // the other replica: version 2, total 9
+  t.like(await a.handle(id, { add: 0 }), { version: 2, state: 9, events: [] });
+});
+
+test("a command refused by a rule on a stale cache is decided again on the store, and applied when the store allows it", async (t) => {
+  const id = randomUUID();
+  const a = handlerOn(store);
+  const b = handlerOn(store);
+  await a.handle(id, { add: 9 }); // a caches total 9
+  await b.handle(id, { add: -5 }); // the other replica brings it down to 4
+  // From its cache a would refuse +3 (12 > 10); the store says 4 + 3 = 7.
+  t.like(await a.handle(id, { add: 3 }), { version: 3, state: 7 });
+  t.deepEqual((await store.readStream(id)).map((e) => (e.data as { n: number }).n), [9, -5, 3]);
+});

@@ -47,8 +47,12 @@ interface Folded<State> {
  * on a warm stream costs one statement, the append, instead of a read of the whole stream
  * and the append. The cache cannot make a write wrong: the append still checks the
  * version, so a state that another process (a second replica) has moved on from fails
- * the append with a conflict, and the retry reads just the events it missed. Reads that
- * write nothing (`load`) never trust the cache alone: they catch up from the store first.
+ * the append with a conflict, and the retry reads just the events it missed. What the
+ * append cannot check, the handler does: a command decided from the cache that writes
+ * nothing (a no-op, or a rule that refuses it) is decided again on the stream caught up
+ * from the store before it is answered, so that neither a wrong no-op nor a wrong refusal
+ * (nor a stale version in the answer) comes from memory. Reads that write nothing
+ * (`load`) never trust the cache alone either: they catch up from the store first.
  * Deciders must not mutate the state they are given (their `evolve` returns a new one).
  */
 export function commandHandler<State, Command, Event extends DomainEvent>(opts: CommandHandlerOptions<State, Command, Event>) {
@@ -77,17 +81,30 @@ export function commandHandler<State, Command, Event extends DomainEvent>(opts: 
     async handle(streamId: string, command: Command, options: HandleOptions<Event> = {}): Promise<HandleResult<State, Event>> {
       for (let attempt = 0; ; attempt++) {
         let current = attempt === 0 ? cache.get(streamId) : undefined;
+        let cached = current !== undefined;
         // A client's exact expectation is checked against the store, never a cached guess.
         if (!current || (options.expectedVersion !== undefined && options.expectedVersion !== current.version)) {
           current = await load(streamId);
+          cached = false;
         }
         const { state, version } = current;
         if (options.expectedVersion !== undefined && options.expectedVersion !== version) {
           throw new ConcurrencyError(`expected_version: stream ${streamId} is at version ${version}, not ${options.expectedVersion}`);
         }
-        const events = opts.decider.decide(command, state);
+        let events: Event[];
+        try {
+          events = opts.decider.decide(command, state);
+        } catch (err) {
+          // Refused on a state another replica may have moved on from: ask the store.
+          if (cached) continue;
+          throw err;
+        }
         const next = events.reduce(opts.decider.evolve, state);
-        if (events.length === 0) return { version, position: 0, events, state: next };
+        if (events.length === 0) {
+          // Nothing to append means nothing checks the version: ask the store before answering.
+          if (cached) continue;
+          return { version, position: 0, events, state: next };
+        }
         try {
           const inTransaction = options.inTransaction?.(events);
           const result = await opts.store.append(

@@ -16,7 +16,9 @@ export function toKafkaMessage(e: RecordedEvent): { key: string; value: string; 
       type: e.type,
       id: e.id,
       version: String(e.version),
-      ...(e.metadata.traceparent ? { traceparent: e.metadata.traceparent } : {}),
+      // Only a well-formed one: consumers continue the trace from this header, and a
+      // header is no place for whatever text a caller put in the metadata.
+      ...(isTraceparent(e.metadata.traceparent) ? { traceparent: e.metadata.traceparent } : {}),
     },
   };
 }
@@ -41,4 +43,15 @@ export function fromKafkaValue(value: Buffer | null): RecordedEvent {
     data: e.data ?? {},
     metadata: e.metadata ?? {},
   };
+}
+
+/**
+ * A W3C trace-context `traceparent` (version 00 layout): version-traceid-parentid-flags in
+ * lower-case hex, version ff and all-zero ids being invalid.
+ * https://www.w3.org/TR/trace-context/#traceparent-header
+ */
+export function isTraceparent(value: unknown): value is string {
+  if (typeof value !== 'string') return false;
+  const m = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/.exec(value);
+  return m !== null && m[1] !== 'ff' && !/^0+$/.test(m[2]!) && !/^0+$/.test(m[3]!);
 }

@@ -8,7 +8,7 @@ export { PostgresEventStore, eventStoreMigrations, readAllFrom } from './postgre
 export { startRelay, relayMigrations, Doorbell, type Relay, type RelayOptions } from './relay.js';
 export { startProjector, migrateProjection, isTransient, type Projector, type ProjectorOptions } from './projector.js';
 export { rebuildProjection, type RebuildResult } from './rebuild.js';
-export { waitForVersion, rowVersion } from './read-model.js';
+export { VersionWaiter, listenerFor, notifyChanged, readModelChannel, type VersionWaiterOptions, type WaitOutcome } from './read-model.js';
 export { startProcessor, type Processor, type ProcessorOptions, type BatchContext, type BatchOutcome } from './processor/processor.js';
 export { Inbox, processorMigrations } from './processor/inbox.js';
 export { startReactor, type Reaction, type ReactionContext, type ReactorOptions } from './processor/reactor.js';

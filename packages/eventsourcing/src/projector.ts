@@ -3,6 +3,7 @@ import type { Registry } from 'prom-client';
 import type { Logger } from '@shop/platform/log';
 import { withTransaction, type Pool } from '@shop/platform/postgres/pool';
 import { applyEvents, checkSchemaName, runtimeDdl } from './apply.js';
+import { notifyChanged } from './read-model.js';
 import type { DocumentProjection } from './projection.js';
 import { startProcessor, type Processor } from './processor/processor.js';
 import type { EventStore } from './types.js';
@@ -74,7 +75,12 @@ export async function startProjector<Doc>(opts: ProjectorOptions<Doc>): Promise<
     ...(opts.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: opts.sessionTimeoutMs }),
     ...(opts.maxBytesPerPartition === undefined ? {} : { maxBytesPerPartition: opts.maxBytesPerPartition }),
     async handle(events) {
-      const outcome = await withTransaction(opts.pool, (tx) => applyEvents(tx, projection, schema, opts.store, events));
+      const outcome = await withTransaction(opts.pool, async (tx) => {
+        const applied = await applyEvents(tx, projection, schema, opts.store, events);
+        // Delivered at commit: query processes wake their read-your-writes waiters (read-model.ts).
+        await notifyChanged(tx, schema, applied.docs.keys());
+        return applied;
+      });
       if (outcome.healed > 0) log.warn({ healed: outcome.healed }, 'filled a gap in stream versions from the event store');
       // The read model has committed: readers may hear of it now, before the offset
       // commit's round trip to Kafka (which only decides what a restart re-reads).
@@ -96,6 +102,8 @@ export async function startProjector<Doc>(opts: ProjectorOptions<Doc>): Promise<
            ON CONFLICT (stream_id) DO UPDATE SET version = GREATEST(${schema}.stream_checkpoints.version, excluded.version), updated_at = now()`,
           [event.streamId, event.version],
         );
+        // A reader waiting for this version gets the stream as it is, not a timeout.
+        await notifyChanged(tx, schema, [event.streamId]);
       });
     },
   });

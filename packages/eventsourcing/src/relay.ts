@@ -7,6 +7,7 @@ import type { Logger } from '@shop/platform/log';
 import type { MigrationSource } from '@shop/platform/postgres/migrate';
 import type { Pool, PoolClient } from '@shop/platform/postgres/pool';
 import { prom, sharedMetric } from '@shop/platform/metrics';
+import { isConnectionError } from '@shop/platform/postgres/connection-errors';
 import { readAllFrom } from './postgres/store.js';
 import { toKafkaMessage } from './envelope.js';
 import { START, type GlobalCheckpoint, type RecordedEvent } from './types.js';
@@ -94,6 +95,10 @@ export interface Relay {
  * Only one relay per table runs at a time (a session advisory lock), so replicas can all
  * start one: the others wait and take over when the leader's session ends.
  *
+ * An event larger than the broker accepts cannot block the table: a batch the broker
+ * refuses as too large is split in halves until the culprit stands alone, which is then
+ * recorded in `relay_dead_letters` with the reason and skipped.
+ *
  * It polls rather than LISTENs: NOTIFY takes a global lock at commit, which would cap the
  * append rate of the very store it serves. Writers in its own process ring its doorbell
  * after each commit, so it reads at once; otherwise it polls, backing off to `idleMs`.
@@ -106,6 +111,12 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   const published = sharedMetric(opts.registry, 'relay_events_published_total', () => new prom.Counter({
     name: 'relay_events_published_total',
     help: 'Events published to Kafka by the relay.',
+    labelNames: ['relay'] as const,
+    registers: [opts.registry],
+  }));
+  const deadLettered = sharedMetric(opts.registry, 'relay_events_dead_lettered_total', () => new prom.Counter({
+    name: 'relay_events_dead_lettered_total',
+    help: 'Events the relay could not publish (larger than the broker accepts), recorded in relay_dead_letters and skipped.',
     labelNames: ['relay'] as const,
     registers: [opts.registry],
   }));
@@ -154,7 +165,12 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
           continue;
         }
         idleMs = BUSY_IDLE_MS;
-        await publish(producer, batch, opts.topicFor);
+        const leaderSession = leader;
+        await publish(producer, batch, opts.topicFor, async (event, reason) => {
+          log.error({ eventId: event.id, type: event.type, streamId: event.streamId, version: event.version, reason }, 'event too large for the broker: recorded in relay_dead_letters and skipped');
+          await recordDeadLetter(leaderSession, opts.name, event, reason);
+          deadLettered.inc({ relay: opts.name });
+        });
         const last = batch[batch.length - 1]!;
         const next = { transactionId: last.transactionId, position: last.position };
         await writeCheckpoint(leader, opts.name, next);
@@ -166,8 +182,9 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         log.warn({ err, retryInMs: backoff }, 'relay batch failed; retrying');
         // Read the checkpoint again: a failed write may or may not have landed.
         checkpoint = undefined;
-        if (leader && isConnectionError(err)) {
-          // The leader's session (and with it the lock) may be gone: start over.
+        if (leader && (isConnectionError(err) || !(await isUsable(leader)))) {
+          // The leader's session, and with it the lock, is gone (a Postgres restart, a
+          // network cut): discard the connection and compete for leadership again.
           leader.release(true);
           leader = undefined;
         }
@@ -197,12 +214,32 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   };
 }
 
-async function acquireLeadership(pool: Pool, name: string): Promise<PoolClient | undefined> {
+/**
+ * Tries to take the table's leader lock on a connection of its own. The connection is
+ * kept only by the winner; a loser, or a try that failed half-way, gives it back (a
+ * broken one destroyed), so that waiting replicas hold no connection.
+ */
+export async function acquireLeadership(pool: Pool, name: string): Promise<PoolClient | undefined> {
   const client = await pool.connect();
-  const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [`relay:${name}`]);
-  if (rows[0]?.ok) return client;
-  client.release();
-  return undefined;
+  try {
+    const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [`relay:${name}`]);
+    if (rows[0]?.ok) return client;
+    client.release();
+    return undefined;
+  } catch (err) {
+    client.release(true);
+    throw err;
+  }
+}
+
+/** Whether a session still answers (after a failure that did not say whether it was the connection). */
+async function isUsable(client: PoolClient): Promise<boolean> {
+  try {
+    await client.query('SELECT 1');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function readCheckpoint(q: PoolClient, name: string): Promise<GlobalCheckpoint> {
@@ -222,7 +259,28 @@ async function writeCheckpoint(q: PoolClient, name: string, at: GlobalCheckpoint
   );
 }
 
-async function publish(producer: Producer, batch: RecordedEvent[], topicFor: (streamType: string) => string): Promise<void> {
+/**
+ * Sends a batch in order. When the broker refuses it as too large, the halves are sent one
+ * after the other, recursively; an event refused on its own goes to `deadLetter` instead.
+ */
+export async function publish(
+  producer: Pick<Producer, 'sendBatch'>,
+  batch: RecordedEvent[],
+  topicFor: (streamType: string) => string,
+  deadLetter: (event: RecordedEvent, reason: string) => Promise<void>,
+): Promise<void> {
+  try {
+    await sendInOrder(producer, batch, topicFor);
+  } catch (err) {
+    if (!isTooLarge(err)) throw err;
+    if (batch.length === 1) return deadLetter(batch[0]!, `refused by the broker: ${(err as Error).message}`);
+    const half = Math.ceil(batch.length / 2);
+    await publish(producer, batch.slice(0, half), topicFor, deadLetter);
+    await publish(producer, batch.slice(half), topicFor, deadLetter);
+  }
+}
+
+async function sendInOrder(producer: Pick<Producer, 'sendBatch'>, batch: RecordedEvent[], topicFor: (streamType: string) => string): Promise<void> {
   const byTopic = new Map<string, ReturnType<typeof toKafkaMessage>[]>();
   for (const e of batch) {
     const topic = topicFor(e.streamType);
@@ -237,7 +295,16 @@ async function publish(producer: Producer, batch: RecordedEvent[], topicFor: (st
   });
 }
 
-function isConnectionError(err: unknown): boolean {
-  const code = (err as { code?: string }).code ?? '';
-  return code.startsWith('08') || code.startsWith('57P') || code === 'ECONNREFUSED' || code === 'ECONNRESET' || /Connection terminated/i.test(String(err));
+/** The broker's "message (or record batch) larger than I accept" (kafkajs protocol error types). */
+function isTooLarge(err: unknown): boolean {
+  const type = (err as { type?: unknown } | undefined)?.type;
+  return type === 'MESSAGE_TOO_LARGE' || type === 'RECORD_LIST_TOO_LARGE';
+}
+
+async function recordDeadLetter(q: PoolClient, relay: string, e: RecordedEvent, reason: string): Promise<void> {
+  await q.query(
+    `INSERT INTO relay_dead_letters (relay, event_id, stream_type, stream_id, version, type, position, reason)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
+    [relay, e.id, e.streamType, e.streamId, e.version, e.type, e.position, reason.slice(0, 1000)],
+  );
 }

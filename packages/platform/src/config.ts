@@ -1,3 +1,4 @@
+import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { z } from 'zod';
 
 /**
@@ -17,13 +18,116 @@ export function loadConfig<S extends z.ZodObject>(
   env: Record<string, string | undefined> = process.env,
 ): z.infer<S> {
   const result = schema.safeParse(env);
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => {
-    const name = issue.path.join('.') || '(environment)';
-    const value = env[String(issue.path[0])];
-    return value === undefined ? `${name} is required (${issue.message})` : `${name}: ${issue.message}`;
+  const problems = result.success
+    ? []
+    : result.error.issues.map((issue) => {
+        const name = issue.path.join('.') || '(environment)';
+        const value = env[String(issue.path[0])];
+        return value === undefined ? `${name} is required (${issue.message})` : `${name}: ${issue.message}`;
+      });
+  problems.push(...secretProblems(schema, env));
+  if (problems.length > 0) throw new ConfigError(problems);
+  return result.data as z.infer<S>;
+}
+
+/**
+ * Where a process runs. Only the local stack, the tests, docker-compose.yml and the minikube
+ * overlay say `development`; unset means production, so that a deployment that forgets it
+ * gets the strict checks rather than the lenient ones.
+ */
+export type ShopEnvironment = 'development' | 'production';
+export const shopEnvironmentVariable = 'SHOP_ENVIRONMENT';
+
+type SecretKind = 'key' | 'database-url' | 'signing-key';
+/** Schemas made by env.secret / env.databaseUrl / env.signingKey, checked again in production. */
+const secretKinds = new WeakMap<z.ZodType, SecretKind>();
+const secret = <T extends z.ZodType>(schema: T, kind: SecretKind): T => {
+  secretKinds.set(schema, kind);
+  return schema;
+};
+
+/** Shortest secret accepted in production (`openssl rand -hex 24` gives 48 characters). */
+export const productionSecretMinLength = 32;
+
+/**
+ * Words of the placeholders and defaults this repository ships (k8s base REPLACE-ME values,
+ * the local stack's `local-admin-key-change-me`, the minikube overlay's development-only
+ * values): a secret containing one was copied, not generated.
+ */
+const placeholderWords = ['replace-me', 'replace_me', 'replaceme', 'change-me', 'change_me', 'changeme', 'development', 'placeholder', 'example', 'insecure', 'local-admin'];
+
+/** Why `value` is no production secret, or undefined when it may be one. */
+export function weakSecretReason(value: string): string | undefined {
+  const lower = value.toLowerCase();
+  const word = placeholderWords.find((w) => lower.includes(w));
+  if (word) return `contains "${word}": a placeholder or default, not a generated secret`;
+  if (value.length < productionSecretMinLength) return `is ${value.length} characters; production needs at least ${productionSecretMinLength}`;
+  // "aaaa…" or "abababab…" is long enough but no secret.
+  if (new Set(value).size < 8) return 'uses fewer than 8 distinct characters';
+  return undefined;
+}
+
+const howToGenerate = 'generate one, e.g. `openssl rand -hex 24`';
+
+/**
+ * The public key (JWK `x`) of the development-only signing key this repository ships
+ * (k8s/overlays/minikube/development-only, docker-compose.yml's default): its private half
+ * is public, so production refuses it as a signing key and as a trusted key, whatever it
+ * is called.
+ */
+const developmentPublicKeys = ['GcACrPGFh52MP3euCIitR393rLd9ipql-9p682rx2Z8'];
+
+function isDevelopmentKey(value: string): boolean {
+  if (developmentPublicKeys.some((x) => value.includes(x))) return true;
+  try {
+    const privateKey = value.trim().startsWith('{') ? createPrivateKey({ key: JSON.parse(value), format: 'jwk' }) : createPrivateKey(value);
+    const { x } = createPublicKey(privateKey).export({ format: 'jwk' });
+    return x !== undefined && developmentPublicKeys.includes(x);
+  } catch {
+    return false; // not a private key: the schema or the process reports that
+  }
+}
+
+function secretProblem(name: string, kind: SecretKind, value: string | undefined): string | undefined {
+  switch (kind) {
+    case 'key': {
+      if (value === undefined) return undefined; // the schema reports a missing value
+      const reason = weakSecretReason(value);
+      return reason && `${name} ${reason} (${shopEnvironmentVariable}=production: ${howToGenerate})`;
+    }
+    case 'database-url': {
+      if (value === undefined || !URL.canParse(value)) return undefined;
+      const password = decodeURIComponent(new URL(value).password);
+      if (password === '') return `${name} has no password (${shopEnvironmentVariable}=production: give the service's database role one, ${howToGenerate})`;
+      const reason = weakSecretReason(password);
+      return reason && `${name}: its password ${reason} (${shopEnvironmentVariable}=production: ${howToGenerate}, URL-safe)`;
+    }
+    case 'signing-key': {
+      const generate = 'generate one with `openssl genpkey -algorithm ed25519`';
+      if (value === undefined || value.trim() === '') {
+        return `${name} is required when ${shopEnvironmentVariable}=production (a key generated at start would differ per replica and per restart): ${generate}`;
+      }
+      const word = placeholderWords.find((w) => value.toLowerCase().includes(w));
+      if (word) return `${name} contains "${word}": a placeholder, not a key (${shopEnvironmentVariable}=production: ${generate})`;
+      if (isDevelopmentKey(value)) return `${name} is the development-only key this repository ships, whose private half anyone can read (${shopEnvironmentVariable}=production: ${generate})`;
+      return undefined;
+    }
+    default: {
+      const never: never = kind;
+      return never;
+    }
+  }
+}
+
+/** Production only: the secrets of `schema` must not be placeholders, defaults or short. */
+function secretProblems(schema: z.ZodObject, env: Record<string, string | undefined>): string[] {
+  // Anything but an explicit "development" is checked (a typo must not relax it).
+  if (env[shopEnvironmentVariable] === 'development') return [];
+  return Object.entries(schema.shape).flatMap(([name, field]) => {
+    const kind = secretKinds.get(field as z.ZodType);
+    const problem = kind && secretProblem(name, kind, env[name]);
+    return problem ? [problem] : [];
   });
-  throw new ConfigError(problems);
 }
 
 /** Reusable environment variable types. */
@@ -46,13 +150,28 @@ export const env = {
       .enum(['true', 'false', '1', '0'])
       .default(fallback ? 'true' : 'false')
       .transform((s) => s === 'true' || s === '1'),
-  secret: (minLength = 16) => z.string().min(minLength, `must be at least ${minLength} characters`),
+  /** A shared secret (an API key). In production also: no placeholder, default or short value. */
+  secret: (minLength = 16) => secret(z.string().min(minLength, `must be at least ${minLength} characters`), 'key'),
+  /** A Postgres URL with the service role's password. In production the password is checked like a secret. */
+  databaseUrl: () => secret(z.string().url(), 'database-url'),
+  /**
+   * A private signing key (PEM or JWK). Optional in development (the process may generate
+   * one); required in production, and no placeholder.
+   */
+  signingKey: () => secret(z.string().min(1).optional(), 'signing-key'),
+  /**
+   * Keys a process trusts (a public key set, e.g. AUTH_JWKS), parsed by `schema`. Checked in
+   * production like a signing key: the development-only keys this repository ships are refused.
+   */
+  trustedKeys: <T extends z.ZodType>(schema: T): T => secret(schema, 'signing-key'),
   /** DATABASE_POOL_MAX: connections a process may hold (its share of the server's max_connections). */
   poolMax: (fallback = 10) => z.coerce.number().int().min(1).max(200).default(fallback),
 };
 
 /** Variables every process reads. */
 export const baseEnv = {
+  /** development | production (the default): production refuses placeholder, default and short secrets. */
+  SHOP_ENVIRONMENT: z.enum(['development', 'production']).default('production'),
   LOG_LEVEL: env.logLevel(),
   /** Port of the HTTP server for /metrics, /healthz and /readyz. */
   HTTP_PORT: env.port(),

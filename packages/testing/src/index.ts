@@ -3,3 +3,7 @@ export * from './log.js';
 export * from './wait.js';
 export * from './kafka.js';
 export * from './grpc.js';
+export * from './free-port.js';
+export * from './private-postgres.js';
+export * from './private-nats.js';
+export * from './auth.js';

@@ -1,5 +1,5 @@
 export { cartMigrations } from './migrations.js';
-export { cartDecider, decide, evolve, initialState, MAX_LINE_QUANTITY, type Cart, type CartCommand, type CartLine, type Price } from './domain/cart.js';
+export { cartDecider, decide, evolve, initialState, MAX_LINE_QUANTITY, SHOP, type Cart, type CartCommand, type CartLine, type Price } from './domain/cart.js';
 export { CART_STREAM_TYPE, cartEventCodec, type CartEvent } from './domain/events.js';
 export { cartCommandHandler, type CartCommandHandler } from './command/cart-handler.js';
 export { cartCommandService, CART_COMMAND_SERVICE } from './command/cart-command-service.js';

@@ -9,7 +9,7 @@ import { newId } from '@shop/platform/ids';
 import { migrate } from '@shop/platform/postgres/migrate';
 import { createPool, type Pool } from '@shop/platform/postgres/pool';
 import { startProductService as startRealProductService } from '@shop/product/test-fixtures';
-import { createTestDatabase, type TestDatabase } from '@shop/testing';
+import { createTestAuth, createTestDatabase, type TestAuth, type TestDatabase } from '@shop/testing';
 import { cartCommandHandler } from './command/cart-handler.js';
 import { cartCommandService } from './command/cart-command-service.js';
 import { grpcProductLookup } from './command/product-lookup.js';
@@ -47,6 +47,8 @@ export interface CartCommandFixture {
   raw: CartCommandServiceClient;
   /** Keeps raw gRPC errors (code, trailers), as a client on the wire sees them. */
   c: PromiseClient<CartCommandServiceClient>;
+  /** The server verifies callers with these keys: `auth.asCustomer(id)` gives a customer's call options. */
+  auth: TestAuth;
   close(): Promise<void>;
 }
 
@@ -56,10 +58,12 @@ export async function startCartCommandService(log: Logger, products: ProductFixt
   const pool = createPool({ url: db.url, max: 20, log });
   await migrate(pool, [eventStoreMigrations, relayMigrations, cartMigrations], log);
   const store = new PostgresEventStore(pool);
+  const auth = await createTestAuth();
   const server = await serve(
     [cartCommandService({ carts: cartCommandHandler(store), products: grpcProductLookup(products.client), newId })],
     log,
     'cart-command-test',
+    auth.authenticate,
   );
   const raw = new CartCommandServiceClient(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure());
   return {
@@ -69,6 +73,7 @@ export async function startCartCommandService(log: Logger, products: ProductFixt
     server,
     raw,
     c: promiseClient(raw, 10_000, false),
+    auth,
     async close() {
       raw.close();
       await server.shutdown();

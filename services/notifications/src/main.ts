@@ -1,4 +1,4 @@
-import { connect } from 'nats';
+import { connectNats } from '@shop/platform/nats';
 import { createKafka, ensureTopics } from '@shop/platform/kafka';
 import { runProcess } from '@shop/platform/process';
 import { natsStatusPublisher } from './adapters/nats/nats-status-publisher.js';
@@ -8,7 +8,7 @@ import { notificationsTopics } from './topics.js';
 
 await runProcess('notifications', configSchema, async ({ config, log, registry, lifecycle, readiness }) => {
   // Reconnects for ever: while NATS is away the notifier retries its batch, and its offsets stay put.
-  const nc = await connect({ servers: config.NATS_URL, name: 'notifications', maxReconnectAttempts: -1 });
+  const nc = await connectNats({ url: config.NATS_URL, name: 'notifications', log });
   lifecycle.onShutdown('nats', () => nc.drain());
   readiness({ name: 'nats', check: async () => { if (nc.isClosed()) throw new Error('NATS connection closed'); } });
   // A connection that closes on its own would leave the notifier retrying for nothing: exit, and be restarted.

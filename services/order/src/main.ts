@@ -3,8 +3,10 @@ import { CheckedOut } from '@shop/contracts/shop/cart/v1/events';
 import { ProductServiceClient } from '@shop/contracts/shop/product/v1/service';
 import { loadDescriptorSet } from '@shop/contracts/descriptors';
 import { Doorbell, eventStoreMigrations, PostgresEventStore, relayMigrations, startRelay, workflowMigrations } from '@shop/eventsourcing';
-import { insecure, promiseClient } from '@shop/platform/grpc/client';
+import { insecure, promiseClient, withMetadata } from '@shop/platform/grpc/client';
+import { createServiceIdentity } from '@shop/platform/auth/caller';
 import { startGrpcServer } from '@shop/platform/grpc/server';
+import { callerAuthenticator } from '@shop/platform/auth/config';
 import { systemClock } from '@shop/platform/ids';
 import { createKafka, ensureTopics } from '@shop/platform/kafka';
 import { outboxMigrations } from '@shop/platform/outbox';
@@ -41,7 +43,9 @@ await runProcess('order', configSchema, async ({ config, log, registry, lifecycl
 
   const productClient = new ProductServiceClient(config.PRODUCT_GRPC_ADDR, insecure());
   lifecycle.onShutdown('product-client', () => productClient.close());
-  const products = promiseClient(productClient, config.PRODUCT_TIMEOUT_MS);
+  // Reserving, releasing and committing stock are the shop's own operations: the order service says who it is.
+  const identity = createServiceIdentity({ name: 'order', key: config.SERVICE_TOKEN_KEY });
+  const products = withMetadata(promiseClient(productClient, config.PRODUCT_TIMEOUT_MS), () => identity.metadata());
 
   const store = new PostgresEventStore(pool, {
     onAppended: () => {
@@ -82,6 +86,13 @@ await runProcess('order', configSchema, async ({ config, log, registry, lifecycl
     lifecycle.onShutdown('checkout-sweeper', () => sweeper.stop());
   }
 
-  const server = await startGrpcServer({ port: config.GRPC_PORT, services: [orderService(orders)], descriptorSet: loadDescriptorSet(), log, registry });
+  const server = await startGrpcServer({
+    port: config.GRPC_PORT,
+    services: [orderService(orders)],
+    descriptorSet: loadDescriptorSet(),
+    log,
+    registry,
+    authenticate: callerAuthenticator(config),
+  });
   lifecycle.onShutdown('grpc', () => server.shutdown());
 });

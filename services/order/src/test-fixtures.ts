@@ -11,7 +11,7 @@ import { outboxMigrations } from '@shop/platform/outbox';
 import { migrate } from '@shop/platform/postgres/migrate';
 import { createPool, type Pool } from '@shop/platform/postgres/pool';
 import { startProductService } from '@shop/product/test-fixtures';
-import { createTestDatabase, serveGrpc, waitFor } from '@shop/testing';
+import { createTestAuth, createTestDatabase, serveGrpc, waitFor, type TestAuth } from '@shop/testing';
 import { randomUUID } from 'node:crypto';
 import { OrderStatus, type Order } from '@shop/contracts/shop/order/v1/order';
 import { PaymentSucceeded } from '@shop/contracts/shop/payment/v1/events';
@@ -32,8 +32,13 @@ export interface OrderFixture {
   pool: Pool;
   checkout: CheckoutRuntime;
   orders: Orders;
-  /** The order service's gRPC API, errors kept as gRPC statuses (mapErrors off). */
+  /**
+   * The order service's gRPC API, errors kept as gRPC statuses (mapErrors off), called as
+   * a service of the shop; `unauthenticated` sends no token, `auth.asCustomer(id)` a customer's.
+   */
   raw: PromiseClient<OrderServiceClient>;
+  unauthenticated: PromiseClient<OrderServiceClient>;
+  auth: TestAuth;
   products: PromiseClient<ProductServiceClient>;
   /** A product priced `cents` with `onHand` units; its id. */
   product(name: string, cents: number, onHand: number): Promise<string>;
@@ -62,7 +67,8 @@ export async function startOrderService(log: Logger, opts: { checkoutTimeoutMs: 
   });
   const orders = new Orders({ db: pool, repo: postgresOrders, checkout, catalog: grpcProductCatalog(products), clock: systemClock, checkoutTimeoutMs: opts.checkoutTimeoutMs });
   const sweeper = checkout.startSweeper({ intervalMs: opts.sweepIntervalMs ?? 100 });
-  const orderServer = await serveGrpc([orderService(orders)], log, 'order-test');
+  const auth = await createTestAuth();
+  const orderServer = await serveGrpc([orderService(orders)], log, 'order-test', auth.authenticate);
   const orderClient = new OrderServiceClient(`127.0.0.1:${orderServer.port}`, grpc.credentials.createInsecure());
   const stoppers: Array<{ stop(): Promise<void> }> = [];
 
@@ -70,7 +76,9 @@ export async function startOrderService(log: Logger, opts: { checkoutTimeoutMs: 
     pool,
     checkout,
     orders,
-    raw: promiseClient(orderClient, 20_000, false),
+    raw: auth.asServiceClient(promiseClient(orderClient, 20_000, false), 'order-test'),
+    unauthenticated: promiseClient(orderClient, 20_000, false),
+    auth,
     products,
     async product(name, cents, onHand) {
       const res = await products.createProduct({ name, description: '', category: 'order-test', price: { amountCents: cents, currency: 'USD' }, quantityOnHand: onHand, active: true });

@@ -1,6 +1,7 @@
 import { topics } from '@shop/platform/topics';
 import { z } from 'zod';
 import { baseEnv, env } from '@shop/platform/config';
+import { callerAuthEnv } from '@shop/platform/auth/config';
 import { DEFAULT_DLQ_TOPIC, DEFAULT_EVENTS_TOPIC } from './topics.js';
 
 /** A comma-separated list of amounts in cents (whole, not negative); empty = none. */
@@ -20,9 +21,10 @@ const centsList = () =>
 
 export const configSchema = z.object({
   ...baseEnv,
+  ...callerAuthEnv,
   GRPC_PORT: env.port(),
   /** The payment database: payments, their outbox, the relay's and the reactor's checkpoints. */
-  DATABASE_URL: env.url(),
+  DATABASE_URL: env.databaseUrl(),
   DATABASE_POOL_MAX: env.poolMax(),
   KAFKA_BROKERS: env.list(),
   /** Where charge and refund requests come from (the order's integration events). */

@@ -2,7 +2,11 @@ import test from 'ava';
 import { ConfigError, loadConfig } from '@shop/platform/config';
 import { configSchema } from './config.js';
 
-const required = { HTTP_PORT: '9457', GRPC_PORT: '20057', DATABASE_URL: 'postgres://shop:shop@127.0.0.1:15432/payment', KAFKA_BROKERS: '127.0.0.1:19092' };
+const required = { SHOP_ENVIRONMENT: 'development', HTTP_PORT: '9457', GRPC_PORT: '20057', DATABASE_URL: 'postgres://shop:shop@127.0.0.1:15432/payment', KAFKA_BROKERS: '127.0.0.1:19092',
+  // The caller verification every gRPC service has (platform auth/config.ts).
+  AUTH_JWKS: '{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}',
+  SERVICE_TOKEN_KEY: 'a-service-token-key-of-32-characters-or-more',
+};
 
 test('defaults: no random declines, seed "shop", no test amounts, no latency, the shop topics', (t) => {
   t.like(loadConfig(configSchema, required), {

@@ -1,6 +1,7 @@
 import { eventTopic } from '@shop/platform/topics';
 import { loadDescriptorSet } from '@shop/contracts/descriptors';
 import { Doorbell, processorMigrations, relayMigrations } from '@shop/eventsourcing';
+import { callerAuthenticator } from '@shop/platform/auth/config';
 import { startGrpcServer } from '@shop/platform/grpc/server';
 import { newId, systemClock } from '@shop/platform/ids';
 import { createKafka, ensureTopics } from '@shop/platform/kafka';
@@ -53,6 +54,13 @@ await runProcess('payment', configSchema, async ({ config, log, registry, lifecy
   const reactor = await startOrderReactor({ kafka, pool, topic: config.ORDER_EVENTS_TOPIC, dlqTopic: config.PAYMENT_DLQ_TOPIC, payments, log, registry });
   lifecycle.onShutdown('order-reactor', () => reactor.stop());
 
-  const server = await startGrpcServer({ port: config.GRPC_PORT, services: [paymentService(payments)], descriptorSet: loadDescriptorSet(), log, registry });
+  const server = await startGrpcServer({
+    port: config.GRPC_PORT,
+    services: [paymentService(payments)],
+    descriptorSet: loadDescriptorSet(),
+    log,
+    registry,
+    authenticate: callerAuthenticator(config),
+  });
   lifecycle.onShutdown('grpc', () => server.shutdown());
 });

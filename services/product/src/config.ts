@@ -1,12 +1,14 @@
 import { topics } from '@shop/platform/topics';
 import { z } from 'zod';
 import { baseEnv, env } from '@shop/platform/config';
+import { callerAuthEnv } from '@shop/platform/auth/config';
 import { defaultReservationTtlMs, maxReservationTtlMs } from './domain/reservation.js';
 
 export const configSchema = z.object({
   ...baseEnv,
+  ...callerAuthEnv,
   GRPC_PORT: env.port(),
-  DATABASE_URL: env.url(),
+  DATABASE_URL: env.databaseUrl(),
   DATABASE_POOL_MAX: env.poolMax(),
   KAFKA_BROKERS: env.list(),
   /** Where CatalogChanged is announced (the BFF's catalog cache listens). */

@@ -1,10 +1,11 @@
 import { eventTopic } from '@shop/platform/topics';
-import { connect } from 'nats';
+import { connectNats } from '@shop/platform/nats';
 import { loadDescriptorSet } from '@shop/contracts/descriptors';
 import { runProcess } from '@shop/platform/process';
 import { createPool } from '@shop/platform/postgres/pool';
 import { migrate } from '@shop/platform/postgres/migrate';
 import { outboxMigrations } from '@shop/platform/outbox';
+import { callerAuthenticator } from '@shop/platform/auth/config';
 import { startGrpcServer } from '@shop/platform/grpc/server';
 import { createKafka, ensureTopics } from '@shop/platform/kafka';
 import { prom } from '@shop/platform/metrics';
@@ -27,7 +28,7 @@ await runProcess('product', configSchema, async ({ config, log, registry, lifecy
   await migrate(pool, [outboxMigrations, relayMigrations, productMigrations], log);
   readiness({ name: 'postgres', check: async () => void (await pool.query('SELECT 1')) });
 
-  const nc = await connect({ servers: config.NATS_URL, name: 'product' });
+  const nc = await connectNats({ url: config.NATS_URL, name: 'product', log });
   lifecycle.onShutdown('nats', () => nc.drain());
   readiness({ name: 'nats', check: async () => { if (nc.isClosed()) throw new Error('NATS connection closed'); } });
 
@@ -58,6 +59,7 @@ await runProcess('product', configSchema, async ({ config, log, registry, lifecy
     descriptorSet: loadDescriptorSet(),
     log,
     registry,
+    authenticate: callerAuthenticator(config),
   });
   lifecycle.onShutdown('grpc', () => server.shutdown());
 });

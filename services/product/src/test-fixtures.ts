@@ -6,7 +6,7 @@ import type { Logger } from '@shop/platform/log';
 import { outboxMigrations } from '@shop/platform/outbox';
 import { migrate } from '@shop/platform/postgres/migrate';
 import { createPool } from '@shop/platform/postgres/pool';
-import { createTestDatabase, serveGrpc } from '@shop/testing';
+import { createTestAuth, createTestDatabase, serveGrpc, type TestAuth } from '@shop/testing';
 import { productService } from './adapters/grpc/product-handlers.js';
 import { postgresProducts } from './adapters/postgres/product-repository.js';
 import { postgresReservations } from './adapters/postgres/reservation-repository.js';
@@ -16,7 +16,9 @@ import { productMigrations } from './index.js';
 
 /** The real product service for another service's integration tests. */
 export interface ProductServiceFixture {
+  /** Calls as a service of the shop (catalog changes and stock moves need one). */
   client: PromiseClient<ProductServiceClient>;
+  auth: TestAuth;
   raw: ProductServiceClient;
   close(): Promise<void>;
 }
@@ -32,10 +34,12 @@ export async function startProductService(log: Logger, name = 'product'): Promis
   await migrate(pool, [outboxMigrations, productMigrations], log);
   const catalog = new Catalog(pool, postgresProducts, systemClock, newId);
   const reservations = new Reservations(pool, postgresProducts, postgresReservations, systemClock);
-  const server = await serveGrpc([productService(catalog, reservations)], log, `${name}-test-product`);
+  const auth = await createTestAuth();
+  const server = await serveGrpc([productService(catalog, reservations)], log, `${name}-test-product`, auth.authenticate);
   const raw = new ProductServiceClient(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure());
   return {
-    client: promiseClient(raw, 10_000),
+    client: auth.asServiceClient(promiseClient(raw, 10_000), `${name}-test`),
+    auth,
     raw,
     async close() {
       raw.close();

@@ -1,4 +1,5 @@
 import { loadDescriptorSet } from '@shop/contracts/descriptors';
+import { callerAuthenticator } from '@shop/platform/auth/config';
 import { startGrpcServer } from '@shop/platform/grpc/server';
 import { createKafka, ensureTopics } from '@shop/platform/kafka';
 import { migrate } from '@shop/platform/postgres/migrate';
@@ -23,6 +24,13 @@ await runProcess('reports', configSchema, async ({ config, log, registry, lifecy
   const projection = await startSalesProjection({ kafka, topics: [config.ORDER_EVENTS_TOPIC], dlqTopic: config.REPORTS_DLQ_TOPIC, log, registry, ledger });
   lifecycle.onShutdown('sales-projection', () => projection.stop());
 
-  const server = await startGrpcServer({ port: config.GRPC_PORT, services: [reportService(ledger)], descriptorSet: loadDescriptorSet(), log, registry });
+  const server = await startGrpcServer({
+    port: config.GRPC_PORT,
+    services: [reportService(ledger)],
+    descriptorSet: loadDescriptorSet(),
+    log,
+    registry,
+    authenticate: callerAuthenticator(config),
+  });
   lifecycle.onShutdown('grpc', () => server.shutdown());
 });

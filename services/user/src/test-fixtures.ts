@@ -14,10 +14,16 @@ import { userCommandService } from './command/user-command-service.js';
 import { userCommandHandler } from './command/user-handler.js';
 import type { VerificationMailer } from './command/verification-mailer.js';
 import { userMigrations } from './migrations.js';
+import { sealedStore } from './personal-data/sealed-store.js';
 
 /** Integration-test set-ups over the real stack: a database per test file, real gRPC servers on port 0. */
 
 import { serveGrpc as serve } from '@shop/testing';
+import { withMetadata } from '@shop/platform/grpc/client';
+import { ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, createTokenVerifier } from '@shop/platform/auth';
+import { createCallerAuthenticator, createServiceIdentity } from '@shop/platform/auth/caller';
+
+const SERVICE_KEY = 'user-command-test-service-key-0123456789';
 export { serve };
 
 export interface SentMail {
@@ -32,8 +38,10 @@ export interface UserCommandFixture {
   pool: Pool;
   store: PostgresEventStore;
   raw: UserCommandServiceClient;
-  /** Keeps raw gRPC errors (code, trailers), as a client on the wire sees them. */
+  /** Keeps raw gRPC errors (code, trailers), as a client on the wire sees them; calls as a service of the shop. */
   c: PromiseClient<UserCommandServiceClient>;
+  /** The same without any token: `{ metadata: { authorization: 'Bearer ' + accessToken } }` makes a customer's call. */
+  unauthenticated: PromiseClient<UserCommandServiceClient>;
   /** Verification mails "sent", newest last. */
   mails: SentMail[];
   /** Moves the clock of the service (tokens, expiries) forward. */
@@ -46,6 +54,7 @@ export async function startUserCommandService(log: Logger): Promise<UserCommandF
   const db = await createTestDatabase('user');
   const pool = createPool({ url: db.url, max: 30, log });
   await migrate(pool, [eventStoreMigrations, relayMigrations, userMigrations], log);
+  /** The raw store: what is stored (sealed). `users` reads and writes through `sealedStore`. */
   const store = new PostgresEventStore(pool);
   let offsetMs = 0;
   const clock: Clock = () => new Date(Date.now() + offsetMs);
@@ -55,7 +64,7 @@ export async function startUserCommandService(log: Logger): Promise<UserCommandF
   const server = await serve(
     [
       userCommandService({
-        users: userCommandHandler(store),
+        users: userCommandHandler(sealedStore(store, pool)),
         pool,
         refreshTokens: new RefreshTokens(pool, clock, newId, 3600),
         passwords: argon2Hasher,
@@ -68,14 +77,20 @@ export async function startUserCommandService(log: Logger): Promise<UserCommandF
     ],
     log,
     'user-command-test',
+    createCallerAuthenticator({
+      customers: createTokenVerifier({ issuer: ACCESS_TOKEN_ISSUER, audience: ACCESS_TOKEN_AUDIENCE, fetchJwks: async () => tokens.jwks() }),
+      serviceKey: SERVICE_KEY,
+    }),
   );
+  const identity = createServiceIdentity({ name: 'user-test', key: SERVICE_KEY });
   const raw = new UserCommandServiceClient(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure());
   return {
     db,
     pool,
     store,
     raw,
-    c: promiseClient(raw, 30_000, false),
+    c: withMetadata(promiseClient(raw, 30_000, false), () => identity.metadata()),
+    unauthenticated: promiseClient(raw, 30_000, false),
     mails,
     advance: (ms) => void (offsetMs += ms),
     async close() {

@@ -8,7 +8,7 @@ import { subjects } from '@shop/platform/subjects';
 import { adminApiKey } from '@shop/tools/apps';
 import { grpcServices, urls } from '@shop/tools/topology';
 import { gql } from './graphql.js';
-import { grpcurl, grpcurlCall } from './grpcurl.js';
+import { grpcurl, grpcurlCall, run } from './grpcurl.js';
 
 /**
  * The product slice end to end: GraphQL through the Envoy edge → BFF → Envoy gRPC
@@ -88,15 +88,14 @@ test('grpcurl list and describe on the product port show the service, health and
   t.deepEqual(health, { status: 'SERVING' });
 });
 
-test('grpcurl through the Envoy listener reaches the product service', async (t) => {
+test('grpcurl through the Envoy listener reaches the product service: a change needs the service token `npm run token` signs (README)', async (t) => {
   const category = `e2e-${randomUUID().slice(0, 8)}`;
   const viaEnvoy = `127.0.0.1:${product.envoyPort}`;
-  const created = (await grpcurlCall(viaEnvoy, 'shop.product.v1.ProductService/CreateProduct', {
-    name: 'Cork board',
-    category,
-    price: { amountCents: 1500, currency: 'USD' },
-    quantityOnHand: 7,
-  })) as { product: { id: string } };
+  const board = { name: 'Cork board', category, price: { amountCents: 1500, currency: 'USD' }, quantityOnHand: 7 };
+  const refused = await t.throwsAsync<Error & { stderr?: string }>(grpcurlCall(viaEnvoy, 'shop.product.v1.ProductService/CreateProduct', board));
+  t.regex(refused?.stderr ?? refused?.message ?? '', /Unauthenticated/);
+  const { stdout: token } = await run('npm', ['run', '-s', 'token', '--', 'service', 'e2e'], { timeout: 60_000 });
+  const created = (await grpcurlCall(viaEnvoy, 'shop.product.v1.ProductService/CreateProduct', board, [`x-service-token: ${token.trim()}`])) as { product: { id: string } };
   const fetched = (await grpcurlCall(viaEnvoy, 'shop.product.v1.ProductService/GetProduct', { id: created.product.id })) as {
     product: { name: string; quantityOnHand: number };
   };

@@ -57,7 +57,7 @@ export async function fillCart(token: string, lines: Array<[string, number]>): P
 
 export const checkOut = (token: string | undefined, cartId: string, expectedTotal?: number) =>
   gql(
-    `mutation ($c: ID!, $e: Int) { checkOut(cartId: $c, expectedTotal: $e) { checkoutId orderId total currency version lines { productId quantity unitPrice } } }`,
+    `mutation ($c: ID!, $e: Cents) { checkOut(cartId: $c, expectedTotal: $e) { checkoutId orderId total currency version lines { productId quantity unitPrice } } }`,
     { c: cartId, ...(expectedTotal === undefined ? {} : { e: expectedTotal }) },
     token ? bearer(token) : {},
   );

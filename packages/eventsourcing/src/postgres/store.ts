@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { ConcurrencyError } from '@shop/platform/errors';
+import { ConcurrencyError, ValidationError } from '@shop/platform/errors';
 import type { MigrationSource } from '@shop/platform/postgres/migrate';
 import { SqlState, sqlState, withTransaction, type Pool, type Queryable } from '@shop/platform/postgres/pool';
 import type {
@@ -50,6 +50,14 @@ export const toRecorded = (r: EventRow): RecordedEvent => ({
 });
 
 /**
+ * Largest event the store accepts (its data and metadata as JSON, default 256 KiB): every
+ * event is published to Kafka, whose brokers refuse messages over about 1 MiB; an event
+ * the relay cannot publish is only recorded and skipped there, so it is refused here,
+ * where the caller still gets the error.
+ */
+export const DEFAULT_MAX_EVENT_BYTES = 256 * 1024;
+
+/**
  * The Postgres event store. An append is one INSERT … SELECT that checks the expected
  * version and writes every event in the same statement (one round trip, one commit);
  * the unique (stream_id, version) turns a racing writer into a ConcurrencyError.
@@ -59,6 +67,7 @@ export class PostgresEventStore implements EventStore {
   /** The table the events are in (its constraints are named after it). */
   readonly tableName: string;
   private readonly onAppended: () => void;
+  private readonly maxEventBytes: number;
 
   constructor(
     private readonly pool: Pool,
@@ -66,8 +75,11 @@ export class PostgresEventStore implements EventStore {
       table?: string;
       /** Called after each committed append (e.g. to ring the relay's doorbell). */
       onAppended?: () => void;
+      /** Largest event accepted, in bytes of JSON (default DEFAULT_MAX_EVENT_BYTES). */
+      maxEventBytes?: number;
     } = {},
   ) {
+    this.maxEventBytes = options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
     this.table = options.table ?? 'events';
     this.tableName = this.table;
     this.onAppended = options.onAppended ?? (() => {});
@@ -82,6 +94,12 @@ export class PostgresEventStore implements EventStore {
     options: { inTransaction?: InTransaction } = {},
   ): Promise<AppendResult> {
     if (events.length === 0) throw new Error('append needs at least one event');
+    for (const e of events) {
+      const bytes = Buffer.byteLength(JSON.stringify(e.data)) + Buffer.byteLength(JSON.stringify(e.metadata ?? {}));
+      if (bytes > this.maxEventBytes) {
+        throw new ValidationError('events', `${e.type} for ${streamType} ${streamId} is ${bytes} bytes, over the limit of ${this.maxEventBytes} bytes per event`);
+      }
+    }
     const run = (q: Queryable) => this.insert(q, streamType, streamId, events, expected);
     try {
       const inTransaction = options.inTransaction;

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import { createEventProducer } from '@shop/platform/kafka';
+import { isConnectionError } from '@shop/platform/postgres/connection-errors';
 import type { Logger } from '@shop/platform/log';
 import { prom, sharedMetric } from '@shop/platform/metrics';
 import { fromKafkaValue } from '../envelope.js';
@@ -252,12 +253,17 @@ export async function startProcessor(opts: ProcessorOptions): Promise<Processor>
   };
 }
 
-/** Failures worth retrying as they are: the database or the network, not the event. */
+/**
+ * Failures worth retrying as they are: the database or the network (isConnectionError:
+ * a restart, DNS, routing, a reset), contention and resources, not the event.
+ */
 export function isTransient(err: unknown): boolean {
+  if (isConnectionError(err)) return true;
   const code = String((err as { code?: unknown } | undefined)?.code ?? '');
-  if (/^(08|53|57|58)/.test(code) || ['40001', '40P01', '55P03', 'XX000', '42P01'].includes(code)) return true;
-  if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND'].includes(code)) return true;
-  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(String((err as Error)?.message ?? err));
+  // 53 resources, 57 operator intervention (a cancelled or timed-out statement included),
+  // 58 system errors; serialization failures, deadlocks, lock timeouts; XX000 and 42P01
+  // are what a table being recreated (a rebuild) looks like for a moment.
+  return /^(53|57|58)/.test(code) || ['40001', '40P01', '55P03', 'XX000', '42P01'].includes(code);
 }
 
 type ProcessorMetrics = {

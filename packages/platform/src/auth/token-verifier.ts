@@ -1,5 +1,5 @@
 import { createLocalJWKSet, errors, jwtVerify, type JSONWebKeySet } from 'jose';
-import { UnauthenticatedError } from '../errors.js';
+import { UnauthenticatedError, UnavailableError } from '../errors.js';
 
 /** Who is calling, from a verified access token. */
 export interface Caller {
@@ -15,17 +15,29 @@ export interface TokenVerifierOptions {
   algorithms?: string[];
   /** How long fetched keys are trusted before they are fetched again (default 5 min). */
   cacheMs?: number;
+  /** After a failed refresh, how long the last good keys are served before the next attempt (default 30 s). */
+  retryMs?: number;
+  /** Told when a refresh fails while the last good keys are still served. */
+  onRefreshError?: (err: unknown) => void;
 }
+
+/** The issuer and audience of access tokens: user-command signs with them, every verifier checks them. */
+export const ACCESS_TOKEN_ISSUER = 'shop';
+export const ACCESS_TOKEN_AUDIENCE = 'shop-api';
 
 /**
  * Verifies access tokens against the issuer's JWKS: signature, algorithm allow-list,
- * issuer, audience, expiry. Keys are cached; an unknown `kid` (a rotated key) triggers
- * one early refetch, at most every few seconds so that junk tokens cannot make us hammer
- * the issuer. Every failure is the same UnauthenticatedError, whatever went wrong.
+ * issuer, audience, expiry, and the `exp` and `sub` claims required. Keys are cached; an
+ * unknown `kid` (a rotated key) triggers one early refetch, at most every few seconds so
+ * that junk tokens cannot make us hammer the issuer. A refresh that fails keeps the last
+ * good keys in service (the issuer being down must not turn every valid token into a
+ * 401); with no keys at all the verifier answers UnavailableError (503), not 401. Every
+ * failure of the token itself is the same UnauthenticatedError, whatever went wrong.
  */
 export function createTokenVerifier(opts: TokenVerifierOptions) {
   const algorithms = opts.algorithms ?? ['EdDSA', 'ES256'];
   const cacheMs = opts.cacheMs ?? 300_000;
+  const retryMs = opts.retryMs ?? 30_000;
   let keys: { set: ReturnType<typeof createLocalJWKSet>; at: number } | undefined;
   let inflight: Promise<ReturnType<typeof createLocalJWKSet>> | undefined;
   let lastForced = 0;
@@ -41,6 +53,13 @@ export function createTokenVerifier(opts: TokenVerifierOptions) {
         keys = { set: createLocalJWKSet(jwks), at: Date.now() };
         return keys.set;
       })
+      .catch((err: unknown) => {
+        if (!keys) throw new UnavailableError('the access token keys cannot be fetched right now; try again shortly');
+        opts.onRefreshError?.(err);
+        // Served again until a retry, which is due `retryMs` from now.
+        keys.at = Date.now() - cacheMs + retryMs;
+        return keys.set;
+      })
       .finally(() => {
         inflight = undefined;
       });
@@ -48,7 +67,7 @@ export function createTokenVerifier(opts: TokenVerifierOptions) {
   };
 
   const check = async (token: string, force: boolean): Promise<Caller> => {
-    const { payload } = await jwtVerify(token, await load(force), { issuer: opts.issuer, audience: opts.audience, algorithms });
+    const { payload } = await jwtVerify(token, await load(force), { issuer: opts.issuer, audience: opts.audience, algorithms, requiredClaims: ['exp', 'sub'] });
     if (typeof payload.sub !== 'string' || payload.sub.length === 0) throw new UnauthenticatedError('invalid access token');
     return { userId: payload.sub };
   };
@@ -65,7 +84,7 @@ export function createTokenVerifier(opts: TokenVerifierOptions) {
             throw new UnauthenticatedError('invalid access token');
           }
         }
-        if (err instanceof UnauthenticatedError) throw err;
+        if (err instanceof UnauthenticatedError || err instanceof UnavailableError) throw err;
         if (err instanceof errors.JWTExpired) throw new UnauthenticatedError('access token expired');
         if (err instanceof errors.JOSEError) throw new UnauthenticatedError('invalid access token');
         throw err;

@@ -1,6 +1,6 @@
 import test from 'ava';
-import { SignJWT, UnsecuredJWT, exportJWK, generateKeyPair, type JSONWebKeySet } from 'jose';
-import { UnauthenticatedError } from '../errors.js';
+import { SignJWT, UnsecuredJWT, exportJWK, generateKeyPair, type JSONWebKeySet, type JWK } from 'jose';
+import { UnauthenticatedError, UnavailableError } from '../errors.js';
 import { bearerToken, createTokenVerifier } from './token-verifier.js';
 
 const issuer = 'shop';
@@ -52,15 +52,46 @@ const rejected: Array<[string, (k: Awaited<ReturnType<typeof issuerKeys>>) => Pr
     const secret = new TextEncoder().encode(JSON.stringify(k.jwk));
     return new SignJWT({}).setProtectedHeader({ alg: 'HS256', kid: 'k1' }).setSubject('user-1').setIssuer(issuer).setAudience(audience).setExpirationTime('15m').sign(secret);
   }],
+  ['without an expiry (exp)', () => signedByOwnKey((jwt) => jwt.setSubject('user-1'))],
+  ['without a subject (sub)', () => signedByOwnKey((jwt) => jwt.setExpirationTime('15m'))],
   ['garbage', async () => 'not.a.jwt'],
 ];
+/** A key of the test's own, published, so that only the claim left out refuses the token. */
+let ownKey: JWK | undefined;
+async function signedByOwnKey(claims: (jwt: SignJWT) => SignJWT): Promise<string> {
+  const { privateKey, publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
+  ownKey = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'EdDSA', use: 'sig' };
+  return claims(new SignJWT({}).setProtectedHeader({ alg: 'EdDSA', kid: 'k1' }).setIssuer(issuer).setAudience(audience)).sign(privateKey);
+}
 for (const [what, make] of rejected) {
-  test(`a token ${what} is UNAUTHENTICATED`, async (t) => {
+  test.serial(`a token ${what} is UNAUTHENTICATED`, async (t) => {
+    ownKey = undefined;
     const k = await issuerKeys('k1');
-    const v = verifierFor(() => ({ keys: [k.jwk] }));
-    await t.throwsAsync(v.verify(await make(k)), { instanceOf: UnauthenticatedError });
+    const token = await make(k);
+    const v = verifierFor(() => ({ keys: [ownKey ?? k.jwk] }));
+    await t.throwsAsync(v.verify(token), { instanceOf: UnauthenticatedError });
   });
 }
+
+test('when the issuer is down, the last good keys keep verifying (no 401 for valid tokens); with no keys yet it is UNAVAILABLE, not UNAUTHENTICATED', async (t) => {
+  const k = await issuerKeys('k1');
+  let up = true;
+  let refreshErrors = 0;
+  const fetchJwks = async () => {
+    if (!up) throw new Error('connect ECONNREFUSED');
+    return { keys: [k.jwk] };
+  };
+  const v = createTokenVerifier({ issuer, audience, fetchJwks, cacheMs: 0, onRefreshError: () => refreshErrors++ });
+  t.deepEqual(await v.verify(await k.sign()), { userId: 'user-1' });
+  up = false;
+  t.deepEqual(await v.verify(await k.sign()), { userId: 'user-1' }, 'the cache has expired (cacheMs 0) and the refresh failed');
+  t.is(refreshErrors, 1);
+
+  const cold = createTokenVerifier({ issuer, audience, fetchJwks });
+  await t.throwsAsync(cold.verify(await k.sign()), { instanceOf: UnavailableError });
+  up = true;
+  t.deepEqual(await cold.verify(await k.sign()), { userId: 'user-1' }, 'the next call fetches again');
+});
 
 test('a rotated key is fetched once when a token names an unknown kid; junk kids do not hammer the issuer', async (t) => {
   const old = await issuerKeys('k1');

@@ -64,3 +64,18 @@ export function traceMetadata(trace: { correlationId?: string | undefined; trace
     ...(trace.traceparent ? { traceparent: trace.traceparent } : {}),
   };
 }
+
+/**
+ * A promise client whose every call also carries `extra()`'s metadata (this service's
+ * identity, say), under whatever the call passes itself.
+ */
+export function withMetadata<C extends object>(client: C, extra: () => Promise<Record<string, string>> | Record<string, string>): C {
+  return new Proxy(client, {
+    get(target, prop) {
+      const method = (target as Record<string | symbol, unknown>)[prop];
+      if (typeof method !== 'function') return method;
+      return async (request: unknown, options: CallOptions = {}) =>
+        (method as (r: unknown, o: CallOptions) => Promise<unknown>).call(target, request, { ...options, metadata: { ...(await extra()), ...options.metadata } });
+    },
+  });
+}

@@ -5,6 +5,7 @@ import type { Registry } from 'prom-client';
 import { prom } from '../metrics.js';
 import type { Logger } from '../log.js';
 import { toStatus } from './status.js';
+import { ANONYMOUS, type CallerAuthenticator, type RequestCaller } from '../auth/caller.js';
 import { addReflection, buildReflectionIndex } from './reflection.js';
 
 /** What a handler sees besides its request. */
@@ -14,6 +15,8 @@ export interface CallContext {
   log: Logger;
   correlationId: string;
   deadline: grpc.Deadline;
+  /** Who is calling, as verified from the call's tokens (anonymous when the server authenticates no one). */
+  caller: RequestCaller;
 }
 
 export type UnaryHandler<Req = any, Res = any> = (request: Req, ctx: CallContext) => Promise<Res>;
@@ -56,6 +59,8 @@ export async function startGrpcServer(opts: {
   descriptorSet: Buffer;
   log: Logger;
   registry: Registry;
+  /** Verifies the caller of every call (auth/caller.ts); without it every caller is anonymous. */
+  authenticate?: CallerAuthenticator;
 }): Promise<GrpcServer> {
   const server = new grpc.Server({
     'grpc.keepalive_permit_without_calls': 1,
@@ -77,7 +82,7 @@ export async function startGrpcServer(opts: {
       if (def.requestStream || def.responseStream) {
         throw new Error(`${svc.name}.${method}: streaming methods are not supported by this bootstrap`);
       }
-      impl[method] = wrapUnary(svc.name, def.originalName ?? method, handler, opts.log, histogram);
+      impl[method] = wrapUnary(svc.name, def.originalName ?? method, handler, opts.log, histogram, opts.authenticate);
     }
     server.addService(svc.definition, impl);
   }
@@ -119,6 +124,7 @@ export function wrapUnary(
   handler: UnaryHandler,
   log: Logger,
   histogram: prom.Histogram<'grpc_service' | 'grpc_method' | 'grpc_code'>,
+  authenticate?: CallerAuthenticator,
 ): grpc.handleUnaryCall<unknown, unknown> {
   return (call, callback) => {
     const started = process.hrtime.bigint();
@@ -128,6 +134,7 @@ export function wrapUnary(
       log: log.child({ method: `${service}/${method}`, correlationId }),
       correlationId,
       deadline: call.getDeadline(),
+      caller: ANONYMOUS,
     };
     const finish = (code: grpc.status) => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -143,19 +150,22 @@ export function wrapUnary(
       callback({ code: grpc.status.DEADLINE_EXCEEDED, details: 'deadline exceeded before the call was started' });
       return;
     }
-    handler(call.request, ctx).then(
-      (response) => {
-        finish(grpc.status.OK);
-        callback(null, response);
-      },
-      (err: unknown) => {
-        const referenceId = randomUUID();
-        const st = toStatus(err, referenceId);
-        if (st.code === grpc.status.INTERNAL) ctx.log.error({ err, referenceId }, 'unhandled error');
-        finish(st.code);
-        callback(st);
-      },
-    );
+    const header = (name: string) => call.metadata.get(name)[0]?.toString();
+    (authenticate ? authenticate(header) : Promise.resolve(ANONYMOUS))
+      .then((caller) => handler(call.request, { ...ctx, caller }))
+      .then(
+        (response) => {
+          finish(grpc.status.OK);
+          callback(null, response);
+        },
+        (err: unknown) => {
+          const referenceId = randomUUID();
+          const st = toStatus(err, referenceId);
+          if (st.code === grpc.status.INTERNAL) ctx.log.error({ err, referenceId }, 'unhandled error');
+          finish(st.code);
+          callback(st);
+        },
+      );
   };
 }
 

@@ -22,6 +22,9 @@ export async function migrate(pool: Pool, sources: MigrationSource[], log: Logge
   const lockClient = await pool.connect();
   const applied: string[] = [];
   try {
+    // Waiting for another replica's migrations, and a migration itself (an index on a big
+    // table), may take longer than the pool's statement timeout: no limit here.
+    await lockClient.query('SET statement_timeout = 0');
     await lockClient.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
     await lockClient.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
       id text PRIMARY KEY,
@@ -37,6 +40,7 @@ export async function migrate(pool: Pool, sources: MigrationSource[], log: Logge
         if (done.has(id)) continue;
         const sql = await readFile(path.join(source.dir, file), 'utf8');
         await withTransaction(pool, async (tx) => {
+          await tx.query('SET LOCAL statement_timeout = 0');
           await tx.query(sql);
           await tx.query('INSERT INTO schema_migrations (id) VALUES ($1)', [id]);
         });
@@ -45,8 +49,12 @@ export async function migrate(pool: Pool, sources: MigrationSource[], log: Logge
       }
     }
   } finally {
-    await lockClient.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
-    lockClient.release();
+    // Back to the pool's settings; a connection that cannot say so is not given back.
+    const reset = await lockClient
+      .query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK])
+      .then(() => lockClient.query('RESET statement_timeout'))
+      .then(() => undefined, (err: unknown) => (err instanceof Error ? err : new Error(String(err))));
+    lockClient.release(reset);
   }
   return applied;
 }

@@ -28,12 +28,17 @@ const streamOf = async (cartId: string) =>
 
 // Tests that count every event of the store run serially; the others look at their own stream.
 
-/** A cart with a customer and `quantity` lamps in it. */
+/** A customer's call options: their access token, as the BFF forwards it. */
+type Options = { metadata: Record<string, string> };
+const as = (customerId: string): Promise<Options> => cart.auth.asCustomer(customerId);
+
+/** A cart with a customer and `quantity` lamps in it; `owner` are that customer's call options. */
 async function cartWithLamps(quantity = 2, customerId = newId()) {
   const cartId = newId();
-  await cart.c.assignCustomer({ cartId, customerId });
-  await cart.c.addItem({ cartId, productId: products.lamp, quantity });
-  return { cartId, customerId };
+  const owner = await as(customerId);
+  await cart.c.assignCustomer({ cartId, customerId }, owner);
+  await cart.c.addItem({ cartId, productId: products.lamp, quantity }, owner);
+  return { cartId, customerId, owner };
 }
 
 test('adding an item records the product name and price, and answers the new version and position', async (t) => {
@@ -69,8 +74,8 @@ test('add, change, remove and reset each append their event, versions counting u
 });
 
 test('checkout answers the frozen lines and total; the cart then refuses changes until it is reset', async (t) => {
-  const { cartId, customerId } = await cartWithLamps(3);
-  const res = await cart.c.checkOut({ cartId });
+  const { cartId, customerId, owner } = await cartWithLamps(3);
+  const res = await cart.c.checkOut({ cartId }, owner);
   t.is(res.result?.version, 3);
   t.like(res.checkout, { cartId, customerId, total: { amountCents: 7797, currency: 'USD' } });
   t.deepEqual(res.checkout?.lines, [
@@ -80,41 +85,41 @@ test('checkout answers the frozen lines and total; the cart then refuses changes
   t.is(stored?.type, 'shop.cart.v1.CheckedOut');
   t.is(stored?.data.checkoutId, res.checkout?.checkoutId);
 
-  const refused = await t.throwsAsync<grpc.ServiceError>(cart.c.addItem({ cartId, productId: products.lamp, quantity: 1 }));
+  const refused = await t.throwsAsync<grpc.ServiceError>(cart.c.addItem({ cartId, productId: products.lamp, quantity: 1 }, owner));
   t.is(refused?.code, grpc.status.FAILED_PRECONDITION);
   t.is(refused?.details, 'cart is checked out; reset it first');
   t.is((await streamOf(cartId)).length, 3);
 
-  t.is((await cart.c.resetCart({ cartId })).result?.version, 4);
-  t.is((await cart.c.addItem({ cartId, productId: products.lamp, quantity: 1 })).result?.version, 5);
+  t.is((await cart.c.resetCart({ cartId }, owner)).result?.version, 4);
+  t.is((await cart.c.addItem({ cartId, productId: products.lamp, quantity: 1 }, owner)).result?.version, 5);
 });
 
 test('a command that changes nothing appends nothing and answers the current version', async (t) => {
-  const { cartId, customerId } = await cartWithLamps();
-  const { result } = await cart.c.assignCustomer({ cartId, customerId });
+  const { cartId, customerId, owner } = await cartWithLamps();
+  const { result } = await cart.c.assignCustomer({ cartId, customerId }, owner);
   t.deepEqual(result, { version: 2, position: 0 });
   t.is((await streamOf(cartId)).length, 2);
 });
 
-const invalid: Array<[string, (cartId: string) => Promise<unknown>, string]> = [
-  ['a malformed cart id', () => cart.c.addItem({ cartId: 'cart-1', productId: products.lamp, quantity: 1 }), 'cart_id'],
-  ['a missing cart id', () => cart.c.resetCart({ cartId: '' }), 'cart_id'],
-  ['a malformed product id', (cartId) => cart.c.addItem({ cartId, productId: 'lamp', quantity: 1 }), 'product_id'],
-  ['a malformed product id on remove', (cartId) => cart.c.removeItem({ cartId, productId: '42' }), 'product_id'],
-  ['quantity 0 on add', (cartId) => cart.c.addItem({ cartId, productId: products.lamp, quantity: 0 }), 'quantity'],
-  ['a negative quantity on add', (cartId) => cart.c.addItem({ cartId, productId: products.lamp, quantity: -1 }), 'quantity'],
-  ['100 units on add', (cartId) => cart.c.addItem({ cartId, productId: products.lamp, quantity: 100 }), 'quantity'],
-  ['a line over 99 units', (cartId) => cart.c.addItem({ cartId, productId: products.lamp, quantity: 98 }), 'quantity'],
-  ['quantity 100 on change', (cartId) => cart.c.changeQuantity({ cartId, productId: products.lamp, quantity: 100 }), 'quantity'],
-  ['a negative quantity on change', (cartId) => cart.c.changeQuantity({ cartId, productId: products.lamp, quantity: -1 }), 'quantity'],
-  ['a malformed customer id', (cartId) => cart.c.assignCustomer({ cartId, customerId: 'alice' }), 'customer_id'],
-  ['a negative expected version', (cartId) => cart.c.checkOut({ cartId, expectedVersion: -1 }), 'expected_version'],
+const invalid: Array<[string, (cartId: string, owner: Options) => Promise<unknown>, string]> = [
+  ['a malformed cart id', (_, owner) => cart.c.addItem({ cartId: 'cart-1', productId: products.lamp, quantity: 1 }, owner), 'cart_id'],
+  ['a missing cart id', (_, owner) => cart.c.resetCart({ cartId: '' }, owner), 'cart_id'],
+  ['a malformed product id', (cartId, owner) => cart.c.addItem({ cartId, productId: 'lamp', quantity: 1 }, owner), 'product_id'],
+  ['a malformed product id on remove', (cartId, owner) => cart.c.removeItem({ cartId, productId: '42' }, owner), 'product_id'],
+  ['quantity 0 on add', (cartId, owner) => cart.c.addItem({ cartId, productId: products.lamp, quantity: 0 }, owner), 'quantity'],
+  ['a negative quantity on add', (cartId, owner) => cart.c.addItem({ cartId, productId: products.lamp, quantity: -1 }, owner), 'quantity'],
+  ['100 units on add', (cartId, owner) => cart.c.addItem({ cartId, productId: products.lamp, quantity: 100 }, owner), 'quantity'],
+  ['a line over 99 units', (cartId, owner) => cart.c.addItem({ cartId, productId: products.lamp, quantity: 98 }, owner), 'quantity'],
+  ['quantity 100 on change', (cartId, owner) => cart.c.changeQuantity({ cartId, productId: products.lamp, quantity: 100 }, owner), 'quantity'],
+  ['a negative quantity on change', (cartId, owner) => cart.c.changeQuantity({ cartId, productId: products.lamp, quantity: -1 }, owner), 'quantity'],
+  ['a malformed customer id', (cartId, owner) => cart.c.assignCustomer({ cartId, customerId: 'alice' }, owner), 'customer_id'],
+  ['a negative expected version', (cartId, owner) => cart.c.checkOut({ cartId, expectedVersion: -1 }, owner), 'expected_version'],
 ];
 for (const [what, call, field] of invalid) {
   test.serial(`${what} is INVALID_ARGUMENT naming ${field}, and appends nothing`, async (t) => {
-    const { cartId } = await cartWithLamps();
+    const { cartId, owner } = await cartWithLamps();
     const before = await eventCount();
-    const err = await t.throwsAsync<grpc.ServiceError>(call(cartId) as Promise<unknown>);
+    const err = await t.throwsAsync<grpc.ServiceError>(call(cartId, owner) as Promise<unknown>);
     t.is(err?.code, grpc.status.INVALID_ARGUMENT, err?.details);
     t.true(err?.details.startsWith(`${field}: `), err?.details);
     t.deepEqual(err?.metadata.get('shop-error-field'), [field]);
@@ -123,27 +128,26 @@ for (const [what, call, field] of invalid) {
 }
 
 test.serial('the 99-unit limit says how many more fit', async (t) => {
-  const { cartId } = await cartWithLamps(98);
-  const err = await t.throwsAsync<grpc.ServiceError>(cart.c.addItem({ cartId, productId: products.lamp, quantity: 2 }));
+  const { cartId, owner } = await cartWithLamps(98);
+  const err = await t.throwsAsync<grpc.ServiceError>(cart.c.addItem({ cartId, productId: products.lamp, quantity: 2 }, owner));
   t.is(err?.code, grpc.status.INVALID_ARGUMENT);
   t.regex(err?.details ?? '', /^quantity: a cart line holds at most 99 units; the cart already has 98 .* at most 1 more/);
 });
 
-const refused: Array<[string, (cartId: string) => Promise<unknown>, RegExp]> = [
-  ['removing a product not in the cart', (cartId) => cart.c.removeItem({ cartId, productId: newId() }), /is not in the cart/],
-  ['changing a product not in the cart', (cartId) => cart.c.changeQuantity({ cartId, productId: newId(), quantity: 1 }), /is not in the cart/],
-  ['assigning another customer', (cartId) => cart.c.assignCustomer({ cartId, customerId: newId() }), /belongs to another customer/],
-  ['checking out an empty cart', async (cartId) => {
-    await cart.c.resetCart({ cartId });
-    return cart.c.checkOut({ cartId });
+const refused: Array<[string, (cartId: string, owner: Options) => Promise<unknown>, RegExp]> = [
+  ['removing a product not in the cart', (cartId, owner) => cart.c.removeItem({ cartId, productId: newId() }, owner), /is not in the cart/],
+  ['changing a product not in the cart', (cartId, owner) => cart.c.changeQuantity({ cartId, productId: newId(), quantity: 1 }, owner), /is not in the cart/],
+  ['checking out an empty cart', async (cartId, owner) => {
+    await cart.c.resetCart({ cartId }, owner);
+    return cart.c.checkOut({ cartId }, owner);
   }, /cart is empty/],
-  ['adding an inactive product', (cartId) => cart.c.addItem({ cartId, productId: products.retired, quantity: 1 }), /is not available/],
+  ['adding an inactive product', (cartId, owner) => cart.c.addItem({ cartId, productId: products.retired, quantity: 1 }, owner), /is not available/],
 ];
 for (const [what, call, message] of refused) {
   test.serial(`${what} is FAILED_PRECONDITION and appends nothing`, async (t) => {
-    const { cartId } = await cartWithLamps();
+    const { cartId, owner } = await cartWithLamps();
     const before = await eventCount();
-    const err = await t.throwsAsync<grpc.ServiceError>(call(cartId) as Promise<unknown>);
+    const err = await t.throwsAsync<grpc.ServiceError>(call(cartId, owner) as Promise<unknown>);
     t.is(err?.code, grpc.status.FAILED_PRECONDITION, err?.details);
     t.regex(err?.details ?? '', message);
     // The reset of the empty-cart case is the only write allowed.
@@ -153,9 +157,10 @@ for (const [what, call, message] of refused) {
 
 test.serial('a signed-in shopper\'s cart checks out at the catalog\'s current price; an anonymous one is refused and records nothing', async (t) => {
   const customerId = newId();
+  const owner = await as(customerId);
   const cartId = newId();
-  await cart.c.addItem({ cartId, productId: products.lamp, quantity: 2, customerId });
-  const res = await cart.c.checkOut({ cartId });
+  await cart.c.addItem({ cartId, productId: products.lamp, quantity: 2, customerId }, owner);
+  const res = await cart.c.checkOut({ cartId }, owner);
   t.is(res.result?.version, 3, 'CustomerAssigned, ItemAdded, CheckedOut');
   t.is(res.checkout?.customerId, customerId);
   t.is(res.checkout?.lines[0]?.quantity, 2);
@@ -164,27 +169,79 @@ test.serial('a signed-in shopper\'s cart checks out at the catalog\'s current pr
   const anonymous = newId();
   await cart.c.addItem({ cartId: anonymous, productId: products.lamp, quantity: 1 });
   const before = await eventCount();
-  const err = await t.throwsAsync<grpc.ServiceError>(cart.c.checkOut({ cartId: anonymous }));
+  const err = await t.throwsAsync<grpc.ServiceError>(cart.c.checkOut({ cartId: anonymous }, owner));
   t.is(err?.code, grpc.status.FAILED_PRECONDITION);
   t.regex(err?.details ?? '', /sign in to check out/);
   const wrongTotal = newId();
-  await cart.c.addItem({ cartId: wrongTotal, productId: products.lamp, quantity: 1, customerId });
-  const mismatch = await t.throwsAsync<grpc.ServiceError>(cart.c.checkOut({ cartId: wrongTotal, expectedTotal: { amountCents: 1, currency: 'USD' } }));
+  await cart.c.addItem({ cartId: wrongTotal, productId: products.lamp, quantity: 1 }, owner);
+  const mismatch = await t.throwsAsync<grpc.ServiceError>(cart.c.checkOut({ cartId: wrongTotal, expectedTotal: { amountCents: 1, currency: 'USD' } }, owner));
   t.is(mismatch?.code, grpc.status.FAILED_PRECONDITION);
   t.regex(mismatch?.details ?? '', /total at current prices is 2599 USD cents, not the expected 1 USD/);
-  const negative = await t.throwsAsync<grpc.ServiceError>(cart.c.checkOut({ cartId: wrongTotal, expectedTotal: { amountCents: -5, currency: 'USD' } }));
+  const negative = await t.throwsAsync<grpc.ServiceError>(cart.c.checkOut({ cartId: wrongTotal, expectedTotal: { amountCents: -5, currency: 'USD' } }, owner));
   t.is(negative?.code, grpc.status.INVALID_ARGUMENT);
   t.regex(negative?.details ?? '', /^expected_total\.amount_cents:/);
   t.is(await eventCount(), before + 2, 'only the second cart\'s two events: the refused checkouts recorded nothing');
 });
 
 test.serial("another customer's cart is PERMISSION_DENIED to a signed-in shopper, and records nothing", async (t) => {
-  const cartId = newId();
-  await cart.c.addItem({ cartId, productId: products.lamp, quantity: 1, customerId: newId() });
+  const { cartId } = await cartWithLamps(1);
+  const mallory = newId();
+  const asMallory = await as(mallory);
   const before = await eventCount();
-  const err = await t.throwsAsync<grpc.ServiceError>(cart.c.addItem({ cartId, productId: products.lamp, quantity: 1, customerId: newId() }));
-  t.is(err?.code, grpc.status.PERMISSION_DENIED);
+  for (const call of [
+    () => cart.c.addItem({ cartId, productId: products.lamp, quantity: 1 }, asMallory),
+    () => cart.c.changeQuantity({ cartId, productId: products.lamp, quantity: 5 }, asMallory),
+    () => cart.c.removeItem({ cartId, productId: products.lamp }, asMallory),
+    () => cart.c.resetCart({ cartId }, asMallory),
+    () => cart.c.checkOut({ cartId }, asMallory),
+    () => cart.c.assignCustomer({ cartId, customerId: mallory }, asMallory),
+  ]) {
+    const err = await t.throwsAsync<grpc.ServiceError>(call());
+    t.is(err?.code, grpc.status.PERMISSION_DENIED, err?.details);
+    t.regex(err?.details ?? '', /belongs to another customer/);
+  }
   t.is(await eventCount(), before);
+});
+
+test.serial("a customer's cart is PERMISSION_DENIED to a caller without a token who knows its id (grpcurl straight to the service), and records nothing", async (t) => {
+  const { cartId } = await cartWithLamps(1);
+  const before = await eventCount();
+  for (const call of [
+    () => cart.c.addItem({ cartId, productId: products.lamp, quantity: 1 }),
+    () => cart.c.changeQuantity({ cartId, productId: products.lamp, quantity: 5 }),
+    () => cart.c.removeItem({ cartId, productId: products.lamp }),
+    () => cart.c.resetCart({ cartId }),
+  ]) {
+    const err = await t.throwsAsync<grpc.ServiceError>(call());
+    t.is(err?.code, grpc.status.PERMISSION_DENIED, err?.details);
+    t.regex(err?.details ?? '', /belongs to a customer: sign in/);
+  }
+  t.is(await eventCount(), before);
+});
+
+test.serial('naming a customer takes that customer\'s token: AssignCustomer without one is UNAUTHENTICATED, with another\'s PERMISSION_DENIED, a forged one UNAUTHENTICATED; nothing is recorded', async (t) => {
+  // Measured before: grpcurl AssignCustomer straight to cart-command gave a stranger's cart to any customer id.
+  const stranger = newId();
+  const cartId = newId();
+  await cart.c.addItem({ cartId, productId: products.lamp, quantity: 1 });
+  const before = await eventCount();
+  const anonymous = await t.throwsAsync<grpc.ServiceError>(cart.c.assignCustomer({ cartId, customerId: stranger }));
+  t.is(anonymous?.code, grpc.status.UNAUTHENTICATED);
+  t.regex(anonymous?.details ?? '', /^customer_id needs the customer's access token/);
+  const addAs = await t.throwsAsync<grpc.ServiceError>(cart.c.addItem({ cartId, productId: products.lamp, quantity: 1, customerId: stranger }));
+  t.is(addAs?.code, grpc.status.UNAUTHENTICATED);
+  const otherToken = await t.throwsAsync<grpc.ServiceError>(cart.c.assignCustomer({ cartId, customerId: stranger }, await as(newId())));
+  t.is(otherToken?.code, grpc.status.PERMISSION_DENIED);
+  t.regex(otherToken?.details ?? '', /customer_id must be your own/);
+  const forged = await t.throwsAsync<grpc.ServiceError>(cart.c.assignCustomer({ cartId, customerId: stranger }, { metadata: { authorization: 'Bearer eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ4In0.c2ln' } }));
+  t.is(forged?.code, grpc.status.UNAUTHENTICATED);
+  t.is(await eventCount(), before);
+
+  // The customer themselves, or a service of the shop, may.
+  t.is((await cart.c.assignCustomer({ cartId, customerId: stranger }, await as(stranger))).result?.version, 2);
+  const other = newId();
+  await cart.c.addItem({ cartId: other, productId: products.lamp, quantity: 1 });
+  t.is((await cart.c.assignCustomer({ cartId: other, customerId: stranger }, await cart.auth.asService('bff'))).result?.version, 2);
 });
 
 test.serial('an unknown product is NOT_FOUND and appends nothing', async (t) => {

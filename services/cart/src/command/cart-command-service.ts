@@ -4,8 +4,9 @@ import { CheckedOut } from '@shop/contracts/shop/cart/v1/events';
 import type { WriteResult } from '@shop/contracts/shop/common/v1/consistency';
 import { ValidationError } from '@shop/platform/errors';
 import { bind, type CallContext, type ServiceBinding } from '@shop/platform/grpc/server';
+import { actingCustomer } from '@shop/platform/auth/caller';
 import type { IdGenerator } from '@shop/platform/ids';
-import { checkQuantityToAdd, type CartCommand } from '../domain/cart.js';
+import { ANONYMOUS_SHOPPER, checkQuantityToAdd, customer, SHOP, type CartCommand, type Shopper } from '../domain/cart.js';
 import type { CartEvent } from '../domain/events.js';
 import { expectedVersion, metadataOf, uuid } from '@shop/platform/grpc/edge';
 import type { CartCommandHandler } from './cart-handler.js';
@@ -23,8 +24,9 @@ export interface CartCommandServiceDeps {
 
 /**
  * Transport only: parse each request into a command (naming any bad field), resolve
- * what the decider must be given (the product snapshot, a checkout id), run the command
- * handler, answer the stream's new version and position.
+ * what the decider must be given (who asks, as the server verified it; the product
+ * snapshot; a checkout id), run the command handler, answer the stream's new version and
+ * position. Whether who asks may change the cart is the decider's rule.
  */
 export function cartCommandService({ carts, products, newId }: CartCommandServiceDeps): ServiceBinding {
   const run = async (cartId: string, command: CartCommand, expected: number | undefined, ctx: CallContext) =>
@@ -37,7 +39,7 @@ export function cartCommandService({ carts, products, newId }: CartCommandServic
       // The domain enforces it too; checked here first to spare the product lookup.
       checkQuantityToAdd(req.quantity);
       const expected = expectedVersion(req.expectedVersion);
-      const customerId = req.customerId ? uuid('customer_id', req.customerId) : undefined;
+      const by = shopper(ctx, req.customerId ? uuid('customer_id', req.customerId) : undefined);
       const product = await products.find(productId, metadataOf(ctx));
       const result = await run(
         cartId,
@@ -48,7 +50,7 @@ export function cartCommandService({ carts, products, newId }: CartCommandServic
           productName: product.name,
           unitPrice: product.unitPrice,
           quantity: req.quantity,
-          ...(customerId ? { customerId } : {}),
+          by,
         },
         expected,
         ctx,
@@ -59,21 +61,21 @@ export function cartCommandService({ carts, products, newId }: CartCommandServic
     async removeItem(req, ctx) {
       const cartId = uuid('cart_id', req.cartId);
       const productId = uuid('product_id', req.productId);
-      const result = await run(cartId, { type: 'RemoveItem', cartId, productId }, expectedVersion(req.expectedVersion), ctx);
+      const result = await run(cartId, { type: 'RemoveItem', cartId, productId, by: shopper(ctx) }, expectedVersion(req.expectedVersion), ctx);
       return { result: writeResult(result) };
     },
 
     async changeQuantity(req, ctx) {
       const cartId = uuid('cart_id', req.cartId);
       const productId = uuid('product_id', req.productId);
-      const command: CartCommand = { type: 'ChangeQuantity', cartId, productId, quantity: req.quantity };
+      const command: CartCommand = { type: 'ChangeQuantity', cartId, productId, quantity: req.quantity, by: shopper(ctx) };
       const result = await run(cartId, command, expectedVersion(req.expectedVersion), ctx);
       return { result: writeResult(result) };
     },
 
     async resetCart(req, ctx) {
       const cartId = uuid('cart_id', req.cartId);
-      const result = await run(cartId, { type: 'ResetCart', cartId }, expectedVersion(req.expectedVersion), ctx);
+      const result = await run(cartId, { type: 'ResetCart', cartId, by: shopper(ctx) }, expectedVersion(req.expectedVersion), ctx);
       return { result: writeResult(result) };
     },
 
@@ -81,11 +83,11 @@ export function cartCommandService({ carts, products, newId }: CartCommandServic
       const cartId = uuid('cart_id', req.cartId);
       const expected = expectedVersion(req.expectedVersion);
       const expectedTotal = req.expectedTotal ? money('expected_total', req.expectedTotal) : undefined;
-      const customerId = req.customerId ? uuid('customer_id', req.customerId) : undefined;
+      const by = shopper(ctx, req.customerId ? uuid('customer_id', req.customerId) : undefined);
       // One id per call, kept across the conflict retries.
       const result = await checkOut(
         { carts, products },
-        { cartId, checkoutId: newId(), ...(customerId ? { customerId } : {}), ...(expectedTotal ? { expectedTotal } : {}), ...(expected === undefined ? {} : { expectedVersion: expected }) },
+        { cartId, checkoutId: newId(), by, ...(expectedTotal ? { expectedTotal } : {}), ...(expected === undefined ? {} : { expectedVersion: expected }) },
         metadataOf(ctx),
       );
       const checkedOut = result.events.find(isCheckedOut);
@@ -96,10 +98,21 @@ export function cartCommandService({ carts, products, newId }: CartCommandServic
     async assignCustomer(req, ctx) {
       const cartId = uuid('cart_id', req.cartId);
       const customerId = uuid('customer_id', req.customerId);
-      const result = await run(cartId, { type: 'AssignCustomer', cartId, customerId }, expectedVersion(req.expectedVersion), ctx);
+      const result = await run(cartId, { type: 'AssignCustomer', cartId, customerId, by: shopper(ctx, customerId) }, expectedVersion(req.expectedVersion), ctx);
       return { result: writeResult(result) };
     },
   });
+}
+
+/**
+ * Who asks, from the caller the server verified and the customer the request names: a
+ * customer acts for themselves only, a service for the customer it names (or as the shop),
+ * an anonymous caller for nobody.
+ */
+function shopper(ctx: CallContext, requested?: string): Shopper {
+  const acting = actingCustomer(ctx.caller, 'customer_id', requested);
+  if (acting !== undefined) return customer(acting);
+  return ctx.caller.kind === 'service' ? SHOP : ANONYMOUS_SHOPPER;
 }
 
 /** An amount the client states; an empty currency stays empty (the cart's currency). */

@@ -1,6 +1,6 @@
 import { ConcurrencyError } from '@shop/platform/errors';
 import type { EventMetadata } from '@shop/eventsourcing/types';
-import type { CartCommand, Price } from '../domain/cart.js';
+import type { CartCommand, Price, Shopper } from '../domain/cart.js';
 import type { CartCommandHandler } from './cart-handler.js';
 import type { ProductLookup } from './product-lookup.js';
 
@@ -16,7 +16,7 @@ const MAX_ATTEMPTS = 4;
  */
 export async function checkOut(
   deps: { carts: CartCommandHandler; products: ProductLookup },
-  req: { cartId: string; checkoutId: string; customerId?: string; expectedTotal?: Price; expectedVersion?: number },
+  req: { cartId: string; checkoutId: string; by: Shopper; expectedTotal?: Price; expectedVersion?: number },
   metadata: EventMetadata,
 ) {
   for (let attempt = 1; ; attempt++) {
@@ -29,7 +29,7 @@ export async function checkOut(
       checkoutId: req.checkoutId,
       catalog,
       ...(req.expectedTotal ? { expectedTotal: req.expectedTotal } : {}),
-      ...(req.customerId ? { customerId: req.customerId } : {}),
+      by: req.by,
     };
     try {
       return await deps.carts.handle(req.cartId, command, { metadata, expectedVersion: req.expectedVersion ?? version });

@@ -1,13 +1,15 @@
 import { topics } from '@shop/platform/topics';
 import { z } from 'zod';
 import { baseEnv, env } from '@shop/platform/config';
+import { callerAuthEnv } from '@shop/platform/auth/config';
 import { DEFAULT_DLQ_TOPIC, DEFAULT_EVENTS_TOPIC } from '../topics.js';
 
 export const configSchema = z.object({
   ...baseEnv,
+  ...callerAuthEnv,
   GRPC_PORT: env.port(),
   /** The cart database: event store and read model (shared by the three cart processes). */
-  DATABASE_URL: env.url(),
+  DATABASE_URL: env.databaseUrl(),
   DATABASE_POOL_MAX: env.poolMax(),
   KAFKA_BROKERS: env.list(),
   /** gRPC address of the product service, normally its Envoy listener (host:port). */

@@ -6,6 +6,7 @@ import { UserDeleted } from '@shop/contracts/shop/user/v1/events';
 import { Doorbell, eventStoreMigrations, PostgresEventStore, processorMigrations, relayMigrations, startReactor, startRelay } from '@shop/eventsourcing';
 import { insecure, promiseClient } from '@shop/platform/grpc/client';
 import { startGrpcServer } from '@shop/platform/grpc/server';
+import { callerAuthenticator } from '@shop/platform/auth/config';
 import { newId } from '@shop/platform/ids';
 import { createKafka, ensureTopics } from '@shop/platform/kafka';
 import { migrate } from '@shop/platform/postgres/migrate';
@@ -93,6 +94,7 @@ await runProcess('cart-command', configSchema, async ({ config, log, registry, l
     descriptorSet: loadDescriptorSet(),
     log,
     registry,
+    authenticate: callerAuthenticator(config),
   });
   lifecycle.onShutdown('grpc', () => server.shutdown());
 });

@@ -56,6 +56,17 @@ export type Cart =
   | { status: 'active'; customerId?: string; lines: ReadonlyMap<string, CartLine> }
   | { status: 'checked_out'; customerId?: string; checkoutId: string };
 
+/**
+ * Who asks for a change, as the cart service verified it (never as a request claims it):
+ * a signed-in customer, an anonymous shopper (who holds only the cart's id), or the shop
+ * itself (another service, e.g. the BFF for an administrator or a reactor).
+ */
+export type Shopper = { kind: 'customer'; customerId: string } | { kind: 'anonymous' } | { kind: 'shop' };
+
+export const SHOP: Shopper = { kind: 'shop' };
+export const ANONYMOUS_SHOPPER: Shopper = { kind: 'anonymous' };
+export const customer = (customerId: string): Shopper => ({ kind: 'customer', customerId });
+
 export type CartCommand =
   | {
       type: 'AddItem';
@@ -65,21 +76,22 @@ export type CartCommand =
       productName: string;
       unitPrice: Price;
       quantity: number;
-      /** The signed-in shopper, if any: an anonymous cart becomes theirs, another customer's cart is refused. */
-      customerId?: string;
+      /** A customer who adds to an anonymous cart makes it theirs. */
+      by: Shopper;
     }
-  | { type: 'RemoveItem'; cartId: string; productId: string }
+  | { type: 'RemoveItem'; cartId: string; productId: string; by: Shopper }
   /** Quantity 0 removes the line. */
-  | { type: 'ChangeQuantity'; cartId: string; productId: string; quantity: number }
-  | { type: 'ResetCart'; cartId: string }
+  | { type: 'ChangeQuantity'; cartId: string; productId: string; quantity: number; by: Shopper }
+  | { type: 'ResetCart'; cartId: string; by: Shopper }
   /**
    * The checkout id is injected by the caller (the domain generates no ids), and so is
    * the catalog's current view of every product in the cart (absent = no longer sold).
    */
-  | { type: 'CheckOut'; cartId: string; checkoutId: string; catalog: ReadonlyMap<string, CatalogEntry>; expectedTotal?: Price; customerId?: string }
+  | { type: 'CheckOut'; cartId: string; checkoutId: string; catalog: ReadonlyMap<string, CatalogEntry>; expectedTotal?: Price; by: Shopper }
   /** The order of a checkout was placed: the cart opens again, empty. */
   | { type: 'CompleteCheckout'; cartId: string; checkoutId: string; orderId: string }
-  | { type: 'AssignCustomer'; cartId: string; customerId: string }
+  /** Login: an anonymous cart becomes the customer's (never another customer's cart). */
+  | { type: 'AssignCustomer'; cartId: string; customerId: string; by: Shopper }
   /** The customer deleted their account: their cart disappears. */
   | { type: 'Discard'; cartId: string; customerId: string };
 
@@ -133,6 +145,7 @@ export function decide(command: CartCommand, cart: Cart): CartEvent[] {
   switch (command.type) {
     case 'AddItem': {
       checkQuantityToAdd(command.quantity);
+      allowed(command.by, cart);
       if (cart.status === 'checked_out') throw new IllegalStateError(CHECKED_OUT_MESSAGE);
       const lines = cart.status === 'active' ? cart.lines : new Map<string, CartLine>();
       const inCart = lines.get(command.productId)?.quantity ?? 0;
@@ -147,15 +160,12 @@ export function decide(command: CartCommand, cart: Cart): CartEvent[] {
         // One total per cart needs one currency per cart.
         throw new IllegalStateError(`cart is priced in ${currency}; product ${command.productId} is priced in ${command.unitPrice.currency}`);
       }
-      const shopper = command.customerId;
-      if (shopper !== undefined && cart.customerId !== undefined && cart.customerId !== shopper) {
-        throw new ForbiddenError('this cart belongs to another customer');
-      }
       if (!lines.has(command.productId) && lines.size >= MAX_LINES) {
         throw new ValidationError('product_id', `a cart holds at most ${MAX_LINES} products; remove one first`);
       }
       // A cart a signed-in customer starts (or picks up while anonymous) is theirs.
-      const claim = shopper !== undefined && cart.customerId === undefined ? [event(CustomerAssigned, { cartId: command.cartId, customerId: shopper })] : [];
+      const claim =
+        command.by.kind === 'customer' && cart.customerId === undefined ? [event(CustomerAssigned, { cartId: command.cartId, customerId: command.by.customerId })] : [];
       return [
         ...claim,
         event(ItemAdded, {
@@ -168,6 +178,7 @@ export function decide(command: CartCommand, cart: Cart): CartEvent[] {
       ];
     }
     case 'RemoveItem': {
+      allowed(command.by, cart);
       requireLine(mutable(cart), command.productId);
       return [event(ItemRemoved, { cartId: command.cartId, productId: command.productId })];
     }
@@ -175,19 +186,21 @@ export function decide(command: CartCommand, cart: Cart): CartEvent[] {
       if (!Number.isInteger(command.quantity) || command.quantity < 0 || command.quantity > MAX_LINE_QUANTITY) {
         throw new ValidationError('quantity', `must be a whole number from 0 to ${MAX_LINE_QUANTITY} (0 removes the line)`);
       }
+      allowed(command.by, cart);
       const line = requireLine(mutable(cart), command.productId);
       if (command.quantity === 0) return [event(ItemRemoved, { cartId: command.cartId, productId: command.productId })];
       if (command.quantity === line.quantity) return [];
       return [event(QuantityChanged, { cartId: command.cartId, productId: command.productId, quantity: command.quantity })];
     }
     case 'ResetCart':
+      allowed(command.by, cart);
       // Resetting a checked-out cart starts a new shopping session; an empty cart has nothing to reset.
       return cart.status === 'empty' ? [] : [event(CartReset, { cartId: command.cartId })];
     case 'CheckOut': {
       if (cart.status === 'checked_out') throw new IllegalStateError(CHECKED_OUT_MESSAGE);
       if (cart.status === 'empty') throw new IllegalStateError('cart is empty: nothing to check out');
       if (cart.customerId === undefined) throw new IllegalStateError('sign in to check out: an order needs a customer');
-      if (command.customerId !== undefined && command.customerId !== cart.customerId) throw new ForbiddenError('this cart belongs to another customer');
+      allowed(command.by, cart);
       const currency = cartCurrency(cart)!;
       const lines = [...cart.lines.values()].map((l) => {
         const now = command.catalog.get(l.productId);
@@ -225,8 +238,11 @@ export function decide(command: CartCommand, cart: Cart): CartEvent[] {
         ? [event(CheckoutCompleted, { cartId: command.cartId, checkoutId: command.checkoutId, orderId: command.orderId })]
         : [];
     case 'AssignCustomer': {
+      if (command.by.kind === 'anonymous' || (command.by.kind === 'customer' && command.by.customerId !== command.customerId)) {
+        throw new ForbiddenError('only the customer themselves can take a cart over');
+      }
       if (cart.customerId === command.customerId) return [];
-      if (cart.customerId !== undefined) throw new IllegalStateError('cart belongs to another customer');
+      if (cart.customerId !== undefined) throw new ForbiddenError('this cart belongs to another customer');
       mutable(cart);
       return [event(CustomerAssigned, { cartId: command.cartId, customerId: command.customerId })];
     }
@@ -251,6 +267,17 @@ export function checkQuantityToAdd(quantity: number): void {
 export const lineTotal = (line: CartLine): Price => ({ cents: line.unitPrice.cents * line.quantity, currency: line.unitPrice.currency });
 
 export const cartDecider: Decider<Cart, CartCommand, CartEvent> = { initialState, evolve, decide };
+
+/**
+ * Ownership, decided on the cart's own history (not on a read model a moment behind): a
+ * customer's cart is theirs alone; an anonymous cart is anyone's who holds its id; the
+ * shop may do anything.
+ */
+function allowed(by: Shopper, cart: Cart): void {
+  if (by.kind === 'shop' || cart.customerId === undefined) return;
+  if (by.kind === 'anonymous') throw new ForbiddenError("this cart belongs to a customer: sign in as them to change it");
+  if (by.customerId !== cart.customerId) throw new ForbiddenError('this cart belongs to another customer');
+}
 
 /** Refuses any change to a checked-out cart. */
 function mutable(cart: Cart): Exclude<Cart, { status: 'checked_out' }> {

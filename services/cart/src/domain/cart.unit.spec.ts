@@ -12,7 +12,7 @@ import {
 import { ForbiddenError, IllegalStateError } from '@shop/platform/errors';
 import { event } from '@shop/eventsourcing';
 import { deciderSpec } from '@shop/eventsourcing/testing/spec';
-import { cartDecider, type CartCommand, type CatalogEntry } from './cart.js';
+import { ANONYMOUS_SHOPPER, cartDecider, customer, SHOP, type CartCommand, type CatalogEntry, type Shopper } from './cart.js';
 
 /**
  * The cart's rules as specifications: given these past events, when this command,
@@ -33,7 +33,7 @@ const customerAssigned = (customerId: string) => event(CustomerAssigned, { cartI
 const cartDiscarded = (customerId: string) => event(CartDiscarded, { cartId, customerId });
 const checkedOut = (checkoutId = 'checkout-1') => event(CheckedOut, { cartId, checkoutId, customerId: 'alice', lines: [], total: usd(0) });
 
-// Commands
+// Commands: by the shop itself unless a rule about who asks is the point (see "Ownership").
 const addItem = (productId: string, quantity: number, cents = 1000, productName = `Product ${productId}`, currency = 'USD', customerId?: string): CartCommand => ({
   type: 'AddItem',
   cartId,
@@ -41,11 +41,11 @@ const addItem = (productId: string, quantity: number, cents = 1000, productName 
   productName,
   unitPrice: { cents, currency },
   quantity,
-  ...(customerId === undefined ? {} : { customerId }),
+  by: customerId === undefined ? SHOP : customer(customerId),
 });
-const removeItem = (productId: string): CartCommand => ({ type: 'RemoveItem', cartId, productId });
-const changeQuantity = (productId: string, quantity: number): CartCommand => ({ type: 'ChangeQuantity', cartId, productId, quantity });
-const resetCart = (): CartCommand => ({ type: 'ResetCart', cartId });
+const removeItem = (productId: string, by: Shopper = SHOP): CartCommand => ({ type: 'RemoveItem', cartId, productId, by });
+const changeQuantity = (productId: string, quantity: number, by: Shopper = SHOP): CartCommand => ({ type: 'ChangeQuantity', cartId, productId, quantity, by });
+const resetCart = (by: Shopper = SHOP): CartCommand => ({ type: 'ResetCart', cartId, by });
 /** The catalog at checkout: each product at the given price (cents), for sale, 50 on hand, unless said otherwise. */
 const catalog = (entries: Record<string, number | Partial<CatalogEntry>>) =>
   new Map(
@@ -54,16 +54,17 @@ const catalog = (entries: Record<string, number | Partial<CatalogEntry>>) =>
       { name: `Product ${id}`, unitPrice: { cents: 1000, currency: 'USD' }, active: true, onHand: 50, ...(typeof e === 'number' ? { unitPrice: { cents: e, currency: 'USD' } } : e) },
     ]),
   );
-const checkOut = (checkoutId = 'checkout-1', now = catalog({ p1: 1000 }), expectedTotal?: number): CartCommand => ({
+const checkOut = (checkoutId = 'checkout-1', now = catalog({ p1: 1000 }), expectedTotal?: number, by: Shopper = SHOP): CartCommand => ({
   type: 'CheckOut',
   cartId,
   checkoutId,
   catalog: now,
+  by,
   ...(expectedTotal === undefined ? {} : { expectedTotal: { cents: expectedTotal, currency: 'USD' } }),
 });
 const completeCheckout = (checkoutId = 'checkout-1', orderId = checkoutId): CartCommand => ({ type: 'CompleteCheckout', cartId, checkoutId, orderId });
 const checkoutCompleted = (checkoutId = 'checkout-1', orderId = checkoutId) => event(CheckoutCompleted, { cartId, checkoutId, orderId });
-const assignCustomer = (customerId: string): CartCommand => ({ type: 'AssignCustomer', cartId, customerId });
+const assignCustomer = (customerId: string, by: Shopper = customer(customerId)): CartCommand => ({ type: 'AssignCustomer', cartId, customerId, by });
 const discard = (customerId: string): CartCommand => ({ type: 'Discard', cartId, customerId });
 
 const CHECKED_OUT = /cart is checked out; reset it first/;
@@ -264,9 +265,10 @@ test('checking out a cart whose lines were all removed is refused', (t) => {
 
 test("checking out someone else's cart is refused to a signed-in shopper", (t) => {
   const history = [customerAssigned('alice'), itemAdded('p1', 1)];
-  given(t, history).when({ ...checkOut(), customerId: 'mallory' } as CartCommand).thenThrows(ForbiddenError, /belongs to another customer/);
+  given(t, history).when(checkOut(undefined, undefined, undefined, customer('mallory'))).thenThrows(ForbiddenError, /belongs to another customer/);
+  given(t, history).when(checkOut(undefined, undefined, undefined, ANONYMOUS_SHOPPER)).thenThrows(ForbiddenError, /sign in/);
   given(t, history)
-    .when({ ...checkOut(), customerId: 'alice' } as CartCommand)
+    .when(checkOut(undefined, undefined, undefined, customer('alice')))
     .then([
       event(CheckedOut, {
         cartId,
@@ -342,7 +344,43 @@ test('assigning the same customer again records nothing', (t) => {
 });
 
 test("assigning another customer to someone's cart is refused", (t) => {
-  given(t, [customerAssigned('alice')]).when(assignCustomer('bob')).thenThrows(IllegalStateError, /belongs to another customer/);
+  given(t, [customerAssigned('alice')]).when(assignCustomer('bob')).thenThrows(ForbiddenError, /belongs to another customer/);
+});
+
+test('only the customer themselves (or the shop) takes a cart over: not an anonymous shopper, not another customer', (t) => {
+  given(t, [itemAdded('p1', 1)]).when(assignCustomer('alice', ANONYMOUS_SHOPPER)).thenThrows(ForbiddenError, /customer themselves/);
+  given(t, [itemAdded('p1', 1)]).when(assignCustomer('alice', customer('mallory'))).thenThrows(ForbiddenError, /customer themselves/);
+  given(t, [itemAdded('p1', 1)]).when(assignCustomer('alice', SHOP)).then([customerAssigned('alice')]);
+});
+
+// Ownership: decided on the cart's own history, whoever asks.
+
+const alicesCart = [customerAssigned('alice'), itemAdded('p1', 2)];
+const changes = (by: Shopper): Array<[string, CartCommand]> => [
+  ['adding', { ...addItem('p2', 1), by } as CartCommand],
+  ['removing', removeItem('p1', by)],
+  ['changing a quantity', changeQuantity('p1', 1, by)],
+  ['resetting', resetCart(by)],
+  ['checking out', checkOut(undefined, undefined, undefined, by)],
+];
+
+for (const [what, command] of changes(customer('mallory'))) {
+  test(`${what} on another customer's cart is refused`, (t) => {
+    given(t, alicesCart).when(command).thenThrows(ForbiddenError, /belongs to another customer/);
+  });
+}
+
+for (const [what, command] of changes(ANONYMOUS_SHOPPER)) {
+  test(`${what} on a customer's cart is refused to an anonymous shopper who knows its id`, (t) => {
+    given(t, alicesCart).when(command).thenThrows(ForbiddenError, /belongs to a customer: sign in/);
+  });
+}
+
+test("the owner changes their own cart; anyone holding an anonymous cart's id changes it", (t) => {
+  given(t, alicesCart).when(changeQuantity('p1', 1, customer('alice'))).then([quantityChanged('p1', 1)]);
+  given(t, alicesCart).when(resetCart(customer('alice'))).then([cartReset()]);
+  given(t, [itemAdded('p1', 2)]).when(changeQuantity('p1', 1, ANONYMOUS_SHOPPER)).then([quantityChanged('p1', 1)]);
+  given(t, [itemAdded('p1', 2)]).when(removeItem('p1', customer('bob'))).then([itemRemoved('p1')]);
 });
 
 // Discard
@@ -367,5 +405,5 @@ test('discarding an already discarded cart records nothing', (t) => {
 test('a discarded cart id starts over as a new anonymous cart', (t) => {
   const history = [customerAssigned('alice'), itemAdded('p1', 1), cartDiscarded('alice')];
   given(t, history).when(removeItem('p1')).thenThrows(IllegalStateError, /not in the cart/);
-  given(t, [...history, itemAdded('p2', 1), customerAssigned('bob')]).when(assignCustomer('alice')).thenThrows(IllegalStateError, /another customer/);
+  given(t, [...history, itemAdded('p2', 1), customerAssigned('bob')]).when(assignCustomer('alice')).thenThrows(ForbiddenError, /another customer/);
 });

@@ -1,6 +1,6 @@
-import { connect } from 'nats';
 import { eventStoreMigrations, migrateProjection, PostgresEventStore, startProjector } from '@shop/eventsourcing';
 import { createKafka, ensureTopics } from '@shop/platform/kafka';
+import { connectNats } from '@shop/platform/nats';
 import { migrate } from '@shop/platform/postgres/migrate';
 import { createPool } from '@shop/platform/postgres/pool';
 import { runProcess } from '@shop/platform/process';
@@ -18,7 +18,7 @@ await runProcess('cart-projector', configSchema, async ({ config, log, registry,
   await migrateProjection(pool, cartView);
   readiness({ name: 'postgres', check: async () => void (await pool.query('SELECT 1')) });
 
-  const nc = await connect({ servers: config.NATS_URL, name: 'cart-projector' });
+  const nc = await connectNats({ url: config.NATS_URL, name: 'cart-projector', log });
   lifecycle.onShutdown('nats', () => nc.drain());
   readiness({ name: 'nats', check: async () => { if (nc.isClosed()) throw new Error('NATS connection closed'); } });
 

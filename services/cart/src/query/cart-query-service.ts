@@ -1,6 +1,7 @@
 import { CartStatus, type Cart } from '@shop/contracts/shop/cart/v1/cart';
 import { CartQueryServiceService } from '@shop/contracts/shop/cart/v1/query_service';
-import { NotFoundError, ValidationError } from '@shop/platform/errors';
+import { customerScope, type RequestCaller } from '@shop/platform/auth/caller';
+import { ForbiddenError, NotFoundError, ValidationError } from '@shop/platform/errors';
 import { bind, type ServiceBinding } from '@shop/platform/grpc/server';
 import { lineTotalCents, totalCents, type CartView } from '../projector/cart-view.js';
 import { uuid, waitBudget } from '@shop/platform/grpc/edge';
@@ -19,11 +20,15 @@ export function cartQueryService(reader: CartReader, options: { maxWaitMs: numbe
       const view = await reader.get(cartId);
       // Never existed, discarded, or not projected yet even after the wait.
       if (!view) throw new NotFoundError('cart', cartId);
+      if (!mayRead(ctx.caller, view)) throw new ForbiddenError("this cart is its customer's: it needs their access token");
       return { cart: toProtoCart(view), version: view.version, stale: view.version < req.minVersion };
     },
 
-    async getCustomerCart(req) {
-      const customerId = uuid('customer_id', req.customerId);
+    async getCustomerCart(req, ctx) {
+      // A customer reads their own active cart (customer_id absent or theirs), a service the
+      // one of the customer it names; without a token, nobody's (UNAUTHENTICATED).
+      const requested = req.customerId ? uuid('customer_id', req.customerId) : undefined;
+      const customerId = uuid('customer_id', customerScope(ctx.caller, 'customer_id', requested) ?? '');
       const cartId = await reader.activeCartOf(customerId);
       const view = cartId === undefined ? undefined : await reader.get(cartId);
       if (!view) throw new NotFoundError('active cart of customer', customerId);
@@ -32,6 +37,14 @@ export function cartQueryService(reader: CartReader, options: { maxWaitMs: numbe
   });
 }
 
+/**
+ * A customer's cart is theirs (and the shop's services'); an anonymous cart is readable by
+ * whoever holds its id, as it is changeable by them (the id is the anonymous shopper's only key).
+ */
+function mayRead(caller: RequestCaller, view: CartView): boolean {
+  if (!view.customerId) return true;
+  return caller.kind === 'service' || (caller.kind === 'customer' && caller.userId === view.customerId);
+}
 
 export function toProtoCart(view: CartView): Cart {
   const money = (amountCents: number) => ({ amountCents, currency: view.currency });

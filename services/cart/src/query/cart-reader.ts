@@ -1,4 +1,4 @@
-import { rowVersion, waitForVersion } from '@shop/eventsourcing';
+import type { VersionWaiter, WaitOutcome } from '@shop/eventsourcing';
 import type { Queryable } from '@shop/platform/postgres/pool';
 import { CART_READ_SCHEMA, loadCartViews, type CartView } from '../projector/cart-view.js';
 
@@ -10,6 +10,8 @@ import { CART_READ_SCHEMA, loadCartViews, type CartView } from '../projector/car
 export class CartReader {
   constructor(
     private readonly db: Queryable,
+    /** Shared by every query of the process: one LISTEN connection, waiters woken per cart. */
+    private readonly waiter: Pick<VersionWaiter, 'waitFor'>,
     private readonly schema = CART_READ_SCHEMA,
   ) {}
 
@@ -26,9 +28,12 @@ export class CartReader {
     return rows[0]?.id;
   }
 
-  /** Waits (bounded) until the read model holds `minVersion` of the cart. */
-  waitForVersion(cartId: string, minVersion: number, maxWaitMs: number): Promise<void> {
-    return waitForVersion(rowVersion(this.db, `${this.schema}.carts`, cartId), minVersion, maxWaitMs);
+  /**
+   * Waits (bounded) until the read model holds `minVersion` of the cart; answers at once
+   * when the cart's stream has no such version (no cart, or a version not written yet).
+   */
+  waitForVersion(cartId: string, minVersion: number, maxWaitMs: number): Promise<WaitOutcome> {
+    return this.waiter.waitFor(cartId, minVersion, maxWaitMs);
   }
 
 }

@@ -1,5 +1,7 @@
 import { loadDescriptorSet } from '@shop/contracts/descriptors';
+import { listenerFor, VersionWaiter } from '@shop/eventsourcing';
 import { startGrpcServer } from '@shop/platform/grpc/server';
+import { callerAuthenticator } from '@shop/platform/auth/config';
 import { createPool } from '@shop/platform/postgres/pool';
 import { runProcess } from '@shop/platform/process';
 import { CART_READ_SCHEMA } from '../projector/cart-view.js';
@@ -10,15 +12,18 @@ import { configSchema } from './config.js';
 await runProcess('cart-query', configSchema, async ({ config, log, registry, lifecycle, readiness }) => {
   const pool = createPool({ url: config.DATABASE_URL, max: config.DATABASE_POOL_MAX, log, application: 'cart-query' });
   lifecycle.onShutdown('postgres', () => pool.end());
+  const waiter = new VersionWaiter({ db: pool, connect: listenerFor(pool, 'cart-query'), schema: CART_READ_SCHEMA, recheckMs: config.MIN_VERSION_RECHECK_MS, log });
+  lifecycle.onShutdown('read-model-waits', () => waiter.close());
   // The projector owns the read model's DDL: not ready until it has created the tables.
   readiness({ name: 'read-model', check: async () => void (await pool.query(`SELECT 1 FROM ${CART_READ_SCHEMA}.carts LIMIT 1`)) });
 
   const server = await startGrpcServer({
     port: config.GRPC_PORT,
-    services: [cartQueryService(new CartReader(pool), { maxWaitMs: config.MIN_VERSION_WAIT_MS })],
+    services: [cartQueryService(new CartReader(pool, waiter), { maxWaitMs: config.MIN_VERSION_WAIT_MS })],
     descriptorSet: loadDescriptorSet(),
     log,
     registry,
+    authenticate: callerAuthenticator(config),
   });
   lifecycle.onShutdown('grpc', () => server.shutdown());
 });

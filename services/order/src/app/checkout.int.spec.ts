@@ -183,6 +183,36 @@ test("a customer sees and cancels their own orders only; lists are theirs, newes
   t.is(forged?.code, grpcStatus.INVALID_ARGUMENT, "a page token does not move to another customer's list");
 });
 
+test("the caller is who their token says: a customer's token reaches only their orders, no token reaches none; nothing is stored", async (t) => {
+  const pen = await f.product('Pen', 300, 10);
+  const alice = randomUUID();
+  const bob = randomUUID();
+  const asAlice = await f.auth.asCustomer(alice);
+  const hers = (await f.raw.placeOrder({ customerId: '', cartId: '', checkoutId: newId(), lines: [{ productId: pen, quantity: 1, productName: '' }] }, asAlice)).order!;
+  t.is(hers.customerId, alice, 'a customer places orders as themselves, without naming themselves');
+  const bobs = (await place(bob, [{ productId: pen, quantity: 1 }])).order!.id;
+  const listed = await f.raw.listOrders({ customerId: '', page: { pageSize: 10, pageToken: '' }, status: OrderStatus.ORDER_STATUS_UNSPECIFIED }, asAlice);
+  t.deepEqual(listed.orders.map((o) => o.id), [hers.id], "without customer_id, a customer's list is theirs, not the shop's");
+
+  const refused: Array<[string, Promise<unknown>, number]> = [
+    // Before: an absent customer_id meant staff, to anyone who could reach the port.
+    ['getOrder without a token', f.unauthenticated.getOrder({ id: bobs }), grpcStatus.UNAUTHENTICATED],
+    ['listOrders without a token', f.unauthenticated.listOrders({ customerId: '', page: { pageSize: 10, pageToken: '' }, status: OrderStatus.ORDER_STATUS_UNSPECIFIED }), grpcStatus.UNAUTHENTICATED],
+    ['cancelOrder without a token', f.unauthenticated.cancelOrder({ id: bobs, reason: '' }), grpcStatus.UNAUTHENTICATED],
+    ['placeOrder naming a customer without a token', f.unauthenticated.placeOrder({ customerId: bob, cartId: '', checkoutId: newId(), lines: [{ productId: pen, quantity: 1, productName: '' }] }), grpcStatus.UNAUTHENTICATED],
+    ["getOrder of another customer's order", f.raw.getOrder({ id: bobs }, asAlice), grpcStatus.PERMISSION_DENIED],
+    ["cancelOrder of another customer's order", f.raw.cancelOrder({ id: bobs, reason: '' }, asAlice), grpcStatus.PERMISSION_DENIED],
+    ['listOrders naming another customer', f.raw.listOrders({ customerId: bob, page: { pageSize: 10, pageToken: '' }, status: OrderStatus.ORDER_STATUS_UNSPECIFIED }, asAlice), grpcStatus.PERMISSION_DENIED],
+    ['placeOrder naming another customer', f.raw.placeOrder({ customerId: bob, cartId: '', checkoutId: newId(), lines: [{ productId: pen, quantity: 1, productName: '' }] }, asAlice), grpcStatus.PERMISSION_DENIED],
+  ];
+  for (const [what, call, code] of refused) {
+    const err = await t.throwsAsync<ServiceError>(call, undefined, what);
+    t.is(err?.code, code, `${what}: ${err?.details}`);
+  }
+  t.is((await f.pool.query('SELECT count(*)::int AS n FROM orders WHERE customer_id = ANY($1)', [[alice, bob]])).rows[0].n, 2);
+  t.not((await f.raw.getOrder({ id: bobs })).order!.status, OrderStatus.ORDER_STATUS_CANCELLED, "bob's order was not cancelled");
+});
+
 test('bad input is refused with the field named, and stores nothing', async (t) => {
   const pot = await f.product('Pot', 2000, 5);
   const customer = randomUUID();

@@ -1,12 +1,15 @@
 import { z } from 'zod';
 import { baseEnv, env } from '@shop/platform/config';
+import { callerAuthEnv } from '@shop/platform/auth/config';
 import { DEFAULT_DLQ_TOPIC, DEFAULT_EVENTS_TOPIC } from '../topics.js';
 
 export const configSchema = z.object({
   ...baseEnv,
+  /** Its callers' access tokens are its own (verified with its own keys); services sign theirs with this key. */
+  SERVICE_TOKEN_KEY: callerAuthEnv.SERVICE_TOKEN_KEY,
   GRPC_PORT: env.port(),
   /** The user database: event store, uniqueness claims, refresh tokens (and the read model's schema). */
-  DATABASE_URL: env.url(),
+  DATABASE_URL: env.databaseUrl(),
   DATABASE_POOL_MAX: env.poolMax(),
   KAFKA_BROKERS: env.list(),
   /** Topic the relay publishes the user's events to. */
@@ -15,8 +18,12 @@ export const configSchema = z.object({
   /** Off only where another relay (e.g. Debezium) publishes the events table. */
   RELAY_ENABLED: env.bool(true),
   COMMAND_MAX_RETRIES: z.coerce.number().int().min(0).max(20).default(3),
-  /** Signing key: PKCS8 PEM or private JWK (Ed25519 or P-256). Unset: a generated dev key, with a warning. */
-  JWT_PRIVATE_KEY: z.string().min(1).optional(),
+  /** Registrations per client address per 10 min; higher where many clients share an address (the local stack: every test is 127.0.0.1). */
+  REGISTRATIONS_PER_ADDRESS: z.coerce.number().int().min(1).default(100),
+  /** Failed sign-ins per client address per 15 min (password spraying), as above. */
+  SIGN_IN_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).default(50),
+  /** Signing key: PKCS8 PEM or private JWK (Ed25519 or P-256). Unset (development only): a generated key, with a warning. */
+  JWT_PRIVATE_KEY: env.signingKey(),
   /** `kid` of the key; default its JWK thumbprint. */
   JWT_KEY_ID: z.string().min(1).optional(),
   JWT_ACCESS_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(900),

@@ -1,13 +1,16 @@
-import { AlreadyExistsError } from '@shop/platform/errors';
+import { AlreadyExistsError, IllegalStateError } from '@shop/platform/errors';
 import type { Clock, IdGenerator } from '@shop/platform/ids';
 import { withTransaction, type Pool, type Queryable } from '@shop/platform/postgres/pool';
 import type { InTransaction } from '@shop/eventsourcing';
+import { VERIFICATION_FAILED } from '../domain/user.js';
+import { destroyUserKey } from '../personal-data/user-keys.js';
 import { randomToken, sha256 } from './tokens.js';
 
 /**
  * The command database's tables beside the event store: claims on usernames and emails
- * (migrations/001) and refresh tokens (migrations/002). The claims are written by the
- * command handler's `inTransaction`, so that a lost race aborts the append.
+ * (migrations/001), refresh tokens (migrations/002), password hashes and pending email
+ * verifications (migrations/003). They are written by the command handler's
+ * `inTransaction`, so that they commit with the append, and a lost race aborts it.
  */
 type Tx = Parameters<InTransaction>[0];
 const rowCount = (result: unknown) => (result as { rowCount: number | null }).rowCount ?? 0;
@@ -30,12 +33,64 @@ export const claimIdentity =
     }
   };
 
-/** Frees the user's username and email, and forgets their refresh tokens. */
+/**
+ * Frees the user's username and email, forgets their credentials and refresh tokens, and
+ * destroys the key of their personal data: nothing of the user stays readable.
+ */
 export const releaseIdentity =
   (userId: string): InTransaction =>
   async (tx) => {
     await tx.query('DELETE FROM user_uniqueness WHERE user_id = $1', [userId]);
     await tx.query('DELETE FROM refresh_tokens WHERE user_id = $1', [userId]);
+    await tx.query('DELETE FROM user_credentials WHERE user_id = $1', [userId]);
+    await tx.query('DELETE FROM email_verifications WHERE user_id = $1', [userId]);
+    await destroyUserKey(userId)(tx);
+    // Events from before sealing (migrations/003) hold the personal data in plain text: the
+    // key's deletion cannot erase those, so their fields go (as 003 did for users deleted then).
+    await tx.query(
+      `UPDATE events SET data = data - ARRAY['username', 'email', 'displayName', 'shippingAddress']
+       WHERE stream_type = 'user' AND stream_id = $1 AND data ?| ARRAY['username', 'email', 'displayName', 'shippingAddress']`,
+      [userId],
+    );
+  };
+
+/** Sets the user's password hash (registration, change). */
+export const storePasswordHash =
+  (userId: string, passwordHash: string, clock: Clock): InTransaction =>
+  async (tx) => {
+    await tx.query(
+      `INSERT INTO user_credentials (user_id, password_hash, updated_at) VALUES ($1, $2, $3)
+       ON CONFLICT (user_id) DO UPDATE SET password_hash = excluded.password_hash, updated_at = excluded.updated_at`,
+      [userId, passwordHash, clock()],
+    );
+  };
+
+/** The password hash of a live user (deletion removes it). */
+export async function passwordHashOf(db: Queryable, userId: string): Promise<string | undefined> {
+  const { rows } = await db.query<{ password_hash: string }>('SELECT password_hash FROM user_credentials WHERE user_id = $1', [userId]);
+  return rows[0]?.password_hash;
+}
+
+/** The pending verification: a new request replaces the previous token (only the latest counts). */
+export const storeVerificationToken =
+  (userId: string, tokenHash: string, expiresAt: string): InTransaction =>
+  async (tx) => {
+    await tx.query(
+      `INSERT INTO email_verifications (user_id, token_hash, expires_at) VALUES ($1, $2, $3)
+       ON CONFLICT (user_id) DO UPDATE SET token_hash = excluded.token_hash, expires_at = excluded.expires_at`,
+      [userId, tokenHash, expiresAt],
+    );
+  };
+
+/**
+ * Spends the matching, unexpired token with the EmailVerified append (single use; of two
+ * racing uses one finds nothing); a wrong one aborts it with the decider's one answer.
+ */
+export const spendVerificationToken =
+  (userId: string, tokenHash: string, now: Date): InTransaction =>
+  async (tx) => {
+    const spent = await tx.query('DELETE FROM email_verifications WHERE user_id = $1 AND token_hash = $2 AND expires_at > $3', [userId, tokenHash, now]);
+    if (rowCount(spent) === 0) throw new IllegalStateError(VERIFICATION_FAILED);
   };
 
 /** PasswordChanged: refresh tokens issued before are revoked (events.proto). */

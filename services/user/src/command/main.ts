@@ -1,5 +1,7 @@
 import { loadDescriptorSet } from '@shop/contracts/descriptors';
 import { Doorbell, eventStoreMigrations, PostgresEventStore, relayMigrations, startRelay } from '@shop/eventsourcing';
+import { ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, createTokenVerifier } from '@shop/platform/auth';
+import { createCallerAuthenticator } from '@shop/platform/auth/caller';
 import { startGrpcServer } from '@shop/platform/grpc/server';
 import { newId, systemClock } from '@shop/platform/ids';
 import { createKafka, ensureTopics } from '@shop/platform/kafka';
@@ -15,7 +17,8 @@ import { argon2Hasher } from './passwords.js';
 import { createTokenIssuer } from './tokens.js';
 import { userCommandService } from './user-command-service.js';
 import { userCommandHandler } from './user-handler.js';
-import { connect } from 'nats';
+import { sealedStore } from '../personal-data/sealed-store.js';
+import { connectNats } from '@shop/platform/nats';
 import { natsMailer, unconfiguredMailer } from './verification-mailer.js';
 
 await runProcess('user-command', configSchema, async ({ config, log, registry, lifecycle, readiness }) => {
@@ -48,7 +51,7 @@ await runProcess('user-command', configSchema, async ({ config, log, registry, l
     systemClock,
     log,
   );
-  const nats = config.NATS_URL ? await connect({ servers: config.NATS_URL, name: 'user-command', maxReconnectAttempts: -1 }) : undefined;
+  const nats = config.NATS_URL ? await connectNats({ url: config.NATS_URL, name: 'user-command', log }) : undefined;
   if (nats) lifecycle.onShutdown('nats', () => nats.drain());
   else log.warn('NATS_URL is not set: email verification mails will not be delivered');
 
@@ -56,7 +59,7 @@ await runProcess('user-command', configSchema, async ({ config, log, registry, l
     port: config.GRPC_PORT,
     services: [
       userCommandService({
-        users: userCommandHandler(new PostgresEventStore(pool, { onAppended: () => doorbell.ring() }), config.COMMAND_MAX_RETRIES),
+        users: userCommandHandler(sealedStore(new PostgresEventStore(pool, { onAppended: () => doorbell.ring() }), pool), config.COMMAND_MAX_RETRIES),
         pool,
         refreshTokens: new RefreshTokens(pool, systemClock, newId, config.JWT_REFRESH_TTL_SECONDS),
         passwords: argon2Hasher,
@@ -65,11 +68,17 @@ await runProcess('user-command', configSchema, async ({ config, log, registry, l
         clock: systemClock,
         newId,
         verificationTtlSeconds: config.EMAIL_VERIFICATION_TTL_SECONDS,
+        addressCaps: { registrations: config.REGISTRATIONS_PER_ADDRESS, signInFailures: config.SIGN_IN_FAILURES_PER_ADDRESS },
       }),
     ],
     descriptorSet: loadDescriptorSet(),
     log,
     registry,
+    // The tokens it issued, verified with its own keys (the current and the previous one).
+    authenticate: createCallerAuthenticator({
+      customers: createTokenVerifier({ issuer: ACCESS_TOKEN_ISSUER, audience: ACCESS_TOKEN_AUDIENCE, fetchJwks: async () => tokens.jwks() }),
+      serviceKey: config.SERVICE_TOKEN_KEY,
+    }),
   });
   lifecycle.onShutdown('grpc', () => server.shutdown());
 });

@@ -3,8 +3,11 @@ import { calculateJwkThumbprint, exportJWK, SignJWT, type JWK } from 'jose';
 import type { Logger } from '@shop/platform/log';
 import type { Clock } from '@shop/platform/ids';
 
-export const TOKEN_ISSUER = 'shop';
-export const TOKEN_AUDIENCE = 'shop-api';
+import { ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER } from '@shop/platform/auth';
+
+/** Set in one place (the platform), where every verifier reads them too. */
+export const TOKEN_ISSUER = ACCESS_TOKEN_ISSUER;
+export const TOKEN_AUDIENCE = ACCESS_TOKEN_AUDIENCE;
 
 export interface TokenSettings {
   /** PKCS8 PEM or a private JWK (JSON) of an Ed25519 or P-256 key; absent = a dev key generated at start. */

@@ -4,6 +4,7 @@ import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet
 import { newId } from '@shop/platform/ids';
 import { testLogger } from '@shop/testing';
 import { startUserCommandService, type UserCommandFixture } from '../test-fixtures.js';
+import { sealedStore } from '../personal-data/sealed-store.js';
 import { LOGIN_FAILED, REFRESH_FAILED } from './user-command-service.js';
 
 /** The user command service as a client sees it: the real gRPC server over a real event store. */
@@ -31,8 +32,13 @@ async function register(over: { username?: string; email?: string; password?: st
 }
 
 const eventCount = async () => (await user.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM events')).rows[0]!.n;
+/** The stream as stored (personal data sealed). */
 const streamOf = async (userId: string) =>
   (await user.pool.query<{ type: string; data: any }>('SELECT type, data FROM events WHERE stream_id = $1 ORDER BY version', [userId])).rows;
+/** The stream as the service reads it (opened with the user's key). */
+const openedStreamOf = async (userId: string) => (await sealedStore(user.store, user.pool).readStream(userId)).map((e) => ({ type: e.type, data: e.data as any }));
+const passwordHashOf = async (userId: string) =>
+  (await user.pool.query<{ password_hash: string }>('SELECT password_hash FROM user_credentials WHERE user_id = $1', [userId])).rows[0]?.password_hash;
 
 const expectCode = async (call: Promise<unknown>, code: grpc.status) => {
   const err = await call.then(
@@ -46,7 +52,10 @@ const expectCode = async (call: Promise<unknown>, code: grpc.status) => {
 
 test('register → authenticate → the access token verifies against GetJwks', async (t) => {
   const { userId, username } = await register({ username: `Ada_${n}` });
-  t.is(username.toLowerCase(), (await streamOf(userId))[0]?.data.username);
+  t.is(username.toLowerCase(), (await openedStreamOf(userId))[0]?.data.username);
+  t.is((await streamOf(userId))[0]?.data.username, undefined, 'sealed in the store');
+  t.regex((await passwordHashOf(userId)) ?? '', /^\$argon2id\$/);
+  t.false(JSON.stringify(await streamOf(userId)).includes('argon2'), 'no credential in the events');
   const auth = await user.c.authenticate({ login: username.toUpperCase(), password: PASSWORD });
   t.is(auth.userId, userId);
   t.is(auth.expiresIn, 900);
@@ -161,7 +170,7 @@ test('updating the profile appends ProfileUpdated; expected_version is checked',
   const address = { recipient: 'Ada', line1: '1 Main St', line2: '', city: 'Berlin', region: '', postalCode: '10115', countryCode: 'de' };
   const { result } = await user.c.updateProfile({ userId, displayName: 'Ada L.', shippingAddress: address });
   t.is(result?.version, 2);
-  t.like((await streamOf(userId))[1]?.data, { displayName: 'Ada L.', shippingAddress: { city: 'Berlin', countryCode: 'DE' } });
+  t.like((await openedStreamOf(userId))[1]?.data, { displayName: 'Ada L.', shippingAddress: { city: 'Berlin', countryCode: 'DE' } });
   await expectCode(user.c.updateProfile({ userId, displayName: 'Late', expectedVersion: 1 }), grpc.status.ABORTED);
   t.is((await user.c.updateProfile({ userId, displayName: 'Ada L.' })).result?.position, 0, 'no change, no event');
 });
@@ -184,7 +193,7 @@ test.serial('20 concurrent registrations of one username: one succeeds, 19 ALREA
   const taken = outcomes.filter((o) => o.status === 'rejected' && (o.reason as grpc.ServiceError).code === grpc.status.ALREADY_EXISTS);
   t.is(ok.length, 1);
   t.is(taken.length, 19);
-  const { rows } = await user.pool.query<{ n: number }>(`SELECT count(DISTINCT stream_id)::int AS n FROM events WHERE type = 'shop.user.v1.UserRegistered' AND data->>'username' = $1`, [username]);
+  const { rows } = await user.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM user_uniqueness WHERE kind = 'username' AND value = $1`, [username]);
   t.is(rows[0]?.n, 1);
   t.is(await eventCount(), before + 1);
   // The losers' emails were not claimed either.
@@ -252,12 +261,52 @@ test.serial('no password, hash or token appears in the logs', async (t) => {
   await expectCode(user.c.authenticate({ login: username, password: 'wrong-and-secret' }), grpc.status.UNAUTHENTICATED);
   await user.c.refreshToken({ refreshToken: auth.refreshToken });
   await user.c.requestEmailVerification({ userId });
-  const hash = (await streamOf(userId))[0]?.data.passwordHash as string;
+  const hash = (await passwordHashOf(userId))!;
   const text = JSON.stringify(lines());
   for (const secret of ['log-me-not-123', 'wrong-and-secret', hash, auth.refreshToken, auth.accessToken, user.mails.at(-1)!.token]) {
     t.false(text.includes(secret));
   }
   t.true(text.includes('JWT_PRIVATE_KEY is not set'), 'the dev-key fallback warns');
+});
+
+test("an account's own operations need that user's access token: none is UNAUTHENTICATED, another user's PERMISSION_DENIED, nothing is recorded", async (t) => {
+  // Before: UpdateProfile and DeleteAccount acted on any user id they were sent, to anyone who reached the port.
+  const victim = await register();
+  const mallory = await register();
+  const malloryToken = (await user.c.authenticate({ login: mallory.username, password: PASSWORD })).accessToken;
+  const asMallory = { metadata: { authorization: `Bearer ${malloryToken}` } };
+  const u = user.unauthenticated;
+  const before = await eventCount();
+  const calls: Array<[string, (o?: { metadata: Record<string, string> }) => Promise<unknown>]> = [
+    ['UpdateProfile', (o) => u.updateProfile({ userId: victim.userId, displayName: 'pwned' }, o)],
+    ['ChangePassword', (o) => u.changePassword({ userId: victim.userId, currentPassword: PASSWORD, newPassword: 'taken over now' }, o)],
+    ['RequestEmailVerification', (o) => u.requestEmailVerification({ userId: victim.userId }, o)],
+    ['DeleteAccount', (o) => u.deleteAccount({ userId: victim.userId }, o)],
+  ];
+  for (const [rpc, call] of calls) {
+    t.regex((await expectCode(call(), grpc.status.UNAUTHENTICATED)).details, /user_id/, rpc);
+    t.regex((await expectCode(call(asMallory), grpc.status.PERMISSION_DENIED)).details, /user_id must be your own/, rpc);
+  }
+  await expectCode(u.deleteAccount({ userId: victim.userId }, { metadata: { authorization: 'Bearer a.b.c' } }), grpc.status.UNAUTHENTICATED);
+  t.is(await eventCount(), before);
+  // The user themselves may.
+  const ownToken = (await user.c.authenticate({ login: victim.username, password: PASSWORD })).accessToken;
+  const own = await u.updateProfile({ userId: victim.userId, displayName: 'Victor' }, { metadata: { authorization: `Bearer ${ownToken}` } });
+  t.is(own.result?.version, 2);
+});
+
+test('deleting an account registered before sealing erases its plain-text personal data too', async (t) => {
+  const { userId, username, email } = await register();
+  // As the events of users registered before migrations/003 are: personal data in the clear.
+  await user.pool.query(
+    `UPDATE events SET data = data || jsonb_build_object('username', $2::text, 'email', $3::text, 'displayName', 'Old Name') WHERE stream_id = $1 AND version = 1`,
+    [userId, username, email],
+  );
+  await user.c.deleteAccount({ userId });
+  const stored = JSON.stringify(await streamOf(userId));
+  t.false(stored.includes(username), 'the username is gone from the store');
+  t.false(stored.includes(email));
+  t.false(stored.includes('Old Name'));
 });
 
 test('GetJwks never answers a private key, and the access token header names the key', async (t) => {
@@ -274,4 +323,47 @@ test('users without an email do not collide on it, and sign in by username', asy
   t.not(a.userId, b.userId);
   const auth = await user.c.authenticate({ login: b.username, password: PASSWORD });
   t.is(auth.userId, b.userId);
+});
+
+/** A sign-in through the BFF (a service of the shop), from the given client address. */
+const authenticateFrom = (address: string, login: string, password: string) => user.c.authenticate({ login, password }, { metadata: { 'x-client-address': address } });
+
+test.serial('failed sign-ins slow an account down, never lock its owner out for good; counts are in Postgres, shared by replicas', async (t) => {
+  const { userId, username } = await register();
+  for (let i = 0; i < 5; i++) await expectCode(user.c.authenticate({ login: username, password: 'an attacker guessing' }), grpc.status.UNAUTHENTICATED);
+  // Held back now, even with the right password, with a retry hint...
+  const held = await expectCode(user.c.authenticate({ login: username, password: PASSWORD }), grpc.status.RESOURCE_EXHAUSTED);
+  t.regex(held.details, /retry in \d+ s/);
+  // ...but only briefly: however many failures, the owner gets in after the capped delay.
+  user.advance(31_000);
+  t.teardown(() => user.advance(-31_000));
+  t.is((await user.c.authenticate({ login: username, password: PASSWORD })).userId, userId);
+  const { rows } = await user.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM throttle_counters WHERE key LIKE 'login-%'");
+  t.true(rows[0]!.n >= 1);
+});
+
+test.serial('one client address spraying failed sign-ins is capped; other addresses are not', async (t) => {
+  const { username } = await register();
+  const sprayer = `198.51.100.${n}`;
+  for (let i = 0; i < 50; i++) await expectCode(authenticateFrom(sprayer, `nobody_${unique()}`, 'spray'), grpc.status.UNAUTHENTICATED);
+  await expectCode(authenticateFrom(sprayer, username, PASSWORD), grpc.status.RESOURCE_EXHAUSTED);
+  t.truthy(await authenticateFrom(`203.0.113.${n}`, username, PASSWORD));
+  // The address is believed from the shop's services only: a direct caller cannot pick one
+  // per attempt (nor get another client capped by naming its address).
+  t.truthy(await user.unauthenticated.authenticate({ login: username, password: PASSWORD }, { metadata: { 'x-client-address': sprayer } }));
+});
+
+test.serial('sign-in guesses sent all at once are held back like guesses sent one by one: 5 reach the password check', async (t) => {
+  const { username } = await register();
+  const results = await Promise.allSettled(Array.from({ length: 12 }, () => user.c.authenticate({ login: username, password: 'a guess sent in parallel' })));
+  const codes = results.map((r) => (r.status === 'rejected' ? (r.reason as grpc.ServiceError).code : grpc.status.OK));
+  t.is(codes.filter((c) => c === grpc.status.UNAUTHENTICATED).length, 5, 'checked against the password');
+  t.is(codes.filter((c) => c === grpc.status.RESOURCE_EXHAUSTED).length, 7, 'held back before any password check');
+});
+
+test.serial('verification mails per account are capped', async (t) => {
+  const { userId } = await register();
+  for (let i = 0; i < 5; i++) await user.c.requestEmailVerification({ userId });
+  const err = await expectCode(user.c.requestEmailVerification({ userId }), grpc.status.RESOURCE_EXHAUSTED);
+  t.regex(err.details, /retry in/);
 });

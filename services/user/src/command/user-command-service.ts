@@ -1,18 +1,30 @@
-import { LoginThrottle } from './login-throttle.js';
 import type { WriteResult } from '@shop/contracts/shop/common/v1/consistency';
 import { UserCommandServiceService } from '@shop/contracts/shop/user/v1/command_service';
 import { UnauthenticatedError } from '@shop/platform/errors';
 import { bind, type CallContext, type ServiceBinding } from '@shop/platform/grpc/server';
+import { CLIENT_ADDRESS_HEADER, requireSelfOrService } from '@shop/platform/auth/caller';
 import type { Clock, IdGenerator } from '@shop/platform/ids';
 import type { Pool } from '@shop/platform/postgres/pool';
 import { active, checkPassword, normalizeEmail, normalizeUsername, checkDisplayName, type UserCommand } from '../domain/user.js';
 import type { UserEvent } from '../domain/events.js';
 import { expectedVersion, metadataOf, required, uuid } from '@shop/platform/grpc/edge';
-import { claimIdentity, findClaimant, releaseIdentity, revokeRefreshTokens, type RefreshTokens } from './credentials.js';
+import {
+  claimIdentity,
+  findClaimant,
+  passwordHashOf,
+  releaseIdentity,
+  revokeRefreshTokens,
+  spendVerificationToken,
+  storePasswordHash,
+  storeVerificationToken,
+  type RefreshTokens,
+} from './credentials.js';
+import type { InTransaction } from '@shop/eventsourcing';
 import type { PasswordHasher } from './passwords.js';
 import { randomToken, sha256, type TokenIssuer } from './tokens.js';
 import type { UserCommandHandler } from './user-handler.js';
 import type { VerificationMailer } from './verification-mailer.js';
+import { limits, Throttle } from './throttle.js';
 
 export const USER_COMMAND_SERVICE = 'shop.user.v1.UserCommandService';
 
@@ -30,8 +42,10 @@ export interface UserCommandServiceDeps {
   tokens: TokenIssuer;
   mailer: VerificationMailer;
   clock: Clock;
-  /** Defaults to the standard policy over `clock`. */
-  throttle?: LoginThrottle;
+  /** Defaults to the counters in `pool` over `clock`. */
+  throttle?: Throttle;
+  /** The per-address caps (throttle.ts `limits`), set higher where many clients share one address. */
+  addressCaps?: { registrations: number; signInFailures: number };
   newId: IdGenerator;
   verificationTtlSeconds: number;
 }
@@ -43,7 +57,9 @@ export interface UserCommandServiceDeps {
  */
 export function userCommandService(deps: UserCommandServiceDeps): ServiceBinding {
   const { users, pool, refreshTokens, passwords, tokens, clock } = deps;
-  const throttle = deps.throttle ?? new LoginThrottle(clock);
+  const throttle = deps.throttle ?? new Throttle(pool, clock);
+  const registerPerAddress = { ...limits.registerPerAddress, free: deps.addressCaps?.registrations ?? limits.registerPerAddress.free };
+  const loginPerAddress = { ...limits.loginPerAddress, free: deps.addressCaps?.signInFailures ?? limits.loginPerAddress.free };
   const run = (userId: string, command: UserCommand, ctx: CallContext, options: Omit<Parameters<UserCommandHandler['handle']>[2] & object, 'metadata'> = {}) =>
     users.handle(userId, command, { ...options, metadata: metadataOf(ctx) });
 
@@ -62,6 +78,7 @@ export function userCommandService(deps: UserCommandServiceDeps): ServiceBinding
 
   return bind(USER_COMMAND_SERVICE, UserCommandServiceService, {
     async registerUser(req, ctx) {
+      await throttle.take(registerPerAddress, clientAddress(ctx));
       // Every cheap check first: the hash costs tens of milliseconds of CPU.
       const username = normalizeUsername(req.username);
       const email = normalizeEmail(req.email);
@@ -69,27 +86,34 @@ export function userCommandService(deps: UserCommandServiceDeps): ServiceBinding
       checkPassword('password', req.password);
       const passwordHash = await passwords.hash(req.password);
       const userId = deps.newId();
-      const command: UserCommand = { type: 'RegisterUser', userId, username, email, passwordHash, ...(displayName ? { displayName } : {}) };
-      const result = await run(userId, command, ctx, { inTransaction: () => claimIdentity(userId, username, email) });
+      const command: UserCommand = { type: 'RegisterUser', userId, username, email, ...(displayName ? { displayName } : {}) };
+      const result = await run(userId, command, ctx, { inTransaction: () => inOrder(claimIdentity(userId, username, email), storePasswordHash(userId, passwordHash, clock)) });
       return { userId, result: writeResult(result), username };
     },
 
-    async authenticate(req) {
+    async authenticate(req, ctx) {
       const login = required('login', req.login).trim().toLowerCase();
       required('password', req.password);
-      throttle.check(login);
+      const address = clientAddress(ctx);
+      // Unknown and known logins count alike, so the throttle says nothing about which exist.
+      // The account's attempt is counted before the password is checked (and forgiven on
+      // success): guesses sent all at once are held back like guesses sent one by one.
+      await throttle.check(loginPerAddress, address);
+      await throttle.take(limits.loginPerAccount, login);
+      const failed = async () => {
+        await throttle.record(loginPerAddress, address);
+        await throttle.failed(limits.loginPerAccount, login);
+        throw new UnauthenticatedError(LOGIN_FAILED);
+      };
       const userId = await findClaimant(pool, login.includes('@') ? 'email' : 'username', login);
-      const state = userId === undefined ? undefined : (await users.load(userId)).state;
-      if (!userId || state?.status !== 'active') {
+      // Deletion removes the hash with the claims: a user with a hash is a live one.
+      const passwordHash = userId === undefined ? undefined : await passwordHashOf(pool, userId);
+      if (!userId || !passwordHash) {
         await passwords.burn(req.password);
-        throttle.failed(login);
-        throw new UnauthenticatedError(LOGIN_FAILED);
+        return failed();
       }
-      if (!(await passwords.verify(state.passwordHash, req.password))) {
-        throttle.failed(login);
-        throw new UnauthenticatedError(LOGIN_FAILED);
-      }
-      throttle.succeeded(login);
+      if (!(await passwords.verify(passwordHash, req.password))) return failed();
+      await throttle.clear(limits.loginPerAccount, login);
       return session(userId, await refreshTokens.issue(userId));
     },
 
@@ -107,6 +131,7 @@ export function userCommandService(deps: UserCommandServiceDeps): ServiceBinding
 
     async updateProfile(req, ctx) {
       const userId = uuid('user_id', req.userId);
+      requireSelfOrService(ctx.caller, 'user_id', userId);
       const expected = expectedVersion(req.expectedVersion);
       const command: UserCommand = {
         type: 'UpdateProfile',
@@ -120,24 +145,35 @@ export function userCommandService(deps: UserCommandServiceDeps): ServiceBinding
 
     async changePassword(req, ctx) {
       const userId = uuid('user_id', req.userId);
+      requireSelfOrService(ctx.caller, 'user_id', userId);
       required('current_password', req.currentPassword);
       checkPassword('new_password', req.newPassword);
-      const { user, version } = await load(userId);
-      if (!(await passwords.verify(user.passwordHash, req.currentPassword))) throw new UnauthenticatedError('current_password: wrong password');
+      const { version } = await load(userId);
+      // Counted before the check, as sign-ins are (see authenticate).
+      await throttle.take(limits.passwordPerAccount, userId);
+      if (!(await passwords.verify((await passwordHashOf(pool, userId)) ?? '', req.currentPassword))) {
+        await throttle.failed(limits.passwordPerAccount, userId);
+        throw new UnauthenticatedError('current_password: wrong password');
+      }
+      await throttle.clear(limits.passwordPerAccount, userId);
       const passwordHash = await passwords.hash(req.newPassword);
       // At the version whose hash was verified: a password changed meanwhile answers ABORTED.
-      const result = await run(userId, { type: 'ChangePassword', userId, passwordHash }, ctx, {
+      const result = await run(userId, { type: 'ChangePassword', userId }, ctx, {
         expectedVersion: version,
-        inTransaction: () => revokeRefreshTokens(userId, clock),
+        inTransaction: () => inOrder(storePasswordHash(userId, passwordHash, clock), revokeRefreshTokens(userId, clock)),
       });
       return { result: writeResult(result) };
     },
 
     async requestEmailVerification(req, ctx) {
       const userId = uuid('user_id', req.userId);
+      requireSelfOrService(ctx.caller, 'user_id', userId);
+      await throttle.take(limits.mailPerAccount, userId);
       const token = randomToken();
       const expiresAt = new Date(clock().getTime() + deps.verificationTtlSeconds * 1000).toISOString();
-      const result = await run(userId, { type: 'RequestEmailVerification', userId, tokenHash: sha256(token), expiresAt }, ctx);
+      const result = await run(userId, { type: 'RequestEmailVerification', userId, expiresAt }, ctx, {
+        inTransaction: () => storeVerificationToken(userId, sha256(token), expiresAt),
+      });
       const requested = result.events.find(isVerificationRequested);
       if (!requested) throw new Error('RequestEmailVerification decided no EmailVerificationRequested event');
       // After the commit: a mail never announces a token the stream does not hold.
@@ -148,12 +184,16 @@ export function userCommandService(deps: UserCommandServiceDeps): ServiceBinding
     async verifyEmail(req, ctx) {
       const userId = uuid('user_id', req.userId);
       const token = required('token', req.token);
-      const result = await run(userId, { type: 'VerifyEmail', userId, tokenHash: sha256(token), now: clock().toISOString() }, ctx);
+      const now = clock();
+      const result = await run(userId, { type: 'VerifyEmail', userId, now: now.toISOString() }, ctx, {
+        inTransaction: () => spendVerificationToken(userId, sha256(token), now),
+      });
       return { result: writeResult(result) };
     },
 
     async deleteAccount(req, ctx) {
       const userId = uuid('user_id', req.userId);
+      requireSelfOrService(ctx.caller, 'user_id', userId);
       const result = await run(userId, { type: 'DeleteAccount', userId }, ctx, { inTransaction: () => releaseIdentity(userId) });
       return { result: writeResult(result) };
     },
@@ -163,6 +203,24 @@ export function userCommandService(deps: UserCommandServiceDeps): ServiceBinding
     },
   });
 }
+
+/**
+ * The end client's address as the BFF forwards it (`x-client-address`), believed only from
+ * a service of the shop: a caller who reaches this port directly would otherwise pick a new
+ * address per attempt. Undefined otherwise — the per-address limits then do not apply, and
+ * the per-account ones and the edge's rate limit still do.
+ */
+export function clientAddress(ctx: CallContext): string | undefined {
+  if (ctx.caller.kind !== 'service') return undefined;
+  return ctx.metadata.get(CLIENT_ADDRESS_HEADER)[0]?.toString().trim() || undefined;
+}
+
+/** Several writes that commit with one append, one after the other. */
+const inOrder =
+  (...writes: InTransaction[]): InTransaction =>
+  async (tx) => {
+    for (const write of writes) await write(tx);
+  };
 
 const writeResult = (r: { version: number; position: number }): WriteResult => ({ version: r.version, position: r.position });
 

@@ -21,9 +21,8 @@ const MAX_ADDRESS_FIELD_LENGTH = 200;
 // Basic on purpose: the verification email is the real check of an address.
 const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
-/** A pending email verification: only the token's hash is ever kept. */
+/** A pending email verification; the token's hash is in the command side's table, never in an event. */
 export interface PendingVerification {
-  tokenHash: string;
   /** RFC 3339. */
   expiresAt: string;
 }
@@ -39,7 +38,6 @@ export type User =
       userId: string;
       username: string;
       email: string;
-      passwordHash: string;
       displayName: string;
       shippingAddress?: Address;
       emailVerified: boolean;
@@ -49,17 +47,20 @@ export type User =
 
 export type ActiveUser = Extract<User, { status: 'active' }>;
 
+/**
+ * Credentials never reach the decider: the caller checks and hashes passwords and tokens
+ * and writes the hashes to the command side's tables in the append's transaction.
+ */
 export type UserCommand =
-  /** `passwordHash` is computed by the caller (after checkPassword), so that `decide` stays pure. */
-  | { type: 'RegisterUser'; userId: string; username: string; email: string; passwordHash: string; displayName?: string }
+  | { type: 'RegisterUser'; userId: string; username: string; email: string; displayName?: string }
   /** Absent fields are left unchanged. */
   | { type: 'UpdateProfile'; userId: string; displayName?: string; shippingAddress?: Address }
-  /** The caller has verified the current password and hashed the new one. */
-  | { type: 'ChangePassword'; userId: string; passwordHash: string }
-  /** The token is generated and hashed by the caller; only the hash reaches the stream. */
-  | { type: 'RequestEmailVerification'; userId: string; tokenHash: string; expiresAt: string }
-  /** `now` is the injected clock's time (RFC 3339). */
-  | { type: 'VerifyEmail'; userId: string; tokenHash: string; now: string }
+  /** The caller has verified the current password and stores the new hash. */
+  | { type: 'ChangePassword'; userId: string }
+  /** The caller generated the token and stores its hash. */
+  | { type: 'RequestEmailVerification'; userId: string; expiresAt: string }
+  /** `now` is the injected clock's time (RFC 3339); the caller spends the matching token in the append's transaction. */
+  | { type: 'VerifyEmail'; userId: string; now: string }
   | { type: 'DeleteAccount'; userId: string };
 
 export const initialState = (): User => ({ status: 'unregistered' });
@@ -72,7 +73,6 @@ export function evolve(user: User, e: UserEvent): User {
         userId: e.data.userId,
         username: e.data.username,
         email: e.data.email,
-        passwordHash: e.data.passwordHash,
         displayName: e.data.displayName,
         emailVerified: false,
       };
@@ -82,9 +82,9 @@ export function evolve(user: User, e: UserEvent): User {
       return { ...rest, displayName: e.data.displayName, ...(e.data.shippingAddress ? { shippingAddress: e.data.shippingAddress } : {}) };
     }
     case PasswordChanged.$type:
-      return user.status === 'active' ? { ...user, passwordHash: e.data.passwordHash } : user;
+      return user;
     case EmailVerificationRequested.$type:
-      return user.status === 'active' ? { ...user, pending: { tokenHash: e.data.tokenHash, expiresAt: e.data.expireTime ?? '' } } : user;
+      return user.status === 'active' ? { ...user, pending: { expiresAt: e.data.expireTime ?? '' } } : user;
     case EmailVerified.$type: {
       if (user.status !== 'active') return user;
       // Single use: the token is forgotten once it has served.
@@ -105,8 +105,7 @@ export function decide(command: UserCommand, user: User): UserEvent[] {
     const username = normalizeUsername(command.username);
     const email = normalizeEmail(command.email);
     const displayName = command.displayName === undefined || command.displayName.trim() === '' ? username : checkDisplayName(command.displayName);
-    if (!command.passwordHash) throw new ValidationError('password', 'is required');
-    return [event(UserRegistered, { userId: command.userId, username, email, passwordHash: command.passwordHash, displayName })];
+    return [event(UserRegistered, { userId: command.userId, username, email, displayName })];
   }
   const current = active(user, command.userId);
   switch (command.type) {
@@ -117,24 +116,23 @@ export function decide(command: UserCommand, user: User): UserEvent[] {
       return [event(ProfileUpdated, { userId: current.userId, displayName, ...(shippingAddress ? { shippingAddress } : {}) })];
     }
     case 'ChangePassword':
-      if (!command.passwordHash) throw new ValidationError('new_password', 'is required');
-      return [event(PasswordChanged, { userId: current.userId, passwordHash: command.passwordHash })];
+      return [event(PasswordChanged, { userId: current.userId })];
     case 'RequestEmailVerification':
       if (!current.email) throw new IllegalStateError('there is no email address to verify');
       if (current.emailVerified) throw new IllegalStateError('email is already verified');
-      return [event(EmailVerificationRequested, { userId: current.userId, email: current.email, tokenHash: command.tokenHash, expireTime: command.expiresAt })];
+      return [event(EmailVerificationRequested, { userId: current.userId, email: current.email, expireTime: command.expiresAt })];
     case 'VerifyEmail': {
       if (current.emailVerified) throw new IllegalStateError('email is already verified');
       const pending = current.pending;
-      // One message for every failure: a guesser learns nothing from it.
-      if (!pending || pending.tokenHash !== command.tokenHash || Date.parse(command.now) >= Date.parse(pending.expiresAt)) {
-        throw new IllegalStateError('verification token is wrong or expired');
+      // One message for every failure (the transport uses it for a wrong token too): a guesser learns nothing from it.
+      if (!pending || Date.parse(command.now) >= Date.parse(pending.expiresAt)) {
+        throw new IllegalStateError(VERIFICATION_FAILED);
       }
       return [event(EmailVerified, { userId: current.userId, email: current.email })];
     }
     case 'DeleteAccount':
-      // No personal data in the event: the claims on username and email are released by id.
-      return [event(UserDeleted, { userId: current.userId, username: '', email: '' })];
+      // No personal data in the event: the claims and the user's key are released by id.
+      return [event(UserDeleted, { userId: current.userId })];
     default:
       return exhaustive(command);
   }
@@ -163,6 +161,9 @@ export function normalizeEmail(value: string): string {
   if (email.length > MAX_EMAIL_LENGTH || !EMAIL_PATTERN.test(email)) throw new ValidationError('email', 'must be an email address');
   return email;
 }
+
+/** One answer to every failed verification, from the decider (none pending, expired) or the token check (wrong). */
+export const VERIFICATION_FAILED = 'verification token is wrong or expired';
 
 /** The password rule, checked by the transport before hashing (the decider only sees hashes). */
 export function checkPassword(field: string, password: string): void {

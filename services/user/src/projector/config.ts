@@ -5,7 +5,7 @@ import { DEFAULT_DLQ_TOPIC, DEFAULT_EVENTS_TOPIC } from '../topics.js';
 export const configSchema = z.object({
   ...baseEnv,
   /** The user database: the read model's schema, and the event store for gap healing. */
-  DATABASE_URL: env.url(),
+  DATABASE_URL: env.databaseUrl(),
   DATABASE_POOL_MAX: env.poolMax(),
   KAFKA_BROKERS: env.list(),
   USER_EVENTS_TOPIC: z.string().min(1).default(DEFAULT_EVENTS_TOPIC),

@@ -6,6 +6,7 @@ import { runProcess } from '@shop/platform/process';
 import { userMigrations } from '../migrations.js';
 import { userTopics } from '../topics.js';
 import { configSchema } from './config.js';
+import { sealedStore } from '../personal-data/sealed-store.js';
 import { userView } from './user-view.js';
 
 await runProcess('user-projector', configSchema, async ({ config, log, registry, lifecycle, readiness }) => {
@@ -21,7 +22,8 @@ await runProcess('user-projector', configSchema, async ({ config, log, registry,
   const projector = await startProjector({
     kafka,
     pool,
-    store: new PostgresEventStore(pool),
+    // Gaps are healed from the store: opened with the users' keys like everything else.
+    store: sealedStore(new PostgresEventStore(pool), pool),
     projection: userView,
     topics: [config.USER_EVENTS_TOPIC],
     dlqTopic: config.USER_DLQ_TOPIC,

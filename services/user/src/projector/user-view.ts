@@ -1,8 +1,10 @@
-import { EmailVerified, ProfileUpdated, UserRegistered } from '@shop/contracts/shop/user/v1/events';
+import { EmailVerified, ProfileUpdated, UserDeleted, UserRegistered } from '@shop/contracts/shop/user/v1/events';
 import type { Address } from '@shop/contracts/shop/user/v1/user';
 import type { DocumentProjection, RecordedEvent } from '@shop/eventsourcing';
 import type { Queryable } from '@shop/platform/postgres/pool';
 import { USER_STREAM_TYPE, userEventCodec } from '../domain/events.js';
+import { open } from '../personal-data/sealing.js';
+import { loadUserKeys } from '../personal-data/user-keys.js';
 
 /** A user as the read model keeps it: never a credential. */
 export interface UserView {
@@ -30,7 +32,7 @@ export const USER_READ_SCHEMA = 'user_read';
 export function evolveUserView(view: UserView | null, recorded: RecordedEvent): UserView | null {
   const e = userEventCodec.decode(recorded.type, recorded.data);
   const stamp = { version: recorded.version, updatedAt: recorded.occurredAt };
-  if (e?.type === 'shop.user.v1.UserDeleted') return null;
+  if (e?.type === UserDeleted.$type) return null;
   if (e?.type === UserRegistered.$type) {
     return {
       id: recorded.streamId,
@@ -129,13 +131,41 @@ const ddl = (schema: string) => `
   );
   CREATE INDEX IF NOT EXISTS users_username ON ${schema}.users (username, id);`;
 
+/**
+ * The data keys of the users being applied. Events arrive sealed (from Kafka); the runtime
+ * loads a batch's documents before it folds the batch's events, so `load` fetches their
+ * keys too and `evolve` opens each event with its user's. A user without a key (deleted)
+ * reads as erased. Events read back from the store to heal a gap come already opened.
+ * The cap bounds memory: far above the users of one batch, so a key loaded for a batch is
+ * still here when the batch folds.
+ */
+const keyring = new Map<string, Buffer>();
+const KEYRING_CAP = 100_000;
+
+async function loadWithKeys(q: Queryable, schema: string, ids: string[]): Promise<Map<string, UserView>> {
+  const [views, keys] = await Promise.all([loadUserViews(q, schema, ids), loadUserKeys(q, ids)]);
+  for (const id of ids) {
+    keyring.delete(id);
+    const key = keys.get(id);
+    if (key) keyring.set(id, key);
+  }
+  while (keyring.size > KEYRING_CAP) keyring.delete(keyring.keys().next().value!);
+  return views;
+}
+
+function evolveSealed(view: UserView | null, recorded: RecordedEvent): UserView | null {
+  const next = evolveUserView(view, { ...recorded, data: open(recorded.type, recorded.streamId, recorded.data, keyring.get(recorded.streamId)) });
+  if (recorded.type === UserDeleted.$type) keyring.delete(recorded.streamId);
+  return next;
+}
+
 /** The user read model (schema `user_read`), kept by the projector runtime of @shop/eventsourcing. */
 export const userView: DocumentProjection<UserView> = {
   name: 'user-view',
   schema: USER_READ_SCHEMA,
   streamTypes: [USER_STREAM_TYPE],
   ddl,
-  evolve: evolveUserView,
-  load: loadUserViews,
+  evolve: evolveSealed,
+  load: loadWithKeys,
   save: saveUserViews,
 };

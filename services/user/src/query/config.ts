@@ -1,12 +1,19 @@
 import { z } from 'zod';
 import { baseEnv, env } from '@shop/platform/config';
+import { callerAuthEnv } from '@shop/platform/auth/config';
 
 export const configSchema = z.object({
   ...baseEnv,
+  ...callerAuthEnv,
   GRPC_PORT: env.port(),
-  /** The user database; this process only reads its `user_read` schema. */
-  DATABASE_URL: env.url(),
+  /**
+   * The user database; this process only reads: the `user_read` schema, and the event
+   * store's stream versions (a min_version the store does not hold is answered at once).
+   */
+  DATABASE_URL: env.databaseUrl(),
   DATABASE_POOL_MAX: env.poolMax(),
-  /** Longest a query waits for min_version before answering stale. */
-  MIN_VERSION_WAIT_MS: env.durationMs(2_000),
+  /** Longest a query waits for min_version before answering stale; at most 10 s (Envoy's limit of a call). */
+  MIN_VERSION_WAIT_MS: z.coerce.number().int().min(0).max(10_000).default(2_000),
+  /** Waited users are read again this often, in case a change notice was lost (the listener reconnecting). */
+  MIN_VERSION_RECHECK_MS: z.coerce.number().int().min(10).default(1_000),
 });

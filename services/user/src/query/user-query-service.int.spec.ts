@@ -1,14 +1,15 @@
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import test from 'ava';
 import * as grpc from '@grpc/grpc-js';
 import type { Kafka } from 'kafkajs';
 import { UserQueryServiceClient } from '@shop/contracts/shop/user/v1/query_service';
-import { migrateProjection, startProjector, startRelay, type Projector, type Relay } from '@shop/eventsourcing';
-import { promiseClient, type PromiseClient } from '@shop/platform/grpc/client';
+import { listenerFor, migrateProjection, startProjector, startRelay, VersionWaiter, type Projector, type Relay } from '@shop/eventsourcing';
+import { promiseClient, withMetadata, type PromiseClient } from '@shop/platform/grpc/client';
 import type { GrpcServer } from '@shop/platform/grpc/server';
 import { createMetrics } from '@shop/platform/metrics';
-import { createTestTopics, testKafka, testLogger } from '@shop/testing';
-import { userView } from '../projector/user-view.js';
+import { createTestAuth, createTestTopics, testKafka, testLogger, type TestAuth } from '@shop/testing';
+import { USER_READ_SCHEMA, userView } from '../projector/user-view.js';
 import { serve, startUserCommandService, type UserCommandFixture } from '../test-fixtures.js';
 import { UserReader } from './user-reader.js';
 import { userQueryService } from './user-query-service.js';
@@ -27,7 +28,13 @@ let projector: Projector;
 let kafka: Kafka;
 let server: GrpcServer;
 let raw: UserQueryServiceClient;
+/** Calls as a service of the shop (reads any user). */
 let q: PromiseClient<UserQueryServiceClient>;
+/** The same server without a token of its own: a call passes a customer's, or none. */
+let bare: PromiseClient<UserQueryServiceClient>;
+/** The keys the query server verifies its callers with. */
+let auth: TestAuth;
+let waiter: VersionWaiter;
 
 test.before(async () => {
   const { log } = testLogger();
@@ -38,14 +45,18 @@ test.before(async () => {
   const registry = createMetrics('user-test');
   relay = await startRelay({ pool: user.pool, name: 'user', table: 'events', kafka, topicFor: () => topic, log, registry });
   projector = await startProjector({ kafka, pool: user.pool, store: user.store, projection: userView, topics: [topic], dlqTopic, groupId: `user-view-test-${suffix}`, log, registry });
-  server = await serve([userQueryService(new UserReader(user.pool), { maxWaitMs: 15_000 })], log, 'user-query-test');
+  waiter = new VersionWaiter({ db: user.pool, connect: listenerFor(user.pool, 'user-query-test'), schema: USER_READ_SCHEMA, log });
+  auth = await createTestAuth();
+  server = await serve([userQueryService(new UserReader(user.pool, waiter), { maxWaitMs: 60_000 })], log, 'user-query-test', auth.authenticate);
   raw = new UserQueryServiceClient(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure());
-  q = promiseClient(raw, 30_000, false);
+  bare = promiseClient(raw, 120_000, false);
+  q = withMetadata(bare, async () => (await auth.asService('user-query-test')).metadata);
 });
 
 test.after.always(async () => {
   raw?.close();
   await server?.shutdown();
+  await waiter?.close();
   await projector?.stop();
   await relay?.stop();
   await user?.close();
@@ -141,6 +152,35 @@ test('ListUsers pages through every user in username order', async (t) => {
   t.deepEqual(seen.filter((u) => u.startsWith(prefix)), [1, 2, 3, 4, 5].map((i) => `${prefix}_${i}`));
 });
 
+test("a customer reads only their own user: someone else's is PERMISSION_DENIED, without a token UNAUTHENTICATED", async (t) => {
+  const { userId, version } = await register(name('self'));
+  const other = await register(name('other'));
+  await q.getUser({ userId: other.userId, minVersion: other.version });
+  const me = await auth.asCustomer(userId);
+
+  t.is((await bare.getUser({ userId, minVersion: version }, me)).user?.id, userId);
+  const someoneElse = await t.throwsAsync<grpc.ServiceError>(bare.getUser({ userId: other.userId, minVersion: 0 }, me));
+  t.is(someoneElse?.code, grpc.status.PERMISSION_DENIED);
+  const none = await t.throwsAsync<grpc.ServiceError>(bare.getUser({ userId, minVersion: 0 }));
+  t.is(none?.code, grpc.status.UNAUTHENTICATED);
+});
+
+test('looking users up by name and listing them are for services: a customer is PERMISSION_DENIED, no token UNAUTHENTICATED', async (t) => {
+  const username = name('peer');
+  const { userId, version } = await register(username);
+  await q.getUser({ userId, minVersion: version });
+  const customer = await auth.asCustomer(userId);
+
+  for (const call of [
+    (o?: { metadata: Record<string, string> }) => bare.getUserByUsername({ username }, o),
+    (o?: { metadata: Record<string, string> }) => bare.listUsers({ page: { pageSize: 10, pageToken: '' } }, o),
+  ]) {
+    t.is((await t.throwsAsync<grpc.ServiceError>(call(customer)))?.code, grpc.status.PERMISSION_DENIED);
+    t.is((await t.throwsAsync<grpc.ServiceError>(call()))?.code, grpc.status.UNAUTHENTICATED);
+  }
+  t.is((await q.getUserByUsername({ username })).user?.id, userId);
+});
+
 test('bad query input is INVALID_ARGUMENT naming the field', async (t) => {
   const cases: Array<[Promise<unknown>, string]> = [
     [q.getUser({ userId: 'nope', minVersion: 0 }), 'user_id'],
@@ -156,11 +196,16 @@ test('bad query input is INVALID_ARGUMENT naming the field', async (t) => {
   }
 });
 
-test('a min_version the read model cannot reach in time answers stale', async (t) => {
+test('a user that does not exist, or a version their stream does not hold, is answered at once', async (t) => {
   const { userId, version } = await register(name('stale'));
   await q.getUser({ userId, minVersion: version });
-  // The server would wait longer; the caller's 3 s deadline cuts the wait short.
-  const read = await q.getUser({ userId, minVersion: version + 5 }, { timeoutMs: 3_000 });
-  t.true(read.stale);
-  t.is(read.version, version);
+  // The server would wait a minute for each: nothing will ever bring these versions.
+  const within30s = <T>(call: Promise<T>) => Promise.race([call.then((value) => ({ value }), (error: grpc.ServiceError) => ({ error })), sleep(30_000).then(() => 'still waiting' as const)]);
+  const beyond = await within30s(q.getUser({ userId, minVersion: version + 5 }));
+  t.not(beyond, 'still waiting');
+  const read = typeof beyond === 'object' && 'value' in beyond ? beyond.value : undefined;
+  t.true(read?.stale);
+  t.is(read?.version, version);
+  const missing = await within30s(q.getUser({ userId: '0196a3c0-0000-7000-8000-0000000000ff', minVersion: 1 }));
+  t.is(typeof missing === 'object' && 'error' in missing ? missing.error.code : undefined, grpc.status.NOT_FOUND);
 });

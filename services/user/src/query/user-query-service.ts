@@ -1,5 +1,6 @@
 import { UserQueryServiceService } from '@shop/contracts/shop/user/v1/query_service';
 import type { User } from '@shop/contracts/shop/user/v1/user';
+import { requireSelfOrService, requireService } from '@shop/platform/auth/caller';
 import { NotFoundError, ValidationError } from '@shop/platform/errors';
 import { bind, type ServiceBinding } from '@shop/platform/grpc/server';
 import { isUuid } from '@shop/platform/ids';
@@ -18,6 +19,8 @@ export function userQueryService(reader: UserReader, options: { maxWaitMs: numbe
   return bind(USER_QUERY_SERVICE, UserQueryServiceService, {
     async getUser(req, ctx) {
       const userId = uuid('user_id', req.userId);
+      // Before any read or wait: whether this user exists is not for others to learn.
+      requireSelfOrService(ctx.caller, 'user_id', userId);
       if (!Number.isSafeInteger(req.minVersion) || req.minVersion < 0) throw new ValidationError('min_version', 'must be a version (0 or more)');
       if (req.minVersion > 0) await reader.waitForVersion(userId, req.minVersion, waitBudget(ctx, options.maxWaitMs));
       const view = await reader.get(userId);
@@ -26,14 +29,18 @@ export function userQueryService(reader: UserReader, options: { maxWaitMs: numbe
       return { user: toProtoUser(view), version: view.version, stale: view.version < req.minVersion };
     },
 
-    async getUserByUsername(req) {
+    // Looking users up by name and listing them are the shop's (the BFF's, for an
+    // administrator it checked): a customer's token must not enumerate other accounts.
+    async getUserByUsername(req, ctx) {
+      requireService(ctx.caller);
       const username = required('username', req.username.trim()).toLowerCase();
       const view = await reader.byUsername(username);
       if (!view) throw new NotFoundError('user', username);
       return { user: toProtoUser(view) };
     },
 
-    async listUsers(req) {
+    async listUsers(req, ctx) {
+      requireService(ctx.caller);
       const size = req.page?.pageSize ?? 0;
       if (!Number.isInteger(size) || size < 0) throw new ValidationError('page.page_size', 'must be 0 (default) or more');
       const limit = Math.min(size || DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);

@@ -1,4 +1,4 @@
-import { rowVersion, waitForVersion } from '@shop/eventsourcing';
+import type { VersionWaiter, WaitOutcome } from '@shop/eventsourcing';
 import type { Queryable } from '@shop/platform/postgres/pool';
 import { loadUserViews, toUserView, USER_READ_SCHEMA, type UserView } from '../projector/user-view.js';
 
@@ -6,6 +6,8 @@ import { loadUserViews, toUserView, USER_READ_SCHEMA, type UserView } from '../p
 export class UserReader {
   constructor(
     private readonly db: Queryable,
+    /** Shared by every query of the process: one LISTEN connection, waiters woken per user. */
+    private readonly waiter: Pick<VersionWaiter, 'waitFor'>,
     private readonly schema = USER_READ_SCHEMA,
   ) {}
 
@@ -35,9 +37,12 @@ export class UserReader {
     return rows.map(toUserView);
   }
 
-  /** Waits (bounded) until the read model holds `minVersion` of the user. */
-  waitForVersion(userId: string, minVersion: number, maxWaitMs: number): Promise<void> {
-    return waitForVersion(rowVersion(this.db, `${this.schema}.users`, userId), minVersion, maxWaitMs);
+  /**
+   * Waits (bounded) until the read model holds `minVersion` of the user; answers at once
+   * when the user's stream has no such version (no user, or a version not written yet).
+   */
+  waitForVersion(userId: string, minVersion: number, maxWaitMs: number): Promise<WaitOutcome> {
+    return this.waiter.waitFor(userId, minVersion, maxWaitMs);
   }
 
 }

@@ -7,7 +7,7 @@ import { insecure, promiseClient, type PromiseClient } from '@shop/platform/grpc
 import type { GrpcServer } from '@shop/platform/grpc/server';
 import { newId, systemClock } from '@shop/platform/ids';
 import type { Pool } from '@shop/platform/postgres/pool';
-import { serveGrpc, testLogger, type TestDatabase } from '@shop/testing';
+import { createTestAuth, serveGrpc, testLogger, type TestAuth, type TestDatabase } from '@shop/testing';
 import { Payments, standaloneStep } from '../../app/payments.js';
 import { paymentDatabase } from '../../test-fixtures.js';
 import { MockPaymentGateway, TEST_AMOUNT_DECLINE } from '../gateway/mock-gateway.js';
@@ -21,10 +21,23 @@ let pool: Pool;
 let server: GrpcServer;
 let raw: PaymentServiceClient;
 let c: PromiseClient<PaymentServiceClient>;
+let anonymous: PromiseClient<PaymentServiceClient>;
+let auth: TestAuth;
 
 const customerId = randomUUID();
 const paid = randomUUID();
 const declined = randomUUID();
+test("a customer sees their own payment only (no customer_id needed); without a token it is UNAUTHENTICATED", async (t) => {
+  // Before: an absent customer_id meant staff, to anyone who reached the port.
+  const none = await t.throwsAsync<grpc.ServiceError>(anonymous.getPayment({ orderId: paid, customerId: '' }));
+  t.is(none?.code, grpc.status.UNAUTHENTICATED);
+  t.is((await anonymous.getPayment({ orderId: paid, customerId: '' }, await auth.asCustomer(customerId))).payment?.orderId, paid);
+  const stranger = await t.throwsAsync<grpc.ServiceError>(anonymous.getPayment({ orderId: paid, customerId: '' }, await auth.asCustomer(randomUUID())));
+  t.is(stranger?.code, grpc.status.PERMISSION_DENIED);
+  const naming = await t.throwsAsync<grpc.ServiceError>(anonymous.getPayment({ orderId: paid, customerId }, await auth.asCustomer(randomUUID())));
+  t.is(naming?.code, grpc.status.PERMISSION_DENIED, 'a customer cannot name another');
+});
+
 const refunded = randomUUID();
 
 test.before(async () => {
@@ -42,10 +55,13 @@ test.before(async () => {
   await payments.charge({ orderId: declined, customerId, amount: usd(666) }, step, {});
   await payments.charge({ orderId: refunded, customerId, amount: usd(100) }, step, {});
   await payments.refund(refunded, 'order cancelled: changed my mind', step, {});
-  server = await serveGrpc([paymentService(payments)], log, 'payment-test');
+  auth = await createTestAuth();
+  server = await serveGrpc([paymentService(payments)], log, 'payment-test', auth.authenticate);
   raw = new PaymentServiceClient(`127.0.0.1:${server.port}`, insecure());
   // Raw errors: the status code and the field trailer as they cross the wire.
-  c = promiseClient(raw, 5_000, false);
+  // As the shop (a service); customers' calls pass their own token (auth.asCustomer).
+  c = auth.asServiceClient(promiseClient(raw, 5_000, false), 'payment-test');
+  anonymous = promiseClient(raw, 5_000, false);
 });
 
 test.after.always(async () => {

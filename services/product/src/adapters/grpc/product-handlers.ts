@@ -1,6 +1,7 @@
 import { ProductServiceService } from '@shop/contracts/shop/product/v1/service';
 import type { StockLine as StockLineMessage } from '@shop/contracts/shop/product/v1/product';
 import { ValidationError } from '@shop/platform/errors';
+import { requireService } from '@shop/platform/auth/caller';
 import { bind, type ServiceBinding } from '@shop/platform/grpc/server';
 import { metadataOf, uuid } from '@shop/platform/grpc/edge';
 import { updatableFields, type ProductFields, type StockLine, type UpdatableField } from '../../domain/product.js';
@@ -15,11 +16,15 @@ const MAX_BATCH = 500;
 
 /**
  * Transport only: parse each request into the use case's terms (naming any bad field),
- * call the catalog or the reservations, map the result back to the contract.
+ * call the catalog or the reservations, map the result back to the contract. Reading the
+ * catalog is open to anyone; changing it and moving stock are the shop's own operations
+ * (the BFF for an administrator it checked, the order service), so they need a service
+ * token: a customer's token or none is refused before any input is looked at.
  */
 export function productService(catalog: Catalog, reservations: Reservations): ServiceBinding {
   return bind(PRODUCT_SERVICE, ProductServiceService, {
     async createProduct(req, ctx) {
+      requireService(ctx.caller);
       if (!req.price) throw new ValidationError('price', 'is required');
       const product = await catalog.create(
         {
@@ -72,6 +77,7 @@ export function productService(catalog: Catalog, reservations: Reservations): Se
     },
 
     async updateProduct(req, ctx) {
+      requireService(ctx.caller);
       const id = uuid('id', req.id);
       const mask = parseMask(req.updateMask ?? []);
       const body = req.product;
@@ -91,25 +97,30 @@ export function productService(catalog: Catalog, reservations: Reservations): Se
     },
 
     async deleteProduct(req, ctx) {
+      requireService(ctx.caller);
       await catalog.delete(uuid('id', req.id), req.expectedRevision, metadataOf(ctx));
       return {};
     },
 
     async reserveStock(req, ctx) {
+      requireService(ctx.caller);
       const orderId = uuid('order_id', req.orderId);
       const result = await reservations.reserve(orderId, stockLines(req.lines), timestamp('expire_time', req.expireTime), metadataOf(ctx));
       return { reserved: result.reserved, shortages: result.shortages, reason: result.reason };
     },
 
     async releaseStock(req, ctx) {
+      requireService(ctx.caller);
       return { lines: await reservations.release(uuid('order_id', req.orderId), metadataOf(ctx)) };
     },
 
     async commitStock(req, ctx) {
+      requireService(ctx.caller);
       return { lines: await reservations.commit(uuid('order_id', req.orderId), metadataOf(ctx)) };
     },
 
     async restockProduct(req, ctx) {
+      requireService(ctx.caller);
       const product = await catalog.restock(uuid('id', req.id), req.quantity, req.expectedRevision, metadataOf(ctx));
       return { product: toProtoProduct(product) };
     },

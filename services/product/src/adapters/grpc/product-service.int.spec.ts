@@ -13,7 +13,7 @@ import { subjects } from '@shop/platform/subjects';
 import { CatalogChanged } from '@shop/contracts/shop/product/v1/events';
 import { urls } from '@shop/tools/topology';
 import { connect, type NatsConnection } from 'nats';
-import { createTestDatabase, testLogger, type TestDatabase } from '@shop/testing';
+import { createTestAuth, createTestDatabase, testLogger, type TestAuth, type TestDatabase } from '@shop/testing';
 import { Catalog, postgresProducts, postgresReservations, productMigrations, productService, Reservations } from '../../index.js';
 import { catalogChangedPublisher } from '../nats/catalog-changed-publisher.js';
 
@@ -30,6 +30,9 @@ let publisher: NatsConnection;
 let subscriber: NatsConnection;
 
 let c: PromiseClient<ProductServiceClient>;
+/** Without a token; `auth.asCustomer(id)` gives a customer's. */
+let anonymous: PromiseClient<ProductServiceClient>;
+let auth: TestAuth;
 
 /** The service's clock runs this far ahead of the wall clock: tests move it to pass deadlines. */
 let skewMs = 0;
@@ -70,6 +73,7 @@ const counts = async () => {
 
 test.before(async () => {
   const { log } = testLogger();
+  auth = await createTestAuth();
   db = await createTestDatabase('product');
   pool = createPool({ url: db.url, log });
   await migrate(pool, [outboxMigrations, productMigrations], log);
@@ -92,9 +96,12 @@ test.before(async () => {
     descriptorSet: loadDescriptorSet(),
     log,
     registry: createMetrics('product-test'),
+    authenticate: auth.authenticate,
   });
   raw = new ProductServiceClient(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure());
-  c = promiseClient(raw, 10_000, false);
+  // As the shop: the BFF for an administrator, or the order service.
+  c = auth.asServiceClient(promiseClient(raw, 10_000, false), 'bff');
+  anonymous = promiseClient(raw, 10_000, false);
 });
 
 test.after.always(async () => {
@@ -104,6 +111,31 @@ test.after.always(async () => {
   await subscriber?.close();
   await pool?.end();
   await db?.drop();
+});
+
+test.serial("changing the catalog and moving stock need a service token: a customer's token is PERMISSION_DENIED, none UNAUTHENTICATED; reading is open; nothing is stored", async (t) => {
+  const { product } = await c.createProduct(lamp({ quantityOnHand: 5 }));
+  const id = product!.id;
+  const before = await counts();
+  const asCustomer = await auth.asCustomer(newId());
+  const orderId = newId();
+  const calls: Array<[string, (o?: { metadata: Record<string, string> }) => Promise<unknown>]> = [
+    ['CreateProduct', (o) => anonymous.createProduct(lamp(), o)],
+    ['UpdateProduct', (o) => anonymous.updateProduct({ id, product: { ...product!, name: 'Mine now' }, updateMask: ['name'] }, o)],
+    ['DeleteProduct', (o) => anonymous.deleteProduct({ id } as never, o)],
+    ['RestockProduct', (o) => anonymous.restockProduct({ id, quantity: 5 } as never, o)],
+    ['ReserveStock', (o) => anonymous.reserveStock({ orderId, lines: [{ productId: id, quantity: 5 }] } as never, o)],
+    ['ReleaseStock', (o) => anonymous.releaseStock({ orderId }, o)],
+    ['CommitStock', (o) => anonymous.commitStock({ orderId }, o)],
+  ];
+  for (const [rpc, call] of calls) {
+    const none = await t.throwsAsync<grpc.ServiceError>(call(), undefined, rpc);
+    t.is(none?.code, grpc.status.UNAUTHENTICATED, `${rpc} without a token: ${none?.details}`);
+    const customer = await t.throwsAsync<grpc.ServiceError>(call(asCustomer), undefined, rpc);
+    t.is(customer?.code, grpc.status.PERMISSION_DENIED, `${rpc} with a customer's token: ${customer?.details}`);
+  }
+  t.deepEqual(await counts(), before);
+  t.like((await anonymous.getProduct({ id })).product, { id, quantityOnHand: 5, quantityReserved: 0 });
 });
 
 test.serial('create then get returns the product, and one ProductCreated event is in the outbox', async (t) => {

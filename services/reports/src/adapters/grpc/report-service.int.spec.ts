@@ -13,7 +13,7 @@ import { FIELD_TRAILER } from '@shop/platform/grpc/status';
 import { createMetrics } from '@shop/platform/metrics';
 import { migrate } from '@shop/platform/postgres/migrate';
 import { createPool, type Pool } from '@shop/platform/postgres/pool';
-import { consumeTopic, createTestDatabase, createTestTopics, serveGrpc, testKafka, testLogger, waitFor, type TestDatabase } from '@shop/testing';
+import { consumeTopic, createTestAuth, createTestDatabase, createTestTopics, serveGrpc, testKafka, testLogger, waitFor, type TestAuth, type TestDatabase } from '@shop/testing';
 import { startSalesProjection } from '../../app/sales-projection.js';
 import { reportsMigrations } from '../../migrations.js';
 import { postgresSalesLedger } from '../postgres/sales-ledger.js';
@@ -36,6 +36,8 @@ let projection: Processor | undefined;
 let server: GrpcServer;
 let raw: ReportServiceClient;
 let reports: PromiseClient<ReportServiceClient>;
+let unauthenticated: PromiseClient<ReportServiceClient>;
+let auth: TestAuth;
 
 const alice = randomUUID();
 const bob = randomUUID();
@@ -135,10 +137,13 @@ test.before(async () => {
   await producer.connect();
   registry = createMetrics('test');
   projection = await startSalesProjection({ kafka, groupId: `test-reports-${randomUUID()}`, topics: [topic], dlqTopic: dlq, log, registry, ledger });
-  server = await serveGrpc([reportService(ledger)], log, 'reports-test');
+  auth = await createTestAuth();
+  server = await serveGrpc([reportService(ledger)], log, 'reports-test', auth.authenticate);
   raw = new ReportServiceClient(`127.0.0.1:${server.port}`, insecure());
   // Raw gRPC errors: the tests read the status code and the field trailer.
-  reports = promiseClient(raw, 10_000, false);
+  // As the shop: the BFF asks for reports once it has checked an administrator.
+  reports = auth.asServiceClient(promiseClient(raw, 10_000, false), 'bff');
+  unauthenticated = promiseClient(raw, 10_000, false);
   // o2 twice in one go: a redelivery within a batch.
   await deliver([o1, o2, ...unconfirmed('2026-11-02'), o3, o2, o4, before, after, ...unconfirmed('2026-11-05')]);
 });
@@ -196,6 +201,14 @@ test.serial('a confirmation the reports cannot count goes to the DLQ with the re
   t.is(dead!.headers?.id?.toString(), bad.id);
   t.regex(dead!.headers?.['dlq-reason']?.toString() ?? '', /at least one line/);
   t.deepEqual((await report({ fromDate: '2026-11-10', toDate: '2026-11-10' })).totals, [{ orders: 1, units: 1, revenue: money(199, 'USD') }]);
+});
+
+test('sales reports are the shop\'s: a customer\'s token is PERMISSION_DENIED, none UNAUTHENTICATED', async (t) => {
+  const req = { fromDate: '', toDate: '', top: 0 };
+  const none = await t.throwsAsync<grpc.ServiceError>(unauthenticated.getSalesReport(req));
+  t.is(none?.code, grpc.status.UNAUTHENTICATED);
+  const customer = await t.throwsAsync<grpc.ServiceError>(unauthenticated.getSalesReport(req, await auth.asCustomer(randomUUID())));
+  t.is(customer?.code, grpc.status.PERMISSION_DENIED);
 });
 
 test('confirmed orders across two days and two currencies add up exactly in days, products, customers and totals', async (t) => {

@@ -17,66 +17,80 @@ export const protobufFileName = "shop/user/v1/events.proto";
 export interface UserRegistered {
   /** User id (UUID v7). */
   userId: string;
-  /** Login name. */
+  /** Login name. Personal: sealed. */
   username: string;
-  /** Email address (not verified yet). */
+  /** Email address (not verified yet). Personal: sealed. */
   email: string;
-  /** Password hash in PHC string format (e.g. "$scrypt$..."). */
-  passwordHash: string;
-  /** Name shown in the shop. */
+  /** Name shown in the shop. Personal: sealed. */
   displayName: string;
+  /**
+   * The personal fields above, sealed with the user's key: 12-byte IV, ciphertext
+   * of their proto3 JSON object, 16-byte GCM tag.
+   */
+  sealed?: Buffer | undefined;
 }
 
 /** The profile changed; carries the whole profile after the change. */
 export interface ProfileUpdated {
   /** User id (UUID). */
   userId: string;
-  /** Display name after the change. */
+  /** Display name after the change. Personal: sealed. */
   displayName: string;
-  /** Shipping address after the change; absent when none is set. */
-  shippingAddress?: Address | undefined;
+  /** Shipping address after the change; absent when none is set. Personal: sealed. */
+  shippingAddress?:
+    | Address
+    | undefined;
+  /** The personal fields above, sealed with the user's key (as in UserRegistered). */
+  sealed?: Buffer | undefined;
 }
 
-/** The password changed; refresh tokens issued before are revoked. */
+/**
+ * The password changed; refresh tokens issued before are revoked. The new hash
+ * is in the command side's user_credentials, not here.
+ */
 export interface PasswordChanged {
   /** User id (UUID). */
   userId: string;
-  /** New password hash in PHC string format. */
-  passwordHash: string;
 }
 
-/** A verification token was sent to the email address. */
+/**
+ * A verification token was sent to the email address. The token's hash is in
+ * the command side's email_verifications, not here.
+ */
 export interface EmailVerificationRequested {
   /** User id (UUID). */
   userId: string;
-  /** Address the token was sent to. */
+  /** Address the token was sent to. Personal: sealed. */
   email: string;
-  /** SHA-256 of the token, hex encoded. */
-  tokenHash: string;
   /** When the token stops being valid. */
-  expireTime?: string | undefined;
+  expireTime?:
+    | string
+    | undefined;
+  /** The personal fields above, sealed with the user's key (as in UserRegistered). */
+  sealed?: Buffer | undefined;
 }
 
 /** The email address was verified. */
 export interface EmailVerified {
   /** User id (UUID). */
   userId: string;
-  /** Address verified. */
+  /** Address verified. Personal: sealed. */
   email: string;
+  /** The personal fields above, sealed with the user's key (as in UserRegistered). */
+  sealed?: Buffer | undefined;
 }
 
-/** The account was deleted; its username and email become free again. */
+/**
+ * The account was deleted: its username and email become free again, its key is
+ * destroyed. Carries the id only (consumers such as the cart react to it).
+ */
 export interface UserDeleted {
   /** User id (UUID). */
   userId: string;
-  /** Username released. */
-  username: string;
-  /** Email released. */
-  email: string;
 }
 
 function createBaseUserRegistered(): UserRegistered {
-  return { userId: "", username: "", email: "", passwordHash: "", displayName: "" };
+  return { userId: "", username: "", email: "", displayName: "", sealed: undefined };
 }
 
 export const UserRegistered: MessageFns<UserRegistered, "shop.user.v1.UserRegistered"> = {
@@ -92,11 +106,11 @@ export const UserRegistered: MessageFns<UserRegistered, "shop.user.v1.UserRegist
     if (message.email !== "") {
       writer.uint32(26).string(message.email);
     }
-    if (message.passwordHash !== "") {
-      writer.uint32(34).string(message.passwordHash);
-    }
     if (message.displayName !== "") {
       writer.uint32(42).string(message.displayName);
+    }
+    if (message.sealed !== undefined) {
+      writer.uint32(50).bytes(message.sealed);
     }
     return writer;
   },
@@ -138,20 +152,20 @@ export const UserRegistered: MessageFns<UserRegistered, "shop.user.v1.UserRegist
             message.email = reader.string();
             continue;
           }
-          case 4: {
-            if (tag !== 34) {
-              break;
-            }
-
-            message.passwordHash = reader.string();
-            continue;
-          }
           case 5: {
             if (tag !== 42) {
               break;
             }
 
             message.displayName = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.sealed = Buffer.from(reader.bytes());
             continue;
           }
         }
@@ -175,16 +189,12 @@ export const UserRegistered: MessageFns<UserRegistered, "shop.user.v1.UserRegist
         : "",
       username: isSet(object.username) ? globalThis.String(object.username) : "",
       email: isSet(object.email) ? globalThis.String(object.email) : "",
-      passwordHash: isSet(object.passwordHash)
-        ? globalThis.String(object.passwordHash)
-        : isSet(object.password_hash)
-        ? globalThis.String(object.password_hash)
-        : "",
       displayName: isSet(object.displayName)
         ? globalThis.String(object.displayName)
         : isSet(object.display_name)
         ? globalThis.String(object.display_name)
         : "",
+      sealed: isSet(object.sealed) ? Buffer.from(bytesFromBase64(object.sealed)) : undefined,
     };
   },
 
@@ -199,11 +209,11 @@ export const UserRegistered: MessageFns<UserRegistered, "shop.user.v1.UserRegist
     if (message.email !== "") {
       obj.email = message.email;
     }
-    if (message.passwordHash !== "") {
-      obj.passwordHash = message.passwordHash;
-    }
     if (message.displayName !== "") {
       obj.displayName = message.displayName;
+    }
+    if (message.sealed !== undefined) {
+      obj.sealed = base64FromBytes(message.sealed);
     }
     return obj;
   },
@@ -216,14 +226,14 @@ export const UserRegistered: MessageFns<UserRegistered, "shop.user.v1.UserRegist
     message.userId = object.userId ?? "";
     message.username = object.username ?? "";
     message.email = object.email ?? "";
-    message.passwordHash = object.passwordHash ?? "";
     message.displayName = object.displayName ?? "";
+    message.sealed = object.sealed ?? undefined;
     return message;
   },
 };
 
 function createBaseProfileUpdated(): ProfileUpdated {
-  return { userId: "", displayName: "", shippingAddress: undefined };
+  return { userId: "", displayName: "", shippingAddress: undefined, sealed: undefined };
 }
 
 export const ProfileUpdated: MessageFns<ProfileUpdated, "shop.user.v1.ProfileUpdated"> = {
@@ -238,6 +248,9 @@ export const ProfileUpdated: MessageFns<ProfileUpdated, "shop.user.v1.ProfileUpd
     }
     if (message.shippingAddress !== undefined) {
       Address.encode(message.shippingAddress, writer.uint32(26).fork()).join();
+    }
+    if (message.sealed !== undefined) {
+      writer.uint32(34).bytes(message.sealed);
     }
     return writer;
   },
@@ -279,6 +292,14 @@ export const ProfileUpdated: MessageFns<ProfileUpdated, "shop.user.v1.ProfileUpd
             message.shippingAddress = Address.decode(reader, reader.uint32());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.sealed = Buffer.from(reader.bytes());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -308,6 +329,7 @@ export const ProfileUpdated: MessageFns<ProfileUpdated, "shop.user.v1.ProfileUpd
         : isSet(object.shipping_address)
         ? Address.fromJSON(object.shipping_address)
         : undefined,
+      sealed: isSet(object.sealed) ? Buffer.from(bytesFromBase64(object.sealed)) : undefined,
     };
   },
 
@@ -322,6 +344,9 @@ export const ProfileUpdated: MessageFns<ProfileUpdated, "shop.user.v1.ProfileUpd
     if (message.shippingAddress !== undefined) {
       obj.shippingAddress = Address.toJSON(message.shippingAddress);
     }
+    if (message.sealed !== undefined) {
+      obj.sealed = base64FromBytes(message.sealed);
+    }
     return obj;
   },
 
@@ -335,12 +360,13 @@ export const ProfileUpdated: MessageFns<ProfileUpdated, "shop.user.v1.ProfileUpd
     message.shippingAddress = (object.shippingAddress !== undefined && object.shippingAddress !== null)
       ? Address.fromPartial(object.shippingAddress)
       : undefined;
+    message.sealed = object.sealed ?? undefined;
     return message;
   },
 };
 
 function createBasePasswordChanged(): PasswordChanged {
-  return { userId: "", passwordHash: "" };
+  return { userId: "" };
 }
 
 export const PasswordChanged: MessageFns<PasswordChanged, "shop.user.v1.PasswordChanged"> = {
@@ -349,9 +375,6 @@ export const PasswordChanged: MessageFns<PasswordChanged, "shop.user.v1.Password
   encode(message: PasswordChanged, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.userId !== "") {
       writer.uint32(10).string(message.userId);
-    }
-    if (message.passwordHash !== "") {
-      writer.uint32(18).string(message.passwordHash);
     }
     return writer;
   },
@@ -377,14 +400,6 @@ export const PasswordChanged: MessageFns<PasswordChanged, "shop.user.v1.Password
             message.userId = reader.string();
             continue;
           }
-          case 2: {
-            if (tag !== 18) {
-              break;
-            }
-
-            message.passwordHash = reader.string();
-            continue;
-          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -404,11 +419,6 @@ export const PasswordChanged: MessageFns<PasswordChanged, "shop.user.v1.Password
         : isSet(object.user_id)
         ? globalThis.String(object.user_id)
         : "",
-      passwordHash: isSet(object.passwordHash)
-        ? globalThis.String(object.passwordHash)
-        : isSet(object.password_hash)
-        ? globalThis.String(object.password_hash)
-        : "",
     };
   },
 
@@ -416,9 +426,6 @@ export const PasswordChanged: MessageFns<PasswordChanged, "shop.user.v1.Password
     const obj: any = {};
     if (message.userId !== "") {
       obj.userId = message.userId;
-    }
-    if (message.passwordHash !== "") {
-      obj.passwordHash = message.passwordHash;
     }
     return obj;
   },
@@ -429,13 +436,12 @@ export const PasswordChanged: MessageFns<PasswordChanged, "shop.user.v1.Password
   fromPartial<I extends Exact<DeepPartial<PasswordChanged>, I>>(object: I): PasswordChanged {
     const message = createBasePasswordChanged();
     message.userId = object.userId ?? "";
-    message.passwordHash = object.passwordHash ?? "";
     return message;
   },
 };
 
 function createBaseEmailVerificationRequested(): EmailVerificationRequested {
-  return { userId: "", email: "", tokenHash: "", expireTime: undefined };
+  return { userId: "", email: "", expireTime: undefined, sealed: undefined };
 }
 
 export const EmailVerificationRequested: MessageFns<
@@ -451,11 +457,11 @@ export const EmailVerificationRequested: MessageFns<
     if (message.email !== "") {
       writer.uint32(18).string(message.email);
     }
-    if (message.tokenHash !== "") {
-      writer.uint32(26).string(message.tokenHash);
-    }
     if (message.expireTime !== undefined) {
       Timestamp.encode(toTimestamp(message.expireTime), writer.uint32(34).fork()).join();
+    }
+    if (message.sealed !== undefined) {
+      writer.uint32(42).bytes(message.sealed);
     }
     return writer;
   },
@@ -489,20 +495,20 @@ export const EmailVerificationRequested: MessageFns<
             message.email = reader.string();
             continue;
           }
-          case 3: {
-            if (tag !== 26) {
-              break;
-            }
-
-            message.tokenHash = reader.string();
-            continue;
-          }
           case 4: {
             if (tag !== 34) {
               break;
             }
 
             message.expireTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.sealed = Buffer.from(reader.bytes());
             continue;
           }
         }
@@ -525,16 +531,12 @@ export const EmailVerificationRequested: MessageFns<
         ? globalThis.String(object.user_id)
         : "",
       email: isSet(object.email) ? globalThis.String(object.email) : "",
-      tokenHash: isSet(object.tokenHash)
-        ? globalThis.String(object.tokenHash)
-        : isSet(object.token_hash)
-        ? globalThis.String(object.token_hash)
-        : "",
       expireTime: isSet(object.expireTime)
         ? globalThis.String(object.expireTime)
         : isSet(object.expire_time)
         ? globalThis.String(object.expire_time)
         : undefined,
+      sealed: isSet(object.sealed) ? Buffer.from(bytesFromBase64(object.sealed)) : undefined,
     };
   },
 
@@ -546,11 +548,11 @@ export const EmailVerificationRequested: MessageFns<
     if (message.email !== "") {
       obj.email = message.email;
     }
-    if (message.tokenHash !== "") {
-      obj.tokenHash = message.tokenHash;
-    }
     if (message.expireTime !== undefined) {
       obj.expireTime = message.expireTime;
+    }
+    if (message.sealed !== undefined) {
+      obj.sealed = base64FromBytes(message.sealed);
     }
     return obj;
   },
@@ -562,14 +564,14 @@ export const EmailVerificationRequested: MessageFns<
     const message = createBaseEmailVerificationRequested();
     message.userId = object.userId ?? "";
     message.email = object.email ?? "";
-    message.tokenHash = object.tokenHash ?? "";
     message.expireTime = object.expireTime ?? undefined;
+    message.sealed = object.sealed ?? undefined;
     return message;
   },
 };
 
 function createBaseEmailVerified(): EmailVerified {
-  return { userId: "", email: "" };
+  return { userId: "", email: "", sealed: undefined };
 }
 
 export const EmailVerified: MessageFns<EmailVerified, "shop.user.v1.EmailVerified"> = {
@@ -581,6 +583,9 @@ export const EmailVerified: MessageFns<EmailVerified, "shop.user.v1.EmailVerifie
     }
     if (message.email !== "") {
       writer.uint32(18).string(message.email);
+    }
+    if (message.sealed !== undefined) {
+      writer.uint32(26).bytes(message.sealed);
     }
     return writer;
   },
@@ -614,6 +619,14 @@ export const EmailVerified: MessageFns<EmailVerified, "shop.user.v1.EmailVerifie
             message.email = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.sealed = Buffer.from(reader.bytes());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -634,6 +647,7 @@ export const EmailVerified: MessageFns<EmailVerified, "shop.user.v1.EmailVerifie
         ? globalThis.String(object.user_id)
         : "",
       email: isSet(object.email) ? globalThis.String(object.email) : "",
+      sealed: isSet(object.sealed) ? Buffer.from(bytesFromBase64(object.sealed)) : undefined,
     };
   },
 
@@ -645,6 +659,9 @@ export const EmailVerified: MessageFns<EmailVerified, "shop.user.v1.EmailVerifie
     if (message.email !== "") {
       obj.email = message.email;
     }
+    if (message.sealed !== undefined) {
+      obj.sealed = base64FromBytes(message.sealed);
+    }
     return obj;
   },
 
@@ -655,12 +672,13 @@ export const EmailVerified: MessageFns<EmailVerified, "shop.user.v1.EmailVerifie
     const message = createBaseEmailVerified();
     message.userId = object.userId ?? "";
     message.email = object.email ?? "";
+    message.sealed = object.sealed ?? undefined;
     return message;
   },
 };
 
 function createBaseUserDeleted(): UserDeleted {
-  return { userId: "", username: "", email: "" };
+  return { userId: "" };
 }
 
 export const UserDeleted: MessageFns<UserDeleted, "shop.user.v1.UserDeleted"> = {
@@ -669,12 +687,6 @@ export const UserDeleted: MessageFns<UserDeleted, "shop.user.v1.UserDeleted"> = 
   encode(message: UserDeleted, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.userId !== "") {
       writer.uint32(10).string(message.userId);
-    }
-    if (message.username !== "") {
-      writer.uint32(18).string(message.username);
-    }
-    if (message.email !== "") {
-      writer.uint32(26).string(message.email);
     }
     return writer;
   },
@@ -700,22 +712,6 @@ export const UserDeleted: MessageFns<UserDeleted, "shop.user.v1.UserDeleted"> = 
             message.userId = reader.string();
             continue;
           }
-          case 2: {
-            if (tag !== 18) {
-              break;
-            }
-
-            message.username = reader.string();
-            continue;
-          }
-          case 3: {
-            if (tag !== 26) {
-              break;
-            }
-
-            message.email = reader.string();
-            continue;
-          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -735,8 +731,6 @@ export const UserDeleted: MessageFns<UserDeleted, "shop.user.v1.UserDeleted"> = 
         : isSet(object.user_id)
         ? globalThis.String(object.user_id)
         : "",
-      username: isSet(object.username) ? globalThis.String(object.username) : "",
-      email: isSet(object.email) ? globalThis.String(object.email) : "",
     };
   },
 
@@ -744,12 +738,6 @@ export const UserDeleted: MessageFns<UserDeleted, "shop.user.v1.UserDeleted"> = 
     const obj: any = {};
     if (message.userId !== "") {
       obj.userId = message.userId;
-    }
-    if (message.username !== "") {
-      obj.username = message.username;
-    }
-    if (message.email !== "") {
-      obj.email = message.email;
     }
     return obj;
   },
@@ -760,11 +748,17 @@ export const UserDeleted: MessageFns<UserDeleted, "shop.user.v1.UserDeleted"> = 
   fromPartial<I extends Exact<DeepPartial<UserDeleted>, I>>(object: I): UserDeleted {
     const message = createBaseUserDeleted();
     message.userId = object.userId ?? "";
-    message.username = object.username ?? "";
-    message.email = object.email ?? "";
     return message;
   },
 };
+
+function bytesFromBase64(b64: string): Uint8Array {
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+}
+
+function base64FromBytes(arr: Uint8Array): string {
+  return globalThis.Buffer.from(arr).toString("base64");
+}
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 

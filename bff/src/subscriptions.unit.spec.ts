@@ -1,0 +1,182 @@
+import test from 'ava';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { NatsConnection } from 'nats';
+import { CartStatus } from '@shop/contracts/shop/cart/v1/cart';
+import type { Clients } from './clients/index.js';
+import { testApp, testConfig } from './test-fixtures.js';
+
+/**
+ * Subscriptions (SSE) through createApp: capped per client and per process, ended after
+ * their maximum duration and at shutdown, each slot given back when its stream ends.
+ */
+const alice = '0196a3c0-0000-7000-8000-00000000a11c';
+const bob = '0196a3c0-0000-7000-8000-000000000b0b';
+const cartId = '0196a3c0-0000-7000-8000-0000000000c1';
+
+/** A NATS connection whose subscriptions stay open, silent, until unsubscribed; `open` counts the subscriptions' own (not the catalog watch's). */
+function silentNats() {
+  const open = { n: 0 };
+  const nats = {
+    subscribe: (subject: string) => {
+      if (subject.includes('catalog') || subject.includes('product')) return { unsubscribe: () => undefined, async *[Symbol.asyncIterator]() {} };
+      open.n++;
+      let wake: (() => void) | undefined;
+      let closed = false;
+      return {
+        unsubscribe: () => {
+          if (!closed) open.n--;
+          closed = true;
+          wake?.();
+        },
+        async *[Symbol.asyncIterator]() {
+          while (!closed) await new Promise<void>((r) => (wake = r));
+        },
+      };
+    },
+    status: async function* () {},
+  } as unknown as NatsConnection;
+  return { nats, open };
+}
+
+const anonymousCarts = {
+  cartQuery: {
+    getCart: async () => ({ cart: { id: cartId, customerId: '', status: CartStatus.CART_STATUS_ACTIVE, lines: [], total: { amountCents: 0, currency: 'USD' }, version: 1 }, version: 1, stale: false }),
+  } as unknown as Clients['cartQuery'],
+};
+
+function shop(config: Partial<typeof testConfig> = {}) {
+  const { nats, open } = silentNats();
+  const app = testApp(anonymousCarts, { nats, config });
+  return { app, natsSubscriptions: open };
+}
+
+interface Stream {
+  /** The payloads of `next` events until the server completes the stream. */
+  untilComplete(): Promise<any[]>;
+  /** The first `next` payload, if the server sends one before it completes (a refusal). */
+  first(): Promise<any>;
+  close(): Promise<void>;
+}
+
+/** Opens a subscription as an SSE client would. */
+async function subscribe(app: ReturnType<typeof shop>['app'], query: string, headers: Record<string, string> = {}): Promise<Stream> {
+  const res = await app.request('/graphql', { method: 'POST', headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...headers }, body: JSON.stringify({ query }) });
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = '';
+  const payloads: any[] = [];
+  let completed = false;
+  const pump = async (stopAtFirst: boolean) => {
+    while (!completed && !(stopAtFirst && payloads.length > 0)) {
+      const chunk = await reader.read();
+      if (chunk.done) break;
+      buffer += chunk.value;
+      let end: number;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const event = /^event: (.*)$/m.exec(block)?.[1];
+        const data = /^data: (.*)$/m.exec(block)?.[1];
+        if (event === 'next' && data) payloads.push(JSON.parse(data));
+        if (event === 'complete') completed = true;
+      }
+    }
+  };
+  return {
+    untilComplete: async () => {
+      await pump(false);
+      return payloads;
+    },
+    first: async () => {
+      await pump(true);
+      return payloads[0];
+    },
+    close: () => reader.cancel(),
+  };
+}
+
+const ordersOf = `subscription { orderStatusChanged { orderId } }`;
+const cartOf = `subscription { cartUpdated(cartId: "${cartId}") { version } }`;
+const as = (userId: string) => ({ authorization: `Bearer ${userId}` });
+
+/** Waits (no deadline of its own: ava's timeout bounds it) until `condition` holds. */
+async function eventually(condition: () => boolean) {
+  while (!condition()) await sleep(5);
+}
+
+test('a client holds at most SUBSCRIPTIONS_PER_CLIENT; another client is not affected; a closed one frees its slot', async (t) => {
+  const { app, natsSubscriptions } = shop({ SUBSCRIPTIONS_PER_CLIENT: 2 });
+  const first = await subscribe(app, ordersOf, as(alice));
+  const second = await subscribe(app, ordersOf, as(alice));
+  await eventually(() => natsSubscriptions.n === 2);
+  const third = await subscribe(app, ordersOf, as(alice));
+  const refused = await third.first();
+  t.is(refused.errors?.[0]?.extensions?.code, 'TOO_MANY_REQUESTS');
+  t.is(natsSubscriptions.n, 2, 'the refused one never reached NATS');
+
+  const bobs = await subscribe(app, ordersOf, as(bob));
+  await eventually(() => natsSubscriptions.n === 3);
+  t.is(app.subscriptions.size, 3);
+
+  await first.close();
+  await eventually(() => app.subscriptions.size === 2 && natsSubscriptions.n === 2);
+  const again = await subscribe(app, ordersOf, as(alice));
+  await eventually(() => natsSubscriptions.n === 3);
+  t.is(app.subscriptions.size, 3);
+  for (const s of [second, bobs, again]) await s.close();
+  await eventually(() => app.subscriptions.size === 0 && natsSubscriptions.n === 0);
+});
+
+test("an anonymous client is counted by the address the edge appended to x-forwarded-for, not by what it claims", async (t) => {
+  const { app } = shop({ SUBSCRIPTIONS_PER_CLIENT: 1 });
+  const one = await subscribe(app, cartOf, { 'x-forwarded-for': '198.51.100.7, 203.0.113.1' });
+  await eventually(() => app.subscriptions.size === 1);
+  // A different spoofed first entry, same real address: refused.
+  const spoofed = await subscribe(app, cartOf, { 'x-forwarded-for': '192.0.2.99, 203.0.113.1' });
+  t.is((await spoofed.first()).errors?.[0]?.extensions?.code, 'TOO_MANY_REQUESTS');
+  const other = await subscribe(app, cartOf, { 'x-forwarded-for': '203.0.113.2' });
+  await eventually(() => app.subscriptions.size === 2);
+  await one.close();
+  await other.close();
+  await eventually(() => app.subscriptions.size === 0);
+  t.pass();
+});
+
+test('the process holds at most SUBSCRIPTIONS_PER_PROCESS, all clients together', async (t) => {
+  const { app } = shop({ SUBSCRIPTIONS_PER_PROCESS: 2 });
+  const a = await subscribe(app, ordersOf, as(alice));
+  const b = await subscribe(app, ordersOf, as(bob));
+  await eventually(() => app.subscriptions.size === 2);
+  const c = await subscribe(app, cartOf, { 'x-forwarded-for': '203.0.113.3' });
+  t.is((await c.first()).errors?.[0]?.extensions?.code, 'TOO_MANY_REQUESTS');
+  await a.close();
+  await b.close();
+  await eventually(() => app.subscriptions.size === 0);
+});
+
+test('a subscription ends cleanly after SUBSCRIPTION_MAX_MS, and its NATS subscription with it', async (t) => {
+  const { app, natsSubscriptions } = shop({ SUBSCRIPTION_MAX_MS: 200 });
+  const s = await subscribe(app, ordersOf, as(alice));
+  t.deepEqual(await s.untilComplete(), [], 'completed, without an error');
+  await eventually(() => app.subscriptions.size === 0 && natsSubscriptions.n === 0);
+  t.pass();
+});
+
+test('a refused subscription (its resolver throws) does not keep a slot', async (t) => {
+  const { app } = shop({ SUBSCRIPTIONS_PER_CLIENT: 1 });
+  const anonymousOrders = await subscribe(app, ordersOf, { 'x-forwarded-for': '203.0.113.4' });
+  t.is((await anonymousOrders.first()).errors?.[0]?.extensions?.code, 'UNAUTHENTICATED');
+  const cart = await subscribe(app, cartOf, { 'x-forwarded-for': '203.0.113.4' });
+  await eventually(() => app.subscriptions.size === 1);
+  await cart.close();
+});
+
+test('at shutdown every open stream completes and new subscriptions are refused', async (t) => {
+  const { app, natsSubscriptions } = shop();
+  const streams = [await subscribe(app, ordersOf, as(alice)), await subscribe(app, cartOf, { 'x-forwarded-for': '203.0.113.5' })];
+  await eventually(() => app.subscriptions.size === 2);
+  app.endSubscriptions();
+  for (const s of streams) t.deepEqual(await s.untilComplete(), []);
+  await eventually(() => natsSubscriptions.n === 0);
+  const late = await subscribe(app, ordersOf, as(bob));
+  t.is((await late.first()).errors?.[0]?.extensions?.code, 'SERVICE_UNAVAILABLE');
+});

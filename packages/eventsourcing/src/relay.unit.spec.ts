@@ -1,0 +1,80 @@
+import test from 'ava';
+import type { Producer, ProducerBatch } from 'kafkajs';
+import type { Pool } from '@shop/platform/postgres/pool';
+import { acquireLeadership, publish } from './relay.js';
+import type { RecordedEvent } from './types.js';
+
+const event = (n: number, size = 10): RecordedEvent => ({
+  id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
+  type: 'shop.test.v1.Happened',
+  streamId: `s-${n}`,
+  streamType: 'test',
+  version: 1,
+  position: n,
+  transactionId: '1',
+  occurredAt: '2026-01-01T00:00:00.000Z',
+  data: { pad: 'x'.repeat(size) },
+  metadata: {},
+});
+
+/**
+ * The broker's side of a produce request, reduced to its size rule: a request carrying a
+ * message over `maxBytes` is refused as a whole, with kafkajs's error type.
+ */
+function brokerRefusingOver(maxBytes: number) {
+  const accepted: string[] = [];
+  const producer: Pick<Producer, 'sendBatch'> = {
+    async sendBatch(batch: ProducerBatch) {
+      const messages = batch.topicMessages!.flatMap((tm) => tm.messages);
+      if (messages.some((m) => Buffer.byteLength(String(m.value)) > maxBytes)) {
+        throw Object.assign(new Error('The request included a message larger than the max message size the server will accept'), { type: 'MESSAGE_TOO_LARGE', retriable: false });
+      }
+      accepted.push(...messages.map((m) => String(m.key)));
+      return [];
+    },
+  };
+  return { producer, accepted };
+}
+
+test('one event over the broker limit is dead-lettered with the reason; the rest of its batch is published in order', async (t) => {
+  const { producer, accepted } = brokerRefusingOver(2_000);
+  const batch = [event(1), event(2), event(3, 5_000), event(4), event(5)];
+  const dead: Array<{ id: string; reason: string }> = [];
+  await publish(producer, batch, () => 'topic', async (e, reason) => void dead.push({ id: e.streamId, reason }));
+  t.deepEqual(accepted, ['s-1', 's-2', 's-4', 's-5']);
+  t.deepEqual(dead.map((d) => d.id), ['s-3']);
+  t.regex(dead[0]!.reason, /larger than the max message size/);
+});
+
+test('any other failure of the send is the caller\'s to retry: nothing is dead-lettered', async (t) => {
+  const producer: Pick<Producer, 'sendBatch'> = {
+    sendBatch: async () => {
+      throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    },
+  };
+  let dead = 0;
+  await t.throwsAsync(publish(producer, [event(1), event(2)], () => 'topic', async () => void dead++), { message: /ECONNREFUSED/ });
+  t.is(dead, 0);
+});
+
+/** A pool handing out one client whose queries answer as `answer` says, recording its release. */
+function poolWith(answer: () => Promise<{ rows: Array<{ ok: boolean }> }>) {
+  const released: unknown[] = [];
+  const client = { query: answer, release: (err?: unknown) => void released.push(err ?? 'ok') };
+  const pool = { connect: async () => client } as unknown as Pool;
+  return { pool, released };
+}
+
+test('trying for leadership holds no connection unless it wins: a failed try gives it back, destroyed', async (t) => {
+  const failing = poolWith(() => Promise.reject(Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' })));
+  await t.throwsAsync(acquireLeadership(failing.pool, 'events'), { message: /administrator command/ });
+  t.deepEqual(failing.released, [true], 'released, and not back into the pool');
+
+  const losing = poolWith(async () => ({ rows: [{ ok: false }] }));
+  t.is(await acquireLeadership(losing.pool, 'events'), undefined);
+  t.deepEqual(losing.released, ['ok']);
+
+  const winning = poolWith(async () => ({ rows: [{ ok: true }] }));
+  t.truthy(await acquireLeadership(winning.pool, 'events'));
+  t.deepEqual(winning.released, [], 'the leader keeps its session (and with it the lock)');
+});

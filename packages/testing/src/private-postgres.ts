@@ -1,0 +1,129 @@
+import { execFile, spawnSync } from 'node:child_process';
+import { chownSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import { pgOsUser } from '@shop/tools/topology';
+import { lookupUser, envFor } from '@shop/tools/os-user';
+import { findPgBinDir } from '@shop/tools/install/postgres-layout';
+import { freePort } from './free-port.js';
+
+const run = promisify(execFile);
+
+/**
+ * A throwaway Postgres cluster of its own, for tests that crash or restart the database:
+ * the stack's Postgres is shared by every other test and must never be touched. Same
+ * binaries and the same non-root OS user as the stack (tools/stack/install/postgres.ts);
+ * trust authentication on loopback only, and no fsync (the data dies with the test).
+ */
+export interface PrivatePostgres {
+  port: number;
+  /** Connection string of a database of this cluster (default `postgres`). */
+  url(database?: string): string;
+  /** kill -9 of the postmaster and every backend: a crash, as the host or the OOM killer does it. */
+  crash(): Promise<void>;
+  /** Starts the server again on the same data and port (crash recovery included); resolves once it accepts connections. */
+  start(): Promise<void>;
+  /** Stops the server and deletes the cluster. */
+  destroy(): Promise<void>;
+}
+
+export async function startPrivatePostgres(): Promise<PrivatePostgres> {
+  const binDir = findPgBinDir();
+  const user = lookupUser(pgOsUser);
+  if (!binDir || !user) throw new Error('Postgres is not installed for the stack: run `npm run stack -- install` first');
+  // /tmp is traversable by everyone, so the Postgres user reaches its directory.
+  const root = mkdtempSync('/tmp/shop-private-pg-');
+  chownSync(root, user.uid, user.gid);
+  const dataDir = path.join(root, 'data');
+  const logFile = path.join(root, 'postgres.log');
+  const port = await freePort();
+  const asPg = { uid: user.uid, gid: user.gid, cwd: '/', env: { ...process.env, ...envFor(user) } };
+  await run(path.join(binDir, 'initdb'), ['-D', dataDir, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', '--locale=C.UTF-8', '--no-sync'], asPg);
+  const options = `-p ${port} -k ${root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100`;
+  const pgCtl = (...args: string[]) => run(path.join(binDir, 'pg_ctl'), ['-D', dataDir, '-l', logFile, '-o', options, ...args], asPg);
+
+  const url = (database = 'postgres') => `postgres://postgres@127.0.0.1:${port}/${database}`;
+  const start = async () => {
+    await pgCtl('-w', '-t', '60', 'start');
+    // pg_ctl -w waits for the server, not for crash recovery's end in every version: ask it.
+    for (let attempt = 0; ; attempt++) {
+      const client = new pg.Client({ connectionString: url() });
+      try {
+        await client.connect();
+        await client.query('SELECT 1');
+        return;
+      } catch (err) {
+        if (attempt > 100) throw err;
+        await sleep(100);
+      } finally {
+        await client.end().catch(() => undefined);
+      }
+    }
+  };
+  await start();
+  // A test worker that dies (an uncaught exception) runs no teardown: the server must not outlive it.
+  const cleanUp = () => {
+    spawnSync(path.join(binDir, 'pg_ctl'), ['-D', dataDir, '-w', '-m', 'immediate', 'stop'], { ...asPg, stdio: 'ignore' });
+    rmSync(root, { recursive: true, force: true });
+  };
+  process.once('exit', cleanUp);
+
+  return {
+    port,
+    url,
+    start,
+    async crash() {
+      const postmaster = Number.parseInt(readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]!, 10);
+      const victims = [postmaster, ...childrenOf(postmaster)];
+      for (const pid of victims) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // Already gone.
+        }
+      }
+      // The next start needs the old shared memory released, i.e. every process gone.
+      while (victims.some(isRunning)) await sleep(50);
+      // A dead postmaster left unreaped (a zombie, until init gets to it) still answers
+      // kill(pid, 0), which a new postmaster takes for "another server is running".
+      // Same for the socket's lock file.
+      for (const file of ['postmaster.pid', `../.s.PGSQL.${port}.lock`, `../.s.PGSQL.${port}`]) rmSync(path.join(dataDir, file), { force: true });
+    },
+    async destroy() {
+      process.removeListener('exit', cleanUp);
+      await pgCtl('-w', '-m', 'immediate', 'stop').catch(() => undefined);
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Direct children of `pid` (the postmaster's backends and workers), from /proc. */
+function childrenOf(pid: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) children.push(Number(entry));
+    } catch {
+      // Exited while we looked.
+    }
+  }
+  return children;
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
