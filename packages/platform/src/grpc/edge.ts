@@ -27,10 +27,24 @@ export function expectedVersion(value: number | undefined): number | undefined {
 }
 
 /** What every event written for this call carries (DESIGN.md, "Event envelope"). */
-export function metadataOf(ctx: CallContext): EventMetadata {
-  const actor = ctx.metadata.get('x-actor')[0]?.toString();
+export function metadataOf(ctx: Pick<CallContext, 'metadata' | 'correlationId' | 'caller'>): EventMetadata {
+  const actor = actorOf(ctx);
   const traceparent = ctx.metadata.get('traceparent')[0]?.toString();
   return { correlationId: ctx.correlationId, ...(actor ? { actor } : {}), ...(traceparent ? { traceparent } : {}) };
+}
+
+/**
+ * Who did it, as the server verified the caller (`customer:<id>`, `service:<name>`), never
+ * what a header says: an audit trail a caller can write is none. A service may name the
+ * role it acted in (`x-actor`, e.g. the BFF's `admin`): `service:bff/admin`. Anonymous
+ * callers leave no actor.
+ */
+export function actorOf(ctx: Pick<CallContext, 'metadata' | 'caller'>): string | undefined {
+  const { caller } = ctx;
+  if (caller.kind === 'customer') return `customer:${caller.userId}`;
+  if (caller.kind === 'anonymous') return undefined;
+  const role = ctx.metadata.get('x-actor')[0]?.toString();
+  return role && /^[\w.-]{1,40}$/.test(role) ? `service:${caller.name}/${role}` : `service:${caller.name}`;
 }
 
 /**
