@@ -35,7 +35,6 @@ export function loadConfig<S extends z.ZodObject>(
  * overlay say `development`; unset means production, so that a deployment that forgets it
  * gets the strict checks rather than the lenient ones.
  */
-export type ShopEnvironment = 'development' | 'production';
 export const shopEnvironmentVariable = 'SHOP_ENVIRONMENT';
 
 type SecretKind = 'key' | 'database-url' | 'signing-key';

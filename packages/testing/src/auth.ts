@@ -1,7 +1,7 @@
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
-import { createCallerAuthenticator, createServiceIdentity, type CallerAuthenticator } from '@shop/platform/auth/caller';
+import { accessTokenAuthenticator, createServiceIdentity, type CallerAuthenticator } from '@shop/platform/auth/caller';
 import { withMetadata } from '@shop/platform/grpc/client';
-import { ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, createTokenVerifier } from '@shop/platform/auth';
+import { ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER } from '@shop/platform/auth';
 
 export interface TestAuth {
   /** What a server of the test verifies its callers with (startGrpcServer's `authenticate`). */
@@ -25,7 +25,6 @@ export async function createTestAuth(): Promise<TestAuth> {
   const { privateKey, publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
   const jwks = { keys: [{ ...(await exportJWK(publicKey)), kid: 'test-1', alg: 'EdDSA', use: 'sig' }] };
   const serviceKey = `test-service-key-${Math.random().toString(36).slice(2)}-0123456789abcdef`;
-  const customers = createTokenVerifier({ issuer: ACCESS_TOKEN_ISSUER, audience: ACCESS_TOKEN_AUDIENCE, fetchJwks: async () => jwks });
   const identities = new Map<string, ReturnType<typeof createServiceIdentity>>();
   const asService = async (name = 'test') => {
     let identity = identities.get(name);
@@ -33,7 +32,7 @@ export async function createTestAuth(): Promise<TestAuth> {
     return { metadata: await identity.metadata() };
   };
   return {
-    authenticate: createCallerAuthenticator({ customers, serviceKey }),
+    authenticate: accessTokenAuthenticator({ fetchJwks: async () => jwks, serviceKey }),
     async asCustomer(userId) {
       const token = await new SignJWT({})
         .setProtectedHeader({ alg: 'EdDSA', kid: 'test-1' })

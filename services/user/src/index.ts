@@ -3,7 +3,7 @@ export { userDecider, decide, evolve, initialState, type User, type UserCommand 
 export { USER_STREAM_TYPE, userEventCodec, type UserEvent } from './domain/events.js';
 export { userCommandHandler, type UserCommandHandler } from './command/user-handler.js';
 export { userCommandService, USER_COMMAND_SERVICE, LOGIN_FAILED, REFRESH_FAILED } from './command/user-command-service.js';
-export { createTokenIssuer, TOKEN_AUDIENCE, TOKEN_ISSUER, type TokenIssuer } from './command/tokens.js';
+export { createTokenIssuer, type TokenIssuer } from './command/tokens.js';
 export { userView, USER_READ_SCHEMA, type UserView } from './projector/user-view.js';
 export { UserReader } from './query/user-reader.js';
 export { userQueryService, USER_QUERY_SERVICE } from './query/user-query-service.js';

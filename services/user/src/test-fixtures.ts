@@ -20,8 +20,7 @@ import { sealedStore } from './personal-data/sealed-store.js';
 
 import { serveGrpc as serve } from '@shop/testing';
 import { withMetadata } from '@shop/platform/grpc/client';
-import { ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, createTokenVerifier } from '@shop/platform/auth';
-import { createCallerAuthenticator, createServiceIdentity } from '@shop/platform/auth/caller';
+import { accessTokenAuthenticator, createServiceIdentity } from '@shop/platform/auth/caller';
 
 const SERVICE_KEY = 'user-command-test-service-key-0123456789';
 export { serve };
@@ -77,10 +76,7 @@ export async function startUserCommandService(log: Logger): Promise<UserCommandF
     ],
     log,
     'user-command-test',
-    createCallerAuthenticator({
-      customers: createTokenVerifier({ issuer: ACCESS_TOKEN_ISSUER, audience: ACCESS_TOKEN_AUDIENCE, fetchJwks: async () => tokens.jwks() }),
-      serviceKey: SERVICE_KEY,
-    }),
+    accessTokenAuthenticator({ fetchJwks: async () => tokens.jwks(), serviceKey: SERVICE_KEY }),
   );
   const identity = createServiceIdentity({ name: 'user-test', key: SERVICE_KEY });
   const raw = new UserCommandServiceClient(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure());

@@ -1,6 +1,7 @@
 import { SignJWT, errors, jwtVerify } from 'jose';
 import { ForbiddenError, UnauthenticatedError } from '../errors.js';
-import { bearerToken, type TokenVerifier } from './token-verifier.js';
+import { ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, bearerToken, createTokenVerifier, type TokenVerifier } from './token-verifier.js';
+import type { JSONWebKeySet } from 'jose';
 
 /**
  * Who is calling a service, as the service itself verified it (DESIGN.md, "Security
@@ -99,6 +100,13 @@ export function createCallerAuthenticator(opts: { customers: TokenVerifier; serv
 }
 
 export type CallerAuthenticator = ReturnType<typeof createCallerAuthenticator>;
+
+/** The authenticator of the shop's access tokens (their issuer and audience) from where their public keys come. */
+export const accessTokenAuthenticator = (opts: { fetchJwks: () => Promise<JSONWebKeySet>; serviceKey: string }): CallerAuthenticator =>
+  createCallerAuthenticator({
+    customers: createTokenVerifier({ issuer: ACCESS_TOKEN_ISSUER, audience: ACCESS_TOKEN_AUDIENCE, fetchJwks: opts.fetchJwks }),
+    serviceKey: opts.serviceKey,
+  });
 
 /**
  * The customer a request acts for, given the request's own `customer_id` field (optional):

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { env } from '../config.js';
-import { createCallerAuthenticator, MIN_SERVICE_KEY_LENGTH } from './caller.js';
-import { ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, createTokenVerifier } from './token-verifier.js';
+import { accessTokenAuthenticator, MIN_SERVICE_KEY_LENGTH } from './caller.js';
 
 const jwks = z
   .string()
@@ -30,6 +29,5 @@ export const callerAuthEnv = {
 
 /** The authenticator of a gRPC server (startGrpcServer's `authenticate`), from that configuration. */
 export function callerAuthenticator(config: { AUTH_JWKS: { keys: Array<Record<string, unknown>> }; SERVICE_TOKEN_KEY: string }) {
-  const customers = createTokenVerifier({ issuer: ACCESS_TOKEN_ISSUER, audience: ACCESS_TOKEN_AUDIENCE, fetchJwks: async () => config.AUTH_JWKS });
-  return createCallerAuthenticator({ customers, serviceKey: config.SERVICE_TOKEN_KEY });
+  return accessTokenAuthenticator({ fetchJwks: async () => config.AUTH_JWKS, serviceKey: config.SERVICE_TOKEN_KEY });
 }

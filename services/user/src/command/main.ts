@@ -1,7 +1,6 @@
 import { loadDescriptorSet } from '@shop/contracts/descriptors';
 import { Doorbell, eventStoreMigrations, PostgresEventStore, relayMigrations, startRelay } from '@shop/eventsourcing';
-import { ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, createTokenVerifier } from '@shop/platform/auth';
-import { createCallerAuthenticator } from '@shop/platform/auth/caller';
+import { accessTokenAuthenticator } from '@shop/platform/auth/caller';
 import { startGrpcServer } from '@shop/platform/grpc/server';
 import { newId, systemClock } from '@shop/platform/ids';
 import { createKafka, ensureTopics } from '@shop/platform/kafka';
@@ -74,11 +73,8 @@ await runProcess('user-command', configSchema, async ({ config, log, registry, l
     descriptorSet: loadDescriptorSet(),
     log,
     registry,
-    // The tokens it issued, verified with its own keys (the current and the previous one).
-    authenticate: createCallerAuthenticator({
-      customers: createTokenVerifier({ issuer: ACCESS_TOKEN_ISSUER, audience: ACCESS_TOKEN_AUDIENCE, fetchJwks: async () => tokens.jwks() }),
-      serviceKey: config.SERVICE_TOKEN_KEY,
-    }),
+    // The tokens it issued, verified with its own keys.
+    authenticate: accessTokenAuthenticator({ fetchJwks: async () => tokens.jwks(), serviceKey: config.SERVICE_TOKEN_KEY }),
   });
   lifecycle.onShutdown('grpc', () => server.shutdown());
 });

@@ -3,11 +3,8 @@ import { calculateJwkThumbprint, exportJWK, SignJWT, type JWK } from 'jose';
 import type { Logger } from '@shop/platform/log';
 import type { Clock } from '@shop/platform/ids';
 
+// Set in one place (the platform), where every verifier reads them too.
 import { ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER } from '@shop/platform/auth';
-
-/** Set in one place (the platform), where every verifier reads them too. */
-export const TOKEN_ISSUER = ACCESS_TOKEN_ISSUER;
-export const TOKEN_AUDIENCE = ACCESS_TOKEN_AUDIENCE;
 
 export interface TokenSettings {
   /** PKCS8 PEM or a private JWK (JSON) of an Ed25519 or P-256 key; absent = a dev key generated at start. */
@@ -52,8 +49,8 @@ export async function createTokenIssuer(settings: TokenSettings, clock: Clock, l
       const now = Math.floor(clock().getTime() / 1000);
       return new SignJWT({})
         .setProtectedHeader({ alg, kid, typ: 'JWT' })
-        .setIssuer(TOKEN_ISSUER)
-        .setAudience(TOKEN_AUDIENCE)
+        .setIssuer(ACCESS_TOKEN_ISSUER)
+        .setAudience(ACCESS_TOKEN_AUDIENCE)
         .setSubject(userId)
         .setIssuedAt(now)
         .setExpirationTime(now + settings.accessTtlSeconds)
