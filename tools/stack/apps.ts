@@ -27,6 +27,13 @@ export const paymentDeclineAmountCents = 1313;
  */
 const checkoutTimeoutMs = 60_000;
 
+/**
+ * How long a query process waits for min_version. The default (2 s) suits a cluster; the local stack runs
+ * every process and the whole test suite on two cores, where a projector can lag longer. Below Envoy's 10 s
+ * route timeout, so the caller gets the query's answer rather than Envoy's.
+ */
+const readYourWritesWaitMs = '8000';
+
 const service = (name: string) => {
   const s = grpcServices.find((x) => x.name === name);
   if (!s) throw new Error(`unknown service ${name}`);
@@ -129,7 +136,7 @@ export async function appSpecs(): Promise<ProcessSpec[]> {
       [],
       workers['cart-projector'].httpPort,
     ),
-    nodeProcess('cart-query', 'services/cart/src/query/main.ts', { GRPC_PORT: String(cartQuery.grpcPort), DATABASE_URL: serviceDatabaseUrl('cart'), ...callerAuth() }, [cartQuery.grpcPort], cartQuery.httpPort),
+    nodeProcess('cart-query', 'services/cart/src/query/main.ts', { GRPC_PORT: String(cartQuery.grpcPort), DATABASE_URL: serviceDatabaseUrl('cart'), MIN_VERSION_WAIT_MS: readYourWritesWaitMs, ...callerAuth() }, [cartQuery.grpcPort], cartQuery.httpPort),
     nodeProcess(
       'user-command',
       'services/user/src/command/main.ts',
@@ -149,7 +156,7 @@ export async function appSpecs(): Promise<ProcessSpec[]> {
       userCommand.httpPort,
     ),
     nodeProcess('user-projector', 'services/user/src/projector/main.ts', { DATABASE_URL: serviceDatabaseUrl('user'), KAFKA_BROKERS: kafka }, [], workers['user-projector'].httpPort),
-    nodeProcess('user-query', 'services/user/src/query/main.ts', { GRPC_PORT: String(userQuery.grpcPort), DATABASE_URL: serviceDatabaseUrl('user'), ...callerAuth() }, [userQuery.grpcPort], userQuery.httpPort),
+    nodeProcess('user-query', 'services/user/src/query/main.ts', { GRPC_PORT: String(userQuery.grpcPort), DATABASE_URL: serviceDatabaseUrl('user'), MIN_VERSION_WAIT_MS: readYourWritesWaitMs, ...callerAuth() }, [userQuery.grpcPort], userQuery.httpPort),
     nodeProcess(
       'order',
       'services/order/src/main.ts',
