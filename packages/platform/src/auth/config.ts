@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { env } from '../config.js';
 import { accessTokenAuthenticator, MIN_SERVICE_KEY_LENGTH } from './caller.js';
 
-const jwks = z
+/** A public key set in JSON (`{"keys":[…]}`), as user-command publishes it. */
+export const jwksJson = z
   .string()
   .min(1)
   .transform((value, ctx) => {
@@ -23,7 +24,7 @@ const jwks = z
  * - SERVICE_TOKEN_KEY: the key the shop's services sign their own calls with.
  */
 export const callerAuthEnv = {
-  AUTH_JWKS: env.trustedKeys(jwks),
+  AUTH_JWKS: env.trustedKeys(jwksJson),
   SERVICE_TOKEN_KEY: env.secret(MIN_SERVICE_KEY_LENGTH),
 };
 

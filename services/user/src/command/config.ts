@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { baseEnv, env } from '@shop/platform/config';
-import { callerAuthEnv } from '@shop/platform/auth/config';
+import { callerAuthEnv, jwksJson } from '@shop/platform/auth/config';
 import { DEFAULT_DLQ_TOPIC, DEFAULT_EVENTS_TOPIC } from '../topics.js';
 
 export const configSchema = z.object({
@@ -26,6 +26,12 @@ export const configSchema = z.object({
   JWT_PRIVATE_KEY: env.signingKey(),
   /** `kid` of the key; default its JWK thumbprint. */
   JWT_KEY_ID: z.string().min(1).optional(),
+  /**
+   * During a key rotation, the public keys of the keys signed with before (a JWKS with their
+   * `kid`s): published beside the current one until the last token they signed has expired
+   * (JWT_ACCESS_TTL_SECONDS after the switch), so verifiers that refresh the set accept both.
+   */
+  JWT_PREVIOUS_PUBLIC_KEYS: jwksJson.optional(),
   JWT_ACCESS_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(900),
   JWT_REFRESH_TTL_SECONDS: z.coerce.number().int().min(60).default(30 * 86_400),
   /** Where verification mails go out (the notifications path); unset: they are not delivered. */

@@ -106,7 +106,7 @@ export async function findClaimant(db: Queryable, kind: ClaimKind, value: string
   return rows[0]?.user_id;
 }
 
-export type Rotation = { ok: true; userId: string; token: string } | { ok: false; reused: boolean };
+export type Rotation<T> = { ok: true; userId: string; token: string; session: T } | { ok: false; reused: boolean };
 
 /** Rotating refresh tokens, kept as SHA-256 hashes. */
 export class RefreshTokens {
@@ -125,8 +125,13 @@ export class RefreshTokens {
   /**
    * Spends `token` and issues its successor, atomically: of two racing uses only one
    * wins. A token already spent (a replay, perhaps by a thief) revokes its whole family.
+   *
+   * `complete` builds the rest of the answer (the user's state, the access token) before
+   * the rotation commits: if it throws (a read failed, the user is gone), nothing is spent
+   * and the client can try the same token again, instead of finding its session revoked
+   * as a replay because the answer carrying the successor never reached it.
    */
-  async rotate(token: string): Promise<Rotation> {
+  async rotate<T>(token: string, complete: (userId: string) => Promise<T>): Promise<Rotation<T>> {
     const hash = sha256(token);
     const now = this.clock();
     return withTransaction(this.pool, async (tx) => {
@@ -137,7 +142,10 @@ export class RefreshTokens {
         [hash, now],
       );
       const spent = rows[0];
-      if (spent) return { ok: true, userId: spent.user_id, token: await this.insert(tx, spent.user_id, spent.family_id) };
+      if (spent) {
+        const session = await complete(spent.user_id);
+        return { ok: true, userId: spent.user_id, token: await this.insert(tx, spent.user_id, spent.family_id), session };
+      }
       const { rows: known } = await tx.query<{ family_id: string; revoked_at: Date | null }>(
         'SELECT family_id, revoked_at FROM refresh_tokens WHERE token_hash = $1',
         [hash],

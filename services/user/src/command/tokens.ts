@@ -12,6 +12,8 @@ export interface TokenSettings {
   /** Key id in the JWT header and the JWKS; default: the key's JWK thumbprint. */
   keyId?: string | undefined;
   accessTtlSeconds: number;
+  /** Public keys signed with before a rotation, published after the current one (each needs its `kid`). */
+  previousPublicKeys?: Array<Record<string, unknown>> | undefined;
 }
 
 export interface TokenIssuer {
@@ -42,6 +44,7 @@ export async function createTokenIssuer(settings: TokenSettings, clock: Clock, l
   const publicJwk = await exportJWK(createPublicKey(privateKey));
   const kid = settings.keyId ?? (await calculateJwkThumbprint(publicJwk));
   const published: JWK = { ...publicJwk, kid, alg, use: 'sig' };
+  const previous = (settings.previousPublicKeys ?? []).map((k, i) => previousKey(k, i, kid));
 
   return {
     accessTtlSeconds: settings.accessTtlSeconds,
@@ -57,8 +60,18 @@ export async function createTokenIssuer(settings: TokenSettings, clock: Clock, l
         .setJti(randomUUID())
         .sign(privateKey);
     },
-    jwks: () => ({ keys: [published] }),
+    jwks: () => ({ keys: [published, ...previous] }),
   };
+}
+
+/** A previous key as published: public, with its own `kid`, for signatures only. */
+function previousKey(key: Record<string, unknown>, index: number, currentKid: string): JWK {
+  const where = `JWT_PREVIOUS_PUBLIC_KEYS: key ${index + 1}`;
+  if ('d' in key) throw new Error(`${where} holds a private key: publish only public keys`);
+  if (typeof key.kid !== 'string' || key.kid === '') throw new Error(`${where} needs its kid (the one its tokens carry)`);
+  if (key.kid === currentKid) throw new Error(`${where} has the current key's kid ${currentKid}: give the new key a new kid (JWT_KEY_ID)`);
+  if (key.kty !== 'OKP' && key.kty !== 'EC') throw new Error(`${where}: an Ed25519 (OKP) or P-256 (EC) public key expected`);
+  return { ...(key as JWK), use: 'sig' };
 }
 
 function algorithmOf(key: KeyObject): 'EdDSA' | 'ES256' {

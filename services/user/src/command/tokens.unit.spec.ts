@@ -51,3 +51,31 @@ test('a token expired by the clock does not verify', async (t) => {
 test('tokens are stored as SHA-256 hex', (t) => {
   t.is(sha256('abc'), 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
 });
+
+test('during a rotation the previous key is published too: a token it signed still verifies against the published set', async (t) => {
+  const { log } = testLogger();
+  const oldKey = generateKeyPairSync('ed25519').privateKey;
+  const before = await createTokenIssuer({ privateKey: oldKey.export({ type: 'pkcs8', format: 'pem' }).toString(), keyId: 'key-1', accessTtlSeconds: 900 }, clock, log);
+  const issuedBefore = await before.accessToken('u-3');
+  const oldPublic = before.jwks().keys[0]!;
+  const newPem = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const after = await createTokenIssuer({ privateKey: newPem, keyId: 'key-2', accessTtlSeconds: 900, previousPublicKeys: [oldPublic as Record<string, unknown>] }, clock, log);
+  t.deepEqual(after.jwks().keys.map((k) => k.kid), ['key-2', 'key-1']);
+  const published = createLocalJWKSet(after.jwks());
+  t.is((await jwtVerify(issuedBefore, published, { issuer: 'shop', audience: 'shop-api' })).payload.sub, 'u-3');
+  t.is((await jwtVerify(await after.accessToken('u-4'), published, { issuer: 'shop', audience: 'shop-api' })).protectedHeader.kid, 'key-2');
+});
+
+test('a previous key that is private, has no kid, or reuses the current kid is refused, naming the variable', async (t) => {
+  const pem = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const privateJwk = generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' }) as Record<string, unknown>;
+  const { d: _d, ...publicJwk } = privateJwk;
+  for (const [previous, message] of [
+    [{ ...privateJwk, kid: 'old' }, /private key/],
+    [publicJwk, /needs its kid/],
+    [{ ...publicJwk, kid: 'key-2' }, /current key's kid/],
+  ] as const) {
+    await t.throwsAsync(createTokenIssuer({ privateKey: pem, keyId: 'key-2', accessTtlSeconds: 900, previousPublicKeys: [previous] }, clock, testLogger().log), { message: /^JWT_PREVIOUS_PUBLIC_KEYS: key 1/ });
+    await t.throwsAsync(createTokenIssuer({ privateKey: pem, keyId: 'key-2', accessTtlSeconds: 900, previousPublicKeys: [previous] }, clock, testLogger().log), { message });
+  }
+});

@@ -6,6 +6,7 @@ import { testLogger } from '@shop/testing';
 import { startUserCommandService, type UserCommandFixture } from '../test-fixtures.js';
 import { sealedStore } from '../personal-data/sealed-store.js';
 import { LOGIN_FAILED, REFRESH_FAILED } from './user-command-service.js';
+import { RefreshTokens } from './credentials.js';
 
 /** The user command service as a client sees it: the real gRPC server over a real event store. */
 let user: UserCommandFixture;
@@ -110,6 +111,18 @@ test('refresh tokens rotate; a spent one is refused and revokes its successors',
   // Only hashes are stored.
   const { rows } = await user.pool.query('SELECT 1 FROM refresh_tokens WHERE token_hash = $1', [again.refreshToken]);
   t.is(rows.length, 0);
+});
+
+test('a refresh that fails before its answer is complete spends nothing: the same token works again', async (t) => {
+  const { userId, username } = await register();
+  const first = await user.c.authenticate({ login: username, password: PASSWORD });
+  // What the service does on a refresh, with the user read (or the signing) failing midway.
+  const refreshTokens = new RefreshTokens(user.pool, () => new Date(), newId, 3600);
+  await t.throwsAsync(refreshTokens.rotate(first.refreshToken, async () => Promise.reject(new Error('the user read failed'))), { message: 'the user read failed' });
+  // The client retries with the token it holds: not a replay, its session lives on.
+  const retried = await user.c.refreshToken({ refreshToken: first.refreshToken });
+  t.is(retried.userId, userId);
+  t.truthy((await user.c.refreshToken({ refreshToken: retried.refreshToken })).accessToken);
 });
 
 test('an expired refresh token is refused', async (t) => {

@@ -119,14 +119,17 @@ export function userCommandService(deps: UserCommandServiceDeps): ServiceBinding
 
     async refreshToken(req, ctx) {
       const token = required('refresh_token', req.refreshToken);
-      const rotation = await refreshTokens.rotate(token);
+      // The user's state and the access token come first: a failure there spends nothing.
+      const rotation = await refreshTokens.rotate(token, async (userId) => {
+        const { state } = await users.load(userId);
+        if (state.status !== 'active') throw new UnauthenticatedError(REFRESH_FAILED);
+        return { accessToken: await tokens.accessToken(userId), expiresIn: tokens.accessTtlSeconds, userId };
+      });
       if (!rotation.ok) {
         if (rotation.reused) ctx.log.warn('a spent refresh token was presented again: its family is revoked');
         throw new UnauthenticatedError(REFRESH_FAILED);
       }
-      const { state } = await users.load(rotation.userId);
-      if (state.status !== 'active') throw new UnauthenticatedError(REFRESH_FAILED);
-      return session(rotation.userId, rotation.token);
+      return { ...rotation.session, refreshToken: rotation.token };
     },
 
     async updateProfile(req, ctx) {
