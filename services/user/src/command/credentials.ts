@@ -17,20 +17,37 @@ const rowCount = (result: unknown) => (result as { rowCount: number | null }).ro
 
 export type ClaimKind = 'username' | 'email';
 
-/** Claims the username, then the email; the first one taken aborts the transaction with ALREADY_EXISTS naming it. */
-export const claimIdentity =
-  (userId: string, username: string, email: string): InTransaction =>
+/**
+ * Claims the username at registration; ALREADY_EXISTS naming it if taken (usernames are
+ * public handles). The email is not claimed here: it is claimed once verified
+ * (claimVerifiedEmail), so registering with someone's address tells nothing about whether
+ * an account uses it, and nobody can hold an address they do not receive mail at.
+ */
+export const claimUsername =
+  (userId: string, username: string): InTransaction =>
   async (tx) => {
-    // No email, no claim on one (several users may have none).
-    for (const [kind, value] of [['username', username], ['email', email]] as const) {
-      if (!value) continue;
-      // ON CONFLICT waits for a racing claimant's transaction, then sees its outcome.
-      const inserted = await tx.query(
-        'INSERT INTO user_uniqueness (kind, value, user_id) VALUES ($1, $2, $3) ON CONFLICT (kind, value) DO NOTHING',
-        [kind, value, userId],
-      );
-      if (rowCount(inserted) === 0) throw new AlreadyExistsError(`${kind}: already taken`);
-    }
+    // ON CONFLICT waits for a racing claimant's transaction, then sees its outcome.
+    const inserted = await tx.query(
+      "INSERT INTO user_uniqueness (kind, value, user_id) VALUES ('username', $1, $2) ON CONFLICT (kind, value) DO NOTHING",
+      [username, userId],
+    );
+    if (rowCount(inserted) === 0) throw new AlreadyExistsError('username: already taken');
+  };
+
+/**
+ * Claims a verified email for sign-in. Only the address's owner gets here (they hold the
+ * mailed token), so the ALREADY_EXISTS of an address verified by another account tells
+ * them nothing they could not learn from their own mailbox.
+ */
+export const claimVerifiedEmail =
+  (userId: string, email: string): InTransaction =>
+  async (tx) => {
+    const inserted = await tx.query(
+      `INSERT INTO user_uniqueness (kind, value, user_id) VALUES ('email', $1, $2)
+       ON CONFLICT (kind, value) DO UPDATE SET user_id = user_uniqueness.user_id WHERE user_uniqueness.user_id = excluded.user_id`,
+      [email, userId],
+    );
+    if (rowCount(inserted) === 0) throw new AlreadyExistsError('email: already verified by another account');
   };
 
 /**

@@ -74,8 +74,18 @@ test('register → authenticate → the access token verifies against GetJwks', 
   await t.throwsAsync(jwtVerify(auth.accessToken, createLocalJWKSet(jwks), { issuer: 'shop', audience: 'another-api' }));
 });
 
-test('login by email works, in any case', async (t) => {
+/** Requests the verification mail and follows its token. */
+async function verify(userId: string) {
+  await user.c.requestEmailVerification({ userId });
+  const mail = user.mails.findLast((m) => m.userId === userId)!;
+  return user.c.verifyEmail({ userId, token: mail.token });
+}
+
+test('login by email works once the address is verified, in any case', async (t) => {
   const { userId, email } = await register();
+  const unverified = await expectCode(user.c.authenticate({ login: email, password: PASSWORD }), grpc.status.UNAUTHENTICATED);
+  t.is(unverified.details, LOGIN_FAILED);
+  await verify(userId);
   t.is((await user.c.authenticate({ login: email.toUpperCase(), password: PASSWORD })).userId, userId);
 });
 
@@ -188,12 +198,27 @@ test('updating the profile appends ProfileUpdated; expected_version is checked',
   t.is((await user.c.updateProfile({ userId, displayName: 'Ada L.' })).result?.position, 0, 'no change, no event');
 });
 
-test('registering a taken username or email is ALREADY_EXISTS naming the field', async (t) => {
-  const { username, email } = await register();
+test('registering a taken username is ALREADY_EXISTS naming the field', async (t) => {
+  const { username } = await register();
   const byName = await expectCode(user.c.registerUser({ username: username.toUpperCase(), email: `other_${unique()}@example.com`, password: PASSWORD, displayName: '' }), grpc.status.ALREADY_EXISTS);
   t.is(byName.details, 'username: already taken');
-  const byEmail = await expectCode(user.c.registerUser({ username: unique(), email: email.toUpperCase(), password: PASSWORD, displayName: '' }), grpc.status.ALREADY_EXISTS);
-  t.is(byEmail.details, 'email: already taken');
+});
+
+test('registration tells nothing about whether an email is in use; only its verified owner signs in with it', async (t) => {
+  const owner = await register();
+  await verify(owner.userId);
+  // Someone registers with the owner's address: accepted, as for any address (no enumeration).
+  const squatter = await register({ email: owner.email.toUpperCase() });
+  t.not(squatter.userId, owner.userId);
+  // They cannot verify it (the mail goes to the owner), and if they could, the address stays the owner's.
+  await t.throwsAsync(user.c.verifyEmail({ userId: squatter.userId, token: 'guess' }));
+  const taken = await expectCode(verify(squatter.userId), grpc.status.ALREADY_EXISTS);
+  t.is(taken.details, 'email: already verified by another account');
+  t.not((await streamOf(squatter.userId)).at(-1)?.type, 'shop.user.v1.EmailVerified', 'nothing appended');
+  t.is((await user.c.authenticate({ login: owner.email, password: PASSWORD })).userId, owner.userId);
+  // The refused verification spent nothing: the squatter's token is still pending, not consumed.
+  const { rows } = await user.pool.query('SELECT 1 FROM email_verifications WHERE user_id = $1', [squatter.userId]);
+  t.is(rows.length, 1);
 });
 
 test.serial('20 concurrent registrations of one username: one succeeds, 19 ALREADY_EXISTS, one stream', async (t) => {
@@ -209,9 +234,9 @@ test.serial('20 concurrent registrations of one username: one succeeds, 19 ALREA
   const { rows } = await user.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM user_uniqueness WHERE kind = 'username' AND value = $1`, [username]);
   t.is(rows[0]?.n, 1);
   t.is(await eventCount(), before + 1);
-  // The losers' emails were not claimed either.
+  // No email is claimed before it is verified, the winner's included.
   const { rows: claims } = await user.pool.query('SELECT 1 FROM user_uniqueness WHERE kind = $1 AND value LIKE $2', ['email', `${username}.%`]);
-  t.is(claims.length, 1);
+  t.is(claims.length, 0);
 });
 
 test('delete: every command is NOT_FOUND, login fails, username and email are free again', async (t) => {

@@ -9,7 +9,8 @@ import { active, checkPassword, normalizeEmail, normalizeUsername, checkDisplayN
 import type { UserEvent } from '../domain/events.js';
 import { expectedVersion, metadataOf, required, uuid } from '@shop/platform/grpc/edge';
 import {
-  claimIdentity,
+  claimUsername,
+  claimVerifiedEmail,
   findClaimant,
   passwordHashOf,
   releaseIdentity,
@@ -87,7 +88,7 @@ export function userCommandService(deps: UserCommandServiceDeps): ServiceBinding
       const passwordHash = await passwords.hash(req.password);
       const userId = deps.newId();
       const command: UserCommand = { type: 'RegisterUser', userId, username, email, ...(displayName ? { displayName } : {}) };
-      const result = await run(userId, command, ctx, { inTransaction: () => inOrder(claimIdentity(userId, username, email), storePasswordHash(userId, passwordHash, clock)) });
+      const result = await run(userId, command, ctx, { inTransaction: () => inOrder(claimUsername(userId, username), storePasswordHash(userId, passwordHash, clock)) });
       return { userId, result: writeResult(result), username };
     },
 
@@ -189,7 +190,11 @@ export function userCommandService(deps: UserCommandServiceDeps): ServiceBinding
       const token = required('token', req.token);
       const now = clock();
       const result = await run(userId, { type: 'VerifyEmail', userId, now: now.toISOString() }, ctx, {
-        inTransaction: () => spendVerificationToken(userId, sha256(token), now),
+        // The token is spent and the address claimed for sign-in together, or neither.
+        inTransaction: (events) => {
+          const verified = events.find(isEmailVerified);
+          return inOrder(spendVerificationToken(userId, sha256(token), now), ...(verified ? [claimVerifiedEmail(userId, verified.data.email)] : []));
+        },
       });
       return { result: writeResult(result) };
     },
@@ -226,6 +231,8 @@ const inOrder =
   };
 
 const writeResult = (r: { version: number; position: number }): WriteResult => ({ version: r.version, position: r.position });
+
+const isEmailVerified = (e: UserEvent): e is Extract<UserEvent, { type: 'shop.user.v1.EmailVerified' }> => e.type === 'shop.user.v1.EmailVerified';
 
 const isVerificationRequested = (e: UserEvent): e is Extract<UserEvent, { type: 'shop.user.v1.EmailVerificationRequested' }> =>
   e.type === 'shop.user.v1.EmailVerificationRequested';
