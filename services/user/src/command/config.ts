@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { baseEnv, env } from '@shop/platform/config';
 import { callerAuthEnv, jwksJson } from '@shop/platform/auth/config';
@@ -37,4 +38,8 @@ export const configSchema = z.object({
   /** Where verification mails go out (the notifications path); unset: they are not delivered. */
   NATS_URL: z.string().min(1).optional(),
   EMAIL_VERIFICATION_TTL_SECONDS: z.coerce.number().int().min(60).default(86_400),
+  /** Password hashes computed at once (each takes a core for tens of ms and 19 MiB); default: one per core. */
+  PASSWORD_HASH_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(Math.max(1, availableParallelism())),
+  /** Sign-ins, registrations and password changes that may wait for a hash; beyond, UNAVAILABLE at once. */
+  PASSWORD_HASH_QUEUE: z.coerce.number().int().min(0).max(10_000).default(64),
 });

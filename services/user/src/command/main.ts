@@ -12,8 +12,9 @@ import { userMigrations } from '../migrations.js';
 import { userTopics } from '../topics.js';
 import { configSchema } from './config.js';
 import { RefreshTokens } from './credentials.js';
-import { argon2Hasher } from './passwords.js';
+import { argon2Hasher, boundedHasher } from './passwords.js';
 import { createTokenIssuer } from './tokens.js';
+import { Throttle } from './throttle.js';
 import { userCommandService } from './user-command-service.js';
 import { userCommandHandler } from './user-handler.js';
 import { sealedStore } from '../personal-data/sealed-store.js';
@@ -54,6 +55,12 @@ await runProcess('user-command', configSchema, async ({ config, log, registry, l
   if (nats) lifecycle.onShutdown('nats', () => nats.drain());
   else log.warn('NATS_URL is not set: email verification mails will not be delivered');
 
+  // Counters whose window ended a day ago are dropped hourly; any replica may do it.
+  const throttle = new Throttle(pool, systemClock);
+  const pruning = setInterval(() => throttle.prune().catch((err: unknown) => log.warn({ err }, 'pruning throttle counters failed; next try in an hour')), 60 * 60_000);
+  pruning.unref();
+  lifecycle.onShutdown('throttle-pruning', async () => clearInterval(pruning));
+
   const server = await startGrpcServer({
     port: config.GRPC_PORT,
     services: [
@@ -61,7 +68,8 @@ await runProcess('user-command', configSchema, async ({ config, log, registry, l
         users: userCommandHandler(sealedStore(new PostgresEventStore(pool, { onAppended: () => doorbell.ring() }), pool), config.COMMAND_MAX_RETRIES),
         pool,
         refreshTokens: new RefreshTokens(pool, systemClock, newId, config.JWT_REFRESH_TTL_SECONDS),
-        passwords: argon2Hasher,
+        passwords: boundedHasher(argon2Hasher, { concurrency: config.PASSWORD_HASH_CONCURRENCY, maxQueued: config.PASSWORD_HASH_QUEUE }),
+        throttle,
         tokens,
         mailer: nats ? natsMailer(nats, log) : unconfiguredMailer(log),
         clock: systemClock,

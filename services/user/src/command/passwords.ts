@@ -1,4 +1,5 @@
 import { hash, verify, type Algorithm } from '@node-rs/argon2';
+import { UnavailableError } from '@shop/platform/errors';
 
 /** Hashes and checks passwords with argon2id (PHC strings); the library's default cost (m=19 MiB, t=2, p=1). */
 export interface PasswordHasher {
@@ -20,3 +21,33 @@ export const argon2Hasher: PasswordHasher = {
   verify: (passwordHash, password) => verify(passwordHash, password).catch(() => false),
   burn: async (password) => void (await verify(DUMMY_HASH, password).catch(() => false)),
 };
+
+/**
+ * At most `concurrency` hashes or verifies at once, and at most `maxQueued` waiting; a call
+ * beyond that is UNAVAILABLE at once. argon2 costs tens of milliseconds of CPU and 19 MiB
+ * each: without a bound, a burst of sign-ins (or an attacker's) queues unbounded work and
+ * memory, and every other call of the process waits behind it.
+ */
+export function boundedHasher(inner: PasswordHasher, opts: { concurrency: number; maxQueued: number }): PasswordHasher {
+  let running = 0;
+  const waiting: Array<() => void> = [];
+  const bounded =
+    <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      if (running >= opts.concurrency) {
+        if (waiting.length >= opts.maxQueued) throw new UnavailableError('too many sign-ins at once: try again in a moment');
+        await new Promise<void>((resolve) => waiting.push(resolve));
+      } else {
+        running++;
+      }
+      try {
+        return await fn(...args);
+      } finally {
+        // The slot passes straight to the next waiter, or is freed.
+        const next = waiting.shift();
+        if (next) next();
+        else running--;
+      }
+    };
+  return { hash: bounded(inner.hash), verify: bounded(inner.verify), burn: bounded(inner.burn) };
+}

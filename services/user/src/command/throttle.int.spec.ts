@@ -1,0 +1,26 @@
+import test from 'ava';
+import { createPool } from '@shop/platform/postgres/pool';
+import { migrate } from '@shop/platform/postgres/migrate';
+import { createTestDatabase, testLogger } from '@shop/testing';
+import { eventStoreMigrations, relayMigrations } from '@shop/eventsourcing';
+import { userMigrations } from '../migrations.js';
+import { limits, Throttle } from './throttle.js';
+
+test('prune drops the counters whose window ended a day ago and keeps the live ones', async (t) => {
+  const { log } = testLogger();
+  const db = await createTestDatabase('throttle');
+  const pool = createPool({ url: db.url, max: 2, log });
+  t.teardown(async () => {
+    await pool.end();
+    await db.drop();
+  });
+  await migrate(pool, [eventStoreMigrations, relayMigrations, userMigrations], log);
+  let now = new Date('2026-12-01T00:00:00Z');
+  const throttle = new Throttle(pool, () => now);
+  await throttle.record(limits.loginPerAddress, '203.0.113.7');
+  now = new Date('2026-12-02T01:00:00Z');
+  await throttle.record(limits.loginPerAddress, '203.0.113.8');
+  await throttle.prune();
+  const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM throttle_counters');
+  t.is(rows[0]!.n, 1, 'the counter of 25 hours ago is gone, the one of now stays');
+});
