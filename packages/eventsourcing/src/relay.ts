@@ -189,7 +189,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
           leader = undefined;
         }
         await sleep(backoff, undefined, { signal: controller.signal }).catch(() => undefined);
-        backoff = Math.min(backoff * 2, 5_000);
+        backoff = Math.min(backoff * 2, 2_000);
       }
     }
     if (leader) {

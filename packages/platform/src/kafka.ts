@@ -16,7 +16,11 @@ export function createKafka(opts: { brokers: string[]; clientId: string; log: Lo
         else if (level === logLevel.WARN) log.warn(rest, message);
         else log.debug(rest, message);
       },
-    retry: { initialRetryTime: 200, retries: 8 },
+    // Retries back off from 200 ms to at most 2 s (kafkajs's default ceiling is 30 s): once a
+    // broker is back, a waiting client tries again within 2 s, which bounds how long the
+    // relay and the consumers lag after an outage. What outlasts the retries fails to the
+    // caller's own loop (the relay's backoff, the consumer's crash-and-restart).
+    retry: { initialRetryTime: 200, maxRetryTime: 2_000, retries: 8 },
   });
 }
 

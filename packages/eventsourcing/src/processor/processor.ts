@@ -68,8 +68,10 @@ export interface ProcessorOptions {
   isTransient?: (err: unknown) => boolean;
   /**
    * How long the group waits for a silent member before reassigning its partitions
-   * (default 10 s; Kafka's minimum is 6 s). It is also how long a crashed member's
-   * partitions wait; long work heartbeats, so a live member is not taken for dead.
+   * (default 6 s, Kafka's minimum). It is also how long a crashed member's partitions wait,
+   * and how long a group waits after a broker restart for members that come back under a
+   * new id: the chaos suite measured it as most of the recovery time of both faults. Long
+   * work heartbeats (every 2 s), so a live member is not taken for dead.
    */
   sessionTimeoutMs?: number;
   /** Upper bound of one fetch per partition, i.e. of a batch (default kafkajs': 1 MiB). */
@@ -90,7 +92,7 @@ interface Decoded {
   error?: unknown;
 }
 
-const MAX_BACKOFF_MS = 5_000;
+const MAX_BACKOFF_MS = 2_000;
 /** How often the offsets of handled messages are committed to Kafka. */
 const OFFSET_COMMIT_INTERVAL_MS = 1_000;
 
@@ -103,7 +105,7 @@ export async function startProcessor(opts: ProcessorOptions): Promise<Processor>
   const labels = { processor: opts.name };
   const count = (outcome: string, n: number) => n > 0 && metrics.events.inc({ ...labels, outcome }, n);
 
-  const sessionTimeout = opts.sessionTimeoutMs ?? 10_000;
+  const sessionTimeout = opts.sessionTimeoutMs ?? 6_000;
   const consumer: Consumer = opts.kafka.consumer({
     groupId: opts.groupId ?? `processor.${opts.name}`,
     allowAutoTopicCreation: false,
@@ -174,8 +176,24 @@ export async function startProcessor(opts: ProcessorOptions): Promise<Processor>
 
   await dlq.connect();
   await consumer.connect();
-  for (const topic of opts.topics) await consumer.subscribe({ topic, fromBeginning: opts.fromBeginning ?? true });
-  await consumer.run({
+  const fromBeginning = opts.fromBeginning ?? true;
+  for (const topic of opts.topics) await consumer.subscribe({ topic, fromBeginning });
+  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => log.info({ topics: opts.topics, memberId: payload.memberId }, 'processor joined its group'));
+  // kafkajs restarts the consumer after a retriable crash; after any other, this process
+  // would go on without consuming, looking healthy. It stops instead, and its supervisor
+  // (Kubernetes, the local watchdog) starts it afresh.
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    if (payload.restart || stopping) return;
+    log.error({ err: payload.error }, 'processor crashed and kafkajs will not restart it: stopping the process');
+    process.kill(process.pid, 'SIGTERM');
+  });
+  // kafkajs's run() resolves once the group is joined. After a crash that can take the dead
+  // member's session timeout, and nothing else the process serves (its gRPC server, its
+  // readiness) should wait for that: a group read from the beginning loses nothing by
+  // joining in the background (a failed join goes the crash-and-restart way, as later ones do).
+  // A group new at the end of its topics must join before start-up ends, or the messages
+  // sent meanwhile would fall before its starting point.
+  const running = consumer.run({
     // Offsets are resolved only after the handler's commit (below), and kafkajs commits the
     // resolved ones every second (and at a rebalance or a stop): one commit request per
     // second per consumer instead of one per batch. A crash replays at most that second,
@@ -242,6 +260,8 @@ export async function startProcessor(opts: ProcessorOptions): Promise<Processor>
       await heartbeat();
     },
   });
+  if (fromBeginning) running.catch((err: unknown) => log.error({ err }, 'processor failed to start'));
+  else await running;
   log.info({ topics: opts.topics }, 'processor running');
 
   return {
