@@ -38,15 +38,36 @@ export function maskError(log: Logger) {
     // A variable's value refused by its scalar (graphql-js wraps the scalar's own GraphQLError):
     // the client's mistake, answered with the scalar's code.
     if (error instanceof GraphQLError && original instanceof GraphQLError && original !== error && !error.path) {
-      return new GraphQLError(error.message, { nodes: error.nodes, extensions: { ...error.extensions, code: original.extensions.code ?? 'BAD_USER_INPUT' } });
+      const field = variableField(error.message);
+      return new GraphQLError(error.message, { nodes: error.nodes, extensions: { ...error.extensions, code: original.extensions.code ?? 'BAD_USER_INPUT', ...(field ? { field } : {}) } });
     }
     if (error instanceof GraphQLError && !error.originalError) {
-      return error.extensions.code ? error : new GraphQLError(error.message, { ...error, extensions: { ...error.extensions, code: 'GRAPHQL_VALIDATION_FAILED' } });
+      // A variable's value the schema refuses (null or missing where one is required, a
+      // wrong type): bad input, like any other, naming the variable.
+      const field = variableField(error.message);
+      if (field) return new GraphQLError(error.message, { nodes: error.nodes, extensions: { ...error.extensions, code: 'BAD_USER_INPUT', field } });
+      if (error.extensions.code) return error;
+      // A document that does not fit the schema.
+      return new GraphQLError(error.message, { ...error, extensions: { ...error.extensions, code: 'GRAPHQL_VALIDATION_FAILED' } });
     }
     const ref = randomUUID();
     log.error({ err: original, ref, path }, 'unexpected error in a resolver');
     return new GraphQLError(`Unexpected error (ref ${ref}).`, { path, extensions: { code: 'INTERNAL_SERVER_ERROR', ref } });
   };
+}
+
+/**
+ * The variable a graphql-js coercion error is about, as graphql-js names it first
+ * (`Variable "$input" got invalid value …`), or the path of the value inside it
+ * (`… got invalid value null at "input.name"; …`).
+ */
+function variableField(message: string): string | undefined {
+  const variable = /^Variable "\$([_A-Za-z][_0-9A-Za-z]*)"/.exec(message)?.[1];
+  const at = /^Variable "\$[_0-9A-Za-z]+" got invalid value .*? at "([_A-Za-z][_0-9A-Za-z.[\]]*)"/.exec(message)?.[1];
+  // A field of an input object, missing or unknown: `…; Field "name" of required type "String!" was not provided.`
+  const inner = /; Field "([_A-Za-z][_0-9A-Za-z]*)" (?:of required type .* was not provided|is not defined by type)/.exec(message)?.[1];
+  const base = at ?? variable;
+  return base && inner ? `${base}.${inner}` : base;
 }
 
 /**

@@ -84,12 +84,15 @@ export const cartResolvers = {
   },
 
   Mutation: {
-    addToCart: (_: unknown, a: { cartId: string; productId: string; quantity: number }, ctx: GraphQLContext) => {
+    addToCart: (_: unknown, a: { cartId: string; productId: string; quantity: number | null }, ctx: GraphQLContext) => {
       const cartId = uuidArg('cartId', a.cartId);
       const productId = uuidArg('productId', a.productId);
+      // Left out, it is 1 (the schema's default); sent as null, it is no quantity at all.
+      const quantity = a.quantity;
+      if (quantity === null) throw new ValidationError('quantity', 'must be a number of items (leave it out for 1)');
       // Signed in: a cart this starts (or an anonymous one) becomes the customer's; the cart service checks the owner too.
       const customerId = ctx.viewer?.userId;
-      return write(ctx, cartId, (c, m) => c.clients.cartCommand.addItem({ cartId, productId, quantity: a.quantity, ...(customerId ? { customerId } : {}) }, m));
+      return write(ctx, cartId, (c, m) => c.clients.cartCommand.addItem({ cartId, productId, quantity, ...(customerId ? { customerId } : {}) }, m));
     },
     removeFromCart: (_: unknown, a: { cartId: string; productId: string }, ctx: GraphQLContext) => {
       const cartId = uuidArg('cartId', a.cartId);

@@ -58,3 +58,35 @@ export function waitBudget(ctx: Pick<CallContext, 'deadline'>, maxWaitMs: number
   const remaining = deadline - now;
   return Math.max(0, Math.min(maxWaitMs, remaining - Math.max(100, remaining / 5)));
 }
+
+/**
+ * Refuses a request with a NUL character in any string field, naming the field (its proto
+ * name, e.g. `lines[2].product_name`). Protobuf strings may hold U+0000; Postgres text may
+ * not, so such a value would otherwise fail deep in a write as an INTERNAL error. Checked
+ * for every call by the gRPC bootstrap (server.ts), before the handler runs.
+ */
+export function refuseNulCharacters(request: unknown): void {
+  const field = nulField(request, '');
+  if (field !== undefined) throw new ValidationError(field || 'request', 'must not contain NUL characters');
+}
+
+function nulField(value: unknown, path: string): string | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = nulField(value[i], `${path}[${i}]`);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  if (value && typeof value === 'object' && !Buffer.isBuffer(value) && !(value instanceof Uint8Array) && !(value instanceof Date)) {
+    for (const [key, v] of Object.entries(value)) {
+      const found = nulField(v, path ? `${path}.${snakeCase(key)}` : snakeCase(key));
+      if (found !== undefined) return found;
+    }
+  }
+  return undefined;
+}
+
+/** ts-proto's camelCase field name back to its proto name. */
+const snakeCase = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);

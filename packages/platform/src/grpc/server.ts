@@ -7,6 +7,9 @@ import type { Logger } from '../log.js';
 import { toStatus } from './status.js';
 import { ANONYMOUS, type CallerAuthenticator, type RequestCaller } from '../auth/caller.js';
 import { addReflection, buildReflectionIndex } from './reflection.js';
+import { refuseNulCharacters } from './edge.js';
+import { reasonOf, requestTypes, tolerantDecoding, Undecodable } from './undecodable.js';
+import type protobuf from 'protobufjs';
 
 /** What a handler sees besides its request. */
 export interface CallContext {
@@ -74,17 +77,20 @@ export async function startGrpcServer(opts: {
     registers: [opts.registry],
   });
 
+  const types = requestTypes(opts.descriptorSet);
   for (const svc of opts.services) {
     const impl: grpc.UntypedServiceImplementation = {};
+    const definition: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
     for (const [method, def] of Object.entries(svc.definition)) {
+      definition[method] = tolerantDecoding(def);
       const handler = svc.handlers[method];
       if (!handler) throw new Error(`${svc.name}: no handler for ${method}`);
       if (def.requestStream || def.responseStream) {
         throw new Error(`${svc.name}.${method}: streaming methods are not supported by this bootstrap`);
       }
-      impl[method] = wrapUnary(svc.name, def.originalName ?? method, handler, opts.log, histogram, opts.authenticate);
+      impl[method] = wrapUnary(svc.name, def.originalName ?? method, handler, opts.log, histogram, opts.authenticate, types.requestTypeOf(def.path));
     }
-    server.addService(svc.definition, impl);
+    server.addService(definition as grpc.ServiceDefinition, impl);
   }
 
   const health = new HealthImplementation({ '': 'SERVING', ...Object.fromEntries(opts.services.map((s) => [s.name, 'SERVING'])) });
@@ -125,6 +131,8 @@ export function wrapUnary(
   log: Logger,
   histogram: prom.Histogram<'grpc_service' | 'grpc_method' | 'grpc_code'>,
   authenticate?: CallerAuthenticator,
+  /** The request's type in the descriptor set, to name the field of a request that did not decode. */
+  requestType?: protobuf.Type,
 ): grpc.handleUnaryCall<unknown, unknown> {
   return (call, callback) => {
     const started = process.hrtime.bigint();
@@ -152,7 +160,11 @@ export function wrapUnary(
     }
     const header = (name: string) => call.metadata.get(name)[0]?.toString();
     (authenticate ? authenticate(header) : Promise.resolve(ANONYMOUS))
-      .then((caller) => handler(call.request, { ...ctx, caller }))
+      .then((caller) => {
+        if (call.request instanceof Undecodable) throw reasonOf(call.request, requestType);
+        refuseNulCharacters(call.request);
+        return handler(call.request, { ...ctx, caller });
+      })
       .then(
         (response) => {
           finish(grpc.status.OK);

@@ -43,8 +43,9 @@ export interface StatusObject {
 export function toStatus(err: unknown, referenceId: string): StatusObject {
   const metadata = new Metadata();
   if (isDomainError(err)) {
-    if (err instanceof ValidationError) metadata.set(FIELD_TRAILER, err.field);
-    return { code: codeOf[err.kind], details: err.message, metadata };
+    // A metadata value must be printable ASCII (grpc-js throws otherwise); field names are ours, and are.
+    if (err instanceof ValidationError) metadata.set(FIELD_TRAILER, clip(err.field).replace(/[^\x20-\x7e]/g, '?'));
+    return { code: codeOf[err.kind], details: clip(err.message), metadata };
   }
   if (isServiceError(err) && err.code === status.DEADLINE_EXCEEDED) {
     return { code: status.DEADLINE_EXCEEDED, details: 'deadline exceeded', metadata };
@@ -57,6 +58,20 @@ export function toStatus(err: unknown, referenceId: string): StatusObject {
     return { code: status.UNAVAILABLE, details: `the service cannot reach its database; retry later (ref ${referenceId})`, metadata };
   }
   return { code: status.INTERNAL, details: `internal error (ref ${referenceId})`, metadata };
+}
+
+/**
+ * Messages and field names go out in trailers, percent-encoded: a message that echoes a huge
+ * input (an unknown path, a name not found) would outgrow the peers' header limits and
+ * break the connection, and every call on it, instead of answering. 300 characters is at
+ * most about 3.6 KB on the wire.
+ */
+const MAX_DETAILS = 300;
+function clip(text: string): string {
+  if (text.length <= MAX_DETAILS) return text;
+  // Never half a surrogate pair: a lone one cannot be percent-encoded, and the call would fail.
+  const end = /[\uD800-\uDBFF]/.test(text[MAX_DETAILS - 1]!) ? MAX_DETAILS - 1 : MAX_DETAILS;
+  return `${text.slice(0, end)}…`;
 }
 
 /**

@@ -44,3 +44,12 @@ test('the client maps statuses back to domain errors, the field included; unknow
   const internal = fromServiceError(serviceError(status.INTERNAL, 'internal error (ref r)'));
   t.is((internal as ServiceError).code, status.INTERNAL);
 });
+
+test('a message that echoes a huge input is cut to 300 characters, never inside a surrogate pair', (t) => {
+  const huge = toStatus(new NotFoundError('user', '𝄞'.repeat(65_538)), 'ref');
+  t.true(huge.details.length <= 301);
+  t.notThrows(() => encodeURIComponent(huge.details), 'percent-encodable, as grpc-message must be');
+  t.true(huge.details.endsWith('…'));
+  const field = toStatus(new ValidationError('x'.repeat(1000), 'is wrong'), 'ref');
+  t.is(String(field.metadata.get(FIELD_TRAILER)[0]), `${'x'.repeat(300)}?`);
+});

@@ -138,11 +138,18 @@ export class Orders {
   }
 }
 
+const isIsoInstant = (text: string) => {
+  const time = Date.parse(text);
+  return !Number.isNaN(time) && new Date(time).toISOString() === text;
+};
+
 const isPosition = (v: unknown): v is OrderPosition =>
   typeof v === 'object' &&
   v !== null &&
   typeof (v as OrderPosition).createdAt === 'string' &&
-  !Number.isNaN(Date.parse((v as OrderPosition).createdAt)) &&
+  // Only the form this service writes (toISOString), which Postgres reads as a timestamptz;
+  // it may not read everything Date.parse accepts.
+  isIsoInstant((v as OrderPosition).createdAt) &&
   typeof (v as OrderPosition).id === 'string' &&
   isUuid((v as OrderPosition).id);
 

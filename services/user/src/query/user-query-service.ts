@@ -5,6 +5,7 @@ import { NotFoundError, ValidationError } from '@shop/platform/errors';
 import { bind, type ServiceBinding } from '@shop/platform/grpc/server';
 import { isUuid } from '@shop/platform/ids';
 import type { UserView } from '../projector/user-view.js';
+import { USERNAME_PATTERN } from '../domain/user.js';
 import { required, uuid, waitBudget } from '@shop/platform/grpc/edge';
 import type { UserReader } from './user-reader.js';
 
@@ -58,7 +59,8 @@ const encodeCursor = (v: UserView) => Buffer.from(JSON.stringify([v.username, v.
 function decodeCursor(token: string): { username: string; id: string } {
   try {
     const [username, id] = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as unknown[];
-    if (typeof username === 'string' && typeof id === 'string' && isUuid(id)) return { username, id };
+    // Only what this service puts in a token: a username as registration allows it, and a UUID.
+    if (typeof username === 'string' && (username === '' || USERNAME_PATTERN.test(username)) && typeof id === 'string' && isUuid(id)) return { username, id };
   } catch {
     // Falls through to the one answer for any token this service did not make.
   }

@@ -80,6 +80,8 @@ export interface ChaosReport {
   commandsSent: number;
   commandsAcked: number;
   commandFailures: Record<string, number>;
+  /** A message of each failure code. */
+  failureSamples: Record<string, string>;
   checkoutsSent: number;
   checkoutFailures: Record<string, number>;
   carts: StoreChecks;
@@ -138,6 +140,7 @@ export async function runCase(c: ChaosCase, scale: Scale, say: (line: string) =>
       commandsSent: load.commandsSent,
       commandsAcked: load.acks.length,
       commandFailures: Object.fromEntries(load.commandFailures),
+      failureSamples: Object.fromEntries(load.failureSamples),
       checkoutsSent: load.checkoutsSent,
       checkoutFailures: Object.fromEntries(load.checkoutFailures),
       carts,

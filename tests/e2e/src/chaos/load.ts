@@ -44,6 +44,8 @@ export class Workload {
   /** Cart commands sent, and how each one that failed failed (gRPC status names). */
   commandsSent = 0;
   readonly commandFailures = new Map<string, number>();
+  /** One message per failure code, for the report. */
+  readonly failureSamples = new Map<string, string>();
   checkoutsSent = 0;
   readonly checkoutFailures = new Map<string, number>();
   /** Orders whose checkout answered; orders of failed answers are found by customer (checks.ts). */
@@ -150,7 +152,11 @@ export class Workload {
           const version = Number(res.result?.version ?? 0);
           if (version > 0) this.acks.push({ cartId, version, at: Date.now() });
         })
-        .catch((err: grpc.ServiceError) => count(this.commandFailures, grpc.status[err.code] ?? String(err.code)))
+        .catch((err: grpc.ServiceError) => {
+          const code = grpc.status[err.code] ?? String(err.code);
+          count(this.commandFailures, code);
+          if (!this.failureSamples.has(code)) this.failureSamples.set(code, err.details ?? err.message);
+        })
         .finally(() => this.inFlight.delete(cartId)),
     );
   }

@@ -58,6 +58,7 @@ export function productService(catalog: Catalog, reservations: Reservations): Se
       const min = req.minPriceCents;
       const max = req.maxPriceCents;
       if (min !== undefined && min < 0) throw new ValidationError('min_price_cents', 'must not be negative');
+      if (max !== undefined && max < 0) throw new ValidationError('max_price_cents', 'must not be negative');
       if (max !== undefined && min !== undefined && max < min) {
         throw new ValidationError('max_price_cents', 'must not be below min_price_cents');
       }
@@ -92,13 +93,14 @@ export function productService(catalog: Catalog, reservations: Reservations): Se
         ...(body.price ? { priceCents: body.price.amountCents, currency: body.price.currency || 'USD' } : {}),
       };
       if (mask.includes('price') && !body.price) throw new ValidationError('product.price', 'is required when update_mask lists price');
-      const product = await catalog.update(id, patch, mask, req.expectedRevision, metadataOf(ctx));
+      // The body's fields are checked under their names in it (`product.name`), as the client sent them.
+      const product = await inBody(catalog.update(id, patch, mask, expectedRevision(req.expectedRevision), metadataOf(ctx)));
       return { product: toProtoProduct(product) };
     },
 
     async deleteProduct(req, ctx) {
       requireService(ctx.caller);
-      await catalog.delete(uuid('id', req.id), req.expectedRevision, metadataOf(ctx));
+      await catalog.delete(uuid('id', req.id), expectedRevision(req.expectedRevision), metadataOf(ctx));
       return {};
     },
 
@@ -121,9 +123,25 @@ export function productService(catalog: Catalog, reservations: Reservations): Se
 
     async restockProduct(req, ctx) {
       requireService(ctx.caller);
-      const product = await catalog.restock(uuid('id', req.id), req.quantity, req.expectedRevision, metadataOf(ctx));
+      const product = await catalog.restock(uuid('id', req.id), req.quantity, expectedRevision(req.expectedRevision), metadataOf(ctx));
       return { product: toProtoProduct(product) };
     },
+  });
+}
+
+function expectedRevision(value: number | undefined): number | undefined {
+  if (value !== undefined && value < 0) throw new ValidationError('expected_revision', 'must not be negative');
+  return value;
+}
+
+/** Names a refused field of UpdateProduct's body by its path in the request. */
+const BODY_FIELDS = new Set(['name', 'description', 'category', 'sku', 'price', 'quantity_on_hand', 'active']);
+function inBody<T>(update: Promise<T>): Promise<T> {
+  return update.catch((err: unknown) => {
+    if (err instanceof ValidationError && BODY_FIELDS.has(err.field.split('.')[0]!)) {
+      throw new ValidationError(`product.${err.field}`, err.message.slice(err.field.length + 2));
+    }
+    throw err;
   });
 }
 
@@ -146,7 +164,7 @@ function parseMask(paths: string[]): UpdatableField[] {
     const path = raw.trim().replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
     const field = path.startsWith('price.') || path === 'price' ? 'price' : path;
     if (!(updatableFields as readonly string[]).includes(field)) {
-      throw new ValidationError('update_mask', `unknown field "${raw}"; updatable: ${updatableFields.join(', ')}`);
+      throw new ValidationError('update_mask', `unknown field "${raw.length > 64 ? `${raw.slice(0, 64)}…` : raw}"; updatable: ${updatableFields.join(', ')}`);
     }
     fields.add(field as UpdatableField);
   }

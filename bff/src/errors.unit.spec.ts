@@ -1,0 +1,42 @@
+import test from 'ava';
+import type { Clients } from './clients/index.js';
+import { gql, testApp } from './test-fixtures.js';
+
+/** How the BFF answers input the schema refuses or a resolver refuses, before any service is called. */
+const refusingCarts = () => {
+  const calls = { n: 0 };
+  const cartCommand = new Proxy({}, { get: () => async () => void calls.n++ }) as unknown as Clients['cartCommand'];
+  return { calls, app: testApp({ cartCommand }) };
+};
+
+const addToCart = `mutation ($c: ID!, $p: ID!, $q: Int) { addToCart(cartId: $c, productId: $p, quantity: $q) { version } }`;
+const ids = { c: '0196a3c0-0000-7000-8000-0000000000c1', p: '0196a3c0-0000-7000-8000-0000000000c2' };
+
+test('a required variable sent as null, or left out, is BAD_USER_INPUT naming the variable', async (t) => {
+  const { calls, app } = refusingCarts();
+  for (const variables of [{ ...ids, c: null }, { p: ids.p }]) {
+    const res = await gql(app, addToCart, variables);
+    t.like(res.errors?.[0]?.extensions, { code: 'BAD_USER_INPUT', field: 'c' });
+    t.regex(res.errors?.[0]?.message ?? '', /"\$c"/);
+  }
+  t.is(calls.n, 0);
+});
+
+test('addToCart with quantity null is BAD_USER_INPUT naming quantity, not a server error', async (t) => {
+  const { calls, app } = refusingCarts();
+  const res = await gql(app, addToCart, { ...ids, q: null });
+  t.like(res.errors?.[0]?.extensions, { code: 'BAD_USER_INPUT', field: 'quantity' });
+  t.is(calls.n, 0);
+});
+
+test('a document that does not fit the schema stays GRAPHQL_VALIDATION_FAILED', async (t) => {
+  const { app } = refusingCarts();
+  const res = await gql(app, `mutation { addToCart(productId: "x") { version } }`);
+  t.is(res.errors?.[0]?.extensions?.code, 'GRAPHQL_VALIDATION_FAILED');
+});
+
+test('a required field inside an input variable, null, is BAD_USER_INPUT naming its path', async (t) => {
+  const { app } = refusingCarts();
+  const res = await gql(app, `mutation ($i: RegisterInput!) { register(input: $i) { accessToken } }`, { i: { username: null, password: 'correct horse battery' } });
+  t.like(res.errors?.[0]?.extensions, { code: 'BAD_USER_INPUT', field: 'i.username' });
+});
