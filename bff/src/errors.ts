@@ -63,12 +63,16 @@ export function maskError(log: Logger) {
  */
 function variableField(message: string): string | undefined {
   const variable = /^Variable "\$([_A-Za-z][_0-9A-Za-z]*)"/.exec(message)?.[1];
-  const at = /^Variable "\$[_0-9A-Za-z]+" got invalid value .*? at "([_A-Za-z][_0-9A-Za-z.[\]]*)"/.exec(message)?.[1];
-  // A field of an input object, missing or unknown: `…; Field "name" of required type "String!" was not provided.`
-  const inner = /; Field "([_A-Za-z][_0-9A-Za-z]*)" (?:of required type .* was not provided|is not defined by type)/.exec(message)?.[1];
-  const base = at ?? variable;
-  return base && inner ? `${base}.${inner}` : base;
+  // The rest of the message echoes the client's value (keys included, quotes and all): it is
+  // read only from its end, with patterns that cannot backtrack, and only when short.
+  if (!variable || message.length > MAX_PARSED_MESSAGE) return variable;
+  const tail = /(?: at "([_A-Za-z][_0-9A-Za-z.[\]]*)")?; (?:Field "([_A-Za-z][_0-9A-Za-z]*)" (?:of required type "[^"]*" was not provided|is not defined by type "[^"]*")\.|[^;]*)$/.exec(message);
+  const base = tail?.[1] ?? variable;
+  return tail?.[2] ? `${base}.${tail[2]}` : base;
 }
+
+/** Longer messages (a huge variable echoed back) are named by the variable alone. */
+const MAX_PARSED_MESSAGE = 4096;
 
 /**
  * A service's ValidationError names the field as the proto does (`price.amount_cents`);

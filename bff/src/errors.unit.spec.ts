@@ -40,3 +40,16 @@ test('a required field inside an input variable, null, is BAD_USER_INPUT naming 
   const res = await gql(app, `mutation ($i: RegisterInput!) { register(input: $i) { accessToken } }`, { i: { username: null, password: 'correct horse battery' } });
   t.like(res.errors?.[0]?.extensions, { code: 'BAD_USER_INPUT', field: 'i.username' });
 });
+
+test('an input object with an unknown field names it; keys crafted to look like error text cost nothing', async (t) => {
+  const { app } = refusingCarts();
+  const unknown = await gql(app, `mutation ($i: RegisterInput!) { register(input: $i) { accessToken } }`, { i: { username: 'ada', password: 'correct horse battery', zz: 1 } });
+  t.like(unknown.errors?.[0]?.extensions, { code: 'BAD_USER_INPUT', field: 'i.zz' });
+  // Keys that repeat the pattern graphql-js's messages are read with (ReDoS): answered at once.
+  const crafted = Object.fromEntries(Array.from({ length: 600 }, (_, i) => [`; Field "a${i}" of required type ${'x'.repeat(40)}`, 1]));
+  const started = process.hrtime.bigint();
+  const res = await gql(app, `mutation ($i: RegisterInput!) { register(input: $i) { accessToken } }`, { i: crafted });
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  t.is(res.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT');
+  t.log(`answered in ${ms.toFixed(0)} ms`);
+});

@@ -37,7 +37,7 @@ export function loadConfig<S extends z.ZodObject>(
  */
 export const shopEnvironmentVariable = 'SHOP_ENVIRONMENT';
 
-type SecretKind = 'key' | 'database-url' | 'signing-key';
+type SecretKind = 'key' | 'database-url' | 'signing-key' | 'optional-keys';
 /** Schemas made by env.secret / env.databaseUrl / env.signingKey, checked again in production. */
 const secretKinds = new WeakMap<z.ZodType, SecretKind>();
 const secret = <T extends z.ZodType>(schema: T, kind: SecretKind): T => {
@@ -111,6 +111,11 @@ function secretProblem(name: string, kind: SecretKind, value: string | undefined
       if (isDevelopmentKey(value)) return `${name} is the development-only key this repository ships, whose private half anyone can read (${shopEnvironmentVariable}=production: ${generate})`;
       return undefined;
     }
+    case 'optional-keys': {
+      // Unset is fine; what is set is held to the rules of a signing key.
+      if (value === undefined || value.trim() === '') return undefined;
+      return secretProblem(name, 'signing-key', value);
+    }
     default: {
       const never: never = kind;
       return never;
@@ -163,6 +168,8 @@ export const env = {
    * production like a signing key: the development-only keys this repository ships are refused.
    */
   trustedKeys: <T extends z.ZodType>(schema: T): T => secret(schema, 'signing-key'),
+  /** Optional keys a process publishes or trusts besides its own (e.g. during a rotation); when set, checked like trustedKeys. */
+  optionalKeys: <T extends z.ZodType>(schema: T) => secret(schema.optional(), 'optional-keys'),
   /** DATABASE_POOL_MAX: connections a process may hold (its share of the server's max_connections). */
   poolMax: (fallback = 10) => z.coerce.number().int().min(1).max(200).default(fallback),
 };

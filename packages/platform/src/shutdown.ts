@@ -21,8 +21,9 @@ export class Lifecycle {
     this.hooks.push({ name, fn });
   }
 
-  /** Install the signal handlers (once per process). */
+  /** Install the signal handlers (once per process); `failProcess` then stops this lifecycle. */
   handleSignals(): void {
+    running = this;
     const handler = (signal: NodeJS.Signals) => {
       if (this.stopping) {
         this.log.warn({ signal }, 'second signal: exiting now');
@@ -36,6 +37,12 @@ export class Lifecycle {
     };
     process.once('SIGTERM', handler);
     process.once('SIGINT', handler);
+  }
+
+  /** Stops gracefully after a failure the process cannot recover from, then exits 1 (its supervisor starts it afresh). */
+  fail(reason: string, err: unknown): void {
+    this.log.error({ err }, `${reason}: stopping the process`);
+    void this.shutdown().finally(() => process.exit(1));
   }
 
   shutdown(): Promise<void> {
@@ -66,4 +73,17 @@ export class Lifecycle {
     if (failed) throw new Error('shutdown hooks failed');
     this.log.info('stopped');
   }
+}
+
+let running: Lifecycle | undefined;
+
+/**
+ * Stops the process gracefully and exits 1, for a component that has failed beyond repair
+ * (a Kafka consumer kafkajs will not restart). Returns false where no process lifecycle
+ * runs (a test), and leaves the caller to report the failure.
+ */
+export function failProcess(reason: string, err: unknown): boolean {
+  if (!running) return false;
+  running.fail(reason, err);
+  return true;
 }

@@ -99,3 +99,16 @@ test('in production the development-only key pair this repository ships is refus
   const fresh = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
   t.notThrows(() => loadConfig(z.object({ JWT_PRIVATE_KEY: env.signingKey() }), { JWT_PRIVATE_KEY: fresh }));
 });
+
+test('optional published keys (JWT_EXTRA_PUBLIC_KEYS): unset is fine, the development-only key is refused in production', async (t) => {
+  const { loadConfig, env } = await import('../config.js');
+  const { z } = await import('zod');
+  const { readFileSync } = await import('node:fs');
+  const { jwksJson } = await import('./config.js');
+  const jwks = JSON.parse(readFileSync(new URL('../../../../k8s/overlays/minikube/development-only/auth-jwks.json', import.meta.url), 'utf8')) as { keys: Array<Record<string, unknown>> };
+  const schema = z.object({ JWT_EXTRA_PUBLIC_KEYS: env.optionalKeys(jwksJson) });
+  t.is(loadConfig(schema, {}).JWT_EXTRA_PUBLIC_KEYS, undefined);
+  const renamed = JSON.stringify({ keys: jwks.keys.map((k) => ({ ...k, kid: 'old-1' })) });
+  t.throws(() => loadConfig(schema, { JWT_EXTRA_PUBLIC_KEYS: renamed }), { message: /JWT_EXTRA_PUBLIC_KEYS is the development-only key/ });
+  t.notThrows(() => loadConfig(schema, { SHOP_ENVIRONMENT: 'development', JWT_EXTRA_PUBLIC_KEYS: renamed }));
+});

@@ -161,7 +161,12 @@ export function wrapUnary(
     const header = (name: string) => call.metadata.get(name)[0]?.toString();
     (authenticate ? authenticate(header) : Promise.resolve(ANONYMOUS))
       .then((caller) => {
-        if (call.request instanceof Undecodable) throw reasonOf(call.request, requestType);
+        if (call.request instanceof Undecodable) {
+          const reason = reasonOf(call.request, requestType);
+          // Nothing out of range found: maybe the client's bytes, maybe a generated decoder's bug.
+          if (reason.field === 'request') ctx.log.warn({ err: call.request.error, bytes: call.request.bytes.length }, 'a request did not decode');
+          throw reason;
+        }
         refuseNulCharacters(call.request);
         return handler(call.request, { ...ctx, caller });
       })

@@ -63,11 +63,17 @@ export function tolerantDecoding<D extends grpc.MethodDefinition<unknown, unknow
   };
 }
 
+/**
+ * Decoding again (into objects, longs as strings) costs far more than the generated code's
+ * attempt: beyond this size the request is refused as a whole, without a field.
+ */
+const MAX_REDECODED_BYTES = 64 * 1024;
+
 /** The ValidationError for a request the generated code could not decode. */
 export function reasonOf(request: Undecodable, type: protobuf.Type | undefined): ValidationError {
   let found: ValidationError | undefined;
   try {
-    if (type) found = outOfRange(type, type.toObject(type.decode(request.bytes), { longs: String, defaults: false }), '');
+    if (type && request.bytes.length <= MAX_REDECODED_BYTES) found = outOfRange(type, type.toObject(type.decode(request.bytes), { longs: String, defaults: false }), '');
   } catch {
     // Not even protobuf: answered below.
   }

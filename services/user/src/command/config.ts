@@ -28,18 +28,23 @@ export const configSchema = z.object({
   /** `kid` of the key; default its JWK thumbprint. */
   JWT_KEY_ID: z.string().min(1).optional(),
   /**
-   * During a key rotation, the public keys of the keys signed with before (a JWKS with their
-   * `kid`s): published beside the current one until the last token they signed has expired
-   * (JWT_ACCESS_TTL_SECONDS after the switch), so verifiers that refresh the set accept both.
+   * During a key rotation, public keys published beside the signing key's (a JWKS, each with
+   * its `kid`): the next key before the switch (the edge caches the set for 5 minutes and
+   * does not fetch again for an unknown kid), the previous one after it until the last token
+   * it signed has expired. README, "Rotating keys".
    */
-  JWT_PREVIOUS_PUBLIC_KEYS: jwksJson.optional(),
+  JWT_EXTRA_PUBLIC_KEYS: env.optionalKeys(jwksJson),
   JWT_ACCESS_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(900),
   JWT_REFRESH_TTL_SECONDS: z.coerce.number().int().min(60).default(30 * 86_400),
   /** Where verification mails go out (the notifications path); unset: they are not delivered. */
   NATS_URL: z.string().min(1).optional(),
   EMAIL_VERIFICATION_TTL_SECONDS: z.coerce.number().int().min(60).default(86_400),
-  /** Password hashes computed at once (each takes a core for tens of ms and 19 MiB); default: one per core. */
-  PASSWORD_HASH_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(Math.max(1, availableParallelism())),
-  /** Sign-ins, registrations and password changes that may wait for a hash; beyond, UNAVAILABLE at once. */
+  /**
+   * Password hashes computed at once (each takes a core for tens of ms and 19 MiB). Default 2:
+   * Node reports the host's cores, not a container's CPU limit, and the hashes run on libuv's
+   * thread pool (4 threads), which DNS lookups of new connections share.
+   */
+  PASSWORD_HASH_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(Math.min(2, availableParallelism())),
+  /** Sign-ins, registrations and password changes that may wait for a hash; beyond, RESOURCE_EXHAUSTED at once. */
   PASSWORD_HASH_QUEUE: z.coerce.number().int().min(0).max(10_000).default(64),
 });

@@ -144,13 +144,19 @@ export class RefreshTokens {
    * wins. A token already spent (a replay, perhaps by a thief) revokes its whole family.
    *
    * `complete` builds the rest of the answer (the user's state, the access token) before
-   * the rotation commits: if it throws (a read failed, the user is gone), nothing is spent
-   * and the client can try the same token again, instead of finding its session revoked
-   * as a replay because the answer carrying the successor never reached it.
+   * anything is spent: if it throws (a read failed, the user is gone), the client can try
+   * the same token again, instead of finding its session revoked as a replay because the
+   * answer carrying the successor never reached it. It runs outside the transaction, so a
+   * refresh never holds a connection (and the token's row) while it waits for another.
    */
   async rotate<T>(token: string, complete: (userId: string) => Promise<T>): Promise<Rotation<T>> {
     const hash = sha256(token);
     const now = this.clock();
+    const { rows: live } = await this.pool.query<{ user_id: string }>(
+      'SELECT user_id FROM refresh_tokens WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > $2',
+      [hash, now],
+    );
+    const session = live[0] ? await complete(live[0].user_id) : undefined;
     return withTransaction(this.pool, async (tx) => {
       const { rows } = await tx.query<{ user_id: string; family_id: string }>(
         `UPDATE refresh_tokens SET revoked_at = $2
@@ -159,8 +165,9 @@ export class RefreshTokens {
         [hash, now],
       );
       const spent = rows[0];
-      if (spent) {
-        const session = await complete(spent.user_id);
+      // The session was built for the token as it was read; a racing use that spent it
+      // first leaves nothing here, and this use is the replay.
+      if (spent && session !== undefined && spent.user_id === live[0]?.user_id) {
         return { ok: true, userId: spent.user_id, token: await this.insert(tx, spent.user_id, spent.family_id), session };
       }
       const { rows: known } = await tx.query<{ family_id: string; revoked_at: Date | null }>(

@@ -47,7 +47,7 @@ await runProcess('user-command', configSchema, async ({ config, log, registry, l
   }
 
   const tokens = await createTokenIssuer(
-    { privateKey: config.JWT_PRIVATE_KEY, keyId: config.JWT_KEY_ID, accessTtlSeconds: config.JWT_ACCESS_TTL_SECONDS, previousPublicKeys: config.JWT_PREVIOUS_PUBLIC_KEYS?.keys },
+    { privateKey: config.JWT_PRIVATE_KEY, keyId: config.JWT_KEY_ID, accessTtlSeconds: config.JWT_ACCESS_TTL_SECONDS, extraPublicKeys: config.JWT_EXTRA_PUBLIC_KEYS?.keys },
     systemClock,
     log,
   );

@@ -1,5 +1,5 @@
 import { hash, verify, type Algorithm } from '@node-rs/argon2';
-import { UnavailableError } from '@shop/platform/errors';
+import { RateLimitedError } from '@shop/platform/errors';
 
 /** Hashes and checks passwords with argon2id (PHC strings); the library's default cost (m=19 MiB, t=2, p=1). */
 export interface PasswordHasher {
@@ -24,7 +24,8 @@ export const argon2Hasher: PasswordHasher = {
 
 /**
  * At most `concurrency` hashes or verifies at once, and at most `maxQueued` waiting; a call
- * beyond that is UNAVAILABLE at once. argon2 costs tens of milliseconds of CPU and 19 MiB
+ * beyond that is RESOURCE_EXHAUSTED at once (not UNAVAILABLE, which Envoy retries: a retry
+ * of an overload only adds to it). argon2 costs tens of milliseconds of CPU and 19 MiB
  * each: without a bound, a burst of sign-ins (or an attacker's) queues unbounded work and
  * memory, and every other call of the process waits behind it.
  */
@@ -35,7 +36,7 @@ export function boundedHasher(inner: PasswordHasher, opts: { concurrency: number
     <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
     async (...args: A): Promise<R> => {
       if (running >= opts.concurrency) {
-        if (waiting.length >= opts.maxQueued) throw new UnavailableError('too many sign-ins at once: try again in a moment');
+        if (waiting.length >= opts.maxQueued) throw new RateLimitedError('too many sign-ins at once: try again in a moment');
         await new Promise<void>((resolve) => waiting.push(resolve));
       } else {
         running++;

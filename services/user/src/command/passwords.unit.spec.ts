@@ -1,5 +1,5 @@
 import test from 'ava';
-import { UnavailableError } from '@shop/platform/errors';
+import { RateLimitedError } from '@shop/platform/errors';
 import { boundedHasher, type PasswordHasher } from './passwords.js';
 
 /** A hasher whose calls end when the test says, counting how many run at once. */
@@ -20,13 +20,13 @@ function gatedHasher() {
 
 const tick = () => new Promise((r) => setImmediate(r));
 
-test('at most `concurrency` hashes run at once; the queue is bounded and a call beyond it is UNAVAILABLE at once', async (t) => {
+test('at most `concurrency` hashes run at once; the queue is bounded and a call beyond it is RESOURCE_EXHAUSTED at once', async (t) => {
   const gated = gatedHasher();
   const bounded = boundedHasher(gated.hasher, { concurrency: 2, maxQueued: 1 });
   const calls = [bounded.hash('a'), bounded.verify('h', 'b'), bounded.burn('c')];
   await tick();
   const refused = await t.throwsAsync(bounded.hash('d'));
-  t.true(refused instanceof UnavailableError);
+  t.true(refused instanceof RateLimitedError);
   t.is(gated.most(), 2);
   for (let i = 0; i < 3; i++) {
     gated.release();

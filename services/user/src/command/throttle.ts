@@ -35,6 +35,12 @@ export const limits = {
   registerPerAddress: { name: 'register-address', kind: 'cap', free: 100, windowMs: 10 * 60_000 },
   /** Verification mails per account: a mailbox is not flooded through a stranger's requests. */
   mailPerAccount: { name: 'mail-account', kind: 'cap', free: 5, windowMs: 60 * 60_000 },
+  /**
+   * Verification mails per address, all accounts together: any number of accounts may name
+   * an address until one verifies it, and they must not add up to a flood. The price: such
+   * accounts can use up the day's mails of an address its owner has not verified yet.
+   */
+  mailPerEmail: { name: 'mail-email', kind: 'cap', free: 10, windowMs: 24 * 60 * 60_000 },
 } as const satisfies Record<string, Limit>;
 
 export interface Counter {

@@ -12,8 +12,8 @@ export interface TokenSettings {
   /** Key id in the JWT header and the JWKS; default: the key's JWK thumbprint. */
   keyId?: string | undefined;
   accessTtlSeconds: number;
-  /** Public keys signed with before a rotation, published after the current one (each needs its `kid`). */
-  previousPublicKeys?: Array<Record<string, unknown>> | undefined;
+  /** Public keys published after the current one during a rotation: the next and the previous key (each needs its `kid`). */
+  extraPublicKeys?: Array<Record<string, unknown>> | undefined;
 }
 
 export interface TokenIssuer {
@@ -44,7 +44,7 @@ export async function createTokenIssuer(settings: TokenSettings, clock: Clock, l
   const publicJwk = await exportJWK(createPublicKey(privateKey));
   const kid = settings.keyId ?? (await calculateJwkThumbprint(publicJwk));
   const published: JWK = { ...publicJwk, kid, alg, use: 'sig' };
-  const previous = (settings.previousPublicKeys ?? []).map((k, i) => previousKey(k, i, kid));
+  const extra = (settings.extraPublicKeys ?? []).map((k, i) => extraKey(k, i, kid));
 
   return {
     accessTtlSeconds: settings.accessTtlSeconds,
@@ -60,13 +60,13 @@ export async function createTokenIssuer(settings: TokenSettings, clock: Clock, l
         .setJti(randomUUID())
         .sign(privateKey);
     },
-    jwks: () => ({ keys: [published, ...previous] }),
+    jwks: () => ({ keys: [published, ...extra] }),
   };
 }
 
-/** A previous key as published: public, with its own `kid`, for signatures only. */
-function previousKey(key: Record<string, unknown>, index: number, currentKid: string): JWK {
-  const where = `JWT_PREVIOUS_PUBLIC_KEYS: key ${index + 1}`;
+/** An extra key as published: public, with its own `kid`, for signatures only. */
+function extraKey(key: Record<string, unknown>, index: number, currentKid: string): JWK {
+  const where = `JWT_EXTRA_PUBLIC_KEYS: key ${index + 1}`;
   if ('d' in key) throw new Error(`${where} holds a private key: publish only public keys`);
   if (typeof key.kid !== 'string' || key.kid === '') throw new Error(`${where} needs its kid (the one its tokens carry)`);
   if (key.kid === currentKid) throw new Error(`${where} has the current key's kid ${currentKid}: give the new key a new kid (JWT_KEY_ID)`);

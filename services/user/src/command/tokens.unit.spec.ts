@@ -59,7 +59,7 @@ test('during a rotation the previous key is published too: a token it signed sti
   const issuedBefore = await before.accessToken('u-3');
   const oldPublic = before.jwks().keys[0]!;
   const newPem = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-  const after = await createTokenIssuer({ privateKey: newPem, keyId: 'key-2', accessTtlSeconds: 900, previousPublicKeys: [oldPublic as Record<string, unknown>] }, clock, log);
+  const after = await createTokenIssuer({ privateKey: newPem, keyId: 'key-2', accessTtlSeconds: 900, extraPublicKeys: [oldPublic as Record<string, unknown>] }, clock, log);
   t.deepEqual(after.jwks().keys.map((k) => k.kid), ['key-2', 'key-1']);
   const published = createLocalJWKSet(after.jwks());
   t.is((await jwtVerify(issuedBefore, published, { issuer: 'shop', audience: 'shop-api' })).payload.sub, 'u-3');
@@ -75,7 +75,7 @@ test('a previous key that is private, has no kid, or reuses the current kid is r
     [publicJwk, /needs its kid/],
     [{ ...publicJwk, kid: 'key-2' }, /current key's kid/],
   ] as const) {
-    await t.throwsAsync(createTokenIssuer({ privateKey: pem, keyId: 'key-2', accessTtlSeconds: 900, previousPublicKeys: [previous] }, clock, testLogger().log), { message: /^JWT_PREVIOUS_PUBLIC_KEYS: key 1/ });
-    await t.throwsAsync(createTokenIssuer({ privateKey: pem, keyId: 'key-2', accessTtlSeconds: 900, previousPublicKeys: [previous] }, clock, testLogger().log), { message });
+    await t.throwsAsync(createTokenIssuer({ privateKey: pem, keyId: 'key-2', accessTtlSeconds: 900, extraPublicKeys: [previous] }, clock, testLogger().log), { message: /^JWT_EXTRA_PUBLIC_KEYS: key 1/ });
+    await t.throwsAsync(createTokenIssuer({ privateKey: pem, keyId: 'key-2', accessTtlSeconds: 900, extraPublicKeys: [previous] }, clock, testLogger().log), { message });
   }
 });

@@ -198,6 +198,15 @@ test('updating the profile appends ProfileUpdated; expected_version is checked',
   t.is((await user.c.updateProfile({ userId, displayName: 'Ada L.' })).result?.position, 0, 'no change, no event');
 });
 
+test('verification mails to one address are capped across the accounts that name it', async (t) => {
+  const email = `${unique()}@example.com`;
+  const accounts = await Promise.all(Array.from({ length: 11 }, () => register({ email })));
+  for (const a of accounts.slice(0, 10)) await user.c.requestEmailVerification({ userId: a.userId });
+  const refused = await expectCode(user.c.requestEmailVerification({ userId: accounts[10]!.userId }), grpc.status.RESOURCE_EXHAUSTED);
+  t.regex(refused.details, /retry in/);
+  t.is(user.mails.filter((m) => m.email === email).length, 10);
+});
+
 test('registering a taken username is ALREADY_EXISTS naming the field', async (t) => {
   const { username } = await register();
   const byName = await expectCode(user.c.registerUser({ username: username.toUpperCase(), email: `other_${unique()}@example.com`, password: PASSWORD, displayName: '' }), grpc.status.ALREADY_EXISTS);

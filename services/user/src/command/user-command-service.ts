@@ -173,6 +173,8 @@ export function userCommandService(deps: UserCommandServiceDeps): ServiceBinding
       const userId = uuid('user_id', req.userId);
       requireSelfOrService(ctx.caller, 'user_id', userId);
       await throttle.take(limits.mailPerAccount, userId);
+      const { user } = await load(userId);
+      if (user.email) await throttle.take(limits.mailPerEmail, user.email);
       const token = randomToken();
       const expiresAt = new Date(clock().getTime() + deps.verificationTtlSeconds * 1000).toISOString();
       const result = await run(userId, { type: 'RequestEmailVerification', userId, expiresAt }, ctx, {
