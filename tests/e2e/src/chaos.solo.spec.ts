@@ -6,7 +6,8 @@ import { chaosCases, runCase, smallScale } from './chaos/cases.js';
 /**
  * The chaos suite at small scale (`npm run chaos` runs it at full scale and prints the
  * table): load, a fault, recovery, then the invariants read from the stores. Each case
- * fails on a broken invariant, never on how long recovery took (that is logged). These
+ * fails on a broken invariant, never on how long recovery took (that is logged; only what
+ * is still missing after 2 minutes counts, as lost or stuck). These
  * tests kill and stop the stack's processes and servers, so they run alone, after the
  * main suite (ava.solo.config.mjs).
  */

@@ -106,8 +106,8 @@ const pace = limiter(3);
 
 /**
  * A POST to the edge. The edge's rate limit (429) is waited out, as a client would; so is
- * a service that is not there (SERVICE_UNAVAILABLE, 503: restarted by the stack, or by a
- * chaos test beside this one), for up to a minute: neither is an answer to the input.
+ * a service that is not there (SERVICE_UNAVAILABLE, 503: a process the stack is restarting),
+ * for up to a minute: neither is an answer to the input.
  */
 async function post(query: string, variables: Vars, headers: Record<string, string>): Promise<Answer> {
   const until = Date.now() + 60_000;

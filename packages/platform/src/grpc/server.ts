@@ -9,7 +9,7 @@ import { ANONYMOUS, type CallerAuthenticator, type RequestCaller } from '../auth
 import { addReflection, buildReflectionIndex } from './reflection.js';
 import { refuseNulCharacters } from './edge.js';
 import { reasonOf, requestTypes, tolerantDecoding, Undecodable } from './undecodable.js';
-import type protobuf from 'protobufjs';
+import type { DescMessage } from '@bufbuild/protobuf';
 
 /** What a handler sees besides its request. */
 export interface CallContext {
@@ -132,7 +132,7 @@ export function wrapUnary(
   histogram: prom.Histogram<'grpc_service' | 'grpc_method' | 'grpc_code'>,
   authenticate?: CallerAuthenticator,
   /** The request's type in the descriptor set, to name the field of a request that did not decode. */
-  requestType?: protobuf.Type,
+  requestType?: DescMessage,
 ): grpc.handleUnaryCall<unknown, unknown> {
   return (call, callback) => {
     const started = process.hrtime.bigint();

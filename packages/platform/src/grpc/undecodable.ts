@@ -1,5 +1,5 @@
-import protobuf from 'protobufjs';
-import descriptor from 'protobufjs/ext/descriptor/index.js';
+import { createFileRegistry, fromBinary, ScalarType, type DescField, type DescMessage } from '@bufbuild/protobuf';
+import { FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
 import type * as grpc from '@grpc/grpc-js';
 import { ValidationError } from '../errors.js';
 
@@ -11,7 +11,8 @@ import { ValidationError } from '../errors.js';
  * wire allows. grpc-js answers a throwing deserializer INTERNAL, with no field named. The
  * bootstrap (server.ts) wraps every method's deserializer: a failure becomes an
  * `Undecodable` request, and the handler wrapper throws `reasonOf` for it, which finds the
- * field by decoding the bytes again, reflectively, with the service's descriptor set.
+ * field by decoding the bytes again with the descriptor set (@bufbuild/protobuf: int64 as
+ * bigint, so nothing is out of its range).
  */
 export class Undecodable {
   constructor(
@@ -20,30 +21,27 @@ export class Undecodable {
   ) {}
 }
 
-const LONG_TYPES = new Set(['int64', 'uint64', 'sint64', 'fixed64', 'sfixed64']);
+const LONG_TYPES = new Set([ScalarType.INT64, ScalarType.UINT64, ScalarType.SINT64, ScalarType.FIXED64, ScalarType.SFIXED64]);
 const MAX = BigInt(Number.MAX_SAFE_INTEGER);
 /** 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59Z, the range google.protobuf.Timestamp allows. */
 const TIMESTAMP_SECONDS = { min: -62_135_596_800n, max: 253_402_300_799n };
+/**
+ * Decoding again costs more than the generated code's attempt, which stopped at the first
+ * bad value: beyond this size the request is refused as a whole, without a field.
+ */
+const MAX_REDECODED_BYTES = 64 * 1024;
 
 export interface RequestTypes {
-  /** The request message type of a method, by its gRPC path (`/pkg.Service/Method`). */
-  requestTypeOf(path: string): protobuf.Type | undefined;
+  /** The request message of a method, by its gRPC path (`/pkg.Service/Method`). */
+  requestTypeOf(path: string): DescMessage | undefined;
 }
 
 export function requestTypes(descriptorSet: Buffer): RequestTypes {
-  // protobufjs's descriptor extension adds Root.fromDescriptor (its typings leave it out).
-  const fromDescriptor = (protobuf.Root as unknown as { fromDescriptor(set: unknown): protobuf.Root }).fromDescriptor;
-  const root = fromDescriptor(descriptor.FileDescriptorSet.decode(descriptorSet));
+  const registry = createFileRegistry(fromBinary(FileDescriptorSetSchema, descriptorSet));
   return {
     requestTypeOf(path) {
       const [, service, method] = /^\/([^/]+)\/([^/]+)$/.exec(path) ?? [];
-      if (!service || !method) return undefined;
-      try {
-        const m = root.lookupService(service).methods[method];
-        return m ? root.lookupType(m.requestType) : undefined;
-      } catch {
-        return undefined;
-      }
+      return service && method ? registry.getService(service)?.methods.find((m) => m.name === method)?.input : undefined;
     },
   };
 }
@@ -63,44 +61,38 @@ export function tolerantDecoding<D extends grpc.MethodDefinition<unknown, unknow
   };
 }
 
-/**
- * Decoding again (into objects, longs as strings) costs far more than the generated code's
- * attempt: beyond this size the request is refused as a whole, without a field.
- */
-const MAX_REDECODED_BYTES = 64 * 1024;
-
 /** The ValidationError for a request the generated code could not decode. */
-export function reasonOf(request: Undecodable, type: protobuf.Type | undefined): ValidationError {
+export function reasonOf(request: Undecodable, type: DescMessage | undefined): ValidationError {
   let found: ValidationError | undefined;
   try {
-    if (type && request.bytes.length <= MAX_REDECODED_BYTES) found = outOfRange(type, type.toObject(type.decode(request.bytes), { longs: String, defaults: false }), '');
+    if (type && request.bytes.length <= MAX_REDECODED_BYTES) found = outOfRange(type, fromBinary(type, request.bytes) as unknown as Record<string, unknown>, '');
   } catch {
     // Not even protobuf: answered below.
   }
   return found ?? new ValidationError('request', 'is not a valid protobuf message of this method');
 }
 
-function outOfRange(type: protobuf.Type, message: Record<string, unknown>, path: string): ValidationError | undefined {
-  if (type.fullName === '.google.protobuf.Timestamp') {
-    const seconds = BigInt(String(message.seconds ?? 0));
-    if (seconds < TIMESTAMP_SECONDS.min || seconds > TIMESTAMP_SECONDS.max) return new ValidationError(path || 'request', 'must be a time between years 1 and 9999');
-    return undefined;
+function outOfRange(type: DescMessage, message: Record<string, unknown>, path: string): ValidationError | undefined {
+  if (type.typeName === 'google.protobuf.Timestamp') {
+    const seconds = BigInt(message.seconds as bigint);
+    return seconds < TIMESTAMP_SECONDS.min || seconds > TIMESTAMP_SECONDS.max ? new ValidationError(path || 'request', 'must be a time between years 1 and 9999') : undefined;
   }
-  for (const field of type.fieldsArray) {
-    const value = message[field.name];
-    if (value === undefined || value === null) continue;
-    const values = Array.isArray(value) ? value : [value];
-    for (let i = 0; i < values.length; i++) {
-      const at = `${path ? `${path}.` : ''}${field.name}${Array.isArray(value) ? `[${i}]` : ''}`;
-      const v = values[i];
-      if (LONG_TYPES.has(field.type)) {
-        const n = BigInt(String(v));
-        if (n > MAX || n < -MAX) return new ValidationError(at, `must be between -${MAX} and ${MAX}`);
-      } else if (field.resolve().resolvedType instanceof protobuf.Type) {
-        const found = outOfRange(field.resolvedType as protobuf.Type, v as Record<string, unknown>, at);
-        if (found) return found;
-      }
-    }
+  for (const field of type.fields) {
+    const value = message[field.localName];
+    const at = `${path ? `${path}.` : ''}${field.name}`;
+    const found = field.fieldKind === 'list' ? (value as unknown[]).map((v, i) => check(field, v, `${at}[${i}]`)).find(Boolean) : check(field, value, at);
+    if (found) return found;
   }
+  return undefined;
+}
+
+function check(field: DescField, value: unknown, at: string): ValidationError | undefined {
+  const scalar = field.fieldKind === 'scalar' ? field.scalar : field.fieldKind === 'list' && field.listKind === 'scalar' ? field.scalar : undefined;
+  const message = field.fieldKind === 'message' ? field.message : field.fieldKind === 'list' && field.listKind === 'message' ? field.message : undefined;
+  if (scalar !== undefined && LONG_TYPES.has(scalar)) {
+    const n = BigInt(value as bigint);
+    return n > MAX || n < -MAX ? new ValidationError(at, `must be between -${MAX} and ${MAX}`) : undefined;
+  }
+  if (message && value) return outOfRange(message, value as Record<string, unknown>, at);
   return undefined;
 }

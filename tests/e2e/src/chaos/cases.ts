@@ -28,7 +28,10 @@ export interface Scale {
   afterMs: number;
   kafkaDownMs: number;
   postgresDownMs: number;
-  /** How long recovery may take before what is still missing is reported as a violation. */
+  /**
+   * A liveness bound, not a timing check: what is still missing this long after the load
+   * stopped counts as lost or stuck. One deadline for every wait of the case.
+   */
   recoverMs: number;
 }
 
@@ -56,10 +59,7 @@ export const chaosCases: ChaosCase[] = [
         injected: poison.injected,
         check: async () => {
           const problems: string[] = [];
-          const letter = await waitFor('the poison event dead-lettered', async () => {
-            const d = await deadLettered(poison.eventId);
-            return d.table ? d : undefined;
-          }, { timeoutMs: 60_000 }).catch(() => undefined);
+          const letter = await waitFor('the poison event dead-lettered', () => deadLettered(poison.eventId), { timeoutMs: 60_000 }).catch(() => undefined);
           if (!letter) problems.push(`poison event ${poison.eventId} not in cart_read.dead_letters`);
           const kafka = createKafka({ brokers: urls.kafkaBrokers, clientId: 'chaos-dlq', log: quiet });
           const onDlq = await consumeTopic(kafka, DEFAULT_DLQ_TOPIC, 1, { where: (m) => m.headers?.id?.toString() === poison.eventId, timeoutMs: 60_000 }).catch(() => []);
@@ -115,13 +115,15 @@ export async function runCase(c: ChaosCase, scale: Scale, say: (line: string) =>
     say(`${c.name}: load stopped (${load.commandsSent} commands, ${load.checkoutsSent} checkouts); waiting for recovery`);
 
     const violations: string[] = [];
-    const visible = await load.allVisible(scale.recoverMs);
+    const deadline = Date.now() + scale.recoverMs;
+    const left = () => Math.max(1_000, deadline - Date.now());
+    const visible = await load.allVisible(left());
     if (!visible) violations.push(`${load.acks.filter((a) => a.visibleAt === undefined).length} acknowledged commands not visible after ${scale.recoverMs / 1000} s`);
     // Events committed without an answer (the victim died before replying) must be projected too.
-    await waitForReadModel(load.cartIds, scale.recoverMs).catch((err: Error) => violations.push(err.message));
+    await waitForReadModel(load.cartIds, left()).catch((err: Error) => violations.push(err.message));
     const to = await topicEnds(kafka, topics.cartEvents);
     const carts = await checkCarts({ cartIds: load.cartIds, acked: load.ackedVersions(), topicMessages: await readTopicBetween(kafka, topics.cartEvents, from, to) });
-    const sagas = await checkSagas({ buyerId: buyer.id, productId, initialStock: INITIAL_STOCK, timeoutMs: scale.recoverMs });
+    const sagas = await checkSagas({ buyerId: buyer.id, productId, initialStock: INITIAL_STOCK, timeoutMs: left() });
     if (carts.lostAcks > 0) violations.push(`${carts.lostAcks} acknowledged commands not in the event store`);
     if (carts.missingOnKafka > 0) violations.push(`${carts.missingOnKafka} events never published`);
     if (carts.readModelMismatches.length > 0) violations.push(`${carts.readModelMismatches.length} carts' read model differs from the fold of their events, e.g. ${carts.readModelMismatches[0]}`);

@@ -183,13 +183,13 @@ export async function checkSagas(opts: { buyerId: string; productId: string; ini
   }
 }
 
-/** The projector's dead letter for this event, if it wrote one. */
-export async function deadLettered(eventId: string): Promise<{ table: boolean; error?: string }> {
+/** The reason the projector dead-lettered this event with, or undefined if it did not. */
+export async function deadLettered(eventId: string): Promise<string | undefined> {
   const db = new pg.Client({ connectionString: urls.postgres('cart') });
   await db.connect();
   try {
     const { rows } = await db.query<{ error: string }>(`SELECT error FROM ${cartView.schema}.dead_letters WHERE event_id = $1`, [eventId]);
-    return rows[0] ? { table: true, error: rows[0].error } : { table: false };
+    return rows[0]?.error;
   } finally {
     await db.end();
   }

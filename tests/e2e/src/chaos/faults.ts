@@ -49,9 +49,13 @@ export async function killProcess(name: string): Promise<FaultResult> {
 /** Stops a server (gracefully) for `downMs`, then starts it again. */
 export async function stopFor(name: string, downMs: number): Promise<FaultResult> {
   const spec = await specOf(name);
-  await stop(spec);
-  await sleep(downMs);
-  await start(spec);
+  try {
+    await stop(spec);
+    await sleep(downMs);
+  } finally {
+    // Whatever happened, the server comes back: the cases after this one need it.
+    await start(spec);
+  }
   return { injected: `${name} stopped for ${(downMs / 1000).toFixed(0)} s, then started` };
 }
 
@@ -64,17 +68,20 @@ export async function killPostgres(downMs: number): Promise<FaultResult> {
   const victim = running('postgres');
   if (!victim) throw new Error('postgres is not running');
   process.kill(victim.pid, 'SIGKILL');
-  await sleep(downMs);
-  // The backends outlive the postmaster for a moment; the data directory is free once they are gone.
-  await waitFor('the old Postgres backends exited', async () => {
-    try {
-      process.kill(victim.pid, 0);
-      return false;
-    } catch {
-      return true;
-    }
-  }, { timeoutMs: 30_000 });
-  await start(spec);
+  try {
+    await sleep(downMs);
+    // The backends outlive the postmaster for a moment; the data directory is free once they are gone.
+    await waitFor('the old Postgres backends exited', async () => {
+      try {
+        process.kill(victim.pid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    }, { timeoutMs: 30_000 });
+  } finally {
+    await start(spec);
+  }
   return { injected: `kill -9 postgres (pid ${victim.pid}), started again after ${(downMs / 1000).toFixed(0)} s` };
 }
 
@@ -83,6 +90,8 @@ export async function killPostgres(downMs: number): Promise<FaultResult> {
  * hand-edited row would leave), written straight into the cart event store. The relay
  * publishes it like any other; the projector cannot store it and must dead-letter it and
  * go on. (An unknown event type is no poison: projections skip types they do not know.)
+ * The event stays in the local store, under a cart id of its own: a rebuild of the cart read
+ * model dead-letters it again, as it should.
  */
 export async function appendPoisonEvent(): Promise<FaultResult & { eventId: string; streamId: string }> {
   const db = new pg.Client({ connectionString: urls.postgres('cart') });

@@ -52,7 +52,7 @@ export interface RegisterUserResponse {
 
 /** Input of Authenticate. */
 export interface AuthenticateRequest {
-  /** Username or email address. */
+  /** Username, or email address once verified. */
   login: string;
   /** Plaintext password. */
   password: string;
@@ -1868,7 +1868,10 @@ export const GetJwksResponse: MessageFns<GetJwksResponse, "shop.user.v1.GetJwksR
  */
 export type UserCommandServiceService = typeof UserCommandServiceService;
 export const UserCommandServiceService = {
-  /** Registers a user; ALREADY_EXISTS when the username or email is taken. */
+  /**
+   * Registers a user; ALREADY_EXISTS when the username is taken. The email is
+   * not claimed until verified, so registering says nothing about who uses it.
+   */
   registerUser: {
     path: "/shop.user.v1.UserCommandService/RegisterUser" as const,
     requestStream: false as const,
@@ -1941,7 +1944,10 @@ export const UserCommandServiceService = {
     responseDeserialize: (value: Buffer): RequestEmailVerificationResponse =>
       RequestEmailVerificationResponse.decode(value),
   },
-  /** Marks the email address verified when the token matches and is not expired. */
+  /**
+   * Marks the email address verified when the token matches and is not expired,
+   * and claims it for sign-in; ALREADY_EXISTS when another account verified it first.
+   */
   verifyEmail: {
     path: "/shop.user.v1.UserCommandService/VerifyEmail" as const,
     requestStream: false as const,
@@ -1975,7 +1981,10 @@ export const UserCommandServiceService = {
 } as const;
 
 export interface UserCommandServiceServer extends UntypedServiceImplementation {
-  /** Registers a user; ALREADY_EXISTS when the username or email is taken. */
+  /**
+   * Registers a user; ALREADY_EXISTS when the username is taken. The email is
+   * not claimed until verified, so registering says nothing about who uses it.
+   */
   registerUser: handleUnaryCall<RegisterUserRequest, RegisterUserResponse>;
   /**
    * Checks credentials and issues tokens; UNAUTHENTICATED when they are wrong
@@ -1990,7 +1999,10 @@ export interface UserCommandServiceServer extends UntypedServiceImplementation {
   changePassword: handleUnaryCall<ChangePasswordRequest, ChangePasswordResponse>;
   /** Sends a verification token to the user's email address. */
   requestEmailVerification: handleUnaryCall<RequestEmailVerificationRequest, RequestEmailVerificationResponse>;
-  /** Marks the email address verified when the token matches and is not expired. */
+  /**
+   * Marks the email address verified when the token matches and is not expired,
+   * and claims it for sign-in; ALREADY_EXISTS when another account verified it first.
+   */
   verifyEmail: handleUnaryCall<VerifyEmailRequest, VerifyEmailResponse>;
   /** Deletes the account; the user's carts are discarded in consequence. */
   deleteAccount: handleUnaryCall<DeleteAccountRequest, DeleteAccountResponse>;
@@ -1999,7 +2011,10 @@ export interface UserCommandServiceServer extends UntypedServiceImplementation {
 }
 
 export interface UserCommandServiceClient extends Client {
-  /** Registers a user; ALREADY_EXISTS when the username or email is taken. */
+  /**
+   * Registers a user; ALREADY_EXISTS when the username is taken. The email is
+   * not claimed until verified, so registering says nothing about who uses it.
+   */
   registerUser(
     request: RegisterUserRequest,
     callback: (error: ServiceError | null, response: RegisterUserResponse) => void,
@@ -2098,7 +2113,10 @@ export interface UserCommandServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RequestEmailVerificationResponse) => void,
   ): ClientUnaryCall;
-  /** Marks the email address verified when the token matches and is not expired. */
+  /**
+   * Marks the email address verified when the token matches and is not expired,
+   * and claims it for sign-in; ALREADY_EXISTS when another account verified it first.
+   */
   verifyEmail(
     request: VerifyEmailRequest,
     callback: (error: ServiceError | null, response: VerifyEmailResponse) => void,
