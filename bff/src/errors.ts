@@ -82,7 +82,7 @@ export function renameFields<T>(promise: Promise<T>, names: Record<string, strin
   const rename = typeof names === 'function' ? names : (field: string) => names[field];
   return promise.catch((err: unknown) => {
     const to = err instanceof ValidationError ? rename(err.field) : undefined;
-    if (err instanceof ValidationError && to) throw new ValidationError(to, err.message.slice(err.field.length + 2));
+    if (err instanceof ValidationError && to) throw new ValidationError(to, err.reason);
     throw err;
   });
 }

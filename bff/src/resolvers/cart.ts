@@ -88,7 +88,7 @@ export const cartResolvers = {
       const cartId = uuidArg('cartId', a.cartId);
       const productId = uuidArg('productId', a.productId);
       // Left out, it is 1 (the schema's default); sent as null, it is no quantity at all.
-      const quantity = a.quantity;
+      const { quantity } = a;
       if (quantity === null) throw new ValidationError('quantity', 'must be a number of items (leave it out for 1)');
       // Signed in: a cart this starts (or an anonymous one) becomes the customer's; the cart service checks the owner too.
       const customerId = ctx.viewer?.userId;

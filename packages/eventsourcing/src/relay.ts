@@ -76,6 +76,12 @@ export class Doorbell {
   }
 }
 
+/**
+ * Longest pause between retries of a failed batch: once Kafka or Postgres is back, the relay
+ * publishes again within this (with kafkajs's own retries capped at 2 s, platform/kafka.ts).
+ */
+const MAX_BACKOFF_MS = 2_000;
+
 /** First pause after activity; it doubles on every empty look up to `idleMs`. */
 const BUSY_IDLE_MS = 2;
 
@@ -189,7 +195,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
           leader = undefined;
         }
         await sleep(backoff, undefined, { signal: controller.signal }).catch(() => undefined);
-        backoff = Math.min(backoff * 2, 2_000);
+        backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
       }
     }
     if (leader) {

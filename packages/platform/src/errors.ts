@@ -23,7 +23,8 @@ export class ValidationError extends DomainError {
   readonly kind = 'VALIDATION';
   constructor(
     readonly field: string,
-    reason: string,
+    /** What is wrong with it, without the field's name (the message is `field: reason`). */
+    readonly reason: string,
   ) {
     super(`${field}: ${reason}`);
     this.name = 'ValidationError';

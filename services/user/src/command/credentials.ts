@@ -42,6 +42,8 @@ export const claimUsername =
 export const claimVerifiedEmail =
   (userId: string, email: string): InTransaction =>
   async (tx) => {
+    // A claim of this same user (verified again, or kept from before the rule) is a row
+    // "updated" to itself, so it counts as claimed; another user's is no row at all.
     const inserted = await tx.query(
       `INSERT INTO user_uniqueness (kind, value, user_id) VALUES ('email', $1, $2)
        ON CONFLICT (kind, value) DO UPDATE SET user_id = user_uniqueness.user_id WHERE user_uniqueness.user_id = excluded.user_id`,

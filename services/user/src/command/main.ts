@@ -55,7 +55,7 @@ await runProcess('user-command', configSchema, async ({ config, log, registry, l
   if (nats) lifecycle.onShutdown('nats', () => nats.drain());
   else log.warn('NATS_URL is not set: email verification mails will not be delivered');
 
-  // Counters whose window ended a day ago are dropped hourly; any replica may do it.
+  // Counters whose window started more than a day ago are dropped hourly; any replica may do it.
   const throttle = new Throttle(pool, systemClock);
   const pruning = setInterval(() => throttle.prune().catch((err: unknown) => log.warn({ err }, 'pruning throttle counters failed; next try in an hour')), 60 * 60_000);
   pruning.unref();

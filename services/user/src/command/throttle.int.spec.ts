@@ -6,7 +6,7 @@ import { eventStoreMigrations, relayMigrations } from '@shop/eventsourcing';
 import { userMigrations } from '../migrations.js';
 import { limits, Throttle } from './throttle.js';
 
-test('prune drops the counters whose window ended a day ago and keeps the live ones', async (t) => {
+test('prune drops the counters whose window started more than a day ago and keeps the live ones', async (t) => {
   const { log } = testLogger();
   const db = await createTestDatabase('throttle');
   const pool = createPool({ url: db.url, max: 2, log });

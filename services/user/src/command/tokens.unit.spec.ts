@@ -66,7 +66,7 @@ test('during a rotation the previous key is published too: a token it signed sti
   t.is((await jwtVerify(await after.accessToken('u-4'), published, { issuer: 'shop', audience: 'shop-api' })).protectedHeader.kid, 'key-2');
 });
 
-test('a previous key that is private, has no kid, or reuses the current kid is refused, naming the variable', async (t) => {
+test('an extra key that is private, has no kid, or reuses the current kid is refused, naming the variable', async (t) => {
   const pem = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
   const privateJwk = generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' }) as Record<string, unknown>;
   const { d: _d, ...publicJwk } = privateJwk;
@@ -75,7 +75,8 @@ test('a previous key that is private, has no kid, or reuses the current kid is r
     [publicJwk, /needs its kid/],
     [{ ...publicJwk, kid: 'key-2' }, /current key's kid/],
   ] as const) {
-    await t.throwsAsync(createTokenIssuer({ privateKey: pem, keyId: 'key-2', accessTtlSeconds: 900, extraPublicKeys: [previous] }, clock, testLogger().log), { message: /^JWT_EXTRA_PUBLIC_KEYS: key 1/ });
-    await t.throwsAsync(createTokenIssuer({ privateKey: pem, keyId: 'key-2', accessTtlSeconds: 900, extraPublicKeys: [previous] }, clock, testLogger().log), { message });
+    const refused = await t.throwsAsync(createTokenIssuer({ privateKey: pem, keyId: 'key-2', accessTtlSeconds: 900, extraPublicKeys: [previous] }, clock, testLogger().log));
+    t.regex(refused?.message ?? '', /^JWT_EXTRA_PUBLIC_KEYS: key 1/);
+    t.regex(refused?.message ?? '', message);
   }
 });

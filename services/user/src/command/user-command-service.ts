@@ -6,6 +6,7 @@ import { CLIENT_ADDRESS_HEADER, requireSelfOrService } from '@shop/platform/auth
 import type { Clock, IdGenerator } from '@shop/platform/ids';
 import type { Pool } from '@shop/platform/postgres/pool';
 import { active, checkPassword, normalizeEmail, normalizeUsername, checkDisplayName, type UserCommand } from '../domain/user.js';
+import { EmailVerified } from '@shop/contracts/shop/user/v1/events';
 import type { UserEvent } from '../domain/events.js';
 import { expectedVersion, metadataOf, required, uuid } from '@shop/platform/grpc/edge';
 import {
@@ -234,7 +235,7 @@ const inOrder =
 
 const writeResult = (r: { version: number; position: number }): WriteResult => ({ version: r.version, position: r.position });
 
-const isEmailVerified = (e: UserEvent): e is Extract<UserEvent, { type: 'shop.user.v1.EmailVerified' }> => e.type === 'shop.user.v1.EmailVerified';
+const isEmailVerified = (e: UserEvent): e is Extract<UserEvent, { type: typeof EmailVerified.$type }> => e.type === EmailVerified.$type;
 
 const isVerificationRequested = (e: UserEvent): e is Extract<UserEvent, { type: 'shop.user.v1.EmailVerificationRequested' }> =>
   e.type === 'shop.user.v1.EmailVerificationRequested';

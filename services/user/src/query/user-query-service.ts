@@ -59,7 +59,8 @@ const encodeCursor = (v: UserView) => Buffer.from(JSON.stringify([v.username, v.
 function decodeCursor(token: string): { username: string; id: string } {
   try {
     const [username, id] = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as unknown[];
-    // Only what this service puts in a token: a username as registration allows it, and a UUID.
+    // Only what this service puts in a token: a username as registration allows it (or none:
+    // a deleted user's is erased), and a UUID.
     if (typeof username === 'string' && (username === '' || USERNAME_PATTERN.test(username)) && typeof id === 'string' && isUuid(id)) return { username, id };
   } catch {
     // Falls through to the one answer for any token this service did not make.

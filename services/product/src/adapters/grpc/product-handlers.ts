@@ -139,7 +139,7 @@ const BODY_FIELDS = new Set(['name', 'description', 'category', 'sku', 'price', 
 function inBody<T>(update: Promise<T>): Promise<T> {
   return update.catch((err: unknown) => {
     if (err instanceof ValidationError && BODY_FIELDS.has(err.field.split('.')[0]!)) {
-      throw new ValidationError(`product.${err.field}`, err.message.slice(err.field.length + 2));
+      throw new ValidationError(`product.${err.field}`, err.reason);
     }
     throw err;
   });
