@@ -7,47 +7,33 @@ import { urls } from '@shop/tools/topology';
 import { encodePageToken } from '@shop/platform/paging';
 import {
   anyText,
-  asCustomer,
-  asService,
+  badEmail,
   badPageToken,
+  badPassword,
+  badUsername,
   blank,
-  brief,
-  cartEvents,
-  clip,
-  closeDatabases,
-  createProduct,
-  deleteProduct,
-  deleteUser,
-  finding,
-  fuzz,
-  hex,
   hugeText,
   hugeUpTo,
   int32Above,
   int32Below,
-  judgeGrpc,
-  limiter,
   longerThan,
   negativeInt64,
   notADay,
+  notASlug,
+  notCountry,
   notCurrency,
   notUuid,
-  ordersOf,
-  productsMarked,
-  productUnchanged,
-  registerUser,
-  reservationsOf,
-  setPath,
-  ShopGrpc,
-  shopMethods,
-  show,
   unknownEnum,
   unsafeInt64,
-  userEvents,
-  usernameClaims,
-  userUnchanged,
   withNul,
-} from './fuzz.js';
+} from './fuzz/arbitraries.js';
+import { fuzzFixtures, hex, userUntouched, victimUntouched, type Ctx } from './fuzz/fixtures.js';
+import { judgeGrpc, ShopGrpc, shopMethods, show } from './fuzz/grpc.js';
+import { setPath } from './fuzz/paths.js';
+import { caseTitle, coverage, fuzz, limiter, runCase, type Case as FuzzCase, type Spec } from './fuzz/runner.js';
+import { cartEvents, ordersOf, productsMarked, reservationsOf, userEvents, usernameClaims } from './fuzz/stores.js';
+import { asCustomer, asService } from './fuzz/tokens.js';
+import { brief, finding } from './fuzz/verdicts.js';
 
 /**
  * Property-based input fuzzing of every gRPC method of the contract (issue 10, part E):
@@ -69,51 +55,20 @@ import {
 
 type Request = Record<string, any>;
 
-/** What one test of a case has: the catalog fixture and, made on demand, things of its own. */
-interface Ctx {
-  /** A live product nobody changes (lines of carts, orders and reservations point at it). */
-  product: string;
-  /** A product of this test alone (for the cases that must reach a product's revision). */
-  victim(): Promise<string>;
-  /** A registered user of this test alone, with their password. */
-  user(): Promise<{ id: string; password: string }>;
-  /** A marker for the text fields of this test (products are found by it afterwards). */
-  marker: string;
-}
-
-interface Case {
-  /** What is malformed (the test's title). */
-  what: string;
-  /** The field the answer must name; from the value when it depends on it. */
-  field: string | ((value: any) => string);
-  values: fc.Arbitrary<any>;
-  /** Where the value goes (a proto path; default `field`), or how it changes the request. */
-  at?: string | ((request: Request, value: any) => void);
-  /** Right answers other than INVALID_ARGUMENT naming the field (with `why`). */
-  expect?: string[];
-  why?: string;
+interface Case extends FuzzCase<Request> {
   /** Extra metadata of the call, from the value. */
   metadata?: (value: any) => Record<string, string>;
-  runs?: number;
 }
 
-interface MethodFuzz {
+interface MethodFuzz extends Spec<Request, Case> {
   caller: (ctx: Ctx) => Promise<Record<string, string>>;
-  /** A well-formed request on fresh ids (called once per run). */
-  base: (ctx: Ctx) => Promise<Request> | Request;
-  cases: Case[];
-  /** Request fields no case breaks, with the reason (a bool, say). */
-  unfuzzed?: Record<string, string>;
-  /** What was stored for the requests sent: must be nothing. */
-  stored?: (sent: Request[], ctx: Ctx) => Promise<string[]>;
 }
 
-// ---------------------------------------------------------------- callers and fixtures
+// ---------------------------------------------------------------- callers
 
 const anonymous = async () => ({});
 const shop = () => asService();
-/** For fixtures and clean-up; each test calls through connections of its own. */
-const grpc = new ShopGrpc();
+const fixtures = fuzzFixtures(test);
 const methods = shopMethods();
 const method = (name: string) => {
   const m = methods.get(name);
@@ -122,32 +77,6 @@ const method = (name: string) => {
 };
 
 const lines = (...productIds: string[]) => productIds.map((productId) => ({ productId, quantity: 1 }));
-
-let fixtureProduct: Promise<string> | undefined;
-/** What the tests made, or a service wrongly took from a malformed request: removed at the end. */
-const victims: string[] = [];
-const users: string[] = [];
-
-function context(): Ctx {
-  let victim: Promise<string> | undefined;
-  let user: Promise<{ id: string; password: string }> | undefined;
-  return {
-    product: '',
-    marker: `fz${hex()}`,
-    victim: () => (victim ??= createProduct(grpc, `Fuzz victim ${hex()}`).then((id) => (victims.push(id), id))),
-    user: () => (user ??= registerUser(grpc).then((u) => (users.push(u.id), u))),
-  };
-}
-
-/** A product or user a request made (wrongly, for a malformed one): to be removed at the end. */
-function leftBehind(response: unknown): void {
-  const r = response as { product?: { id?: string }; userId?: string };
-  if (r.product?.id && !victims.includes(r.product.id)) victims.push(r.product.id);
-  if (r.userId && !users.includes(r.userId)) users.push(r.userId);
-}
-
-const victimUntouched = async (ctx: Ctx) => productUnchanged(await ctx.victim());
-const userUntouched = async (ctx: Ctx) => userUnchanged((await ctx.user()).id);
 
 // ---------------------------------------------------------------- malformed values
 
@@ -158,8 +87,6 @@ const versionCases = (field: string): Case[] => [
   { what: `${field} negative`, field, values: negativeInt64 },
   { what: `${field} beyond 2^53 (int64 a JavaScript number cannot hold)`, field, values: unsafeInt64 },
 ];
-const slug = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
-const notASlug = fc.oneof(anyText(30), fc.constantFrom('Home Office', 'home_office', '-x', 'x-', 'a--b', 'ünï', 'a'.repeat(65))).filter((s) => !slug.test(s.trim().toLowerCase()) || s.trim().length > 64);
 const updatable = ['name', 'description', 'category', 'sku', 'price', 'quantity_on_hand', 'active'];
 const unknownMaskPath = fc
   .oneof(anyText(20), fc.constantFrom('id', 'revision', 'quantity_reserved', 'create_time', 'product.name', 'names', 'NAME', '*'), hugeText)
@@ -188,13 +115,6 @@ const timestampOutOfRange = fc.oneof(fc.bigInt({ min: 8_640_000_000_001n, max: 2
 const addressFields = ['recipient', 'line1', 'line2', 'city', 'region', 'postal_code', 'country_code'] as const;
 const requiredAddressFields = ['recipient', 'line1', 'city', 'postal_code'] as const;
 const goodAddress = () => ({ recipient: 'Ada Lovelace', line1: '1 Analytical St', line2: '', city: 'London', region: '', postalCode: 'N1', countryCode: 'GB' });
-const notCountry = fc.oneof(anyText(4), fc.constantFrom('GBR', 'G', '1A', 'G B', 'ÜK')).filter((s) => !/^[A-Z]{2}$/.test(s.trim().toUpperCase()));
-const badUsername = fc.oneof(anyText(40), fc.constantFrom('ab', 'a'.repeat(33), 'Ada Lovelace', 'ada@example.com', 'äda', 'ada!', '')).filter((s) => !/^[a-z0-9_.-]{3,32}$/.test(s.trim().toLowerCase()));
-const badEmail = fc
-  .oneof(anyText(30), fc.constantFrom('ada', 'ada@', '@example.com', 'ada@example', 'ada example@x.io', 'a@b@c.de'), fc.constant(`${'a'.repeat(250)}@example.com`))
-  .filter((s) => s.trim() !== '' && (s.trim().length > 254 || !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(s.trim().toLowerCase())));
-const shortPassword = fc.string({ maxLength: 9 });
-const longPassword = fc.integer({ min: 129, max: 2_000 }).map((n) => 'p'.repeat(n));
 /** A page token whose filter fingerprint is right but whose position is odd (a time Postgres may not read). */
 const forgedOrderToken = fc
   .tuple(fc.constantFrom('March 7', 'Tue', '2020-01-01T00:00:00+99:00', '1', '-1', '275760-09-13', '2020-13-45', 'Infinity', '0000-00-00'), fc.uuid())
@@ -513,7 +433,7 @@ const specs: Record<string, MethodFuzz> = {
       { what: 'username not 3-32 of [a-z0-9_.-]', field: 'username', values: badUsername },
       { what: 'email not an address or longer than 254', field: 'email', values: badEmail },
       { what: 'email with a NUL character', field: 'email', values: withNul.map((s) => `${s.replaceAll('@', '')}@example.com`) },
-      { what: 'password shorter than 10 or longer than 128', field: 'password', values: fc.oneof(shortPassword, longPassword) },
+      { what: 'password shorter than 10 or longer than 128', field: 'password', values: badPassword },
       { what: 'display_name longer than 100 characters', field: 'display_name', values: longerThan(100) },
       { what: 'display_name with a NUL character', field: 'display_name', values: withNul, why: 'the user read model (Postgres text) cannot hold it: refused as bad input' },
     ],
@@ -578,7 +498,7 @@ const specs: Record<string, MethodFuzz> = {
     cases: [
       uuidCase('user_id'),
       { what: 'current_password empty', field: 'current_password', values: fc.constant('') },
-      { what: 'new_password shorter than 10 or longer than 128', field: 'new_password', values: fc.oneof(shortPassword, longPassword) },
+      { what: 'new_password shorter than 10 or longer than 128', field: 'new_password', values: badPassword },
     ],
     stored: (_, ctx) => userUntouched(ctx),
   },
@@ -652,39 +572,12 @@ const specs: Record<string, MethodFuzz> = {
 
 const pace = limiter(4);
 
-test.before(async () => {
-  fixtureProduct = createProduct(grpc, `Fuzz fixture ${hex()}`);
-  await fixtureProduct;
-});
-
-test.after.always(async () => {
-  // The victims are the tests' own: gone from the catalog once the run is over.
-  for (const id of victims) await deleteProduct(grpc, id);
-  for (const id of users) await deleteUser(grpc, id);
-  grpc.close();
-  await closeDatabases();
-});
-
 test('every method of the contract, and every field of its request, has fuzz cases', (t) => {
-  const missing = [...methods.keys()].filter((name) => !specs[name]?.cases.length);
+  const { missing, stale, uncovered } = coverage(specs, new Map([...methods].map(([name, m]) => [name, m.input.fields.map((f) => f.name)])));
   t.deepEqual(missing, [], 'methods without a fuzz case: add them to `specs`');
-  t.deepEqual(Object.keys(specs).filter((name) => !methods.has(name)), [], 'cases for methods the contract no longer has');
-  const uncovered: string[] = [];
-  for (const [name, spec] of Object.entries(specs)) {
-    const m = methods.get(name);
-    if (!m) continue;
-    const covered = new Set(spec.cases.flatMap((c) => fieldRoots(c)));
-    for (const f of m.input.fields) if (!covered.has(f.name) && !spec.unfuzzed?.[f.name]) uncovered.push(`${name}: ${f.name}`);
-  }
-  t.deepEqual(uncovered, [], 'request fields no case breaks (or lists in `unfuzzed` with a reason)');
+  t.deepEqual(stale, [], 'cases for methods the contract no longer has');
+  t.deepEqual(uncovered.map(([name, field]) => `${name}: ${field}`), [], 'request fields no case breaks (or lists in `unfuzzed` with a reason)');
 });
-
-/** The request fields a case breaks: the root of its field, or of each field it can name. */
-function fieldRoots(c: Case): string[] {
-  if (typeof c.field === 'string') return [c.field.split(/[.[]/)[0]!];
-  // A field chosen by the value: sample it.
-  return [...new Set(fc.sample(c.values, { numRuns: 50, seed: 1 }).map((v) => String((c.field as (v: unknown) => string)(v)).split(/[.[]/)[0]!))];
-}
 
 /**
  * What RegisterUser takes in, VerifyEmail must handle later: an email with a control
@@ -707,7 +600,7 @@ test('RegisterUser · an email with a NUL character → refused naming email, or
         return;
       }
       const userId = (registered.response as { userId: string }).userId;
-      users.push(userId);
+      fixtures.leftBehind({ user: userId });
       const mail = nc.subscribe(subjects.email(userId), { max: 1 });
       await nc.flush();
       const requested = await calls.call(method('shop.user.v1.UserCommandService/RequestEmailVerification'), { userId }, await asCustomer(userId));
@@ -729,41 +622,23 @@ test('RegisterUser · an email with a NUL character → refused naming email, or
 for (const [name, spec] of Object.entries(specs)) {
   for (const c of spec.cases) {
     const expected = c.expect ?? ['INVALID_ARGUMENT'];
-    test(`${name.split('.').pop()} · ${c.what} → ${expected.join(' or ')}${typeof c.field === 'string' && c.field ? ` naming ${c.field}` : ''}`, async (t) => {
-      const ctx = context();
-      ctx.product = await fixtureProduct!;
-      const sent: Request[] = [];
-      let failure: unknown;
+    test(caseTitle(name.split('.').pop()!, c, expected), async (t) => {
+      const ctx = await fixtures.context();
       const calls = new ShopGrpc();
       t.teardown(() => calls.close());
-      await pace(async () => {
-        try {
-          await fuzz(
-            fc.asyncProperty(c.values, async (value) => {
-              const request = await spec.base(ctx);
-              if (typeof c.at === 'function') c.at(request, value);
-              else setPath(request, c.at ?? (c.field as string), value);
-              sent.push(request);
-              const field = typeof c.field === 'function' ? c.field(value) : c.field;
-              const out = await calls.call(method(name), request, { ...(await spec.caller(ctx)), ...(c.metadata?.(value) ?? {}) });
-              if (out.ok) leftBehind(out.response);
-              const wrong = judgeGrpc(out, expected, field);
-              if (wrong) throw finding(`${wrong}\n    request: ${brief(request)}\n    answer:  ${show(out)}`);
-            }),
-            c.runs,
-          );
-        } catch (err) {
-          failure = err;
-        }
+      await runCase(t, ctx, spec, c, {
+        names: 'proto',
+        pace,
+        attempt: async (request, value, field) => {
+          const out = await calls.call(method(name), request, { ...(await spec.caller(ctx)), ...(c.metadata?.(value) ?? {}) });
+          if (out.ok) {
+            const made = out.response as { product?: { id?: string }; userId?: string };
+            fixtures.leftBehind({ product: made.product?.id, user: made.userId });
+          }
+          const wrong = judgeGrpc(out, expected, field);
+          return wrong && `${wrong}\n    request: ${brief(request)}\n    answer:  ${show(out)}`;
+        },
       });
-      // Both verdicts in one report: a wrong answer, and what it left behind.
-      const stored = spec.stored ? await spec.stored(sent, ctx) : [];
-      const problems = [
-        ...(failure ? [failure instanceof Error ? failure.message : String(failure)] : []),
-        ...(stored.length ? [`stored for the malformed requests (${sent.length} sent):\n      ${stored.map((r) => clip(r, 300)).join('\n      ')}`] : []),
-      ];
-      if (problems.length) t.fail(problems.join('\n  '));
-      else t.pass();
     });
   }
 }
