@@ -89,6 +89,8 @@ function outOfRange(type: DescMessage, message: Record<string, unknown>, path: s
 function check(field: DescField, value: unknown, at: string): ValidationError | undefined {
   const scalar = field.fieldKind === 'scalar' ? field.scalar : field.fieldKind === 'list' && field.listKind === 'scalar' ? field.scalar : undefined;
   const message = field.fieldKind === 'message' ? field.message : field.fieldKind === 'list' && field.listKind === 'message' ? field.message : undefined;
+  // An optional field left out (proto3 `optional`) has no value to check.
+  if (value === undefined) return undefined;
   if (scalar !== undefined && LONG_TYPES.has(scalar)) {
     const n = BigInt(value as bigint);
     return n > MAX || n < -MAX ? new ValidationError(at, `must be between -${MAX} and ${MAX}`) : undefined;

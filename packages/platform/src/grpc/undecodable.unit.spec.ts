@@ -34,6 +34,8 @@ test('a request the generated code cannot decode names the field out of range, b
     field: 'expire_time',
     message: 'expire_time: must be a time between years 1 and 9999',
   });
+  // proto3 `optional` int64s, one left out, one set and out of range.
+  t.like(refusal('/shop.product.v1.ProductService/ListProducts', { maxPriceCents: 2n ** 60n }), { field: 'max_price_cents' });
   // Nothing out of range: the request as a whole.
   t.is(refusal('/shop.cart.v1.CartCommandService/AddItem', { cartId: 'c', expectedVersion: 3n }).field, 'request');
 });
