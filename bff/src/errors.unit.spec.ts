@@ -1,6 +1,6 @@
 import test from 'ava';
 import type { Clients } from './clients/index.js';
-import { gql, testApp } from './test-fixtures.js';
+import { gql, testApp, testConfig } from './test-fixtures.js';
 
 /** How the BFF answers input the schema refuses or a resolver refuses, before any service is called. */
 const refusingCarts = () => {
@@ -52,4 +52,25 @@ test('an input object with an unknown field names it; keys crafted to look like 
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   t.is(res.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT');
   t.log(`answered in ${ms.toFixed(0)} ms`);
+});
+
+test('a product price is Cents: beyond 32 bits it is taken exactly; a fraction or a negative is BAD_USER_INPUT naming input.price', async (t) => {
+  const sent: number[] = [];
+  const product = {
+    createProduct: async (req: { price: { amountCents: number } }) => {
+      sent.push(req.price.amountCents);
+      return { product: { id: '0196a3c0-0000-7000-8000-0000000000d1', name: 'yacht', price: req.price, quantityOnHand: 1 } };
+    },
+  } as unknown as Clients['product'];
+  const app = testApp({ product });
+  const admin = { 'x-api-key': testConfig.ADMIN_API_KEY };
+  // A literal in the document, as the issue measured it (GRAPHQL_VALIDATION_FAILED before).
+  const literal = await gql(app, `mutation { createProduct(input: { name: "yacht", price: 10000000001, quantity: 1 }) { price } }`, {}, admin);
+  t.is(literal.errors, undefined, JSON.stringify(literal.errors));
+  t.is(literal.data.createProduct.price, 10_000_000_001);
+  for (const price of [10.5, -1, 2 ** 53]) {
+    const res = await gql(app, `mutation ($i: CreateProductInput) { createProduct(input: $i) { price } }`, { i: { name: 'yacht', price, quantity: 1 } }, admin);
+    t.like(res.errors?.[0]?.extensions, { code: 'BAD_USER_INPUT', field: 'input.price' }, String(price));
+  }
+  t.deepEqual(sent, [10_000_000_001], 'only the valid price reached the product service');
 });

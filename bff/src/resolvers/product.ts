@@ -4,6 +4,7 @@ import type { ListProductsRequest } from '@shop/contracts/shop/product/v1/servic
 import { requireAdmin } from '../auth/admin.js';
 import type { GraphQLContext } from '../context.js';
 import { renameFields, uuidArg } from '../errors.js';
+import { centsArg } from '../schema/cents.js';
 
 const MAX_PAGE = 100;
 
@@ -120,7 +121,7 @@ export const productResolvers = {
             name: input.name,
             description: input.description ?? '',
             category: input.category ?? 'general',
-            price: { amountCents: input.price, currency: input.currency ?? 'USD' },
+            price: { amountCents: centsArg('input.price', input.price), currency: input.currency ?? 'USD' },
             quantityOnHand: input.quantity,
             ...(input.sku ? { sku: input.sku } : {}),
           },
@@ -159,7 +160,7 @@ export const productResolvers = {
               name: i.name ?? '',
               description: i.description ?? '',
               category: i.category ?? '',
-              price: { amountCents: i.price ?? current?.price?.amountCents ?? 0, currency: i.currency ?? current?.price?.currency ?? 'USD' },
+              price: { amountCents: i.price != null ? centsArg('input.price', i.price) : (current?.price?.amountCents ?? 0), currency: i.currency ?? current?.price?.currency ?? 'USD' },
               quantityOnHand: 0,
               quantityReserved: 0,
               active: i.active ?? false,
