@@ -32,7 +32,7 @@ await runProcess('bff', configSchema, async ({ config, log, lifecycle, readiness
   });
   const identity = createServiceIdentity({ name: 'bff', key: config.SERVICE_TOKEN_KEY });
   const app = createApp({ clients, nats, verifier, identity, config, log });
-  const server = serve({ fetch: app.fetch, port: config.PORT, hostname: '0.0.0.0' }) as import('node:http').Server;
+  const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.LISTEN_HOST }) as import('node:http').Server;
   // Longer than Envoy's idle timeout for its connections to us (50 s): Envoy closes an idle
   // connection first, so it never reuses one we are closing (a reset under load otherwise).
   server.keepAliveTimeout = 65_000;

@@ -1,6 +1,6 @@
 // The contracts package is only trustworthy if it is exactly what the protos
 // produce: regenerate into a temp dir and compare byte for byte, lint, and
-// check compatibility against main.
+// check compatibility against the previous commit (or the merge base with origin/main).
 import test from 'ava';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
@@ -68,19 +68,32 @@ test('buf lint passes', async (t) => {
   t.is(code, 0, output);
 });
 
-test('protos are wire- and source-compatible with main (buf breaking)', async (t) => {
-  const main = await run('git', ['rev-parse', '--verify', '--quiet', 'refs/heads/main^{commit}']);
-  if (main.code !== 0) {
-    t.log('SKIPPED buf breaking: branch main has no commit yet, nothing to compare against');
-    t.pass();
-    return;
-  }
-  const hasProtos = await run('git', ['cat-file', '-e', 'main:buf.yaml']);
-  if (hasProtos.code !== 0) {
-    t.log('SKIPPED buf breaking: main has no buf.yaml yet, nothing to compare against');
-    t.pass();
-    return;
-  }
-  const { code, output } = await run(bufBin, ['breaking', '--against', '.git#branch=main']);
-  t.is(code, 0, output);
+/**
+ * The commit the working tree must stay compatible with: on a branch, where it left
+ * origin/main; on main itself (the merge base is HEAD), the commit before, so a breaking
+ * change that is already committed still fails. Undefined when the history lacks it.
+ */
+async function breakingBase(): Promise<{ sha?: string; why: string }> {
+  const head = await run('git', ['rev-parse', '--verify', '--quiet', 'HEAD^{commit}']);
+  const mergeBase = await run('git', ['merge-base', 'HEAD', 'refs/remotes/origin/main']);
+  if (mergeBase.code === 0 && mergeBase.output !== head.output) return { sha: mergeBase.output, why: 'merge base with origin/main' };
+  const parent = await run('git', ['rev-parse', '--verify', '--quiet', 'HEAD~1^{commit}']);
+  if (parent.code === 0) return { sha: parent.output, why: 'HEAD~1' };
+  const shallow = await run('git', ['rev-parse', '--is-shallow-repository']);
+  return {
+    why:
+      shallow.output === 'true'
+        ? 'this is a shallow clone without HEAD~1: clone with history (actions/checkout fetch-depth: 0, or git fetch --unshallow)'
+        : `HEAD~1 does not exist (${head.code === 0 ? 'HEAD is a root commit' : 'not a git checkout'}): buf breaking has no base to compare against`,
+  };
+}
+
+test('protos are wire- and source-compatible with the previous commit or the merge base (buf breaking)', async (t) => {
+  const base = await breakingBase();
+  if (!base.sha) return t.fail(`buf breaking cannot run: ${base.why}`);
+  // The protos are older than any base picked here: a base without them is the wrong base.
+  const hasProtos = await run('git', ['cat-file', '-e', `${base.sha}:buf.yaml`]);
+  if (hasProtos.code !== 0) return t.fail(`buf breaking: the base ${base.why} (${base.sha}) has no buf.yaml`);
+  const { code, output } = await run(bufBin, ['breaking', '--against', `.git#ref=${base.sha}`]);
+  t.is(code, 0, `against ${base.why} (${base.sha}):\n${output}`);
 });

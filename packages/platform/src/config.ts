@@ -181,6 +181,12 @@ export const baseEnv = {
   LOG_LEVEL: env.logLevel(),
   /** Port of the HTTP server for /metrics, /healthz and /readyz. */
   HTTP_PORT: env.port(),
+  /**
+   * Address the process's servers (gRPC, HTTP, metrics) listen on. Loopback by default, so
+   * that nothing is reachable from the network by accident; 0.0.0.0 in a container, where
+   * the pod's network is the boundary (k8s and docker-compose set it).
+   */
+  LISTEN_HOST: z.string().min(1).default('127.0.0.1'),
   /** Grace period for in-flight work on SIGTERM before a forced exit. */
   SHUTDOWN_TIMEOUT_MS: env.durationMs(10_000),
 };

@@ -16,7 +16,7 @@ export interface ProcessContext<C> {
   readiness(check: ReadinessCheck): void;
 }
 
-type BaseConfig = { LOG_LEVEL: string; HTTP_PORT: number; SHUTDOWN_TIMEOUT_MS: number };
+type BaseConfig = { LOG_LEVEL: string; HTTP_PORT: number; LISTEN_HOST: string; SHUTDOWN_TIMEOUT_MS: number };
 
 /**
  * The service defaults every process runs under (one place, like eShop's
@@ -46,7 +46,7 @@ export async function runProcess<S extends z.ZodObject>(
   lifecycle.handleSignals();
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
   try {
-    const ops = await startOpsServer({ port: config.HTTP_PORT, registry, checks, log });
+    const ops = await startOpsServer({ port: config.HTTP_PORT, host: config.LISTEN_HOST, registry, checks, log });
     lifecycle.onShutdown('ops-server', () => ops.close());
     await main({ name, config, log, registry, lifecycle, readiness: (c) => checks.push(c) });
     // Registered last so it runs first: stop advertising readiness before draining.

@@ -88,6 +88,7 @@ await runProcess('order', configSchema, async ({ config, log, registry, lifecycl
 
   const server = await startGrpcServer({
     port: config.GRPC_PORT,
+    host: config.LISTEN_HOST,
     services: [orderService(orders)],
     descriptorSet: loadDescriptorSet(),
     log,

@@ -56,6 +56,7 @@ await runProcess('payment', configSchema, async ({ config, log, registry, lifecy
 
   const server = await startGrpcServer({
     port: config.GRPC_PORT,
+    host: config.LISTEN_HOST,
     services: [paymentService(payments)],
     descriptorSet: loadDescriptorSet(),
     log,

@@ -55,6 +55,7 @@ await runProcess('product', configSchema, async ({ config, log, registry, lifecy
 
   const server = await startGrpcServer({
     port: config.GRPC_PORT,
+    host: config.LISTEN_HOST,
     services: [productService(catalog, reservations)],
     descriptorSet: loadDescriptorSet(),
     log,

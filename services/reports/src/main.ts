@@ -26,6 +26,7 @@ await runProcess('reports', configSchema, async ({ config, log, registry, lifecy
 
   const server = await startGrpcServer({
     port: config.GRPC_PORT,
+    host: config.LISTEN_HOST,
     services: [reportService(ledger)],
     descriptorSet: loadDescriptorSet(),
     log,

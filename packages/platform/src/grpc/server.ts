@@ -99,7 +99,7 @@ export async function startGrpcServer(opts: {
   addReflection(server, buildReflectionIndex(opts.descriptorSet, served));
 
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${opts.host ?? '0.0.0.0'}:${opts.port}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
+    server.bindAsync(`${opts.host ?? '127.0.0.1'}:${opts.port}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
       err ? reject(err) : resolve(p),
     ),
   );

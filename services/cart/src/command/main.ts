@@ -84,6 +84,7 @@ await runProcess('cart-command', configSchema, async ({ config, log, registry, l
 
   const server = await startGrpcServer({
     port: config.GRPC_PORT,
+    host: config.LISTEN_HOST,
     services: [
       cartCommandService({
         carts,

@@ -19,6 +19,7 @@ await runProcess('cart-query', configSchema, async ({ config, log, registry, lif
 
   const server = await startGrpcServer({
     port: config.GRPC_PORT,
+    host: config.LISTEN_HOST,
     services: [cartQueryService(new CartReader(pool, waiter), { maxWaitMs: config.MIN_VERSION_WAIT_MS })],
     descriptorSet: loadDescriptorSet(),
     log,

@@ -63,6 +63,7 @@ await runProcess('user-command', configSchema, async ({ config, log, registry, l
 
   const server = await startGrpcServer({
     port: config.GRPC_PORT,
+    host: config.LISTEN_HOST,
     services: [
       userCommandService({
         users: userCommandHandler(sealedStore(new PostgresEventStore(pool, { onAppended: () => doorbell.ring() }), pool), config.COMMAND_MAX_RETRIES),

@@ -19,6 +19,7 @@ await runProcess('user-query', configSchema, async ({ config, log, registry, lif
 
   const server = await startGrpcServer({
     port: config.GRPC_PORT,
+    host: config.LISTEN_HOST,
     services: [userQueryService(new UserReader(pool, waiter), { maxWaitMs: config.MIN_VERSION_WAIT_MS })],
     descriptorSet: loadDescriptorSet(),
     log,
