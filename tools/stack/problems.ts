@@ -59,14 +59,30 @@ function isProblem(entry: Record<string, unknown>, slowMs: number): boolean {
     const flags = typeof entry.flags === 'string' ? entry.flags : '-';
     const status = Number(entry.status);
     const duration = Number(entry.duration_ms);
-    return flags !== '-' || status >= 500 || duration > slowMs || SERVER_SIDE_GRPC.has(Number(entry.grpc_status ?? 0));
+    // DC: the client closed its connection (a subscription it ended, a test that moved on).
+    // NR: a request for no route (404), the client's mistake.
+    const proxyFailure = flags !== '-' && flags !== 'DC' && flags !== 'NR';
+    return proxyFailure || status >= 500 || (duration > slowMs && !slowByDesign(entry)) || SERVER_SIDE_GRPC.has(Number(entry.grpc_status ?? 0));
   }
   return false;
+}
+
+/**
+ * Calls that may take long as documented: GraphQL at the edge (a read may wait for its
+ * `minVersion`, a checkout for its order) and the query services' reads with `min_version`.
+ */
+function slowByDesign(entry: Record<string, unknown>): boolean {
+  const listener = String(entry.listener);
+  const path = String(entry.path ?? '');
+  return listener === 'edge' || ((listener === 'grpc_cart-query' || listener === 'grpc_user-query') && path.includes('/Get'));
 }
 
 /** Warnings every run prints, which say nothing about a failure. */
 function isKnownNoise(entry: Record<string, unknown>): boolean {
   const msg = String(entry.msg ?? '');
+  if (entry.component !== 'kafkajs') return false;
   // The relay's producer keeps the client's bounded retries on purpose (its own loop retries).
-  return entry.component === 'kafkajs' && msg.includes('Limiting retries for the idempotent producer');
+  if (msg.includes('Limiting retries for the idempotent producer')) return true;
+  // A broker that has just started loads its groups; kafkajs retries, and says so.
+  return JSON.stringify(entry).includes('The coordinator is loading');
 }

@@ -53,3 +53,22 @@ test('Envoy lines: proxy failures, 5xx, server-side gRPC codes and slow calls; t
 test('no log directory, no lines', (t) => {
   t.deepEqual(problemLines(path.join(tmpdir(), 'shop-no-such-dir')), []);
 });
+
+test('what needs no attention is left out: a client closing its stream, no route, documented waits, a broker loading its groups', (t) => {
+  const d = dir();
+  const line = (o: object) => json({ flags: '-', status: 200, grpc_status: null, duration_ms: 5, ...o });
+  writeFileSync(
+    path.join(d, 'envoy.log'),
+    [
+      line({ request_id: 'sse-closed', listener: 'edge', path: '/graphql', flags: 'DC', duration_ms: 30_000 }),
+      line({ request_id: 'no-route', listener: 'edge', path: '/version', flags: 'NR', status: 404 }),
+      line({ request_id: 'min-version-wait', listener: 'edge', path: '/graphql', duration_ms: 7_000 }),
+      line({ request_id: 'get-cart-wait', listener: 'grpc_cart-query', path: '/shop.cart.v1.CartQueryService/GetCart', grpc_status: 0, duration_ms: 7_000 }),
+      line({ request_id: 'slow-command', listener: 'grpc_cart-command', path: '/shop.cart.v1.CartCommandService/AddItem', grpc_status: 0, duration_ms: 7_000 }),
+      line({ request_id: 'edge-503', listener: 'edge', path: '/graphql', status: 503 }),
+    ].join('\n'),
+  );
+  writeFileSync(path.join(d, 'product.log'), json({ level: 'error', component: 'kafkajs', error: "The coordinator is loading and hence can't process requests for this group", msg: 'Response InitProducerId(key: 22, version: 1)' }));
+  const ids = problemLines(d).filter((l) => l.startsWith('{')).map((l) => (JSON.parse(l) as { request_id?: string }).request_id);
+  t.deepEqual(ids, ['slow-command', 'edge-503']);
+});
