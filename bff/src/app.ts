@@ -102,8 +102,15 @@ export function createApp(opts: {
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   // The access tokens' public keys, for Envoy's jwt_authn and any other verifier.
   app.get('/.well-known/jwks.json', async (c) => {
-    const { jwksJson } = await opts.clients.userCommand.getJwks({});
-    return c.body(jwksJson, 200, { 'content-type': 'application/json', 'cache-control': 'public, max-age=300' });
+    try {
+      const { jwksJson } = await opts.clients.userCommand.getJwks({});
+      return c.body(jwksJson, 200, { 'content-type': 'application/json', 'cache-control': 'public, max-age=300' });
+    } catch (err) {
+      // user-command is down: a verifier should keep the keys it has and ask again (503), not
+      // take the set as broken (500).
+      opts.log.warn({ err }, 'the access-token keys could not be read from user-command');
+      return c.json({ error: 'the keys are unavailable; retry later' }, 503, { 'retry-after': '5', 'cache-control': 'no-store' });
+    }
   });
   if (opts.config.GRAPHIQL) {
     app.route(graphiqlAssetsPath, graphiqlAssets());

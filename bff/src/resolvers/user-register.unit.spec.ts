@@ -31,7 +31,7 @@ function userServices(readModel: ReadModel, refuse?: ValidationError) {
     getUser: async (request: { userId: string; minVersion: number }, options?: { metadata?: Record<string, string> }) => {
       reads.push({ request, authorization: options?.metadata?.authorization });
       if (readModel === 'behind') throw new NotFoundError('user', request.userId);
-      const user: User = { id: userId, username: 'ada', email: '', emailVerified: false, displayName: readModel === 'stale' ? '' : 'Ada (read model)' };
+      const user: User = { id: userId, username: 'ada', email: '', emailVerified: false, displayName: readModel === 'stale' ? '' : 'Ada (read model)', version: readModel === 'stale' ? registeredAt - 1 : registeredAt };
       return { user, version: readModel === 'stale' ? registeredAt - 1 : registeredAt, stale: readModel === 'stale' };
     },
   } as unknown as Clients['userQuery'];

@@ -1,4 +1,4 @@
-import { NotFoundError, ValidationError } from '@shop/platform/errors';
+import { NotFoundError, UnavailableError, ValidationError } from '@shop/platform/errors';
 import type { User as UserMessage } from '@shop/contracts/shop/user/v1/user';
 import type { AuthenticateResponse } from '@shop/contracts/shop/user/v1/command_service';
 import { requireViewer } from '../auth/viewer.js';
@@ -106,7 +106,14 @@ export const userResolvers = {
       });
       const payload = await authPayload(ctx, auth);
       // The cart the client was using becomes theirs; without one, they get back the cart they had.
-      const cart = cartId ? await attachCartAtLogin(ctx, cartId, auth.userId, auth.accessToken) : await customerCart(signedInAs(ctx, auth.userId, auth.accessToken), auth.userId);
+      // Without a cart to attach, the cart is extra: signed in with none shown beats not signed in.
+      const cart = cartId
+        ? await attachCartAtLogin(ctx, cartId, auth.userId, auth.accessToken)
+        : await customerCart(signedInAs(ctx, auth.userId, auth.accessToken), auth.userId).catch((err: unknown) => {
+            if (!(err instanceof UnavailableError)) throw err;
+            ctx.log.warn({ err }, 'signed in without the cart: the cart service is unavailable');
+            return null;
+          });
       return { ...payload, cart };
     },
 
