@@ -330,6 +330,8 @@ function edgeListener(t: EnvoyTopology) {
               stat_prefix: 'edge',
               codec_type: 'AUTO',
               generate_request_id: true,
+              // The client gets the id too: a report of a failed call can quote it (access log, traces).
+              always_set_request_id_in_response: true,
               use_remote_address: true,
               // No client is internal: x-envoy-* headers a client sends (retry, timeout,
               // x-envoy-internal…) are removed, whatever its address (Envoy's default

@@ -20,7 +20,7 @@ test('a ring while nobody waits is kept for the next wait, once', async (t) => {
 
 /** Rejects after `ms`: far beyond what the awaited thing should take, so only a broken one loses the race. */
 const notWithin = (ms: number, what: string) => {
-  let timer: NodeJS.Timeout | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const promise = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} took more than ${ms} ms`)), ms)));
   return { promise, cancel: () => clearTimeout(timer) };
 };

@@ -7,7 +7,7 @@ import { adminApiKey } from '@shop/tools/apps';
 import { bffPort, stackDir, urls } from '@shop/tools/topology';
 import { connect, JSONCodec } from 'nats';
 import { gql } from './graphql.js';
-import { subscribe } from './sse.js';
+import { firstEventAfter, subscribe, SubscriptionCompleted } from './sse.js';
 
 /**
  * Users, tokens and the security rules, end to end through the Envoy edge (and, for
@@ -41,7 +41,7 @@ test('register, then me shows private fields while users/user show only public o
   const pub = await gql(`query ($id: ID!) { user(id: $id) { _id username } }`, { id: u.user.id });
   t.deepEqual(pub.data.user, { _id: u.user.id, username: u.username });
   const leak = await gql(`query ($id: ID!) { user(id: $id) { email } }`, { id: u.user.id });
-  t.truthy(leak.errors?.[0]?.extensions?.code, 'email is not part of the public User type');
+  t.is(leak.errors?.[0]?.extensions?.code, 'GRAPHQL_VALIDATION_FAILED', 'email is not part of the public User type');
   const all = await gql(`{ users { _id username } }`);
   t.true((all.data.users as Array<{ _id: string }>).some((x) => x._id === u.user.id));
 });
@@ -149,14 +149,30 @@ test('signing in with an anonymous cart merges it into the cart the user already
   const productId = await newProduct();
   const first = randomUUID();
   await gql(`mutation ($c: ID!, $p: ID!) { addToCart(cartId: $c, productId: $p, quantity: 2) { version } }`, { c: first, p: productId });
-  await gql(`mutation ($l: String!, $p: String!, $c: ID) { login(login: $l, password: $p, cartId: $c) { accessToken } }`, { l: u.username, p: u.password, c: first });
+  // The client knows each cart's version from the mutations; it waits for the read model to
+  // hold it (the login reads the carts from there), not for some time to pass.
+  t.like(await cartAt(first, 1), { itemCount: 2, customerId: null });
+  const signedIn = await gql(`mutation ($l: String!, $p: String!, $c: ID) { login(login: $l, password: $p, cartId: $c) { accessToken } }`, { l: u.username, p: u.password, c: first });
+  t.like(await cartAt(first, 2, bearer(signedIn.data.login.accessToken)), { itemCount: 2, customerId: u.user.id }, 'the login assigned the cart: version 2');
   const second = randomUUID();
   await gql(`mutation ($c: ID!, $p: ID!) { addToCart(cartId: $c, productId: $p, quantity: 3) { version } }`, { c: second, p: productId });
+  t.like(await cartAt(second, 1), { itemCount: 3 });
   const login = await gql(`mutation ($l: String!, $p: String!, $c: ID) { login(login: $l, password: $p, cartId: $c) { cart { id itemCount customerId } } }`, { l: u.username, p: u.password, c: second });
   t.like(login.data.login.cart, { id: first, itemCount: 5, customerId: u.user.id });
-  const emptied = await gql(`query ($c: ID!) { cart(id: $c) { itemCount } }`, { c: second });
-  t.is(emptied.data.cart.itemCount, 0);
+  // Merged away: emptied by a reset, its version 2.
+  t.like(await cartAt(second, 2), { itemCount: 0, version: 2 });
 });
+
+/** The cart once the read model holds `version` (a minVersion read, asked again while it answers stale). */
+async function cartAt(cartId: string, version: number, headers: Record<string, string> = {}) {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const res = await gql(`query ($c: ID!, $v: Int) { cart(id: $c, minVersion: $v) { version stale itemCount customerId } }`, { c: cartId, v: version }, headers);
+    if (res.errors) throw new Error(JSON.stringify(res.errors));
+    if (!res.data.cart.stale) return res.data.cart as { version: number; stale: boolean; itemCount: number; customerId: string | null };
+    if (Date.now() > deadline) throw new Error(`cart ${cartId} never reached version ${version}: ${JSON.stringify(res.data.cart)}`);
+  }
+}
 
 test('profile, password change and refresh rotation', async (t) => {
   const u = await signUp();
@@ -260,7 +276,7 @@ test('email verification: the mail goes out on NATS, its token verifies the addr
     ]);
     t.is(mail.to, `${u.username}@example.com`);
     const wrong = await gql(`mutation { verifyEmail(token: "not-the-token") { emailVerified } }`, {}, auth);
-    t.truthy(wrong.errors?.[0]?.extensions?.code);
+    t.like(wrong.errors?.[0], { message: 'verification token is wrong or expired', extensions: { code: 'FAILED_PRECONDITION' } });
     const verified = await gql(`mutation ($t: String!) { verifyEmail(token: $t) { emailVerified } }`, { t: mail.token }, auth);
     t.deepEqual(verified.data?.verifyEmail, { emailVerified: true });
     const reused = await gql(`mutation ($t: String!) { verifyEmail(token: $t) { emailVerified } }`, { t: mail.token }, auth);
@@ -276,20 +292,32 @@ test("a cart started while signed in is the customer's: me { cart }, login witho
   const cartId = randomUUID();
   await gql(`mutation ($c: ID!, $p: ID!) { addToCart(cartId: $c, productId: $p) { version } }`, { c: cartId, p: productId });
   const follower = await subscribe(`subscription ($c: ID!) { cartUpdated(cartId: $c) { version customerId } }`, { c: cartId });
+  // The follower is registered once it has seen one of these anonymous adds.
+  const { writes } = await firstEventAfter(follower, () => gql(`mutation ($c: ID!, $p: ID!) { addToCart(cartId: $c, productId: $p) { version } }`, { c: cartId, p: productId }));
+  const items = 1 + writes; // one item per add, one version per anonymous add
   try {
-    await new Promise((r) => setTimeout(r, 300));
     // Signed in, adding to the anonymous cart makes it hers.
     const added = await gql(`mutation ($c: ID!, $p: ID!) { addToCart(cartId: $c, productId: $p) { version customerId itemCount } }`, { c: cartId, p: productId }, bearer(u.accessToken));
-    t.deepEqual(added.data.addToCart, { version: 3, customerId: u.user.id, itemCount: 2 });
-    const cutOff = await follower.next(15_000);
-    t.is(cutOff.errors?.[0]?.extensions?.code, 'FORBIDDEN', JSON.stringify(cutOff));
+    // Two events: the cart becomes hers, and the item.
+    t.like(added.data.addToCart, { version: items + 2, customerId: u.user.id });
+    // Anonymous changes it may still be catching up on come first; the change of owner ends it.
+    for (;;) {
+      const event = await follower.next(15_000);
+      if (event.data?.cartUpdated?.customerId === null) continue;
+      t.is(event.errors?.[0]?.extensions?.code, 'FORBIDDEN', JSON.stringify(event));
+      break;
+    }
+    await t.throwsAsync(follower.next(15_000), { instanceOf: SubscriptionCompleted }, 'and the stream is over');
   } finally {
     follower.close();
   }
+  // Read at the version the signed-in add returned (the mutation may have answered stale).
+  const hers = await gql(`query ($c: ID!, $v: Int) { cart(id: $c, minVersion: $v) { version itemCount customerId } }`, { c: cartId, v: items + 2 }, bearer(u.accessToken));
+  t.like(hers.data.cart, { version: items + 2, itemCount: items + 1, customerId: u.user.id });
   const me = await gql(`{ me { cart { id itemCount customerId } } }`, {}, bearer(u.accessToken));
-  t.deepEqual(me.data.me.cart, { id: cartId, itemCount: 2, customerId: u.user.id });
+  t.deepEqual(me.data.me.cart, { id: cartId, itemCount: items + 1, customerId: u.user.id });
   const again = await gql(`mutation ($l: String!, $p: String!) { login(login: $l, password: $p) { cart { id itemCount } } }`, { l: u.username, p: u.password });
-  t.deepEqual(again.data.login.cart, { id: cartId, itemCount: 2 });
+  t.deepEqual(again.data.login.cart, { id: cartId, itemCount: items + 1 });
   const someoneElse = await signUp();
   const theirs = await gql(`{ me { cart { id } } }`, {}, bearer(someoneElse.accessToken));
   t.is(theirs.data.me.cart, null);

@@ -13,7 +13,8 @@ test('300 aliases of a waiting cart query are refused with a code, before any re
   const res = await gql(query);
   t.is(res.data, undefined, 'no field was resolved');
   t.truthy(res.errors?.length);
-  t.true(['GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED'].includes(res.errors?.[0]?.extensions?.code ?? ''), JSON.stringify(res.errors?.[0]));
+  // The parser's token limit stops a document this long before validation counts aliases.
+  t.like(res.errors?.[0], { message: 'Syntax Error: Token limit of 1000 exceeded.', extensions: { code: 'GRAPHQL_PARSE_FAILED' } });
   t.false(JSON.stringify(res).includes('    at '), 'no stack trace');
 });
 
