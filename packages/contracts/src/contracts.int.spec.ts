@@ -77,9 +77,14 @@ async function breakingBase(): Promise<{ sha?: string; why: string }> {
   const head = await run('git', ['rev-parse', '--verify', '--quiet', 'HEAD^{commit}']);
   const mergeBase = await run('git', ['merge-base', 'HEAD', 'refs/remotes/origin/main']);
   if (mergeBase.code === 0 && mergeBase.output !== head.output) return { sha: mergeBase.output, why: 'merge base with origin/main' };
-  const parent = await run('git', ['rev-parse', '--verify', '--quiet', 'HEAD~1^{commit}']);
-  if (parent.code === 0) return { sha: parent.output, why: 'HEAD~1' };
+  let parent = await run('git', ['rev-parse', '--verify', '--quiet', 'HEAD~1^{commit}']);
   const shallow = await run('git', ['rev-parse', '--is-shallow-repository']);
+  if (parent.code !== 0 && shallow.output === 'true') {
+    // A shallow clone may still reach its origin: one commit more is all this needs.
+    await run('git', ['fetch', '--quiet', '--deepen=1', 'origin']);
+    parent = await run('git', ['rev-parse', '--verify', '--quiet', 'HEAD~1^{commit}']);
+  }
+  if (parent.code === 0) return { sha: parent.output, why: 'HEAD~1' };
   return {
     why:
       shallow.output === 'true'
