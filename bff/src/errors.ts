@@ -38,14 +38,16 @@ export function maskError(log: Logger) {
     // A variable's value refused by its scalar (graphql-js wraps the scalar's own GraphQLError):
     // the client's mistake, answered with the scalar's code.
     if (error instanceof GraphQLError && original instanceof GraphQLError && original !== error && !error.path) {
-      const field = variableField(error.message);
-      return new GraphQLError(error.message, { nodes: error.nodes, extensions: { ...error.extensions, code: original.extensions.code ?? 'BAD_USER_INPUT', ...(field ? { field } : {}) } });
+      const message = withoutSuggestion(error.message);
+      const field = variableField(message);
+      return new GraphQLError(message, { nodes: error.nodes, extensions: { ...error.extensions, code: original.extensions.code ?? 'BAD_USER_INPUT', ...(field ? { field } : {}) } });
     }
     if (error instanceof GraphQLError && !error.originalError) {
       // A variable's value the schema refuses (null or missing where one is required, a
       // wrong type): bad input, like any other, naming the variable.
-      const field = variableField(error.message);
-      if (field) return new GraphQLError(error.message, { nodes: error.nodes, extensions: { ...error.extensions, code: 'BAD_USER_INPUT', field } });
+      const message = withoutSuggestion(error.message);
+      const field = variableField(message);
+      if (field) return new GraphQLError(message, { nodes: error.nodes, extensions: { ...error.extensions, code: 'BAD_USER_INPUT', field } });
       if (error.extensions.code) return error;
       // A document that does not fit the schema.
       return new GraphQLError(error.message, { ...error, extensions: { ...error.extensions, code: 'GRAPHQL_VALIDATION_FAILED' } });
@@ -70,6 +72,13 @@ function variableField(message: string): string | undefined {
   const base = tail?.[1] ?? variable;
   return tail?.[2] ? `${base}.${tail[2]}` : base;
 }
+
+/**
+ * graphql-js suggests a schema's field names in a variable's error (`Did you mean "sku"?`)
+ * even with suggestions off for documents (limits.ts): dropped, so the schema is not read
+ * out one wrong name at a time.
+ */
+const withoutSuggestion = (message: string) => message.replace(/ Did you mean [^?]{0,200}\?$/, '');
 
 /** Longer messages (a huge variable echoed back) are named by the variable alone. */
 const MAX_PARSED_MESSAGE = 4096;

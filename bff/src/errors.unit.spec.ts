@@ -74,3 +74,10 @@ test('a product price is Cents: beyond 32 bits it is taken exactly; a fraction o
   }
   t.deepEqual(sent, [10_000_000_001], 'only the valid price reached the product service');
 });
+
+test('an unknown field of an input variable gets no suggestion of the real ones, and is named', async (t) => {
+  const { app } = refusingCarts();
+  const res = await gql(app, `mutation ($i: RegisterInput!) { register(input: $i) { accessToken } }`, { i: { username: 'ada', password: 'correct horse battery', usernam: 'x' } });
+  t.like(res.errors?.[0]?.extensions, { code: 'BAD_USER_INPUT', field: 'i.usernam' });
+  t.false(/Did you mean/.test(res.errors?.[0]?.message ?? ''), res.errors?.[0]?.message);
+});

@@ -134,6 +134,11 @@ const anonymous = () => ({});
 const tooLong = (max: number) => longerThan(max, 20_001);
 const uuidCase = (field: string): Case => ({ what: `${field} not a UUID`, field, values: notUuid.filter((s) => s.length < 20_000) });
 /** Int arguments: GraphQL refuses non-integers and values beyond 32 bits itself (naming the variable), the services the rest. */
+/** Not a whole number of cents (the Cents scalar: 0 to 2^53 − 1, a JSON number). */
+const notCents = fc.oneof(
+  fc.double({ noNaN: true, noDefaultInfinity: true }).filter((d) => !Number.isInteger(d)),
+  fc.constantFrom(2 ** 53, 1e300, '1', 'one', true, [1], { n: 1 }),
+);
 const notAnInt = fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }).filter((d) => !Number.isInteger(d)), fc.constantFrom(2 ** 31, -(2 ** 31) - 1, 1e15, '1', 'one', true, [1], { n: 1 }));
 const goodAddress = () => ({ recipient: 'Ada Lovelace', line1: '1 Analytical St', city: 'London', postalCode: 'N1', countryCode: 'GB' });
 /** Printable junk for an Authorization header, JWT-shaped or not. */
@@ -180,7 +185,7 @@ const specs: Record<string, MutationFuzz> = {
       { what: 'input missing', field: 'input', values: fc.constantFrom(null, undefined) },
       { what: 'input.name blank or longer than 200', field: 'input.name', values: fc.oneof(blank, tooLong(200)) },
       { what: 'input.name with a NUL character', field: 'input.name', values: withNul },
-      { what: 'input.price negative or not an Int', field: 'input.price', values: fc.oneof(int32Below(0), notAnInt) },
+      { what: 'input.price negative or not a whole number of cents', field: 'input.price', values: fc.oneof(int32Below(0), notCents) },
       { what: 'input.quantity negative or not an Int', field: 'input.quantity', values: fc.oneof(int32Below(0), notAnInt) },
       { what: 'input.category not a slug', field: 'input.category', values: notASlug.filter((s) => s !== '') },
       { what: 'input.sku blank (not empty) or longer than 64', field: 'input.sku', values: fc.oneof(blank.filter((s) => s !== ''), tooLong(64)) },
