@@ -6,6 +6,11 @@ import { SignJWT, UnsecuredJWT, importPKCS8 } from 'jose';
 import { adminApiKey } from '@shop/tools/apps';
 import { bffPort, stackDir, urls } from '@shop/tools/topology';
 import { connect, JSONCodec } from 'nats';
+import pg from 'pg';
+import { createKafka } from '@shop/platform/kafka';
+import { createLogger } from '@shop/platform/log';
+import { topics } from '@shop/platform/topics';
+import { consumeTopic } from '@shop/testing';
 import { gql } from './graphql.js';
 import { firstEventAfter, subscribe, SubscriptionCompleted } from './sse.js';
 
@@ -229,8 +234,28 @@ test('no password, password hash or token appears in any log line of the stack',
   }
 });
 
-test('deleting the account erases the profile, frees the name and makes the cart disappear', async (t) => {
+test('deleting the account erases the profile, frees the name and makes the cart disappear; no personal data is left readable in the store, on Kafka or in dead letters', async (t) => {
   const u = await signUp();
+  // Personal data of every kind the user events carry, each a marker of this test alone.
+  const marker = randomUUID().replaceAll('-', '').slice(0, 16);
+  const street = `${marker} Analytical St`;
+  const profile = await gql(
+    `mutation ($i: UpdateProfileInput!) { updateProfile(input: $i) { version } }`,
+    { i: { displayName: `Ada ${marker}`, shippingAddress: { recipient: `Ada ${marker}`, line1: street, city: 'London', postalCode: 'N1', countryCode: 'GB' } } },
+    bearer(u.accessToken),
+  );
+  t.is(profile.errors, undefined, JSON.stringify(profile.errors));
+  const personal = [u.username, `${u.username}@example.com`, marker];
+  const keyCount = async () => {
+    const db = new pg.Client({ connectionString: urls.postgres('user') });
+    await db.connect();
+    try {
+      return Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM user_keys WHERE user_id = $1', [u.user.id])).rows[0]!.n);
+    } finally {
+      await db.end();
+    }
+  };
+  t.is(await keyCount(), 1, 'the user has a key while the account lives');
   const productId = await newProduct();
   const cartId = randomUUID();
   await gql(`mutation ($c: ID!, $p: ID!) { addToCart(cartId: $c, productId: $p) { version } }`, { c: cartId, p: productId });
@@ -245,6 +270,28 @@ test('deleting the account erases the profile, frees the name and makes the cart
   t.is(gone.data.user, null);
   const relogin = await gql(`mutation ($l: String!, $p: String!) { login(login: $l, password: $p) { accessToken } }`, { l: u.username, p: u.password });
   t.is(relogin.errors?.[0]?.extensions?.code, 'UNAUTHENTICATED');
+  // Erased everywhere the deleted user's events went (crypto-shredding): the key is gone, and
+  // nothing of the profile is readable without it in the store, on Kafka or in dead letters.
+  t.is(await keyCount(), 0, 'the key is destroyed');
+  const userDb = new pg.Client({ connectionString: urls.postgres('user') });
+  await userDb.connect();
+  try {
+    const stored = await userDb.query<{ data: string }>('SELECT data::text AS data FROM events WHERE stream_id = $1', [u.user.id]);
+    t.true(stored.rows.length >= 3, 'registered, profile, deleted');
+    const letters = await userDb.query<{ payload: string }>(
+      `SELECT payload::text AS payload FROM user_read.dead_letters WHERE stream_id = $1
+       UNION ALL SELECT stream_id AS payload FROM relay_dead_letters WHERE stream_id = $1`,
+      [u.user.id],
+    );
+    const kafka = createKafka({ brokers: urls.kafkaBrokers, clientId: 'erasure-e2e', log: createLogger('erasure-e2e', 'silent') });
+    const published = await consumeTopic(kafka, topics.userEvents, stored.rows.length, { where: (m) => m.key?.toString() === u.user.id, timeoutMs: 60_000 });
+    for (const text of [...stored.rows.map((r) => r.data), ...letters.rows.map((r) => r.payload), ...published.map((m) => m.value?.toString() ?? '')]) {
+      for (const p of personal) t.false(text.toLowerCase().includes(p.toLowerCase()), `${p} readable in ${text.slice(0, 120)}`);
+    }
+  } finally {
+    await userDb.end();
+  }
+
   const again = await gql(`mutation ($i: RegisterInput!) { register(input: $i) { user { username } } }`, { i: { username: u.username, password: password() } });
   t.is(again.data?.register.user.username, u.username, 'the username is free again');
 });
