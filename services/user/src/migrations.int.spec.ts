@@ -1,21 +1,12 @@
 import { readFileSync } from 'node:fs';
 import test from 'ava';
-import { eventStoreMigrations, relayMigrations } from '@shop/eventsourcing';
 import { newId } from '@shop/platform/ids';
-import { createPool } from '@shop/platform/postgres/pool';
-import { migrate } from '@shop/platform/postgres/migrate';
-import { createTestDatabase, testLogger } from '@shop/testing';
-import { userMigrations } from './migrations.js';
+import { testLogger } from '@shop/testing';
+import { createUserDatabase } from './test-fixtures.js';
 
 test('migration 005 drops the email claims of addresses never verified, and keeps verified ones and usernames', async (t) => {
-  const { log } = testLogger();
-  const db = await createTestDatabase('user_migrations');
-  const pool = createPool({ url: db.url, max: 2, log });
-  t.teardown(async () => {
-    await pool.end();
-    await db.drop();
-  });
-  await migrate(pool, [eventStoreMigrations, relayMigrations, userMigrations], log);
+  const { pool, close } = await createUserDatabase(testLogger().log, 'user_migrations');
+  t.teardown(close);
   // Claims as registration made them before the rule: username and email at once.
   const [verified, unverified] = [newId(), newId()];
   for (const [userId, name] of [[verified, 'ada'], [unverified, 'bob']] as const) {

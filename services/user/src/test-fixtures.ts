@@ -48,11 +48,24 @@ export interface UserCommandFixture {
   close(): Promise<void>;
 }
 
+/** A fresh database with the user command side's tables (event store, relay, user migrations); `close` drops it. */
+export async function createUserDatabase(log: Logger, name = 'user', poolMax = 2): Promise<{ db: TestDatabase; pool: Pool; close(): Promise<void> }> {
+  const db = await createTestDatabase(name);
+  const pool = createPool({ url: db.url, max: poolMax, log });
+  await migrate(pool, [eventStoreMigrations, relayMigrations, userMigrations], log);
+  return {
+    db,
+    pool,
+    async close() {
+      await pool.end();
+      await db.drop();
+    },
+  };
+}
+
 /** The user command service over a fresh database, with the dev-key fallback and a mailer that keeps the mails. */
 export async function startUserCommandService(log: Logger): Promise<UserCommandFixture> {
-  const db = await createTestDatabase('user');
-  const pool = createPool({ url: db.url, max: 30, log });
-  await migrate(pool, [eventStoreMigrations, relayMigrations, userMigrations], log);
+  const { db, pool } = await createUserDatabase(log, 'user', 30);
   /** The raw store: what is stored (sealed). `users` reads and writes through `sealedStore`. */
   const store = new PostgresEventStore(pool);
   let offsetMs = 0;

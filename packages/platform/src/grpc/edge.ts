@@ -19,10 +19,13 @@ export function required(field: string, value: string): string {
   return value;
 }
 
-/** proto3 `optional int64 expected_version`: absent = no check (the server retries on conflict). */
-export function expectedVersion(value: number | undefined): number | undefined {
+/**
+ * proto3 `optional int64 expected_version` (or a CRUD service's `expected_revision`): absent =
+ * no check (the server retries on conflict).
+ */
+export function expectedVersion(value: number | undefined, field = 'expected_version'): number | undefined {
   if (value === undefined) return undefined;
-  if (!Number.isSafeInteger(value) || value < 0) throw new ValidationError('expected_version', 'must be a version (0 or more)');
+  if (!Number.isSafeInteger(value) || value < 0) throw new ValidationError(field, 'must be a version (0 or more)');
   return value;
 }
 
@@ -89,4 +92,4 @@ function nulField(value: unknown, path: string): string | undefined {
 }
 
 /** ts-proto's camelCase field name back to its proto name. */
-const snakeCase = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+export const snakeCase = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);

@@ -125,7 +125,7 @@ export async function findClaimant(db: Queryable, kind: ClaimKind, value: string
   return rows[0]?.user_id;
 }
 
-export type Rotation<T> = { ok: true; userId: string; token: string; session: T } | { ok: false; reused: boolean };
+export type Rotation<T> = { ok: true; token: string; session: T } | { ok: false; reused: boolean };
 
 /** Rotating refresh tokens, kept as SHA-256 hashes. */
 export class RefreshTokens {
@@ -170,7 +170,7 @@ export class RefreshTokens {
       // The session was built for the token as it was read; a racing use that spent it
       // first leaves nothing here, and this use is the replay.
       if (spent && session !== undefined && spent.user_id === live[0]?.user_id) {
-        return { ok: true, userId: spent.user_id, token: await this.insert(tx, spent.user_id, spent.family_id), session };
+        return { ok: true, token: await this.insert(tx, spent.user_id, spent.family_id), session };
       }
       const { rows: known } = await tx.query<{ family_id: string; revoked_at: Date | null }>(
         'SELECT family_id, revoked_at FROM refresh_tokens WHERE token_hash = $1',

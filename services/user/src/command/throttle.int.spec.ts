@@ -1,20 +1,11 @@
 import test from 'ava';
-import { createPool } from '@shop/platform/postgres/pool';
-import { migrate } from '@shop/platform/postgres/migrate';
-import { createTestDatabase, testLogger } from '@shop/testing';
-import { eventStoreMigrations, relayMigrations } from '@shop/eventsourcing';
-import { userMigrations } from '../migrations.js';
+import { testLogger } from '@shop/testing';
+import { createUserDatabase } from '../test-fixtures.js';
 import { limits, Throttle } from './throttle.js';
 
 test('prune drops the counters whose window started more than a day ago and keeps the live ones', async (t) => {
-  const { log } = testLogger();
-  const db = await createTestDatabase('throttle');
-  const pool = createPool({ url: db.url, max: 2, log });
-  t.teardown(async () => {
-    await pool.end();
-    await db.drop();
-  });
-  await migrate(pool, [eventStoreMigrations, relayMigrations, userMigrations], log);
+  const { pool, close } = await createUserDatabase(testLogger().log, 'throttle');
+  t.teardown(close);
   let now = new Date('2026-12-01T00:00:00Z');
   const throttle = new Throttle(pool, () => now);
   await throttle.record(limits.loginPerAddress, '203.0.113.7');

@@ -6,7 +6,7 @@ import { CLIENT_ADDRESS_HEADER, requireSelfOrService } from '@shop/platform/auth
 import type { Clock, IdGenerator } from '@shop/platform/ids';
 import type { Pool } from '@shop/platform/postgres/pool';
 import { active, checkPassword, normalizeEmail, normalizeUsername, checkDisplayName, type UserCommand } from '../domain/user.js';
-import { EmailVerified } from '@shop/contracts/shop/user/v1/events';
+import { EmailVerificationRequested, EmailVerified } from '@shop/contracts/shop/user/v1/events';
 import type { UserEvent } from '../domain/events.js';
 import { expectedVersion, metadataOf, required, uuid } from '@shop/platform/grpc/edge';
 import {
@@ -71,12 +71,9 @@ export function userCommandService(deps: UserCommandServiceDeps): ServiceBinding
     return { user: active(state, userId), version };
   };
 
-  const session = async (userId: string, refreshToken: string) => ({
-    accessToken: await tokens.accessToken(userId),
-    refreshToken,
-    expiresIn: tokens.accessTtlSeconds,
-    userId,
-  });
+  /** A session's access part; the refresh token comes with it (issued, or rotated). */
+  const access = async (userId: string) => ({ accessToken: await tokens.accessToken(userId), expiresIn: tokens.accessTtlSeconds, userId });
+  const session = async (userId: string, refreshToken: string) => ({ ...(await access(userId)), refreshToken });
 
   return bind(USER_COMMAND_SERVICE, UserCommandServiceService, {
     async registerUser(req, ctx) {
@@ -125,7 +122,7 @@ export function userCommandService(deps: UserCommandServiceDeps): ServiceBinding
       const rotation = await refreshTokens.rotate(token, async (userId) => {
         const { state } = await users.load(userId);
         if (state.status !== 'active') throw new UnauthenticatedError(REFRESH_FAILED);
-        return { accessToken: await tokens.accessToken(userId), expiresIn: tokens.accessTtlSeconds, userId };
+        return access(userId);
       });
       if (!rotation.ok) {
         if (rotation.reused) ctx.log.warn('a spent refresh token was presented again: its family is revoked');
@@ -237,5 +234,5 @@ const writeResult = (r: { version: number; position: number }): WriteResult => (
 
 const isEmailVerified = (e: UserEvent): e is Extract<UserEvent, { type: typeof EmailVerified.$type }> => e.type === EmailVerified.$type;
 
-const isVerificationRequested = (e: UserEvent): e is Extract<UserEvent, { type: 'shop.user.v1.EmailVerificationRequested' }> =>
-  e.type === 'shop.user.v1.EmailVerificationRequested';
+const isVerificationRequested = (e: UserEvent): e is Extract<UserEvent, { type: typeof EmailVerificationRequested.$type }> =>
+  e.type === EmailVerificationRequested.$type;

@@ -3,7 +3,7 @@ import type { StockLine as StockLineMessage } from '@shop/contracts/shop/product
 import { ValidationError } from '@shop/platform/errors';
 import { requireService } from '@shop/platform/auth/caller';
 import { bind, type ServiceBinding } from '@shop/platform/grpc/server';
-import { metadataOf, uuid } from '@shop/platform/grpc/edge';
+import { expectedVersion, metadataOf, snakeCase, uuid } from '@shop/platform/grpc/edge';
 import { updatableFields, type ProductFields, type StockLine, type UpdatableField } from '../../domain/product.js';
 import type { Catalog } from '../../app/catalog.js';
 import type { Reservations } from '../../app/reservations.js';
@@ -94,13 +94,13 @@ export function productService(catalog: Catalog, reservations: Reservations): Se
       };
       if (mask.includes('price') && !body.price) throw new ValidationError('product.price', 'is required when update_mask lists price');
       // The body's fields are checked under their names in it (`product.name`), as the client sent them.
-      const product = await inBody(catalog.update(id, patch, mask, expectedRevision(req.expectedRevision), metadataOf(ctx)));
+      const product = await inBody(catalog.update(id, patch, mask, expectedVersion(req.expectedRevision, 'expected_revision'), metadataOf(ctx)));
       return { product: toProtoProduct(product) };
     },
 
     async deleteProduct(req, ctx) {
       requireService(ctx.caller);
-      await catalog.delete(uuid('id', req.id), expectedRevision(req.expectedRevision), metadataOf(ctx));
+      await catalog.delete(uuid('id', req.id), expectedVersion(req.expectedRevision, 'expected_revision'), metadataOf(ctx));
       return {};
     },
 
@@ -123,15 +123,10 @@ export function productService(catalog: Catalog, reservations: Reservations): Se
 
     async restockProduct(req, ctx) {
       requireService(ctx.caller);
-      const product = await catalog.restock(uuid('id', req.id), req.quantity, expectedRevision(req.expectedRevision), metadataOf(ctx));
+      const product = await catalog.restock(uuid('id', req.id), req.quantity, expectedVersion(req.expectedRevision, 'expected_revision'), metadataOf(ctx));
       return { product: toProtoProduct(product) };
     },
   });
-}
-
-function expectedRevision(value: number | undefined): number | undefined {
-  if (value !== undefined && value < 0) throw new ValidationError('expected_revision', 'must not be negative');
-  return value;
 }
 
 /** Names a refused field of UpdateProduct's body by its path in the request. */
@@ -161,7 +156,7 @@ function stockLines(lines: StockLineMessage[]): StockLine[] {
 function parseMask(paths: string[]): UpdatableField[] {
   const fields = new Set<UpdatableField>();
   for (const raw of paths.flatMap((p) => p.split(','))) {
-    const path = raw.trim().replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+    const path = snakeCase(raw.trim());
     const field = path.startsWith('price.') || path === 'price' ? 'price' : path;
     if (!(updatableFields as readonly string[]).includes(field)) {
       throw new ValidationError('update_mask', `unknown field "${raw.length > 64 ? `${raw.slice(0, 64)}…` : raw}"; updatable: ${updatableFields.join(', ')}`);
