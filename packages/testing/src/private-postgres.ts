@@ -50,6 +50,8 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     // pg_ctl -w waits for the server, not for crash recovery's end in every version: ask it.
     for (let attempt = 0; ; attempt++) {
       const client = new pg.Client({ connectionString: url() });
+      // A connection the server ends while it recovers emits this; unheard, it kills the worker.
+      client.on('error', () => undefined);
       try {
         await client.connect();
         await client.query('SELECT 1');
@@ -76,7 +78,10 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     start,
     async crash() {
       const postmaster = Number.parseInt(readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]!, 10);
-      const victims = [postmaster, ...childrenOf(postmaster)];
+      // Only this cluster's processes: a pid read a moment ago may belong to anyone now
+      // (a kill -9 of the test's own worker dies without a word).
+      const victims = [postmaster, ...childrenOf(postmaster)].filter((pid) => pid !== process.pid && isPostgres(pid));
+      if (!victims.includes(postmaster)) throw new Error(`no postmaster of ${dataDir} at pid ${postmaster}`);
       for (const pid of victims) {
         try {
           process.kill(pid, 'SIGKILL');
@@ -85,7 +90,11 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
         }
       }
       // The next start needs the old shared memory released, i.e. every process gone.
-      while (victims.some(isRunning)) await sleep(50);
+      const deadline = Date.now() + 30_000;
+      while (victims.some(isRunning)) {
+        if (Date.now() > deadline) throw new Error(`Postgres processes ${victims.filter(isRunning).join(', ')} outlived kill -9 by 30 s`);
+        await sleep(50);
+      }
       // A dead postmaster left unreaped (a zombie, until init gets to it) still answers
       // kill(pid, 0), which a new postmaster takes for "another server is running".
       // Same for the socket's lock file.
@@ -113,6 +122,15 @@ function childrenOf(pid: number): number[] {
     }
   }
   return children;
+}
+
+/** A process of the Postgres binaries (`postgres: …` for backends, whatever their title). */
+function isPostgres(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim().startsWith('postgres');
+  } catch {
+    return false;
+  }
 }
 
 function isRunning(pid: number): boolean {

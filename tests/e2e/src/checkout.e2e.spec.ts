@@ -1,10 +1,11 @@
 import test from 'ava';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { subjects } from '@shop/platform/subjects';
 import { paymentDeclineAmountCents } from '@shop/tools/apps';
 import { gql } from './graphql.js';
 import { admin, bearer, checkOut, fillCart, newProduct, settled, signUp, stockOf } from './shop.js';
-import { subscribe } from './sse.js';
+import { natsSubscribed, subscribe } from './sse.js';
 
 /**
  * Buying, end to end through the Envoy edge: cart → checkOut → the order service places
@@ -144,8 +145,8 @@ test('orderStatusChanged delivers every status of the caller\'s order, in order'
   const cup = await newProduct('E2E live cup', 800, 5);
   const cartId = await fillCart(frank.token, [[cup, 1]]);
   const watch = await subscribe(`subscription { orderStatusChanged { orderId status version reason } }`, {}, bearer(frank.token));
-  // The subscription is open once the BFF has subscribed on NATS; give it a moment before checking out.
-  await sleep(300);
+  // The subscription sees changes once the BFF has subscribed on NATS.
+  await natsSubscribed(subjects.orderStatus(frank.id));
   const orderId = (await checkOut(frank.token, cartId)).data.checkOut.orderId;
   const seen = [];
   for (let i = 0; i < 4; i++) {

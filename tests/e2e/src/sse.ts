@@ -1,4 +1,5 @@
-import { urls } from '@shop/tools/topology';
+import { waitFor } from '@shop/testing';
+import { infraPorts, urls } from '@shop/tools/topology';
 
 /** No event came in the time a caller gave `next()`: the only failure a retry can cure. */
 export class NoEventInTime extends Error {}
@@ -127,4 +128,14 @@ export async function firstEventAfter(sub: Subscription, write: (attempt: number
     }
   }
   throw new Error(`the subscription showed no event after ${tries} writes, ${perTryMs} ms apart`);
+}
+
+/**
+ * Waits until NATS has a subscription that `subject` reaches (its monitoring endpoint says
+ * so): the BFF subscribes on NATS only after a stream has opened, and a change published
+ * before that goes by unseen. For subjects only one test subscribes to (a new customer's).
+ */
+export async function natsSubscribed(subject: string): Promise<void> {
+  const url = `http://127.0.0.1:${infraPorts.natsMonitor}/subsz?subs=1&test=${encodeURIComponent(subject)}`;
+  await waitFor(`a NATS subscription to ${subject}`, async () => ((await (await fetch(url)).json()) as { total: number }).total > 0, { intervalMs: 20 });
 }
