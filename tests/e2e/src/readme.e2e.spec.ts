@@ -5,7 +5,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { script, snippets, verdict } from './doc-test/snippets.js';
+import { grpcServices } from '@shop/tools/topology';
+import { asCustomer, asService } from './fuzz/tokens.js';
 import { gql } from './graphql.js';
+import { grpcurlCall } from './grpcurl.js';
 
 /**
  * The README works when followed: every shell snippet in it runs, top to bottom, in one
@@ -16,16 +19,26 @@ import { gql } from './graphql.js';
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const readme = readFileSync(join(root, 'README.md'), 'utf8');
 
-/** The users the README registers: left over only if an earlier run stopped before their deletion. */
+/**
+ * The users the README registers: left over only if an earlier run stopped before their
+ * deletion. Found by name and deleted with a token of theirs (no failed sign-ins, which the
+ * throttle would count against the README's own).
+ */
 async function forgetReadersAccounts(): Promise<void> {
-  for (const name of ['ada', 'grace']) {
-    for (const password of ['correct horse battery', 'an even better password']) {
-      const login = await gql<{ login: { accessToken: string } }>(`mutation { login(login: "${name}", password: "${password}") { accessToken } }`);
-      const token = login.data?.login?.accessToken;
-      if (token) await gql('mutation { deleteAccount }', {}, { authorization: `Bearer ${token}` });
-    }
+  for (const username of ['ada', 'grace']) {
+    const found = await grpcurlCall(userQuery, 'shop.user.v1.UserQueryService/GetUserByUsername', { username }, headerLines(await asService())).catch(
+      (err: { stderr?: string }) => {
+        if (err.stderr?.includes('Code: NotFound')) return undefined;
+        throw err;
+      },
+    );
+    const id = (found as { user?: { id: string } } | undefined)?.user?.id;
+    if (id) await gql('mutation { deleteAccount }', {}, await asCustomer(id));
   }
 }
+
+const userQuery = `127.0.0.1:${grpcServices.find((s) => s.name === 'user-query')!.envoyPort}`;
+const headerLines = (headers: Record<string, string>) => Object.entries(headers).map(([k, v]) => `${k}: ${v}`);
 
 async function follow(dir: string): Promise<string[]> {
   const { text, commands } = script(snippets(readme), 3);
