@@ -1,12 +1,15 @@
 import test from 'ava';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { ensureTopics } from '@shop/platform/kafka';
+import type { Kafka, KafkaMessage } from 'kafkajs';
+import { createKafka, ensureTopics } from '@shop/platform/kafka';
 import { createMetrics } from '@shop/platform/metrics';
+import { enqueue, outboxMigrations } from '@shop/platform/outbox';
 import { createPool, type Pool } from '@shop/platform/postgres/pool';
 import { migrate } from '@shop/platform/postgres/migrate';
-import { consumeTopic, createTestDatabase, testKafka, testLogger, waitFor, type TestDatabase } from '@shop/testing';
+import { urls } from '@shop/tools/topology';
+import { consumeTopic, createTestDatabase, createTestTopics, startKafkaGate, testKafka, testLogger, waitFor, type TestDatabase } from '@shop/testing';
 import { PostgresEventStore, eventStoreMigrations } from './postgres/store.js';
-import { relayMigrations, startRelay } from './relay.js';
+import { relayMigrations, startRelay, type Relay } from './relay.js';
 
 const { log } = testLogger();
 let db: TestDatabase;
@@ -15,7 +18,7 @@ let pool: Pool;
 test.before(async () => {
   db = await createTestDatabase('relay');
   pool = createPool({ url: db.url, max: 5, log });
-  await migrate(pool, [eventStoreMigrations, relayMigrations], log);
+  await migrate(pool, [eventStoreMigrations, outboxMigrations, relayMigrations], log);
 });
 
 test.after.always(async () => {
@@ -49,4 +52,185 @@ test('an event larger than the broker accepts is recorded with the reason and sk
   await store.append(streamType, id, [{ type: 'test.v1.Small', data: { n: 4 } }], 3);
   const after = await consumeTopic(kafka, topic, 3);
   t.deepEqual(after.map((m) => Number(m.headers!.version!.toString())), [1, 3, 4]);
+});
+
+/** A relay of one stream type onto a one-partition topic of its own (one partition: the topic's order is the relay's order). */
+async function setup(prefix: string) {
+  const tag = randomBytes(3).toString('hex');
+  const kafka = testKafka(log, `relay-${prefix}-test`);
+  const { topic } = await createTestTopics(kafka, `relay-${prefix}`, 1);
+  return { tag, kafka, topic, name: `relay-${prefix}-${tag}`, streamType: `${prefix}_${tag}` };
+}
+
+const startTestRelay = async (t: { teardown(fn: () => Promise<void>): void }, opts: Pick<Parameters<typeof startRelay>[0], 'pool' | 'name' | 'table' | 'kafka' | 'streamTypes' | 'log'> & { topic: string }): Promise<Relay> => {
+  const relay = await startRelay({ ...opts, topicFor: () => opts.topic, registry: createMetrics('t'), idleMs: 5 });
+  t.teardown(() => relay.stop());
+  return relay;
+};
+
+async function checkpointOf(name: string): Promise<{ transaction_id: string; position: number } | undefined> {
+  const { rows } = await pool.query('SELECT transaction_id::text, position FROM relay_checkpoints WHERE name = $1', [name]);
+  return rows[0];
+}
+
+/** Where the relay's checkpoint must end: the last row of `table` for these stream types, in the relay's order. */
+async function lastRow(table: string, streamType: string) {
+  const { rows } = await pool.query(`SELECT transaction_id::text, position FROM ${table} WHERE stream_type = $1 ORDER BY transaction_id DESC, position DESC LIMIT 1`, [streamType]);
+  return rows[0] as { transaction_id: string; position: number };
+}
+
+/** The number of messages on a one-partition topic (its end offset), read past any client under test. */
+async function endOffset(kafka: Kafka, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return Number((await admin.fetchTopicOffsets(topic))[0]!.high);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Everything on a one-partition topic, in offset order. */
+async function readAll(kafka: Kafka, topic: string): Promise<KafkaMessage[]> {
+  return consumeTopic(kafka, topic, await endOffset(kafka, topic));
+}
+
+/** Each message's `pick` at its first arrival, in arrival order: what a consumer that skips redeliveries sees. */
+const firstArrivals = (messages: KafkaMessage[], pick: (m: KafkaMessage) => string) => [...new Set(messages.map(pick))];
+const versionOf = (m: KafkaMessage) => m.headers!.version!.toString();
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => String(from + i));
+
+test('Kafka unreachable and back: the checkpoint stays put while it is down, and afterwards every event arrives, in order', async (t) => {
+  const s = await setup('outage');
+  // The relay's every connection to the real broker goes through a gate the test cuts.
+  const gate = await startKafkaGate();
+  t.teardown(() => gate.destroy());
+  const relayLog = testLogger();
+  const gated = createKafka({ brokers: urls.kafkaBrokers, clientId: 'relay-outage', log: relayLog.log, socketFactory: gate.socketFactory });
+  const store = new PostgresEventStore(pool);
+  const id = randomUUID();
+  await store.append(s.streamType, id, [1, 2, 3].map((n) => ({ type: 'test.v1.Counted', data: { n } })), 'no_stream');
+  await startTestRelay(t, { pool, name: s.name, table: 'events', kafka: gated, topic: s.topic, streamTypes: [s.streamType], log: relayLog.log });
+  await waitFor('the first three events published', async () => (await checkpointOf(s.name))?.position === (await lastRow('events', s.streamType)).position);
+  t.true(gate.connections > 0, 'the relay reached the broker through the gate');
+  const before = await checkpointOf(s.name);
+
+  await gate.close();
+  const failuresBefore = relayLog.lines().filter((l) => l.msg === 'relay batch failed; retrying').length;
+  // One transaction per event: the relay sees them as they come, not as one batch.
+  for (let n = 4; n <= 10; n++) await store.append(s.streamType, id, [{ type: 'test.v1.Counted', data: { n } }], n - 1);
+  // The relay sends only when it has events, so a failure now is its attempt at these.
+  await waitFor('the relay to fail a batch', () => relayLog.lines().filter((l) => l.msg === 'relay batch failed; retrying').length > failuresBefore, { timeoutMs: 90_000 });
+  t.deepEqual(await checkpointOf(s.name), before, 'the checkpoint does not pass what Kafka has not acknowledged');
+  t.is(await endOffset(s.kafka, s.topic), 3, 'nothing reached the topic while it was down');
+
+  await gate.open();
+  const last = await lastRow('events', s.streamType);
+  await waitFor('the relay to catch up', async () => (await checkpointOf(s.name))?.position === last.position, { timeoutMs: 90_000 });
+  const messages = await readAll(s.kafka, s.topic);
+  t.deepEqual(firstArrivals(messages, versionOf), range(1, 10));
+});
+
+test('the leader\'s database session killed: another relay takes over from the checkpoint; nothing is lost and the order is kept', async (t) => {
+  const s = await setup('failover');
+  const apps = { a: `relay-a-${s.tag}`, b: `relay-b-${s.tag}` };
+  // Two replicas, each with its own pool, as two processes would have.
+  const poolA = createPool({ url: db.url, max: 3, log, application: apps.a });
+  const poolB = createPool({ url: db.url, max: 3, log, application: apps.b });
+  t.teardown(async () => {
+    await poolA.end();
+    await poolB.end();
+  });
+  const logB = testLogger();
+  const holder = async () => {
+    const { rows } = await pool.query<{ pid: number; app: string }>(
+      `SELECT a.pid, a.application_name AS app FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+       WHERE l.locktype = 'advisory' AND l.granted AND a.application_name = ANY($1::text[])`,
+      [[apps.a, apps.b]],
+    );
+    return rows[0];
+  };
+  await startTestRelay(t, { pool: poolA, name: s.name, table: 'events', kafka: s.kafka, topic: s.topic, streamTypes: [s.streamType], log });
+  await waitFor('relay A to lead', async () => (await holder())?.app === apps.a);
+  await startTestRelay(t, { pool: poolB, name: s.name, table: 'events', kafka: s.kafka, topic: s.topic, streamTypes: [s.streamType], log: logB.log });
+
+  const store = new PostgresEventStore(pool);
+  const id = randomUUID();
+  // The writer goes on through the takeover, so that B finds events A never published.
+  let appended = 0;
+  let stopAt = Infinity;
+  const writer = (async () => {
+    while (appended < stopAt) {
+      await store.append(s.streamType, id, [{ type: 'test.v1.Counted', data: { n: appended + 1 } }], appended);
+      appended++;
+    }
+  })();
+  await waitFor('A to have published some', async () => appended >= 20 && ((await checkpointOf(s.name))?.position ?? 0) > 0);
+  // Kill A's session until B holds the lock: A competes again after losing its session
+  // and may win the first rounds, which is a takeover too, but not the one under test.
+  let kills = 0;
+  await waitFor('relay B to take over', async () => {
+    const h = await holder();
+    if (h?.app === apps.a) {
+      await pool.query('SELECT pg_terminate_backend($1)', [h.pid]);
+      kills++;
+    }
+    return h?.app === apps.b;
+  }, { timeoutMs: 90_000, intervalMs: 50 });
+  stopAt = appended + 20;
+  await writer;
+  t.true(kills >= 1);
+  t.true(logB.lines().some((l) => l.msg === 'relay is the leader for its table'));
+  const last = await lastRow('events', s.streamType);
+  await waitFor('every event published', async () => (await checkpointOf(s.name))?.position === last.position, { timeoutMs: 90_000 });
+  t.log(`${appended} events, A's session killed ${kills} time(s)`);
+  t.deepEqual(firstArrivals(await readAll(s.kafka, s.topic), versionOf), range(1, appended));
+});
+
+test('the relay on an outbox table: rows go out in commit order, a lost checkpoint write republishes (at least once), and a restart resumes after the checkpoint', async (t) => {
+  const s = await setup('outbox');
+  // The first checkpoint write of this relay fails after its batch was sent, as in a crash
+  // between the two (a sequence: its count survives the failed transaction).
+  await pool.query(`CREATE SEQUENCE fault_${s.tag}`);
+  await pool.query(`CREATE FUNCTION fault_${s.tag}() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF NEW.name = '${s.name}' AND nextval('fault_${s.tag}') = 1 THEN RAISE EXCEPTION 'injected: checkpoint write lost'; END IF;
+      RETURN NEW;
+    END $$`);
+  await pool.query(`CREATE TRIGGER fault_${s.tag} BEFORE INSERT OR UPDATE ON relay_checkpoints FOR EACH ROW EXECUTE FUNCTION fault_${s.tag}()`);
+  t.teardown(() => pool.query(`DROP TRIGGER fault_${s.tag} ON relay_checkpoints`).then(() => undefined));
+
+  const row = (streamId: string, version: number) => ({ streamType: s.streamType, streamId, version, type: 'test.v1.Changed', data: { streamId, version } });
+  const relay1 = await startTestRelay(t, { pool, name: s.name, table: 'outbox', kafka: s.kafka, topic: s.topic, streamTypes: [s.streamType], log });
+  // A transaction that wrote first and commits last: the rows committed meanwhile must
+  // wait for it, or a consumer would see them before an earlier change.
+  const late = await pool.connect();
+  t.teardown(() => late.release());
+  await late.query('BEGIN');
+  await enqueue(late, [row('late', 1)]);
+  await enqueue(pool, [row('a', 1)]);
+  await enqueue(pool, [row('a', 2)]);
+  await relay1.drained();
+  t.is(await endOffset(s.kafka, s.topic), 0, 'nothing published while an earlier transaction is open');
+  await late.query('COMMIT');
+
+  const last = await lastRow('outbox', s.streamType);
+  await waitFor('the checkpoint at the last row', async () => (await checkpointOf(s.name))?.position === last.position);
+  const { rows: order } = await pool.query(`SELECT stream_id || '/' || version AS key FROM outbox WHERE stream_type = $1 ORDER BY transaction_id, position`, [s.streamType]);
+  t.deepEqual(order.map((r) => r.key), ['late/1', 'a/1', 'a/2']);
+  const key = (m: KafkaMessage) => `${m.key!.toString()}/${versionOf(m)}`;
+  const published = await readAll(s.kafka, s.topic);
+  t.deepEqual(firstArrivals(published, key), ['late/1', 'a/1', 'a/2'], 'in commit order');
+  t.true(published.length > 3, 'the batch whose checkpoint was lost went out again');
+  const { rows: fault } = await pool.query(`SELECT last_value FROM fault_${s.tag}`);
+  t.true(Number(fault[0].last_value) >= 2, 'the fault fired, and the write after it passed');
+
+  // A new relay (a restart) starts after the checkpoint: only the new row goes out.
+  await relay1.stop();
+  await startTestRelay(t, { pool, name: s.name, table: 'outbox', kafka: s.kafka, topic: s.topic, streamTypes: [s.streamType], log });
+  await enqueue(pool, [row('a', 3)]);
+  const next = await lastRow('outbox', s.streamType);
+  await waitFor('the new row published', async () => (await checkpointOf(s.name))?.position === next.position);
+  const after = await readAll(s.kafka, s.topic);
+  t.deepEqual(after.slice(published.length).map(key), ['a/3']);
 });

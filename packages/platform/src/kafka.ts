@@ -1,8 +1,8 @@
-import { Kafka, logLevel, Partitioners, type ITopicConfig, type LogEntry, type Producer } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type ISocketFactory, type ITopicConfig, type LogEntry, type Producer } from 'kafkajs';
 import type { Logger } from './log.js';
 
 /** A kafkajs client whose own log lines go through the process's JSON logger. */
-export function createKafka(opts: { brokers: string[]; clientId: string; log: Logger }): Kafka {
+export function createKafka(opts: { brokers: string[]; clientId: string; log: Logger; socketFactory?: ISocketFactory }): Kafka {
   const log = opts.log.child({ component: 'kafkajs' });
   return new Kafka({
     clientId: opts.clientId,
@@ -21,6 +21,8 @@ export function createKafka(opts: { brokers: string[]; clientId: string; log: Lo
     // relay and the consumers lag after an outage. What outlasts the retries fails to the
     // caller's own loop (the relay's backoff, the consumer's crash-and-restart).
     retry: { initialRetryTime: 200, maxRetryTime: 2_000, retries: 8 },
+    // Tests cut the network of one client this way (@shop/testing's Kafka gate).
+    ...(opts.socketFactory ? { socketFactory: opts.socketFactory } : {}),
   });
 }
 

@@ -7,3 +7,4 @@ export * from './free-port.js';
 export * from './private-postgres.js';
 export * from './private-nats.js';
 export * from './auth.js';
+export * from './kafka-gate.js';
