@@ -251,7 +251,9 @@ test.serial('update changes only the masked fields; a stale revision is ABORTED'
   ]);
 });
 
-test.serial('concurrent reservations never oversell', async (t) => {
+// Multi-line orders in opposite product orders, racing commits, releases, restocks and the
+// sweeper: reservation-races.int.spec.ts.
+test.serial('25 concurrent single-line reservations of one product with 10 in stock: exactly 10 are reserved', async (t) => {
   const { product } = await c.createProduct(lamp({ quantityOnHand: 10 }));
   const orders = Array.from({ length: 25 }, () => newId());
   const results = await Promise.all(orders.map((orderId) => c.reserveStock({ orderId, lines: [{ productId: product!.id, quantity: 1 }] })));
