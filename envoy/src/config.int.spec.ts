@@ -68,7 +68,9 @@ test('each gRPC service gets a listener, an HTTP/2 cluster with gRPC health chec
   t.is(listener.address.socket_address.port_value, 15053);
   const route = listener.filter_chains[0].filters[0].typed_config.route_config.virtual_hosts[0].routes[0].route;
   t.is(route.cluster, 'cart-command');
-  t.is(route.timeout, '2.000s');
+  // The route's time bounds the stream (DEADLINE_EXCEEDED), not the router (504, seen as UNAVAILABLE): runtime.int.spec.ts.
+  t.is(route.timeout, '0s');
+  t.deepEqual(route.max_stream_duration, { max_stream_duration: '2.000s', grpc_timeout_header_max: '2.000s' });
   t.regex(route.retry_policy.retry_on, /\bunavailable\b/);
   const cluster = cfg.static_resources.clusters.find((c: any) => c.name === 'cart-command');
   t.truthy(cluster.typed_extension_protocol_options['envoy.extensions.upstreams.http.v3.HttpProtocolOptions'].explicit_http_config.http2_protocol_options);

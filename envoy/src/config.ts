@@ -178,8 +178,17 @@ function cluster(name: string, upstream: Upstream, opts: { http2: boolean; dns: 
         ...opts.healthCheck,
       },
     ],
-    // A host that keeps failing is ejected for a while rather than retried into.
-    outlier_detection: { consecutive_5xx: 5, consecutive_gateway_failure: 3, interval: '5s', base_ejection_time: '10s', max_ejection_percent: 100 },
+    // A host that keeps failing is ejected for a while rather than retried into: after 3
+    // UNAVAILABLE (503) or other gateway failures in a row, or 5 errors of any kind. Envoy
+    // only counts gateway failures unless told to enforce them (its default is 0%).
+    outlier_detection: {
+      consecutive_5xx: 5,
+      consecutive_gateway_failure: 3,
+      enforcing_consecutive_gateway_failure: 100,
+      interval: '5s',
+      base_ejection_time: '10s',
+      max_ejection_percent: 100,
+    },
     // Envoy's default panic threshold (50%): when every host of a cluster looks unhealthy
     // (often the only one, slow under load), requests still go to them rather than all
     // failing with "no healthy upstream"; a host that is really down fails them fast anyway.
@@ -211,14 +220,17 @@ function grpcListener(route: GrpcRoute, host: string) {
                         match: { prefix: '/' },
                         route: {
                           cluster: route.name,
-                          timeout: ms(route.timeoutMs ?? 10_000),
+                          // The route's time is a stream duration, not the router's timeout: a call
+                          // cut short may have run, so the caller must get DEADLINE_EXCEEDED. The
+                          // router's timeouts answer 504, which gRPC callers see as UNAVAILABLE,
+                          // the code that says "did not run, try again" (the retries below).
+                          timeout: '0s',
                           // Honour the caller's grpc-timeout, capped by the route's.
-                          max_stream_duration: { grpc_timeout_header_max: ms(route.timeoutMs ?? 10_000) },
+                          max_stream_duration: { max_stream_duration: ms(route.timeoutMs ?? 10_000), grpc_timeout_header_max: ms(route.timeoutMs ?? 10_000) },
                           retry_policy: {
                             // UNAVAILABLE is safe to retry: the call did not run.
                             retry_on: 'unavailable,connect-failure,refused-stream,reset-before-request',
                             num_retries: 2,
-                            per_try_timeout: ms(route.timeoutMs ?? 10_000),
                             retry_back_off: { base_interval: '0.05s', max_interval: '0.5s' },
                           },
                         },
