@@ -3,6 +3,7 @@ import { connect } from 'nats';
 import { runProcess } from '@shop/platform/process';
 import { ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, createTokenVerifier } from '@shop/platform/auth';
 import { createServiceIdentity } from '@shop/platform/auth/caller';
+import { followRevocations, Revocations } from '@shop/platform/auth/revocations';
 import { configSchema } from './config.js';
 import { createClients } from './clients/index.js';
 import { createApp } from './app.js';
@@ -24,13 +25,26 @@ await runProcess('bff', configSchema, async ({ config, log, lifecycle, readiness
   const nats = await connect({ servers: config.NATS_URL, name: 'bff', maxReconnectAttempts: -1 });
   lifecycle.onShutdown('nats', () => nats.drain());
   readiness({ name: 'nats', check: async () => { if (nats.isClosed()) throw new Error('NATS connection closed'); } });
+  const identity = createServiceIdentity({ name: 'bff', key: config.SERVICE_TOKEN_KEY });
+  // Deleted accounts' tokens, refused at once (the edge only checks signatures). The BFF
+  // does not wait for the first listing: with user-command down it still serves (and says
+  // so in a warning until the listing succeeds), since only tokens of accounts deleted
+  // before it started, within one token lifetime, could slip through meanwhile.
+  const revocations = new Revocations();
+  const following = followRevocations({
+    nats,
+    revocations,
+    log,
+    list: async () => (await clients.userCommand.listRevocations({}, { metadata: await identity.metadata() })).revocations,
+  });
+  lifecycle.onShutdown('revocations', async () => following.stop());
   const verifier = createTokenVerifier({
     issuer: ACCESS_TOKEN_ISSUER,
     audience: ACCESS_TOKEN_AUDIENCE,
     fetchJwks: async () => JSON.parse((await clients.userCommand.getJwks({})).jwksJson),
     onRefreshError: (err) => log.warn({ err }, 'the access token keys could not be refreshed: the last good ones are still used'),
+    revocations,
   });
-  const identity = createServiceIdentity({ name: 'bff', key: config.SERVICE_TOKEN_KEY });
   const app = createApp({ clients, nats, verifier, identity, config, log });
   const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.LISTEN_HOST }) as import('node:http').Server;
   // Longer than Envoy's idle timeout for its connections to us (50 s): Envoy closes an idle

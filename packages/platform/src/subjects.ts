@@ -14,4 +14,6 @@ export const subjects = {
   orderStatus: (customerId: string) => `shop.notifications.order.${customerId}`,
   /** An email to send, e.g. a verification token (user-command → mailer). */
   email: (userId: string) => `shop.notifications.email.${userId}`,
+  /** shop.user.v1.AccessRevocation: a user's access tokens stop verifying (user-command → BFF; auth/revocations.ts). */
+  accessRevoked: 'shop.auth.revoked',
 } as const;

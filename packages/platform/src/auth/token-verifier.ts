@@ -19,6 +19,8 @@ export interface TokenVerifierOptions {
   retryMs?: number;
   /** Told when a refresh fails while the last good keys are still served. */
   onRefreshError?: (err: unknown) => void;
+  /** Users whose tokens no longer verify though signed and unexpired: deleted accounts (revocations.ts). */
+  revocations?: { has(userId: string): boolean };
 }
 
 /** The issuer and audience of access tokens: user-command signs with them, every verifier checks them. */
@@ -32,7 +34,9 @@ export const ACCESS_TOKEN_AUDIENCE = 'shop-api';
  * that junk tokens cannot make us hammer the issuer. A refresh that fails keeps the last
  * good keys in service (the issuer being down must not turn every valid token into a
  * 401); with no keys at all the verifier answers UnavailableError (503), not 401. Every
- * failure of the token itself is the same UnauthenticatedError, whatever went wrong.
+ * failure of the token itself is the same UnauthenticatedError, whatever went wrong. A
+ * token of a revoked subject (a deleted account) is refused too, though signed and
+ * unexpired: the edge cannot know, so this is where it stops working at once.
  */
 export function createTokenVerifier(opts: TokenVerifierOptions) {
   const algorithms = opts.algorithms ?? ['EdDSA', 'ES256'];
@@ -69,6 +73,7 @@ export function createTokenVerifier(opts: TokenVerifierOptions) {
   const check = async (token: string, force: boolean): Promise<Caller> => {
     const { payload } = await jwtVerify(token, await load(force), { issuer: opts.issuer, audience: opts.audience, algorithms, requiredClaims: ['exp', 'sub'] });
     if (typeof payload.sub !== 'string' || payload.sub.length === 0) throw new UnauthenticatedError('invalid access token');
+    if (opts.revocations?.has(payload.sub)) throw new UnauthenticatedError('access token revoked');
     return { userId: payload.sub };
   };
 

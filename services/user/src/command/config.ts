@@ -36,7 +36,7 @@ export const configSchema = z.object({
   JWT_EXTRA_PUBLIC_KEYS: env.optionalKeys(jwksJson),
   JWT_ACCESS_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(900),
   JWT_REFRESH_TTL_SECONDS: z.coerce.number().int().min(60).default(30 * 86_400),
-  /** Where verification mails go out (the notifications path); unset: they are not delivered. */
+  /** Where verification mails go out (the notifications path) and deleted accounts' access tokens are announced revoked; unset: neither. */
   NATS_URL: z.string().min(1).optional(),
   EMAIL_VERIFICATION_TTL_SECONDS: z.coerce.number().int().min(60).default(86_400),
   /**

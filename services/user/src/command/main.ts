@@ -20,6 +20,7 @@ import { userCommandHandler } from './user-handler.js';
 import { sealedStore } from '../personal-data/sealed-store.js';
 import { connectNats } from '@shop/platform/nats';
 import { natsMailer, unconfiguredMailer } from './verification-mailer.js';
+import { natsRevocations } from './revocations.js';
 
 await runProcess('user-command', configSchema, async ({ config, log, registry, lifecycle, readiness }) => {
   const pool = createPool({ url: config.DATABASE_URL, max: config.DATABASE_POOL_MAX, log, application: 'user-command' });
@@ -53,7 +54,7 @@ await runProcess('user-command', configSchema, async ({ config, log, registry, l
   );
   const nats = config.NATS_URL ? await connectNats({ url: config.NATS_URL, name: 'user-command', log }) : undefined;
   if (nats) lifecycle.onShutdown('nats', () => nats.drain());
-  else log.warn('NATS_URL is not set: email verification mails will not be delivered');
+  else log.warn("NATS_URL is not set: email verification mails will not be delivered, and a deleted account's access token keeps working until the BFF lists revocations again");
 
   // Counters whose window started more than a day ago are dropped hourly; any replica may do it.
   const throttle = new Throttle(pool, systemClock);
@@ -73,6 +74,7 @@ await runProcess('user-command', configSchema, async ({ config, log, registry, l
         throttle,
         tokens,
         mailer: nats ? natsMailer(nats, log) : unconfiguredMailer(log),
+        ...(nats ? { revocations: natsRevocations(nats, log) } : {}),
         clock: systemClock,
         newId,
         verificationTtlSeconds: config.EMAIL_VERIFICATION_TTL_SECONDS,

@@ -2,7 +2,7 @@ import type { WriteResult } from '@shop/contracts/shop/common/v1/consistency';
 import { UserCommandServiceService } from '@shop/contracts/shop/user/v1/command_service';
 import { UnauthenticatedError } from '@shop/platform/errors';
 import { bind, type CallContext, type ServiceBinding } from '@shop/platform/grpc/server';
-import { CLIENT_ADDRESS_HEADER, requireSelfOrService } from '@shop/platform/auth/caller';
+import { CLIENT_ADDRESS_HEADER, requireSelfOrService, requireService } from '@shop/platform/auth/caller';
 import type { Clock, IdGenerator } from '@shop/platform/ids';
 import type { Pool } from '@shop/platform/postgres/pool';
 import { active, checkPassword, normalizeEmail, normalizeUsername, checkDisplayName, type UserCommand } from '../domain/user.js';
@@ -27,6 +27,7 @@ import { randomToken, sha256, type TokenIssuer } from './tokens.js';
 import type { UserCommandHandler } from './user-handler.js';
 import type { VerificationMailer } from './verification-mailer.js';
 import { limits, Throttle } from './throttle.js';
+import { revocationAt, revocationsInForce, type RevocationPublisher } from './revocations.js';
 
 export const USER_COMMAND_SERVICE = 'shop.user.v1.UserCommandService';
 
@@ -43,6 +44,8 @@ export interface UserCommandServiceDeps {
   passwords: PasswordHasher;
   tokens: TokenIssuer;
   mailer: VerificationMailer;
+  /** Where a deleted account's access tokens are announced revoked (NATS); absent: verifiers learn it only by listing. */
+  revocations?: RevocationPublisher;
   clock: Clock;
   /** Defaults to the counters in `pool` over `clock`. */
   throttle?: Throttle;
@@ -203,11 +206,19 @@ export function userCommandService(deps: UserCommandServiceDeps): ServiceBinding
       const userId = uuid('user_id', req.userId);
       requireSelfOrService(ctx.caller, 'user_id', userId);
       const result = await run(userId, { type: 'DeleteAccount', userId }, ctx, { inTransaction: () => releaseIdentity(userId) });
+      // After the commit and before the answer: the client's next request with the old
+      // access token already finds it revoked at the BFF.
+      await deps.revocations?.publish(revocationAt(userId, clock(), tokens.accessTtlSeconds));
       return { result: writeResult(result) };
     },
 
     async getJwks() {
       return { jwksJson: JSON.stringify(tokens.jwks()) };
+    },
+
+    async listRevocations(_req, ctx) {
+      requireService(ctx.caller);
+      return { revocations: await revocationsInForce(pool, clock(), tokens.accessTtlSeconds) };
     },
   });
 }

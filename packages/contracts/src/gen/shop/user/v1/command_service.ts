@@ -187,6 +187,30 @@ export interface GetJwksResponse {
   jwksJson: string;
 }
 
+/** Input of ListRevocations. */
+export interface ListRevocationsRequest {
+}
+
+/** Output of ListRevocations. */
+export interface ListRevocationsResponse {
+  /** Every revocation still in force, the latest last. */
+  revocations: AccessRevocation[];
+}
+
+/**
+ * No access token of the user verifies any more (the account was deleted). Also
+ * the payload of the NATS subject shop.auth.revoked, in its proto3 JSON form.
+ */
+export interface AccessRevocation {
+  /** User id (UUID). */
+  userId: string;
+  /**
+   * When the revocation can be forgotten: every access token issued before it
+   * (or while it was being made) has expired by then.
+   */
+  expireTime?: string | undefined;
+}
+
 function createBaseRegisterUserRequest(): RegisterUserRequest {
   return { username: "", email: "", password: "", displayName: "" };
 }
@@ -1862,6 +1886,228 @@ export const GetJwksResponse: MessageFns<GetJwksResponse, "shop.user.v1.GetJwksR
   },
 };
 
+function createBaseListRevocationsRequest(): ListRevocationsRequest {
+  return {};
+}
+
+export const ListRevocationsRequest: MessageFns<ListRevocationsRequest, "shop.user.v1.ListRevocationsRequest"> = {
+  $type: "shop.user.v1.ListRevocationsRequest" as const,
+
+  encode(_: ListRevocationsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListRevocationsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListRevocationsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ListRevocationsRequest {
+    return {};
+  },
+
+  toJSON(_: ListRevocationsRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListRevocationsRequest>, I>>(base?: I): ListRevocationsRequest {
+    return ListRevocationsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListRevocationsRequest>, I>>(_: I): ListRevocationsRequest {
+    const message = createBaseListRevocationsRequest();
+    return message;
+  },
+};
+
+function createBaseListRevocationsResponse(): ListRevocationsResponse {
+  return { revocations: [] };
+}
+
+export const ListRevocationsResponse: MessageFns<ListRevocationsResponse, "shop.user.v1.ListRevocationsResponse"> = {
+  $type: "shop.user.v1.ListRevocationsResponse" as const,
+
+  encode(message: ListRevocationsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.revocations) {
+      AccessRevocation.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListRevocationsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListRevocationsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.revocations.push(AccessRevocation.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListRevocationsResponse {
+    return {
+      revocations: globalThis.Array.isArray(object?.revocations)
+        ? object.revocations.map((e: any) => AccessRevocation.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListRevocationsResponse): unknown {
+    const obj: any = {};
+    if (message.revocations?.length) {
+      obj.revocations = message.revocations.map((e) => AccessRevocation.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListRevocationsResponse>, I>>(base?: I): ListRevocationsResponse {
+    return ListRevocationsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListRevocationsResponse>, I>>(object: I): ListRevocationsResponse {
+    const message = createBaseListRevocationsResponse();
+    message.revocations = object.revocations?.map((e) => AccessRevocation.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseAccessRevocation(): AccessRevocation {
+  return { userId: "", expireTime: undefined };
+}
+
+export const AccessRevocation: MessageFns<AccessRevocation, "shop.user.v1.AccessRevocation"> = {
+  $type: "shop.user.v1.AccessRevocation" as const,
+
+  encode(message: AccessRevocation, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.userId !== "") {
+      writer.uint32(10).string(message.userId);
+    }
+    if (message.expireTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.expireTime), writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AccessRevocation {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAccessRevocation();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.userId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.expireTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AccessRevocation {
+    return {
+      userId: isSet(object.userId)
+        ? globalThis.String(object.userId)
+        : isSet(object.user_id)
+        ? globalThis.String(object.user_id)
+        : "",
+      expireTime: isSet(object.expireTime)
+        ? globalThis.String(object.expireTime)
+        : isSet(object.expire_time)
+        ? globalThis.String(object.expire_time)
+        : undefined,
+    };
+  },
+
+  toJSON(message: AccessRevocation): unknown {
+    const obj: any = {};
+    if (message.userId !== "") {
+      obj.userId = message.userId;
+    }
+    if (message.expireTime !== undefined) {
+      obj.expireTime = message.expireTime;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AccessRevocation>, I>>(base?: I): AccessRevocation {
+    return AccessRevocation.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AccessRevocation>, I>>(object: I): AccessRevocation {
+    const message = createBaseAccessRevocation();
+    message.userId = object.userId ?? "";
+    message.expireTime = object.expireTime ?? undefined;
+    return message;
+  },
+};
+
 /**
  * Commands on the event-sourced user stream (one stream per user id), plus
  * authentication: this service issues the JWTs the edge and the BFF check.
@@ -1978,6 +2224,23 @@ export const UserCommandServiceService = {
     responseSerialize: (value: GetJwksResponse): Buffer => Buffer.from(GetJwksResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetJwksResponse => GetJwksResponse.decode(value),
   },
+  /**
+   * The access tokens that must stop verifying before they expire (deleted
+   * accounts), for as long as one of them could still be valid: a verifier (the
+   * BFF) starts from this list and then follows the NATS subject
+   * shop.auth.revoked. Needs a service token.
+   */
+  listRevocations: {
+    path: "/shop.user.v1.UserCommandService/ListRevocations" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListRevocationsRequest): Buffer =>
+      Buffer.from(ListRevocationsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListRevocationsRequest => ListRevocationsRequest.decode(value),
+    responseSerialize: (value: ListRevocationsResponse): Buffer =>
+      Buffer.from(ListRevocationsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListRevocationsResponse => ListRevocationsResponse.decode(value),
+  },
 } as const;
 
 export interface UserCommandServiceServer extends UntypedServiceImplementation {
@@ -2008,6 +2271,13 @@ export interface UserCommandServiceServer extends UntypedServiceImplementation {
   deleteAccount: handleUnaryCall<DeleteAccountRequest, DeleteAccountResponse>;
   /** Returns the public keys that verify the access tokens. */
   getJwks: handleUnaryCall<GetJwksRequest, GetJwksResponse>;
+  /**
+   * The access tokens that must stop verifying before they expire (deleted
+   * accounts), for as long as one of them could still be valid: a verifier (the
+   * BFF) starts from this list and then follows the NATS subject
+   * shop.auth.revoked. Needs a service token.
+   */
+  listRevocations: handleUnaryCall<ListRevocationsRequest, ListRevocationsResponse>;
 }
 
 export interface UserCommandServiceClient extends Client {
@@ -2163,6 +2433,27 @@ export interface UserCommandServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetJwksResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * The access tokens that must stop verifying before they expire (deleted
+   * accounts), for as long as one of them could still be valid: a verifier (the
+   * BFF) starts from this list and then follows the NATS subject
+   * shop.auth.revoked. Needs a service token.
+   */
+  listRevocations(
+    request: ListRevocationsRequest,
+    callback: (error: ServiceError | null, response: ListRevocationsResponse) => void,
+  ): ClientUnaryCall;
+  listRevocations(
+    request: ListRevocationsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListRevocationsResponse) => void,
+  ): ClientUnaryCall;
+  listRevocations(
+    request: ListRevocationsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListRevocationsResponse) => void,
   ): ClientUnaryCall;
 }
 
