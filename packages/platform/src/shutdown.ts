@@ -62,6 +62,8 @@ export class Lifecycle {
     deadline.unref();
     let failed = false;
     for (const hook of [...this.hooks].reverse()) {
+      // One line per hook: a shutdown that times out names the hook it was waiting on.
+      this.log.info({ hook: hook.name }, 'stopping');
       try {
         await hook.fn();
       } catch (err) {
