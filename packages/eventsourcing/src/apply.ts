@@ -33,6 +33,22 @@ export interface ApplyOutcome<Doc> {
   duplicates: number;
   /** Events read back from the store to fill a gap in a stream's versions. */
   healed: number;
+  /** Events the projection rejected, delivered or healed: recorded in `dead_letters` and skipped. */
+  poisoned: Array<{ event: RecordedEvent; reason: string }>;
+}
+
+/** Records an event as dead and moves its stream past it: a replay skips it for good. */
+export async function recordDeadLetter(tx: Queryable, schema: string, event: RecordedEvent, reason: string): Promise<void> {
+  await tx.query(
+    `INSERT INTO ${schema}.dead_letters (event_id, stream_id, version, type, error, payload)
+     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_id) DO NOTHING`,
+    [event.id, event.streamId, event.version, event.type, reason, JSON.stringify(event)],
+  );
+  await tx.query(
+    `INSERT INTO ${schema}.stream_checkpoints (stream_id, version) VALUES ($1, $2)
+     ON CONFLICT (stream_id) DO UPDATE SET version = GREATEST(${schema}.stream_checkpoints.version, excluded.version), updated_at = now()`,
+    [event.streamId, event.version],
+  );
 }
 
 /**
@@ -40,6 +56,12 @@ export interface ApplyOutcome<Doc> {
  * stream's last applied version: a redelivered event is skipped, and an event that
  * arrives after a gap (its predecessors lost or still in flight) pulls the missing ones
  * from the event store first. Documents are loaded and saved in bulk, once per call.
+ *
+ * Poison events: `evolve` is pure, so an event it throws on will always be rejected.
+ * Such an event is skipped and recorded in `dead_letters` (the document stays as it was,
+ * the stream moves past it) wherever it is met — delivered live, read back to heal a gap,
+ * or refolded by a rebuild — so that the three end with the same read model. The caller
+ * reports `poisoned` (the projector sends them to the DLQ topic, a rebuild logs them).
  */
 export async function applyEvents<Doc>(
   tx: Queryable,
@@ -51,7 +73,7 @@ export async function applyEvents<Doc>(
   checkSchemaName(schema);
   const wanted = new Set(projection.streamTypes);
   const relevant = events.filter((e) => wanted.has(e.streamType));
-  const outcome: ApplyOutcome<Doc> = { docs: new Map(), applied: 0, duplicates: 0, healed: 0 };
+  const outcome: ApplyOutcome<Doc> = { docs: new Map(), applied: 0, duplicates: 0, healed: 0, poisoned: [] };
   if (relevant.length === 0) return outcome;
   const ids = [...new Set(relevant.map((e) => e.streamId))];
   // Every stream gets a row before it is read, so that there is always a row to lock: two
@@ -74,6 +96,8 @@ export async function applyEvents<Doc>(
   const docs = new Map<string, Doc | null>();
   const current = (id: string): Doc | null => (docs.has(id) ? (docs.get(id) ?? null) : (loaded.get(id) ?? null));
 
+  // Streams whose checkpoint moves: those with a new document, and those whose only new events were poison.
+  const moved = new Set<string>();
   for (const e of relevant) {
     const last = versions.get(e.streamId) ?? 0;
     if (e.version <= last) {
@@ -83,20 +107,31 @@ export async function applyEvents<Doc>(
     const sequence = e.version === last + 1 ? [e] : [...(await store.readStream(e.streamId, { after: last, upTo: e.version - 1 })), e];
     outcome.healed += sequence.length - 1;
     let doc: Doc | null = current(e.streamId);
-    for (const x of sequence) doc = projection.evolve(doc, x);
-    docs.set(e.streamId, doc);
+    let evolved = false;
+    for (const x of sequence) {
+      try {
+        doc = projection.evolve(doc, x);
+        evolved = true;
+      } catch (err) {
+        outcome.poisoned.push({ event: x, reason: err instanceof Error ? err.message : String(err) });
+      }
+    }
+    if (evolved) docs.set(e.streamId, doc);
     versions.set(e.streamId, e.version);
-    outcome.applied++;
+    moved.add(e.streamId);
+    // The delivered event itself counts as applied unless it was the one rejected.
+    if (outcome.poisoned.at(-1)?.event !== e) outcome.applied++;
   }
-  if (docs.size === 0) return outcome;
-  await projection.save(tx, schema, docs);
-  const changed = [...docs.keys()];
+  for (const p of outcome.poisoned) await recordDeadLetter(tx, schema, p.event, p.reason);
+  if (moved.size === 0) return outcome;
+  if (docs.size > 0) await projection.save(tx, schema, docs);
+  const streams = [...moved];
   await tx.query(
     `INSERT INTO ${schema}.stream_checkpoints (stream_id, version)
      SELECT * FROM unnest($1::text[], $2::bigint[])
      ON CONFLICT (stream_id) DO UPDATE
        SET version = GREATEST(${schema}.stream_checkpoints.version, excluded.version), updated_at = now()`,
-    [changed, changed.map((id) => versions.get(id)!)],
+    [streams, streams.map((id) => versions.get(id)!)],
   );
   outcome.docs = docs;
   return outcome;

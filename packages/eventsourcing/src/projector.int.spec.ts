@@ -75,6 +75,18 @@ async function expectedFold(streamIds: string[]) {
   return expected;
 }
 
+/**
+ * Poison events: whoever meets one (the live projector, a gap-heal, a rebuild) skips it
+ * and records it, and all three leave the read model a poison-free fold of the store.
+ */
+const afterPoison = { count: 2, sum: 4, version: 3 };
+
+const checkpointOf = async (schema: string, id: string) =>
+  (await pool.query<{ version: number }>(`SELECT version::int FROM ${schema}.stream_checkpoints WHERE stream_id = $1`, [id])).rows[0]?.version ?? 0;
+
+const deadLetters = async (schema: string) =>
+  (await pool.query(`SELECT event_id, stream_id, version::int, type, error FROM ${schema}.dead_letters ORDER BY event_id`)).rows;
+
 test('the relay publishes in stream order, keyed by stream id, with type, id and version headers', async (t) => {
   const s = await setup({ projector: false });
   const streams = [randomUUID(), randomUUID(), randomUUID()];
@@ -107,7 +119,7 @@ test('the projector folds events into the read model; the same event delivered t
   t.deepEqual(doc, { count: 3, sum: 112, version: 3 });
 });
 
-test('a poison event goes to the DLQ with its reason, and everything else still projects', async (t) => {
+test('a poison event met live goes to the DLQ with its reason, and everything else still projects', async (t) => {
   const s = await setup();
   const bad = randomUUID();
   const good = randomUUID();
@@ -118,13 +130,14 @@ test('a poison event goes to the DLQ with its reason, and everything else still 
     return c.get(bad)?.version === 3 && c.get(good)?.version === 1;
   });
   const counters = await s.counters();
-  t.deepEqual(counters.get(bad), { count: 2, sum: 4, version: 3 }, 'the events after the poison one are applied');
+  t.deepEqual(counters.get(bad), afterPoison, 'the events after the poison one are applied');
   const { rows } = await pool.query(`SELECT stream_id, version, type, error FROM ${s.projection.schema}.dead_letters`);
   t.like(rows[0], { stream_id: bad, version: 2, type: POISON });
   t.regex(rows[0].error, /cannot project/);
   const [dead] = await consumeTopic(kafka, s.dlq, 1);
   t.regex(dead!.headers!['dlq-reason']!.toString(), /cannot project test\.v1\.Poison/);
   t.is(JSON.parse(dead!.value!.toString()).version, 2);
+  t.true(dead!.headers!['dlq-source']!.toString().startsWith(`${s.topic}/`), 'the message as delivered, with its offset');
 });
 
 test('an event that arrives after a gap pulls the missing versions from the store', async (t) => {
@@ -143,16 +156,44 @@ test('an event that arrives after a gap pulls the missing versions from the stor
 
 const fixture = fileURLToPath(new URL('./testing/projector-fixture.ts', import.meta.url));
 
-function spawnProjector(env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', fixture], {
+/**
+ * The projector fixture as its own process. `marker` waits for one of its stdout marker
+ * lines and answers what follows the prefix; it fails at once, with the fixture's last
+ * output, if the process ends without printing it.
+ */
+function spawnProjector(env: Record<string, string>) {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', fixture], {
     env: { ...process.env, ...env, DATABASE_URL: db.url, KAFKA_BROKERS: urls.kafkaBrokers.join(',') },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  child.stderr!.on('data', (d: Buffer) => log.warn({ fixture: d.toString() }));
-  return child;
+  const markers: string[] = [];
+  const output: string[] = [];
+  const lines = (into: (l: string) => void) => {
+    let rest = '';
+    return (d: Buffer) => {
+      const parts = (rest + d.toString()).split('\n');
+      rest = parts.pop()!;
+      parts.forEach(into);
+    };
+  };
+  child.stdout!.on('data', lines((l) => (l.startsWith('projector-fixture: ') ? markers.push(l.slice('projector-fixture: '.length)) : output.push(l))));
+  child.stderr!.on('data', lines((l) => output.push(l)));
+  // 'close' comes after the exit and after the last of its output has been read.
+  let closed = false;
+  child.once('close', () => (closed = true));
+  const marker = async (prefix: string) => {
+    const last = () => output.slice(-5).join('\n');
+    await waitFor(`the fixture to print "${prefix}"`, () => closed || markers.some((l) => l.startsWith(prefix)), { timeoutMs: 90_000 }).catch((err: Error) => {
+      throw new Error(`${err.message}; its last output: ${last()}`);
+    });
+    const text = markers.find((l) => l.startsWith(prefix));
+    if (text === undefined) throw new Error(`the fixture ended (${child.exitCode ?? child.signalCode}) without printing "${prefix}"; its last output: ${last()}`);
+    return text.slice(prefix.length);
+  };
+  return { child, marker };
 }
 
-test('kill -9 of the projector in the middle of 5,000 events: after a restart the read model equals the fold of the store', async (t) => {
+test('kill -9 of the projector between a batch\'s database commit and its offset commit, in the middle of 5,000 events: after a restart the batch comes again, is skipped, and the read model equals the fold of the store', async (t) => {
   const s = await setup({ projector: false });
   const streams = Array.from({ length: 100 }, () => randomUUID());
   // 5,000 events: 50 per stream, appended in rounds so that streams interleave on the topic.
@@ -164,45 +205,100 @@ test('kill -9 of the projector in the middle of 5,000 events: after a restart th
     const { rows } = await pool.query<{ n: number }>(`SELECT coalesce(sum(version), 0)::int AS n FROM ${s.projection.schema}.stream_checkpoints`);
     return rows[0]!.n;
   };
-  const first = spawnProjector(env);
-  const atKill = await waitFor('the projector to be part-way through', async () => {
-    const n = await applied();
-    return n >= 250 ? n : undefined;
-  }, { intervalMs: 2, timeoutMs: 60_000 });
-  first.kill('SIGKILL');
-  await new Promise((r) => first.once('exit', r));
-  t.true(atKill < 5_000, `killed after ${atKill} of 5000 events`);
-  t.log(`killed with ${atKill} of 5000 events applied`);
+  // The fixture kills itself (SIGKILL) right after the database commit of the batch that
+  // takes it past 250 documents, before that batch's offset can reach Kafka.
+  const first = spawnProjector({ ...env, KILL_AFTER_DOCS: '250' });
+  cleanups.push(async () => void first.child.kill('SIGKILL'));
+  const killedDocs = Number(await first.marker('killing '));
+  t.is(await waitFor('the first projector to exit', async () => first.child.signalCode ?? undefined), 'SIGKILL');
+  const atKill = await applied();
+  t.true(atKill >= 250 && atKill < 5_000, `killed after ${atKill} of 5000 events`);
+  t.log(`killed with ${atKill} of 5000 events applied, the last batch writing ${killedDocs} documents`);
 
   const second = spawnProjector(env);
-  cleanups.push(async () => void second.kill('SIGKILL'));
+  cleanups.push(async () => void second.child.kill('SIGKILL'));
   await waitFor('all 5,000 events applied after the restart', async () => (await applied()) === 5_000, { timeoutMs: 90_000, intervalMs: 100 });
-  second.kill('SIGTERM');
+  second.child.kill('SIGTERM');
+  const events = JSON.parse(await second.marker('events ')) as Record<string, number>;
+  t.log(`after the restart: ${JSON.stringify(events)}`);
+  // The killed batch's events were committed to the database but not to Kafka: they came
+  // again (at least one per document it wrote), and were recognised as applied.
+  t.true((events.duplicate ?? 0) >= killedDocs, `${events.duplicate ?? 0} redelivered events skipped, ${killedDocs}+ expected`);
+  t.is(events.applied, 5_000 - atKill, 'every event applied once, by one projector or the other');
   const expected = await expectedFold(streams);
   const actual = await s.counters();
   t.is(actual.size, 100);
   for (const id of streams) t.deepEqual(actual.get(id), expected.get(id), id);
 });
 
-test('a rebuild from the event store swaps in an identical read model while the projector keeps running', async (t) => {
+test('a rebuild catches up under the swap\'s lock with the events committed after its bulk refold, and the projector keeps running on the new schema', async (t) => {
   const s = await setup();
   const streams = Array.from({ length: 20 }, () => randomUUID());
+  const allAt = async (version: number) => [...(await s.counters()).values()].filter((c) => c.version === version).length === streams.length;
   for (let i = 0; i < 5; i++) await Promise.all(streams.map((id) => s.append(id, [{ n: i }])));
-  await waitFor('initial projection', async () => [...(await s.counters()).values()].filter((c) => c.version === 5).length === 20);
+  await waitFor('initial projection', () => allAt(5));
   // Corrupt the live read model, as a buggy projection version would have.
   await pool.query(`UPDATE ${s.projection.schema}.counters SET sum = -1`);
-  // Keep writing during the rebuild.
-  const writes = Promise.all(streams.map((id) => s.append(id, [{ n: 1000 }])));
-  const result = await rebuildProjection({ pool, store, projection: s.projection, log, batchSize: 37 });
-  await writes;
-  t.true(result.events >= 100);
-  const expected = await expectedFold(streams);
-  await waitFor('the rebuilt model to include the writes made during the rebuild', async () => {
-    const c = await s.counters();
-    return streams.every((id) => c.get(id)?.version === 6);
+  const result = await rebuildProjection({
+    pool,
+    store,
+    projection: s.projection,
+    log,
+    batchSize: 37,
+    async beforeSwap() {
+      await Promise.all(streams.map((id) => s.append(id, [{ n: 1000 }])));
+      // The live projector applies them to the schema about to be replaced and moves on:
+      // only the swap's catch-up can bring them into the new one.
+      await waitFor('the live projector to apply them to the old schema', () => allAt(6));
+    },
   });
+  t.is(result.caughtUp, 20, 'the events appended before the swap were applied under its lock');
+  t.is(result.events, 120);
+  // Read at once: nothing but the swap can have put them there.
+  const expected = await expectedFold(streams);
   const actual = await s.counters();
   for (const id of streams) t.deepEqual(actual.get(id), expected.get(id), id);
   const { rows } = await pool.query(`SELECT nspname FROM pg_namespace WHERE nspname LIKE $1`, [`${s.projection.schema}%`]);
   t.deepEqual(rows.map((r) => r.nspname), [s.projection.schema], 'no leftover schemas');
+  await Promise.all(streams.map((id) => s.append(id, [{ n: 7 }])));
+  await waitFor('the projector to go on in the new schema', () => allAt(7));
+});
+
+test('a gap-heal that meets a poison event skips it as the live projector does: same read model, dead-lettered, on the DLQ', async (t) => {
+  const s = await setup({ relay: false });
+  const id = randomUUID();
+  await s.append(id, [{ n: 1 }, { type: POISON }, { n: 3 }]);
+  const [v1, v2, v3] = await store.readStream(id);
+  // The poison event never reaches Kafka: the projector meets it while healing the gap before version 3.
+  await producer.send({ topic: s.topic, messages: [toKafkaMessage(v1!), toKafkaMessage(v3!)] });
+  await waitFor('the stream checkpoint at version 3', async () => (await checkpointOf(s.projection.schema, id)) === 3);
+  const doc = (await s.counters()).get(id);
+  t.deepEqual(doc, afterPoison, 'version 3 applied, the poison event skipped');
+  t.deepEqual(doc, foldCounter(await store.readStream(id)) ?? undefined);
+  t.like(await deadLetters(s.projection.schema), [{ event_id: v2!.id, version: 2, type: POISON }]);
+  const [dead] = await consumeTopic(kafka, s.dlq, 1);
+  t.is(dead!.headers!.id!.toString(), v2!.id);
+  t.regex(dead!.headers!['dlq-reason']!.toString(), /cannot project test\.v1\.Poison/);
+  t.regex(dead!.headers!['dlq-source']!.toString(), /^store/);
+});
+
+test('a rebuild that meets a poison event skips it as the live projector does: same read model, same dead letters', async (t) => {
+  const s = await setup();
+  const bad = randomUUID();
+  const good = randomUUID();
+  await s.append(bad, [{ n: 1 }, { type: POISON }, { n: 3 }]);
+  await s.append(good, [{ n: 10 }]);
+  await waitFor('both streams projected live', async () => (await checkpointOf(s.projection.schema, bad)) === 3 && (await checkpointOf(s.projection.schema, good)) === 1);
+  const live = await s.counters();
+  const liveDead = await deadLetters(s.projection.schema);
+  t.deepEqual(live.get(bad), afterPoison);
+  t.is(liveDead.length, 1);
+
+  // Small batches: the poison event is met in the middle of the refold.
+  const result = await rebuildProjection({ pool, store, projection: s.projection, log, batchSize: 2 });
+  t.is(result.deadLettered, 1);
+  const rebuilt = await s.counters();
+  t.is(rebuilt.size, 2);
+  for (const id of [bad, good]) t.deepEqual(rebuilt.get(id), live.get(id), id);
+  t.deepEqual(await deadLetters(s.projection.schema), liveDead);
 });

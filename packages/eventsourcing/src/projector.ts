@@ -2,7 +2,7 @@ import type { Kafka } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import type { Logger } from '@shop/platform/log';
 import { withTransaction, type Pool } from '@shop/platform/postgres/pool';
-import { applyEvents, checkSchemaName, runtimeDdl } from './apply.js';
+import { applyEvents, checkSchemaName, recordDeadLetter, runtimeDdl } from './apply.js';
 import { notifyChanged } from './read-model.js';
 import type { DocumentProjection } from './projection.js';
 import { startProcessor, type Processor } from './processor/processor.js';
@@ -52,9 +52,12 @@ export async function migrateProjection(pool: Pool, projection: DocumentProjecti
  * change nothing twice.
  *
  * Failures: database outages and conflicts are retried until they pass (no event is
- * dead-lettered because Postgres restarted). An event that keeps failing on its own —
- * malformed, or rejected by the projection — goes to the DLQ topic with the reason, is
- * recorded in `dead_letters` with its stream's checkpoint moved past it, and the
+ * dead-lettered because Postgres restarted). An event the projection rejects (its
+ * `evolve` throws), whether delivered or read back to heal a gap, is skipped in the
+ * batch's own transaction (apply.ts: a rebuild skips it the same way) and sent to the DLQ
+ * topic with the reason. An event that keeps failing on its own otherwise — malformed,
+ * or its document cannot be saved — goes there too after a few attempts. Either way it
+ * is recorded in `dead_letters` with its stream's checkpoint moved past it, and the
  * projector moves on.
  */
 export async function startProjector<Doc>(opts: ProjectorOptions<Doc>): Promise<Projector> {
@@ -74,11 +77,14 @@ export async function startProjector<Doc>(opts: ProjectorOptions<Doc>): Promise<
     ...(opts.maxAttempts === undefined ? {} : { maxAttempts: opts.maxAttempts }),
     ...(opts.sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: opts.sessionTimeoutMs }),
     ...(opts.maxBytesPerPartition === undefined ? {} : { maxBytesPerPartition: opts.maxBytesPerPartition }),
-    async handle(events) {
+    async handle(events, ctx) {
       const outcome = await withTransaction(opts.pool, async (tx) => {
         const applied = await applyEvents(tx, projection, schema, opts.store, events);
+        // Before the commit that skips them for good: a crash in between sends them again.
+        for (const p of applied.poisoned) await ctx.deadLetter(p.event, p.reason);
         // Delivered at commit: query processes wake their read-your-writes waiters (read-model.ts).
-        await notifyChanged(tx, schema, applied.docs.keys());
+        // A stream that moved past a poison event is announced too: its waiter gets the stream as it is.
+        await notifyChanged(tx, schema, new Set([...applied.docs.keys(), ...applied.poisoned.map((p) => p.event.streamId)]));
         return applied;
       });
       if (outcome.healed > 0) log.warn({ healed: outcome.healed }, 'filled a gap in stream versions from the event store');
@@ -90,18 +96,9 @@ export async function startProjector<Doc>(opts: ProjectorOptions<Doc>): Promise<
       return { applied: outcome.applied, duplicates: outcome.duplicates };
     },
     async onDeadLetter(event, reason) {
-      // Skip the event for good: its stream moves on from its version.
+      // An event that failed otherwise (e.g. its document cannot be saved): skipped for good.
       await withTransaction(opts.pool, async (tx) => {
-        await tx.query(
-          `INSERT INTO ${schema}.dead_letters (event_id, stream_id, version, type, error, payload)
-           VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_id) DO NOTHING`,
-          [event.id, event.streamId, event.version, event.type, reason, JSON.stringify(event)],
-        );
-        await tx.query(
-          `INSERT INTO ${schema}.stream_checkpoints (stream_id, version) VALUES ($1, $2)
-           ON CONFLICT (stream_id) DO UPDATE SET version = GREATEST(${schema}.stream_checkpoints.version, excluded.version), updated_at = now()`,
-          [event.streamId, event.version],
-        );
+        await recordDeadLetter(tx, schema, event, reason);
         // A reader waiting for this version gets the stream as it is, not a timeout.
         await notifyChanged(tx, schema, [event.streamId]);
       });

@@ -1,12 +1,16 @@
 import type { Logger } from '@shop/platform/log';
-import { withTransaction, type Pool } from '@shop/platform/postgres/pool';
+import { withTransaction, type Pool, type Queryable } from '@shop/platform/postgres/pool';
 import { applyEvents, checkSchemaName } from './apply.js';
 import { migrateProjection } from './projector.js';
 import type { DocumentProjection } from './projection.js';
-import { START, type EventStore, type GlobalCheckpoint } from './types.js';
+import { START, type EventStore, type GlobalCheckpoint, type RecordedEvent } from './types.js';
 
 export interface RebuildResult {
   events: number;
+  /** Of `events`, those committed after the bulk refold and applied under the swap's lock. */
+  caughtUp: number;
+  /** Events the projection rejected: skipped and recorded in `dead_letters`, as the live projector does. */
+  deadLettered: number;
   seconds: number;
 }
 
@@ -21,6 +25,11 @@ export interface RebuildResult {
  *
  * The live projector then continues on the new schema; its per-stream checkpoints there
  * make any event it sees again a no-op. No downtime, no lost event.
+ *
+ * A poison event (one the projection's `evolve` rejects) is skipped and recorded in the
+ * new schema's `dead_letters`, the way the live projector skips it (apply.ts): both end
+ * with the same read model. A projection fixed since then applies it: a rebuild is how a
+ * fix reaches the events it once rejected.
  */
 export async function rebuildProjection<Doc>(opts: {
   pool: Pool;
@@ -28,6 +37,8 @@ export async function rebuildProjection<Doc>(opts: {
   projection: DocumentProjection<Doc>;
   log: Logger;
   batchSize?: number;
+  /** Runs between the bulk refold and the swap (tests use it to commit events the swap must catch up on). */
+  beforeSwap?: () => Promise<void>;
 }): Promise<RebuildResult> {
   const started = process.hrtime.bigint();
   const live = checkSchemaName(opts.projection.schema);
@@ -43,25 +54,28 @@ export async function rebuildProjection<Doc>(opts: {
 
   let checkpoint = START;
   let events = 0;
-  for (let batch = await read(checkpoint); batch.length > 0; batch = await read(checkpoint)) {
-    await withTransaction(opts.pool, (tx) => applyEvents(tx, opts.projection, fresh, opts.store, batch));
+  let deadLettered = 0;
+  const apply = async (tx: Queryable, batch: RecordedEvent[]) => {
+    const { poisoned } = await applyEvents(tx, opts.projection, fresh, opts.store, batch);
+    for (const p of poisoned) log.error({ eventId: p.event.id, streamId: p.event.streamId, version: p.event.version, type: p.event.type, reason: p.reason }, 'poison event: skipped and recorded in dead_letters');
+    deadLettered += poisoned.length;
     events += batch.length;
     const last = batch[batch.length - 1]!;
     checkpoint = { transactionId: last.transactionId, position: last.position };
+  };
+  for (let batch = await read(checkpoint); batch.length > 0; batch = await read(checkpoint)) {
+    await withTransaction(opts.pool, (tx) => apply(tx, batch));
   }
   log.info({ events }, 'rebuilt; swapping in');
+  await opts.beforeSwap?.();
+  const refolded = events;
 
   await withTransaction(opts.pool, async (tx) => {
     const { rows } = await tx.query<{ tablename: string }>('SELECT tablename FROM pg_tables WHERE schemaname = $1', [live]);
     if (rows.length > 0) {
       await tx.query(`LOCK TABLE ${rows.map((r) => `${live}.${r.tablename}`).join(', ')} IN ACCESS EXCLUSIVE MODE`);
     }
-    for (let batch = await read(checkpoint); batch.length > 0; batch = await read(checkpoint)) {
-      await applyEvents(tx, opts.projection, fresh, opts.store, batch);
-      events += batch.length;
-      const last = batch[batch.length - 1]!;
-      checkpoint = { transactionId: last.transactionId, position: last.position };
-    }
+    for (let batch = await read(checkpoint); batch.length > 0; batch = await read(checkpoint)) await apply(tx, batch);
     const retired = `${live}_retired`;
     await tx.query(`DROP SCHEMA IF EXISTS ${retired} CASCADE`);
     if (rows.length > 0) await tx.query(`ALTER SCHEMA ${live} RENAME TO ${retired}`);
@@ -70,6 +84,7 @@ export async function rebuildProjection<Doc>(opts: {
     await tx.query(`DROP SCHEMA IF EXISTS ${retired} CASCADE`);
   });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  log.info({ events, seconds }, 'rebuild swapped in');
-  return { events, seconds };
+  const caughtUp = events - refolded;
+  log.info({ events, caughtUp, deadLettered, seconds }, 'rebuild swapped in');
+  return { events, caughtUp, deadLettered, seconds };
 }

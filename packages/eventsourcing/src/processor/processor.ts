@@ -1,12 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import type { Consumer, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import { createEventProducer } from '@shop/platform/kafka';
 import { failProcess } from '@shop/platform/shutdown';
 import { isConnectionError } from '@shop/platform/postgres/connection-errors';
 import type { Logger } from '@shop/platform/log';
 import { prom, sharedMetric } from '@shop/platform/metrics';
-import { fromKafkaValue } from '../envelope.js';
+import { fromKafkaValue, toKafkaMessage } from '../envelope.js';
 import type { RecordedEvent } from '../types.js';
 
 /**
@@ -21,6 +21,7 @@ import type { RecordedEvent } from '../types.js';
  * - isolation and the dead-letter queue: any other failure retries each event of the
  *   batch on its own, a few times, then sends the culprit to the DLQ topic with the
  *   reason and lets the handler record it (`onDeadLetter`), so that it is skipped for good;
+ *   a handler that skips a poison event itself (a projector) sends it there with `ctx.deadLetter`;
  * - offsets: committed only after `handle` resolved, i.e. after the handler's database
  *   commit (every second, for what has been handled by then). A crash anywhere replays
  *   from the last committed offset: handlers are idempotent (an inbox of per-stream
@@ -34,6 +35,11 @@ export interface BatchContext {
   heartbeat(): Promise<void>;
   /** False once the consumer stops or the partition moved: stop early, the batch comes again. */
   isRunning(): boolean;
+  /**
+   * Sends an event the handler skipped as poison (and recorded itself) to the DLQ topic,
+   * with the reason; an event not in the batch (read from a store) goes there as it was stored.
+   */
+  deadLetter(event: RecordedEvent, reason: string): Promise<void>;
   log: Logger;
 }
 
@@ -165,28 +171,32 @@ export async function startProcessor(opts: ProcessorOptions): Promise<Processor>
       },
     );
 
-  const deadLetter = async (d: Decoded, ctx: BatchContext, err: unknown) => {
-    const reason = err instanceof Error ? err.message : String(err);
-    log.error({ err, offset: d.message.offset, eventId: d.event?.id, type: d.event?.type }, 'poison event: sent to the DLQ');
+  const sendToDlq = async (message: Message, source: string, reason: string) => {
     await dlq.send({
       topic: opts.dlqTopic,
       acks: -1,
       messages: [
         {
-          key: d.message.key,
-          value: d.message.value,
+          key: message.key,
+          value: message.value,
           headers: {
-            ...d.message.headers,
+            ...message.headers,
             'dlq-reason': reason.slice(0, 1000),
             'dlq-processor': opts.name,
-            'dlq-source': `${ctx.topic}/${ctx.partition}/${d.message.offset}`,
+            'dlq-source': source,
           },
         },
       ],
     });
+    count('dead_lettered', 1);
+  };
+
+  const deadLetter = async (d: Decoded, ctx: BatchContext, err: unknown) => {
+    const reason = err instanceof Error ? err.message : String(err);
+    log.error({ err, offset: d.message.offset, eventId: d.event?.id, type: d.event?.type }, 'poison event: sent to the DLQ');
+    await sendToDlq(d.message, `${ctx.topic}/${ctx.partition}/${d.message.offset}`, reason);
     // The DLQ bookkeeping itself must not be lost to a passing outage.
     if (d.event && opts.onDeadLetter) await retryTransient(() => opts.onDeadLetter!(d.event!, reason), ctx);
-    count('dead_lettered', 1);
   };
 
   await dlq.connect();
@@ -220,13 +230,6 @@ export async function startProcessor(opts: ProcessorOptions): Promise<Processor>
     partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently ?? 3,
     eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
       if (batch.messages.length === 0 || !isRunning() || isStale()) return;
-      const ctx: BatchContext = {
-        topic: batch.topic,
-        partition: batch.partition,
-        heartbeat,
-        isRunning: () => isRunning() && !isStale() && !stopping,
-        log,
-      };
       const decoded: Decoded[] = batch.messages.map((message) => {
         try {
           return { message, event: fromKafkaValue(message.value) };
@@ -234,6 +237,19 @@ export async function startProcessor(opts: ProcessorOptions): Promise<Processor>
           return { message, error };
         }
       });
+      const ctx: BatchContext = {
+        topic: batch.topic,
+        partition: batch.partition,
+        heartbeat,
+        isRunning: () => isRunning() && !isStale() && !stopping,
+        async deadLetter(event, reason) {
+          const delivered = decoded.find((d) => d.event?.id === event.id);
+          log.error({ reason, offset: delivered?.message.offset, eventId: event.id, type: event.type, version: event.version }, 'poison event: skipped and sent to the DLQ');
+          if (delivered) await sendToDlq(delivered.message, `${batch.topic}/${batch.partition}/${delivered.message.offset}`, reason);
+          else await sendToDlq(toKafkaMessage(event), `store (healing a gap on ${batch.topic}/${batch.partition})`, reason);
+        },
+        log,
+      };
       const wanted = decoded.filter((d) => d.error || accepts(d.event!));
       count('skipped', decoded.length - wanted.length);
       const good = wanted.flatMap((d) => (d.event ? [d.event] : []));
