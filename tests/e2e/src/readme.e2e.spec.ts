@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,7 +50,12 @@ async function follow(dir: string): Promise<string[]> {
     shell.once('error', reject);
     shell.once('exit', resolve);
   });
-  if (exit !== 0) return [`the script itself exited with ${exit}`];
+  if (exit !== 0) {
+    // Killed at its time limit: name the command it was running.
+    const stuck = commands.findIndex((_, n) => !existsSync(join(dir, `${n}.rc`)));
+    const at = stuck < 0 ? '' : ` during README.md:${commands[stuck]!.line}\n  $ ${commands[stuck]!.text}\n  ${existsSync(join(dir, `${stuck}.out`)) ? readFileSync(join(dir, `${stuck}.out`), 'utf8').trim().slice(-1500) : ''}`;
+    return [`the script ended with ${exit ?? 'a kill at its time limit'}${at}`];
+  }
   const failures: string[] = [];
   commands.forEach((command, n) => {
     const output = readFileSync(join(dir, `${n}.out`), 'utf8');
@@ -63,11 +68,11 @@ async function follow(dir: string): Promise<string[]> {
 
 test('every shell snippet of the README works, top to bottom in one shell, and again', async (t) => {
   t.timeout(660_000);
-  await forgetReadersAccounts();
   const runnable = snippets(readme).filter((s) => s.mode !== 'skip');
   t.true(runnable.flatMap((s) => s.commands).length > 40, 'the snippets were found');
   const failures: string[] = [];
   for (const round of ['first', 'second']) {
+    await forgetReadersAccounts();
     const dir = mkdtempSync(join(tmpdir(), 'shop-readme-'));
     try {
       failures.push(...(await follow(dir)).map((f) => `${round} run, ${f}`));
