@@ -21,27 +21,13 @@ const renamed = <T>(promise: Promise<T>) => renameFields(promise, argNames);
 /**
  * Reads the cart from the query side, waiting (bounded, in the query service) until it
  * has reached `minVersion`: after a mutation that is the version the command returned,
- * so the client always sees its own write.
+ * so the client always sees its own write. A cart not used yet is an empty cart at
+ * version 0 (a client picks its cart's id first); a discarded one is NOT_FOUND.
  */
 export async function readCart(ctx: GraphQLContext, cartId: string, minVersion: number): Promise<CartView> {
-  try {
-    const res = await ctx.clients.cartQuery.getCart({ cartId, minVersion }, { metadata: ctx.callMetadata });
-    return { cart: res.cart!, stale: res.stale };
-  } catch (err) {
-    // Never used (an empty cart at version 0), or not projected yet even after the wait.
-    if (err instanceof NotFoundError) return { cart: emptyCart(cartId), stale: minVersion > 0 };
-    throw err;
-  }
+  const res = await ctx.clients.cartQuery.getCart({ cartId, minVersion, emptyIfUnused: true }, { metadata: ctx.callMetadata });
+  return { cart: res.cart!, stale: res.stale };
 }
-
-const emptyCart = (id: string): Cart => ({
-  id,
-  customerId: '',
-  status: CartStatus.CART_STATUS_ACTIVE,
-  lines: [],
-  total: { amountCents: 0, currency: 'USD' },
-  version: 0,
-});
 
 /**
  * A customer's cart is theirs alone; an anonymous cart is reachable by whoever holds its
@@ -57,8 +43,19 @@ async function assertCartAccess(ctx: GraphQLContext, cartId: string, minVersion 
 
 type WriteCall = (ctx: GraphQLContext, meta: { metadata: Record<string, string> }) => Promise<{ result?: { version: number } | undefined }>;
 
+/**
+ * The read model's early refusal of someone else's cart, before a change is sent. A cart it
+ * no longer shows (discarded) is the command side's to refuse, on the cart's own events, as
+ * is a cart whose owner the read model does not show yet.
+ */
+async function precheck(ctx: GraphQLContext, cartId: string): Promise<void> {
+  await assertCartAccess(ctx, cartId).catch((err: unknown) => {
+    if (!(err instanceof NotFoundError)) throw err;
+  });
+}
+
 async function write(ctx: GraphQLContext, cartId: string, call: WriteCall): Promise<CartView> {
-  await assertCartAccess(ctx, cartId);
+  await precheck(ctx, cartId);
   const res = await renamed(call(ctx, { metadata: ctx.callMetadata }));
   return readCart(ctx, cartId, res.result?.version ?? 0);
 }
@@ -112,7 +109,7 @@ export const cartResolvers = {
       // An order needs a customer: sign in (an anonymous cart becomes yours at login).
       const viewer = requireViewer(ctx.viewer);
       const cartId = uuidArg('cartId', a.cartId);
-      await assertCartAccess(ctx, cartId);
+      await precheck(ctx, cartId);
       const expectedTotal = a.expectedTotal == null ? undefined : { amountCents: centsArg('expectedTotal', a.expectedTotal), currency: '' };
       // The cart service checks the owner too, on the cart as it is (the read model may lag).
       const res = await renameFields(ctx.clients.cartCommand.checkOut({ cartId, customerId: viewer.userId, ...(expectedTotal ? { expectedTotal } : {}) }, { metadata: ctx.callMetadata }), {

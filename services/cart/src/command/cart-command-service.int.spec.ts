@@ -2,6 +2,7 @@ import test from 'ava';
 import * as grpc from '@grpc/grpc-js';
 import { newId } from '@shop/platform/ids';
 import { testLogger } from '@shop/testing';
+import { cartCommandHandler } from './cart-handler.js';
 import { startCartCommandService, startProductService, type CartCommandFixture, type ProductFixture } from '../test-fixtures.js';
 
 /**
@@ -217,6 +218,28 @@ test.serial("a customer's cart is PERMISSION_DENIED to a caller without a token 
     t.regex(err?.details ?? '', /belongs to a customer: sign in/);
   }
   t.is(await eventCount(), before);
+});
+
+test("a discarded cart (its customer deleted their account) refuses every command, whoever asks: FAILED_PRECONDITION, nothing recorded", async (t) => {
+  const { cartId, customerId, owner } = await cartWithLamps(1);
+  await cartCommandHandler(cart.store).handle(cartId, { type: 'Discard', cartId, customerId });
+  const length = (await streamOf(cartId)).length;
+  const someone = newId();
+  for (const [who, options] of [['its former customer', owner], ['another customer', await as(someone)], ['a caller without a token', undefined]] as const) {
+    for (const call of [
+      () => cart.c.addItem({ cartId, productId: products.lamp, quantity: 1 }, options),
+      () => cart.c.changeQuantity({ cartId, productId: products.lamp, quantity: 5 }, options),
+      () => cart.c.removeItem({ cartId, productId: products.lamp }, options),
+      () => cart.c.resetCart({ cartId }, options),
+      () => cart.c.checkOut({ cartId }, options),
+      () => cart.c.assignCustomer({ cartId, customerId: who === 'another customer' ? someone : customerId }, options ?? owner),
+    ]) {
+      const err = await t.throwsAsync<grpc.ServiceError>(call());
+      t.is(err?.code, grpc.status.FAILED_PRECONDITION, `${who}: ${err?.details}`);
+      t.is(err?.details, `cart ${cartId} was discarded`);
+    }
+  }
+  t.is((await streamOf(cartId)).length, length);
 });
 
 test.serial('naming a customer takes that customer\'s token: AssignCustomer without one is UNAUTHENTICATED, with another\'s PERMISSION_DENIED, a forged one UNAUTHENTICATED; nothing is recorded', async (t) => {

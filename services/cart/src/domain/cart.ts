@@ -47,14 +47,17 @@ export interface CatalogEntry {
 /**
  * The cart as the command side sees it. `empty` is both a cart that never had a line
  * and one whose lines were all removed or reset; `checked_out` accepts no change
- * until its order is placed (it is then empty again) or it is reset. The customer is
+ * until its order is placed (it is then empty again) or it is reset; `discarded` (its
+ * customer deleted their account) is final: no command changes it, and its id never
+ * starts another cart, so that whoever else holds the id finds nothing. The customer is
  * optional until checkout: a cart starts anonymous, and an order needs a customer.
  */
 export type Cart =
   | { status: 'empty'; customerId?: string }
   /** `lines` is never empty; Map order is the order the products were first added. */
   | { status: 'active'; customerId?: string; lines: ReadonlyMap<string, CartLine> }
-  | { status: 'checked_out'; customerId?: string; checkoutId: string };
+  | { status: 'checked_out'; customerId?: string; checkoutId: string }
+  | { status: 'discarded'; customerId?: undefined };
 
 /**
  * Who asks for a change, as the cart service verified it (never as a request claims it):
@@ -100,6 +103,9 @@ export const CHECKED_OUT_MESSAGE = 'cart is checked out; reset it first';
 export const initialState = (): Cart => ({ status: 'empty' });
 
 export function evolve(cart: Cart, e: CartEvent): Cart {
+  // Final. `decide` appends nothing after a discard; a stream written before that rule
+  // may hold later events, and they change nothing (as in the read model).
+  if (cart.status === 'discarded') return cart;
   const owner = cart.customerId === undefined ? {} : { customerId: cart.customerId };
   switch (e.type) {
     case ItemAdded.$type: {
@@ -134,14 +140,14 @@ export function evolve(cart: Cart, e: CartEvent): Cart {
     case CustomerAssigned.$type:
       return { ...cart, customerId: e.data.customerId };
     case CartDiscarded.$type:
-      // The cart is gone; its id may start a new anonymous cart later.
-      return initialState();
+      return { status: 'discarded' };
     default:
       return exhaustive(e);
   }
 }
 
 export function decide(command: CartCommand, cart: Cart): CartEvent[] {
+  if (cart.status === 'discarded') return afterDiscard(command);
   switch (command.type) {
     case 'AddItem': {
       checkQuantityToAdd(command.quantity);
@@ -247,8 +253,6 @@ export function decide(command: CartCommand, cart: Cart): CartEvent[] {
       return [event(CustomerAssigned, { cartId: command.cartId, customerId: command.customerId })];
     }
     case 'Discard': {
-      // A redelivered "customer deleted" finds the cart already gone: nothing to do.
-      if (cart.status === 'empty' && cart.customerId === undefined) return [];
       if (cart.customerId !== command.customerId) throw new IllegalStateError(`cart does not belong to customer ${command.customerId}`);
       // Allowed in every state, checked out included: the account is gone.
       return [event(CartDiscarded, { cartId: command.cartId, customerId: command.customerId })];
@@ -256,6 +260,16 @@ export function decide(command: CartCommand, cart: Cart): CartEvent[] {
     default:
       return exhaustive(command);
   }
+}
+
+/**
+ * A discarded cart refuses every change, whoever asks. The reactions' commands find
+ * nothing to do instead: a redelivered "customer deleted", or the order of a checkout
+ * placed after its cart was discarded (the order stands; there is no cart to reopen).
+ */
+function afterDiscard(command: CartCommand): CartEvent[] {
+  if (command.type === 'Discard' || command.type === 'CompleteCheckout') return [];
+  throw new IllegalStateError(`cart ${command.cartId} was discarded`);
 }
 
 /** The rule for units added at once; exported so that the transport can refuse early, before a product lookup. */

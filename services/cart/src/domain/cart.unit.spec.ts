@@ -402,8 +402,34 @@ test('discarding an already discarded cart records nothing', (t) => {
   given(t, [customerAssigned('alice'), itemAdded('p1', 1), cartDiscarded('alice')]).when(discard('alice')).then([]);
 });
 
-test('a discarded cart id starts over as a new anonymous cart', (t) => {
-  const history = [customerAssigned('alice'), itemAdded('p1', 1), cartDiscarded('alice')];
-  given(t, history).when(removeItem('p1')).thenThrows(IllegalStateError, /not in the cart/);
-  given(t, [...history, itemAdded('p2', 1), customerAssigned('bob')]).when(assignCustomer('alice')).thenThrows(ForbiddenError, /another customer/);
+// A discarded cart is final: its id never starts another cart.
+
+const discardedCart = [customerAssigned('alice'), itemAdded('p1', 1), cartDiscarded('alice')];
+const everyChange = (by: Shopper): Array<[string, CartCommand]> => [
+  ...changes(by),
+  ['taking it over', assignCustomer(by.kind === 'customer' ? by.customerId : 'alice', by)],
+];
+
+for (const by of [customer('alice'), customer('mallory'), ANONYMOUS_SHOPPER, SHOP]) {
+  for (const [what, command] of everyChange(by)) {
+    test(`${what} on a discarded cart is refused to ${by.kind === 'customer' ? by.customerId : by.kind}`, (t) => {
+      given(t, discardedCart).when(command).thenThrows(IllegalStateError, /^cart cart-1 was discarded$/);
+    });
+  }
+}
+
+test('adding to a discarded cart does not start a new one, not even for a new customer', (t) => {
+  given(t, discardedCart).when(addItem('p2', 1, 1000, 'Product p2', 'USD', 'bob')).thenThrows(IllegalStateError, /was discarded/);
+  t.deepEqual(given(t, discardedCart).state(), { status: 'discarded' });
+});
+
+test('the reactions find nothing to do on a discarded cart: a redelivered deletion, an order placed after it', (t) => {
+  given(t, discardedCart).when(discard('alice')).then([]);
+  given(t, [customerAssigned('alice'), itemAdded('p1', 1), checkedOut(), cartDiscarded('alice')]).when(completeCheckout()).then([]);
+});
+
+test('events a stream holds after its discard (written before discarding was final) change nothing', (t) => {
+  const reused = [...discardedCart, itemAdded('p2', 1), customerAssigned('bob')];
+  t.deepEqual(given(t, reused).state(), { status: 'discarded' });
+  given(t, reused).when(removeItem('p2', customer('bob'))).thenThrows(IllegalStateError, /was discarded/);
 });

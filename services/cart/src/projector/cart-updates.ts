@@ -7,9 +7,8 @@ export const cartUpdatedSubject = subjects.cartUpdated;
 
 /**
  * A change notice: small on purpose; a client reads the cart itself with
- * `min_version = version`. A discarded cart is announced with `discarded: true` and
- * version 0 (the read model no longer holds its version), so that every notice has the
- * same two fields and a reader simply finds the cart gone (NOT_FOUND).
+ * `min_version = version`. A discarded cart's says `discarded: true` too: a reader at
+ * that version finds the cart gone (NOT_FOUND).
  */
 export type CartUpdated = { cartId: string; version: number; discarded?: true };
 
@@ -23,7 +22,9 @@ const codec = JSONCodec<CartUpdated>();
 export function publishCartUpdates(nc: NatsConnection) {
   return async (docs: Map<string, CartView | null>): Promise<void> => {
     for (const [cartId, view] of docs) {
-      nc.publish(cartUpdatedSubject(cartId), codec.encode(view ? { cartId, version: view.version } : { cartId, version: 0, discarded: true }));
+      // A null document (no cart yet: an event this code does not know) changed nothing to tell.
+      if (!view) continue;
+      nc.publish(cartUpdatedSubject(cartId), codec.encode(view.status === 'discarded' ? { cartId, version: view.version, discarded: true } : { cartId, version: view.version }));
     }
   };
 }

@@ -20,11 +20,16 @@ export interface CartViewLine {
   unitPriceCents: number;
 }
 
-/** The read model of one cart: a row of `carts` and its rows of `cart_lines`. */
+/**
+ * The read model of one cart: a row of `carts` and its rows of `cart_lines`. A discarded
+ * cart stays as a tombstone (`discarded`, no customer, no lines) at its last version: a
+ * read of its id is then told it is gone (NOT_FOUND) instead of finding no row and taking
+ * it for a cart not used yet, and a wait for its last version ends.
+ */
 export interface CartView {
   id: string;
   customerId: string | null;
-  status: 'active' | 'checked_out';
+  status: 'active' | 'checked_out' | 'discarded';
   /** Currency of every line and of the total. */
   currency: string;
   /** In the order the products were first added. */
@@ -44,14 +49,19 @@ export const CART_READ_SCHEMA = 'cart_read';
 export const lineTotalCents = (l: CartViewLine) => l.unitPriceCents * l.quantity;
 export const totalCents = (v: CartView) => v.lines.reduce((sum, l) => sum + lineTotalCents(l), 0);
 
-/** Pure: the next state of a cart's view after one recorded event (null = the cart is gone). */
+/** Pure: the next state of a cart's view after one recorded event (null: no cart yet). */
 export function evolveCartView(view: CartView | null, recorded: RecordedEvent): CartView | null {
   const e = cartEventCodec.decode(recorded.type, recorded.data);
   const stamp = { version: recorded.version, updatedAt: recorded.occurredAt };
   // A type this code does not know yet (a newer writer) still moves the version on, so
   // that a reader waiting for that version is not kept waiting.
   if (!e) return view && { ...view, ...stamp };
-  if (e.type === CartDiscarded.$type) return null;
+  // Final, as on the command side (domain/cart.ts): events a stream holds after its
+  // discard (written before that rule) change nothing but the version.
+  if (view?.status === 'discarded') return { ...view, ...stamp };
+  if (e.type === CartDiscarded.$type) {
+    return { id: recorded.streamId, customerId: null, status: 'discarded', currency: DEFAULT_CURRENCY, lines: [], ...stamp };
+  }
   const cart: CartView = view ?? {
     id: recorded.streamId,
     customerId: null,
@@ -93,7 +103,7 @@ export function evolveCartView(view: CartView | null, recorded: RecordedEvent): 
 interface CartRow {
   id: string;
   customer_id: string | null;
-  status: 'active' | 'checked_out';
+  status: CartView['status'];
   currency: string;
   version: number;
   updated_at: Date;
@@ -145,7 +155,7 @@ export async function loadCartViews(q: Queryable, schema: string, ids: string[])
 
 /**
  * Writes a batch of carts in at most four statements whatever its size: delete the
- * discarded carts, upsert the others (unnest), and replace the lines of every changed
+ * carts without a document, upsert the others (unnest), and replace the lines of every changed
  * cart (delete, then one unnest insert). Rewriting a cart's few lines is cheaper and
  * simpler than diffing them.
  */
@@ -197,7 +207,8 @@ const ddl = (schema: string) => `
   CREATE TABLE IF NOT EXISTS ${schema}.carts (
     id uuid PRIMARY KEY,
     customer_id uuid,
-    status text NOT NULL CHECK (status IN ('active', 'checked_out')),
+    -- 'discarded': a tombstone (migrations/001_discarded_carts.sql brings older tables here).
+    status text NOT NULL CHECK (status IN ('active', 'checked_out', 'discarded')),
     total_cents bigint NOT NULL,
     currency text NOT NULL,
     version bigint NOT NULL,

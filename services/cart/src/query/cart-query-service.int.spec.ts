@@ -16,6 +16,7 @@ import { urls } from '@shop/tools/topology';
 import { CART_READ_SCHEMA, cartView } from '../projector/cart-view.js';
 import { cartUpdatedSubject, publishCartUpdates, type CartUpdated } from '../projector/cart-updates.js';
 import { serve, startCartCommandService, startProductService, type CartCommandFixture, type ProductFixture } from '../test-fixtures.js';
+import { cartCommandHandler } from '../command/cart-handler.js';
 import { CartReader } from './cart-reader.js';
 import { cartQueryService } from './cart-query-service.js';
 
@@ -220,6 +221,43 @@ test("GetCustomerCart: a customer reads their own; someone else's is PERMISSION_
     const none = await t.throwsAsync<grpc.ServiceError>(bare.getCustomerCart(request));
     t.is(none?.code, grpc.status.UNAUTHENTICATED);
   }
+});
+
+test('a discarded cart is NOT_FOUND to everyone, its former customer and the shop included, and is nobody\'s active cart; a cart not used yet is NOT_FOUND, or empty at version 0 when asked so', async (t) => {
+  const cartId = newId();
+  const customerId = newId();
+  const owner = await cart.auth.asCustomer(customerId);
+  await cart.c.assignCustomer({ cartId, customerId }, owner);
+  const added = await cart.c.addItem({ cartId, productId: products.lamp, quantity: 1 }, owner);
+  await q.getCart({ cartId, minVersion: added.result!.version });
+  // Subscribed once the earlier changes are read: the one notice to come is the discard's.
+  const sub = nc.subscribe(cartUpdatedSubject(cartId), { max: 1, timeout: 30_000 });
+  await nc.flush();
+  const discarded = await cartCommandHandler(cart.store).handle(cartId, { type: 'Discard', cartId, customerId });
+  t.is(discarded.version, 3);
+  // The notice names the discard's version, and reading at it ends the wait: the read model holds it.
+  for await (const m of sub) t.deepEqual(JSONCodec<CartUpdated>().decode(m.data), { cartId, version: 3, discarded: true });
+  for (const read of [
+    () => q.getCart({ cartId, minVersion: discarded.version }),
+    () => q.getCart({ cartId, minVersion: 0, emptyIfUnused: true }),
+    () => bare.getCart({ cartId, minVersion: 0 }, owner),
+    () => bare.getCart({ cartId, minVersion: 0, emptyIfUnused: true }),
+  ]) {
+    const gone = await t.throwsAsync<grpc.ServiceError>(read());
+    t.is(gone?.code, grpc.status.NOT_FOUND);
+    t.is(gone?.details, `discarded cart ${cartId} not found`);
+  }
+  const none = await t.throwsAsync<grpc.ServiceError>(bare.getCustomerCart({ customerId }, owner));
+  t.is(none?.code, grpc.status.NOT_FOUND);
+
+  const unused = newId();
+  const missing = await t.throwsAsync<grpc.ServiceError>(q.getCart({ cartId: unused, minVersion: 0 }));
+  t.is(missing?.details, `cart ${unused} not found`);
+  t.deepEqual(await bare.getCart({ cartId: unused, minVersion: 0, emptyIfUnused: true }), {
+    cart: { id: unused, customerId: '', status: CartStatus.CART_STATUS_ACTIVE, lines: [], total: usd(0), version: 0, updateTime: undefined },
+    version: 0,
+    stale: false,
+  });
 });
 
 test('each committed change is announced on NATS with the version to read', async (t) => {

@@ -9,7 +9,6 @@ import type { CartReader } from './cart-reader.js';
 
 export const CART_QUERY_SERVICE = 'shop.cart.v1.CartQueryService';
 
-
 /** Transport over the read model: parse, read (waiting for min_version, bounded), map to the contract. */
 export function cartQueryService(reader: CartReader, options: { maxWaitMs: number }): ServiceBinding {
   return bind(CART_QUERY_SERVICE, CartQueryServiceService, {
@@ -18,8 +17,13 @@ export function cartQueryService(reader: CartReader, options: { maxWaitMs: numbe
       if (!Number.isSafeInteger(req.minVersion) || req.minVersion < 0) throw new ValidationError('min_version', 'must be a version (0 or more)');
       if (req.minVersion > 0) await reader.waitForVersion(cartId, req.minVersion, waitBudget(ctx, options.maxWaitMs));
       const view = await reader.get(cartId);
-      // Never existed, discarded, or not projected yet even after the wait.
-      if (!view) throw new NotFoundError('cart', cartId);
+      // Gone for good: whoever holds its id learns nothing more of it, its customer included (they deleted their account).
+      if (view?.status === 'discarded') throw new NotFoundError('discarded cart', cartId);
+      // Never used, or not projected yet even after the wait.
+      if (!view) {
+        if (!req.emptyIfUnused) throw new NotFoundError('cart', cartId);
+        return { cart: unusedCart(cartId), version: 0, stale: req.minVersion > 0 };
+      }
       if (!mayRead(ctx.caller, view)) throw new ForbiddenError("this cart is its customer's: it needs their access token");
       return { cart: toProtoCart(view), version: view.version, stale: view.version < req.minVersion };
     },
@@ -45,6 +49,16 @@ function mayRead(caller: RequestCaller, view: CartView): boolean {
   if (!view.customerId) return true;
   return caller.kind === 'service' || (caller.kind === 'customer' && caller.userId === view.customerId);
 }
+
+/** What a cart id no change was read for yet stands for: an empty, active, anonymous cart at version 0. */
+const unusedCart = (id: string): Cart => ({
+  id,
+  customerId: '',
+  status: CartStatus.CART_STATUS_ACTIVE,
+  lines: [],
+  total: { amountCents: 0, currency: 'USD' },
+  version: 0,
+});
 
 export function toProtoCart(view: CartView): Cart {
   const money = (amountCents: number) => ({ amountCents, currency: view.currency });

@@ -33,6 +33,12 @@ export interface GetCartRequest {
    * for no wait.
    */
   minVersion: number;
+  /**
+   * Answer a cart not used yet (no change of it read) as an empty, active cart
+   * at version 0 instead of NOT_FOUND: a client picks its cart's id before the
+   * first change. A discarded cart is NOT_FOUND either way.
+   */
+  emptyIfUnused?: boolean | undefined;
 }
 
 /** Output of GetCart. */
@@ -60,7 +66,7 @@ export interface GetCustomerCartResponse {
 }
 
 function createBaseGetCartRequest(): GetCartRequest {
-  return { cartId: "", minVersion: 0 };
+  return { cartId: "", minVersion: 0, emptyIfUnused: undefined };
 }
 
 export const GetCartRequest: MessageFns<GetCartRequest, "shop.cart.v1.GetCartRequest"> = {
@@ -72,6 +78,9 @@ export const GetCartRequest: MessageFns<GetCartRequest, "shop.cart.v1.GetCartReq
     }
     if (message.minVersion !== 0) {
       writer.uint32(16).int64(message.minVersion);
+    }
+    if (message.emptyIfUnused !== undefined) {
+      writer.uint32(24).bool(message.emptyIfUnused);
     }
     return writer;
   },
@@ -105,6 +114,14 @@ export const GetCartRequest: MessageFns<GetCartRequest, "shop.cart.v1.GetCartReq
             message.minVersion = longToNumber(reader.int64());
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.emptyIfUnused = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -129,6 +146,11 @@ export const GetCartRequest: MessageFns<GetCartRequest, "shop.cart.v1.GetCartReq
         : isSet(object.min_version)
         ? globalThis.Number(object.min_version)
         : 0,
+      emptyIfUnused: isSet(object.emptyIfUnused)
+        ? globalThis.Boolean(object.emptyIfUnused)
+        : isSet(object.empty_if_unused)
+        ? globalThis.Boolean(object.empty_if_unused)
+        : undefined,
     };
   },
 
@@ -140,6 +162,9 @@ export const GetCartRequest: MessageFns<GetCartRequest, "shop.cart.v1.GetCartReq
     if (message.minVersion !== 0) {
       obj.minVersion = Math.round(message.minVersion);
     }
+    if (message.emptyIfUnused !== undefined) {
+      obj.emptyIfUnused = message.emptyIfUnused;
+    }
     return obj;
   },
 
@@ -150,6 +175,7 @@ export const GetCartRequest: MessageFns<GetCartRequest, "shop.cart.v1.GetCartReq
     const message = createBaseGetCartRequest();
     message.cartId = object.cartId ?? "";
     message.minVersion = object.minVersion ?? 0;
+    message.emptyIfUnused = object.emptyIfUnused ?? undefined;
     return message;
   },
 };
@@ -407,7 +433,10 @@ export const GetCustomerCartResponse: MessageFns<GetCustomerCartResponse, "shop.
  */
 export type CartQueryServiceService = typeof CartQueryServiceService;
 export const CartQueryServiceService = {
-  /** Returns a cart; NOT_FOUND when it never existed or was discarded. */
+  /**
+   * Returns a cart; NOT_FOUND when it was discarded (its customer deleted their
+   * account), or was never used unless empty_if_unused says otherwise.
+   */
   getCart: {
     path: "/shop.cart.v1.CartQueryService/GetCart" as const,
     requestStream: false as const,
@@ -435,7 +464,10 @@ export const CartQueryServiceService = {
 } as const;
 
 export interface CartQueryServiceServer extends UntypedServiceImplementation {
-  /** Returns a cart; NOT_FOUND when it never existed or was discarded. */
+  /**
+   * Returns a cart; NOT_FOUND when it was discarded (its customer deleted their
+   * account), or was never used unless empty_if_unused says otherwise.
+   */
   getCart: handleUnaryCall<GetCartRequest, GetCartResponse>;
   /**
    * Returns a customer's most recently changed active cart; NOT_FOUND when
@@ -445,7 +477,10 @@ export interface CartQueryServiceServer extends UntypedServiceImplementation {
 }
 
 export interface CartQueryServiceClient extends Client {
-  /** Returns a cart; NOT_FOUND when it never existed or was discarded. */
+  /**
+   * Returns a cart; NOT_FOUND when it was discarded (its customer deleted their
+   * account), or was never used unless empty_if_unused says otherwise.
+   */
   getCart(
     request: GetCartRequest,
     callback: (error: ServiceError | null, response: GetCartResponse) => void,
