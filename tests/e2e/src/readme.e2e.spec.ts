@@ -19,13 +19,16 @@ import { grpcurlCall } from './grpcurl.js';
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const readme = readFileSync(join(root, 'README.md'), 'utf8');
 
+const userQuery = `127.0.0.1:${grpcServices.find((s) => s.name === 'user-query')!.envoyPort}`;
+const headerLines = (headers: Record<string, string>) => Object.entries(headers).map(([k, v]) => `${k}: ${v}`);
+
 /**
  * The users the README registers: left over only if an earlier run stopped before their
  * deletion. Found by name and deleted with a token of theirs (no failed sign-ins, which the
  * throttle would count against the README's own).
  */
 async function forgetReadersAccounts(): Promise<void> {
-  for (const username of ['ada', 'grace']) {
+  for (const username of readersUsernames()) {
     const found = await grpcurlCall(userQuery, 'shop.user.v1.UserQueryService/GetUserByUsername', { username }, headerLines(await asService())).catch(
       (err: { stderr?: string }) => {
         if (err.stderr?.includes('Code: NotFound')) return undefined;
@@ -37,14 +40,18 @@ async function forgetReadersAccounts(): Promise<void> {
   }
 }
 
-const userQuery = `127.0.0.1:${grpcServices.find((s) => s.name === 'user-query')!.envoyPort}`;
-const headerLines = (headers: Record<string, string>) => Object.entries(headers).map(([k, v]) => `${k}: ${v}`);
+/** The usernames README's registrations use (GraphQL `username: \"ada\"`, gRPC `"username":"grace"`). */
+function readersUsernames(): string[] {
+  const registrations = snippets(readme).flatMap((s) => s.commands.filter((c) => /register/i.test(c.text)));
+  return [...new Set(registrations.flatMap((c) => [...c.text.matchAll(/username\\?"?:\s*\\?"([a-z0-9_.-]+)/g)].map((m) => m[1]!)))];
+}
 
 async function follow(dir: string): Promise<string[]> {
   const { text, commands } = script(snippets(readme), 3);
   writeFileSync(join(dir, 'readme.sh'), text);
-  const env: NodeJS.ProcessEnv = { ...process.env, DOC_ROOT: root, DOC_OUT: dir };
-  for (const name of ['TOKEN', 'CART', 'PRODUCT', 'ORDER']) delete env[name];
+  // A reader's shell: what finds the tools and the stack, nothing of the test's own.
+  const env: NodeJS.ProcessEnv = { DOC_ROOT: root, DOC_OUT: dir };
+  for (const name of ['PATH', 'HOME', 'LANG', 'SHOP_PORT_OFFSET']) if (process.env[name] !== undefined) env[name] = process.env[name];
   const exit = await new Promise<number | null>((resolve, reject) => {
     const shell = spawn('bash', [join(dir, 'readme.sh')], { env, stdio: 'ignore', timeout: 300_000 });
     shell.once('error', reject);
@@ -70,6 +77,7 @@ test('every shell snippet of the README works, top to bottom in one shell, and a
   t.timeout(660_000);
   const runnable = snippets(readme).filter((s) => s.mode !== 'skip');
   t.true(runnable.flatMap((s) => s.commands).length > 40, 'the snippets were found');
+  t.deepEqual(readersUsernames(), ['ada', 'grace'], "the README's users were found");
   const failures: string[] = [];
   for (const round of ['first', 'second']) {
     await forgetReadersAccounts();

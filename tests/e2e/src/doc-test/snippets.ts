@@ -4,7 +4,9 @@
  *
  *   <!-- doc-test: skip (why) -->    not run (it installs, deploys, or stops the stack)
  *   <!-- doc-test: stream -->        each command streams until stopped: it runs for a few
- *                                    seconds, then is stopped; what it printed is checked
+ *                                    seconds and must still be running then (a stream that
+ *                                    could not open ends at once); then it is stopped and
+ *                                    what it printed is checked
  *
  * A command is one line, or several joined by a trailing backslash. It must exit 0 and print
  * no error (a GraphQL `"errors"`, a grpcurl `ERROR:`), unless the README says which error it
@@ -12,7 +14,8 @@
  *
  *   $G … CancelOrder   # → FAILED_PRECONDITION: a confirmed order cannot be cancelled
  *
- * Then the output must name that code instead.
+ * Then the output must name that code instead. (An arrow followed by anything but a code in
+ * capitals is no expectation; README writes example output as `# prints …`.)
  */
 
 export type Mode = 'run' | 'skip' | 'stream';
@@ -33,6 +36,8 @@ export interface Snippet {
 
 const marker = /^<!--\s*doc-test:\s*(skip|stream)\b.*-->\s*$/;
 const expectation = /#\s*→\s*([A-Z][A-Z_]{2,})\b/;
+/** What a snippet may say to a reader but the doc test must never run: it stops or wipes the stack, or deploys. */
+const unsafe = /\bstack -- (down|reset|install)\b|\b(kubectl|minikube|docker)\b|\brm -rf\b|\bnpm (start|test)\b/;
 
 export function snippets(markdown: string): Snippet[] {
   const lines = markdown.split('\n');
@@ -44,7 +49,10 @@ export function snippets(markdown: string): Snippet[] {
     const body: Array<{ line: number; text: string }> = [];
     for (i++; i < lines.length && lines[i]!.trim() !== '```'; i++) body.push({ line: i + 1, text: lines[i]! });
     if (i >= lines.length) throw new Error(`README.md:${start + 1}: a bash block is not closed`);
-    found.push({ line: start + 1, mode, commands: commandsOf(body) });
+    const snippet = { line: start + 1, mode, commands: commandsOf(body) };
+    const risky = mode === 'skip' ? undefined : snippet.commands.find((c) => unsafe.test(c.text));
+    if (risky) throw new Error(`README.md:${risky.line}: the doc test would run this on the developer's machine; mark its block <!-- doc-test: skip (why) -->`);
+    found.push(snippet);
   }
   return found;
 }
@@ -56,12 +64,14 @@ function commandsOf(body: Array<{ line: number; text: string }>): Command[] {
     const trimmed = text.trim();
     if (current) {
       current.text += `\n${text}`;
-      if (!trimmed.endsWith('\\')) finish(current);
-      if (!trimmed.endsWith('\\')) current = undefined;
+      if (!trimmed.endsWith('\\')) {
+        finish(current);
+        current = undefined;
+      }
       continue;
     }
     if (trimmed.startsWith('#')) {
-      // A comment line saying what the command above it answers.
+      // A comment; right below a command, it may say which error that command answers.
       const last = commands.at(-1);
       const code = expectation.exec(trimmed)?.[1];
       if (last && code && last.line + last.text.split('\n').length === line) last.expects ??= code;
@@ -118,7 +128,12 @@ export function script(all: Snippet[], streamSeconds: number): { text: string; c
       const out = `"$DOC_OUT/${n}.out"`;
       const rc = `"$DOC_OUT/${n}.rc"`;
       if (snippet.mode === 'stream') {
-        parts.push(`{ ${command.text}\n} >${out} 2>&1 & pid=$!; sleep ${streamSeconds}; pkill -P $pid; kill $pid 2>/dev/null; wait $pid; echo 0 >${rc}`);
+        // Still running when stopped: 0; a stream that ended by itself: its own exit code, or 1.
+        parts.push(
+          `{ ${command.text}\n} >${out} 2>&1 & pid=$!; sleep ${streamSeconds}; ` +
+            `if kill -0 $pid 2>/dev/null; then pkill -P $pid; kill $pid 2>/dev/null; wait $pid; echo 0 >${rc}; ` +
+            `else wait $pid; code=$?; echo $(( code == 0 ? 1 : code )) >${rc}; fi`,
+        );
       } else {
         parts.push(`{ ${command.text}\n} >${out} 2>&1; echo $? >${rc}`);
       }

@@ -49,6 +49,13 @@ test('an unclosed block or a dangling continuation is an error naming the line',
   t.throws(() => snippets('```bash\necho \\\n```'), { message: /README.md:2: a command ends with a line continuation/ });
 });
 
+test('a runnable block that would stop the stack, deploy or wipe files must be marked skip', (t) => {
+  for (const command of ['npm run stack -- reset', 'kubectl apply -k k8s', 'docker compose up', 'rm -rf .stack', 'npm test']) {
+    t.throws(() => snippets(`text\n\`\`\`bash\necho ok\n${command}\n\`\`\``), { message: /README.md:4: the doc test would run this/ }, command);
+    t.notThrows(() => snippets(`<!-- doc-test: skip (deploys) -->\n\`\`\`bash\n${command}\n\`\`\``), command);
+  }
+});
+
 test('verdicts: an exit code or an error fails a plain command; an expected code must be named', (t) => {
   const plain = { line: 1, text: 'x' };
   t.is(verdict(plain, 0, '{"data":{"a":1}}'), undefined);
@@ -68,5 +75,5 @@ test('the script runs every runnable command in one shell, skipping what is mark
   t.is(commands.length, 6);
   t.false(text.includes('npm start'));
   t.true(text.includes('{ A=1   # a comment\n} >"$DOC_OUT/0.out" 2>&1; echo $? >"$DOC_OUT/0.rc"'));
-  t.regex(text, /\{ curl -sN events\n\} >"\$DOC_OUT\/5.out" 2>&1 & pid=\$!; sleep 3;/);
+  t.regex(text, /\{ curl -sN events\n\} >"\$DOC_OUT\/5.out" 2>&1 & pid=\$!; sleep 3; if kill -0 \$pid/);
 });
