@@ -1,13 +1,14 @@
 import test from 'ava';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { createPool, type Pool } from '@shop/platform/postgres/pool';
+import { createPool, withTransaction, type Pool } from '@shop/platform/postgres/pool';
 import { migrate } from '@shop/platform/postgres/migrate';
 import { createTestDatabase, testLogger, waitFor, type TestDatabase } from '@shop/testing';
 import { applyEvents } from './apply.js';
 import { migrateProjection } from './projector.js';
 import { PostgresEventStore, eventStoreMigrations } from './postgres/store.js';
-import { counterProjection, readCounters } from './testing/counter-projection.js';
+import { counterProjection, POISON, readCounters } from './testing/counter-projection.js';
+import type { RecordedEvent } from './types.js';
 
 const { log } = testLogger();
 let db: TestDatabase;
@@ -65,4 +66,29 @@ test('two consumers of a new stream at once (a rebalance, a replay): the slower 
   const { rows } = await pool.query<{ version: number }>(`SELECT version FROM ${projection.schema}.stream_checkpoints WHERE stream_id = $1`, [id]);
   t.is(rows[0]!.version, 5);
   t.deepEqual((await readCounters(pool, projection.schema)).get(id), { count: 5, sum: 15, version: 5 });
+});
+
+test('a poison event, delivered or read back to heal a gap, is counted as poisoned and not applied, recorded in dead_letters, and its stream moves past it', async (t) => {
+  const projection = counterProjection(`rm_poison_${randomUUID().slice(0, 8)}`, 'poison');
+  await migrateProjection(pool, projection);
+  const [delivered, healed, alone] = [randomUUID(), randomUUID(), randomUUID()];
+  for (const id of [delivered, healed]) await store.append('poison', id, [{ type: 'test.v1.Counted', data: { n: 1 } }, { type: POISON, data: {} }, { type: 'test.v1.Counted', data: { n: 3 } }], 'no_stream');
+  await store.append('poison', alone, [{ type: POISON, data: {} }], 'no_stream');
+  const apply = (events: RecordedEvent[]) => withTransaction(pool, (tx) => applyEvents(tx, projection, projection.schema, store, events));
+  const summary = (o: Awaited<ReturnType<typeof apply>>) => ({ applied: o.applied, duplicates: o.duplicates, healed: o.healed, poisoned: o.poisoned.map((p) => p.event.version) });
+
+  t.deepEqual(summary(await apply(await store.readStream(delivered))), { applied: 2, duplicates: 0, healed: 0, poisoned: [2] });
+  const [v1, , v3] = await store.readStream(healed);
+  // Version 2 is not delivered: it is met while healing the gap before version 3.
+  t.deepEqual(summary(await apply([v1!, v3!])), { applied: 2, duplicates: 0, healed: 1, poisoned: [2] });
+  t.deepEqual(summary(await apply(await store.readStream(alone))), { applied: 0, duplicates: 0, healed: 0, poisoned: [1] });
+
+  const checkpoints = await pool.query<{ stream_id: string; version: number }>(`SELECT stream_id, version::int FROM ${projection.schema}.stream_checkpoints`);
+  t.deepEqual(new Map(checkpoints.rows.map((r) => [r.stream_id, r.version])), new Map([[delivered, 3], [healed, 3], [alone, 1]]));
+  const dead = await pool.query<{ stream_id: string; version: number }>(`SELECT stream_id, version::int FROM ${projection.schema}.dead_letters ORDER BY stream_id`);
+  t.deepEqual(dead.rows, [delivered, healed, alone].sort().map((id) => ({ stream_id: id, version: id === alone ? 1 : 2 })));
+  const counters = await readCounters(pool, projection.schema);
+  t.deepEqual(counters.get(delivered), { count: 2, sum: 4, version: 3 });
+  t.deepEqual(counters.get(healed), { count: 2, sum: 4, version: 3 });
+  t.false(counters.has(alone), 'a stream whose only event is poison has no document');
 });

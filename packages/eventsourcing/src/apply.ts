@@ -37,18 +37,30 @@ export interface ApplyOutcome<Doc> {
   poisoned: Array<{ event: RecordedEvent; reason: string }>;
 }
 
-/** Records an event as dead and moves its stream past it: a replay skips it for good. */
-export async function recordDeadLetter(tx: Queryable, schema: string, event: RecordedEvent, reason: string): Promise<void> {
+/** Records an event as dead; the caller moves its stream's checkpoint past it. */
+async function insertDeadLetter(tx: Queryable, schema: string, event: RecordedEvent, reason: string): Promise<void> {
   await tx.query(
     `INSERT INTO ${schema}.dead_letters (event_id, stream_id, version, type, error, payload)
      VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_id) DO NOTHING`,
     [event.id, event.streamId, event.version, event.type, reason, JSON.stringify(event)],
   );
+}
+
+/** Moves streams' checkpoints forward to these versions (never back). */
+async function advanceCheckpoints(tx: Queryable, schema: string, versions: Map<string, number>): Promise<void> {
   await tx.query(
-    `INSERT INTO ${schema}.stream_checkpoints (stream_id, version) VALUES ($1, $2)
-     ON CONFLICT (stream_id) DO UPDATE SET version = GREATEST(${schema}.stream_checkpoints.version, excluded.version), updated_at = now()`,
-    [event.streamId, event.version],
+    `INSERT INTO ${schema}.stream_checkpoints (stream_id, version)
+     SELECT * FROM unnest($1::text[], $2::bigint[])
+     ON CONFLICT (stream_id) DO UPDATE
+       SET version = GREATEST(${schema}.stream_checkpoints.version, excluded.version), updated_at = now()`,
+    [[...versions.keys()], [...versions.values()]],
   );
+}
+
+/** Records an event as dead and moves its stream past it: a replay skips it for good. */
+export async function recordDeadLetter(tx: Queryable, schema: string, event: RecordedEvent, reason: string): Promise<void> {
+  await insertDeadLetter(tx, schema, event, reason);
+  await advanceCheckpoints(tx, schema, new Map([[event.streamId, event.version]]));
 }
 
 /**
@@ -108,31 +120,28 @@ export async function applyEvents<Doc>(
     outcome.healed += sequence.length - 1;
     let doc: Doc | null = current(e.streamId);
     let evolved = false;
+    // The delivered event itself counts as applied unless it is rejected (healed ones count apart).
+    let rejected = false;
     for (const x of sequence) {
       try {
         doc = projection.evolve(doc, x);
         evolved = true;
       } catch (err) {
         outcome.poisoned.push({ event: x, reason: err instanceof Error ? err.message : String(err) });
+        if (x === e) rejected = true;
       }
     }
     if (evolved) docs.set(e.streamId, doc);
     versions.set(e.streamId, e.version);
     moved.add(e.streamId);
-    // The delivered event itself counts as applied unless it was the one rejected.
-    if (outcome.poisoned.at(-1)?.event !== e) outcome.applied++;
+    if (!rejected) outcome.applied++;
   }
-  for (const p of outcome.poisoned) await recordDeadLetter(tx, schema, p.event, p.reason);
   if (moved.size === 0) return outcome;
+  // A poisoned event's stream is among those moved, to the delivered event's version (at
+  // or past the poisoned one): the checkpoint write below skips it for good.
+  for (const p of outcome.poisoned) await insertDeadLetter(tx, schema, p.event, p.reason);
   if (docs.size > 0) await projection.save(tx, schema, docs);
-  const streams = [...moved];
-  await tx.query(
-    `INSERT INTO ${schema}.stream_checkpoints (stream_id, version)
-     SELECT * FROM unnest($1::text[], $2::bigint[])
-     ON CONFLICT (stream_id) DO UPDATE
-       SET version = GREATEST(${schema}.stream_checkpoints.version, excluded.version), updated_at = now()`,
-    [streams, streams.map((id) => versions.get(id)!)],
-  );
+  await advanceCheckpoints(tx, schema, new Map([...moved].map((id) => [id, versions.get(id)!])));
   outcome.docs = docs;
   return outcome;
 }

@@ -1,13 +1,12 @@
 import test from 'ava';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Kafka, Producer } from 'kafkajs';
 import { createMetrics } from '@shop/platform/metrics';
 import { createPool, type Pool } from '@shop/platform/postgres/pool';
 import { migrate } from '@shop/platform/postgres/migrate';
 import { urls } from '@shop/tools/topology';
-import { consumeTopic, createTestDatabase, createTestTopics, testKafka, testLogger, waitFor, type TestDatabase } from '@shop/testing';
+import { consumeTopic, createTestDatabase, createTestTopics, freePort, spawnProcess, testKafka, testLogger, waitFor, type TestDatabase } from '@shop/testing';
 import { PostgresEventStore, eventStoreMigrations } from './postgres/store.js';
 import { relayMigrations, startRelay, type Relay } from './relay.js';
 import { migrateProjection, startProjector, type Projector } from './projector.js';
@@ -75,18 +74,6 @@ async function expectedFold(streamIds: string[]) {
   return expected;
 }
 
-/**
- * Poison events: whoever meets one (the live projector, a gap-heal, a rebuild) skips it
- * and records it, and all three leave the read model a poison-free fold of the store.
- */
-const afterPoison = { count: 2, sum: 4, version: 3 };
-
-const checkpointOf = async (schema: string, id: string) =>
-  (await pool.query<{ version: number }>(`SELECT version::int FROM ${schema}.stream_checkpoints WHERE stream_id = $1`, [id])).rows[0]?.version ?? 0;
-
-const deadLetters = async (schema: string) =>
-  (await pool.query(`SELECT event_id, stream_id, version::int, type, error FROM ${schema}.dead_letters ORDER BY event_id`)).rows;
-
 test('the relay publishes in stream order, keyed by stream id, with type, id and version headers', async (t) => {
   const s = await setup({ projector: false });
   const streams = [randomUUID(), randomUUID(), randomUUID()];
@@ -119,27 +106,6 @@ test('the projector folds events into the read model; the same event delivered t
   t.deepEqual(doc, { count: 3, sum: 112, version: 3 });
 });
 
-test('a poison event met live goes to the DLQ with its reason, and everything else still projects', async (t) => {
-  const s = await setup();
-  const bad = randomUUID();
-  const good = randomUUID();
-  await s.append(bad, [{ n: 1 }, { type: POISON }, { n: 3 }]);
-  await s.append(good, [{ n: 10 }]);
-  await waitFor('both streams projected', async () => {
-    const c = await s.counters();
-    return c.get(bad)?.version === 3 && c.get(good)?.version === 1;
-  });
-  const counters = await s.counters();
-  t.deepEqual(counters.get(bad), afterPoison, 'the events after the poison one are applied');
-  const { rows } = await pool.query(`SELECT stream_id, version, type, error FROM ${s.projection.schema}.dead_letters`);
-  t.like(rows[0], { stream_id: bad, version: 2, type: POISON });
-  t.regex(rows[0].error, /cannot project/);
-  const [dead] = await consumeTopic(kafka, s.dlq, 1);
-  t.regex(dead!.headers!['dlq-reason']!.toString(), /cannot project test\.v1\.Poison/);
-  t.is(JSON.parse(dead!.value!.toString()).version, 2);
-  t.true(dead!.headers!['dlq-source']!.toString().startsWith(`${s.topic}/`), 'the message as delivered, with its offset');
-});
-
 test('an event that arrives after a gap pulls the missing versions from the store', async (t) => {
   const s = await setup({ relay: false });
   const id = randomUUID();
@@ -154,44 +120,15 @@ test('an event that arrives after a gap pulls the missing versions from the stor
   t.deepEqual(doc, { count: 3, sum: 6, version: 3 });
 });
 
-const fixture = fileURLToPath(new URL('./testing/projector-fixture.ts', import.meta.url));
-
-/**
- * The projector fixture as its own process. `marker` waits for one of its stdout marker
- * lines and answers what follows the prefix; it fails at once, with the fixture's last
- * output, if the process ends without printing it.
- */
-function spawnProjector(env: Record<string, string>) {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', fixture], {
-    env: { ...process.env, ...env, DATABASE_URL: db.url, KAFKA_BROKERS: urls.kafkaBrokers.join(',') },
-    stdio: ['ignore', 'pipe', 'pipe'],
+/** The counter projector (testing/counter-projector-main.ts) as its own process, on this file's database. */
+const spawnProjector = async (env: Record<string, string>) =>
+  spawnProcess(fileURLToPath(new URL('./testing/counter-projector-main.ts', import.meta.url)), {
+    SHOP_ENVIRONMENT: 'development',
+    DATABASE_URL: db.url,
+    KAFKA_BROKERS: urls.kafkaBrokers.join(','),
+    HTTP_PORT: String(await freePort()),
+    ...env,
   });
-  const markers: string[] = [];
-  const output: string[] = [];
-  const lines = (into: (l: string) => void) => {
-    let rest = '';
-    return (d: Buffer) => {
-      const parts = (rest + d.toString()).split('\n');
-      rest = parts.pop()!;
-      parts.forEach(into);
-    };
-  };
-  child.stdout!.on('data', lines((l) => (l.startsWith('projector-fixture: ') ? markers.push(l.slice('projector-fixture: '.length)) : output.push(l))));
-  child.stderr!.on('data', lines((l) => output.push(l)));
-  // 'close' comes after the exit and after the last of its output has been read.
-  let closed = false;
-  child.once('close', () => (closed = true));
-  const marker = async (prefix: string) => {
-    const last = () => output.slice(-5).join('\n');
-    await waitFor(`the fixture to print "${prefix}"`, () => closed || markers.some((l) => l.startsWith(prefix)), { timeoutMs: 90_000 }).catch((err: Error) => {
-      throw new Error(`${err.message}; its last output: ${last()}`);
-    });
-    const text = markers.find((l) => l.startsWith(prefix));
-    if (text === undefined) throw new Error(`the fixture ended (${child.exitCode ?? child.signalCode}) without printing "${prefix}"; its last output: ${last()}`);
-    return text.slice(prefix.length);
-  };
-  return { child, marker };
-}
 
 test('kill -9 of the projector between a batch\'s database commit and its offset commit, in the middle of 5,000 events: after a restart the batch comes again, is skipped, and the read model equals the fold of the store', async (t) => {
   const s = await setup({ projector: false });
@@ -200,26 +137,28 @@ test('kill -9 of the projector between a batch\'s database commit and its offset
   for (let round = 0; round < 10; round++) {
     await Promise.all(streams.map((id) => s.append(id, Array.from({ length: 5 }, (_, i) => ({ n: round * 5 + i })))));
   }
-  const env = { TOPIC: s.topic, DLQ_TOPIC: s.dlq, SCHEMA: s.projection.schema, STREAM_TYPE: s.streamType };
+  // Small fetches (a few dozen events per batch), so that a kill lands in the middle of
+  // the work however fast the machine is.
+  const env = { TOPIC: s.topic, DLQ_TOPIC: s.dlq, SCHEMA: s.projection.schema, STREAM_TYPE: s.streamType, FETCH_MAX_BYTES: '8192' };
   const applied = async () => {
     const { rows } = await pool.query<{ n: number }>(`SELECT coalesce(sum(version), 0)::int AS n FROM ${s.projection.schema}.stream_checkpoints`);
     return rows[0]!.n;
   };
   // The fixture kills itself (SIGKILL) right after the database commit of the batch that
   // takes it past 250 documents, before that batch's offset can reach Kafka.
-  const first = spawnProjector({ ...env, KILL_AFTER_DOCS: '250' });
+  const first = await spawnProjector({ ...env, KILL_AFTER_DOCS: '250' });
   cleanups.push(async () => void first.child.kill('SIGKILL'));
-  const killedDocs = Number(await first.marker('killing '));
-  t.is(await waitFor('the first projector to exit', async () => first.child.signalCode ?? undefined), 'SIGKILL');
+  const killedDocs = Number((await first.line(/^counter-projector: killing (\d+)$/, { timeoutMs: 90_000 }))[1]);
+  t.is((await first.exited)[1], 'SIGKILL');
   const atKill = await applied();
   t.true(atKill >= 250 && atKill < 5_000, `killed after ${atKill} of 5000 events`);
   t.log(`killed with ${atKill} of 5000 events applied, the last batch writing ${killedDocs} documents`);
 
-  const second = spawnProjector(env);
+  const second = await spawnProjector(env);
   cleanups.push(async () => void second.child.kill('SIGKILL'));
   await waitFor('all 5,000 events applied after the restart', async () => (await applied()) === 5_000, { timeoutMs: 90_000, intervalMs: 100 });
   second.child.kill('SIGTERM');
-  const events = JSON.parse(await second.marker('events ')) as Record<string, number>;
+  const events = JSON.parse((await second.line(/^counter-projector: events (.*)$/))[1]!) as Record<string, number>;
   t.log(`after the restart: ${JSON.stringify(events)}`);
   // The killed batch's events were committed to the database but not to Kafka: they came
   // again (at least one per document it wrote), and were recognised as applied.
@@ -262,6 +201,40 @@ test('a rebuild catches up under the swap\'s lock with the events committed afte
   t.deepEqual(rows.map((r) => r.nspname), [s.projection.schema], 'no leftover schemas');
   await Promise.all(streams.map((id) => s.append(id, [{ n: 7 }])));
   await waitFor('the projector to go on in the new schema', () => allAt(7));
+});
+
+// Poison events, the three tests below: whoever meets one (the live projector, a gap-heal,
+// a rebuild) skips it and records it, and all three leave the read model a poison-free
+// fold of the store.
+
+/** The counter of a stream n:1, poison, n:3 with the poison event skipped. */
+const afterPoison = { count: 2, sum: 4, version: 3 };
+
+const checkpointOf = async (schema: string, id: string) =>
+  (await pool.query<{ version: number }>(`SELECT version::int FROM ${schema}.stream_checkpoints WHERE stream_id = $1`, [id])).rows[0]?.version ?? 0;
+
+const deadLetters = async (schema: string) =>
+  (await pool.query(`SELECT event_id, stream_id, version::int, type, error FROM ${schema}.dead_letters ORDER BY event_id`)).rows;
+
+test('a poison event met live goes to the DLQ with its reason, and everything else still projects', async (t) => {
+  const s = await setup();
+  const bad = randomUUID();
+  const good = randomUUID();
+  await s.append(bad, [{ n: 1 }, { type: POISON }, { n: 3 }]);
+  await s.append(good, [{ n: 10 }]);
+  await waitFor('both streams projected', async () => {
+    const c = await s.counters();
+    return c.get(bad)?.version === 3 && c.get(good)?.version === 1;
+  });
+  const counters = await s.counters();
+  t.deepEqual(counters.get(bad), afterPoison, 'the events after the poison one are applied');
+  const { rows } = await pool.query(`SELECT stream_id, version, type, error FROM ${s.projection.schema}.dead_letters`);
+  t.like(rows[0], { stream_id: bad, version: 2, type: POISON });
+  t.regex(rows[0].error, /cannot project/);
+  const [dead] = await consumeTopic(kafka, s.dlq, 1);
+  t.regex(dead!.headers!['dlq-reason']!.toString(), /cannot project test\.v1\.Poison/);
+  t.is(JSON.parse(dead!.value!.toString()).version, 2);
+  t.true(dead!.headers!['dlq-source']!.toString().startsWith(`${s.topic}/`), 'the message as delivered, with its offset');
 });
 
 test('a gap-heal that meets a poison event skips it as the live projector does: same read model, dead-lettered, on the DLQ', async (t) => {

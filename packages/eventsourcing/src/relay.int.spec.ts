@@ -104,7 +104,7 @@ test('Kafka unreachable and back: the checkpoint stays put while it is down, and
   const s = await setup('outage');
   // The relay's every connection to the real broker goes through a gate the test cuts.
   const gate = await startKafkaGate();
-  t.teardown(() => gate.destroy());
+  t.teardown(() => gate.close());
   const relayLog = testLogger();
   const gated = createKafka({ brokers: urls.kafkaBrokers, clientId: 'relay-outage', log: relayLog.log, socketFactory: gate.socketFactory });
   const store = new PostgresEventStore(pool);

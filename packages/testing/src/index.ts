@@ -8,3 +8,4 @@ export * from './private-postgres.js';
 export * from './private-nats.js';
 export * from './auth.js';
 export * from './kafka-gate.js';
+export * from './spawn.js';
