@@ -1,5 +1,5 @@
 import test from 'ava';
-import { randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { Registry } from 'prom-client';
 import { createLogger } from './log.js';
@@ -163,4 +163,88 @@ test('a circular object is logged without throwing, and the line stays valid JSO
   loop.self = loop;
   log.info({ loop }, 'circular');
   t.deepEqual(last().loop, { token: '[redacted]', name: 'loop', self: '[Circular]' });
+});
+
+/**
+ * Runs `act` while counting the characters that every regular-expression replace is given,
+ * and returns the longest. A text over `refuse` characters is handed back unchanged, not
+ * searched: a pattern whose work grows with the square of its text would otherwise spend
+ * seconds on it before the check could say so.
+ */
+function longestSearched(refuse: number, act: () => void): number {
+  const replace = RegExp.prototype[Symbol.replace];
+  let longest = 0;
+  RegExp.prototype[Symbol.replace] = function (this: RegExp, text: string, replacement: never) {
+    longest = Math.max(longest, text.length);
+    return text.length > refuse ? text : replace.call(this, text, replacement);
+  };
+  try {
+    act();
+  } finally {
+    RegExp.prototype[Symbol.replace] = replace;
+  }
+  return longest;
+}
+
+test('a 64 KiB string an attacker shaped (a.a.a…, eyJeyJ…) is cut to 8 KiB, the cut marked, before any pattern searches it, in fields, messages and error messages', (t) => {
+  const { log, raw, last } = capture();
+  const limit = 8 * 1024;
+  // Quadratic for a pattern that may start a match at each "a" or "eyJ" and scan the rest.
+  for (const crafted of ['a.'.repeat(32 * 1024), 'eyJ'.repeat(22 * 1024)]) {
+    const longest = longestSearched(limit, () => {
+      log.info({ field: crafted }, crafted);
+      log.error(new Error(crafted));
+    });
+    t.true(longest <= limit, `a pattern searched ${longest} characters`);
+    const [fields, error] = raw.slice(-2).map((l) => JSON.parse(l) as Record<string, any>);
+    for (const text of [fields!.field, fields!.msg, error!.msg, error!.err.message]) {
+      t.regex(text, /\[cut \d+ chars\]$/);
+      t.true(text.length < limit + 20, `${text.length} characters`);
+    }
+  }
+  // The secrets before the cut are still censored, and a URL the cut falls in goes whole,
+  // or the head of its password would be left with no "@" to be known by.
+  const password = marker();
+  const jwt = 'eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJhZGEifQ.c2lnbmF0dXJl';
+  let text = `refused ${jwt} for postgres://shop:${password}@127.0.0.1:15432/user `;
+  while (text.length < limit - 30) text += 'x ';
+  text += `postgres://shop:${password}@host/db`;
+  t.true(text.indexOf(password, limit - 30) < limit && text.indexOf('@', limit - 30) > limit, 'the cut falls in the second password');
+  log.info({ field: `${text} ${'y '.repeat(limit)}` });
+  t.false(raw.at(-1)!.includes(password.slice(0, 12)), last().field.slice(-80));
+  t.true(last().field.startsWith(`refused [redacted] for postgres://shop:[redacted]@127.0.0.1:15432/user x x `));
+  t.regex(last().field, / x \[cut \d+ chars\]$/);
+});
+
+test('an error logged without a message of its own: the message pino copies into the line is scrubbed like the error', (t) => {
+  const { log, raw, last } = capture();
+  const [opaque, password] = [marker(), marker()];
+  const jwt = 'eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJhZGEifQ.c2lnbmF0dXJl';
+  const err = new Error(`bad Bearer ${opaque} ${jwt} postgres://u:${password}@h/db`);
+  const scrubbed = 'bad Bearer [redacted] [redacted] postgres://u:[redacted]@h/db';
+  log.error(err);
+  t.like(last(), { msg: scrubbed, err: { message: scrubbed } });
+  log.error({ err, code: 13 });
+  t.like(last(), { msg: scrubbed, code: 13, err: { message: scrubbed } });
+  log.error(err, 'a message of its own');
+  t.like(last(), { msg: 'a message of its own', err: { message: scrubbed } });
+  log.error({ err, msg: 'in the fields' });
+  t.is(last().msg, 'in the fields');
+  for (const line of raw) for (const secret of [opaque, jwt, password]) t.false(line.includes(secret), line);
+});
+
+test("a JSON Web Key's private members are censored (and its public ones kept), an ordinary field named d is kept, and binary data is logged as its size", (t) => {
+  const { log, raw, last } = capture();
+  const ed = generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' });
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ format: 'jwk' });
+  const bytes = Buffer.from(marker());
+  log.info({ ed, keys: [rsa], point: { d: 4, x: 1, p: 'page' }, bytes, view: new Uint8Array(bytes) }, 'keys');
+  t.deepEqual(last().ed, { ...ed, d: '[redacted]' });
+  t.deepEqual(last().keys[0], { ...rsa, d: '[redacted]', p: '[redacted]', q: '[redacted]', dp: '[redacted]', dq: '[redacted]', qi: '[redacted]' });
+  t.deepEqual(last().point, { d: 4, x: 1, p: 'page' });
+  t.like(last(), { bytes: `[Buffer ${bytes.length} bytes]`, view: `[Uint8Array ${bytes.length} bytes]` });
+  log.info(bytes);
+  t.is(last().value, `[Buffer ${bytes.length} bytes]`);
+  const text = raw.join('');
+  for (const secret of [ed.d!, rsa.d!, rsa.p!, rsa.qi!, bytes.toString(), JSON.stringify([...bytes.subarray(0, 8)]).slice(1, -1)]) t.false(text.includes(secret), secret);
 });

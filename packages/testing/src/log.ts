@@ -1,17 +1,23 @@
 import { Writable } from 'node:stream';
-import { pino, type Logger } from 'pino';
+import { pino } from 'pino';
+import { createLogger, type Logger } from '@shop/platform';
 
-/** A logger for tests: silent unless SHOP_TEST_LOGS=1, and the lines are kept for assertions. */
+/**
+ * A logger for tests: the services' own logger (so a test sees the lines scrubbed as a
+ * deployment writes them), silent unless SHOP_TEST_LOGS=1, and the lines are kept for
+ * assertions. A kept line's level is pino's number (warn 40, error 50), for comparing.
+ */
 export function testLogger(): { log: Logger; lines: () => Record<string, unknown>[] } {
   const lines: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
       for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) {
-        lines.push(JSON.parse(line) as Record<string, unknown>);
+        const fields = JSON.parse(line) as Record<string, unknown>;
+        lines.push({ ...fields, level: pino.levels.values[String(fields.level)] });
         if (process.env.SHOP_TEST_LOGS === '1') process.stderr.write(`${line}\n`);
       }
       done();
     },
   });
-  return { log: pino({ level: 'debug' }, sink), lines: () => lines };
+  return { log: createLogger('test', 'debug', sink), lines: () => lines };
 }
