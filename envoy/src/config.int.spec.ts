@@ -1,13 +1,12 @@
 import test from 'ava';
-import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { envoyBinary } from '@shop/tools/install/envoy';
 import { defaultEdgeLimits, envoyBootstrap, renderEnvoyConfig, type EnvoyTopology } from './config.js';
+import { request, startEnvoy, stubBff } from './testing/private-envoy.js';
 
 const run = promisify(execFile);
 
@@ -30,20 +29,25 @@ const kubernetes: EnvoyTopology = {
   grpc: [{ name: 'product', listenPort: 15051, upstream: { host: 'product.shop.svc.cluster.local', port: 50051 } }],
 };
 
-async function validate(t: EnvoyTopology) {
+/** `envoy --mode validate` of a rendered configuration. */
+async function validate(yaml: string) {
   const dir = mkdtempSync(path.join(tmpdir(), 'envoy-'));
   const file = path.join(dir, 'envoy.yaml');
-  writeFileSync(file, renderEnvoyConfig(t));
-  return run(envoyBinary(), ['--mode', 'validate', '-c', file, '--use-dynamic-base-id'], { timeout: 60_000 });
+  writeFileSync(file, yaml);
+  try {
+    return await run(envoyBinary(), ['--mode', 'validate', '-c', file, '--use-dynamic-base-id'], { timeout: 60_000 });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 test('the local configuration is accepted by envoy --mode validate', async (t) => {
-  const { stdout } = await validate(local);
+  const { stdout } = await validate(renderEnvoyConfig(local));
   t.regex(stdout, /configuration .* OK/);
 });
 
 test('the edge with jwt_authn (tokens checked against the JWKS the BFF serves) is accepted', async (t) => {
-  const { stdout } = await validate(withJwt);
+  const { stdout } = await validate(renderEnvoyConfig(withJwt));
   t.regex(stdout, /OK/);
   const cfg = envoyBootstrap(withJwt) as any;
   const filters = cfg.static_resources.listeners[0].filter_chains[0].filters[0].typed_config.http_filters.map((f: any) => f.name);
@@ -51,15 +55,12 @@ test('the edge with jwt_authn (tokens checked against the JWKS the BFF serves) i
 });
 
 test('the Kubernetes (DNS, sidecar) configuration is accepted too', async (t) => {
-  const { stdout } = await validate(kubernetes);
+  const { stdout } = await validate(renderEnvoyConfig(kubernetes));
   t.regex(stdout, /OK/);
 });
 
 test('a broken configuration is rejected, so the check above can fail', async (t) => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'envoy-'));
-  const file = path.join(dir, 'envoy.yaml');
-  writeFileSync(file, renderEnvoyConfig(local).replace('lb_policy: ROUND_ROBIN', 'lb_policy: NOT_A_POLICY'));
-  await t.throwsAsync(run(envoyBinary(), ['--mode', 'validate', '-c', file, '--use-dynamic-base-id'], { timeout: 60_000 }));
+  await t.throwsAsync(validate(renderEnvoyConfig(local).replace('lb_policy: ROUND_ROBIN', 'lb_policy: NOT_A_POLICY')));
 });
 
 test('each gRPC service gets a listener, an HTTP/2 cluster with gRPC health checks, timeouts and retries on UNAVAILABLE', (t) => {
@@ -131,108 +132,29 @@ test('the egress listeners can bind elsewhere than the edge (loopback in a pod)'
   for (const l of egress) t.is(l.address.socket_address.address, '127.0.0.1', l.name);
 });
 
-// A real Envoy with the generated edge in front of a small HTTP server that stands in for
-// the BFF and answers with the headers it received.
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-
-interface Reply {
-  status: number;
-  body: string;
-}
-
-/** One request from a given local address (127.0.0.0/8 is all loopback on Linux). */
-function request(port: number, opts: { from: string; path?: string; method?: string; headers?: Record<string, string>; body?: Buffer }): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      { host: '127.0.0.1', port, localAddress: opts.from, path: opts.path ?? '/healthz', method: opts.method ?? 'GET', headers: opts.headers, agent: false },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      },
-    );
-    req.on('error', reject);
-    req.end(opts.body);
-  });
-}
-
-async function withEdge(topology: (ports: { edge: number; admin: number; bff: number }) => EnvoyTopology, fn: (edgePort: number) => Promise<void>) {
-  const upstream = http.createServer((req, res) => {
-    res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify(req.headers));
-  });
-  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
-  const bff = (upstream.address() as AddressInfo).port;
-  const [edge, admin] = [await freePort(), await freePort()];
-  const dir = mkdtempSync(path.join(tmpdir(), 'envoy-edge-'));
-  const file = path.join(dir, 'envoy.yaml');
-  writeFileSync(file, renderEnvoyConfig(topology({ edge, admin, bff })));
-  const envoy = spawn(envoyBinary(), ['-c', file, '--use-dynamic-base-id', '--log-level', 'error', '--disable-hot-restart'], { stdio: 'ignore' });
-  try {
-    // Ready once it serves and its health check has found the upstream.
-    for (let i = 0; ; i++) {
-      const ok = await request(edge, { from: '127.0.0.1' }).then((r) => r.status === 200, () => false);
-      if (ok) break;
-      if (i > 300) throw new Error('envoy did not come up');
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    await fn(edge);
-  } finally {
-    envoy.kill('SIGTERM');
-    upstream.close();
-  }
-}
-
-/** A bucket of 3 that refills once an hour: the fourth request of a client is refused. */
-const tiny = (p: { edge: number; admin: number; bff: number }): EnvoyTopology => ({
-  listenHost: '127.0.0.1',
-  adminPort: p.admin,
-  edgePort: p.edge,
-  bff: { host: '127.0.0.1', port: p.bff },
-  grpc: [],
-  edgeLimits: { ...defaultEdgeLimits, perClient: { maxTokens: 3, tokensPerFill: 3, fillIntervalMs: 3_600_000 } },
-});
-
-test('served by Envoy: a client that used up its bucket gets 429, another address is still served', async (t) => {
-  t.timeout(60_000);
-  // The readiness loop in withEdge spends 127.0.0.1's tokens; the clients here are other addresses.
-  await withEdge(tiny, async (port) => {
-    const a = [];
-    for (let i = 0; i < 4; i++) a.push(await request(port, { from: '127.0.0.2' }));
-    t.deepEqual(a.map((r) => r.status), [200, 200, 200, 429]);
-    t.like(JSON.parse(a[3]!.body), { errors: [{ extensions: { code: 'TOO_MANY_REQUESTS' } }] });
-    // A client's own X-Forwarded-For does not make it someone else.
-    t.is((await request(port, { from: '127.0.0.2', headers: { 'x-forwarded-for': '203.0.113.9' } })).status, 429);
-    const b = await request(port, { from: '127.0.0.3' });
-    t.is(b.status, 200);
-  });
-});
-
 test('served by Envoy: x-envoy-* request headers of a client never reach the BFF; a body over 64 KiB gets 413', async (t) => {
   t.timeout(60_000);
-  await withEdge((p) => ({ ...tiny(p), edgeLimits: defaultEdgeLimits }), async (port) => {
-    const res = await request(port, {
-      from: '127.0.0.4',
-      headers: { 'x-envoy-retry-on': '5xx', 'x-envoy-max-retries': '10', 'x-envoy-upstream-rq-timeout-ms': '1', 'x-envoy-internal': 'true' },
-    });
-    t.is(res.status, 200);
-    const seen = JSON.parse(res.body) as Record<string, string>;
-    for (const h of ['x-envoy-retry-on', 'x-envoy-max-retries', 'x-envoy-upstream-rq-timeout-ms', 'x-envoy-internal']) t.is(seen[h], undefined, `${h} reached the BFF`);
-    t.is(seen['x-envoy-external-address'], '127.0.0.4', 'the client is external');
-
-    const big = await request(port, { from: '127.0.0.4', path: '/graphql', method: 'POST', headers: { 'content-type': 'application/json' }, body: Buffer.alloc(64 * 1024 + 1, 0x20) });
-    t.is(big.status, 413);
-    t.like(JSON.parse(big.body), { errors: [{ extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
-    const fits = await request(port, { from: '127.0.0.4', path: '/graphql', method: 'POST', headers: { 'content-type': 'application/json' }, body: Buffer.alloc(1024, 0x20) });
-    t.is(fits.status, 200);
+  // The BFF's stand-in answers with the headers it received.
+  const bff = await stubBff((req, res) => {
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify(req.headers));
+    return true;
   });
+  const envoy = await startEnvoy({ bff: bff.port, serving: ['bff'] });
+  t.teardown(() => Promise.all([envoy.stop(), bff.close()]));
+
+  const res = await request(envoy.topology.edgePort, {
+    from: '127.0.0.4',
+    headers: { 'x-envoy-retry-on': '5xx', 'x-envoy-max-retries': '10', 'x-envoy-upstream-rq-timeout-ms': '1', 'x-envoy-internal': 'true' },
+  });
+  t.is(res.status, 200);
+  const seen = JSON.parse(res.body) as Record<string, string>;
+  for (const h of ['x-envoy-retry-on', 'x-envoy-max-retries', 'x-envoy-upstream-rq-timeout-ms', 'x-envoy-internal']) t.is(seen[h], undefined, `${h} reached the BFF`);
+  t.is(seen['x-envoy-external-address'], '127.0.0.4', 'the client is external');
+
+  const big = await request(envoy.topology.edgePort, { from: '127.0.0.4', path: '/graphql', method: 'POST', headers: { 'content-type': 'application/json' }, body: Buffer.alloc(64 * 1024 + 1, 0x20) });
+  t.is(big.status, 413);
+  t.like(JSON.parse(big.body), { errors: [{ extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
+  const fits = await request(envoy.topology.edgePort, { from: '127.0.0.4', path: '/graphql', method: 'POST', headers: { 'content-type': 'application/json' }, body: Buffer.alloc(1024, 0x20) });
+  t.is(fits.status, 200);
 });

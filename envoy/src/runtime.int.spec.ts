@@ -7,78 +7,13 @@
  */
 import test from 'ava';
 import * as grpc from '@grpc/grpc-js';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { stringify } from 'yaml';
 import { ProductServiceClient, ProductServiceService, type GetProductResponse } from '@shop/contracts/shop/product/v1/service';
 import { Product } from '@shop/contracts/shop/product/v1/product';
 import { UnavailableError } from '@shop/platform/errors';
 import { bind, type GrpcServer } from '@shop/platform/grpc/server';
-import { freePort, serveGrpc, testLogger, waitFor } from '@shop/testing';
-import { envoyBinary } from '@shop/tools/install/envoy';
-import { defaultEdgeLimits, envoyBootstrap, type EdgeLimits, type EnvoyTopology } from './config.js';
-
-type Bootstrap = { static_resources: { clusters: Array<{ name: string; load_assignment: { endpoints: Array<{ lb_endpoints: unknown[] }> } }> } };
-
-interface PrivateEnvoy {
-  /** A counter or gauge of the admin's /stats. */
-  stat(name: string): Promise<number>;
-  /** The admin's /clusters (text: one `cluster::host::field::value` a line). */
-  clusters(): Promise<string>;
-  stop(): Promise<void>;
-}
-
-/**
- * Envoy with the bootstrap generated from `topology`, once it is ready and the active health
- * check has found every host of the `serving` clusters healthy (the others have no upstream).
- * `extraHosts` adds hosts to a cluster, as the DNS name of a headless Service with several
- * pods does in Kubernetes.
- */
-async function startEnvoy(topology: EnvoyTopology, serving: string[], extraHosts: Record<string, number[]> = {}): Promise<PrivateEnvoy> {
-  const bootstrap = envoyBootstrap(topology) as Bootstrap;
-  for (const [name, ports] of Object.entries(extraHosts)) {
-    const endpoints = bootstrap.static_resources.clusters.find((c) => c.name === name)!.load_assignment.endpoints[0]!.lb_endpoints;
-    for (const port of ports) endpoints.push({ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } });
-  }
-  const file = path.join(mkdtempSync(path.join(tmpdir(), 'envoy-runtime-')), 'envoy.yaml');
-  writeFileSync(file, stringify(bootstrap));
-  const envoy = spawn(envoyBinary(), ['-c', file, '--use-dynamic-base-id', '--log-level', 'error', '--disable-hot-restart'], { stdio: 'ignore' });
-  const killNow = () => void envoy.kill('SIGKILL');
-  process.once('exit', killNow);
-  const admin = (p: string) => fetch(`http://127.0.0.1:${topology.adminPort}${p}`);
-  const clusters = async () => (await admin('/clusters')).text();
-  const stop = async () => {
-    process.removeListener('exit', killNow);
-    if (envoy.exitCode !== null || envoy.signalCode !== null) return;
-    const exited = once(envoy, 'exit');
-    envoy.kill('SIGTERM');
-    await exited;
-  };
-  try {
-    await waitFor('envoy ready', async () => (await admin('/ready')).ok, { timeoutMs: 60_000, intervalMs: 100 });
-    await waitFor(`every host of ${serving.join(', ')} healthy`, async () => {
-      const flags = (await clusters()).split('\n').filter((l) => serving.some((c) => l.startsWith(`${c}::`)) && l.includes('::health_flags::'));
-      return flags.length > 0 && flags.every((l) => l.endsWith('::healthy'));
-    }, { timeoutMs: 60_000, intervalMs: 100 });
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-  return {
-    clusters,
-    async stat(name) {
-      const res = await admin(`/stats?format=json&filter=${encodeURIComponent(`^${name.replaceAll('.', '\\.')}$`)}`);
-      const { stats } = (await res.json()) as { stats: Array<{ name: string; value: number }> };
-      return stats.find((s) => s.name === name)?.value ?? 0;
-    },
-    stop,
-  };
-}
+import { serveGrpc, testLogger, waitFor } from '@shop/testing';
+import { defaultEdgeLimits, envoyBootstrap } from './config.js';
+import { request, startEnvoy, stubBff, type PrivateEnvoy } from './testing/private-envoy.js';
 
 type Answer = 'ok' | 'unavailable' | 'internal' | 'never';
 
@@ -104,18 +39,6 @@ async function stubProduct(answer: (n: number) => Answer): Promise<{ server: Grp
   return { server, calls: () => calls };
 }
 
-/** Local ports for everything: a gRPC route per stub, the edge in front of `bff` (a free port where no stub is needed). */
-async function topology(routes: Array<{ name: string; upstream: number; timeoutMs?: number }>, opts: { bff?: number; edgeLimits?: EdgeLimits } = {}): Promise<EnvoyTopology> {
-  return {
-    listenHost: '127.0.0.1',
-    adminPort: await freePort(),
-    edgePort: await freePort(),
-    bff: { host: '127.0.0.1', port: opts.bff ?? (await freePort()) },
-    grpc: await Promise.all(routes.map(async ({ upstream, ...r }) => ({ ...r, listenPort: await freePort(), upstream: { host: '127.0.0.1', port: upstream } }))),
-    ...(opts.edgeLimits ? { edgeLimits: opts.edgeLimits } : {}),
-  };
-}
-
 function getProduct(port: number, id: string, deadlineMs?: number): Promise<{ code: grpc.status; details: string; product?: Product }> {
   const client = new ProductServiceClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
   const options = deadlineMs ? { deadline: Date.now() + deadlineMs } : {};
@@ -127,36 +50,15 @@ function getProduct(port: number, id: string, deadlineMs?: number): Promise<{ co
   });
 }
 
-/** A stand-in for the BFF: answers each request as `answer` says (default 200 `{}`), counting them by path. */
-async function stubBff(answer: (req: http.IncomingMessage, res: http.ServerResponse) => boolean = () => false) {
-  const seen = new Map<string, number>();
-  const server = http.createServer((req, res) => {
-    seen.set(req.url ?? '', (seen.get(req.url ?? '') ?? 0) + 1);
-    if (answer(req, res)) return;
-    res.setHeader('content-type', 'application/json');
-    res.end('{}');
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as AddressInfo).port,
-    seen: (p: string) => seen.get(p) ?? 0,
-    close: () => {
-      server.closeAllConnections();
-      server.close();
-    },
-  };
-}
-
-const listenPort = (t: EnvoyTopology, name: string) => t.grpc.find((g) => g.name === name)!.listenPort;
+const listenPort = (envoy: PrivateEnvoy, name: string) => envoy.topology.grpc.find((g) => g.name === name)!.listenPort;
 
 test('a gRPC call answered UNAVAILABLE once is tried again and succeeds; the service saw two attempts', async (t) => {
   t.timeout(120_000);
   const stub = await stubProduct((n) => (n === 1 ? 'unavailable' : 'ok'));
-  const topo = await topology([{ name: 'product', upstream: stub.server.port }]);
-  const envoy = await startEnvoy(topo, ['product']);
+  const envoy = await startEnvoy({ routes: [{ name: 'product', upstream: stub.server.port }], serving: ['product'] });
   t.teardown(() => Promise.all([envoy.stop(), stub.server.shutdown(1_000)]));
 
-  const res = await getProduct(listenPort(topo, 'product'), 'p-1');
+  const res = await getProduct(listenPort(envoy, 'product'), 'p-1');
   t.is(res.code, grpc.status.OK, res.details);
   t.is(res.product?.id, 'p-1');
   t.is(stub.calls(), 2);
@@ -167,31 +69,32 @@ test('a gRPC call that may have run (INTERNAL) is not tried again; UNAVAILABLE i
   t.timeout(120_000);
   const broken = await stubProduct(() => 'internal');
   const down = await stubProduct(() => 'unavailable');
-  const topo = await topology([
-    { name: 'broken', upstream: broken.server.port },
-    { name: 'down', upstream: down.server.port },
-  ]);
-  const envoy = await startEnvoy(topo, ['broken', 'down']);
+  const envoy = await startEnvoy({
+    routes: [
+      { name: 'broken', upstream: broken.server.port },
+      { name: 'down', upstream: down.server.port },
+    ],
+    serving: ['broken', 'down'],
+  });
   t.teardown(() => Promise.all([envoy.stop(), broken.server.shutdown(1_000), down.server.shutdown(1_000)]));
 
-  t.is((await getProduct(listenPort(topo, 'broken'), 'p-1')).code, grpc.status.INTERNAL);
+  t.is((await getProduct(listenPort(envoy, 'broken'), 'p-1')).code, grpc.status.INTERNAL);
   t.is(broken.calls(), 1);
-  t.is((await getProduct(listenPort(topo, 'down'), 'p-1')).code, grpc.status.UNAVAILABLE);
+  t.is((await getProduct(listenPort(envoy, 'down'), 'p-1')).code, grpc.status.UNAVAILABLE);
   t.is(down.calls(), 3);
 });
 
 test('a gRPC call that gets no answer ends with DEADLINE_EXCEEDED at the route timeout, with or without a deadline of the caller', async (t) => {
   t.timeout(120_000);
   const stub = await stubProduct(() => 'never');
-  const topo = await topology([{ name: 'product', upstream: stub.server.port, timeoutMs: 1_000 }]);
-  const envoy = await startEnvoy(topo, ['product']);
+  const envoy = await startEnvoy({ routes: [{ name: 'product', upstream: stub.server.port, timeoutMs: 1_000 }], serving: ['product'] });
   t.teardown(() => Promise.all([envoy.stop(), stub.server.shutdown(100)]));
 
   // No deadline: only Envoy can end the call (grpc-js would wait for ever).
-  const bare = await getProduct(listenPort(topo, 'product'), 'p-1');
+  const bare = await getProduct(listenPort(envoy, 'product'), 'p-1');
   t.is(bare.code, grpc.status.DEADLINE_EXCEEDED, bare.details);
   // A deadline far beyond the route's: Envoy caps it.
-  const patient = await getProduct(listenPort(topo, 'product'), 'p-1', 600_000);
+  const patient = await getProduct(listenPort(envoy, 'product'), 'p-1', 600_000);
   t.is(patient.code, grpc.status.DEADLINE_EXCEEDED, patient.details);
   // Never retried: the call may be running still.
   t.is(stub.calls(), 2);
@@ -201,11 +104,10 @@ test('a host that keeps answering UNAVAILABLE is ejected after the configured fa
   t.timeout(120_000);
   const healthy = await stubProduct(() => 'ok');
   const failing = await stubProduct(() => 'unavailable');
-  const topo = await topology([{ name: 'product', upstream: healthy.server.port }]);
-  const envoy = await startEnvoy(topo, ['product'], { product: [failing.server.port] });
+  const envoy = await startEnvoy({ routes: [{ name: 'product', upstream: healthy.server.port }], serving: ['product'], extraHosts: { product: [failing.server.port] } });
   t.teardown(() => Promise.all([envoy.stop(), healthy.server.shutdown(1_000), failing.server.shutdown(1_000)]));
-  const port = listenPort(topo, 'product');
-  const { consecutive_gateway_failure: inARow } = (envoyBootstrap(topo) as any).static_resources.clusters.find((c: any) => c.name === 'product').outlier_detection;
+  const port = listenPort(envoy, 'product');
+  const { consecutive_gateway_failure: inARow } = (envoyBootstrap(envoy.topology) as any).static_resources.clusters.find((c: any) => c.name === 'product').outlier_detection;
 
   // Its health check passes (the process is up): only its answers give it away.
   await waitFor('the failing host ejected', async () => {
@@ -224,33 +126,25 @@ test('a host that keeps answering UNAVAILABLE is ejected after the configured fa
   t.is(failing.calls(), before.failing);
 });
 
-/** One request to the edge from a given loopback address (each is a client of its own). */
-function edgeRequest(port: number, opts: { from: string; path?: string; method?: string; headers?: Record<string, string> }) {
-  return new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }>((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, localAddress: opts.from, path: opts.path ?? '/healthz', method: opts.method ?? 'GET', headers: opts.headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-test('the edge answers 429 to a client past its bucket, never bothering the BFF, and serves it again once the bucket refills', async (t) => {
+test('the edge answers 429 to a client past its bucket whatever X-Forwarded-For it claims, never bothering the BFF; another client is served meanwhile, and the first again once its bucket refills', async (t) => {
   t.timeout(120_000);
   const bff = await stubBff();
-  // Two tokens, one more a second.
-  const topo = await topology([], { bff: bff.port, edgeLimits: { ...defaultEdgeLimits, perClient: { maxTokens: 2, tokensPerFill: 1, fillIntervalMs: 1_000 } } });
-  const envoy = await startEnvoy(topo, ['bff']);
+  // Two tokens, one more every two seconds.
+  const envoy = await startEnvoy({ bff: bff.port, edgeLimits: { ...defaultEdgeLimits, perClient: { maxTokens: 2, tokensPerFill: 1, fillIntervalMs: 2_000 } }, serving: ['bff'] });
   t.teardown(() => Promise.all([envoy.stop(), bff.close()]));
-  // A path of its own, so that the health checks (/healthz) are not counted with it.
-  const ask = () => edgeRequest(topo.edgePort, { from: '127.0.0.5', path: '/graphql?client=5' });
+  // Every request claims another X-Forwarded-For: were that trusted, each would be a client
+  // of its own with a full bucket, and none would be refused. A path per client, so that the
+  // health checks (/healthz) are not counted with them.
+  let claims = 0;
+  const ask = (from: string) => {
+    const n = ++claims;
+    return request(envoy.topology.edgePort, { from, path: `/graphql?client=${from}`, headers: { 'x-forwarded-for': `10.0.${(n >> 8) & 255}.${n & 255}` } });
+  };
   let passed = 0;
 
   // Bursts until one is refused: how many pass first depends on how fast they go out.
   const refused = await waitFor('a 429', async () => {
-    const burst = await Promise.all(Array.from({ length: 10 }, ask));
+    const burst = await Promise.all(Array.from({ length: 10 }, () => ask('127.0.0.5')));
     passed += burst.filter((r) => r.status === 200).length;
     return burst.find((r) => r.status === 429);
   });
@@ -258,9 +152,14 @@ test('the edge answers 429 to a client past its bucket, never bothering the BFF,
   t.is(refused.headers['x-rate-limited'], 'true');
   t.true((await envoy.stat('edge_rate_limit.http_local_rate_limit.rate_limited')) > 0);
 
-  await waitFor('a request served after the refill', async () => (await ask()).status === 200);
+  // Another address has a bucket of its own: both its tokens are there while the first waits for a refill.
+  const other = await Promise.all([ask('127.0.0.8'), ask('127.0.0.8')]);
+  t.deepEqual(other.map((r) => r.status), [200, 200]);
+
+  await waitFor('a request served after the refill', async () => (await ask('127.0.0.5')).status === 200);
   passed += 1;
-  t.is(bff.seen('/graphql?client=5'), passed, 'the BFF saw exactly the requests that were let through');
+  t.is(bff.seen('/graphql?client=127.0.0.5'), passed, 'the BFF saw exactly the requests that were let through');
+  t.is(bff.seen('/graphql?client=127.0.0.8'), 2);
 });
 
 test('the edge passes a 503 of the BFF on and never repeats the request (a mutation must not run twice)', async (t) => {
@@ -271,11 +170,10 @@ test('the edge passes a 503 of the BFF on and never repeats the request (a mutat
     res.end('{"errors":[{"message":"busy"}]}');
     return true;
   });
-  const topo = await topology([], { bff: bff.port });
-  const envoy = await startEnvoy(topo, ['bff']);
+  const envoy = await startEnvoy({ bff: bff.port, serving: ['bff'] });
   t.teardown(() => Promise.all([envoy.stop(), bff.close()]));
 
-  const res = await edgeRequest(topo.edgePort, { from: '127.0.0.6', path: '/graphql', method: 'POST', headers: { 'content-type': 'application/json' } });
+  const res = await request(envoy.topology.edgePort, { from: '127.0.0.6', path: '/graphql', method: 'POST', headers: { 'content-type': 'application/json' } });
   t.is(res.status, 503);
   t.is(bff.seen('/graphql'), 1);
 });
@@ -284,11 +182,10 @@ test('the edge ends a request the BFF does not answer at the route timeout with 
   t.timeout(120_000);
   // Only the test's request hangs: the health checks of the same path are answered.
   const bff = await stubBff((req) => req.headers['x-stub-hang'] === 'yes');
-  const topo = await topology([], { bff: bff.port });
-  const envoy = await startEnvoy(topo, ['bff']);
+  const envoy = await startEnvoy({ bff: bff.port, serving: ['bff'] });
   t.teardown(() => Promise.all([envoy.stop(), bff.close()]));
 
-  const res = await edgeRequest(topo.edgePort, { from: '127.0.0.7', path: '/healthz', headers: { 'x-stub-hang': 'yes' } });
+  const res = await request(envoy.topology.edgePort, { from: '127.0.0.7', path: '/healthz', headers: { 'x-stub-hang': 'yes' } });
   t.is(res.status, 504);
   t.is(res.body, 'upstream request timeout');
 });

@@ -1,15 +1,11 @@
 import test from 'ava';
 import * as grpc from '@grpc/grpc-js';
-import { ProductServiceClient } from '@shop/contracts/shop/product/v1/service';
+import type { ProductServiceClient } from '@shop/contracts/shop/product/v1/service';
 import { StockReservationFailed } from '@shop/contracts/shop/product/v1/events';
 import { promiseClient, type PromiseClient } from '@shop/platform/grpc/client';
-import type { GrpcServer } from '@shop/platform/grpc/server';
 import { newId } from '@shop/platform/ids';
-import { outboxMigrations } from '@shop/platform/outbox';
-import { migrate } from '@shop/platform/postgres/migrate';
-import { createPool, type Pool } from '@shop/platform/postgres/pool';
-import { createTestAuth, createTestDatabase, serveGrpc, testLogger, type TestDatabase } from '@shop/testing';
-import { Catalog, postgresProducts, postgresReservations, productMigrations, productService, Reservations } from '../../index.js';
+import { testLogger } from '@shop/testing';
+import { startProductService, type ProductServiceFixture } from '../../test-fixtures.js';
 
 /**
  * Stock reservations racing each other and every other move of the same stock (commit,
@@ -20,12 +16,8 @@ import { Catalog, postgresProducts, postgresReservations, productMigrations, pro
  * business rule, and every product's counters are exactly what the answers add up to.
  */
 const logs = testLogger();
-let db: TestDatabase;
-let pool: Pool;
-let server: GrpcServer;
-let raw: ProductServiceClient;
+let product: ProductServiceFixture;
 let c: PromiseClient<ProductServiceClient>;
-let reservations: Reservations;
 
 /**
  * Calls in flight at once: as many as the pool has connections, so that none waits for one
@@ -40,23 +32,14 @@ const clock = () => new Date(Date.now() + skewMs);
 const meta = { actor: 'reservation-races-test' };
 
 test.before(async () => {
-  const auth = await createTestAuth();
-  db = await createTestDatabase('product_races');
-  pool = createPool({ url: db.url, log: logs.log, max: IN_FLIGHT });
-  await migrate(pool, [outboxMigrations, productMigrations], logs.log);
-  const catalog = new Catalog(pool, postgresProducts, clock, newId);
-  reservations = new Reservations(pool, postgresProducts, postgresReservations, clock, { reservationTtlMs: 10 * 60_000 });
-  server = await serveGrpc([productService(catalog, reservations)], logs.log, 'product-races-test', auth.authenticate);
-  raw = new ProductServiceClient(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure());
-  // The deadline only bounds a hung call: a loaded machine may queue these behind each other.
-  c = auth.asServiceClient(promiseClient(raw, 120_000, false), 'order');
+  product = await startProductService(logs.log, 'races', { clock, poolMax: IN_FLIGHT, reservationTtlMs: 10 * 60_000 });
+  // As the order service calls it, with the wire's status codes. The deadline only bounds a
+  // hung call: a loaded machine may queue these behind each other.
+  c = product.auth.asServiceClient(promiseClient(product.raw, 120_000, false), 'order');
 });
 
 test.after.always(async () => {
-  raw?.close();
-  await server?.shutdown();
-  await pool?.end();
-  await db?.drop();
+  await product?.close();
 });
 
 type Key = 'A' | 'B' | 'C' | 'D';
@@ -119,11 +102,13 @@ test('multi-line reservations listing their products in opposite orders, racing 
   const keyOf = new Map(keys.map((k) => [ids[k], k]));
   const linesOf = (pattern: Key[], qty: (k: Key) => number): Line[] => pattern.map((k) => ({ productId: ids[k], quantity: qty(k) }));
 
-  // Reserved before the race, then settled during it: 6 committed, 6 released, 4 past their deadline.
-  const held = Array.from({ length: 16 }, (_, n) => ({ orderId: newId(), lines: linesOf(patterns[n % patterns.length]!, (k) => (scarce(k) ? 1 : 2)) }));
+  // Reserved before the race, then settled during it: 6 committed, 6 released, and 6 past
+  // their deadline, of which 2 are committed (refused), 2 released, and 2 left to the sweepers.
+  const held = Array.from({ length: 18 }, (_, n) => ({ orderId: newId(), lines: linesOf(patterns[n % patterns.length]!, (k) => (scarce(k) ? 1 : 2)) }));
   const toCommit = held.slice(0, 6);
   const toRelease = held.slice(6, 12);
   const lapsing = held.slice(12);
+  const [lapsedToCommit, lapsedToRelease, leftToSweeper] = [lapsing.slice(0, 2), lapsing.slice(2, 4), lapsing.slice(4)];
   for (const [n, o] of held.entries()) {
     const expireTime = n >= 12 ? new Date(clock().getTime() + 60_000).toISOString() : undefined;
     t.true((await c.reserveStock({ ...o, expireTime })).reserved, `set-up reservation ${n}`);
@@ -153,14 +138,14 @@ test('multi-line reservations listing their products in opposite orders, racing 
     sweeps.push(
       await settle(
         (async () => {
-          for (let id = await reservations.expireNext(meta); id; id = await reservations.expireNext(meta)) expiredBySweeper.push(id);
+          for (let id = await product.reservations.expireNext(meta); id; id = await product.reservations.expireNext(meta)) expiredBySweeper.push(id);
         })(),
       ),
     );
   const calls: Array<() => Promise<unknown>> = [
     ...racing.map((o) => async () => reserveAnswers.set(o.orderId, await settle(c.reserveStock(o)))),
-    ...[...toCommit, ...lapsing.slice(0, 2), ...committedEarly].map((o) => async () => commitAnswers.set(o.orderId, await settle(c.commitStock({ orderId: o.orderId })))),
-    ...[...toRelease, ...lapsing.slice(2), ...releasedEarly].map((o) => async () => releaseAnswers.set(o.orderId, await settle(c.releaseStock({ orderId: o.orderId })))),
+    ...[...toCommit, ...lapsedToCommit, ...committedEarly].map((o) => async () => commitAnswers.set(o.orderId, await settle(c.commitStock({ orderId: o.orderId })))),
+    ...[...toRelease, ...lapsedToRelease, ...releasedEarly].map((o) => async () => releaseAnswers.set(o.orderId, await settle(c.releaseStock({ orderId: o.orderId })))),
     ...restocks.map((r) => async () => restockAnswers.push(await settle(c.restockProduct({ id: ids[r.key], quantity: r.quantity })))),
     sweep,
     sweep,
@@ -199,8 +184,13 @@ test('multi-line reservations listing their products in opposite orders, racing 
   t.deepEqual(unexpected, [], `the server logged: ${[...new Set(errors)].join('; ')}`);
   t.deepEqual(errors, []);
   t.is(reserveAnswers.size + commitAnswers.size + releaseAnswers.size + restockAnswers.length + sweeps.length, calls.length);
-  for (const o of lapsing.slice(0, 2)) t.like(commitAnswers.get(o.orderId), { ok: false, code: grpc.status.FAILED_PRECONDITION });
+  for (const o of lapsedToCommit) t.like(commitAnswers.get(o.orderId), { ok: false, code: grpc.status.FAILED_PRECONDITION });
   t.true(expiredBySweeper.every((id) => lapsing.some((o) => o.orderId === id)), 'the sweeper expires only reservations past their deadline');
+  t.is(new Set(expiredBySweeper).size, expiredBySweeper.length, 'two sweepers never expire the same reservation twice');
+  // Nothing else settles these: whichever sweeper ran, they were due, so it expired them.
+  for (const o of leftToSweeper) t.true(expiredBySweeper.includes(o.orderId), `lapsed reservation ${o.orderId} expired by a sweeper`);
+  const { rows: swept } = await product.pool.query<{ status: string }>(`SELECT status FROM order_reservations WHERE order_id = ANY($1)`, [leftToSweeper.map((o) => o.orderId)]);
+  t.deepEqual(swept.map((r) => r.status), leftToSweeper.map(() => 'EXPIRED'));
 
   // What the answers say each order ended with.
   const answered = <T>(o: Outcome<T> | undefined) => (o?.ok ? o.value : undefined);
@@ -208,7 +198,7 @@ test('multi-line reservations listing their products in opposite orders, racing 
   const stillHeld: Array<{ orderId: string; lines: Line[] }> = [];
   const refused: Array<{ orderId: string; lines: Line[]; shortages: Array<{ productId: string; requested: number; available: number }> }> = [];
   for (const [n, o] of toCommit.entries()) t.deepEqual(answered(commitAnswers.get(o.orderId))?.lines, o.lines, `commit ${n} sold what was reserved`);
-  for (const [n, o] of [...toRelease, ...lapsing.slice(2)].entries()) t.deepEqual(answered(releaseAnswers.get(o.orderId))?.lines, o.lines, `release ${n} gave back what was reserved`);
+  for (const [n, o] of [...toRelease, ...lapsedToRelease].entries()) t.deepEqual(answered(releaseAnswers.get(o.orderId))?.lines, o.lines, `release ${n} gave back what was reserved`);
   for (const o of racing) {
     const answer = answered(reserveAnswers.get(o.orderId))!;
     const sold = answered(commitAnswers.get(o.orderId))?.lines ?? [];
@@ -241,14 +231,14 @@ test('multi-line reservations listing their products in opposite orders, racing 
   }
 
   // All or nothing: a refused order holds none of its lines, not even those that would have fit.
-  const { rows } = await pool.query<{ order_id: string }>(`SELECT order_id FROM order_reservations WHERE status = 'RESERVED' ORDER BY order_id`);
+  const { rows } = await product.pool.query<{ order_id: string }>(`SELECT order_id FROM order_reservations WHERE status = 'RESERVED' ORDER BY order_id`);
   t.deepEqual(rows.map((r) => r.order_id), stillHeld.map((o) => o.orderId).sort());
   for (const o of refused) {
     const asked = new Map(o.lines.map((l) => [l.productId, l.quantity]));
     t.true(o.shortages.every((s) => asked.get(s.productId) === s.requested && s.available < s.requested), `shortages name short lines: ${JSON.stringify(o.shortages)}`);
     t.true(o.shortages.every((s) => scarce(keyOf.get(s.productId)!)), 'only a scarce product runs short');
     t.true(o.lines.length > o.shortages.length, 'some of its lines would have fit');
-    const events = await pool.query<{ type: string }>(`SELECT type FROM outbox WHERE stream_type = 'stock-reservation' AND stream_id = $1`, [o.orderId]);
+    const events = await product.pool.query<{ type: string }>(`SELECT type FROM outbox WHERE stream_type = 'stock-reservation' AND stream_id = $1`, [o.orderId]);
     t.deepEqual(events.rows.map((e) => e.type), [StockReservationFailed.$type], `order ${o.orderId}`);
   }
 });
