@@ -8,6 +8,7 @@ import type { NatsConnection } from 'nats';
 import type { Logger } from '@shop/platform/log';
 import type { Caller, TokenVerifier } from '@shop/platform/auth';
 import type { ServiceIdentity } from '@shop/platform/auth/caller';
+import type { Revocations } from '@shop/platform/auth/revocations';
 import { viewerMiddleware } from './auth/viewer.js';
 import type { Clients } from './clients/index.js';
 import type { BffConfig } from './config.js';
@@ -34,6 +35,8 @@ export function createApp(opts: {
   clients: Clients;
   nats: NatsConnection;
   verifier: TokenVerifier;
+  /** The revoked users `verifier` refuses (main.ts), for deleteAccount to add its own. */
+  revocations?: Revocations;
   /** The BFF's own identity towards the services, for the operations it does as the shop (an administrator's, checked here). */
   identity?: ServiceIdentity;
   config: Pick<
@@ -92,6 +95,7 @@ export function createApp(opts: {
         productCache,
         log: opts.log.child({ correlationId }),
         nats: opts.nats,
+        ...(opts.revocations ? { revocations: opts.revocations } : {}),
         callMetadata: callMetadataOf(request, viewer, correlationId),
         asShop: async () => ({ ...callMetadataOf(request, null, correlationId), ...(opts.identity ? await opts.identity.metadata() : {}) }),
       };

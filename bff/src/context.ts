@@ -1,6 +1,7 @@
 import type { NatsConnection } from 'nats';
 import type { Logger } from '@shop/platform/log';
 import type { Caller } from '@shop/platform/auth';
+import type { Revocations } from '@shop/platform/auth/revocations';
 import { CLIENT_ADDRESS_HEADER } from '@shop/platform/auth/caller';
 import type { Clients } from './clients/index.js';
 import type { BffConfig } from './config.js';
@@ -19,6 +20,8 @@ export interface GraphQLContext {
   productCache: ProductListCache<ListProductsResponse>;
   log: Logger;
   nats: NatsConnection;
+  /** The revoked users this BFF's verifier refuses: deleteAccount adds its own at once. */
+  revocations?: Revocations;
   /** Waits for orders a checkout placed, one per order in this request (see waitForOrder). */
   orderWaits?: Map<string, Promise<import('@shop/contracts/shop/order/v1/order').Order | null>>;
   /**

@@ -3,7 +3,10 @@ import { connect } from 'nats';
 import { runProcess } from '@shop/platform/process';
 import { ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, createTokenVerifier } from '@shop/platform/auth';
 import { createServiceIdentity } from '@shop/platform/auth/caller';
-import { followRevocations, Revocations } from '@shop/platform/auth/revocations';
+import { followRevocations, REVOCATION_LIST_MAX_BYTES, Revocations, revocationsReadiness } from '@shop/platform/auth/revocations';
+import { promiseClient } from '@shop/platform/grpc/client';
+import { UserCommandServiceClient } from '@shop/contracts/shop/user/v1/command_service';
+import * as grpc from '@grpc/grpc-js';
 import { configSchema } from './config.js';
 import { createClients } from './clients/index.js';
 import { createApp } from './app.js';
@@ -26,17 +29,24 @@ await runProcess('bff', configSchema, async ({ config, log, lifecycle, readiness
   lifecycle.onShutdown('nats', () => nats.drain());
   readiness({ name: 'nats', check: async () => { if (nats.isClosed()) throw new Error('NATS connection closed'); } });
   const identity = createServiceIdentity({ name: 'bff', key: config.SERVICE_TOKEN_KEY });
-  // Deleted accounts' tokens, refused at once (the edge only checks signatures). The BFF
-  // does not wait for the first listing: with user-command down it still serves (and says
-  // so in a warning until the listing succeeds), since only tokens of accounts deleted
-  // before it started, within one token lifetime, could slip through meanwhile.
+  // Deleted accounts' tokens, refused at once (the edge only checks signatures). Not ready
+  // until the first listing succeeds, so that a new replica does not serve the tokens of
+  // accounts deleted before it started; ready anyway after 30 s without user-command, with
+  // a warning, rather than keep the shop down. ListRevocations answers in one message, which
+  // a channel of its own may receive beyond gRPC's 4 MB (REVOCATION_LIST_MAX_BYTES).
+  const revocationChannel = new UserCommandServiceClient(config.USER_COMMAND_GRPC_ADDR, grpc.credentials.createInsecure(), {
+    'grpc.max_receive_message_length': REVOCATION_LIST_MAX_BYTES,
+  });
+  lifecycle.onShutdown('revocation-channel', async () => revocationChannel.close());
+  const revocationSource = promiseClient(revocationChannel, config.GRPC_TIMEOUT_MS);
   const revocations = new Revocations();
   const following = followRevocations({
     nats,
     revocations,
     log,
-    list: async () => (await clients.userCommand.listRevocations({}, { metadata: await identity.metadata() })).revocations,
+    list: async () => (await revocationSource.listRevocations({}, { metadata: await identity.metadata() })).revocations,
   });
+  readiness(revocationsReadiness(following.primed, log));
   lifecycle.onShutdown('revocations', async () => following.stop());
   const verifier = createTokenVerifier({
     issuer: ACCESS_TOKEN_ISSUER,
@@ -45,7 +55,7 @@ await runProcess('bff', configSchema, async ({ config, log, lifecycle, readiness
     onRefreshError: (err) => log.warn({ err }, 'the access token keys could not be refreshed: the last good ones are still used'),
     revocations,
   });
-  const app = createApp({ clients, nats, verifier, identity, config, log });
+  const app = createApp({ clients, nats, verifier, revocations, identity, config, log });
   const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.LISTEN_HOST }) as import('node:http').Server;
   // Longer than Envoy's idle timeout for its connections to us (50 s): Envoy closes an idle
   // connection first, so it never reuses one we are closing (a reset under load otherwise).

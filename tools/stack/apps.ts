@@ -173,6 +173,9 @@ export async function appSpecs(): Promise<ProcessSpec[]> {
     ),
     nodeProcess('reports', 'services/reports/src/main.ts', { GRPC_PORT: String(reports.grpcPort), DATABASE_URL: serviceDatabaseUrl('reports'), KAFKA_BROKERS: kafka, ...callerAuth() }, [reports.grpcPort], reports.httpPort),
     nodeProcess('notifications', 'services/notifications/src/main.ts', { KAFKA_BROKERS: kafka, NATS_URL: urls.nats }, [], workers.notifications.httpPort),
+    // Before the BFF: the BFF is not ready until it has listed the access revocations from
+    // user-command, through Envoy; Envoy's jwt_authn fetches the BFF's keys when it can.
+    envoySpec(localEnvoyTopology()),
     nodeProcess(
       'bff',
       'bff/src/main.ts',
@@ -195,7 +198,6 @@ export async function appSpecs(): Promise<ProcessSpec[]> {
       [bffPort],
       bffHttpMetricsPort,
     ),
-    envoySpec(localEnvoyTopology()),
   ];
 }
 

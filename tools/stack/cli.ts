@@ -70,7 +70,7 @@ async function up(infraOnly: boolean): Promise<void> {
   await installAll();
   await upInfra({ install: false });
   const apps = await import('./apps.js');
-  // Apps depend on each other in the order given (e.g. services before the BFF before Envoy).
+  // Apps depend on each other in the order given (e.g. services before Envoy before the BFF).
   for (const spec of await apps.appSpecs()) await start(spec);
   await apps.afterUp();
 }

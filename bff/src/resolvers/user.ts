@@ -174,6 +174,9 @@ export const userResolvers = {
     deleteAccount: async (_: unknown, __: unknown, ctx: GraphQLContext) => {
       const viewer = requireViewer(ctx.viewer);
       await ctx.clients.userCommand.deleteAccount({ userId: viewer.userId }, { metadata: ctx.callMetadata });
+      // Here at once, not only when NATS brings it: the client's next request to this BFF
+      // is refused whatever became of the announcement (other BFFs: user-command-service.ts).
+      ctx.revocations?.revoke(viewer.userId);
       return true;
     },
 

@@ -1,15 +1,16 @@
 import test from 'ava';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
+import { testLogger, waitFor } from '@shop/testing';
 import { UnauthenticatedError } from '../errors.js';
-import { Revocations } from './revocations.js';
+import { REVOCATION_MAX_MS, Revocations, revocationsReadiness } from './revocations.js';
 import { createTokenVerifier } from './token-verifier.js';
 
 const T0 = Date.parse('2025-01-01T12:00:00Z');
 const at = (ms: number) => new Date(T0 + ms).toISOString();
 
-function clocked() {
+function clocked(sweepMs?: number) {
   let now = T0;
-  const revocations = new Revocations(() => now);
+  const revocations = new Revocations({ now: () => now, ...(sweepMs === undefined ? {} : { sweepMs }) });
   return { revocations, advance: (ms: number) => void (now += ms) };
 }
 
@@ -35,15 +36,69 @@ test('a later revocation of the same user extends it; an earlier one does not sh
   t.false(revocations.has('ada'));
 });
 
-test('one already past is not kept, and adding drops the entries that ran out (the list holds one token lifetime)', (t) => {
-  const { revocations, advance } = clocked();
+test('one already past is not kept, and the entries that ran out are dropped by the next add after a sweep interval (the list holds one token lifetime)', (t) => {
+  const { revocations, advance } = clocked(10_000);
   revocations.add({ userId: 'old', expireTime: at(-1) });
   t.false(revocations.has('old'));
   revocations.add({ userId: 'ada', expireTime: at(1_000) });
   advance(2_000);
-  revocations.add({ userId: 'bob', expireTime: at(10_000) });
-  t.is(revocations.size, 1);
+  revocations.add({ userId: 'bob', expireTime: at(30_000) });
+  t.is(revocations.size, 2, 'not swept within the interval');
+  advance(10_000);
+  revocations.add({ userId: 'eve', expireTime: at(30_000) });
+  t.is(revocations.size, 2);
   t.true(revocations.has('bob'));
+  t.true(revocations.has('eve'));
+});
+
+test('a listing of many entries is not quadratic: 20,000 adds within one sweep interval look at the held entries at most once', (t) => {
+  const { revocations, advance } = clocked(10_000);
+  for (let i = 0; i < 20_000; i++) {
+    revocations.add({ userId: `u${i}`, expireTime: at(600_000) });
+    advance(0.25);
+  }
+  t.is(revocations.size, 20_000);
+  t.true(revocations.examined <= 20_000, `examined ${revocations.examined}`);
+  advance(10_000);
+  revocations.add({ userId: 'one-more', expireTime: at(600_000) });
+  t.true(revocations.examined <= 40_000, `one sweep more: examined ${revocations.examined}`);
+});
+
+test('an expire_time beyond the longest token lifetime (a forged NATS message) is cut to it, and said so; a genuine one is kept whole', (t) => {
+  const { revocations, advance } = clocked();
+  t.true(revocations.add({ userId: 'ada', expireTime: '9999-12-31T00:00:00Z' }), 'cut');
+  t.false(revocations.add({ userId: 'bob', expireTime: at(REVOCATION_MAX_MS) }), 'a genuine one: one token lifetime and the grace');
+  advance(REVOCATION_MAX_MS - 1);
+  t.true(revocations.has('ada'));
+  t.true(revocations.has('bob'));
+  advance(1);
+  t.false(revocations.has('ada'), 'the user can sign in again once the longest token lifetime has passed');
+  t.false(revocations.has('bob'));
+});
+
+test('revoke (the deletion this BFF made itself) holds for the longest token lifetime', (t) => {
+  const { revocations, advance } = clocked();
+  revocations.revoke('ada');
+  advance(REVOCATION_MAX_MS - 1);
+  t.true(revocations.has('ada'));
+  advance(1);
+  t.false(revocations.has('ada'));
+});
+
+test('readiness waits for the first listing; without one it turns ready after its bound, with a warning', async (t) => {
+  const { log, lines } = testLogger();
+  let listed: () => void = () => {};
+  const primed = new Promise<void>((resolve) => (listed = resolve));
+  const waiting = revocationsReadiness(primed, log, 600_000);
+  await t.throwsAsync(waiting.check(), { message: /not been listed/ });
+  listed();
+  await primed;
+  await t.notThrowsAsync(waiting.check());
+
+  const bounded = revocationsReadiness(new Promise(() => {}), log, 20);
+  await t.throwsAsync(bounded.check());
+  await waitFor('ready after the bound', () => bounded.check().then(() => true));
+  t.true(lines().some((l) => String(l.msg).startsWith('ready without the access revocations listed')));
 });
 
 test('a revocation without a user or a valid expire time is refused', (t) => {

@@ -20,7 +20,7 @@ import { userCommandHandler } from './user-handler.js';
 import { sealedStore } from '../personal-data/sealed-store.js';
 import { connectNats } from '@shop/platform/nats';
 import { natsMailer, unconfiguredMailer } from './verification-mailer.js';
-import { natsRevocations } from './revocations.js';
+import { natsRevocations } from './adapters/nats-revocation-publisher.js';
 
 await runProcess('user-command', configSchema, async ({ config, log, registry, lifecycle, readiness }) => {
   const pool = createPool({ url: config.DATABASE_URL, max: config.DATABASE_POOL_MAX, log, application: 'user-command' });

@@ -3,7 +3,7 @@ import * as grpc from '@grpc/grpc-js';
 import { UserCommandServiceClient } from '@shop/contracts/shop/user/v1/command_service';
 import { ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, createTokenVerifier } from '@shop/platform/auth';
 import { accessTokenAuthenticator, createServiceIdentity } from '@shop/platform/auth/caller';
-import { followRevocations, Revocations } from '@shop/platform/auth/revocations';
+import { followRevocations, REVOCATION_LIST_MAX_BYTES, Revocations } from '@shop/platform/auth/revocations';
 import { UnavailableError } from '@shop/platform/errors';
 import { promiseClient, withMetadata } from '@shop/platform/grpc/client';
 import type { GrpcServer } from '@shop/platform/grpc/server';
@@ -16,7 +16,9 @@ import { createUserDatabase, serve } from '../test-fixtures.js';
 import { sealedStore } from '../personal-data/sealed-store.js';
 import { RefreshTokens } from './credentials.js';
 import { argon2Hasher } from './passwords.js';
-import { natsRevocations, REVOCATION_GRACE_SECONDS } from './revocations.js';
+import { natsRevocations } from './adapters/nats-revocation-publisher.js';
+import { postgresDeletedAccounts } from './adapters/postgres-deleted-accounts.js';
+import { REVOCATION_GRACE_SECONDS, revocationsInForce } from './revocations.js';
 import { createTokenIssuer, type TokenIssuer } from './tokens.js';
 import { userCommandService } from './user-command-service.js';
 import { userCommandHandler } from './user-handler.js';
@@ -36,6 +38,8 @@ let server: GrpcServer;
 let raw: UserCommandServiceClient;
 let tokens: TokenIssuer;
 let offsetMs = 0;
+/** Drops the announcements, as a user-command that crashed between its commit and its publish. */
+let announcing = true;
 
 test.before(async () => {
   nats = await startPrivateNats();
@@ -43,6 +47,7 @@ test.before(async () => {
   database = await createUserDatabase(log, 'revocations', 10);
   const clock: Clock = () => new Date(Date.now() + offsetMs);
   tokens = await createTokenIssuer({ accessTtlSeconds: TTL_SECONDS }, clock, log);
+  const publisher = natsRevocations(natsConnection, log);
   server = await serve(
     [
       userCommandService({
@@ -52,7 +57,7 @@ test.before(async () => {
         passwords: argon2Hasher,
         tokens,
         mailer: { send: async () => {} },
-        revocations: natsRevocations(natsConnection, log),
+        revocations: { publish: async (r) => (announcing ? publisher.publish(r) : undefined) },
         clock,
         newId,
         verificationTtlSeconds: 3600,
@@ -162,4 +167,59 @@ test.serial('a listing that fails (user-command unreachable) is retried until it
   reachable = true;
   await following.primed;
   t.true(revocations.has(ada.userId));
+});
+
+test.serial('a revocation whose announcement was lost (user-command crashed before publishing) arrives with the next periodic listing', async (t) => {
+  const revocations = new Revocations();
+  const following = followRevocations({ nats: natsConnection, revocations, list: listRevocations, log, relistMs: 200 });
+  t.teardown(() => following.stop());
+  await following.primed;
+  const ada = await signedIn();
+
+  announcing = false;
+  t.teardown(() => void (announcing = true));
+  await asService().deleteAccount({ userId: ada.userId });
+  t.false(revocations.has(ada.userId), 'nothing was announced');
+  await waitFor('the revocation from a periodic listing', () => revocations.has(ada.userId));
+  await t.throwsAsync(verifierWith(revocations).verify(ada.accessToken), { message: 'access token revoked' });
+});
+
+test.serial('the listing reads the deletions through their partial index, not the whole event store', async (t) => {
+  // Many events that are not deletions, and a few that are: the planner, told so, takes the index.
+  await database.pool.query(
+    `INSERT INTO events (id, stream_type, stream_id, version, type, data)
+     SELECT gen_random_uuid(), 'user', gen_random_uuid()::text, 1, 'shop.user.v1.UserRegistered', '{}' FROM generate_series(1, 20000)`,
+  );
+  t.teardown(() => database.pool.query("DELETE FROM events WHERE type = 'shop.user.v1.UserRegistered' AND data = '{}'"));
+  await database.pool.query('ANALYZE events');
+  const plans: string[] = [];
+  const explaining = {
+    query: async (sql: string, params: unknown[]) => {
+      const { rows } = await database.pool.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${sql}`, params);
+      plans.push(rows.map((r) => r['QUERY PLAN']).join('\n'));
+      return { rows: [] };
+    },
+  } as unknown as Parameters<typeof postgresDeletedAccounts>[0];
+  await revocationsInForce(postgresDeletedAccounts(explaining), new Date(), TTL_SECONDS);
+  t.regex(plans[0] ?? '', /events_user_deleted_idx/, plans[0]);
+});
+
+test.serial('a listing larger than gRPC\'s default 4 MB reaches a verifier through a channel with REVOCATION_LIST_MAX_BYTES', async (t) => {
+  const many = 90_000;
+  await database.pool.query(
+    `INSERT INTO events (id, stream_type, stream_id, version, type, data)
+     SELECT gen_random_uuid(), 'user', gen_random_uuid()::text, 1, 'shop.user.v1.UserDeleted', '{}' FROM generate_series(1, $1::int)`,
+    [many],
+  );
+  t.teardown(() => database.pool.query("DELETE FROM events WHERE type = 'shop.user.v1.UserDeleted' AND data = '{}'"));
+  const metadata = await identity.metadata();
+  t.is(await codeOf(promiseClient(raw, 60_000, false).listRevocations({}, { metadata })), 'RESOURCE_EXHAUSTED', 'beyond the default limit');
+
+  const channel = new UserCommandServiceClient(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': REVOCATION_LIST_MAX_BYTES });
+  t.teardown(() => channel.close());
+  const { revocations: listed } = await promiseClient(channel, 60_000, false).listRevocations({}, { metadata });
+  t.true(listed.length >= many, `listed ${listed.length}`);
+  const revocations = new Revocations();
+  for (const r of listed) revocations.add(r);
+  t.true(revocations.size >= many, `held ${revocations.size}`);
 });

@@ -27,6 +27,7 @@ import { randomToken, sha256, type TokenIssuer } from './tokens.js';
 import type { UserCommandHandler } from './user-handler.js';
 import type { VerificationMailer } from './verification-mailer.js';
 import { limits, Throttle } from './throttle.js';
+import { postgresDeletedAccounts } from './adapters/postgres-deleted-accounts.js';
 import { revocationAt, revocationsInForce, type RevocationPublisher } from './revocations.js';
 
 export const USER_COMMAND_SERVICE = 'shop.user.v1.UserCommandService';
@@ -206,8 +207,10 @@ export function userCommandService(deps: UserCommandServiceDeps): ServiceBinding
       const userId = uuid('user_id', req.userId);
       requireSelfOrService(ctx.caller, 'user_id', userId);
       const result = await run(userId, { type: 'DeleteAccount', userId }, ctx, { inTransaction: () => releaseIdentity(userId) });
-      // After the commit and before the answer: the client's next request with the old
-      // access token already finds it revoked at the BFF.
+      // After the commit and before the answer, so that the BFFs connected to NATS normally
+      // know before the client does. The BFF that made this call revokes the token itself
+      // once it is answered (resolvers/user.ts); the others may take a moment more, and at
+      // worst until their next listing (every 30 s), if this message is lost.
       await deps.revocations?.publish(revocationAt(userId, clock(), tokens.accessTtlSeconds));
       return { result: writeResult(result) };
     },
@@ -218,7 +221,7 @@ export function userCommandService(deps: UserCommandServiceDeps): ServiceBinding
 
     async listRevocations(_req, ctx) {
       requireService(ctx.caller);
-      return { revocations: await revocationsInForce(pool, clock(), tokens.accessTtlSeconds) };
+      return { revocations: await revocationsInForce(postgresDeletedAccounts(pool), clock(), tokens.accessTtlSeconds) };
     },
   });
 }
