@@ -85,10 +85,30 @@ test('a poison event, delivered or read back to heal a gap, is counted as poison
 
   const checkpoints = await pool.query<{ stream_id: string; version: number }>(`SELECT stream_id, version::int FROM ${projection.schema}.stream_checkpoints`);
   t.deepEqual(new Map(checkpoints.rows.map((r) => [r.stream_id, r.version])), new Map([[delivered, 3], [healed, 3], [alone, 1]]));
-  const dead = await pool.query<{ stream_id: string; version: number }>(`SELECT stream_id, version::int FROM ${projection.schema}.dead_letters ORDER BY stream_id`);
-  t.deepEqual(dead.rows, [delivered, healed, alone].sort().map((id) => ({ stream_id: id, version: id === alone ? 1 : 2 })));
+  const dead = await pool.query<{ stream_id: string; version: number; payload: RecordedEvent | null }>(`SELECT stream_id, version::int, payload FROM ${projection.schema}.dead_letters ORDER BY stream_id`);
+  t.deepEqual(dead.rows.map(({ stream_id, version }) => ({ stream_id, version })), [delivered, healed, alone].sort().map((id) => ({ stream_id: id, version: id === alone ? 1 : 2 })));
+  // A delivered event is kept as delivered; one read from the store is recorded by its ids, its payload left there.
+  const payloadOf = (id: string) => dead.rows.find((r) => r.stream_id === id)!.payload;
+  t.like(payloadOf(delivered), { streamId: delivered, version: 2, type: POISON });
+  t.is(payloadOf(healed), null);
+  t.like(payloadOf(alone), { streamId: alone, version: 1, type: POISON });
   const counters = await readCounters(pool, projection.schema);
   t.deepEqual(counters.get(delivered), { count: 2, sum: 4, version: 3 });
   t.deepEqual(counters.get(healed), { count: 2, sum: 4, version: 3 });
   t.false(counters.has(alone), 'a stream whose only event is poison has no document');
+});
+
+test('events applied as read from the store (a rebuild) are dead-lettered without their payload, also in a read model whose dead_letters once required one', async (t) => {
+  const projection = counterProjection(`rm_stored_${randomUUID().slice(0, 8)}`, 'stored');
+  // dead_letters as runtimeDdl made it before payloads could be left out.
+  await pool.query(`CREATE SCHEMA ${projection.schema}`);
+  await pool.query(`CREATE TABLE ${projection.schema}.dead_letters (event_id uuid PRIMARY KEY, stream_id text NOT NULL, version bigint NOT NULL,
+    type text NOT NULL, error text NOT NULL, payload jsonb NOT NULL, at timestamptz NOT NULL DEFAULT now())`);
+  await migrateProjection(pool, projection);
+  const id = randomUUID();
+  await store.append('stored', id, [{ type: 'test.v1.Counted', data: { n: 1 } }, { type: POISON, data: {} }], 'no_stream');
+  const outcome = await withTransaction(pool, async (tx) => applyEvents(tx, projection, projection.schema, store, await store.readStream(id), { fromStore: true }));
+  t.deepEqual(outcome.poisoned.map((p) => [p.event.version, p.fromStore]), [[2, true]]);
+  const { rows } = await pool.query(`SELECT stream_id, version::int, type, payload FROM ${projection.schema}.dead_letters`);
+  t.deepEqual(rows, [{ stream_id: id, version: 2, type: POISON, payload: null }]);
 });

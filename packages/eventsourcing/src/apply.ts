@@ -22,9 +22,20 @@ export const runtimeDdl = (schema: string) => `
     version bigint NOT NULL,
     type text NOT NULL,
     error text NOT NULL,
-    payload jsonb NOT NULL,
+    -- The event as delivered; NULL for one read back from the event store (a gap-heal, a
+    -- rebuild): that one is there under event_id, and it may have been opened on the way
+    -- (the user's personal data), which a copy here would keep past the key's deletion.
+    payload jsonb,
     at timestamptz NOT NULL DEFAULT now()
-  );`;
+  );
+  -- Read models made when every dead letter had its payload. Checked first: once done, a
+  -- process start takes no exclusive lock on a table the live projector writes.
+  DO $$ BEGIN
+    IF EXISTS (SELECT 1 FROM information_schema.columns
+               WHERE table_schema = '${schema}' AND table_name = 'dead_letters' AND column_name = 'payload' AND is_nullable = 'NO') THEN
+      ALTER TABLE ${schema}.dead_letters ALTER COLUMN payload DROP NOT NULL;
+    END IF;
+  END $$;`;
 
 export interface ApplyOutcome<Doc> {
   /** The documents written (null = deleted), by stream id. */
@@ -33,16 +44,22 @@ export interface ApplyOutcome<Doc> {
   duplicates: number;
   /** Events read back from the store to fill a gap in a stream's versions. */
   healed: number;
-  /** Events the projection rejected, delivered or healed: recorded in `dead_letters` and skipped. */
-  poisoned: Array<{ event: RecordedEvent; reason: string }>;
+  /**
+   * Events the projection rejected, delivered or healed: recorded in `dead_letters` and
+   * skipped. `fromStore`: read back from the event store, so recorded without its payload.
+   */
+  poisoned: Array<{ event: RecordedEvent; reason: string; fromStore: boolean }>;
 }
 
-/** Records an event as dead; the caller moves its stream's checkpoint past it. */
-async function insertDeadLetter(tx: Queryable, schema: string, event: RecordedEvent, reason: string): Promise<void> {
+/**
+ * Records an event as dead; the caller moves its stream's checkpoint past it. One read
+ * from the store is recorded by its ids only (`dead_letters`, runtimeDdl: why).
+ */
+async function insertDeadLetter(tx: Queryable, schema: string, event: RecordedEvent, reason: string, fromStore: boolean): Promise<void> {
   await tx.query(
     `INSERT INTO ${schema}.dead_letters (event_id, stream_id, version, type, error, payload)
      VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_id) DO NOTHING`,
-    [event.id, event.streamId, event.version, event.type, reason, JSON.stringify(event)],
+    [event.id, event.streamId, event.version, event.type, reason, fromStore ? null : JSON.stringify(event)],
   );
 }
 
@@ -57,9 +74,9 @@ async function advanceCheckpoints(tx: Queryable, schema: string, versions: Map<s
   );
 }
 
-/** Records an event as dead and moves its stream past it: a replay skips it for good. */
+/** Records a delivered event as dead and moves its stream past it: a replay skips it for good. */
 export async function recordDeadLetter(tx: Queryable, schema: string, event: RecordedEvent, reason: string): Promise<void> {
-  await insertDeadLetter(tx, schema, event, reason);
+  await insertDeadLetter(tx, schema, event, reason, false);
   await advanceCheckpoints(tx, schema, new Map([[event.streamId, event.version]]));
 }
 
@@ -74,6 +91,8 @@ export async function recordDeadLetter(tx: Queryable, schema: string, event: Rec
  * the stream moves past it) wherever it is met — delivered live, read back to heal a gap,
  * or refolded by a rebuild — so that the three end with the same read model. The caller
  * reports `poisoned` (the projector sends them to the DLQ topic, a rebuild logs them).
+ * Those read from the store (healed ones, and all of them with `fromStore`: a rebuild's)
+ * are recorded without their payload, which stays in the store.
  */
 export async function applyEvents<Doc>(
   tx: Queryable,
@@ -81,6 +100,7 @@ export async function applyEvents<Doc>(
   schema: string,
   store: EventStore,
   events: RecordedEvent[],
+  options: { fromStore?: boolean } = {},
 ): Promise<ApplyOutcome<Doc>> {
   checkSchemaName(schema);
   const wanted = new Set(projection.streamTypes);
@@ -127,7 +147,7 @@ export async function applyEvents<Doc>(
         doc = projection.evolve(doc, x);
         evolved = true;
       } catch (err) {
-        outcome.poisoned.push({ event: x, reason: err instanceof Error ? err.message : String(err) });
+        outcome.poisoned.push({ event: x, reason: err instanceof Error ? err.message : String(err), fromStore: x !== e || (options.fromStore ?? false) });
         if (x === e) rejected = true;
       }
     }
@@ -139,7 +159,7 @@ export async function applyEvents<Doc>(
   if (moved.size === 0) return outcome;
   // A poisoned event's stream is among those moved, to the delivered event's version (at
   // or past the poisoned one): the checkpoint write below skips it for good.
-  for (const p of outcome.poisoned) await insertDeadLetter(tx, schema, p.event, p.reason);
+  for (const p of outcome.poisoned) await insertDeadLetter(tx, schema, p.event, p.reason, p.fromStore);
   if (docs.size > 0) await projection.save(tx, schema, docs);
   await advanceCheckpoints(tx, schema, new Map([...moved].map((id) => [id, versions.get(id)!])));
   outcome.docs = docs;

@@ -216,6 +216,10 @@ const checkpointOf = async (schema: string, id: string) =>
 const deadLetters = async (schema: string) =>
   (await pool.query(`SELECT event_id, stream_id, version::int, type, error FROM ${schema}.dead_letters ORDER BY event_id`)).rows;
 
+/** What dead_letters keeps of each event: the event as delivered, or null for one read from the store (apply.ts). */
+const payloads = async (schema: string) =>
+  (await pool.query(`SELECT payload FROM ${schema}.dead_letters ORDER BY event_id`)).rows.map((r) => r.payload);
+
 test('a poison event met live goes to the DLQ with its reason, and everything else still projects', async (t) => {
   const s = await setup();
   const bad = randomUUID();
@@ -228,8 +232,8 @@ test('a poison event met live goes to the DLQ with its reason, and everything el
   });
   const counters = await s.counters();
   t.deepEqual(counters.get(bad), afterPoison, 'the events after the poison one are applied');
-  const { rows } = await pool.query(`SELECT stream_id, version, type, error FROM ${s.projection.schema}.dead_letters`);
-  t.like(rows[0], { stream_id: bad, version: 2, type: POISON });
+  const { rows } = await pool.query(`SELECT stream_id, version, type, error, payload FROM ${s.projection.schema}.dead_letters`);
+  t.like(rows[0], { stream_id: bad, version: 2, type: POISON, payload: { streamId: bad, version: 2, type: POISON } });
   t.regex(rows[0].error, /cannot project/);
   const [dead] = await consumeTopic(kafka, s.dlq, 1);
   t.regex(dead!.headers!['dlq-reason']!.toString(), /cannot project test\.v1\.Poison/);
@@ -249,10 +253,15 @@ test('a gap-heal that meets a poison event skips it as the live projector does: 
   t.deepEqual(doc, afterPoison, 'version 3 applied, the poison event skipped');
   t.deepEqual(doc, foldCounter(await store.readStream(id)) ?? undefined);
   t.like(await deadLetters(s.projection.schema), [{ event_id: v2!.id, version: 2, type: POISON }]);
+  // Read from the store: recorded by its ids, its payload left there (a store may open what Kafka carries sealed).
+  t.deepEqual(await payloads(s.projection.schema), [null]);
   const [dead] = await consumeTopic(kafka, s.dlq, 1);
-  t.is(dead!.headers!.id!.toString(), v2!.id);
-  t.regex(dead!.headers!['dlq-reason']!.toString(), /cannot project test\.v1\.Poison/);
-  t.regex(dead!.headers!['dlq-source']!.toString(), /^store/);
+  t.is(dead!.key!.toString(), id);
+  t.is(dead!.value, null);
+  const headers = Object.fromEntries(Object.entries(dead!.headers!).map(([k, v]) => [k, v!.toString()]));
+  t.like(headers, { id: v2!.id, type: POISON, version: '2', 'stream-type': s.streamType, position: String(v2!.position) });
+  t.regex(headers['dlq-reason']!, /cannot project test\.v1\.Poison/);
+  t.regex(headers['dlq-source']!, /^store/);
 });
 
 test('a rebuild that meets a poison event skips it as the live projector does: same read model, same dead letters', async (t) => {
@@ -274,4 +283,5 @@ test('a rebuild that meets a poison event skips it as the live projector does: s
   t.is(rebuilt.size, 2);
   for (const id of [bad, good]) t.deepEqual(rebuilt.get(id), live.get(id), id);
   t.deepEqual(await deadLetters(s.projection.schema), liveDead);
+  t.deepEqual(await payloads(s.projection.schema), [null], 'read from the store: recorded by its ids');
 });

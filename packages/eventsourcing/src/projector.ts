@@ -58,7 +58,8 @@ export async function migrateProjection(pool: Pool, projection: DocumentProjecti
  * topic with the reason. An event that keeps failing on its own otherwise — malformed,
  * or its document cannot be saved — goes there too after a few attempts. Either way it
  * is recorded in `dead_letters` with its stream's checkpoint moved past it, and the
- * projector moves on.
+ * projector moves on. A delivered event is recorded as delivered; one read back from the
+ * store, by its ids only (the store may open what Kafka carries sealed: a user's data).
  */
 export async function startProjector<Doc>(opts: ProjectorOptions<Doc>): Promise<Projector> {
   const { projection } = opts;

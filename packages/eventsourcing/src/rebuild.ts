@@ -28,8 +28,10 @@ export interface RebuildResult {
  *
  * A poison event (one the projection's `evolve` rejects) is skipped and recorded in the
  * new schema's `dead_letters`, the way the live projector skips it (apply.ts): both end
- * with the same read model. A projection fixed since then applies it: a rebuild is how a
- * fix reaches the events it once rejected.
+ * with the same read model. It is recorded without its payload: it was read from the
+ * store, through whatever the store opens (a user's personal data), and stays there. A
+ * projection fixed since then applies it: a rebuild is how a fix reaches the events it
+ * once rejected.
  */
 export async function rebuildProjection<Doc>(opts: {
   pool: Pool;
@@ -56,7 +58,7 @@ export async function rebuildProjection<Doc>(opts: {
   let events = 0;
   let deadLettered = 0;
   const apply = async (tx: Queryable, batch: RecordedEvent[]) => {
-    const { poisoned } = await applyEvents(tx, opts.projection, fresh, opts.store, batch);
+    const { poisoned } = await applyEvents(tx, opts.projection, fresh, opts.store, batch, { fromStore: true });
     for (const p of poisoned) log.error({ eventId: p.event.id, streamId: p.event.streamId, version: p.event.version, type: p.event.type, reason: p.reason }, 'poison event: skipped and recorded in dead_letters');
     deadLettered += poisoned.length;
     events += batch.length;

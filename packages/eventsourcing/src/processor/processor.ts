@@ -6,7 +6,7 @@ import { failProcess } from '@shop/platform/shutdown';
 import { isConnectionError } from '@shop/platform/postgres/connection-errors';
 import type { Logger } from '@shop/platform/log';
 import { prom, sharedMetric } from '@shop/platform/metrics';
-import { fromKafkaValue, toKafkaMessage } from '../envelope.js';
+import { fromKafkaValue } from '../envelope.js';
 import type { RecordedEvent } from '../types.js';
 
 /**
@@ -37,7 +37,8 @@ export interface BatchContext {
   isRunning(): boolean;
   /**
    * Sends an event the handler skipped as poison (and recorded itself) to the DLQ topic,
-   * with the reason; an event not in the batch (read from a store) goes there as it was stored.
+   * with the reason. One not in the batch (read from a store) goes there without its
+   * payload: its ids in the key and headers, and an empty value.
    */
   deadLetter(event: RecordedEvent, reason: string): Promise<void>;
   log: Logger;
@@ -246,7 +247,7 @@ export async function startProcessor(opts: ProcessorOptions): Promise<Processor>
           const delivered = decoded.find((d) => d.event?.id === event.id);
           log.error({ reason, offset: delivered?.message.offset, eventId: event.id, type: event.type, version: event.version }, 'poison event: skipped and sent to the DLQ');
           if (delivered) await sendToDlq(delivered.message, `${batch.topic}/${batch.partition}/${delivered.message.offset}`, reason);
-          else await sendToDlq(toKafkaMessage(event), `store (healing a gap on ${batch.topic}/${batch.partition})`, reason);
+          else await sendToDlq(reference(event), `store (healing a gap on ${batch.topic}/${batch.partition})`, reason);
         },
         log,
       };
@@ -304,6 +305,17 @@ export async function startProcessor(opts: ProcessorOptions): Promise<Processor>
     },
   };
 }
+
+/**
+ * A DLQ message for an event read from a store: ids only. The store keeps the event, and
+ * it may have been opened on the way (a user's personal data, sealed in the store and on
+ * the topic): a copy on the DLQ would outlive the erasure of its key.
+ */
+const reference = (e: RecordedEvent): Message => ({
+  key: e.streamId,
+  value: null,
+  headers: { type: e.type, id: e.id, version: String(e.version), 'stream-type': e.streamType, position: String(e.position) },
+});
 
 /**
  * Failures worth retrying as they are: the database or the network (isConnectionError:
