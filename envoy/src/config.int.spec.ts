@@ -76,7 +76,15 @@ test('each gRPC service gets a listener, an HTTP/2 cluster with gRPC health chec
   const cluster = cfg.static_resources.clusters.find((c: any) => c.name === 'cart-command');
   t.truthy(cluster.typed_extension_protocol_options['envoy.extensions.upstreams.http.v3.HttpProtocolOptions'].explicit_http_config.http2_protocol_options);
   t.deepEqual(cluster.health_checks[0].grpc_health_check, {});
-  t.truthy(cluster.outlier_detection);
+  t.is(route.retry_policy.retry_host_predicate[0].name, 'envoy.retry_host_predicates.previous_hosts');
+});
+
+// runtime.int.spec.ts shows both on a gRPC cluster; the BFF's clusters are made the same way.
+test('no cluster, the BFF\'s included, ejects a host for what it answers; each ejects one Envoy cannot reach', (t) => {
+  for (const c of (envoyBootstrap(local) as any).static_resources.clusters) {
+    t.like(c.outlier_detection, { split_external_local_origin_errors: true, enforcing_consecutive_5xx: 0, enforcing_consecutive_gateway_failure: 0, enforcing_success_rate: 0 }, c.name);
+    t.true(c.outlier_detection.enforcing_consecutive_local_origin_failure > 0, c.name);
+  }
 });
 
 const edgeOf = (cfg: any) => cfg.static_resources.listeners.find((l: any) => l.name === 'edge').filter_chains[0].filters[0].typed_config;

@@ -178,13 +178,23 @@ function cluster(name: string, upstream: Upstream, opts: { http2: boolean; dns: 
         ...opts.healthCheck,
       },
     ],
-    // A host that keeps failing is ejected for a while rather than retried into: after 3
-    // UNAVAILABLE (503) or other gateway failures in a row, or 5 errors of any kind. Envoy
-    // only counts gateway failures unless told to enforce them (its default is 0%).
+    // Only a host Envoy cannot talk to is ejected: 3 local-origin failures in a row (refused
+    // or timed-out connections, stream resets, router timeouts; every stream Envoy does get onto
+    // the host starts the count again, so in practice a host it cannot connect to). A host that
+    // answers, even UNAVAILABLE, is alive: services relay a dependency's UNAVAILABLE, so
+    // ejecting on answers would take every healthy replica out while one dependency is down,
+    // and would let a caller who can provoke such answers eject replicas at will. Whether a live
+    // host serves is its active health check's call (above), which also takes an ejected host
+    // back as soon as it passes. Answers are counted (ejections_detected_* stats), never
+    // enforced; nor is success rate (Envoy's default enforces it from 5 hosts on).
     outlier_detection: {
-      consecutive_5xx: 5,
+      split_external_local_origin_errors: true,
+      consecutive_local_origin_failure: 3,
+      enforcing_consecutive_local_origin_failure: 100,
       consecutive_gateway_failure: 3,
-      enforcing_consecutive_gateway_failure: 100,
+      enforcing_consecutive_gateway_failure: 0,
+      enforcing_consecutive_5xx: 0,
+      enforcing_success_rate: 0,
       interval: '5s',
       base_ejection_time: '10s',
       max_ejection_percent: 100,
@@ -232,6 +242,16 @@ function grpcListener(route: GrpcRoute, host: string) {
                             retry_on: 'unavailable,connect-failure,refused-stream,reset-before-request',
                             num_retries: 2,
                             retry_back_off: { base_interval: '0.05s', max_interval: '0.5s' },
+                            // A retry goes to another replica: the one that just failed is likely to
+                            // fail again, and round robin alone hands the retry back to it whenever
+                            // other calls took the turns in between.
+                            retry_host_predicate: [
+                              {
+                                name: 'envoy.retry_host_predicates.previous_hosts',
+                                typed_config: { '@type': 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate' },
+                              },
+                            ],
+                            host_selection_retry_max_attempts: 3,
                           },
                         },
                       },

@@ -3,7 +3,7 @@
  * in front of stub upstreams that this file starts and steers, called for real. What is
  * checked is what the configuration promises: gRPC calls retried on UNAVAILABLE and on
  * nothing else, route timeouts that end a call which gets no answer, the edge's rate limit,
- * and a host that keeps failing taken out of its cluster.
+ * a host Envoy cannot reach taken out of its cluster, and one that answers (even UNAVAILABLE) kept.
  */
 import test from 'ava';
 import * as grpc from '@grpc/grpc-js';
@@ -11,8 +11,8 @@ import { ProductServiceClient, ProductServiceService, type GetProductResponse } 
 import { Product } from '@shop/contracts/shop/product/v1/product';
 import { UnavailableError } from '@shop/platform/errors';
 import { bind, type GrpcServer } from '@shop/platform/grpc/server';
-import { serveGrpc, testLogger, waitFor } from '@shop/testing';
-import { defaultEdgeLimits, envoyBootstrap } from './config.js';
+import { freePort, serveGrpc, testLogger, waitFor } from '@shop/testing';
+import { defaultEdgeLimits } from './config.js';
 import { request, startEnvoy, stubBff, type PrivateEnvoy } from './testing/private-envoy.js';
 
 type Answer = 'ok' | 'unavailable' | 'internal' | 'never';
@@ -39,15 +39,27 @@ async function stubProduct(answer: (n: number) => Answer): Promise<{ server: Grp
   return { server, calls: () => calls };
 }
 
-function getProduct(port: number, id: string, deadlineMs?: number): Promise<{ code: grpc.status; details: string; product?: Product }> {
-  const client = new ProductServiceClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+type Reply = { code: grpc.status; details: string; product?: Product };
+
+function call(client: ProductServiceClient, id: string, deadlineMs?: number): Promise<Reply> {
   const options = deadlineMs ? { deadline: Date.now() + deadlineMs } : {};
   return new Promise((resolve) => {
     client.getProduct({ id }, new grpc.Metadata(), options, (err, res) => {
-      client.close();
       resolve(err ? { code: err.code, details: err.details } : { code: grpc.status.OK, details: '', ...(res?.product ? { product: res.product } : {}) });
     });
   });
+}
+
+const connect = (port: number) => new ProductServiceClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+
+/** One call on a connection of its own. */
+async function getProduct(port: number, id: string, deadlineMs?: number): Promise<Reply> {
+  const client = connect(port);
+  try {
+    return await call(client, id, deadlineMs);
+  } finally {
+    client.close();
+  }
 }
 
 const listenPort = (envoy: PrivateEnvoy, name: string) => envoy.topology.grpc.find((g) => g.name === name)!.listenPort;
@@ -100,30 +112,59 @@ test('a gRPC call that gets no answer ends with DEADLINE_EXCEEDED at the route t
   t.is(stub.calls(), 2);
 });
 
-test('a host that keeps answering UNAVAILABLE is ejected after the configured failures in a row; the calls go to the healthy one', async (t) => {
+const outlier = (envoy: PrivateEnvoy, name: string) => envoy.stat(`cluster.product.outlier_detection.${name}`);
+
+test('a host that answers UNAVAILABLE (a dependency of its own down) stays in rotation: each call it fails is retried on another host and succeeds', async (t) => {
   t.timeout(120_000);
   const healthy = await stubProduct(() => 'ok');
-  const failing = await stubProduct(() => 'unavailable');
-  const envoy = await startEnvoy({ routes: [{ name: 'product', upstream: healthy.server.port }], serving: ['product'], extraHosts: { product: [failing.server.port] } });
-  t.teardown(() => Promise.all([envoy.stop(), healthy.server.shutdown(1_000), failing.server.shutdown(1_000)]));
-  const port = listenPort(envoy, 'product');
-  const { consecutive_gateway_failure: inARow } = (envoyBootstrap(envoy.topology) as any).static_resources.clusters.find((c: any) => c.name === 'product').outlier_detection;
+  // Its health check passes: the process is up and answers, only a service it calls is not.
+  const relaying = await stubProduct(() => 'unavailable');
+  const envoy = await startEnvoy({ routes: [{ name: 'product', upstream: healthy.server.port }], serving: ['product'], extraHosts: { product: [{ port: relaying.server.port }] } });
+  const client = connect(listenPort(envoy, 'product'));
+  t.teardown(() => Promise.all([client.close(), envoy.stop(), healthy.server.shutdown(1_000), relaying.server.shutdown(1_000)]));
 
-  // Its health check passes (the process is up): only its answers give it away.
-  await waitFor('the failing host ejected', async () => {
-    const res = await getProduct(port, 'p-1');
-    // A call that went to the failing host was retried on the other one.
-    t.is(res.code, grpc.status.OK, res.details);
-    return (await envoy.stat('cluster.product.outlier_detection.ejections_active')) === 1;
+  // Calls at once on one connection (one Envoy worker): round robin alone would give a retry
+  // back to the failing host whenever other calls took the turns in between.
+  let calls = 0;
+  await waitFor('the relaying host failing twice the count that once ejected it', async () => {
+    const round = await Promise.all(Array.from({ length: 10 }, () => call(client, `p-${++calls}`)));
+    for (const res of round) t.is(res.code, grpc.status.OK, res.details);
+    return relaying.calls() >= 6;
   });
-  t.is(await envoy.stat('cluster.product.outlier_detection.ejections_enforced_consecutive_gateway_failure'), 1);
-  t.true(failing.calls() >= inARow, `ejected after ${failing.calls()} failures`);
-  t.regex(await envoy.clusters(), new RegExp(`product::127\\.0\\.0\\.1:${failing.server.port}::health_flags::/failed_outlier_check`));
+  t.is(healthy.calls(), calls, 'the healthy host served every call');
+  // Envoy saw the failures in a row, and left the host in.
+  t.true((await outlier(envoy, 'ejections_detected_consecutive_gateway_failure')) >= 1);
+  t.is(await outlier(envoy, 'ejections_enforced_total'), 0);
+  t.is(await outlier(envoy, 'ejections_active'), 0);
+  t.notRegex(await envoy.clusters(), /failed_outlier_check/);
+});
 
-  const before = { healthy: healthy.calls(), failing: failing.calls() };
-  for (let i = 0; i < 10; i++) t.is((await getProduct(port, `p-${i}`)).code, grpc.status.OK);
-  t.is(healthy.calls(), before.healthy + 10);
-  t.is(failing.calls(), before.failing);
+test('a host Envoy cannot connect to is ejected after failures in a row though its health check passes; every call is retried on the healthy host and succeeds', async (t) => {
+  t.timeout(120_000);
+  const healthy = await stubProduct(() => 'ok');
+  // Its health is answered on a port of its own, so that only its calls give it away (the
+  // health check alone would take a dead host out, slower); its serving port refuses every
+  // connection (free a moment ago: nothing listens there).
+  const health = await stubProduct(() => 'ok');
+  const dead = await freePort();
+  const envoy = await startEnvoy({
+    routes: [{ name: 'product', upstream: healthy.server.port }],
+    serving: ['product'],
+    extraHosts: { product: [{ port: dead, healthPort: health.server.port }] },
+  });
+  const client = connect(listenPort(envoy, 'product'));
+  t.teardown(() => Promise.all([client.close(), envoy.stop(), healthy.server.shutdown(1_000), health.server.shutdown(1_000)]));
+
+  // The counter, not the host's flag in /clusters: its passing health check takes it back in
+  // at the next check, which may come before a look at the flag.
+  let calls = 0;
+  await waitFor('the unreachable host ejected', async () => {
+    const res = await call(client, `p-${++calls}`);
+    t.is(res.code, grpc.status.OK, res.details);
+    return (await outlier(envoy, 'ejections_enforced_consecutive_local_origin_failure')) >= 1;
+  });
+  t.is(healthy.calls(), calls, 'the healthy host served every call');
+  t.is(health.calls(), 0);
 });
 
 test('the edge answers 429 to a client past its bucket whatever X-Forwarded-For it claims, never bothering the BFF; another client is served meanwhile, and the first again once its bucket refills', async (t) => {

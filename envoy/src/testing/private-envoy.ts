@@ -34,8 +34,11 @@ export interface EnvoySetup {
   edgeLimits?: EdgeLimits;
   /** The clusters whose every host must be found healthy before Envoy counts as started (the others may have no upstream at all). */
   serving: string[];
-  /** Hosts added to a cluster, as the DNS name of a headless Service with several pods does in Kubernetes. */
-  extraHosts?: Record<string, number[]>;
+  /**
+   * Hosts added to a cluster, as the DNS name of a headless Service with several pods does in
+   * Kubernetes. A host with a `healthPort` is health-checked there instead of on `port`.
+   */
+  extraHosts?: Record<string, Array<{ port: number; healthPort?: number }>>;
 }
 
 /** `n` distinct loopback ports that were free a moment ago: each is held until all are found. */
@@ -87,9 +90,16 @@ type Bootstrap = { static_resources: { clusters: Array<{ name: string; load_assi
 
 async function start(topology: EnvoyTopology, { serving, extraHosts = {} }: EnvoySetup): Promise<PrivateEnvoy> {
   const bootstrap = envoyBootstrap(topology) as Bootstrap;
-  for (const [name, ports] of Object.entries(extraHosts)) {
+  for (const [name, hosts] of Object.entries(extraHosts)) {
     const endpoints = bootstrap.static_resources.clusters.find((c) => c.name === name)!.load_assignment.endpoints[0]!.lb_endpoints;
-    for (const port of ports) endpoints.push({ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } });
+    for (const { port, healthPort } of hosts) {
+      endpoints.push({
+        endpoint: {
+          address: { socket_address: { address: '127.0.0.1', port_value: port } },
+          ...(healthPort ? { health_check_config: { port_value: healthPort } } : {}),
+        },
+      });
+    }
   }
   const dir = mkdtempSync(path.join(tmpdir(), 'envoy-private-'));
   const file = path.join(dir, 'envoy.yaml');
