@@ -11,6 +11,11 @@ const MAX_LINE = 99;
  * with the access token just issued, so the cart service applies this customer's rights:
  * it refuses to hand over, or to empty, a cart that belongs to someone else, whatever the
  * read model said a moment ago.
+ *
+ * A login that fails part-way (a timeout after some lines were added) is safe to retry:
+ * each line goes under a request id naming the source cart, the version it was read at and
+ * the product, so a retry sends the same ids and the cart service applies each line once.
+ * Once the anonymous cart is emptied, a retry finds nothing to merge.
  */
 export async function attachCartAtLogin(loginCtx: GraphQLContext, cartId: string, userId: string, accessToken: string) {
   const ctx: GraphQLContext = { ...loginCtx, viewer: { userId }, callMetadata: { ...loginCtx.callMetadata, authorization: `Bearer ${accessToken}` } };
@@ -28,7 +33,8 @@ export async function attachCartAtLogin(loginCtx: GraphQLContext, cartId: string
     const already = target.cart.lines.find((l) => l.productId === line.productId)?.quantity ?? 0;
     const quantity = Math.min(line.quantity, MAX_LINE - already);
     if (quantity <= 0) continue;
-    const res = await ctx.clients.cartCommand.addItem({ cartId: existing, productId: line.productId, quantity }, { metadata: ctx.callMetadata });
+    const requestId = `merge:${cartId}@${anonymous.cart.version}:${line.productId}`;
+    const res = await ctx.clients.cartCommand.addItem({ cartId: existing, productId: line.productId, quantity, requestId }, { metadata: ctx.callMetadata });
     version = res.result?.version ?? version;
   }
   // Emptied as it was read: a line added since makes this ABORTED rather than lost.

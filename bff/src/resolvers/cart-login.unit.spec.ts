@@ -1,13 +1,14 @@
 import test from 'ava';
 import { CartStatus, type Cart } from '@shop/contracts/shop/cart/v1/cart';
-import { ConcurrencyError, IllegalStateError, NotFoundError, ValidationError } from '@shop/platform/errors';
+import { ConcurrencyError, IllegalStateError, NotFoundError, UnavailableError, ValidationError } from '@shop/platform/errors';
 import type { Clients } from '../clients/index.js';
 import { gql, testApp } from '../test-fixtures.js';
 
 /**
  * Login with the anonymous cart the client was using (cart-login.ts), through createApp
  * with an in-memory cart service that keeps the cart service's own rule (a line holds 1 to
- * 99) and its optimistic concurrency (resetCart at an expected version).
+ * 99), its optimistic concurrency (resetCart at an expected version) and its idempotency
+ * keys (an addItem under a request id the cart has recorded is not applied again).
  */
 const alice = '0196a3c0-0000-7000-8000-00000000a11c';
 const bob = '0196a3c0-0000-7000-8000-0000000000b0';
@@ -20,15 +21,17 @@ interface StoredCart {
   customerId: string;
   lines: Map<string, number>;
   version: number;
+  requestIds: Set<string>;
 }
 
 /** The cart services (command and query) over one map; every call is recorded with its metadata. */
 function cartService(initial: Record<string, { customerId?: string; lines: Record<string, number> }>) {
   const carts = new Map<string, StoredCart>(
-    Object.entries(initial).map(([id, c]) => [id, { customerId: c.customerId ?? '', lines: new Map(Object.entries(c.lines)), version: Object.keys(c.lines).length }]),
+    Object.entries(initial).map(([id, c]) => [id, { customerId: c.customerId ?? '', lines: new Map(Object.entries(c.lines)), version: Object.keys(c.lines).length, requestIds: new Set() }]),
   );
   const calls: Array<{ method: string; request: Record<string, unknown>; authorization: string | undefined }> = [];
-  const failAddItem: { productId?: string; error?: Error } = {};
+  /** Fails the addItem of this product; `afterCommit` fails it once it is applied (a timeout on the answer). */
+  const failAddItem: { productId?: string; error?: Error; afterCommit?: boolean } = {};
   /** Runs while an addItem is being merged (another tab of the same shopper, say). */
   const duringMerge: { run?: () => void } = {};
   const record = (method: string, request: Record<string, unknown>, options?: { metadata?: Record<string, string> }) =>
@@ -60,15 +63,20 @@ function cartService(initial: Record<string, { customerId?: string; lines: Recor
     },
   } as unknown as Clients['cartQuery'];
   const cartCommand = {
-    addItem: async (req: { cartId: string; productId: string; quantity: number }, options?: { metadata?: Record<string, string> }) => {
+    addItem: async (req: { cartId: string; productId: string; quantity: number; requestId?: string }, options?: { metadata?: Record<string, string> }) => {
       record('addItem', req, options);
       duringMerge.run?.();
-      if (failAddItem.productId === req.productId) throw failAddItem.error;
+      const failing = failAddItem.productId === req.productId;
+      if (failing && !failAddItem.afterCommit) throw failAddItem.error;
       const c = stored(req.cartId);
+      if (req.requestId !== undefined && c.requestIds.has(req.requestId)) return { result: { version: c.version, position: '0' } };
       const quantity = (c.lines.get(req.productId) ?? 0) + req.quantity;
       if (req.quantity < 1 || quantity > 99) throw new ValidationError('quantity', 'a line holds 1 to 99');
       c.lines.set(req.productId, quantity);
-      return { result: { version: ++c.version, position: '0' } };
+      if (req.requestId !== undefined) c.requestIds.add(req.requestId);
+      c.version++;
+      if (failing) throw failAddItem.error;
+      return { result: { version: c.version, position: '0' } };
     },
     assignCustomer: async (req: { cartId: string; customerId: string }, options?: { metadata?: Record<string, string> }) => {
       record('assignCustomer', req, options);
@@ -121,7 +129,10 @@ test('a merged line stops at 99, the most a line holds; a line already full is l
   t.deepEqual(res.data?.login.cart.lines, [{ productId: p1, quantity: 99 }, { productId: p2, quantity: 99 }, { productId: p3, quantity: 99 }]);
   t.deepEqual(
     shop.calls.filter((c) => c.method === 'addItem').map((c) => c.request),
-    [{ cartId: alicesCartId, productId: p1, quantity: 39 }, { cartId: alicesCartId, productId: p3, quantity: 99 }],
+    [
+      { cartId: alicesCartId, productId: p1, quantity: 39, requestId: `merge:${anonymousId}@3:${p1}` },
+      { cartId: alicesCartId, productId: p3, quantity: 99, requestId: `merge:${anonymousId}@3:${p3}` },
+    ],
     'only what fits is added; nothing is asked for the full line',
   );
   t.deepEqual(shop.lines(anonymousId), {});
@@ -142,6 +153,21 @@ test('a line that cannot be merged fails the login with its code, and the anonym
   t.like(res.errors?.[0], { message: `product ${p2} is not for sale`, extensions: { code: 'FAILED_PRECONDITION' } });
   t.deepEqual(shop.lines(anonymousId), { [p1]: 1, [p2]: 2, [p3]: 3 }, 'nothing of the anonymous cart is lost');
   t.false(shop.calls.some((c) => c.method === 'resetCart'));
+});
+
+test('a login that failed after some lines were merged (a timeout on an answer) and is retried merges each line once', async (t) => {
+  const shop = cartService({ [alicesCartId]: { customerId: alice, lines: { [p1]: 1 } }, [anonymousId]: { lines: { [p1]: 2, [p2]: 3, [p3]: 4 } } });
+  Object.assign(shop.failAddItem, { productId: p2, afterCommit: true, error: new UnavailableError('deadline exceeded') });
+  const failed = await gql(shop.app, login, { cartId: anonymousId });
+  t.is(failed.errors?.[0]?.extensions?.code, 'SERVICE_UNAVAILABLE');
+  t.deepEqual(shop.lines(alicesCartId), { [p1]: 3, [p2]: 3 }, 'p1 and p2 were merged before the failure');
+  shop.failAddItem.productId = undefined;
+  const retried = await gql(shop.app, login, { cartId: anonymousId });
+  t.is(retried.errors, undefined, JSON.stringify(retried.errors));
+  t.deepEqual(retried.data?.login.cart.lines, [{ productId: p1, quantity: 3 }, { productId: p2, quantity: 3 }, { productId: p3, quantity: 4 }]);
+  t.deepEqual(shop.lines(anonymousId), {});
+  const keys = shop.calls.filter((c) => c.method === 'addItem').map((c) => c.request.requestId);
+  t.deepEqual(keys, [p1, p2, p1, p2, p3].map((p) => `merge:${anonymousId}@3:${p}`), 'the retry sends the same request ids');
 });
 
 test('a line added to the anonymous cart during the merge makes the login CONFLICT instead of being lost', async (t) => {

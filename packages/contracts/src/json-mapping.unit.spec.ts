@@ -15,6 +15,7 @@ const itemAdded: ItemAdded = {
   productName: 'Espresso cup',
   quantity: 2,
   unitPrice: { amountCents: 1299, currency: 'USD' },
+  requestId: '',
 };
 
 test('ItemAdded: lowerCamelCase names, int64 money as a JSON number', (t) => {

@@ -57,7 +57,7 @@ test('a read model from before gets a tombstone for every discarded cart, and ac
   await pool.query(beforeTombstones);
   const store = new PostgresEventStore(pool);
   const append = (cartId: string, events: CartEvent[]) => store.append(CART_STREAM_TYPE, cartId, events.map((e) => cartEventCodec.encode(e)), 'any');
-  const added = (cartId: string) => event(ItemAdded, { cartId, productId: 'p1', productName: 'Lamp', quantity: 1, unitPrice: { amountCents: 500, currency: 'EUR' } });
+  const added = (cartId: string) => event(ItemAdded, { cartId, productId: 'p1', productName: 'Lamp', quantity: 1, unitPrice: { amountCents: 500, currency: 'EUR' }, requestId: '' });
   const [discarded, reused, kept] = [newId(), newId(), newId()];
   const customer = newId();
   for (const cartId of [discarded, reused]) {

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { SignJWT, UnsecuredJWT, importPKCS8 } from 'jose';
 import { adminApiKey } from '@shop/tools/apps';
-import { bffPort, stackDir, urls } from '@shop/tools/topology';
+import { bffPort, grpcServices, stackDir, urls } from '@shop/tools/topology';
 import { connect, JSONCodec } from 'nats';
 import pg from 'pg';
 import { createKafka } from '@shop/platform/kafka';
@@ -13,6 +13,7 @@ import { subjects } from '@shop/platform/subjects';
 import { topics } from '@shop/platform/topics';
 import { consumeTopic } from '@shop/testing';
 import { gql } from './graphql.js';
+import { grpcurlCall } from './grpcurl.js';
 import { firstEventAfter, subscribe, SubscriptionCompleted } from './sse.js';
 
 /**
@@ -137,6 +138,19 @@ test('signing in with an anonymous cart merges it into the cart the user already
   t.like(login.data.login.cart, { id: first, itemCount: 5, customerId: u.user.id });
   // Merged away: emptied by a reset, its version 2.
   t.like(await cartAt(second, 2), { itemCount: 0, version: 2 });
+});
+
+test('an AddItem sent twice under one requestId, as a retried login merge sends it, is applied once (grpcurl through Envoy)', async (t) => {
+  const productId = await newProduct();
+  const cartId = randomUUID();
+  const command = `127.0.0.1:${grpcServices.find((s) => s.name === 'cart-command')!.envoyPort}`;
+  const add = (quantity: number, requestId: string) =>
+    grpcurlCall(command, 'shop.cart.v1.CartCommandService/AddItem', { cartId, productId, quantity, requestId }) as Promise<{ result: { version: string } }>;
+  const key = `merge:${randomUUID()}@1:${productId}`;
+  t.is(Number((await add(2, key)).result.version), 1);
+  t.is(Number((await add(2, key)).result.version), 1, 'the retry answers the version of the first call, adding nothing');
+  t.is(Number((await add(1, `${key}-next`)).result.version), 2, 'another requestId adds');
+  t.like(await cartAt(cartId, 2), { itemCount: 3, version: 2 });
 });
 
 /** The cart once the read model holds `version` (a minVersion read, asked again while it answers stale). */

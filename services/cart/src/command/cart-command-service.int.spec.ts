@@ -3,6 +3,7 @@ import * as grpc from '@grpc/grpc-js';
 import { newId } from '@shop/platform/ids';
 import { testLogger } from '@shop/testing';
 import { cartCommandHandler } from './cart-handler.js';
+import { SHOP } from '../domain/cart.js';
 import { startCartCommandService, startProductService, type CartCommandFixture, type ProductFixture } from '../test-fixtures.js';
 
 /**
@@ -102,6 +103,35 @@ test('a command that changes nothing appends nothing and answers the current ver
   t.is((await streamOf(cartId)).length, 2);
 });
 
+test('an AddItem retried under its request_id is applied once, and the retry answers the same version, also from a process that has not seen the cart', async (t) => {
+  const { cartId, owner } = await cartWithLamps(1);
+  const requestId = `merge:${newId()}@1:${products.lamp}`;
+  const first = await cart.c.addItem({ cartId, productId: products.lamp, quantity: 3, requestId }, owner);
+  const retry = await cart.c.addItem({ cartId, productId: products.lamp, quantity: 3, requestId }, owner);
+  t.is(first.result?.version, 3);
+  t.deepEqual(retry.result, { version: 3, position: 0 });
+  // A restarted process (no cached state) folds the key back from the stored event.
+  const cold = await cartCommandHandler(cart.store).handle(cartId, {
+    type: 'AddItem',
+    cartId,
+    productId: products.lamp,
+    productName: 'Desk lamp',
+    unitPrice: { cents: 2599, currency: 'USD' },
+    quantity: 3,
+    by: SHOP,
+    requestId,
+  });
+  t.deepEqual([cold.version, cold.events], [3, []]);
+  const stream = await streamOf(cartId);
+  t.deepEqual(stream.map((e) => [e.type.replace('shop.cart.v1.', ''), e.data.quantity, e.data.requestId]), [
+    ['CustomerAssigned', undefined, undefined],
+    ['ItemAdded', 1, undefined],
+    ['ItemAdded', 3, requestId],
+  ]);
+  const other = await cart.c.addItem({ cartId, productId: products.lamp, quantity: 3, requestId: `${requestId}-2` }, owner);
+  t.is(other.result?.version, 4, 'another request id adds');
+});
+
 const invalid: Array<[string, (cartId: string, owner: Options) => Promise<unknown>, string]> = [
   ['a malformed cart id', (_, owner) => cart.c.addItem({ cartId: 'cart-1', productId: products.lamp, quantity: 1 }, owner), 'cart_id'],
   ['a missing cart id', (_, owner) => cart.c.resetCart({ cartId: '' }, owner), 'cart_id'],
@@ -115,6 +145,9 @@ const invalid: Array<[string, (cartId: string, owner: Options) => Promise<unknow
   ['a negative quantity on change', (cartId, owner) => cart.c.changeQuantity({ cartId, productId: products.lamp, quantity: -1 }, owner), 'quantity'],
   ['a malformed customer id', (cartId, owner) => cart.c.assignCustomer({ cartId, customerId: 'alice' }, owner), 'customer_id'],
   ['a negative expected version', (cartId, owner) => cart.c.checkOut({ cartId, expectedVersion: -1 }, owner), 'expected_version'],
+  ['a request id of 129 characters', (cartId, owner) => cart.c.addItem({ cartId, productId: products.lamp, quantity: 1, requestId: 'k'.repeat(129) }, owner), 'request_id'],
+  ['a request id that is not printable ASCII', (cartId, owner) => cart.c.addItem({ cartId, productId: products.lamp, quantity: 1, requestId: 'café\n' }, owner), 'request_id'],
+  ['an empty request id', (cartId, owner) => cart.c.addItem({ cartId, productId: products.lamp, quantity: 1, requestId: '' }, owner), 'request_id'],
 ];
 for (const [what, call, field] of invalid) {
   test.serial(`${what} is INVALID_ARGUMENT naming ${field}, and appends nothing`, async (t) => {

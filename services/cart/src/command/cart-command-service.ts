@@ -40,6 +40,7 @@ export function cartCommandService({ carts, products, newId }: CartCommandServic
       checkQuantityToAdd(req.quantity);
       const expected = expectedVersion(req.expectedVersion);
       const by = shopper(ctx, req.customerId ? uuid('customer_id', req.customerId) : undefined);
+      const requestId = req.requestId === undefined ? undefined : requestKey(req.requestId);
       const product = await products.find(productId, metadataOf(ctx));
       const result = await run(
         cartId,
@@ -51,6 +52,7 @@ export function cartCommandService({ carts, products, newId }: CartCommandServic
           unitPrice: product.unitPrice,
           quantity: req.quantity,
           by,
+          ...(requestId === undefined ? {} : { requestId }),
         },
         expected,
         ctx,
@@ -113,6 +115,12 @@ function shopper(ctx: CallContext, requested?: string): Shopper {
   const acting = actingCustomer(ctx.caller, 'customer_id', requested);
   if (acting !== undefined) return customer(acting);
   return ctx.caller.kind === 'service' ? SHOP : ANONYMOUS_SHOPPER;
+}
+
+/** An idempotency key: short and plain, since the cart keeps it in its events and its state. */
+function requestKey(value: string): string {
+  if (!/^[\x20-\x7e]{1,128}$/.test(value)) throw new ValidationError('request_id', 'must be 1 to 128 printable ASCII characters');
+  return value;
 }
 
 /** An amount the client states; an empty currency stays empty (the cart's currency). */

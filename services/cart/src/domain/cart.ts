@@ -18,6 +18,11 @@ import type { CartEvent } from './events.js';
 export const MAX_LINE_QUANTITY = 99;
 /** Most products a cart may hold: what one order may hold (services/order). */
 export const MAX_LINES = 50;
+/**
+ * Request ids of keyed ItemAdded events a cart remembers: enough for a retried login merge
+ * (at most MAX_LINES lines) or a client's retry, bounded so that the state stays small.
+ */
+export const REMEMBERED_REQUESTS = 100;
 
 /** An amount in minor units (cents) of a currency: money is never a float. */
 export interface Price {
@@ -52,12 +57,19 @@ export interface CatalogEntry {
  * starts another cart, so that whoever else holds the id finds nothing. The customer is
  * optional until checkout: a cart starts anonymous, and an order needs a customer.
  */
-export type Cart =
+export type Cart = (
   | { status: 'empty'; customerId?: string }
   /** `lines` is never empty; Map order is the order the products were first added. */
   | { status: 'active'; customerId?: string; lines: ReadonlyMap<string, CartLine> }
   | { status: 'checked_out'; customerId?: string; checkoutId: string }
-  | { status: 'discarded'; customerId?: undefined };
+  | { status: 'discarded'; customerId?: undefined }
+) & {
+  /**
+   * The request ids of the last REMEMBERED_REQUESTS keyed ItemAdded events, oldest first,
+   * whatever happened since (a reset, a checkout): an AddItem under one of them was applied.
+   */
+  requestIds?: readonly string[];
+};
 
 /**
  * Who asks for a change, as the cart service verified it (never as a request claims it):
@@ -81,6 +93,8 @@ export type CartCommand =
       quantity: number;
       /** A customer who adds to an anonymous cart makes it theirs. */
       by: Shopper;
+      /** The client's idempotency key: a call already applied under it is not applied again. */
+      requestId?: string;
     }
   | { type: 'RemoveItem'; cartId: string; productId: string; by: Shopper }
   /** Quantity 0 removes the line. */
@@ -103,6 +117,13 @@ export const CHECKED_OUT_MESSAGE = 'cart is checked out; reset it first';
 export const initialState = (): Cart => ({ status: 'empty' });
 
 export function evolve(cart: Cart, e: CartEvent): Cart {
+  const next = evolveStatus(cart, e);
+  const requestId = e.type === ItemAdded.$type ? e.data.requestId : '';
+  const requestIds = requestId ? [...(cart.requestIds ?? []), requestId].slice(-REMEMBERED_REQUESTS) : cart.requestIds;
+  return requestIds === undefined ? next : { ...next, requestIds };
+}
+
+function evolveStatus(cart: Cart, e: CartEvent): Cart {
   // Final. `decide` appends nothing after a discard; a stream written before that rule
   // may hold later events, and they change nothing (as in the read model).
   if (cart.status === 'discarded') return cart;
@@ -152,6 +173,8 @@ export function decide(command: CartCommand, cart: Cart): CartEvent[] {
     case 'AddItem': {
       checkQuantityToAdd(command.quantity);
       allowed(command.by, cart);
+      // A retried call (a timeout after the commit, a login merge run again) was applied once.
+      if (command.requestId !== undefined && cart.requestIds?.includes(command.requestId)) return [];
       if (cart.status === 'checked_out') throw new IllegalStateError(CHECKED_OUT_MESSAGE);
       const lines = cart.status === 'active' ? cart.lines : new Map<string, CartLine>();
       const inCart = lines.get(command.productId)?.quantity ?? 0;
@@ -180,6 +203,7 @@ export function decide(command: CartCommand, cart: Cart): CartEvent[] {
           productName: command.productName,
           quantity: command.quantity,
           unitPrice: moneyOf(command.unitPrice),
+          requestId: command.requestId ?? '',
         }),
       ];
     }

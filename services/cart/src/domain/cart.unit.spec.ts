@@ -25,7 +25,9 @@ const usd = (cents: number) => ({ amountCents: cents, currency: 'USD' });
 
 // Events
 const itemAdded = (productId: string, quantity: number, cents = 1000, productName = `Product ${productId}`, currency = 'USD') =>
-  event(ItemAdded, { cartId, productId, productName, quantity, unitPrice: { amountCents: cents, currency } });
+  event(ItemAdded, { cartId, productId, productName, quantity, unitPrice: { amountCents: cents, currency }, requestId: '' });
+/** An ItemAdded of 1000 cents recorded under a client's request id. */
+const keyedAdded = (productId: string, quantity: number, requestId: string) => ({ ...itemAdded(productId, quantity), data: { ...itemAdded(productId, quantity).data, requestId } });
 const itemRemoved = (productId: string) => event(ItemRemoved, { cartId, productId });
 const quantityChanged = (productId: string, quantity: number) => event(QuantityChanged, { cartId, productId, quantity });
 const cartReset = () => event(CartReset, { cartId });
@@ -42,6 +44,16 @@ const addItem = (productId: string, quantity: number, cents = 1000, productName 
   unitPrice: { cents, currency },
   quantity,
   by: customerId === undefined ? SHOP : customer(customerId),
+});
+const keyedAdd = (productId: string, quantity: number, requestId: string, by: Shopper = SHOP): CartCommand => ({
+  type: 'AddItem',
+  cartId,
+  productId,
+  productName: `Product ${productId}`,
+  unitPrice: { cents: 1000, currency: 'USD' },
+  quantity,
+  by,
+  requestId,
 });
 const removeItem = (productId: string, by: Shopper = SHOP): CartCommand => ({ type: 'RemoveItem', cartId, productId, by });
 const changeQuantity = (productId: string, quantity: number, by: Shopper = SHOP): CartCommand => ({ type: 'ChangeQuantity', cartId, productId, quantity, by });
@@ -109,6 +121,31 @@ test('a cart holds one currency', (t) => {
 
 test('a cart emptied of its lines takes any currency again', (t) => {
   given(t, [itemAdded('p1', 1), itemRemoved('p1')]).when(addItem('p2', 1, 900, 'Mug', 'EUR')).then([itemAdded('p2', 1, 900, 'Mug', 'EUR')]);
+});
+
+// AddItem under a request id (a client's idempotency key)
+
+test('an AddItem under a request id the cart has recorded records nothing: the retry was applied once', (t) => {
+  given(t, [keyedAdded('p1', 2, 'merge:c1@3:p1')]).when(keyedAdd('p1', 2, 'merge:c1@3:p1')).then([]);
+});
+
+test('an AddItem under another request id adds, and records its id', (t) => {
+  given(t, [keyedAdded('p1', 2, 'k1')]).when(keyedAdd('p1', 2, 'k2')).then([keyedAdded('p1', 2, 'k2')]);
+});
+
+test('a request id is remembered across a reset', (t) => {
+  given(t, [keyedAdded('p1', 2, 'k1'), cartReset()]).when(keyedAdd('p1', 2, 'k1')).then([]);
+});
+
+test('only the last 100 request ids are remembered', (t) => {
+  // 101 keyed adds, each line reset so that no line reaches its maximum.
+  const history = Array.from({ length: 101 }, (_, i) => [keyedAdded('p1', 1, `k${i}`), cartReset()]).flat();
+  given(t, history).when(keyedAdd('p1', 1, 'k0')).then([keyedAdded('p1', 1, 'k0')]);
+  given(t, history).when(keyedAdd('p1', 1, 'k1')).then([]);
+});
+
+test("a request id recorded on another customer's cart answers FORBIDDEN, not its version", (t) => {
+  given(t, [customerAssigned('alice'), keyedAdded('p1', 1, 'k1')]).when(keyedAdd('p1', 1, 'k1', customer('mallory'))).thenThrows(ForbiddenError, /another customer/);
 });
 
 // RemoveItem

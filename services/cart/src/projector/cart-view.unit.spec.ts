@@ -34,7 +34,7 @@ const recorded = (events: Array<CartEvent | RecordedEvent>): RecordedEvent[] =>
 const project = (events: Array<CartEvent | RecordedEvent>) => recorded(events).reduce<CartView | null>(evolveCartView, null);
 
 const added = (productId: string, quantity: number, cents: number, productName = productId) =>
-  event(ItemAdded, { cartId, productId, productName, quantity, unitPrice: { amountCents: cents, currency: 'EUR' } });
+  event(ItemAdded, { cartId, productId, productName, quantity, unitPrice: { amountCents: cents, currency: 'EUR' }, requestId: '' });
 
 test('the first item creates the cart view, with the price snapshot and totals', (t) => {
   const view = project([added('p1', 2, 1250, 'Lamp')]);

@@ -46,7 +46,16 @@ export interface AddItemRequest {
    * becomes theirs (CustomerAssigned before ItemAdded); a cart of another
    * customer is PERMISSION_DENIED. Empty for an anonymous shopper.
    */
-  customerId?: string | undefined;
+  customerId?:
+    | string
+    | undefined;
+  /**
+   * Idempotency key chosen by the client (1 to 128 printable ASCII
+   * characters), so that a retried call is safe: an AddItem already recorded
+   * under this key on this cart (among its last 100 keyed ones) is not applied
+   * again, and the answer is the cart's current version.
+   */
+  requestId?: string | undefined;
 }
 
 /** Output of AddItem. */
@@ -162,7 +171,14 @@ export interface AssignCustomerResponse {
 }
 
 function createBaseAddItemRequest(): AddItemRequest {
-  return { cartId: "", productId: "", quantity: 0, expectedVersion: undefined, customerId: undefined };
+  return {
+    cartId: "",
+    productId: "",
+    quantity: 0,
+    expectedVersion: undefined,
+    customerId: undefined,
+    requestId: undefined,
+  };
 }
 
 export const AddItemRequest: MessageFns<AddItemRequest, "shop.cart.v1.AddItemRequest"> = {
@@ -183,6 +199,9 @@ export const AddItemRequest: MessageFns<AddItemRequest, "shop.cart.v1.AddItemReq
     }
     if (message.customerId !== undefined) {
       writer.uint32(42).string(message.customerId);
+    }
+    if (message.requestId !== undefined) {
+      writer.uint32(50).string(message.requestId);
     }
     return writer;
   },
@@ -240,6 +259,14 @@ export const AddItemRequest: MessageFns<AddItemRequest, "shop.cart.v1.AddItemReq
             message.customerId = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -275,6 +302,11 @@ export const AddItemRequest: MessageFns<AddItemRequest, "shop.cart.v1.AddItemReq
         : isSet(object.customer_id)
         ? globalThis.String(object.customer_id)
         : undefined,
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : undefined,
     };
   },
 
@@ -295,6 +327,9 @@ export const AddItemRequest: MessageFns<AddItemRequest, "shop.cart.v1.AddItemReq
     if (message.customerId !== undefined) {
       obj.customerId = message.customerId;
     }
+    if (message.requestId !== undefined) {
+      obj.requestId = message.requestId;
+    }
     return obj;
   },
 
@@ -308,6 +343,7 @@ export const AddItemRequest: MessageFns<AddItemRequest, "shop.cart.v1.AddItemReq
     message.quantity = object.quantity ?? 0;
     message.expectedVersion = object.expectedVersion ?? undefined;
     message.customerId = object.customerId ?? undefined;
+    message.requestId = object.requestId ?? undefined;
     return message;
   },
 };

@@ -23,7 +23,15 @@ export interface ItemAdded {
   /** Units added (added to an existing line of the product). */
   quantity: number;
   /** Unit price at the time; the line's price from now on. */
-  unitPrice?: Money | undefined;
+  unitPrice?:
+    | Money
+    | undefined;
+  /**
+   * The AddItem's idempotency key, empty when it had none (the cart remembers
+   * the last 100 to apply a retried call once). A client-chosen id, never
+   * personal data.
+   */
+  requestId: string;
 }
 
 /** A product's line was removed. */
@@ -113,7 +121,7 @@ export interface CheckoutCompleted {
 }
 
 function createBaseItemAdded(): ItemAdded {
-  return { cartId: "", productId: "", productName: "", quantity: 0, unitPrice: undefined };
+  return { cartId: "", productId: "", productName: "", quantity: 0, unitPrice: undefined, requestId: "" };
 }
 
 export const ItemAdded: MessageFns<ItemAdded, "shop.cart.v1.ItemAdded"> = {
@@ -134,6 +142,9 @@ export const ItemAdded: MessageFns<ItemAdded, "shop.cart.v1.ItemAdded"> = {
     }
     if (message.unitPrice !== undefined) {
       Money.encode(message.unitPrice, writer.uint32(42).fork()).join();
+    }
+    if (message.requestId !== "") {
+      writer.uint32(50).string(message.requestId);
     }
     return writer;
   },
@@ -191,6 +202,14 @@ export const ItemAdded: MessageFns<ItemAdded, "shop.cart.v1.ItemAdded"> = {
             message.unitPrice = Money.decode(reader, reader.uint32());
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -226,6 +245,11 @@ export const ItemAdded: MessageFns<ItemAdded, "shop.cart.v1.ItemAdded"> = {
         : isSet(object.unit_price)
         ? Money.fromJSON(object.unit_price)
         : undefined,
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : "",
     };
   },
 
@@ -246,6 +270,9 @@ export const ItemAdded: MessageFns<ItemAdded, "shop.cart.v1.ItemAdded"> = {
     if (message.unitPrice !== undefined) {
       obj.unitPrice = Money.toJSON(message.unitPrice);
     }
+    if (message.requestId !== "") {
+      obj.requestId = message.requestId;
+    }
     return obj;
   },
 
@@ -261,6 +288,7 @@ export const ItemAdded: MessageFns<ItemAdded, "shop.cart.v1.ItemAdded"> = {
     message.unitPrice = (object.unitPrice !== undefined && object.unitPrice !== null)
       ? Money.fromPartial(object.unitPrice)
       : undefined;
+    message.requestId = object.requestId ?? "";
     return message;
   },
 };
