@@ -124,6 +124,17 @@ const forgedUserCursor = fc
   .tuple(fc.oneof(withNul, anyText(10), hugeText), fc.uuid())
   .map(([username, id]) => Buffer.from(JSON.stringify([username, id])).toString('base64url'));
 
+/** A request without fields has nothing to break: junk tracing headers must still get `what`. */
+const junkHeadersOnly = (what: string, request: string) => ({
+  what: `no fields to break: junk tracing headers still get ${what}`,
+  field: '',
+  values: fc.record({ correlation: fc.string({ maxLength: 200 }), traceparent: fc.string({ maxLength: 80 }) }),
+  metadata: (v: { correlation: string; traceparent: string }) => ({ 'x-correlation-id': v.correlation, traceparent: v.traceparent }),
+  at: () => undefined,
+  expect: ['OK' as const],
+  why: `${request} has no fields: every request is well-formed`,
+});
+
 // ---------------------------------------------------------------- every method
 
 const specs: Record<string, MethodFuzz> = {
@@ -137,6 +148,15 @@ const specs: Record<string, MethodFuzz> = {
       { what: 'quantity below 1 or above 99', field: 'quantity', values: fc.oneof(int32Below(1), int32Above(99)) },
       ...versionCases('expected_version'),
       optionalUuidCase('customer_id'),
+      {
+        what: 'request_id empty, over 128 characters or not printable ASCII',
+        field: 'request_id',
+        values: fc.oneof(
+          fc.constant(''),
+          fc.string({ minLength: 129, maxLength: 400, unit: 'grapheme-ascii' }),
+          fc.string({ minLength: 1, maxLength: 40, unit: 'grapheme' }).filter((v) => /[^\x20-\x7e]/.test(v)),
+        ),
+      },
     ],
     stored: (sent) => cartEvents(sent.map((r) => r.cartId)),
   },
@@ -188,6 +208,7 @@ const specs: Record<string, MethodFuzz> = {
     caller: anonymous,
     base: () => ({ cartId: randomUUID(), minVersion: 0n }),
     cases: [uuidCase('cart_id'), ...versionCases('min_version')],
+    unfuzzed: { empty_if_unused: 'a bool: both values are well-formed' },
   },
   'shop.cart.v1.CartQueryService/GetCustomerCart': {
     caller: shop,
@@ -523,17 +544,12 @@ const specs: Record<string, MethodFuzz> = {
   'shop.user.v1.UserCommandService/GetJwks': {
     caller: anonymous,
     base: () => ({}),
-    cases: [
-      {
-        what: 'no fields to break: junk tracing headers still get the keys',
-        field: '',
-        values: fc.record({ correlation: fc.string({ maxLength: 200 }), traceparent: fc.string({ maxLength: 80 }) }),
-        metadata: (v) => ({ 'x-correlation-id': v.correlation, traceparent: v.traceparent }),
-        at: () => undefined,
-        expect: ['OK'],
-        why: 'GetJwksRequest has no fields: every request is well-formed',
-      },
-    ],
+    cases: [junkHeadersOnly('the keys', 'GetJwksRequest')],
+  },
+  'shop.user.v1.UserCommandService/ListRevocations': {
+    caller: shop,
+    base: () => ({}),
+    cases: [junkHeadersOnly('the list', 'ListRevocationsRequest')],
   },
 
   // ---- users, query side
