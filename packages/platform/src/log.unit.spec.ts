@@ -248,3 +248,86 @@ test("a JSON Web Key's private members are censored (and its public ones kept), 
   const text = raw.join('');
   for (const secret of [ed.d!, rsa.d!, rsa.p!, rsa.qi!, bytes.toString(), JSON.stringify([...bytes.subarray(0, 8)]).slice(1, -1)]) t.false(text.includes(secret), secret);
 });
+
+test("a field's name is scrubbed and cut like a value: a JWT or a bearer token used as a key, or in a header's name, is censored", (t) => {
+  const { log, raw, last } = capture();
+  const jwt = 'eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJhZGEifQ.c2lnbmF0dXJl';
+  const opaque = marker();
+  log.info({ [jwt]: 1, headers: { [`Bearer ${opaque}`]: 'v', 'x-request-id': 'r-1' }, ['k '.repeat(8 * 1024)]: 2 }, 'keys');
+  log.child({ [jwt]: 'bound' }).info('child');
+  for (const line of raw) for (const secret of [jwt, opaque]) t.false(line.includes(secret), line.slice(0, 300));
+  const [fields, child] = raw.map((l) => JSON.parse(l) as Record<string, any>);
+  t.like(fields, { '[redacted]': 1, headers: { 'Bearer [redacted]': 'v', 'x-request-id': 'r-1' } });
+  const long = Object.keys(fields!).find((k) => k.startsWith('k k'))!;
+  t.regex(long, / \[cut \d+ chars\]$/);
+  t.true(long.length < 8 * 1024 + 20, `${long.length} characters`);
+  t.is(child!['[redacted]'], 'bound');
+  t.is(last().msg, 'child');
+});
+
+test('a JWT glued to a word, a dash or a dot is censored from its "eyJ"; what only looks alike is kept', (t) => {
+  const { log, raw, last } = capture();
+  const jwt = 'eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJhZGEifQ.c2lnbmF0dXJl';
+  log.info(`refused token_${jwt}, x-${jwt}, id.${jwt}. and ${jwt}.${jwt}`);
+  t.false(raw.at(-1)!.includes('eyJzdWIiOiJhZGEifQ'), raw.at(-1));
+  t.is(last().msg, 'refused token_[redacted], x-[redacted], id.[redacted]. and [redacted].[redacted]');
+  const alike = 'v1.2.3-rc.1 eyJust.a.word my_eyJ.value eyJ.';
+  log.info(alike);
+  t.is(last().msg, alike);
+});
+
+test('a message is scrubbed after its arguments are put in: a bearer token, a URL password, an object with a secret key', (t) => {
+  const { log, raw, last } = capture();
+  const [opaque, password, hidden] = [marker(), marker(), marker()];
+  log.info('Bearer %s', opaque);
+  t.is(last().msg, 'Bearer [redacted]');
+  log.warn({ id: 1 }, 'connecting to postgres://shop:%s@127.0.0.1:15432/%s', password, 'user');
+  t.like(last(), { id: 1, msg: 'connecting to postgres://shop:[redacted]@127.0.0.1:15432/user' });
+  log.info('request %j took %d ms', { login: 'ada', password: hidden }, 12);
+  t.is(last().msg, 'request {"login":"ada","password":"[redacted]"} took 12 ms');
+  for (const line of raw) for (const secret of [opaque, password, hidden]) t.false(line.includes(secret), line);
+});
+
+test('a long text without spaces (JSON, a URL list) is cut after its last complete token, not dropped whole; a secret the cut falls in still goes', (t) => {
+  const { log, raw, last } = capture();
+  const limit = 8 * 1024;
+  const json = JSON.stringify(Array.from({ length: 600 }, (_, i) => ({ id: i, name: `product-${i}` })));
+  t.regex(json.slice(limit - 20, limit + 1), /"product-\d+$/, 'the cut falls in a name');
+  log.info({ json });
+  const head = last().json.replace(/\[cut \d+ chars\]$/, '');
+  t.not(head, last().json, 'the cut is marked');
+  t.true(json.startsWith(head) && head.length > limit - 32, `${head.length} characters kept`);
+  t.regex(head, /\},\{"id":\d+,"name":"$/, 'the name the cut falls in goes whole');
+  // A URL password with a character outside the token alphabet: the cut walks back to the
+  // "!" and would leave "postgres://shop:<first half>!"; the whole URL goes instead.
+  const [p1, p2] = [marker(), marker()];
+  let text = '';
+  while (text.length < limit - 80) text += '{"n":1},';
+  text += `"postgres://shop:${p1}!${p2}@host/db"`;
+  t.true(text.indexOf(p2) < limit && text.indexOf('@', limit - 80) > limit, 'the cut falls in the password');
+  log.info({ text: `${text}${'{"n":1},'.repeat(512)}` });
+  for (const part of [p1.slice(0, 12), p2.slice(0, 12)]) t.false(raw.at(-1)!.includes(part), last().text.slice(-80));
+  t.regex(last().text, /\{"n":1\},"\[cut \d+ chars\]$/);
+});
+
+test("a long stack keeps its head and its tail, where the root cause is (\"caused by:\"), both scrubbed, within the same bound", (t) => {
+  const { log, raw, last } = capture();
+  const limit = 8 * 1024;
+  const jwt = 'eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJhZGEifQ.c2lnbmF0dXJl';
+  const root = new Error(`disk full for Bearer ${jwt}`);
+  const err = new Error(`outer ${'word '.repeat(2 * 1024)}`, { cause: root });
+  log.error({ err }, 'failed');
+  const stack: string = last().err.stack;
+  t.true(stack.length < limit + 32, `${stack.length} characters`);
+  t.regex(stack, /^Error: outer word word /);
+  t.regex(stack, /\[cut \d+ chars\]\n/);
+  t.regex(stack, /\ncaused by: Error: disk full for Bearer \[redacted\]\n {4}at /);
+  t.false(raw.at(-1)!.includes('eyJzdWIiOiJhZGEifQ'));
+  // A tail that begins inside a private key (its BEGIN line cut away) keeps none of its body.
+  const body = Array.from({ length: 60 }, (_, i) => `MC4CAQAwBQYDK2VwBCIEIBxFyM1lSCz4cC0RGq6f${String(i).padStart(24, '0')}`).join('\n');
+  const pem = `-----BEGIN PRIVATE KEY-----\n${body}\n-----END PRIVATE KEY-----`;
+  log.error({ err: { stack: `Error: bad key\n${'    at f (file.js:1:1)\n'.repeat(300)}${pem}\ncaused by: Error: root` } });
+  t.false(raw.at(-1)!.includes('MC4CAQAwBQYDK2VwBCIEIBxFyM1lSCz4cC0RGq6f'), last().err.stack.slice(-400));
+  t.regex(last().err.stack, /^Error: bad key\n/);
+  t.regex(last().err.stack, /\[redacted\]\ncaused by: Error: root$/);
+});
