@@ -3,10 +3,7 @@ import { connect } from 'nats';
 import { runProcess } from '@shop/platform/process';
 import { ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, createTokenVerifier } from '@shop/platform/auth';
 import { createServiceIdentity } from '@shop/platform/auth/caller';
-import { followRevocations, REVOCATION_LIST_MAX_BYTES, Revocations, revocationsReadiness } from '@shop/platform/auth/revocations';
-import { promiseClient } from '@shop/platform/grpc/client';
-import { UserCommandServiceClient } from '@shop/contracts/shop/user/v1/command_service';
-import * as grpc from '@grpc/grpc-js';
+import { followRevocations, Revocations, revocationsReadiness } from '@shop/platform/auth/revocations';
 import { configSchema } from './config.js';
 import { createClients } from './clients/index.js';
 import { createApp } from './app.js';
@@ -32,19 +29,13 @@ await runProcess('bff', configSchema, async ({ config, log, lifecycle, readiness
   // Deleted accounts' tokens, refused at once (the edge only checks signatures). Not ready
   // until the first listing succeeds, so that a new replica does not serve the tokens of
   // accounts deleted before it started; ready anyway after 30 s without user-command, with
-  // a warning, rather than keep the shop down. ListRevocations answers in one message, which
-  // a channel of its own may receive beyond gRPC's 4 MB (REVOCATION_LIST_MAX_BYTES).
-  const revocationChannel = new UserCommandServiceClient(config.USER_COMMAND_GRPC_ADDR, grpc.credentials.createInsecure(), {
-    'grpc.max_receive_message_length': REVOCATION_LIST_MAX_BYTES,
-  });
-  lifecycle.onShutdown('revocation-channel', async () => revocationChannel.close());
-  const revocationSource = promiseClient(revocationChannel, config.GRPC_TIMEOUT_MS);
+  // a warning, rather than keep the shop down. ListRevocations answers by pages of 5,000.
   const revocations = new Revocations();
   const following = followRevocations({
     nats,
     revocations,
     log,
-    list: async () => (await revocationSource.listRevocations({}, { metadata: await identity.metadata() })).revocations,
+    list: async (since) => clients.userCommand.listRevocations({ since }, { metadata: await identity.metadata() }),
   });
   readiness(revocationsReadiness(following.primed, log));
   lifecycle.onShutdown('revocations', async () => following.stop());

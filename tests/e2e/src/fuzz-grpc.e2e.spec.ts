@@ -549,7 +549,7 @@ const specs: Record<string, MethodFuzz> = {
   'shop.user.v1.UserCommandService/ListRevocations': {
     caller: shop,
     base: () => ({}),
-    cases: [junkHeadersOnly('the list', 'ListRevocationsRequest')],
+    cases: [{ what: 'since beyond any date', field: 'since', values: timestampOutOfRange.map((seconds) => ({ seconds })) }],
   },
 
   // ---- users, query side

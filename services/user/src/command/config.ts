@@ -2,7 +2,12 @@ import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { baseEnv, env } from '@shop/platform/config';
 import { callerAuthEnv, jwksJson } from '@shop/platform/auth/config';
+import { REVOCATION_MAX_MS } from '@shop/platform/auth/revocations';
 import { DEFAULT_DLQ_TOPIC, DEFAULT_EVENTS_TOPIC } from '../topics.js';
+import { REVOCATION_GRACE_SECONDS } from './revocations.js';
+
+/** The longest access-token lifetime whose tokens the verifiers' revocations outlast. */
+export const MAX_ACCESS_TTL_SECONDS = REVOCATION_MAX_MS / 1000 - REVOCATION_GRACE_SECONDS;
 
 export const configSchema = z.object({
   ...baseEnv,
@@ -34,7 +39,16 @@ export const configSchema = z.object({
    * it signed has expired. README, "Rotating keys".
    */
   JWT_EXTRA_PUBLIC_KEYS: env.optionalKeys(jwksJson),
-  JWT_ACCESS_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(900),
+  /**
+   * At most what the verifiers keep a revocation (REVOCATION_MAX_MS) less the grace: a
+   * deleted account's token that outlived its revocation would verify again.
+   */
+  JWT_ACCESS_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(MAX_ACCESS_TTL_SECONDS, `must be at most ${MAX_ACCESS_TTL_SECONDS} s: verifiers keep a deleted account's revocation REVOCATION_MAX_MS (platform auth/revocations.ts), which a longer lifetime needs raised first`)
+    .default(900),
   JWT_REFRESH_TTL_SECONDS: z.coerce.number().int().min(60).default(30 * 86_400),
   /** Where verification mails go out (the notifications path) and deleted accounts' access tokens are announced revoked; unset: neither. */
   NATS_URL: z.string().min(1).optional(),

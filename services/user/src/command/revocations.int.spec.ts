@@ -1,9 +1,10 @@
 import test from 'ava';
 import * as grpc from '@grpc/grpc-js';
 import { UserCommandServiceClient } from '@shop/contracts/shop/user/v1/command_service';
+import { Timestamp } from '@shop/contracts/google/protobuf/timestamp';
 import { ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, createTokenVerifier } from '@shop/platform/auth';
 import { accessTokenAuthenticator, createServiceIdentity } from '@shop/platform/auth/caller';
-import { followRevocations, REVOCATION_LIST_MAX_BYTES, Revocations } from '@shop/platform/auth/revocations';
+import { followRevocations, RELIST_OVERLAP_MS, Revocations, type RevocationLister } from '@shop/platform/auth/revocations';
 import { UnavailableError } from '@shop/platform/errors';
 import { promiseClient, withMetadata } from '@shop/platform/grpc/client';
 import type { GrpcServer } from '@shop/platform/grpc/server';
@@ -18,7 +19,7 @@ import { RefreshTokens } from './credentials.js';
 import { argon2Hasher } from './passwords.js';
 import { natsRevocations } from './adapters/nats-revocation-publisher.js';
 import { postgresDeletedAccounts } from './adapters/postgres-deleted-accounts.js';
-import { REVOCATION_GRACE_SECONDS, revocationsInForce } from './revocations.js';
+import { REVOCATION_GRACE_SECONDS, REVOCATION_PAGE_SIZE, revocationsInForce } from './revocations.js';
 import { createTokenIssuer, type TokenIssuer } from './tokens.js';
 import { userCommandService } from './user-command-service.js';
 import { userCommandHandler } from './user-handler.js';
@@ -81,7 +82,18 @@ test.after.always(async () => {
 const identity = createServiceIdentity({ name: 'bff', key: SERVICE_KEY });
 const asService = () => withMetadata(promiseClient(raw, 30_000, false), () => identity.metadata());
 const anonymous = () => promiseClient(raw, 30_000, false);
-const listRevocations = async () => (await asService().listRevocations({})).revocations;
+/** One page, as a verifier asks for it. */
+const listRevocations: RevocationLister = (since) => asService().listRevocations({ since });
+/** Every revocation in force, page after page. */
+async function allRevocations() {
+  const all = [];
+  for (let since: string | undefined, more = true; more; ) {
+    const page = await listRevocations(since);
+    all.push(...page.revocations);
+    ({ more, nextSince: since } = page);
+  }
+  return all;
+}
 
 const PASSWORD = 'correct horse battery';
 let n = 0;
@@ -118,7 +130,7 @@ test.serial('DeleteAccount announces the revocation before it answers; ListRevoc
   await t.throwsAsync(verifier.verify(ada.accessToken), { message: 'access token revoked' });
   t.deepEqual(await verifier.verify(bob.accessToken), { userId: bob.userId }, 'nobody else is refused');
 
-  const listed = (await listRevocations()).find((r) => r.userId === ada.userId);
+  const listed = (await allRevocations()).find((r) => r.userId === ada.userId);
   t.truthy(listed, 'listed to a service');
   t.true(Date.parse(listed!.expireTime!) > Date.now() + TTL_SECONDS * 1000, 'until every token issued before it has expired');
   t.is(await codeOf(promiseClient(raw, 30_000, false).listRevocations({}, { metadata: { authorization: `Bearer ${bob.accessToken}` } })), 'PERMISSION_DENIED');
@@ -126,7 +138,7 @@ test.serial('DeleteAccount announces the revocation before it answers; ListRevoc
 
   offsetMs += (TTL_SECONDS + REVOCATION_GRACE_SECONDS) * 1000 + 1_000;
   t.teardown(() => void (offsetMs = 0));
-  t.false((await listRevocations()).some((r) => r.userId === ada.userId), 'forgotten once every token it refused has expired');
+  t.false((await allRevocations()).some((r) => r.userId === ada.userId), 'forgotten once every token it refused has expired');
 });
 
 test.serial('a verifier that was away from NATS when the deletion was announced learns it from the listing when it reconnects', async (t) => {
@@ -156,7 +168,7 @@ test.serial('a listing that fails (user-command unreachable) is retried until it
   const following = followRevocations({
     nats: natsConnection,
     revocations,
-    list: () => (reachable ? listRevocations() : Promise.reject(new UnavailableError('user-command is down'))),
+    list: (since) => (reachable ? listRevocations(since) : Promise.reject(new UnavailableError('user-command is down'))),
     log,
     retryMs: 20,
   });
@@ -204,22 +216,89 @@ test.serial('the listing reads the deletions through their partial index, not th
   t.regex(plans[0] ?? '', /events_user_deleted_idx/, plans[0]);
 });
 
-test.serial('a listing larger than gRPC\'s default 4 MB reaches a verifier through a channel with REVOCATION_LIST_MAX_BYTES', async (t) => {
-  const many = 90_000;
+/** `count` deletions (bare UserDeleted events), three to a millisecond, the latest `offsetMs` ago; removed after the test. */
+async function deletions(t: { teardown(fn: () => unknown): void }, count: number, latestAgoMs = 0) {
   await database.pool.query(
-    `INSERT INTO events (id, stream_type, stream_id, version, type, data)
-     SELECT gen_random_uuid(), 'user', gen_random_uuid()::text, 1, 'shop.user.v1.UserDeleted', '{}' FROM generate_series(1, $1::int)`,
-    [many],
+    `INSERT INTO events (id, stream_type, stream_id, version, type, data, occurred_at)
+     SELECT gen_random_uuid(), 'user', gen_random_uuid()::text, 1, 'shop.user.v1.UserDeleted', '{}', now() - make_interval(secs => ($2::int + i / 3) / 1000.0)
+     FROM generate_series(0, $1::int - 1) AS i`,
+    [count, latestAgoMs],
   );
   t.teardown(() => database.pool.query("DELETE FROM events WHERE type = 'shop.user.v1.UserDeleted' AND data = '{}'"));
-  const metadata = await identity.metadata();
-  t.is(await codeOf(promiseClient(raw, 60_000, false).listRevocations({}, { metadata })), 'RESOURCE_EXHAUSTED', 'beyond the default limit');
+}
 
-  const channel = new UserCommandServiceClient(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': REVOCATION_LIST_MAX_BYTES });
-  t.teardown(() => channel.close());
-  const { revocations: listed } = await promiseClient(channel, 60_000, false).listRevocations({}, { metadata });
-  t.true(listed.length >= many, `listed ${listed.length}`);
+test.serial('12,000 deletions are listed in pages of 5,000 (each ending with a whole millisecond), and a verifier receives them all', async (t) => {
+  const many = 12_000;
+  await deletions(t, many);
+  const sizes: number[] = [];
+  const counted: RevocationLister = async (since) => {
+    const page = await listRevocations(since);
+    sizes.push(page.revocations.length);
+    return page;
+  };
   const revocations = new Revocations();
-  for (const r of listed) revocations.add(r);
-  t.true(revocations.size >= many, `held ${revocations.size}`);
+  const following = followRevocations({ nats: natsConnection, revocations, list: counted, log, relistMs: 3_600_000 });
+  t.teardown(() => following.stop());
+  await following.primed;
+  t.true(revocations.size >= many, `held ${revocations.size} from pages of ${sizes.join(', ')}`);
+  t.true(sizes.length >= 3, `pages: ${sizes.join(', ')}`);
+  t.true(sizes.every((n) => n <= REVOCATION_PAGE_SIZE + 2), `at most a page and the rest of its millisecond: ${sizes.join(', ')}`);
+  const all = await allRevocations();
+  t.is(new Set(all.map((r) => r.userId)).size, all.length, 'no deletion twice across pages');
+  t.deepEqual([...all.map((r) => r.expireTime!)], [...all.map((r) => r.expireTime!)].sort(), 'the earliest deletion first');
+});
+
+test.serial('a page never splits a millisecond: the rest of it comes along, and the next page starts after it', async (t) => {
+  const at = new Date('2001-02-03T04:05:06.007Z');
+  await database.pool.query(
+    `INSERT INTO events (id, stream_type, stream_id, version, type, data, occurred_at)
+     SELECT gen_random_uuid(), 'user', 'tie-' || i, 1, 'shop.user.v1.UserDeleted', '{}', $1::timestamptz + make_interval(secs => i / 10000.0)
+     FROM generate_series(1, 12) AS i`,
+    [at],
+  );
+  t.teardown(() => database.pool.query("DELETE FROM events WHERE stream_id LIKE 'tie-%'"));
+  const deleted = postgresDeletedAccounts(database.pool);
+  // 0.1 ms apart: tie-1..9 in one millisecond, tie-10..12 in the next.
+  const first = await deleted.page(at, 2);
+  t.deepEqual(first.deleted.map((d) => d.userId), ['tie-1', 'tie-2', 'tie-3', 'tie-4', 'tie-5', 'tie-6', 'tie-7', 'tie-8', 'tie-9']);
+  t.true(first.more);
+  const second = await deleted.page(new Date(at.getTime() + 1), 2);
+  t.deepEqual(second.deleted.map((d) => d.userId), ['tie-10', 'tie-11', 'tie-12']);
+  const third = await deleted.page(new Date(at.getTime() + 2), 2);
+  t.false(third.deleted.some((d) => d.userId.startsWith('tie-')), 'nothing of the earlier pages again');
+});
+
+test.serial('since lists only the deletions at or after it; after the first listing a verifier asks from its last deletion less the overlap', async (t) => {
+  await deletions(t, 30, 10_000);
+  const everything = await allRevocations();
+  const fresh = await signedIn();
+  await asService().deleteAccount({ userId: fresh.userId });
+  const deletedAt = Date.now();
+  const recent = await asService().listRevocations({ since: new Date(deletedAt - 5_000).toISOString() });
+  const { rows: older } = await database.pool.query<{ stream_id: string }>("SELECT stream_id FROM events WHERE type = 'shop.user.v1.UserDeleted' AND data = '{}'");
+  t.is(older.length, 30);
+  t.true(older.every((o) => everything.some((r) => r.userId === o.stream_id)), 'all listed without since');
+  t.true(recent.revocations.some((r) => r.userId === fresh.userId));
+  t.false(recent.revocations.some((r) => older.some((o) => o.stream_id === r.userId)), 'the 30 older ones left out');
+
+  const asked: Array<string | undefined> = [];
+  const following = followRevocations({ nats: natsConnection, revocations: new Revocations(), list: (since) => (asked.push(since), listRevocations(since)), log, relistMs: 50 });
+  t.teardown(() => following.stop());
+  await waitFor('a listing after the first', () => asked.length >= 2);
+  t.is(asked[0], undefined, 'from scratch');
+  t.is(asked[1], new Date(Date.parse(recent.nextSince!) - RELIST_OVERLAP_MS).toISOString(), 'from the last deletion, less the overlap');
+});
+
+test.serial('since beyond what a JavaScript Date holds is INVALID_ARGUMENT naming since', async (t) => {
+  // The generated client cannot write it: the request's bytes by hand (field 1, a Timestamp).
+  const timestamp = Buffer.from(Timestamp.encode({ seconds: 8_640_000_000_001, nanos: 0 }).finish());
+  const request = Buffer.concat([Buffer.from([0x0a, timestamp.length]), timestamp]);
+  const metadata = await identity.metadata();
+  const err = await t.throwsAsync<grpc.ServiceError>(
+    new Promise((resolve, reject) =>
+      raw.makeUnaryRequest('/shop.user.v1.UserCommandService/ListRevocations', (b: Buffer) => b, (b: Buffer) => b, request, metadata, (e, r) => (e ? reject(e) : resolve(r))),
+    ),
+  );
+  t.is(err?.code, grpc.status.INVALID_ARGUMENT, err?.message);
+  t.regex(err?.details ?? '', /since/);
 });

@@ -14,9 +14,22 @@ export interface RevocationPublisher {
   publish(revocation: AccessRevocation): Promise<void>;
 }
 
-/** The accounts deleted since a moment, oldest first (adapters/postgres-deleted-accounts.ts: from the event store). */
+/** Most revocations in one ListRevocations answer (and the rest of the last one's millisecond). */
+export const REVOCATION_PAGE_SIZE = 5_000;
+
+export interface DeletedAccountsPage {
+  deleted: Array<{ userId: string; deletedAt: Date }>;
+  /** Later deletions remain. */
+  more: boolean;
+}
+
+/** The account deletions (adapters/postgres-deleted-accounts.ts: from the event store). */
 export interface DeletedAccounts {
-  since(at: Date): Promise<Array<{ userId: string; deletedAt: Date }>>;
+  /**
+   * The deletions at or after `at`, oldest first: `limit` of them and every other one in
+   * the millisecond of the last (a next page from the following millisecond misses none).
+   */
+  page(at: Date, limit: number): Promise<DeletedAccountsPage>;
 }
 
 const lifetimeMs = (ttlSeconds: number) => (ttlSeconds + REVOCATION_GRACE_SECONDS) * 1000;
@@ -28,11 +41,24 @@ export const revocationAt = (userId: string, deletedAt: Date, ttlSeconds: number
 });
 
 /**
- * The revocations in force at `now`: one per account deleted within the last `ttlSeconds`
- * (an access token's lifetime) and the grace. From the store, so that every replica answers
- * the same and nothing more needs keeping.
+ * A page of the revocations in force at `now`: one per account deleted within the last
+ * `ttlSeconds` (an access token's lifetime) and the grace, and at or after `since`. From the
+ * store, so that every replica answers the same and nothing more needs keeping; by pages,
+ * so that an answer costs the same however many accounts were deleted.
  */
-export async function revocationsInForce(deleted: DeletedAccounts, now: Date, ttlSeconds: number): Promise<AccessRevocation[]> {
-  const rows = await deleted.since(new Date(now.getTime() - lifetimeMs(ttlSeconds)));
-  return rows.map((r) => revocationAt(r.userId, r.deletedAt, ttlSeconds));
+export async function revocationsInForce(
+  deleted: DeletedAccounts,
+  now: Date,
+  ttlSeconds: number,
+  since?: Date,
+  limit = REVOCATION_PAGE_SIZE,
+): Promise<{ revocations: AccessRevocation[]; more: boolean; nextSince: string }> {
+  const from = new Date(Math.max(now.getTime() - lifetimeMs(ttlSeconds) + 1, since?.getTime() ?? -Infinity));
+  const page = await deleted.page(from, limit);
+  const last = page.deleted.at(-1);
+  return {
+    revocations: page.deleted.map((r) => revocationAt(r.userId, r.deletedAt, ttlSeconds)),
+    more: page.more,
+    nextSince: (last ? new Date(last.deletedAt.getTime() + 1) : from).toISOString(),
+  };
 }

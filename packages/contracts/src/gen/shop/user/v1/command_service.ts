@@ -189,12 +189,29 @@ export interface GetJwksResponse {
 
 /** Input of ListRevocations. */
 export interface ListRevocationsRequest {
+  /**
+   * Only the revocations of accounts deleted at or after this time (and in force: deleted
+   * within the last token lifetime and grace); unset: every revocation in force. The next
+   * page, or a later listing, asks from the previous answer's next_since.
+   */
+  since?: string | undefined;
 }
 
-/** Output of ListRevocations. */
+/** Output of ListRevocations: one page, so that no answer grows with the deletions. */
 export interface ListRevocationsResponse {
-  /** Every revocation still in force, the latest last. */
+  /**
+   * Revocations in force, the earliest deletion first: at most 5,000, and the rest of the
+   * last one's millisecond (so that next_since never splits a millisecond).
+   */
   revocations: AccessRevocation[];
+  /** Later deletions remain: ask again with since = next_since. */
+  more: boolean;
+  /**
+   * Where the next page starts: a millisecond after this page's last deletion, or the
+   * start of the listing when it had none. A verifier lists again from a little before it
+   * (a deletion commits a moment after its time), and entries repeat harmlessly.
+   */
+  nextSince?: string | undefined;
 }
 
 /**
@@ -1887,13 +1904,16 @@ export const GetJwksResponse: MessageFns<GetJwksResponse, "shop.user.v1.GetJwksR
 };
 
 function createBaseListRevocationsRequest(): ListRevocationsRequest {
-  return {};
+  return { since: undefined };
 }
 
 export const ListRevocationsRequest: MessageFns<ListRevocationsRequest, "shop.user.v1.ListRevocationsRequest"> = {
   $type: "shop.user.v1.ListRevocationsRequest" as const,
 
-  encode(_: ListRevocationsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+  encode(message: ListRevocationsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.since !== undefined) {
+      Timestamp.encode(toTimestamp(message.since), writer.uint32(10).fork()).join();
+    }
     return writer;
   },
 
@@ -1910,6 +1930,14 @@ export const ListRevocationsRequest: MessageFns<ListRevocationsRequest, "shop.us
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.since = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1922,26 +1950,30 @@ export const ListRevocationsRequest: MessageFns<ListRevocationsRequest, "shop.us
     }
   },
 
-  fromJSON(_: any): ListRevocationsRequest {
-    return {};
+  fromJSON(object: any): ListRevocationsRequest {
+    return { since: isSet(object.since) ? globalThis.String(object.since) : undefined };
   },
 
-  toJSON(_: ListRevocationsRequest): unknown {
+  toJSON(message: ListRevocationsRequest): unknown {
     const obj: any = {};
+    if (message.since !== undefined) {
+      obj.since = message.since;
+    }
     return obj;
   },
 
   create<I extends Exact<DeepPartial<ListRevocationsRequest>, I>>(base?: I): ListRevocationsRequest {
     return ListRevocationsRequest.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<ListRevocationsRequest>, I>>(_: I): ListRevocationsRequest {
+  fromPartial<I extends Exact<DeepPartial<ListRevocationsRequest>, I>>(object: I): ListRevocationsRequest {
     const message = createBaseListRevocationsRequest();
+    message.since = object.since ?? undefined;
     return message;
   },
 };
 
 function createBaseListRevocationsResponse(): ListRevocationsResponse {
-  return { revocations: [] };
+  return { revocations: [], more: false, nextSince: undefined };
 }
 
 export const ListRevocationsResponse: MessageFns<ListRevocationsResponse, "shop.user.v1.ListRevocationsResponse"> = {
@@ -1950,6 +1982,12 @@ export const ListRevocationsResponse: MessageFns<ListRevocationsResponse, "shop.
   encode(message: ListRevocationsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.revocations) {
       AccessRevocation.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.more !== false) {
+      writer.uint32(16).bool(message.more);
+    }
+    if (message.nextSince !== undefined) {
+      Timestamp.encode(toTimestamp(message.nextSince), writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -1975,6 +2013,22 @@ export const ListRevocationsResponse: MessageFns<ListRevocationsResponse, "shop.
             message.revocations.push(AccessRevocation.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.more = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.nextSince = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1992,6 +2046,12 @@ export const ListRevocationsResponse: MessageFns<ListRevocationsResponse, "shop.
       revocations: globalThis.Array.isArray(object?.revocations)
         ? object.revocations.map((e: any) => AccessRevocation.fromJSON(e))
         : [],
+      more: isSet(object.more) ? globalThis.Boolean(object.more) : false,
+      nextSince: isSet(object.nextSince)
+        ? globalThis.String(object.nextSince)
+        : isSet(object.next_since)
+        ? globalThis.String(object.next_since)
+        : undefined,
     };
   },
 
@@ -1999,6 +2059,12 @@ export const ListRevocationsResponse: MessageFns<ListRevocationsResponse, "shop.
     const obj: any = {};
     if (message.revocations?.length) {
       obj.revocations = message.revocations.map((e) => AccessRevocation.toJSON(e));
+    }
+    if (message.more !== false) {
+      obj.more = message.more;
+    }
+    if (message.nextSince !== undefined) {
+      obj.nextSince = message.nextSince;
     }
     return obj;
   },
@@ -2009,6 +2075,8 @@ export const ListRevocationsResponse: MessageFns<ListRevocationsResponse, "shop.
   fromPartial<I extends Exact<DeepPartial<ListRevocationsResponse>, I>>(object: I): ListRevocationsResponse {
     const message = createBaseListRevocationsResponse();
     message.revocations = object.revocations?.map((e) => AccessRevocation.fromPartial(e)) || [];
+    message.more = object.more ?? false;
+    message.nextSince = object.nextSince ?? undefined;
     return message;
   },
 };
