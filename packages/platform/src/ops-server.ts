@@ -6,6 +6,99 @@ import type { Logger } from './log.js';
 /** A named check that throws (or rejects) when the dependency is not usable. */
 export type ReadinessCheck = { name: string; check: () => Promise<void> };
 
+/**
+ * Whether the process serves: it has started, is not shutting down, and every dependency
+ * check passes. /readyz asks on each request; the gRPC health service (what Envoy's active
+ * health checks call) follows it through `watch`, so a replica that lost its database is
+ * taken out of balancing wherever it runs, not only where a kubelet reads /readyz.
+ */
+export class Readiness {
+  private readonly checks: ReadinessCheck[] = [];
+  private readonly watchers = new Set<(ready: boolean) => void>();
+  private accepting = false;
+  private ready = false;
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  /** A check failed while serving (logged once, and once again when it passes). */
+  private failed = false;
+
+  constructor(
+    private readonly opts: { intervalMs?: number; timeoutMs?: number; log?: Logger } = {},
+  ) {}
+
+  add(check: ReadinessCheck): void {
+    this.checks.push(check);
+  }
+
+  /** Started (true) or shutting down (false): not ready before the one nor after the other, whatever the checks say. */
+  setAccepting(accepting: boolean): void {
+    this.accepting = accepting;
+    if (!accepting) this.publish(false);
+    else if (this.timer) this.schedule(0);
+  }
+
+  /** Runs every check now, each bounded by its timeout. */
+  async evaluate(): Promise<{ ok: boolean; results: Record<string, string> }> {
+    const results: Record<string, string> = { accepting: this.accepting ? 'ok' : 'starting or shutting down' };
+    let ok = true;
+    await Promise.all(
+      this.checks.map(async ({ name, check }) => {
+        try {
+          await withTimeout(check(), this.opts.timeoutMs ?? 2_000);
+          results[name] = 'ok';
+        } catch (err) {
+          ok = false;
+          results[name] = err instanceof Error ? err.message : 'failed';
+        }
+      }),
+    );
+    // Read after the checks: a shutdown that began meanwhile wins.
+    return { ok: ok && this.accepting, results };
+  }
+
+  /**
+   * Tells `onChange` the current readiness now and each change after it, running the checks
+   * every intervalMs (the next run starts only after the previous one ended) while anyone
+   * watches. Returns the function that stops watching.
+   */
+  watch(onChange: (ready: boolean) => void): () => void {
+    this.watchers.add(onChange);
+    onChange(this.ready);
+    if (!this.timer && !this.running) this.schedule(0);
+    return () => {
+      this.watchers.delete(onChange);
+      if (this.watchers.size === 0) clearTimeout(this.timer);
+    };
+  }
+
+  private schedule(delayMs: number): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.poll(), delayMs);
+    this.timer.unref();
+  }
+
+  private async poll(): Promise<void> {
+    this.timer = undefined;
+    this.running = true;
+    const { ok, results } = await this.evaluate();
+    this.running = false;
+    if (this.watchers.size === 0) return;
+    if (this.accepting && ok !== this.ready) {
+      if (!ok) this.opts.log?.warn({ checks: results }, 'a readiness check failed: not serving');
+      else if (this.failed) this.opts.log?.info({ checks: results }, 'readiness checks pass again: serving');
+      this.failed = !ok;
+    }
+    this.publish(ok);
+    this.schedule(this.opts.intervalMs ?? 2_000);
+  }
+
+  private publish(ready: boolean): void {
+    if (ready === this.ready) return;
+    this.ready = ready;
+    for (const w of this.watchers) w(ready);
+  }
+}
+
 export interface OpsServer {
   port: number;
   /** Mark the process ready once it has started everything (until then /readyz answers 503). */
@@ -23,11 +116,11 @@ export async function startOpsServer(opts: {
   port: number;
   host?: string;
   registry: Registry;
-  checks?: ReadinessCheck[];
+  /** Not ready until setReady: /healthz answers from the first moment, /readyz only once start-up has finished. */
+  readiness?: Readiness;
   log: Logger;
 }): Promise<OpsServer> {
-  // Not ready until start-up has finished: /healthz answers from the first moment, /readyz only then.
-  let ready = false;
+  const readiness = opts.readiness ?? new Readiness();
   const server = http.createServer((req, res) => {
     const url = req.url ?? '/';
     if (url === '/healthz') {
@@ -35,7 +128,7 @@ export async function startOpsServer(opts: {
       return;
     }
     if (url === '/readyz') {
-      void readiness(opts.checks ?? [], ready).then(({ ok, results }) => {
+      void readiness.evaluate().then(({ ok, results }) => {
         res
           .writeHead(ok ? 200 : 503, { 'content-type': 'application/json' })
           .end(JSON.stringify({ status: ok ? 'ready' : 'not ready', checks: results }));
@@ -60,31 +153,10 @@ export async function startOpsServer(opts: {
   });
   return {
     port: (server.address() as AddressInfo).port,
-    setReady: () => {
-      ready = true;
-    },
-    setNotReady: () => {
-      ready = false;
-    },
+    setReady: () => readiness.setAccepting(true),
+    setNotReady: () => readiness.setAccepting(false),
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
-}
-
-async function readiness(checks: ReadinessCheck[], accepting: boolean) {
-  const results: Record<string, string> = { accepting: accepting ? 'ok' : 'starting or shutting down' };
-  let ok = accepting;
-  await Promise.all(
-    checks.map(async ({ name, check }) => {
-      try {
-        await withTimeout(check(), 2_000);
-        results[name] = 'ok';
-      } catch (err) {
-        ok = false;
-        results[name] = err instanceof Error ? err.message : 'failed';
-      }
-    }),
-  );
-  return { ok, results };
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {

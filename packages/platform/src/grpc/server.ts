@@ -4,6 +4,8 @@ import { HealthImplementation } from 'grpc-health-check';
 import type { Registry } from 'prom-client';
 import { prom } from '../metrics.js';
 import type { Logger } from '../log.js';
+import type { Readiness } from '../ops-server.js';
+import { processReadiness } from '../process.js';
 import { toStatus } from './status.js';
 import { ANONYMOUS, type CallerAuthenticator, type RequestCaller } from '../auth/caller.js';
 import { addReflection, buildReflectionIndex } from './reflection.js';
@@ -64,6 +66,11 @@ export async function startGrpcServer(opts: {
   registry: Registry;
   /** Verifies the caller of every call (auth/caller.ts); without it every caller is anonymous. */
   authenticate?: CallerAuthenticator;
+  /**
+   * What the health service reports: SERVING while it is ready, NOT_SERVING while a check
+   * fails. Defaults to the process's (runProcess); with neither, SERVING until shutdown.
+   */
+  readiness?: Readiness;
 }): Promise<GrpcServer> {
   const server = new grpc.Server({
     'grpc.keepalive_permit_without_calls': 1,
@@ -93,7 +100,15 @@ export async function startGrpcServer(opts: {
     server.addService(definition as grpc.ServiceDefinition, impl);
   }
 
-  const health = new HealthImplementation({ '': 'SERVING', ...Object.fromEntries(opts.services.map((s) => [s.name, 'SERVING'])) });
+  // '' (the server as a whole, which Envoy's health checks ask about) and each service follow
+  // readiness: a replica that answers but cannot serve (its database lost) is taken out of
+  // balancing by the health check, since outlier ejection takes out only hosts it cannot reach.
+  const names = ['', ...opts.services.map((s) => s.name)];
+  const health = new HealthImplementation(Object.fromEntries(names.map((n) => [n, 'SERVING'])));
+  const setHealth = (serving: boolean) => {
+    for (const n of names) health.setStatus(n, serving ? 'SERVING' : 'NOT_SERVING');
+  };
+  const unwatch = (opts.readiness ?? processReadiness())?.watch(setHealth);
   health.addToServer(server);
   const served = opts.services.map((s) => s.name);
   addReflection(server, buildReflectionIndex(opts.descriptorSet, served));
@@ -102,7 +117,10 @@ export async function startGrpcServer(opts: {
     server.bindAsync(`${opts.host ?? '127.0.0.1'}:${opts.port}`, grpc.ServerCredentials.createInsecure(), (err, p) =>
       err ? reject(err) : resolve(p),
     ),
-  );
+  ).catch((err: unknown) => {
+    unwatch?.();
+    throw err;
+  });
   opts.log.info({ port, services: opts.services.map((s) => s.name) }, 'gRPC server listening');
 
   return {
@@ -110,7 +128,9 @@ export async function startGrpcServer(opts: {
     health,
     shutdown: (timeoutMs = 5_000) =>
       new Promise<void>((resolve) => {
-        for (const s of ['', ...opts.services.map((x) => x.name)]) health.setStatus(s, 'NOT_SERVING');
+        // For good: no later readiness run may turn it back.
+        unwatch?.();
+        setHealth(false);
         const force = setTimeout(() => {
           server.forceShutdown();
           resolve();
