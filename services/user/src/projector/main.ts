@@ -1,4 +1,4 @@
-import { eventStoreMigrations, migrateProjection, PostgresEventStore, startProjector } from '@shop/eventsourcing';
+import { eventStoreMigrations, PostgresEventStore, startProjector } from '@shop/eventsourcing';
 import { createKafka, ensureTopics } from '@shop/platform/kafka';
 import { migrate } from '@shop/platform/postgres/migrate';
 import { createPool } from '@shop/platform/postgres/pool';
@@ -7,6 +7,7 @@ import { userMigrations } from '../migrations.js';
 import { userTopics } from '../topics.js';
 import { configSchema } from './config.js';
 import { sealedStore } from '../personal-data/sealed-store.js';
+import { migrateUserView } from './migrate.js';
 import { userView } from './user-view.js';
 
 await runProcess('user-projector', configSchema, async ({ config, log, registry, lifecycle, readiness }) => {
@@ -14,7 +15,8 @@ await runProcess('user-projector', configSchema, async ({ config, log, registry,
   lifecycle.onShutdown('postgres', () => pool.end());
   // The store's table too: gap healing reads it, whichever user process starts first.
   await migrate(pool, [eventStoreMigrations, userMigrations], log);
-  await migrateProjection(pool, userView);
+  const cleared = await migrateUserView(pool);
+  if (cleared > 0) log.info({ cleared }, 'dead letters with opened personal data: payloads dropped');
   readiness({ name: 'postgres', check: async () => void (await pool.query('SELECT 1')) });
 
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'user-projector', log });
