@@ -218,7 +218,7 @@ test('every container runs as non-root without privileges, with resources and pr
   }
 });
 
-test('gRPC services: native gRPC probes on GRPC_PORT, a headless Service, an Envoy route and a BFF address each', async (t) => {
+test('gRPC services: a native gRPC startup probe on GRPC_PORT, liveness from /healthz, readiness from /readyz, a headless Service, an Envoy route and a BFF address each', async (t) => {
   const { objects } = await kustomize(overlay);
   const bff = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'bff')!;
   const bffEnv = Object.values(envOf(podSpec(bff).containers[0]));
@@ -230,7 +230,9 @@ test('gRPC services: native gRPC probes on GRPC_PORT, a headless Service, an Env
     const c = podSpec(d).containers[0];
     const grpcPort = Number(envOf(c).GRPC_PORT);
     t.is(grpcPort, containerPorts.grpc, `${s.name}: GRPC_PORT`);
-    for (const probe of ['startupProbe', 'livenessProbe']) t.is(c[probe]?.grpc?.port, grpcPort, `${s.name}: ${probe} is a gRPC probe on GRPC_PORT`);
+    t.is(c.startupProbe?.grpc?.port, grpcPort, `${s.name}: startupProbe is a gRPC probe on GRPC_PORT`);
+    // gRPC health follows readiness: liveness must not, or a database outage restarts every pod.
+    t.is(c.livenessProbe?.httpGet?.path, '/healthz', `${s.name}: liveness from /healthz`);
     t.is(c.readinessProbe?.httpGet?.path, '/readyz', `${s.name}: readiness from /readyz`);
     const svc = objects.find((o) => o.kind === 'Service' && o.metadata.name === s.name);
     t.is(svc?.spec.clusterIP, 'None', `${s.name}: headless Service (Envoy balances per pod)`);
