@@ -3,6 +3,7 @@ import type { Logger } from '@shop/platform/log';
 import type { Caller } from '@shop/platform/auth';
 import type { Revocations } from '@shop/platform/auth/revocations';
 import { CLIENT_ADDRESS_HEADER } from '@shop/platform/auth/caller';
+import type { Viewer } from './auth/viewer.js';
 import type { Clients } from './clients/index.js';
 import type { BffConfig } from './config.js';
 import type { Loaders } from './loaders/index.js';
@@ -12,7 +13,7 @@ import type { ListProductsResponse } from '@shop/contracts/shop/product/v1/servi
 export interface GraphQLContext {
   request: Request;
   /** The verified caller, or null for an anonymous request. */
-  viewer: Caller | null;
+  viewer: Viewer | null;
   clients: Clients;
   loaders: Loaders;
   config: Pick<BffConfig, 'ADMIN_API_KEY' | 'ORDER_WAIT_MS'>;

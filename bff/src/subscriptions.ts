@@ -1,5 +1,7 @@
-import { GraphQLError } from 'graphql';
+import { GraphQLError, type ExecutionResult } from 'graphql';
 import { Repeater, type Plugin } from 'graphql-yoga';
+import type { Revocations } from '@shop/platform/auth/revocations';
+import type { Viewer } from './auth/viewer.js';
 import type { GraphQLContext } from './context.js';
 
 export interface SubscriptionLimits {
@@ -31,6 +33,15 @@ const refused = (message: string, code = 'TOO_MANY_REQUESTS') => ({ errors: [new
  * opens anything), and in time (after `maxDurationMs` the stream completes; clients
  * subscribe again). `endAll` completes every open stream: at shutdown, so that the HTTP
  * server can close instead of waiting for the streams until the forced exit.
+ *
+ * A signed-in viewer's token is checked once, when the stream opens; the stream would
+ * outlive it. So it ends with UNAUTHENTICATED (an error result, then complete) as soon as
+ * the token would no longer verify: at its `exp`, and when the viewer is revoked (a deleted
+ * account). A revocation is heard from `Revocations.onRevoked` as it is added: no polling,
+ * one comparison per open stream and revocation, and the stream (with its NATS
+ * subscription) ends before a later event runs its resolvers, which would call services
+ * with the revoked token. Nothing is passed on after that: the Repeater drops what is
+ * pushed once it is stopped.
  */
 export class SubscriptionGate {
   private readonly byClient = new Map<string, number>();
@@ -79,20 +90,36 @@ export class SubscriptionGate {
               release();
               return;
             }
-            setResult(this.bounded(result, release));
+            setResult(this.bounded(result, release, ctx.viewer, ctx.revocations));
           },
         };
       },
     };
   }
 
-  /** The source stream, ended by the client, by the time limit or by `endAll`, whichever comes first. */
-  private bounded<T>(source: AsyncIterable<T>, release: () => void): Repeater<T> {
-    return new Repeater<T>(async (push, stop) => {
+  /**
+   * The source stream, ended by the client, by the time limit or by `endAll` (cleanly), or
+   * by the viewer's token expiring or being revoked (UNAUTHENTICATED), whichever comes first.
+   */
+  private bounded(source: AsyncIterable<ExecutionResult>, release: () => void, viewer: Viewer | null, revocations: Revocations | undefined): Repeater<ExecutionResult> {
+    return new Repeater<ExecutionResult>(async (push, stop) => {
       const end = () => stop();
+      // Pushed before the stop, so the client reads why before the stream completes.
+      const refuse = (message: string) => {
+        void push(refused(message, 'UNAUTHENTICATED'));
+        stop();
+      };
       let ended!: () => void;
       this.open.set(end, new Promise<void>((resolve) => (ended = resolve)));
-      const timer = setTimeout(end, this.limits.maxDurationMs);
+      const untilExpiry = viewer?.expiresAt === undefined ? Infinity : viewer.expiresAt - Date.now();
+      const timer = untilExpiry < this.limits.maxDurationMs ? setTimeout(() => refuse('access token expired'), untilExpiry) : setTimeout(end, this.limits.maxDurationMs);
+      const unlisten = viewer
+        ? revocations?.onRevoked((userId) => {
+            if (userId === viewer.userId) refuse('access token revoked');
+          })
+        : undefined;
+      // Revoked after the token was verified, while the resolver subscribed: before onRevoked listened.
+      if (viewer && revocations?.has(viewer.userId)) refuse('access token revoked');
       const iterator = source[Symbol.asyncIterator]();
       const stopped = stop.then(() => ({ done: true as const, value: undefined }));
       try {
@@ -106,6 +133,7 @@ export class SubscriptionGate {
         stop(err);
       } finally {
         clearTimeout(timer);
+        unlisten?.();
         this.open.delete(end);
         release();
         // Lets the source unsubscribe (NATS) whatever ended the stream.

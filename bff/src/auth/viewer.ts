@@ -2,6 +2,24 @@ import type { Context, Next } from 'hono';
 import { bearerToken, type Caller, type TokenVerifier } from '@shop/platform/auth';
 import { isDomainError, UnauthenticatedError, UnavailableError } from '@shop/platform/errors';
 
+/** The signed-in caller, and when their access token expires. */
+export interface Viewer extends Caller {
+  /**
+   * The token's `exp`, in ms since the epoch: a subscription it opened ends then
+   * (subscriptions.ts). Unset only for a token without a readable `exp`, which no verifier
+   * but the tests' fakes accepts (createTokenVerifier requires it).
+   */
+  expiresAt?: number;
+}
+
+/** The caller `token` verified as, with the token's `exp` (read from its payload, which the verifier has checked). */
+function viewerOf(caller: Caller, token: string): Viewer {
+  const payload = token.split('.')[1];
+  if (!payload) return caller;
+  const { exp } = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { exp?: unknown };
+  return typeof exp === 'number' ? { ...caller, expiresAt: exp * 1000 } : caller;
+}
+
 /**
  * Who is calling, from `Authorization: Bearer <access token>`. A request without a token
  * is anonymous (each operation decides whether that is enough); a request with a token
@@ -10,10 +28,10 @@ import { isDomainError, UnauthenticatedError, UnavailableError } from '@shop/pla
  * fault: 503, so that clients retry instead of signing their users out.
  */
 export function viewerMiddleware(verifier: TokenVerifier) {
-  return async (c: Context<{ Variables: { viewer: Caller | null } }>, next: Next) => {
+  return async (c: Context<{ Variables: { viewer: Viewer | null } }>, next: Next) => {
     try {
       const token = bearerToken(c.req.header('authorization'));
-      c.set('viewer', token ? await verifier.verify(token) : null);
+      c.set('viewer', token ? viewerOf(await verifier.verify(token), token) : null);
     } catch (err) {
       if (!isDomainError(err)) throw err;
       if (err instanceof UnavailableError) return c.json({ errors: [{ message: err.message, extensions: { code: 'SERVICE_UNAVAILABLE' } }] }, 503);

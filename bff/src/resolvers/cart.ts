@@ -145,9 +145,10 @@ export const cartResolvers = {
           const sub = ctx.nats.subscribe(subjects.cartUpdated(cartId));
           void (async () => {
             for await (const m of sub) {
-              // Read as the shop: the viewer's access token expires long before a subscription
-              // may end. The right to see it is checked here, at every change: a cart that
-              // gets an owner is theirs alone from then on.
+              // Read as the shop: an anonymous follower has no token, and the query service would
+              // answer a cart that got an owner meanwhile with a bare FORBIDDEN. The right to see
+              // it is checked here, at every change: a cart that gets an owner is theirs alone
+              // from then on. (A signed-in follower's stream ends with their token: subscriptions.ts.)
               const view = await readCart({ ...ctx, callMetadata: await ctx.asShop() }, cartId, codec.decode(m.data).version);
               if (view.cart.customerId && view.cart.customerId !== ctx.viewer?.userId) {
                 stop(new ForbiddenError('this cart now belongs to a customer: sign in as them to follow it'));

@@ -1,7 +1,9 @@
 import test from 'ava';
 import { randomUUID } from 'node:crypto';
+import { subjects } from '@shop/platform/subjects';
 import { gql } from './graphql.js';
 import { bearer, newProduct, signUp } from './shop.js';
+import { natsSubscribed, subscribe, SubscriptionCompleted } from './sse.js';
 
 /**
  * A deleted account's access token stops working at once through the public API. The
@@ -34,4 +36,20 @@ test('after deleteAccount the same access token is UNAUTHENTICATED at once, on m
   const other = await addToCart(bob.token, randomUUID(), productId);
   t.is(other.errors, undefined, JSON.stringify(other.errors));
   t.is((await me(bob.token)).errors, undefined);
+});
+
+test('deleteAccount ends a subscription open with the same token: UNAUTHENTICATED, then the stream completes', async (t) => {
+  const ada = await signUp();
+  const watch = await subscribe(`subscription { orderStatusChanged { orderId } }`, {}, bearer(ada.token));
+  t.teardown(() => watch.close());
+  // Open for real once the BFF has subscribed on NATS for her orders.
+  await natsSubscribed(subjects.orderStatus(ada.id));
+
+  const deleted = await gql(`mutation { deleteAccount }`, {}, bearer(ada.token));
+  t.is(deleted.data?.deleteAccount, true, JSON.stringify(deleted.errors));
+
+  const last = await watch.next(30_000);
+  t.is(last.errors?.[0]?.extensions?.code, 'UNAUTHENTICATED', JSON.stringify(last));
+  t.is(last.errors?.[0]?.message, 'access token revoked');
+  await t.throwsAsync(watch.next(30_000), { instanceOf: SubscriptionCompleted });
 });

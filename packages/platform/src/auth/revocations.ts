@@ -48,6 +48,7 @@ export interface RevocationsOptions {
  */
 export class Revocations {
   private readonly until = new Map<string, number>();
+  private readonly listeners = new Set<(userId: string) => void>();
   private readonly now: () => number;
   private readonly maxMs: number;
   private readonly sweepMs: number;
@@ -104,8 +105,21 @@ export class Revocations {
     return false;
   }
 
+  /**
+   * Calls `listener` with each user revoked from now on, when their revocation is added (not
+   * when one in force is extended): the BFF ends their open subscriptions then, rather than
+   * at their next event. Answers how to stop listening.
+   */
+  onRevoked(listener: (userId: string) => void): () => void {
+    this.listeners.add(listener);
+    return () => void this.listeners.delete(listener);
+  }
+
   private keep(userId: string, until: number, now: number): void {
-    if (until > now && until > (this.until.get(userId) ?? 0)) this.until.set(userId, until);
+    if (until <= now || until <= (this.until.get(userId) ?? 0)) return;
+    const fresh = (this.until.get(userId) ?? 0) <= now;
+    this.until.set(userId, until);
+    if (fresh) for (const listener of this.listeners) listener(userId);
   }
 
   // Every `sweepMs` at most, not at every add: a listing adds thousands at once, and a
