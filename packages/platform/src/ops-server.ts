@@ -67,7 +67,10 @@ export class Readiness {
     if (!this.timer && !this.running) this.schedule(0);
     return () => {
       this.watchers.delete(onChange);
-      if (this.watchers.size === 0) clearTimeout(this.timer);
+      if (this.watchers.size > 0) return;
+      clearTimeout(this.timer);
+      // Forgotten, or a later watch() would take the cleared timer for a poll to come.
+      this.timer = undefined;
     };
   }
 
