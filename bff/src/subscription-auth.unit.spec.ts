@@ -9,7 +9,7 @@ import { createLogger } from '@shop/platform/log';
 import { subjects } from '@shop/platform/subjects';
 import { createApp } from './app.js';
 import type { Clients } from './clients/index.js';
-import { testConfig } from './test-fixtures.js';
+import { subscribe, testConfig, type Subscription as Stream } from './test-fixtures.js';
 
 /**
  * A signed-in viewer's subscription ends (UNAUTHENTICATED, then complete) when their access
@@ -98,40 +98,6 @@ async function shop(opts: { revokeOnGetOrder?: boolean } = {}) {
   const bearer = async (sub: string, exp?: string | number) => ({ authorization: `Bearer ${await token(sub, exp)}` });
   return { app, bearer, revocations, publish, subscribers, orderReads };
 }
-
-type App = Awaited<ReturnType<typeof shop>>['app'];
-
-/** Opens a subscription as an SSE client would; `next()` answers each `next` payload in turn, then 'complete'. */
-async function subscribe(app: App, query: string, headers: Record<string, string> = {}) {
-  const res = await app.request('/graphql', { method: 'POST', headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...headers }, body: JSON.stringify({ query }) });
-  if (res.status !== 200) throw new Error(`subscription refused: ${res.status} ${await res.text()}`);
-  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = '';
-  const events: any[] = [];
-  return {
-    // No deadline of its own: ava's timeout bounds a stream that never ends.
-    async next(): Promise<any> {
-      while (events.length === 0) {
-        const chunk = await reader.read();
-        if (chunk.done) return 'closed';
-        buffer += chunk.value;
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const event = /^event: (.*)$/m.exec(block)?.[1];
-          const data = /^data: (.*)$/m.exec(block)?.[1];
-          if (event === 'next' && data) events.push(JSON.parse(data));
-          if (event === 'complete') events.push('complete');
-        }
-      }
-      return events.shift();
-    },
-    close: () => reader.cancel(),
-  };
-}
-
-type Stream = Awaited<ReturnType<typeof subscribe>>;
 
 /** Waits (no deadline of its own: ava's timeout bounds it) until `condition` holds. */
 async function eventually(condition: () => boolean) {

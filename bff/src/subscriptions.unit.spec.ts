@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { NatsConnection } from 'nats';
 import { CartStatus } from '@shop/contracts/shop/cart/v1/cart';
 import type { Clients } from './clients/index.js';
-import { testApp, testConfig } from './test-fixtures.js';
+import { subscribe, testApp, testConfig, type Subscription } from './test-fixtures.js';
 
 /**
  * Subscriptions (SSE) through createApp: capped per client and per process, ended after
@@ -50,48 +50,17 @@ function shop(config: Partial<typeof testConfig> = {}) {
   return { app, natsSubscriptions: open };
 }
 
-interface Stream {
-  /** The payloads of `next` events until the server completes the stream. */
-  untilComplete(): Promise<any[]>;
-  /** The first `next` payload, if the server sends one before it completes (a refusal). */
-  first(): Promise<any>;
-  close(): Promise<void>;
+/** The payloads of `next` events until the server completes the stream (or ends it). */
+async function untilComplete(stream: Subscription): Promise<any[]> {
+  const payloads: any[] = [];
+  for (let p = await stream.next(); p !== 'complete' && p !== 'closed'; p = await stream.next()) payloads.push(p);
+  return payloads;
 }
 
-/** Opens a subscription as an SSE client would. */
-async function subscribe(app: ReturnType<typeof shop>['app'], query: string, headers: Record<string, string> = {}): Promise<Stream> {
-  const res = await app.request('/graphql', { method: 'POST', headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...headers }, body: JSON.stringify({ query }) });
-  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = '';
-  const payloads: any[] = [];
-  let completed = false;
-  const pump = async (stopAtFirst: boolean) => {
-    while (!completed && !(stopAtFirst && payloads.length > 0)) {
-      const chunk = await reader.read();
-      if (chunk.done) break;
-      buffer += chunk.value;
-      let end: number;
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const event = /^event: (.*)$/m.exec(block)?.[1];
-        const data = /^data: (.*)$/m.exec(block)?.[1];
-        if (event === 'next' && data) payloads.push(JSON.parse(data));
-        if (event === 'complete') completed = true;
-      }
-    }
-  };
-  return {
-    untilComplete: async () => {
-      await pump(false);
-      return payloads;
-    },
-    first: async () => {
-      await pump(true);
-      return payloads[0];
-    },
-    close: () => reader.cancel(),
-  };
+/** The first `next` payload, if the server sends one before it completes (a refusal). */
+async function firstPayload(stream: Subscription): Promise<any> {
+  const p = await stream.next();
+  return p === 'complete' || p === 'closed' ? undefined : p;
 }
 
 const ordersOf = `subscription { orderStatusChanged { orderId } }`;
@@ -109,7 +78,7 @@ test('a client holds at most SUBSCRIPTIONS_PER_CLIENT; another client is not aff
   const second = await subscribe(app, ordersOf, as(alice));
   await eventually(() => natsSubscriptions.n === 2);
   const third = await subscribe(app, ordersOf, as(alice));
-  const refused = await third.first();
+  const refused = await firstPayload(third);
   t.is(refused.errors?.[0]?.extensions?.code, 'TOO_MANY_REQUESTS');
   t.is(natsSubscriptions.n, 2, 'the refused one never reached NATS');
 
@@ -132,7 +101,7 @@ test("an anonymous client is counted by the address the edge appended to x-forwa
   await eventually(() => app.subscriptions.size === 1);
   // A different spoofed first entry, same real address: refused.
   const spoofed = await subscribe(app, cartOf, { 'x-forwarded-for': '192.0.2.99, 203.0.113.1' });
-  t.is((await spoofed.first()).errors?.[0]?.extensions?.code, 'TOO_MANY_REQUESTS');
+  t.is((await firstPayload(spoofed)).errors?.[0]?.extensions?.code, 'TOO_MANY_REQUESTS');
   const other = await subscribe(app, cartOf, { 'x-forwarded-for': '203.0.113.2' });
   await eventually(() => app.subscriptions.size === 2);
   await one.close();
@@ -147,7 +116,7 @@ test('the process holds at most SUBSCRIPTIONS_PER_PROCESS, all clients together'
   const b = await subscribe(app, ordersOf, as(bob));
   await eventually(() => app.subscriptions.size === 2);
   const c = await subscribe(app, cartOf, { 'x-forwarded-for': '203.0.113.3' });
-  t.is((await c.first()).errors?.[0]?.extensions?.code, 'TOO_MANY_REQUESTS');
+  t.is((await firstPayload(c)).errors?.[0]?.extensions?.code, 'TOO_MANY_REQUESTS');
   await a.close();
   await b.close();
   await eventually(() => app.subscriptions.size === 0);
@@ -156,7 +125,7 @@ test('the process holds at most SUBSCRIPTIONS_PER_PROCESS, all clients together'
 test('a subscription ends cleanly after SUBSCRIPTION_MAX_MS, and its NATS subscription with it', async (t) => {
   const { app, natsSubscriptions } = shop({ SUBSCRIPTION_MAX_MS: 200 });
   const s = await subscribe(app, ordersOf, as(alice));
-  t.deepEqual(await s.untilComplete(), [], 'completed, without an error');
+  t.deepEqual(await untilComplete(s), [], 'completed, without an error');
   await eventually(() => app.subscriptions.size === 0 && natsSubscriptions.n === 0);
   t.pass();
 });
@@ -164,7 +133,7 @@ test('a subscription ends cleanly after SUBSCRIPTION_MAX_MS, and its NATS subscr
 test('a refused subscription (its resolver throws) does not keep a slot', async (t) => {
   const { app } = shop({ SUBSCRIPTIONS_PER_CLIENT: 1 });
   const anonymousOrders = await subscribe(app, ordersOf, { 'x-forwarded-for': '203.0.113.4' });
-  t.is((await anonymousOrders.first()).errors?.[0]?.extensions?.code, 'UNAUTHENTICATED');
+  t.is((await firstPayload(anonymousOrders)).errors?.[0]?.extensions?.code, 'UNAUTHENTICATED');
   const cart = await subscribe(app, cartOf, { 'x-forwarded-for': '203.0.113.4' });
   await eventually(() => app.subscriptions.size === 1);
   await cart.close();
@@ -175,8 +144,8 @@ test('at shutdown every open stream completes and new subscriptions are refused'
   const streams = [await subscribe(app, ordersOf, as(alice)), await subscribe(app, cartOf, { 'x-forwarded-for': '203.0.113.5' })];
   await eventually(() => app.subscriptions.size === 2);
   app.endSubscriptions();
-  for (const s of streams) t.deepEqual(await s.untilComplete(), []);
+  for (const s of streams) t.deepEqual(await untilComplete(s), []);
   await eventually(() => natsSubscriptions.n === 0);
   const late = await subscribe(app, ordersOf, as(bob));
-  t.is((await late.first()).errors?.[0]?.extensions?.code, 'SERVICE_UNAVAILABLE');
+  t.is((await firstPayload(late)).errors?.[0]?.extensions?.code, 'SERVICE_UNAVAILABLE');
 });

@@ -50,3 +50,38 @@ export async function gql(app: ReturnType<typeof testApp>, query: string, variab
   const res = await app.request('/graphql', { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query, variables }) });
   return { status: res.status, ...((await res.json()) as Omit<GqlResult, 'status'>) };
 }
+
+/**
+ * Opens a subscription as an SSE client would; `next()` answers each `next` payload in turn,
+ * then 'complete' when the server completes the stream, or 'closed' when it ends without.
+ */
+export async function subscribe(app: ReturnType<typeof testApp>, query: string, headers: Record<string, string> = {}) {
+  const res = await app.request('/graphql', { method: 'POST', headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...headers }, body: JSON.stringify({ query }) });
+  if (res.status !== 200) throw new Error(`subscription refused: ${res.status} ${await res.text()}`);
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = '';
+  const events: any[] = [];
+  return {
+    // No deadline of its own: ava's timeout bounds a stream that never ends.
+    async next(): Promise<any> {
+      while (events.length === 0) {
+        const chunk = await reader.read();
+        if (chunk.done) return 'closed';
+        buffer += chunk.value;
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const event = /^event: (.*)$/m.exec(block)?.[1];
+          const data = /^data: (.*)$/m.exec(block)?.[1];
+          if (event === 'next' && data) events.push(JSON.parse(data));
+          if (event === 'complete') events.push('complete');
+        }
+      }
+      return events.shift();
+    },
+    close: () => reader.cancel(),
+  };
+}
+
+export type Subscription = Awaited<ReturnType<typeof subscribe>>;
