@@ -24,7 +24,7 @@ await runProcess('bff', configSchema, async ({ config, log, lifecycle, readiness
   lifecycle.onShutdown('grpc-clients', () => clients.close());
   const nats = await connect({ servers: config.NATS_URL, name: 'bff', maxReconnectAttempts: -1 });
   lifecycle.onShutdown('nats', () => nats.drain());
-  readiness({ name: 'nats', check: async () => { if (nats.isClosed()) throw new Error('NATS connection closed'); } });
+  readiness.add({ name: 'nats', check: async () => { if (nats.isClosed()) throw new Error('NATS connection closed'); } });
   const identity = createServiceIdentity({ name: 'bff', key: config.SERVICE_TOKEN_KEY });
   // Deleted accounts' tokens, refused at once (the edge only checks signatures). Not ready
   // until the first listing succeeds, so that a new replica does not serve the tokens of
@@ -37,7 +37,7 @@ await runProcess('bff', configSchema, async ({ config, log, lifecycle, readiness
     log,
     list: async (since) => clients.userCommand.listRevocations({ since }, { metadata: await identity.metadata() }),
   });
-  readiness(revocationsReadiness(following.primed, log));
+  readiness.add(revocationsReadiness(following.primed, log));
   lifecycle.onShutdown('revocations', async () => following.stop());
   const verifier = createTokenVerifier({
     issuer: ACCESS_TOKEN_ISSUER,

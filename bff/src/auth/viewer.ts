@@ -5,19 +5,11 @@ import { isDomainError, UnauthenticatedError, UnavailableError } from '@shop/pla
 /** The signed-in caller, and when their access token expires. */
 export interface Viewer extends Caller {
   /**
-   * The token's `exp`, in ms since the epoch: a subscription it opened ends then
-   * (subscriptions.ts). Unset only for a token without a readable `exp`, which no verifier
-   * but the tests' fakes accepts (createTokenVerifier requires it).
+   * The verified token's `exp` (VerifiedCaller), in ms since the epoch: a subscription it
+   * opened ends then (subscriptions.ts). Unset where the BFF acts for a user it has just
+   * signed in (login, register: the resolvers' own contexts), which open no subscription.
    */
   expiresAt?: number;
-}
-
-/** The caller `token` verified as, with the token's `exp` (read from its payload, which the verifier has checked). */
-function viewerOf(caller: Caller, token: string): Viewer {
-  const payload = token.split('.')[1];
-  if (!payload) return caller;
-  const { exp } = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { exp?: unknown };
-  return typeof exp === 'number' ? { ...caller, expiresAt: exp * 1000 } : caller;
 }
 
 /**
@@ -31,7 +23,7 @@ export function viewerMiddleware(verifier: TokenVerifier) {
   return async (c: Context<{ Variables: { viewer: Viewer | null } }>, next: Next) => {
     try {
       const token = bearerToken(c.req.header('authorization'));
-      c.set('viewer', token ? viewerOf(await verifier.verify(token), token) : null);
+      c.set('viewer', token ? await verifier.verify(token) : null);
     } catch (err) {
       if (!isDomainError(err)) throw err;
       if (err instanceof UnavailableError) return c.json({ errors: [{ message: err.message, extensions: { code: 'SERVICE_UNAVAILABLE' } }] }, 503);

@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger, type Logger } from './log.js';
 import { createMetrics } from './metrics.js';
-import { Readiness, startOpsServer, type ReadinessCheck } from './ops-server.js';
+import { Readiness, startOpsServer } from './ops-server.js';
 import { Lifecycle } from './shutdown.js';
 import type { Registry } from 'prom-client';
 
@@ -12,8 +12,11 @@ export interface ProcessContext<C> {
   log: Logger;
   registry: Registry;
   lifecycle: Lifecycle;
-  /** Add a dependency check to /readyz and to the gRPC health service. */
-  readiness(check: ReadinessCheck): void;
+  /**
+   * The process's readiness: `add` a dependency check to /readyz, and pass it to
+   * startGrpcServer so that the gRPC health service follows the same checks.
+   */
+  readiness: Readiness;
 }
 
 type BaseConfig = { LOG_LEVEL: string; HTTP_PORT: number; LISTEN_HOST: string; SHUTDOWN_TIMEOUT_MS: number };
@@ -43,13 +46,12 @@ export async function runProcess<S extends z.ZodObject>(
   const registry = createMetrics(name);
   const lifecycle = new Lifecycle(log, config.SHUTDOWN_TIMEOUT_MS);
   const readiness = new Readiness({ log });
-  running = readiness;
   lifecycle.handleSignals();
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
   try {
     const ops = await startOpsServer({ port: config.HTTP_PORT, host: config.LISTEN_HOST, registry, readiness, log });
     lifecycle.onShutdown('ops-server', () => ops.close());
-    await main({ name, config, log, registry, lifecycle, readiness: (c) => readiness.add(c) });
+    await main({ name, config, log, registry, lifecycle, readiness });
     // Registered last so it runs first: stop advertising readiness before draining.
     lifecycle.onShutdown('readiness', () => ops.setNotReady());
     ops.setReady();
@@ -59,14 +61,4 @@ export async function runProcess<S extends z.ZodObject>(
     await lifecycle.shutdown().catch(() => undefined);
     process.exit(1);
   }
-}
-
-let running: Readiness | undefined;
-
-/**
- * The readiness of the process runProcess runs, which a gRPC server started in it serves
- * as its health (every main gets it without passing it); undefined where none runs (a test).
- */
-export function processReadiness(): Readiness | undefined {
-  return running;
 }

@@ -10,7 +10,7 @@ await runProcess('notifications', configSchema, async ({ config, log, registry, 
   // Reconnects for ever: while NATS is away the notifier retries its batch, and its offsets stay put.
   const nc = await connectNats({ url: config.NATS_URL, name: 'notifications', log });
   lifecycle.onShutdown('nats', () => nc.drain());
-  readiness({ name: 'nats', check: async () => { if (nc.isClosed()) throw new Error('NATS connection closed'); } });
+  readiness.add({ name: 'nats', check: async () => { if (nc.isClosed()) throw new Error('NATS connection closed'); } });
   // A connection that closes on its own would leave the notifier retrying for nothing: exit, and be restarted.
   void nc.closed().then((err) => {
     if (lifecycle.isStopping) return;

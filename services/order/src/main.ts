@@ -27,7 +27,7 @@ await runProcess('order', configSchema, async ({ config, log, registry, lifecycl
   const pool = createPool({ url: config.DATABASE_URL, max: config.DATABASE_POOL_MAX, log, application: 'order' });
   lifecycle.onShutdown('postgres', () => pool.end());
   await migrate(pool, [eventStoreMigrations, relayMigrations, outboxMigrations, workflowMigrations, orderMigrations], log);
-  readiness({ name: 'postgres', check: async () => void (await pool.query('SELECT 1')) });
+  readiness.add({ name: 'postgres', check: async () => void (await pool.query('SELECT 1')) });
 
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'order', log });
   await ensureTopics(kafka, orderTopics({ events: config.ORDER_EVENTS_TOPIC, checkout: config.CHECKOUT_EVENTS_TOPIC, dlq: config.ORDER_DLQ_TOPIC }));
@@ -93,6 +93,7 @@ await runProcess('order', configSchema, async ({ config, log, registry, lifecycl
     descriptorSet: loadDescriptorSet(),
     log,
     registry,
+    readiness,
     authenticate: callerAuthenticator(config),
   });
   lifecycle.onShutdown('grpc', () => server.shutdown());

@@ -24,7 +24,7 @@ await runProcess('payment', configSchema, async ({ config, log, registry, lifecy
   const pool = createPool({ url: config.DATABASE_URL, max: config.DATABASE_POOL_MAX, log, application: 'payment' });
   lifecycle.onShutdown('postgres', () => pool.end());
   await migrate(pool, [outboxMigrations, relayMigrations, processorMigrations, paymentMigrations], log);
-  readiness({ name: 'postgres', check: async () => void (await pool.query('SELECT 1')) });
+  readiness.add({ name: 'postgres', check: async () => void (await pool.query('SELECT 1')) });
 
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'payment', log });
   // The order service owns its topic; creating it here too (same settings) lets either start first.
@@ -61,6 +61,7 @@ await runProcess('payment', configSchema, async ({ config, log, registry, lifecy
     descriptorSet: loadDescriptorSet(),
     log,
     registry,
+    readiness,
     authenticate: callerAuthenticator(config),
   });
   lifecycle.onShutdown('grpc', () => server.shutdown());

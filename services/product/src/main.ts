@@ -26,11 +26,11 @@ await runProcess('product', configSchema, async ({ config, log, registry, lifecy
   const pool = createPool({ url: config.DATABASE_URL, max: config.DATABASE_POOL_MAX, log, application: 'product' });
   lifecycle.onShutdown('postgres', () => pool.end());
   await migrate(pool, [outboxMigrations, relayMigrations, productMigrations], log);
-  readiness({ name: 'postgres', check: async () => void (await pool.query('SELECT 1')) });
+  readiness.add({ name: 'postgres', check: async () => void (await pool.query('SELECT 1')) });
 
   const nc = await connectNats({ url: config.NATS_URL, name: 'product', log });
   lifecycle.onShutdown('nats', () => nc.drain());
-  readiness({ name: 'nats', check: async () => { if (nc.isClosed()) throw new Error('NATS connection closed'); } });
+  readiness.add({ name: 'nats', check: async () => { if (nc.isClosed()) throw new Error('NATS connection closed'); } });
 
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'product', log });
   await ensureTopics(kafka, [eventTopic(config.PRODUCT_EVENTS_TOPIC)]);
@@ -60,6 +60,7 @@ await runProcess('product', configSchema, async ({ config, log, registry, lifecy
     descriptorSet: loadDescriptorSet(),
     log,
     registry,
+    readiness,
     authenticate: callerAuthenticator(config),
   });
   lifecycle.onShutdown('grpc', () => server.shutdown());

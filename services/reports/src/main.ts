@@ -16,7 +16,7 @@ await runProcess('reports', configSchema, async ({ config, log, registry, lifecy
   const pool = createPool({ url: config.DATABASE_URL, max: config.DATABASE_POOL_MAX, log, application: 'reports' });
   lifecycle.onShutdown('postgres', () => pool.end());
   await migrate(pool, [reportsMigrations], log);
-  readiness({ name: 'postgres', check: async () => void (await pool.query('SELECT 1')) });
+  readiness.add({ name: 'postgres', check: async () => void (await pool.query('SELECT 1')) });
   const ledger = postgresSalesLedger(pool);
 
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'reports', log });
@@ -31,6 +31,7 @@ await runProcess('reports', configSchema, async ({ config, log, registry, lifecy
     descriptorSet: loadDescriptorSet(),
     log,
     registry,
+    readiness,
     authenticate: callerAuthenticator(config),
   });
   lifecycle.onShutdown('grpc', () => server.shutdown());

@@ -7,6 +7,7 @@ import { newId, type Clock } from '@shop/platform/ids';
 import { migrate } from '@shop/platform/postgres/migrate';
 import { createPool, type Pool } from '@shop/platform/postgres/pool';
 import { createTestDatabase, type TestDatabase } from '@shop/testing';
+import { postgresDeletedAccounts } from './command/adapters/postgres-deleted-accounts.js';
 import { RefreshTokens } from './command/credentials.js';
 import { argon2Hasher } from './command/passwords.js';
 import { createTokenIssuer } from './command/tokens.js';
@@ -82,6 +83,7 @@ export async function startUserCommandService(log: Logger): Promise<UserCommandF
         passwords: argon2Hasher,
         tokens,
         mailer,
+        deletedAccounts: postgresDeletedAccounts(pool),
         clock,
         newId,
         verificationTtlSeconds: 3600,

@@ -6,6 +6,11 @@ export interface Caller {
   userId: string;
 }
 
+/** The caller a token proves, and until when: its `exp`, in ms since the epoch. */
+export interface VerifiedCaller extends Caller {
+  expiresAt: number;
+}
+
 export interface TokenVerifierOptions {
   /** The issuer's public keys (user-command's GetJwks). */
   fetchJwks: () => Promise<JSONWebKeySet>;
@@ -70,15 +75,16 @@ export function createTokenVerifier(opts: TokenVerifierOptions) {
     return inflight;
   };
 
-  const check = async (token: string, force: boolean): Promise<Caller> => {
+  const check = async (token: string, force: boolean): Promise<VerifiedCaller> => {
     const { payload } = await jwtVerify(token, await load(force), { issuer: opts.issuer, audience: opts.audience, algorithms, requiredClaims: ['exp', 'sub'] });
     if (typeof payload.sub !== 'string' || payload.sub.length === 0) throw new UnauthenticatedError('invalid access token');
     if (opts.revocations?.has(payload.sub)) throw new UnauthenticatedError('access token revoked');
-    return { userId: payload.sub };
+    // `exp` is required and jwtVerify has checked it is a number.
+    return { userId: payload.sub, expiresAt: payload.exp! * 1000 };
   };
 
   return {
-    async verify(token: string): Promise<Caller> {
+    async verify(token: string): Promise<VerifiedCaller> {
       try {
         return await check(token, false);
       } catch (err) {

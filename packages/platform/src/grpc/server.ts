@@ -5,7 +5,6 @@ import type { Registry } from 'prom-client';
 import { prom } from '../metrics.js';
 import type { Logger } from '../log.js';
 import type { Readiness } from '../ops-server.js';
-import { processReadiness } from '../process.js';
 import { toStatus } from './status.js';
 import { ANONYMOUS, type CallerAuthenticator, type RequestCaller } from '../auth/caller.js';
 import { addReflection, buildReflectionIndex } from './reflection.js';
@@ -68,7 +67,7 @@ export async function startGrpcServer(opts: {
   authenticate?: CallerAuthenticator;
   /**
    * What the health service reports: SERVING while it is ready, NOT_SERVING while a check
-   * fails. Defaults to the process's (runProcess); with neither, SERVING until shutdown.
+   * fails (a main passes runProcess's); without it, SERVING until shutdown.
    */
   readiness?: Readiness;
 }): Promise<GrpcServer> {
@@ -108,7 +107,7 @@ export async function startGrpcServer(opts: {
   const setHealth = (serving: boolean) => {
     for (const n of names) health.setStatus(n, serving ? 'SERVING' : 'NOT_SERVING');
   };
-  const unwatch = (opts.readiness ?? processReadiness())?.watch(setHealth);
+  const unwatch = opts.readiness?.watch(setHealth);
   health.addToServer(server);
   const served = opts.services.map((s) => s.name);
   addReflection(server, buildReflectionIndex(opts.descriptorSet, served));

@@ -25,7 +25,7 @@ await runProcess('cart-command', configSchema, async ({ config, log, registry, l
   const pool = createPool({ url: config.DATABASE_URL, max: config.DATABASE_POOL_MAX, log, application: 'cart-command' });
   lifecycle.onShutdown('postgres', () => pool.end());
   await migrate(pool, [eventStoreMigrations, relayMigrations, processorMigrations, cartMigrations], log);
-  readiness({ name: 'postgres', check: async () => void (await pool.query('SELECT 1')) });
+  readiness.add({ name: 'postgres', check: async () => void (await pool.query('SELECT 1')) });
 
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'cart-command', log });
   await ensureTopics(kafka, cartTopics(config.CART_EVENTS_TOPIC, config.CART_DLQ_TOPIC));
@@ -95,6 +95,7 @@ await runProcess('cart-command', configSchema, async ({ config, log, registry, l
     descriptorSet: loadDescriptorSet(),
     log,
     registry,
+    readiness,
     authenticate: callerAuthenticator(config),
   });
   lifecycle.onShutdown('grpc', () => server.shutdown());

@@ -16,11 +16,11 @@ await runProcess('cart-projector', configSchema, async ({ config, log, registry,
   // The store's table too: gap healing reads it, whichever cart process starts first.
   await migrate(pool, [eventStoreMigrations, cartMigrations], log);
   await migrateProjection(pool, cartView);
-  readiness({ name: 'postgres', check: async () => void (await pool.query('SELECT 1')) });
+  readiness.add({ name: 'postgres', check: async () => void (await pool.query('SELECT 1')) });
 
   const nc = await connectNats({ url: config.NATS_URL, name: 'cart-projector', log });
   lifecycle.onShutdown('nats', () => nc.drain());
-  readiness({ name: 'nats', check: async () => { if (nc.isClosed()) throw new Error('NATS connection closed'); } });
+  readiness.add({ name: 'nats', check: async () => { if (nc.isClosed()) throw new Error('NATS connection closed'); } });
 
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'cart-projector', log });
   await ensureTopics(kafka, cartTopics(config.CART_EVENTS_TOPIC, config.CART_DLQ_TOPIC));

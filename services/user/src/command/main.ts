@@ -21,12 +21,13 @@ import { sealedStore } from '../personal-data/sealed-store.js';
 import { connectNats } from '@shop/platform/nats';
 import { natsMailer, unconfiguredMailer } from './verification-mailer.js';
 import { natsRevocations } from './adapters/nats-revocation-publisher.js';
+import { postgresDeletedAccounts } from './adapters/postgres-deleted-accounts.js';
 
 await runProcess('user-command', configSchema, async ({ config, log, registry, lifecycle, readiness }) => {
   const pool = createPool({ url: config.DATABASE_URL, max: config.DATABASE_POOL_MAX, log, application: 'user-command' });
   lifecycle.onShutdown('postgres', () => pool.end());
   await migrate(pool, [eventStoreMigrations, relayMigrations, userMigrations], log);
-  readiness({ name: 'postgres', check: async () => void (await pool.query('SELECT 1')) });
+  readiness.add({ name: 'postgres', check: async () => void (await pool.query('SELECT 1')) });
 
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'user-command', log });
   await ensureTopics(kafka, userTopics(config.USER_EVENTS_TOPIC, config.USER_DLQ_TOPIC));
@@ -75,6 +76,7 @@ await runProcess('user-command', configSchema, async ({ config, log, registry, l
         tokens,
         mailer: nats ? natsMailer(nats, log) : unconfiguredMailer(log),
         ...(nats ? { revocations: natsRevocations(nats, log) } : {}),
+        deletedAccounts: postgresDeletedAccounts(pool),
         clock: systemClock,
         newId,
         verificationTtlSeconds: config.EMAIL_VERIFICATION_TTL_SECONDS,
@@ -84,6 +86,7 @@ await runProcess('user-command', configSchema, async ({ config, log, registry, l
     descriptorSet: loadDescriptorSet(),
     log,
     registry,
+    readiness,
     // The tokens it issued, verified with its own keys.
     authenticate: accessTokenAuthenticator({ fetchJwks: async () => tokens.jwks(), serviceKey: config.SERVICE_TOKEN_KEY }),
   });

@@ -59,6 +59,7 @@ test.before(async () => {
         tokens,
         mailer: { send: async () => {} },
         revocations: { publish: async (r) => (announcing ? publisher.publish(r) : undefined) },
+        deletedAccounts: postgresDeletedAccounts(database.pool),
         clock,
         newId,
         verificationTtlSeconds: 3600,
@@ -124,11 +125,11 @@ test.serial('DeleteAccount announces the revocation before it answers; ListRevoc
   const ada = await signedIn();
   const bob = await signedIn();
   const verifier = verifierWith(revocations);
-  t.deepEqual(await verifier.verify(ada.accessToken), { userId: ada.userId });
+  t.like(await verifier.verify(ada.accessToken), { userId: ada.userId });
 
   await asService().deleteAccount({ userId: ada.userId });
   await t.throwsAsync(verifier.verify(ada.accessToken), { message: 'access token revoked' });
-  t.deepEqual(await verifier.verify(bob.accessToken), { userId: bob.userId }, 'nobody else is refused');
+  t.like(await verifier.verify(bob.accessToken), { userId: bob.userId }, 'nobody else is refused');
 
   const listed = (await allRevocations()).find((r) => r.userId === ada.userId);
   t.truthy(listed, 'listed to a service');

@@ -27,8 +27,7 @@ import { randomToken, sha256, type TokenIssuer } from './tokens.js';
 import type { UserCommandHandler } from './user-handler.js';
 import type { VerificationMailer } from './verification-mailer.js';
 import { limits, Throttle } from './throttle.js';
-import { postgresDeletedAccounts } from './adapters/postgres-deleted-accounts.js';
-import { revocationAt, revocationsInForce, type RevocationPublisher } from './revocations.js';
+import { revocationAt, revocationsInForce, type DeletedAccounts, type RevocationPublisher } from './revocations.js';
 
 export const USER_COMMAND_SERVICE = 'shop.user.v1.UserCommandService';
 
@@ -47,6 +46,8 @@ export interface UserCommandServiceDeps {
   mailer: VerificationMailer;
   /** Where a deleted account's access tokens are announced revoked (NATS); absent: verifiers learn it only by listing. */
   revocations?: RevocationPublisher;
+  /** The account deletions ListRevocations lists the revocations of (adapters/postgres-deleted-accounts.ts). */
+  deletedAccounts: DeletedAccounts;
   clock: Clock;
   /** Defaults to the counters in `pool` over `clock`. */
   throttle?: Throttle;
@@ -222,7 +223,7 @@ export function userCommandService(deps: UserCommandServiceDeps): ServiceBinding
     async listRevocations(req, ctx) {
       requireService(ctx.caller);
       // A since no Date holds never gets here: the platform refuses it naming since (grpc/undecodable.ts).
-      return revocationsInForce(postgresDeletedAccounts(pool), clock(), tokens.accessTtlSeconds, req.since === undefined ? undefined : new Date(req.since));
+      return revocationsInForce(deps.deletedAccounts, clock(), tokens.accessTtlSeconds, req.since === undefined ? undefined : new Date(req.since));
     },
   });
 }

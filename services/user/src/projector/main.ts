@@ -17,7 +17,7 @@ await runProcess('user-projector', configSchema, async ({ config, log, registry,
   await migrate(pool, [eventStoreMigrations, userMigrations], log);
   const cleared = await migrateUserView(pool);
   if (cleared > 0) log.info({ cleared }, 'dead letters with opened personal data: payloads dropped');
-  readiness({ name: 'postgres', check: async () => void (await pool.query('SELECT 1')) });
+  readiness.add({ name: 'postgres', check: async () => void (await pool.query('SELECT 1')) });
 
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'user-projector', log });
   await ensureTopics(kafka, userTopics(config.USER_EVENTS_TOPIC, config.USER_DLQ_TOPIC));

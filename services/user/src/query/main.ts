@@ -15,7 +15,7 @@ await runProcess('user-query', configSchema, async ({ config, log, registry, lif
   const waiter = new VersionWaiter({ db: pool, connect: listenerFor(pool, 'user-query'), schema: USER_READ_SCHEMA, recheckMs: config.MIN_VERSION_RECHECK_MS, log });
   lifecycle.onShutdown('read-model-waits', () => waiter.close());
   // The projector owns the read model's DDL: not ready until it has created the tables.
-  readiness({ name: 'read-model', check: async () => void (await pool.query(`SELECT 1 FROM ${USER_READ_SCHEMA}.users LIMIT 1`)) });
+  readiness.add({ name: 'read-model', check: async () => void (await pool.query(`SELECT 1 FROM ${USER_READ_SCHEMA}.users LIMIT 1`)) });
 
   const server = await startGrpcServer({
     port: config.GRPC_PORT,
@@ -24,6 +24,7 @@ await runProcess('user-query', configSchema, async ({ config, log, registry, lif
     descriptorSet: loadDescriptorSet(),
     log,
     registry,
+    readiness,
     authenticate: callerAuthenticator(config),
   });
   lifecycle.onShutdown('grpc', () => server.shutdown());
