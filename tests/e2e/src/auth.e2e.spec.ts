@@ -3,7 +3,6 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { SignJWT, UnsecuredJWT, importPKCS8 } from 'jose';
-import { adminApiKey } from '@shop/tools/apps';
 import { bffPort, grpcServices, stackDir, urls } from '@shop/tools/topology';
 import { connect, JSONCodec } from 'nats';
 import pg from 'pg';
@@ -13,6 +12,7 @@ import { subjects } from '@shop/platform/subjects';
 import { topics } from '@shop/platform/topics';
 import { consumeTopic } from '@shop/testing';
 import { gql } from './graphql.js';
+import { admin, bearer } from './shop.js';
 import { grpcurlCall } from './grpcurl.js';
 import { firstEventAfter, subscribe, SubscriptionCompleted } from './sse.js';
 
@@ -22,7 +22,6 @@ import { firstEventAfter, subscribe, SubscriptionCompleted } from './sse.js';
  */
 const password = () => `pw-${randomUUID()}`;
 const name = () => `u${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
 async function signUp(username = name()) {
   const pw = password();
@@ -35,7 +34,7 @@ async function signUp(username = name()) {
 }
 
 async function newProduct() {
-  const res = await gql(`mutation ($i: CreateProductInput) { createProduct(input: $i) { id } }`, { i: { name: 'Auth e2e item', price: 500, quantity: 100, category: 'e2e-auth' } }, { 'x-api-key': adminApiKey });
+  const res = await gql(`mutation ($i: CreateProductInput) { createProduct(input: $i) { id } }`, { i: { name: 'Auth e2e item', price: 500, quantity: 100, category: 'e2e-auth' } }, admin);
   return res.data.createProduct.id as string;
 }
 

@@ -5,9 +5,9 @@ import pg from 'pg';
 import { CartCommandServiceClient } from '@shop/contracts/shop/cart/v1/command_service';
 import { CartQueryServiceClient } from '@shop/contracts/shop/cart/v1/query_service';
 import { insecure, promiseClient, type PromiseClient } from '@shop/platform/grpc/client';
-import { adminApiKey } from '@shop/tools/apps';
 import { grpcServices, urls } from '@shop/tools/topology';
 import { gql } from './graphql.js';
+import { admin, bearer } from './shop.js';
 import { firstEventAfter, subscribe, SubscriptionError } from './sse.js';
 
 /**
@@ -18,7 +18,6 @@ import { firstEventAfter, subscribe, SubscriptionError } from './sse.js';
  * attempt also leaves the victim's stream as it was: the event store, not the read model,
  * is asked what was recorded. Requires the stack.
  */
-const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 const name = () => `u${randomUUID().replaceAll('-', '').slice(0, 12)}`;
 
 async function signUp() {
@@ -40,7 +39,7 @@ const commandPorts: Array<[string, PromiseClient<CartCommandServiceClient>]> = [
 let query: PromiseClient<CartQueryServiceClient>;
 
 test.before(async () => {
-  const product = await gql(`mutation ($i: CreateProductInput) { createProduct(input: $i) { id } }`, { i: { name: 'IDOR item', price: 500, quantity: 1000, category: 'e2e-idor' } }, { 'x-api-key': adminApiKey });
+  const product = await gql(`mutation ($i: CreateProductInput) { createProduct(input: $i) { id } }`, { i: { name: 'IDOR item', price: 500, quantity: 1000, category: 'e2e-idor' } }, admin);
   productId = product.data.createProduct.id;
   mallory = await signUp();
   cartDb = new pg.Pool({ connectionString: urls.postgres('cart'), max: 2 });

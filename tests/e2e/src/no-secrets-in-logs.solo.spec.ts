@@ -11,6 +11,7 @@ import { subjects } from '@shop/platform/subjects';
 import { waitFor } from '@shop/testing';
 import { gql } from './graphql.js';
 import { grpcurlCall } from './grpcurl.js';
+import { bearer } from './shop.js';
 
 /**
  * No secret reaches a log line on any path that handles one: every such path is driven
@@ -26,7 +27,6 @@ import { grpcurlCall } from './grpcurl.js';
 
 const logs = path.join(stackDir, 'logs');
 const userQuery = grpcServices.find((s) => s.name === 'user-query')!;
-const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 /** A secret of this run: unique, so that finding it in a log can mean one thing only. */
 const secret = (what: string) => `${what}-${randomUUID()}`;
 
