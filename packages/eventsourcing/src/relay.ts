@@ -132,7 +132,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     labelNames: ['relay'] as const,
     registers: [opts.registry],
   }));
-  let producer = createEventProducer(opts.kafka);
+  const producer = createEventProducer(opts.kafka);
   let stopping = false;
   let connected = false;
   let caughtUpAt = 0;
@@ -188,15 +188,6 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         log.warn({ err, retryInMs: backoff }, 'relay batch failed; retrying');
         // Read the checkpoint again: a failed write may or may not have landed.
         checkpoint = undefined;
-        if (connected) {
-          // A send cut off mid-way may or may not have landed; the idempotent producer's
-          // sequence numbers then disagree with the broker's, which can take a resend for a
-          // duplicate it already has. A new producer (a new producer id) sends the batch
-          // afresh: a copy at worst, never a loss.
-          await producer.disconnect().catch(() => undefined);
-          producer = createEventProducer(opts.kafka);
-          connected = false;
-        }
         if (leader && (isConnectionError(err) || !(await isUsable(leader)))) {
           // The leader's session, and with it the lock, is gone (a Postgres restart, a
           // network cut): discard the connection and compete for leadership again.
