@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CompressionTypes, type Kafka, type Producer } from 'kafkajs';
-import { createEventProducer } from '@shop/platform/kafka';
+import { assertAcknowledged, createEventProducer } from '@shop/platform/kafka';
 import type { Registry } from 'prom-client';
 import type { Logger } from '@shop/platform/log';
 import type { MigrationSource } from '@shop/platform/postgres/migrate';
@@ -294,12 +294,14 @@ async function sendInOrder(producer: Pick<Producer, 'sendBatch'>, batch: Recorde
     list.push(toKafkaMessage(e));
     byTopic.set(topic, list);
   }
-  await producer.sendBatch({
+  const acks = await producer.sendBatch({
     acks: -1,
     compression: CompressionTypes.None,
     topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
   });
+  assertAcknowledged([...byTopic.keys()], acks);
 }
+
 
 /** The broker's "message (or record batch) larger than I accept" (kafkajs protocol error types). */
 function isTooLarge(err: unknown): boolean {

@@ -30,7 +30,7 @@ function brokerRefusingOver(maxBytes: number) {
         throw Object.assign(new Error('The request included a message larger than the max message size the server will accept'), { type: 'MESSAGE_TOO_LARGE', retriable: false });
       }
       accepted.push(...messages.map((m) => String(m.key)));
-      return [];
+      return batch.topicMessages!.map((tm) => ({ topicName: tm.topic, partition: 0, errorCode: 0, baseOffset: String(accepted.length - messages.length) }));
     },
   };
   return { producer, accepted };
@@ -55,6 +55,20 @@ test('any other failure of the send is the caller\'s to retry: nothing is dead-l
   let dead = 0;
   await t.throwsAsync(publish(producer, [event(1), event(2)], () => 'topic', async () => void dead++), { message: /ECONNREFUSED/ });
   t.is(dead, 0);
+});
+
+test('a send kafkajs resolves without the broker\'s word for a topic is a failure the caller retries, not a publication', async (t) => {
+  // kafkajs resolves sendBatch with [] and no request made when its metadata maps no
+  // partition of the topic to a leader; the relay must not move its checkpoint on that.
+  const answers = [[], [{ topicName: 'other', partition: 0, errorCode: 0, baseOffset: '7' }]];
+  for (const answer of answers) {
+    const producer: Pick<Producer, 'sendBatch'> = { sendBatch: async () => answer };
+    let dead = 0;
+    await t.throwsAsync(publish(producer, [event(1), event(2)], () => 'topic', async () => void dead++), { message: /Kafka acknowledged no write for topic/ });
+    t.is(dead, 0);
+  }
+  const acked: Pick<Producer, 'sendBatch'> = { sendBatch: async () => [{ topicName: 'topic', partition: 0, errorCode: 0, baseOffset: '0' }] };
+  await t.notThrowsAsync(publish(acked, [event(1)], () => 'topic', async () => undefined));
 });
 
 /** A pool handing out one client whose queries answer as `answer` says, recording its release. */

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
-import { createEventProducer } from '@shop/platform/kafka';
+import { assertAcknowledged, createEventProducer } from '@shop/platform/kafka';
 import { failProcess } from '@shop/platform/shutdown';
 import { isConnectionError } from '@shop/platform/postgres/connection-errors';
 import type { Logger } from '@shop/platform/log';
@@ -173,7 +173,7 @@ export async function startProcessor(opts: ProcessorOptions): Promise<Processor>
     );
 
   const sendToDlq = async (message: Message, source: string, reason: string) => {
-    await dlq.send({
+    const acks = await dlq.send({
       topic: opts.dlqTopic,
       acks: -1,
       messages: [
@@ -189,6 +189,7 @@ export async function startProcessor(opts: ProcessorOptions): Promise<Processor>
         },
       ],
     });
+    assertAcknowledged([opts.dlqTopic], acks);
     count('dead_lettered', 1);
   };
 
