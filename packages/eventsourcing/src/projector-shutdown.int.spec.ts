@@ -5,7 +5,7 @@ import type { Kafka } from 'kafkajs';
 import { migrate } from '@shop/platform/postgres/migrate';
 import { createPool, type Pool } from '@shop/platform/postgres/pool';
 import { urls } from '@shop/tools/topology';
-import { createTestDatabase, createTestTopics, freePort, spawnProcess, testKafka, testLogger, waitFor, type SpawnedProcess, type TestDatabase } from '@shop/testing';
+import { createTestDatabase, createTestTopics, freePort, spawnProcess, testKafka, testLogger, type SpawnedProcess, type TestDatabase } from '@shop/testing';
 import { toKafkaMessage } from './envelope.js';
 import { eventStoreMigrations, PostgresEventStore } from './postgres/store.js';
 import { migrateProjection } from './projector.js';
@@ -70,7 +70,7 @@ test('SIGTERM during a projector batch: the batch commits, its offsets are commi
     STREAM_TYPE: streamType,
   });
   children.push(projector);
-  await waitFor('the projector\'s batch to wait on the table', async () => {
+  await projector.until('the projector\'s batch to wait on the table', async () => {
     const { rows } = await pool.query(`SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND application_name = 'counter-projector' AND wait_event_type = 'Lock'`, [db.name]);
     return rows.length > 0;
   }, { timeoutMs: 90_000 });

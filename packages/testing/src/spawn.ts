@@ -12,6 +12,11 @@ export interface SpawnedProcess {
    * with the process's last output, if it ends without printing one.
    */
   line(matching: RegExp, options?: { timeoutMs?: number }): Promise<RegExpExecArray>;
+  /**
+   * waitFor while the process runs: fails at once if it ends first, and a failure of either
+   * kind carries the process's last output (what it was doing instead).
+   */
+  until<T>(description: string, check: () => Promise<T | undefined | false> | T | undefined | false, options?: { timeoutMs?: number; intervalMs?: number }): Promise<T>;
   /** Its exit code and signal, once it has ended and all its output has been read. */
   readonly exited: Promise<[number | null, NodeJS.Signals | null]>;
 }
@@ -54,6 +59,17 @@ export function spawnProcess(script: string, env: Record<string, string>): Spawn
       const match = find(matching);
       if (!match) throw new Error(`${script} ended (${child.exitCode ?? child.signalCode}) without printing a line matching ${matching}; its last output:\n${last()}`);
       return match;
+    },
+    async until<T>(description: string, check: () => Promise<T | undefined | false> | T | undefined | false, options: { timeoutMs?: number; intervalMs?: number } = {}): Promise<T> {
+      let ended = false;
+      const value = await waitFor<unknown>(description, async () => {
+        if (closed) return (ended = true);
+        return check();
+      }, options).catch((err: Error) => {
+        throw new Error(`${err.message}; the process's last output:\n${last()}`);
+      });
+      if (ended) throw new Error(`${script} ended (${child.exitCode ?? child.signalCode}) before ${description}; its last output:\n${last()}`);
+      return value as T;
     },
   };
 }
