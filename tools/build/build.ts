@@ -1,0 +1,74 @@
+/**
+ * `npm run build`: every built workspace's src/ compiled to dist/ beside it, file by file,
+ * with the same layout (so `new URL('../migrations', import.meta.url)` finds the same folder
+ * from dist/ as from src/) and source maps. Non-TypeScript files under src/ (the BFF's
+ * schema.graphql) are copied along. Test-only files are left out (workspaces.ts).
+ *
+ * esbuild only strips the types (no bundle): type checking stays `tsc --noEmit`, and each
+ * output file is its source file, so a stack trace maps back one to one. A compiled process
+ * runs as `node --enable-source-maps --conditions=compiled <workspace>/dist/<entry>.js`: the
+ * "compiled" condition of the workspaces' package.json "exports" sends @shop/* imports to
+ * dist/ too; without it (tsx, ava, tsc) they resolve to src/*.ts as before.
+ */
+import { build } from 'esbuild';
+import { copyFileSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { builtWorkspaces, isTestOnly, repoRoot } from './workspaces.js';
+
+/** Every file under dir, relative to it. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)));
+}
+
+export interface BuiltWorkspace {
+  workspace: string;
+  /** Compiled files, relative to the workspace's dist/ (source maps not counted). */
+  compiled: string[];
+  /** Non-TypeScript files copied from src/, relative to dist/. */
+  copied: string[];
+}
+
+/** Compiles one workspace: dist/ is removed first, so no output of a deleted source survives. */
+export async function buildWorkspace(workspace: string, root = repoRoot): Promise<BuiltWorkspace> {
+  const srcDir = path.join(root, workspace, 'src');
+  const distDir = path.join(root, workspace, 'dist');
+  rmSync(distDir, { recursive: true, force: true });
+  const files = filesUnder(srcDir).filter((f) => !isTestOnly(f));
+  const sources = files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'));
+  const assets = files.filter((f) => !f.endsWith('.ts'));
+  await build({
+    entryPoints: sources.map((f) => path.join(srcDir, f)),
+    outbase: srcDir,
+    outdir: distDir,
+    bundle: false,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    sourcemap: true,
+    // Stack traces need the mappings only; the image carries no TypeScript, not even inside maps.
+    sourcesContent: false,
+    logLevel: 'warning',
+  });
+  for (const asset of assets) {
+    mkdirSync(path.dirname(path.join(distDir, asset)), { recursive: true });
+    copyFileSync(path.join(srcDir, asset), path.join(distDir, asset));
+  }
+  return { workspace, compiled: sources.map((f) => f.replace(/\.ts$/, '.js')), copied: assets };
+}
+
+/** Compiles every built workspace (workspaces.ts), one after the other. */
+export async function buildAll(root = repoRoot): Promise<BuiltWorkspace[]> {
+  const built: BuiltWorkspace[] = [];
+  for (const workspace of builtWorkspaces(root)) built.push(await buildWorkspace(workspace, root));
+  return built;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const started = Date.now();
+  const built = await buildAll();
+  for (const b of built) console.log(`[build] ${b.workspace}: ${b.compiled.length} files${b.copied.length ? ` + ${b.copied.join(', ')}` : ''} → ${b.workspace}/dist`);
+  console.log(`[build] ${built.length} workspaces compiled in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
