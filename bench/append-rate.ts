@@ -26,7 +26,7 @@ import path from 'node:path';
 import { CartCommandServiceClient } from '@shop/contracts/shop/cart/v1/command_service';
 import { QuantityChanged } from '@shop/contracts/shop/cart/v1/events';
 import { cartEventCodec, CART_STREAM_TYPE } from '@shop/cart';
-import { eventStoreMigrations, PostgresEventStore } from '@shop/eventsourcing';
+import { eventStoreMigrations, PostgresEventStore } from '@shop/eventsourcing/postgres';
 import { insecure, promiseClient } from '@shop/platform/grpc/client';
 import { createLogger } from '@shop/platform/log';
 import { migrate } from '@shop/platform/postgres/migrate';

@@ -21,7 +21,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { cartDecider, cartEventCodec, cartMigrations, cartView, CART_STREAM_TYPE, SHOP, type Cart, type CartCommand, type CartEvent } from '@shop/cart';
-import { eventStoreMigrations, PostgresEventStore, rebuildProjection, START, type GlobalCheckpoint } from '@shop/eventsourcing';
+import { START, type GlobalCheckpoint } from '@shop/eventsourcing';
+import { eventStoreMigrations, PostgresEventStore, rebuildProjection } from '@shop/eventsourcing/postgres';
 import { createLogger } from '@shop/platform/log';
 import { migrate } from '@shop/platform/postgres/migrate';
 import { createPool, type Pool } from '@shop/platform/postgres/pool';
@@ -119,7 +120,7 @@ try {
     if (page.length === 0) break;
     read += page.length;
     const last = page[page.length - 1]!;
-    checkpoint = { transactionId: last.transactionId, position: last.position };
+    checkpoint = last.checkpoint;
   }
   const readSeconds = (nowMs() - readStart) / 1000;
   const readRate = read / readSeconds;

@@ -5,7 +5,7 @@ import { createPool, withTransaction, type Pool } from '@shop/platform/postgres/
 import { migrate } from '@shop/platform/postgres/migrate';
 import { createTestDatabase, testLogger, waitFor, type TestDatabase } from '@shop/testing';
 import { applyEvents } from './apply.js';
-import { migrateProjection } from './projector.js';
+import { migrateProjection } from './apply.js';
 import { PostgresEventStore, eventStoreMigrations } from './postgres/store.js';
 import { counterProjection, POISON, readCounters } from './testing/counter-projection.js';
 import type { RecordedEvent } from './types.js';

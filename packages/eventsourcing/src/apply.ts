@@ -1,4 +1,4 @@
-import type { Queryable } from '@shop/platform/postgres/pool';
+import { withTransaction, type Pool, type Queryable } from '@shop/platform/postgres/pool';
 import type { DocumentProjection } from './projection.js';
 import type { EventStore, RecordedEvent } from './types.js';
 
@@ -164,4 +164,15 @@ export async function applyEvents<Doc>(
   await advanceCheckpoints(tx, schema, new Map([...moved].map((id) => [id, versions.get(id)!])));
   outcome.docs = docs;
   return outcome;
+}
+
+/** Creates the read model's schema and tables, and the runtime's (idempotent). */
+export async function migrateProjection(pool: Pool, projection: DocumentProjection<unknown>, schema = projection.schema): Promise<void> {
+  checkSchemaName(schema);
+  await withTransaction(pool, async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`projection:${schema}`]);
+    await tx.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+    await tx.query(projection.ddl(schema));
+    await tx.query(runtimeDdl(schema));
+  });
 }

@@ -1,8 +1,9 @@
 import { ConcurrencyError } from '@shop/platform/errors';
-import type { Decider, DomainEvent, EventCodec, EventMetadata, EventStore, InTransaction } from './types.js';
+import type { AppendOptions, Decider, DomainEvent, EventCodec, EventMetadata, EventStore, InTransaction } from './types.js';
 
-export interface CommandHandlerOptions<State, Command, Event extends DomainEvent> {
-  store: EventStore;
+/** `Tx`: the store's transaction, for `inTransaction` (never: a store without, or a caller that needs none). */
+export interface CommandHandlerOptions<State, Command, Event extends DomainEvent, Tx = never> {
+  store: EventStore<Tx>;
   streamType: string;
   decider: Decider<State, Command, Event>;
   codec: EventCodec<Event>;
@@ -15,12 +16,12 @@ export interface CommandHandlerOptions<State, Command, Event extends DomainEvent
   cacheSize?: number;
 }
 
-export interface HandleOptions<Event extends DomainEvent> {
+export interface HandleOptions<Event extends DomainEvent, Tx = never> {
   metadata?: EventMetadata;
   /** The client's expected stream version: checked exactly, never retried. */
   expectedVersion?: number;
   /** Writes that must commit with the new events (e.g. a uniqueness claim). */
-  inTransaction?: (events: Event[]) => InTransaction | undefined;
+  inTransaction?: (events: Event[]) => InTransaction<Tx> | undefined;
 }
 
 export interface HandleResult<State, Event extends DomainEvent> {
@@ -55,7 +56,7 @@ interface Folded<State> {
  * (`load`) never trust the cache alone either: they catch up from the store first.
  * Deciders must not mutate the state they are given (their `evolve` returns a new one).
  */
-export function commandHandler<State, Command, Event extends DomainEvent>(opts: CommandHandlerOptions<State, Command, Event>) {
+export function commandHandler<State, Command, Event extends DomainEvent, Tx = never>(opts: CommandHandlerOptions<State, Command, Event, Tx>) {
   const maxRetries = opts.maxRetries ?? 3;
   const cache = new StateCache<State>(opts.cacheSize ?? 10_000);
 
@@ -78,7 +79,7 @@ export function commandHandler<State, Command, Event extends DomainEvent>(opts: 
 
   return {
     load,
-    async handle(streamId: string, command: Command, options: HandleOptions<Event> = {}): Promise<HandleResult<State, Event>> {
+    async handle(streamId: string, command: Command, options: HandleOptions<Event, Tx> = {}): Promise<HandleResult<State, Event>> {
       for (let attempt = 0; ; attempt++) {
         let current = attempt === 0 ? cache.get(streamId) : undefined;
         let cached = current !== undefined;
@@ -107,12 +108,13 @@ export function commandHandler<State, Command, Event extends DomainEvent>(opts: 
         }
         try {
           const inTransaction = options.inTransaction?.(events);
+          const appendOptions: AppendOptions<Tx> = inTransaction ? { inTransaction } : {};
           const result = await opts.store.append(
             opts.streamType,
             streamId,
             events.map((e) => ({ ...opts.codec.encode(e), ...(options.metadata ? { metadata: options.metadata } : {}) })),
             version,
-            inTransaction ? { inTransaction } : {},
+            appendOptions,
           );
           cache.set(streamId, { state: next, version: result.version });
           return { ...result, events, state: next };

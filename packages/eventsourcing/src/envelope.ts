@@ -7,7 +7,18 @@ import type { RecordedEvent } from './types.js';
  * partition, in order), and the headers repeat what a consumer routes on.
  */
 export function toKafkaMessage(e: RecordedEvent): { key: string; value: string; headers: IHeaders } {
-  const { transactionId: _tx, ...envelope } = e;
+  // Only the envelope's fields: a StoredEvent's checkpoint is the store's, not the message's.
+  const envelope: RecordedEvent = {
+    id: e.id,
+    type: e.type,
+    streamId: e.streamId,
+    streamType: e.streamType,
+    version: e.version,
+    position: e.position,
+    occurredAt: e.occurredAt,
+    data: e.data,
+    metadata: e.metadata,
+  };
   return {
     key: e.streamId,
     value: JSON.stringify(envelope),
@@ -38,7 +49,6 @@ export function fromKafkaValue(value: Buffer | null): RecordedEvent {
     streamType: e.streamType,
     version: e.version,
     position: typeof e.position === 'number' ? e.position : 0,
-    transactionId: '0',
     occurredAt: typeof e.occurredAt === 'string' ? e.occurredAt : new Date(0).toISOString(),
     data: e.data ?? {},
     metadata: e.metadata ?? {},

@@ -9,7 +9,6 @@ const event = (traceparent: string | undefined): RecordedEvent => ({
   streamType: 'test',
   version: 1,
   position: 1,
-  transactionId: '1',
   occurredAt: '2026-01-01T00:00:00.000Z',
   data: {},
   metadata: traceparent === undefined ? {} : { traceparent },

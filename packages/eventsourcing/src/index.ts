@@ -1,17 +1,13 @@
+/**
+ * @shop/eventsourcing: the core, free of drivers (importing it loads no pg, kafkajs or
+ * mongodb; core-drivers.unit.spec.ts checks). Adapters and runtimes have their own entries:
+ * `/postgres` (the Postgres event store and read-model runtime), `/mongodb` (the MongoDB
+ * event store), `/kafka` (envelope, relay, processor, projector, reactor, workflow runtime),
+ * `/testing` (given/when/then specs and the event store contract suite).
+ */
 export * from './types.js';
 export * from './codec.js';
 export * from './command-handler.js';
-export * from './projection.js';
-export * from './envelope.js';
-export { applyEvents, runtimeDdl } from './apply.js';
-export { PostgresEventStore, eventStoreMigrations, readAllFrom } from './postgres/store.js';
-export { startRelay, relayMigrations, Doorbell, type Relay, type RelayOptions } from './relay.js';
-export { startProjector, migrateProjection, isTransient, type Projector, type ProjectorOptions } from './projector.js';
-export { rebuildProjection, type RebuildResult } from './rebuild.js';
-export { VersionWaiter, listenerFor, notifyChanged, readModelChannel, type VersionWaiterOptions, type WaitOutcome } from './read-model.js';
-export { startProcessor, type Processor, type ProcessorOptions, type BatchContext, type BatchOutcome } from './processor/processor.js';
-export { Inbox, processorMigrations } from './processor/inbox.js';
-export { startReactor, type Reaction, type ReactionContext, type ReactorOptions } from './processor/reactor.js';
-export type { Workflow } from './workflow/workflow.js';
-export { WorkflowRuntime, workflowMigrations, type LocalEffect, type RemoteEffect, type StepResult, type WorkflowRuntimeOptions } from './workflow/runtime.js';
+export { Doorbell } from './doorbell.js';
 export { MalformedEventError } from './errors.js';
+export type { Workflow } from './workflow/workflow.js';

@@ -7,7 +7,8 @@ import { createPool } from '@shop/platform/postgres/pool';
 import { createTestTopics, startPrivatePostgres, testKafka, testLogger, waitFor } from '@shop/testing';
 import { PostgresEventStore, eventStoreMigrations } from './postgres/store.js';
 import { Doorbell, relayMigrations, startRelay } from './relay.js';
-import { migrateProjection, startProjector } from './projector.js';
+import { migrateProjection } from './apply.js';
+import { startProjector } from './projector.js';
 import { counterProjection, foldCounter, readCounters } from './testing/counter-projection.js';
 
 /**

@@ -7,8 +7,9 @@ import { createPool, type Pool } from '@shop/platform/postgres/pool';
 import { urls } from '@shop/tools/topology';
 import { createTestDatabase, createTestTopics, freePort, spawnProcess, testKafka, testLogger, type SpawnedProcess, type TestDatabase } from '@shop/testing';
 import { toKafkaMessage } from './envelope.js';
+import { START } from './types.js';
 import { eventStoreMigrations, PostgresEventStore } from './postgres/store.js';
-import { migrateProjection } from './projector.js';
+import { migrateProjection } from './apply.js';
 import { counterProjection } from './testing/counter-projection.js';
 
 /**
@@ -47,7 +48,7 @@ test('SIGTERM during a projector batch: the batch commits, its offsets are commi
   for (const id of streams) await store.append(streamType, id, Array.from({ length: 10 }, (_, n) => ({ type: 'test.v1.Counted', data: { n } })), 'no_stream');
   const producer = kafka.producer();
   await producer.connect();
-  await producer.send({ topic, messages: (await store.readAll({ transactionId: '0', position: 0 }, { streamTypes: [streamType] })).map(toKafkaMessage) });
+  await producer.send({ topic, messages: (await store.readAll(START, { streamTypes: [streamType] })).map(toKafkaMessage) });
   await producer.disconnect();
 
   // Hold the read model's table, so that the projector's first batch is caught half-way.

@@ -2,7 +2,7 @@ import type { Kafka } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import type { Logger } from '@shop/platform/log';
 import { withTransaction, type Pool } from '@shop/platform/postgres/pool';
-import { applyEvents, checkSchemaName, recordDeadLetter, runtimeDdl } from './apply.js';
+import { applyEvents, recordDeadLetter } from './apply.js';
 import { notifyChanged } from './read-model.js';
 import type { DocumentProjection } from './projection.js';
 import { startProcessor, type Processor } from './processor/processor.js';
@@ -32,17 +32,6 @@ export interface ProjectorOptions<Doc> {
 }
 
 export type Projector = Processor;
-
-/** Creates the read model's schema and tables, and the runtime's (idempotent). */
-export async function migrateProjection(pool: Pool, projection: DocumentProjection<unknown>, schema = projection.schema): Promise<void> {
-  checkSchemaName(schema);
-  await withTransaction(pool, async (tx) => {
-    await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`projection:${schema}`]);
-    await tx.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
-    await tx.query(projection.ddl(schema));
-    await tx.query(runtimeDdl(schema));
-  });
-}
 
 /**
  * Runs a projection on the processor (processor/processor.ts): each batch of a partition

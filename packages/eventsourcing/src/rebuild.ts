@@ -1,9 +1,8 @@
 import type { Logger } from '@shop/platform/log';
 import { withTransaction, type Pool, type Queryable } from '@shop/platform/postgres/pool';
-import { applyEvents, checkSchemaName } from './apply.js';
-import { migrateProjection } from './projector.js';
+import { applyEvents, checkSchemaName, migrateProjection } from './apply.js';
 import type { DocumentProjection } from './projection.js';
-import { START, type EventStore, type GlobalCheckpoint, type RecordedEvent } from './types.js';
+import { START, type EventStore, type GlobalCheckpoint, type StoredEvent } from './types.js';
 
 export interface RebuildResult {
   events: number;
@@ -54,16 +53,16 @@ export async function rebuildProjection<Doc>(opts: {
   await opts.pool.query(`DROP SCHEMA IF EXISTS ${fresh} CASCADE`);
   await migrateProjection(opts.pool, opts.projection as DocumentProjection<unknown>, fresh);
 
-  let checkpoint = START;
+  let checkpoint: GlobalCheckpoint = START;
   let events = 0;
   let deadLettered = 0;
-  const apply = async (tx: Queryable, batch: RecordedEvent[]) => {
+  const apply = async (tx: Queryable, batch: StoredEvent[]) => {
     const { poisoned } = await applyEvents(tx, opts.projection, fresh, opts.store, batch, { fromStore: true });
     for (const p of poisoned) log.error({ eventId: p.event.id, streamId: p.event.streamId, version: p.event.version, type: p.event.type, reason: p.reason }, 'poison event: skipped and recorded in dead_letters');
     deadLettered += poisoned.length;
     events += batch.length;
     const last = batch[batch.length - 1]!;
-    checkpoint = { transactionId: last.transactionId, position: last.position };
+    checkpoint = last.checkpoint;
   };
   for (let batch = await read(checkpoint); batch.length > 0; batch = await read(checkpoint)) {
     await withTransaction(opts.pool, (tx) => apply(tx, batch));

@@ -8,9 +8,12 @@ import type { MigrationSource } from '@shop/platform/postgres/migrate';
 import type { Pool, PoolClient } from '@shop/platform/postgres/pool';
 import { prom, sharedMetric } from '@shop/platform/metrics';
 import { isConnectionError } from '@shop/platform/postgres/connection-errors';
-import { readAllFrom } from './postgres/store.js';
+import { decodeCheckpoint, encodeCheckpoint, readAllFrom } from './postgres/store.js';
+import { Doorbell } from './doorbell.js';
 import { toKafkaMessage } from './envelope.js';
 import { START, type GlobalCheckpoint, type RecordedEvent } from './types.js';
+
+export { Doorbell };
 
 export const relayMigrations: MigrationSource = {
   name: 'relay',
@@ -39,41 +42,6 @@ export interface RelayOptions {
   idleMs?: number;
   /** Rung by this process after each commit the relay must publish: it looks at once. */
   doorbell?: Doorbell;
-}
-
-/**
- * The in-process wake-up call from writers to the relay: `ring()` after a commit that
- * wrote events or outbox rows. A ring while the relay is busy is remembered, so none is lost.
- */
-export class Doorbell {
-  private rung = false;
-  private wake: (() => void) | undefined;
-
-  ring(): void {
-    this.rung = true;
-    this.wake?.();
-  }
-
-  /** Resolves true at the first ring (or at once if one came since the last wait), false after `ms`. */
-  wait(ms: number, signal?: AbortSignal): Promise<boolean> {
-    if (this.rung) {
-      this.rung = false;
-      return Promise.resolve(true);
-    }
-    return new Promise((resolve) => {
-      const done = (rang: boolean) => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        this.wake = undefined;
-        this.rung = false;
-        resolve(rang);
-      };
-      const onAbort = () => done(false);
-      const timer = setTimeout(() => done(false), ms);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.wake = () => done(true);
-    });
-  }
 }
 
 /**
@@ -178,7 +146,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
           deadLettered.inc({ relay: opts.name });
         });
         const last = batch[batch.length - 1]!;
-        const next = { transactionId: last.transactionId, position: last.position };
+        const next = last.checkpoint;
         await writeCheckpoint(leader, opts.name, next);
         checkpoint = next;
         published.inc({ relay: opts.name }, batch.length);
@@ -254,10 +222,11 @@ async function readCheckpoint(q: PoolClient, name: string): Promise<GlobalCheckp
     [name],
   );
   const row = rows[0];
-  return row ? { transactionId: row.transaction_id, position: row.position } : START;
+  return row ? encodeCheckpoint({ transactionId: row.transaction_id, position: row.position }) : START;
 }
 
-async function writeCheckpoint(q: PoolClient, name: string, at: GlobalCheckpoint): Promise<void> {
+async function writeCheckpoint(q: PoolClient, name: string, checkpoint: GlobalCheckpoint): Promise<void> {
+  const at = decodeCheckpoint(checkpoint);
   await q.query(
     `INSERT INTO relay_checkpoints (name, transaction_id, position) VALUES ($1, $2::xid8, $3)
      ON CONFLICT (name) DO UPDATE SET transaction_id = excluded.transaction_id, position = excluded.position, updated_at = now()`,

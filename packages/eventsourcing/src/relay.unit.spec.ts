@@ -11,7 +11,6 @@ const event = (n: number, size = 10): RecordedEvent => ({
   streamType: 'test',
   version: 1,
   position: n,
-  transactionId: '1',
   occurredAt: '2026-01-01T00:00:00.000Z',
   data: { pad: 'x'.repeat(size) },
   metadata: {},

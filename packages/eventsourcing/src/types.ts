@@ -28,13 +28,26 @@ export interface RecordedEvent {
   streamType: string;
   /** Per stream, from 1. */
   version: number;
-  /** Global, in the store (allocation order). */
+  /** Global, in the store: increasing in the order the store reads all events (gaps allowed). */
   position: number;
-  /** The writing transaction: with `position`, the order readers of all events follow. */
-  transactionId: string;
   occurredAt: string;
   data: unknown;
   metadata: EventMetadata;
+}
+
+/**
+ * Where a reader of all events stands, opaque to everything but the adapter that made it
+ * (Postgres: the writing transaction and the position; MongoDB: the commit's position).
+ * Keep it and hand it back; never compare or build one outside its adapter.
+ */
+export type GlobalCheckpoint = string;
+
+/** Before the first event, in every adapter. */
+export const START: GlobalCheckpoint = '';
+
+/** An event read from the store's global order, with the checkpoint that follows it. */
+export interface StoredEvent extends RecordedEvent {
+  checkpoint: GlobalCheckpoint;
 }
 
 /** What the caller expects the stream's current version to be. */
@@ -61,37 +74,33 @@ export interface AppendResult {
 }
 
 /**
- * Where a reader of all events stands: the last (transaction, position) it has seen.
- * Ordering by (transactionId, position) over committed transactions only is what makes
- * "read all" safe under concurrent writers (see postgres/store.ts).
+ * Extra writes that must commit with an append (e.g. a uniqueness claim), given the
+ * adapter's own transaction `Tx`. An adapter without transactions has `Tx = never`, and
+ * then no such hook exists (the type is `never`: none can be passed).
  */
-export interface GlobalCheckpoint {
-  transactionId: string;
-  position: number;
+export type InTransaction<Tx> = [Tx] extends [never] ? never : (tx: Tx) => Promise<void>;
+
+export interface AppendOptions<Tx = never> {
+  /** Runs in the append's transaction; its failure aborts the append. */
+  inTransaction?: InTransaction<Tx>;
 }
 
-export const START: GlobalCheckpoint = { transactionId: '0', position: 0 };
-
-/** Extra writes that must commit with an append (e.g. a uniqueness claim). */
-export type InTransaction = (tx: { query: (sql: string, params?: unknown[]) => Promise<unknown> }) => Promise<void>;
-
-/** The event store port. Adapters: Postgres (default); others pass the same contract suite. */
-export interface EventStore {
-  /**
-   * Appends atomically, or throws ConcurrencyError when the stream is not at `expected`.
-   * `inTransaction` runs in the same transaction (its failure aborts the append).
-   */
-  append(
-    streamType: string,
-    streamId: string,
-    events: NewEvent[],
-    expected: ExpectedVersion,
-    options?: { inTransaction?: InTransaction },
-  ): Promise<AppendResult>;
+/**
+ * The event store port. Adapters: Postgres (default), MongoDB; all pass the same
+ * contract suite (testing/store-contract.ts). `Tx` is what an adapter lets a caller write
+ * in the append's transaction; code that needs none takes the plain `EventStore`, which
+ * every adapter is.
+ */
+export interface EventStore<Tx = never> {
+  /** Appends atomically, or throws ConcurrencyError when the stream is not at `expected`. */
+  append(streamType: string, streamId: string, events: NewEvent[], expected: ExpectedVersion, options?: AppendOptions<Tx>): Promise<AppendResult>;
   /** The stream's events with version > `after` (and ≤ `upTo`), in version order. */
   readStream(streamId: string, options?: { after?: number; upTo?: number }): Promise<RecordedEvent[]>;
-  /** Committed events after `checkpoint`, in a stable global order; never skips one that commits later. */
-  readAll(checkpoint: GlobalCheckpoint, options?: { limit?: number; streamTypes?: string[] }): Promise<RecordedEvent[]>;
+  /**
+   * Events after `checkpoint` (START: from the beginning), in a stable global order; never
+   * skips one that becomes visible later. Each carries the checkpoint to continue from.
+   */
+  readAll(checkpoint: GlobalCheckpoint, options?: { limit?: number; streamTypes?: string[] }): Promise<StoredEvent[]>;
 }
 
 /**

@@ -1,6 +1,7 @@
 import test from 'ava';
 import { CartDiscarded, CustomerAssigned, ItemAdded } from '@shop/contracts/shop/cart/v1/events';
-import { event, eventStoreMigrations, migrateProjection, PostgresEventStore } from '@shop/eventsourcing';
+import { event } from '@shop/eventsourcing';
+import { eventStoreMigrations, migrateProjection, PostgresEventStore } from '@shop/eventsourcing/postgres';
 import { newId } from '@shop/platform/ids';
 import { migrate } from '@shop/platform/postgres/migrate';
 import { createPool, type Pool } from '@shop/platform/postgres/pool';

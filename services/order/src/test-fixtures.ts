@@ -2,7 +2,9 @@ import * as grpc from '@grpc/grpc-js';
 import type { Kafka } from 'kafkajs';
 import { OrderServiceClient } from '@shop/contracts/shop/order/v1/service';
 import { ProductServiceClient } from '@shop/contracts/shop/product/v1/service';
-import { eventStoreMigrations, PostgresEventStore, relayMigrations, workflowMigrations, type Processor, type Relay, startRelay } from '@shop/eventsourcing';
+import type { RecordedEvent } from '@shop/eventsourcing';
+import { eventStoreMigrations, PostgresEventStore } from '@shop/eventsourcing/postgres';
+import { relayMigrations, workflowMigrations, type Processor, type Relay, startRelay } from '@shop/eventsourcing/kafka';
 import { promiseClient, type PromiseClient } from '@shop/platform/grpc/client';
 import type { Logger } from '@shop/platform/log';
 import { newId, systemClock } from '@shop/platform/ids';
@@ -15,7 +17,6 @@ import { createTestAuth, createTestDatabase, serveGrpc, waitFor, type TestAuth }
 import { randomUUID } from 'node:crypto';
 import { OrderStatus, type Order } from '@shop/contracts/shop/order/v1/order';
 import { PaymentSucceeded } from '@shop/contracts/shop/payment/v1/events';
-import type { RecordedEvent } from '@shop/eventsourcing';
 import { checkoutRuntime, ORDER_STREAM_TYPE } from './app/checkout-effects.js';
 import { Orders, type CheckoutRuntime } from './app/orders.js';
 import { grpcInventory, grpcProductCatalog } from './adapters/grpc/product-client.js';
@@ -125,7 +126,7 @@ export async function stockOf(f: OrderFixture, productId: string): Promise<{ onH
 
 /** A payment event envelope as the payment service publishes it. */
 export function paymentEvent(type: string, data: unknown, version = 2): RecordedEvent {
-  return { id: randomUUID(), type, streamId: randomUUID(), streamType: 'payment', version, position: version, transactionId: '1', occurredAt: new Date().toISOString(), data, metadata: {} };
+  return { id: randomUUID(), type, streamId: randomUUID(), streamType: 'payment', version, position: version, occurredAt: new Date().toISOString(), data, metadata: {} };
 }
 
 /** The payment service's "charged" for an order. */

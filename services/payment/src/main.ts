@@ -1,6 +1,7 @@
 import { eventTopic } from '@shop/platform/topics';
 import { loadDescriptorSet } from '@shop/contracts/descriptors';
-import { Doorbell, processorMigrations, relayMigrations } from '@shop/eventsourcing';
+import { Doorbell } from '@shop/eventsourcing';
+import { processorMigrations, relayMigrations } from '@shop/eventsourcing/kafka';
 import { callerAuthenticator } from '@shop/platform/auth/config';
 import { startGrpcServer } from '@shop/platform/grpc/server';
 import { newId, systemClock } from '@shop/platform/ids';

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { OrderCancelled, OrderFailed, OrderStockReserved } from '@shop/contracts/shop/order/v1/events';
 import { OrderStatus } from '@shop/contracts/shop/order/v1/order';
-import { processorMigrations, relayMigrations, type RecordedEvent } from '@shop/eventsourcing';
+import type { RecordedEvent } from '@shop/eventsourcing';
+import { processorMigrations, relayMigrations } from '@shop/eventsourcing/kafka';
 import type { Logger } from '@shop/platform/log';
 import { outboxMigrations } from '@shop/platform/outbox';
 import { migrate } from '@shop/platform/postgres/migrate';
@@ -51,7 +52,6 @@ const orderEvent = (type: string, orderId: string, version: number, data: unknow
   streamType: 'order',
   version,
   position: version,
-  transactionId: '1',
   occurredAt: new Date().toISOString(),
   data,
   metadata: { correlationId: `corr-${orderId}` },

@@ -1,7 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '@shop/platform/log';
 import { UserCommandServiceClient } from '@shop/contracts/shop/user/v1/command_service';
-import { eventStoreMigrations, PostgresEventStore, relayMigrations } from '@shop/eventsourcing';
+import { eventStoreMigrations, PostgresEventStore } from '@shop/eventsourcing/postgres';
+import { relayMigrations } from '@shop/eventsourcing/kafka';
 import { promiseClient, type PromiseClient } from '@shop/platform/grpc/client';
 import { newId, type Clock } from '@shop/platform/ids';
 import { migrate } from '@shop/platform/postgres/migrate';

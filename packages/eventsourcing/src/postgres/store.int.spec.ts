@@ -3,7 +3,8 @@ import { createPool, type Pool } from '@shop/platform/postgres/pool';
 import { migrate } from '@shop/platform/postgres/migrate';
 import { createTestDatabase, testLogger, type TestDatabase } from '@shop/testing';
 import { eventStoreContract } from '../testing/store-contract.js';
-import { PostgresEventStore, eventStoreMigrations } from './store.js';
+import { START, type StoredEvent } from '../types.js';
+import { PostgresEventStore, decodeCheckpoint, encodeCheckpoint, eventStoreMigrations } from './store.js';
 
 let db: TestDatabase;
 let pool: Pool;
@@ -46,8 +47,9 @@ test('readAll orders transaction ids as numbers across a power of ten (999 befor
     [type, ids],
   );
   const numeric = [9, 10, power - 1, power + 29].map(String);
-  const all = await store.readAll({ transactionId: '0', position: 0 }, { limit: 10, streamTypes: [type] });
-  t.deepEqual(all.map((e) => e.transactionId), numeric);
-  const rest = await store.readAll({ transactionId: '10', position: all[1]!.position }, { limit: 10, streamTypes: [type] });
-  t.deepEqual(rest.map((e) => e.transactionId), numeric.slice(2));
+  const transactionIds = (events: StoredEvent[]) => events.map((e) => decodeCheckpoint(e.checkpoint).transactionId);
+  const all = await store.readAll(START, { limit: 10, streamTypes: [type] });
+  t.deepEqual(transactionIds(all), numeric);
+  const rest = await store.readAll(encodeCheckpoint({ transactionId: '10', position: all[1]!.position }), { limit: 10, streamTypes: [type] });
+  t.deepEqual(transactionIds(rest), numeric.slice(2));
 });

@@ -3,15 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { ConcurrencyError, ValidationError } from '@shop/platform/errors';
 import type { MigrationSource } from '@shop/platform/postgres/migrate';
 import { SqlState, sqlState, withTransaction, type Pool, type Queryable } from '@shop/platform/postgres/pool';
-import type {
-  AppendResult,
-  EventStore,
-  ExpectedVersion,
-  GlobalCheckpoint,
-  InTransaction,
-  NewEvent,
-  RecordedEvent,
-} from '../types.js';
+import type { AppendOptions, AppendResult, EventStore, ExpectedVersion, GlobalCheckpoint, InTransaction, NewEvent, RecordedEvent, StoredEvent } from '../types.js';
 
 export const eventStoreMigrations: MigrationSource = {
   name: 'eventstore',
@@ -43,11 +35,43 @@ export const toRecorded = (r: EventRow): RecordedEvent => ({
   streamType: r.stream_type,
   version: r.version,
   position: r.position,
-  transactionId: r.transaction_id_text,
   occurredAt: r.occurred_at.toISOString(),
   data: r.data,
   metadata: r.metadata,
 });
+
+const toStored = (r: EventRow): StoredEvent => ({
+  ...toRecorded(r),
+  checkpoint: encodeCheckpoint({ transactionId: r.transaction_id_text, position: r.position }),
+});
+
+/**
+ * The Postgres store's place in its global order: the writing transaction (xid8, as text)
+ * and the position. Ordering by both over committed transactions only is what makes
+ * "read all" safe under concurrent writers (readAllFrom).
+ */
+export interface PostgresCheckpoint {
+  transactionId: string;
+  position: number;
+}
+
+/** `<transaction id>/<position>`; START ('') is the beginning. */
+export function encodeCheckpoint(at: PostgresCheckpoint): GlobalCheckpoint {
+  return `${at.transactionId}/${at.position}`;
+}
+
+export function decodeCheckpoint(checkpoint: GlobalCheckpoint): PostgresCheckpoint {
+  if (checkpoint === '') return { transactionId: '0', position: 0 };
+  const m = /^(\d+)\/(\d+)$/.exec(checkpoint);
+  if (!m) throw new Error(`not a Postgres event store checkpoint: ${JSON.stringify(checkpoint)}`);
+  return { transactionId: m[1]!, position: Number(m[2]) };
+}
+
+/** What a caller may write in an append's transaction (`inTransaction`). */
+export type PostgresTx = Queryable;
+
+/** Writes that commit with an append to the Postgres store (e.g. a uniqueness claim). */
+export type PostgresInTransaction = InTransaction<PostgresTx>;
 
 /**
  * Largest event the store accepts (its data and metadata as JSON, default 256 KiB): every
@@ -62,7 +86,7 @@ export const DEFAULT_MAX_EVENT_BYTES = 256 * 1024;
  * version and writes every event in the same statement (one round trip, one commit);
  * the unique (stream_id, version) turns a racing writer into a ConcurrencyError.
  */
-export class PostgresEventStore implements EventStore {
+export class PostgresEventStore implements EventStore<PostgresTx> {
   private readonly table: string;
   /** The table the events are in (its constraints are named after it). */
   readonly tableName: string;
@@ -91,7 +115,7 @@ export class PostgresEventStore implements EventStore {
     streamId: string,
     events: NewEvent[],
     expected: ExpectedVersion,
-    options: { inTransaction?: InTransaction } = {},
+    options: AppendOptions<PostgresTx> = {},
   ): Promise<AppendResult> {
     if (events.length === 0) throw new Error('append needs at least one event');
     for (const e of events) {
@@ -172,7 +196,7 @@ export class PostgresEventStore implements EventStore {
    * reader never passes an event that commits later — the trap of paging by a sequence,
    * where position 11 can become visible before position 10 commits.
    */
-  async readAll(checkpoint: GlobalCheckpoint, options: { limit?: number; streamTypes?: string[] } = {}): Promise<RecordedEvent[]> {
+  async readAll(checkpoint: GlobalCheckpoint, options: { limit?: number; streamTypes?: string[] } = {}): Promise<StoredEvent[]> {
     return readAllFrom(this.pool, this.table, checkpoint, options);
   }
 }
@@ -182,7 +206,8 @@ export async function readAllFrom(
   table: string,
   checkpoint: GlobalCheckpoint,
   options: { limit?: number; streamTypes?: string[] } = {},
-): Promise<RecordedEvent[]> {
+): Promise<StoredEvent[]> {
+  const from = decodeCheckpoint(checkpoint);
   const { rows } = await q.query<EventRow>(
     `SELECT ${columns} FROM ${table}
      WHERE (transaction_id, position) > ($1::xid8, $2::bigint)
@@ -190,7 +215,7 @@ export async function readAllFrom(
        AND ($4::text[] IS NULL OR stream_type = ANY($4::text[]))
      ORDER BY ${table}.transaction_id, ${table}.position
      LIMIT $3`,
-    [checkpoint.transactionId, checkpoint.position, options.limit ?? 1000, options.streamTypes ?? null],
+    [from.transactionId, from.position, options.limit ?? 1000, options.streamTypes ?? null],
   );
-  return rows.map(toRecorded);
+  return rows.map(toStored);
 }

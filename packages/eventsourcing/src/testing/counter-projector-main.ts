@@ -16,7 +16,8 @@ import { createKafka } from '@shop/platform/kafka';
 import { createPool } from '@shop/platform/postgres/pool';
 import { runProcess } from '@shop/platform/process';
 import { PostgresEventStore } from '../postgres/store.js';
-import { migrateProjection, startProjector } from '../projector.js';
+import { migrateProjection } from '../apply.js';
+import { startProjector } from '../projector.js';
 import { counterProjection } from './counter-projection.js';
 
 const configSchema = z.object({

@@ -262,7 +262,6 @@ test('inputs from Kafka: translated events drive their instances; a redelivered 
     streamType: 'x',
     version: n,
     position: n,
-    transactionId: '1',
     occurredAt: new Date().toISOString(),
     data: { to, n },
     metadata: {},

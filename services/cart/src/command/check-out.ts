@@ -1,5 +1,5 @@
 import { ConcurrencyError } from '@shop/platform/errors';
-import type { EventMetadata } from '@shop/eventsourcing/types';
+import type { EventMetadata } from '@shop/eventsourcing';
 import type { CartCommand, Price, Shopper } from '../domain/cart.js';
 import type { CartCommandHandler } from './cart-handler.js';
 import type { ProductLookup } from './product-lookup.js';

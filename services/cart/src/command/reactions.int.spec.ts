@@ -1,7 +1,9 @@
 import test from 'ava';
 import { randomUUID } from 'node:crypto';
 import type { Kafka, Producer } from 'kafkajs';
-import { applyEvents, eventStoreMigrations, migrateProjection, PostgresEventStore, toKafkaMessage, type RecordedEvent } from '@shop/eventsourcing';
+import type { RecordedEvent } from '@shop/eventsourcing';
+import { applyEvents, eventStoreMigrations, migrateProjection, PostgresEventStore } from '@shop/eventsourcing/postgres';
+import { toKafkaMessage, processorMigrations, startReactor } from '@shop/eventsourcing/kafka';
 import { createPool, withTransaction, type Pool } from '@shop/platform/postgres/pool';
 import { migrate } from '@shop/platform/postgres/migrate';
 import { createTestDatabase, createTestTopics, testKafka, testLogger, waitFor, type TestDatabase } from '@shop/testing';
@@ -10,7 +12,6 @@ import { cartView } from '../projector/cart-view.js';
 import { cartCommandHandler } from './cart-handler.js';
 import { UserDeleted } from '@shop/contracts/shop/user/v1/events';
 import { OrderPlaced } from '@shop/contracts/shop/order/v1/events';
-import { processorMigrations, startReactor } from '@shop/eventsourcing';
 import { createMetrics } from '@shop/platform/metrics';
 import { completeCheckoutWhenOrderPlaced, discardCartsOfDeletedCustomer } from './reactions.js';
 import { customer, SHOP } from '../domain/cart.js';
@@ -48,7 +49,6 @@ const userDeleted = (userId: string): RecordedEvent => ({
   streamType: 'user',
   version: 3,
   position: 1,
-  transactionId: '1',
   occurredAt: new Date().toISOString(),
   data: { userId, username: '', email: '' },
   metadata: {},
@@ -115,7 +115,6 @@ const orderPlaced = (orderId: string, cartId: string, checkoutId: string): Recor
   streamType: 'order',
   version: 1,
   position: 1,
-  transactionId: '1',
   occurredAt: new Date().toISOString(),
   data: OrderPlaced.toJSON({ orderId, customerId: randomUUID(), cartId, checkoutId, lines: [], total: { amountCents: 100, currency: 'USD' } }),
   metadata: {},

@@ -1,6 +1,6 @@
 import { OrderPlaced } from '@shop/contracts/shop/order/v1/events';
 import { UserDeleted } from '@shop/contracts/shop/user/v1/events';
-import type { Reaction } from '@shop/eventsourcing';
+import type { Reaction } from '@shop/eventsourcing/kafka';
 import type { Queryable } from '@shop/platform/postgres/pool';
 import { CART_READ_SCHEMA } from '../projector/cart-view.js';
 import type { CartCommandHandler } from './cart-handler.js';

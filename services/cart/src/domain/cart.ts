@@ -10,8 +10,7 @@ import {
 } from '@shop/contracts/shop/cart/v1/events';
 import type { Money } from '@shop/contracts/shop/common/v1/money';
 import { ForbiddenError, IllegalStateError, ValidationError } from '@shop/platform/errors';
-import { event } from '@shop/eventsourcing/codec';
-import type { Decider } from '@shop/eventsourcing/types';
+import { event, type Decider } from '@shop/eventsourcing';
 import type { CartEvent } from './events.js';
 
 /** Most units of one product a cart line may hold. */

@@ -11,7 +11,7 @@ import {
 } from '@shop/contracts/shop/cart/v1/events';
 import { ForbiddenError, IllegalStateError } from '@shop/platform/errors';
 import { event } from '@shop/eventsourcing';
-import { deciderSpec } from '@shop/eventsourcing/testing/spec';
+import { deciderSpec } from '@shop/eventsourcing/testing';
 import { ANONYMOUS_SHOPPER, cartDecider, customer, SHOP, type CartCommand, type CatalogEntry, type Shopper } from './cart.js';
 
 /**

@@ -8,7 +8,7 @@ import {
   ItemRemoved,
   QuantityChanged,
 } from '@shop/contracts/shop/cart/v1/events';
-import { protoCodec, type EventsOf } from '@shop/eventsourcing/codec';
+import { protoCodec, type EventsOf } from '@shop/eventsourcing';
 
 /** The stream type of every cart stream (stream id = cart id). */
 export const CART_STREAM_TYPE = 'cart';

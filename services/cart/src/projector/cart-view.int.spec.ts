@@ -1,5 +1,6 @@
 import test from 'ava';
-import { START, eventStoreMigrations, migrateProjection, PostgresEventStore, rebuildProjection } from '@shop/eventsourcing';
+import { START } from '@shop/eventsourcing';
+import { eventStoreMigrations, migrateProjection, PostgresEventStore, rebuildProjection } from '@shop/eventsourcing/postgres';
 import { newId } from '@shop/platform/ids';
 import { migrate } from '@shop/platform/postgres/migrate';
 import { createPool, withTransaction, type Pool } from '@shop/platform/postgres/pool';

@@ -8,7 +8,8 @@ import {
   ItemRemoved,
   QuantityChanged,
 } from '@shop/contracts/shop/cart/v1/events';
-import type { DocumentProjection, RecordedEvent } from '@shop/eventsourcing';
+import type { RecordedEvent } from '@shop/eventsourcing';
+import type { DocumentProjection } from '@shop/eventsourcing/postgres';
 import type { Queryable } from '@shop/platform/postgres/pool';
 import { CART_STREAM_TYPE, cartEventCodec } from '../domain/events.js';
 

@@ -26,7 +26,6 @@ const recorded = (events: Array<CartEvent | RecordedEvent>): RecordedEvent[] =>
           streamType: 'cart',
           version: i + 1,
           position: 100 + i,
-          transactionId: '1',
           occurredAt: at(i + 1),
           metadata: {},
         },

@@ -1,4 +1,5 @@
-import { eventStoreMigrations, migrateProjection, PostgresEventStore, startProjector } from '@shop/eventsourcing';
+import { eventStoreMigrations, migrateProjection, PostgresEventStore } from '@shop/eventsourcing/postgres';
+import { startProjector } from '@shop/eventsourcing/kafka';
 import { createKafka, ensureTopics } from '@shop/platform/kafka';
 import { connectNats } from '@shop/platform/nats';
 import { migrate } from '@shop/platform/postgres/migrate';

@@ -1,4 +1,4 @@
-import type { VersionWaiter, WaitOutcome } from '@shop/eventsourcing';
+import type { VersionWaiter, WaitOutcome } from '@shop/eventsourcing/postgres';
 import type { Queryable } from '@shop/platform/postgres/pool';
 import { CART_READ_SCHEMA, loadCartViews, type CartView } from '../projector/cart-view.js';
 

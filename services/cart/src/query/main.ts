@@ -1,5 +1,5 @@
 import { loadDescriptorSet } from '@shop/contracts/descriptors';
-import { listenerFor, VersionWaiter } from '@shop/eventsourcing';
+import { listenerFor, VersionWaiter } from '@shop/eventsourcing/postgres';
 import { startGrpcServer } from '@shop/platform/grpc/server';
 import { callerAuthenticator } from '@shop/platform/auth/config';
 import { createPool } from '@shop/platform/postgres/pool';

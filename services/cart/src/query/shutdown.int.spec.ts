@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
 import { CartQueryServiceClient } from '@shop/contracts/shop/cart/v1/query_service';
-import { applyEvents, eventStoreMigrations, migrateProjection, notifyChanged, PostgresEventStore } from '@shop/eventsourcing';
+import { applyEvents, eventStoreMigrations, migrateProjection, notifyChanged, PostgresEventStore } from '@shop/eventsourcing/postgres';
 import { promiseClient } from '@shop/platform/grpc/client';
 import { migrate } from '@shop/platform/postgres/migrate';
 import { createPool, withTransaction, type Pool } from '@shop/platform/postgres/pool';

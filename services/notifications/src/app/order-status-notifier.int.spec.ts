@@ -7,7 +7,8 @@ import type { Registry } from 'prom-client';
 import { CartDiscarded } from '@shop/contracts/shop/cart/v1/events';
 import { OrderCancelled, OrderConfirmed, OrderFailed, OrderPaid, OrderPlaced, OrderStockReserved } from '@shop/contracts/shop/order/v1/events';
 import { OrderStatus } from '@shop/contracts/shop/order/v1/order';
-import { toKafkaMessage, type Processor, type RecordedEvent } from '@shop/eventsourcing';
+import type { RecordedEvent } from '@shop/eventsourcing';
+import { toKafkaMessage, type Processor } from '@shop/eventsourcing/kafka';
 import { createMetrics } from '@shop/platform/metrics';
 import { subjects } from '@shop/platform/subjects';
 import { urls } from '@shop/tools/topology';
@@ -48,7 +49,6 @@ const event = (type: string, orderId: string, version: number, data: unknown): R
   streamType: 'order',
   version,
   position: 0,
-  transactionId: '0',
   // Distinct per event, so that a notification's time is traceably its own event's.
   occurredAt: new Date(Date.UTC(2026, 10, 2, 10, 0, version)).toISOString(),
   data,

@@ -1,4 +1,4 @@
-import { isTransient, startProcessor, type Processor, type ProcessorOptions } from '@shop/eventsourcing';
+import { isTransient, startProcessor, type Processor, type ProcessorOptions } from '@shop/eventsourcing/kafka';
 import { isOrderStatusEvent, orderStatusNotification } from '../domain/order-status.js';
 import type { StatusPublisher } from './ports.js';
 

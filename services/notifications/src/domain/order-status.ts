@@ -1,8 +1,7 @@
 import type { OrderStatusNotification } from '@shop/contracts/shop/notifications/v1/notifications';
 import { OrderCancelled, OrderConfirmed, OrderFailed, OrderPaid, OrderPlaced, OrderStockReserved } from '@shop/contracts/shop/order/v1/events';
 import { OrderStatus } from '@shop/contracts/shop/order/v1/order';
-import type { RecordedEvent } from '@shop/eventsourcing/types';
-import { MalformedEventError } from '@shop/eventsourcing/errors';
+import { type RecordedEvent, MalformedEventError } from '@shop/eventsourcing';
 import { isUuid } from '@shop/platform/ids';
 
 /** The order events that change an order's status, and the status each one means. */

@@ -17,7 +17,6 @@ const event = (type: string, version: number, data: unknown, occurredAt = '2026-
   streamType: 'order',
   version,
   position: 0,
-  transactionId: '0',
   occurredAt,
   data,
   metadata: {},

@@ -14,7 +14,9 @@ import {
 } from '@shop/contracts/shop/order/v1/checkout';
 import { OrderCancelled, OrderConfirmed, OrderFailed, OrderPaid, OrderPlaced, OrderStockReserved } from '@shop/contracts/shop/order/v1/events';
 import type { Registry } from 'prom-client';
-import { event, WorkflowRuntime, type EventMetadata, type LocalEffect, type PostgresEventStore, type RemoteEffect } from '@shop/eventsourcing';
+import { event, type EventMetadata } from '@shop/eventsourcing';
+import type { PostgresEventStore } from '@shop/eventsourcing/postgres';
+import { WorkflowRuntime, type LocalEffect, type RemoteEffect } from '@shop/eventsourcing/kafka';
 import type { Logger } from '@shop/platform/log';
 import type { Clock } from '@shop/platform/ids';
 import { enqueue, type OutboxEvent } from '@shop/platform/outbox';

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kafka, Producer } from 'kafkajs';
 import { OrderStatus } from '@shop/contracts/shop/order/v1/order';
 import { PaymentSucceeded } from '@shop/contracts/shop/payment/v1/events';
-import { toKafkaMessage, type Processor } from '@shop/eventsourcing';
+import { toKafkaMessage, type Processor } from '@shop/eventsourcing/kafka';
 import { newId } from '@shop/platform/ids';
 import { createTestTopics, testKafka, testLogger, waitFor } from '@shop/testing';
 import { paymentSucceeded as paid, startOrderService, stockOf, untilStatus as untilStatusOf, type OrderFixture } from '../test-fixtures.js';

@@ -1,7 +1,8 @@
 import { CheckoutCancelRequested, CheckoutStarted } from '@shop/contracts/shop/order/v1/checkout';
 import { CheckedOut } from '@shop/contracts/shop/cart/v1/events';
 import { PaymentFailed, PaymentSucceeded } from '@shop/contracts/shop/payment/v1/events';
-import { event, type EventMetadata, type RecordedEvent, type WorkflowRuntime } from '@shop/eventsourcing';
+import { event, type EventMetadata, type RecordedEvent } from '@shop/eventsourcing';
+import type { WorkflowRuntime } from '@shop/eventsourcing/kafka';
 import { AlreadyExistsError, ForbiddenError, IllegalStateError, NotFoundError, ValidationError } from '@shop/platform/errors';
 import { isUuid, type Clock } from '@shop/platform/ids';
 import { decodePageToken, encodePageToken, type Page } from '@shop/platform/paging';

@@ -18,8 +18,7 @@ import {
 import type { OrderLine } from '@shop/contracts/shop/order/v1/order';
 import type { Money } from '@shop/contracts/shop/common/v1/money';
 import { PaymentFailed, PaymentSucceeded } from '@shop/contracts/shop/payment/v1/events';
-import { event, protoCodec, type EventsOf } from '@shop/eventsourcing/codec';
-import type { Workflow } from '@shop/eventsourcing/workflow/workflow';
+import { event, protoCodec, type EventsOf, type Workflow } from '@shop/eventsourcing';
 import { IllegalStateError } from '@shop/platform/errors';
 
 /**

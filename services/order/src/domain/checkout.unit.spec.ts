@@ -18,7 +18,7 @@ import {
 } from '@shop/contracts/shop/order/v1/checkout';
 import { PaymentFailed, PaymentSucceeded } from '@shop/contracts/shop/payment/v1/events';
 import { event } from '@shop/eventsourcing';
-import { workflowSpec } from '@shop/eventsourcing/testing/spec';
+import { workflowSpec } from '@shop/eventsourcing/testing';
 import { IllegalStateError } from '@shop/platform/errors';
 import { checkoutCodec, checkoutWorkflow } from './checkout.js';
 

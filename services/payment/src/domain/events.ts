@@ -1,5 +1,5 @@
 import { PaymentFailed, PaymentRefunded, PaymentRequested, PaymentSucceeded } from '@shop/contracts/shop/payment/v1/events';
-import { protoCodec, type EventsOf } from '@shop/eventsourcing/codec';
+import { protoCodec, type EventsOf } from '@shop/eventsourcing';
 
 /** The stream type of every payment's events (stream id = payment id). */
 export const PAYMENT_STREAM_TYPE = 'payment';

@@ -1,7 +1,6 @@
 import type { Money } from '@shop/contracts/shop/common/v1/money';
 import { PaymentFailed, PaymentRefunded, PaymentRequested, PaymentSucceeded } from '@shop/contracts/shop/payment/v1/events';
-import { event } from '@shop/eventsourcing/codec';
-import type { Decider } from '@shop/eventsourcing/types';
+import { event, type Decider } from '@shop/eventsourcing';
 import { IllegalStateError, ValidationError } from '@shop/platform/errors';
 import type { PaymentEvent } from './events.js';
 

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { PaymentFailed, PaymentRefunded, PaymentRequested, PaymentSucceeded } from '@shop/contracts/shop/payment/v1/events';
 import { event } from '@shop/eventsourcing';
-import { deciderSpec } from '@shop/eventsourcing/testing/spec';
+import { deciderSpec } from '@shop/eventsourcing/testing';
 import { IllegalStateError } from '@shop/platform/errors';
 import { awaitsCharge, evolve, initialState, isRefundable, paymentDecider, type PaymentCommand } from './payment.js';
 

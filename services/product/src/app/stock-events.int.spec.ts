@@ -1,6 +1,6 @@
 import test from 'ava';
 import type { Kafka, KafkaMessage } from 'kafkajs';
-import { relayMigrations, startRelay, type Relay } from '@shop/eventsourcing';
+import { relayMigrations, startRelay, type Relay } from '@shop/eventsourcing/kafka';
 import { createMetrics } from '@shop/platform/metrics';
 import { outboxMigrations } from '@shop/platform/outbox';
 import { createPool, type Pool } from '@shop/platform/postgres/pool';

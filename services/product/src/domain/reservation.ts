@@ -1,5 +1,5 @@
 import { IllegalStateError, ValidationError } from '@shop/platform/errors';
-import type { Decider, DomainEvent } from '@shop/eventsourcing/types';
+import type { Decider, DomainEvent } from '@shop/eventsourcing';
 import { shortages, type Product, type StockLine, type StockShortage } from './product.js';
 
 /**

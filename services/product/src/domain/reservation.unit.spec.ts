@@ -1,6 +1,6 @@
 import test from 'ava';
 import { IllegalStateError } from '@shop/platform/errors';
-import { deciderSpec } from '@shop/eventsourcing/testing/spec';
+import { deciderSpec } from '@shop/eventsourcing/testing';
 import { checkFields, type Product } from './product.js';
 import {
   commitAnswer,

@@ -1,5 +1,5 @@
 import { OrderConfirmed } from '@shop/contracts/shop/order/v1/events';
-import { startProcessor, type Processor, type ProcessorOptions } from '@shop/eventsourcing';
+import { startProcessor, type Processor, type ProcessorOptions } from '@shop/eventsourcing/kafka';
 import { salesFactsOf } from '../domain/sales.js';
 import type { SalesLedger } from './ports.js';
 

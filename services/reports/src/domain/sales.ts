@@ -1,7 +1,6 @@
 import { OrderConfirmed } from '@shop/contracts/shop/order/v1/events';
 import type { OrderLine } from '@shop/contracts/shop/order/v1/order';
-import type { RecordedEvent } from '@shop/eventsourcing/types';
-import { MalformedEventError } from '@shop/eventsourcing/errors';
+import { type RecordedEvent, MalformedEventError } from '@shop/eventsourcing';
 import { isUuid } from '@shop/platform/ids';
 import { utcDay } from './report-query.js';
 

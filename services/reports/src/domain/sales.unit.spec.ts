@@ -24,7 +24,6 @@ const confirmed = (lines: OrderLine[], over: Partial<RecordedEvent> = {}, total 
   streamType: 'order',
   version: 4,
   position: 0,
-  transactionId: '0',
   occurredAt: '2026-11-03T01:30:00+02:00',
   data: OrderConfirmed.toJSON({ orderId, customerId, lines, total }),
   metadata: {},

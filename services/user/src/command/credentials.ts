@@ -1,7 +1,7 @@
 import { AlreadyExistsError, IllegalStateError } from '@shop/platform/errors';
 import type { Clock, IdGenerator } from '@shop/platform/ids';
 import { withTransaction, type Pool, type Queryable } from '@shop/platform/postgres/pool';
-import type { InTransaction } from '@shop/eventsourcing';
+import type { PostgresInTransaction } from '@shop/eventsourcing/postgres';
 import { VERIFICATION_FAILED } from '../domain/user.js';
 import { destroyUserKey } from '../personal-data/user-keys.js';
 import { randomToken, sha256 } from './tokens.js';
@@ -12,7 +12,7 @@ import { randomToken, sha256 } from './tokens.js';
  * verifications (migrations/003). They are written by the command handler's
  * `inTransaction`, so that they commit with the append, and a lost race aborts it.
  */
-type Tx = Parameters<InTransaction>[0];
+type Tx = Parameters<PostgresInTransaction>[0];
 const rowCount = (result: unknown) => (result as { rowCount: number | null }).rowCount ?? 0;
 
 export type ClaimKind = 'username' | 'email';
@@ -24,7 +24,7 @@ export type ClaimKind = 'username' | 'email';
  * an account uses it, and nobody can hold an address they do not receive mail at.
  */
 export const claimUsername =
-  (userId: string, username: string): InTransaction =>
+  (userId: string, username: string): PostgresInTransaction =>
   async (tx) => {
     // ON CONFLICT waits for a racing claimant's transaction, then sees its outcome.
     const inserted = await tx.query(
@@ -40,7 +40,7 @@ export const claimUsername =
  * them nothing they could not learn from their own mailbox.
  */
 export const claimVerifiedEmail =
-  (userId: string, email: string): InTransaction =>
+  (userId: string, email: string): PostgresInTransaction =>
   async (tx) => {
     // A claim of this same user (verified again, or kept from before the rule) is a row
     // "updated" to itself, so it counts as claimed; another user's is no row at all.
@@ -57,7 +57,7 @@ export const claimVerifiedEmail =
  * destroys the key of their personal data: nothing of the user stays readable.
  */
 export const releaseIdentity =
-  (userId: string): InTransaction =>
+  (userId: string): PostgresInTransaction =>
   async (tx) => {
     await tx.query('DELETE FROM user_uniqueness WHERE user_id = $1', [userId]);
     await tx.query('DELETE FROM refresh_tokens WHERE user_id = $1', [userId]);
@@ -75,7 +75,7 @@ export const releaseIdentity =
 
 /** Sets the user's password hash (registration, change). */
 export const storePasswordHash =
-  (userId: string, passwordHash: string, clock: Clock): InTransaction =>
+  (userId: string, passwordHash: string, clock: Clock): PostgresInTransaction =>
   async (tx) => {
     await tx.query(
       `INSERT INTO user_credentials (user_id, password_hash, updated_at) VALUES ($1, $2, $3)
@@ -92,7 +92,7 @@ export async function passwordHashOf(db: Queryable, userId: string): Promise<str
 
 /** The pending verification: a new request replaces the previous token (only the latest counts). */
 export const storeVerificationToken =
-  (userId: string, tokenHash: string, expiresAt: string): InTransaction =>
+  (userId: string, tokenHash: string, expiresAt: string): PostgresInTransaction =>
   async (tx) => {
     await tx.query(
       `INSERT INTO email_verifications (user_id, token_hash, expires_at) VALUES ($1, $2, $3)
@@ -106,7 +106,7 @@ export const storeVerificationToken =
  * racing uses one finds nothing); a wrong one aborts it with the decider's one answer.
  */
 export const spendVerificationToken =
-  (userId: string, tokenHash: string, now: Date): InTransaction =>
+  (userId: string, tokenHash: string, now: Date): PostgresInTransaction =>
   async (tx) => {
     const spent = await tx.query('DELETE FROM email_verifications WHERE user_id = $1 AND token_hash = $2 AND expires_at > $3', [userId, tokenHash, now]);
     if (rowCount(spent) === 0) throw new IllegalStateError(VERIFICATION_FAILED);
@@ -114,7 +114,7 @@ export const spendVerificationToken =
 
 /** PasswordChanged: refresh tokens issued before are revoked (events.proto). */
 export const revokeRefreshTokens =
-  (userId: string, clock: Clock): InTransaction =>
+  (userId: string, clock: Clock): PostgresInTransaction =>
   async (tx: Tx) => {
     await tx.query('UPDATE refresh_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL', [userId, clock()]);
   };

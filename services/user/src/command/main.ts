@@ -1,5 +1,7 @@
 import { loadDescriptorSet } from '@shop/contracts/descriptors';
-import { Doorbell, eventStoreMigrations, PostgresEventStore, relayMigrations, startRelay } from '@shop/eventsourcing';
+import { Doorbell } from '@shop/eventsourcing';
+import { eventStoreMigrations, PostgresEventStore } from '@shop/eventsourcing/postgres';
+import { relayMigrations, startRelay } from '@shop/eventsourcing/kafka';
 import { accessTokenAuthenticator } from '@shop/platform/auth/caller';
 import { startGrpcServer } from '@shop/platform/grpc/server';
 import { newId, systemClock } from '@shop/platform/ids';

@@ -12,7 +12,7 @@ import { newId, type Clock } from '@shop/platform/ids';
 import { connectNats } from '@shop/platform/nats';
 import { startPrivateNats, testLogger, waitFor, type PrivateNats } from '@shop/testing';
 import type { NatsConnection } from 'nats';
-import { PostgresEventStore } from '@shop/eventsourcing';
+import { PostgresEventStore } from '@shop/eventsourcing/postgres';
 import { createUserDatabase, serve } from '../test-fixtures.js';
 import { sealedStore } from '../personal-data/sealed-store.js';
 import { RefreshTokens } from './credentials.js';

@@ -21,7 +21,7 @@ import {
   storeVerificationToken,
   type RefreshTokens,
 } from './credentials.js';
-import type { InTransaction } from '@shop/eventsourcing';
+import type { PostgresInTransaction } from '@shop/eventsourcing/postgres';
 import type { PasswordHasher } from './passwords.js';
 import { randomToken, sha256, type TokenIssuer } from './tokens.js';
 import type { UserCommandHandler } from './user-handler.js';
@@ -241,7 +241,7 @@ export function clientAddress(ctx: CallContext): string | undefined {
 
 /** Several writes that commit with one append, one after the other. */
 const inOrder =
-  (...writes: InTransaction[]): InTransaction =>
+  (...writes: PostgresInTransaction[]): PostgresInTransaction =>
   async (tx) => {
     for (const write of writes) await write(tx);
   };

@@ -6,7 +6,7 @@ import {
   UserDeleted,
   UserRegistered,
 } from '@shop/contracts/shop/user/v1/events';
-import { protoCodec, type EventsOf } from '@shop/eventsourcing/codec';
+import { protoCodec, type EventsOf } from '@shop/eventsourcing';
 
 /** The stream type of every user stream (stream id = user id). */
 export const USER_STREAM_TYPE = 'user';

@@ -8,8 +8,7 @@ import {
 } from '@shop/contracts/shop/user/v1/events';
 import type { Address } from '@shop/contracts/shop/user/v1/user';
 import { AlreadyExistsError, IllegalStateError, NotFoundError, ValidationError } from '@shop/platform/errors';
-import { event } from '@shop/eventsourcing/codec';
-import type { Decider } from '@shop/eventsourcing/types';
+import { event, type Decider } from '@shop/eventsourcing';
 import type { UserEvent } from './events.js';
 
 export const USERNAME_PATTERN = /^[a-z0-9_.-]{3,32}$/;

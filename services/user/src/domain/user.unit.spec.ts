@@ -10,7 +10,7 @@ import {
 import type { Address } from '@shop/contracts/shop/user/v1/user';
 import { AlreadyExistsError, IllegalStateError, NotFoundError, ValidationError } from '@shop/platform/errors';
 import { event } from '@shop/eventsourcing';
-import { deciderSpec } from '@shop/eventsourcing/testing/spec';
+import { deciderSpec } from '@shop/eventsourcing/testing';
 import { checkPassword, decide, evolve, initialState, userDecider, type UserCommand } from './user.js';
 
 /** The user's rules as specifications: given these past events, when this command, then these new events (or this error). */

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import test from 'ava';
 import type { Kafka } from 'kafkajs';
-import { migrateProjection, rebuildProjection, startProjector, startRelay, type Projector, type Relay } from '@shop/eventsourcing';
+import { migrateProjection, rebuildProjection } from '@shop/eventsourcing/postgres';
+import { startProjector, startRelay, type Projector, type Relay } from '@shop/eventsourcing/kafka';
 import { createMetrics } from '@shop/platform/metrics';
 import { consumeTopic, createTestTopics, testKafka, testLogger, waitFor } from '@shop/testing';
 import { USER_READ_SCHEMA, userView } from '../projector/user-view.js';

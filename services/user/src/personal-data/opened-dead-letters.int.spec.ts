@@ -1,8 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import test from 'ava';
 import { ProfileUpdated, UserRegistered } from '@shop/contracts/shop/user/v1/events';
-import { PostgresEventStore, type RecordedEvent } from '@shop/eventsourcing';
-import { event } from '@shop/eventsourcing/codec';
+import { type RecordedEvent, event } from '@shop/eventsourcing';
+import { PostgresEventStore } from '@shop/eventsourcing/postgres';
 import { testLogger } from '@shop/testing';
 import { userEventCodec, USER_STREAM_TYPE } from '../domain/events.js';
 import { migrateUserView } from '../projector/migrate.js';

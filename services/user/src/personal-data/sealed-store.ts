@@ -1,4 +1,5 @@
-import type { EventStore, InTransaction, RecordedEvent } from '@shop/eventsourcing';
+import type { EventStore, RecordedEvent } from '@shop/eventsourcing';
+import type { PostgresInTransaction, PostgresTx } from '@shop/eventsourcing/postgres';
 import type { Queryable } from '@shop/platform/postgres/pool';
 import { hasPersonalData, newUserKey, open, seal } from './sealing.js';
 import { loadUserKeys, storeUserKey } from './user-keys.js';
@@ -8,8 +9,8 @@ import { loadUserKeys, storeUserKey } from './user-keys.js';
  * sealed events only; the command handler, projections and rebuilds above see them opened.
  * `db` is the user database, where `user_keys` is.
  */
-export function sealedStore(inner: EventStore, db: Queryable): EventStore {
-  const openAll = async (events: RecordedEvent[]) => {
+export function sealedStore(inner: EventStore<PostgresTx>, db: Queryable): EventStore<PostgresTx> {
+  const openAll = async <E extends RecordedEvent>(events: E[]): Promise<E[]> => {
     const keys = await loadUserKeys(db, [...new Set(events.map((e) => e.streamId))]);
     return events.map((e) => ({ ...e, data: open(e.type, e.streamId, e.data, keys.get(e.streamId)) }));
   };
@@ -24,7 +25,7 @@ export function sealedStore(inner: EventStore, db: Queryable): EventStore {
       }
       const sealed = key ? events.map((e) => ({ ...e, data: seal(e.type, streamId, e.data, key) })) : events;
       const theirs = options.inTransaction;
-      const inTransaction: InTransaction | undefined =
+      const inTransaction: PostgresInTransaction | undefined =
         keyToStore === undefined
           ? theirs
           : async (tx) => {

@@ -1,4 +1,4 @@
-import type { InTransaction } from '@shop/eventsourcing';
+import type { PostgresInTransaction } from '@shop/eventsourcing/postgres';
 import { ConcurrencyError } from '@shop/platform/errors';
 import type { Queryable } from '@shop/platform/postgres/pool';
 
@@ -18,7 +18,7 @@ export async function loadUserKeys(db: Queryable, userIds: string[]): Promise<Ma
  * key first wins: this append fails as a conflict, and its retry seals with the winner's key.
  */
 export const storeUserKey =
-  (userId: string, key: Buffer): InTransaction =>
+  (userId: string, key: Buffer): PostgresInTransaction =>
   async (tx) => {
     const inserted = await tx.query('INSERT INTO user_keys (user_id, key) VALUES ($1, $2) ON CONFLICT (user_id) DO NOTHING', [userId, key]);
     if (((inserted as { rowCount: number | null }).rowCount ?? 0) === 0) throw new ConcurrencyError(`user ${userId} got a key from another writer`);
@@ -26,7 +26,7 @@ export const storeUserKey =
 
 /** Crypto-shredding: without its key, the user's personal data in every copy of the events is unreadable. */
 export const destroyUserKey =
-  (userId: string): InTransaction =>
+  (userId: string): PostgresInTransaction =>
   async (tx) => {
     await tx.query('DELETE FROM user_keys WHERE user_id = $1', [userId]);
   };

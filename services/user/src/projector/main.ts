@@ -1,4 +1,5 @@
-import { eventStoreMigrations, PostgresEventStore, startProjector } from '@shop/eventsourcing';
+import { eventStoreMigrations, PostgresEventStore } from '@shop/eventsourcing/postgres';
+import { startProjector } from '@shop/eventsourcing/kafka';
 import { createKafka, ensureTopics } from '@shop/platform/kafka';
 import { migrate } from '@shop/platform/postgres/migrate';
 import { createPool } from '@shop/platform/postgres/pool';

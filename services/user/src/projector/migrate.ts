@@ -1,4 +1,4 @@
-import { migrateProjection } from '@shop/eventsourcing';
+import { migrateProjection } from '@shop/eventsourcing/postgres';
 import { withTransaction, type Pool } from '@shop/platform/postgres/pool';
 import { PERSONAL_FIELDS } from '../personal-data/sealing.js';
 import { USER_READ_SCHEMA, userView } from './user-view.js';

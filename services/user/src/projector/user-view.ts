@@ -1,6 +1,7 @@
 import { EmailVerified, ProfileUpdated, UserDeleted, UserRegistered } from '@shop/contracts/shop/user/v1/events';
 import type { Address } from '@shop/contracts/shop/user/v1/user';
-import type { DocumentProjection, RecordedEvent } from '@shop/eventsourcing';
+import type { RecordedEvent } from '@shop/eventsourcing';
+import type { DocumentProjection } from '@shop/eventsourcing/postgres';
 import type { Queryable } from '@shop/platform/postgres/pool';
 import { USER_STREAM_TYPE, userEventCodec } from '../domain/events.js';
 import { open } from '../personal-data/sealing.js';

@@ -10,7 +10,6 @@ const recorded = (type: string, data: unknown): RecordedEvent => ({
   streamType: 'user',
   version,
   position: version,
-  transactionId: '1',
   occurredAt: `2026-01-01T00:00:0${version % 10}.000Z`,
   data,
   metadata: {},

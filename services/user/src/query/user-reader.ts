@@ -1,4 +1,4 @@
-import type { VersionWaiter, WaitOutcome } from '@shop/eventsourcing';
+import type { VersionWaiter, WaitOutcome } from '@shop/eventsourcing/postgres';
 import type { Queryable } from '@shop/platform/postgres/pool';
 import { loadUserViews, toUserView, USER_READ_SCHEMA, type UserView } from '../projector/user-view.js';
 

@@ -3,7 +3,8 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Kafka } from 'kafkajs';
 import pg from 'pg';
 import { cartView, type CartView } from '@shop/cart';
-import { PostgresEventStore, type RecordedEvent } from '@shop/eventsourcing';
+import type { RecordedEvent } from '@shop/eventsourcing';
+import { PostgresEventStore } from '@shop/eventsourcing/postgres';
 import { waitFor } from '@shop/testing';
 import { urls } from '@shop/tools/topology';
 

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { ErrorCode, NatsError } from 'nats';
-import { isTransient } from '@shop/eventsourcing';
+import { isTransient } from '@shop/eventsourcing/kafka';
 import { isNatsUnavailable, NatsFlushTimeoutError } from './nats-status-publisher.js';
 
 test('a lost or refused NATS connection, or a flush that never came back, is worth retrying', (t) => {

@@ -1,7 +1,8 @@
 import type { Kafka } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import { OrderCancelled, OrderFailed, OrderStockReserved } from '@shop/contracts/shop/order/v1/events';
-import { startReactor, type Processor, type Reaction, type RecordedEvent } from '@shop/eventsourcing';
+import type { RecordedEvent } from '@shop/eventsourcing';
+import { startReactor, type Processor, type Reaction } from '@shop/eventsourcing/kafka';
 import { ValidationError } from '@shop/platform/errors';
 import { isUuid } from '@shop/platform/ids';
 import type { Logger } from '@shop/platform/log';

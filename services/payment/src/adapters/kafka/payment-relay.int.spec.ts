@@ -1,7 +1,8 @@
 import test from 'ava';
 import { randomUUID } from 'node:crypto';
 import { PaymentRequested, PaymentSucceeded } from '@shop/contracts/shop/payment/v1/events';
-import { Doorbell, fromKafkaValue, type Relay } from '@shop/eventsourcing';
+import { Doorbell } from '@shop/eventsourcing';
+import { fromKafkaValue, type Relay } from '@shop/eventsourcing/kafka';
 import { newId, systemClock } from '@shop/platform/ids';
 import { createMetrics } from '@shop/platform/metrics';
 import type { Pool } from '@shop/platform/postgres/pool';

@@ -1,6 +1,7 @@
 import type { Kafka } from 'kafkajs';
 import type { Registry } from 'prom-client';
-import { startRelay, type Doorbell, type Relay } from '@shop/eventsourcing';
+import type { Doorbell } from '@shop/eventsourcing';
+import { startRelay, type Relay } from '@shop/eventsourcing/kafka';
 import type { Logger } from '@shop/platform/log';
 import type { Pool } from '@shop/platform/postgres/pool';
 import { PAYMENT_STREAM_TYPE } from '../../domain/events.js';

@@ -6,7 +6,8 @@ import type { Registry } from 'prom-client';
 import { OrderCancelled, OrderConfirmed, OrderFailed, OrderPaid, OrderPlaced, OrderStockReserved } from '@shop/contracts/shop/order/v1/events';
 import { OrderStatus, type OrderLine } from '@shop/contracts/shop/order/v1/order';
 import { ReportServiceClient, type GetSalesReportRequest, type GetSalesReportResponse } from '@shop/contracts/shop/reports/v1/reports';
-import { toKafkaMessage, type Processor, type RecordedEvent } from '@shop/eventsourcing';
+import type { RecordedEvent } from '@shop/eventsourcing';
+import { toKafkaMessage, type Processor } from '@shop/eventsourcing/kafka';
 import { insecure, promiseClient, type PromiseClient } from '@shop/platform/grpc/client';
 import type { GrpcServer } from '@shop/platform/grpc/server';
 import { FIELD_TRAILER } from '@shop/platform/grpc/status';
@@ -60,7 +61,6 @@ const event = (type: string, orderId: string, version: number, occurredAt: strin
   streamType: 'order',
   version,
   position: 0,
-  transactionId: '0',
   occurredAt,
   data,
   metadata: {},

@@ -1,0 +1,20 @@
+/**
+ * @shop/eventsourcing/postgres: the Postgres event store adapter, and the runtime of read
+ * models kept in Postgres (apply with per-stream checkpoints, schema, rebuild from any
+ * event store, read-your-writes waiting). Loads pg, not kafkajs.
+ */
+export {
+  PostgresEventStore,
+  eventStoreMigrations,
+  readAllFrom,
+  encodeCheckpoint,
+  decodeCheckpoint,
+  DEFAULT_MAX_EVENT_BYTES,
+  type PostgresCheckpoint,
+  type PostgresTx,
+  type PostgresInTransaction,
+} from './postgres/store.js';
+export { applyEvents, runtimeDdl, migrateProjection } from './apply.js';
+export { rebuildProjection, type RebuildResult } from './rebuild.js';
+export { VersionWaiter, listenerFor, notifyChanged, readModelChannel, type VersionWaiterOptions, type WaitOutcome } from './read-model.js';
+export type { DocumentProjection } from './projection.js';
