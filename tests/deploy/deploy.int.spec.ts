@@ -17,8 +17,11 @@ import { parseAllDocuments } from 'yaml';
 import { ConfigError, loadConfig } from '@shop/platform/config';
 import { repoRoot } from '@shop/tools/topology';
 import { envoyBinary } from '@shop/tools/install/envoy';
-import { absolute, deployEnvoyConfigs, renderCommand } from '../../tools/deploy/envoy-configs.js';
+import { deployEnvoyConfigs } from '../../tools/deploy/envoy-configs.js';
 import { containerPorts, deployedGrpcServices, serviceCallers } from '../../tools/deploy/topology.js';
+import { containerArgs } from '../../tools/deploy/image.js';
+import { processes } from '../../tools/catalog/catalog.js';
+import { generateCommand, generatedFiles, repoRoot as catalogRoot } from '../../tools/catalog/generated.js';
 import { hadolintBinary, installValidators, kubernetesValidateBinary } from '../../tools/deploy/install-validator.js';
 import { composeDockerConfig, installComposePlugin } from '../../tools/deploy/install-compose.js';
 
@@ -66,8 +69,18 @@ async function withKustomization<T>(lines: (rel: (p: string) => string) => strin
   }
 }
 
-/** The service databases of init-databases.sql, each with its role shop_<name>. */
-const serviceDatabases = ['product', 'order', 'cart', 'user', 'payment', 'reports'];
+/** The service databases of the catalog (init-databases.sql creates each with its role shop_<name>). */
+const serviceDatabases = [...new Set(processes().flatMap((p) => (p.database ? [p.database] : [])))];
+
+/**
+ * The source entry of a container's first argument: the catalog's process whose
+ * containerArgs (tools/deploy/image.ts: the source or the compiled entry) it is.
+ */
+function sourceEntryOf(arg: string | undefined): string {
+  const p = processes().find((x) => containerArgs(x.entry)[0] === arg);
+  if (!p) throw new Error(`${arg} is the container argument of no process in tools/catalog/catalog.ts`);
+  return p.entry;
+}
 
 /** A production overlay as k8s/README.md step 3 shows it: every secret generated. */
 function productionOverlay(pem: string) {
@@ -125,8 +138,8 @@ function processEnv(c: any, objects: K8sObject[]): Record<string, string> {
 }
 
 /** Every process reads its environment through the config.ts beside its entry file (STYLE.md). */
-async function configSchemaOf(entry: string): Promise<Parameters<typeof loadConfig>[0]> {
-  const file = path.join(repoRoot, path.dirname(entry), 'config.ts');
+async function configSchemaOf(arg: string): Promise<Parameters<typeof loadConfig>[0]> {
+  const file = path.join(repoRoot, path.dirname(sourceEntryOf(arg)), 'config.ts');
   const mod = (await import(pathToFileURL(file).href)) as { configSchema?: Parameters<typeof loadConfig>[0] };
   if (!mod.configSchema) throw new Error(`${file} exports no configSchema`);
   return mod.configSchema;
@@ -165,7 +178,7 @@ test('the minikube overlay renders, everything in namespace shop, the Shop image
     // The overlay patches containers/0: the Shop container must be the first.
     t.is(podSpec(w).containers[0].name, c.name, `${where}: the Shop image's container must come first`);
     const entry = c.args?.[0];
-    t.truthy(entry && existsSync(path.join(repoRoot, entry)), `${where}: entry file ${entry} does not exist`);
+    t.notThrows(() => sourceEntryOf(entry), `${where}: ${entry} is no process's entry`);
   }
   for (const o of workloads(objects)) {
     for (const c of allContainers(o)) t.not(c.image, 'shop', `${o.metadata.name}/${c.name}: image without the overlay's tag`);
@@ -402,10 +415,12 @@ for (const rendered of deployEnvoyConfigs()) {
 
 // (d) ------------------------------------------------------------------------------------
 
-test('the committed Envoy configs are what the generator renders', (t) => {
-  for (const rendered of deployEnvoyConfigs()) {
-    const committed = existsSync(absolute(rendered)) ? readFileSync(absolute(rendered), 'utf8') : undefined;
-    t.true(committed === rendered.text, `${rendered.file} differs from envoy/src/config.ts + tools/deploy/topology.ts: run ${renderCommand}`);
+test('the committed manifests, Envoy configs and docker-compose.yml are what the catalog renders', (t) => {
+  t.is(catalogRoot, repoRoot);
+  for (const rendered of generatedFiles()) {
+    const file = path.join(repoRoot, rendered.file);
+    const committed = existsSync(file) ? readFileSync(file, 'utf8') : undefined;
+    t.true(committed === rendered.text, `${rendered.file} differs from tools/catalog: run ${generateCommand}`);
   }
 });
 
@@ -465,7 +480,7 @@ async function dockerCompose(t: { log: (...v: unknown[]) => void }): Promise<(ar
     for (const [name, s] of Object.entries(services).filter(([, s]) => s.image === shopImage)) {
       t.true(s.read_only, `${name}: read_only`);
       t.is(s.user, '10001:10001', `${name}: user`);
-      t.true(existsSync(path.join(repoRoot, s.command[0])), `${name}: entry file ${s.command[0]}`);
+      t.notThrows(() => sourceEntryOf(s.command[0]), `${name}: ${s.command[0]} is no process's entry`);
     }
     for (const [name, s] of Object.entries(services).filter(([, s]) => s.image === shopImage)) {
       const schema = await configSchemaOf(s.command[0]);
@@ -478,6 +493,20 @@ async function dockerCompose(t: { log: (...v: unknown[]) => void }): Promise<(ar
         const port = deployedGrpcServices.find((s) => s.name === callee)!.envoyPort;
         t.true(addresses.includes(`envoy:${port}`), `${caller} calls ${callee} through envoy:${port}`);
       }
+    }
+    // Envoy before the BFF (the BFF is ready once it has listed revocations through Envoy); NATS healthy first.
+    t.like(services.bff.depends_on, { nats: { condition: 'service_healthy' }, envoy: { condition: 'service_healthy' } });
+    t.truthy(services.nats.healthcheck?.test, 'NATS has a healthcheck the BFF can wait for');
+    t.falsy(services.envoy.depends_on?.bff, 'Envoy does not wait for the BFF, which waits for it');
+    // Pools, heap and limits are the catalog's in both deployments.
+    const k8s = workloads((await kustomize('k8s/base')).objects);
+    for (const [name, s] of Object.entries(services).filter(([, s]) => s.image === shopImage)) {
+      const c = podSpec(k8s.find((w) => w.metadata.name === name)!).containers[0];
+      const env = envOf(c);
+      for (const v of ['DATABASE_POOL_MAX', 'NODE_OPTIONS']) t.is(s.environment[v], env[v], `${name}: ${v} in compose and k8s`);
+      // compose config answers bytes; Kubernetes says 384Mi.
+      const mebibytes = (q: string | number) => (/^\d+$/.test(String(q)) ? Number(q) / 2 ** 20 : Number.parseInt(String(q), 10));
+      t.is(mebibytes(s.deploy?.resources?.limits?.memory), mebibytes(c.resources.limits.memory), `${name}: memory limit in compose and k8s`);
     }
     const envoyMount = services.envoy.volumes.find((v: any) => v.target === '/etc/envoy/envoy.yaml');
     t.is(path.relative(repoRoot, envoyMount.source), 'tools/deploy/compose/envoy.yaml');

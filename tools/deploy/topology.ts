@@ -1,59 +1,38 @@
 /**
- * Where things run in a container deployment (docker-compose.yml and k8s/), as data.
+ * Where things run in a container deployment (docker-compose.yml and k8s/), as the Envoy
+ * generator sees it, derived from the process catalog (tools/catalog/catalog.ts).
  *
  * Unlike the local stack (tools/stack/topology.ts), every process has its own network
  * namespace here, so every gRPC service listens on the same ports and nothing moves
  * with SHOP_PORT_OFFSET: the rendered files must not depend on the environment of
- * whoever renders them. Only the Envoy next to the BFF needs one port per service
- * (one egress listener each, all on the BFF pod's loopback); those keep the local
- * stack's numbers so that "product via Envoy is 21051" holds everywhere.
- *
- * Adding a service: one line in `deployedGrpcServices`, then
- * `node --import tsx tools/deploy/render-envoy.ts` (see k8s/README.md).
+ * whoever renders them. Only the Envoy next to a caller needs one port per service
+ * (one egress listener each, on the pod's loopback); those keep the local stack's
+ * numbers so that "product via Envoy is 21051" holds everywhere.
  */
 import type { EnvoyTopology, GrpcRoute } from '@shop/envoy';
 import { ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER } from '@shop/platform/auth';
+import { catalog, containerPorts, grpcProcesses, processes } from '../catalog/catalog.js';
 
-/** Ports inside every container (the same in compose and in Kubernetes). */
-export const containerPorts = {
-  /** GRPC_PORT of every gRPC service. */
-  grpc: 50051,
-  /** HTTP_PORT of every process: /metrics, /healthz, /readyz. */
-  ops: 9090,
-  /** PORT of the BFF (GraphQL), reached through the Envoy edge. */
-  bff: 4000,
-  /** The public edge (Envoy), published on the host as 8080 too. */
-  edge: 8080,
-  /** Envoy admin; bound to 127.0.0.1 by the generator, never exposed. */
-  envoyAdmin: 9901,
-} as const;
+export { containerPorts };
 
 export interface DeployedGrpcService {
   /** Process, Service and Envoy cluster name; the Kubernetes Service and compose service are named so. */
   name: string;
-  /** Envoy egress listener the BFF calls this service through (127.0.0.1:PORT in the BFF pod). */
+  /** Envoy egress listener callers reach this service through (127.0.0.1:PORT in a caller's pod). */
   envoyPort: number;
   /** Route deadline when the caller sets none (generator default: 10 s). */
   timeoutMs?: number;
-  /**
-   * False for a service the BFF has no client of (payment: driven by Kafka). Its Envoy
-   * listener exists all the same (grpcurl through the BFF pod, a client added later), but
-   * the BFF gets no <NAME>_GRPC_ADDR for it. Default true.
-   */
-  calledByBff?: boolean;
+  /** Whether the BFF has a client of it (in the bff entry's calls); its Envoy routes to every service regardless. */
+  calledByBff: boolean;
 }
 
-/** gRPC services that have a Deployment (k8s/base/<name>/) and a compose service today. */
-export const deployedGrpcServices: DeployedGrpcService[] = [
-  { name: 'product', envoyPort: 21051 },
-  { name: 'order', envoyPort: 21052 },
-  { name: 'cart-command', envoyPort: 21053 },
-  { name: 'cart-query', envoyPort: 21054 },
-  { name: 'user-command', envoyPort: 21055 },
-  { name: 'user-query', envoyPort: 21056 },
-  { name: 'payment', envoyPort: 21057, calledByBff: false },
-  { name: 'reports', envoyPort: 21058 },
-];
+/** Every gRPC service of the catalog. */
+export const deployedGrpcServices: DeployedGrpcService[] = grpcProcesses().map((s) => ({
+  name: s.name,
+  envoyPort: s.localPorts.envoy!,
+  ...(s.route?.timeoutMs === undefined ? {} : { timeoutMs: s.route.timeoutMs }),
+  calledByBff: (catalog.bff.calls as string[]).includes(s.name),
+}));
 
 /**
  * Access tokens the Envoy edge checks (jwt_authn; keys from the BFF's
@@ -63,15 +42,17 @@ export const deployedGrpcServices: DeployedGrpcService[] = [
 export const edgeJwt = { issuer: ACCESS_TOKEN_ISSUER, audience: ACCESS_TOKEN_AUDIENCE } as const;
 
 /**
- * Processes other than the BFF that call gRPC services, and which ones. In Kubernetes
- * each gets an Envoy sidecar of its own with one egress listener per callee, on the
- * same port as in the BFF pod (product: 127.0.0.1:21051), so every service-to-service
- * call goes through Envoy as the design says. Its config: k8s/base/<caller>/envoy.yaml.
+ * Processes other than the BFF that call gRPC services, and which ones (their catalog
+ * "calls"). In Kubernetes each gets an Envoy sidecar of its own with one egress listener
+ * per callee, on the same port as in the BFF pod (product: 127.0.0.1:21051), so every
+ * service-to-service call goes through Envoy as the design says. Its config:
+ * k8s/base/<caller>/envoy.yaml.
  */
-export const serviceCallers: Record<string, string[]> = {
-  'cart-command': ['product'],
-  order: ['product'],
-};
+export const serviceCallers: Record<string, string[]> = Object.fromEntries(
+  processes()
+    .filter((p) => p.kind !== 'bff' && (p.calls ?? []).length > 0)
+    .map((p) => [p.name, p.calls!]),
+);
 
 const routes = (services = deployedGrpcServices): GrpcRoute[] =>
   services.map((s) => ({

@@ -2,8 +2,9 @@
  * The one place that knows the local stack's ports and paths.
  *
  * Infrastructure servers, the application processes and Envoy all take their ports
- * from here; the Envoy config generator and the tests read it too. Every port can be
- * moved with SHOP_PORT_OFFSET (added to all of them) so that a second stack can run
+ * from here (the processes' numbers from the process catalog, tools/catalog/catalog.ts);
+ * the Envoy config generator and the tests read it too. Every port can be moved with
+ * SHOP_PORT_OFFSET (added to all of them) so that a second stack can run
  * beside the first on one machine.
  *
  * All ports sit below 32768, outside Linux's range for automatic outgoing ports
@@ -12,6 +13,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { catalog, grpcProcesses, processes, type Catalog, type ProcessName } from '../catalog/catalog.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -19,7 +21,9 @@ export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)
 export const stackDir = process.env.SHOP_STACK_DIR ?? path.join(repoRoot, '.stack');
 
 const offset = Number.parseInt(process.env.SHOP_PORT_OFFSET ?? '0', 10) || 0;
-const p = (port: number) => port + offset;
+/** A catalog port of the local stack, moved by SHOP_PORT_OFFSET. */
+export const localPort = (port: number) => port + offset;
+const p = localPort;
 
 export const infraPorts = {
   postgres: p(15432),
@@ -60,23 +64,23 @@ export interface GrpcServiceTopology {
   httpPort: number;
 }
 
-export const grpcServices: GrpcServiceTopology[] = [
-  { name: 'product', services: ['shop.product.v1.ProductService'], grpcPort: p(20051), envoyPort: p(21051), httpPort: p(9451) },
-  { name: 'order', services: ['shop.order.v1.OrderService'], grpcPort: p(20052), envoyPort: p(21052), httpPort: p(9452) },
-  { name: 'cart-command', services: ['shop.cart.v1.CartCommandService'], grpcPort: p(20053), envoyPort: p(21053), httpPort: p(9453) },
-  { name: 'cart-query', services: ['shop.cart.v1.CartQueryService'], grpcPort: p(20054), envoyPort: p(21054), httpPort: p(9454) },
-  { name: 'user-command', services: ['shop.user.v1.UserCommandService'], grpcPort: p(20055), envoyPort: p(21055), httpPort: p(9455) },
-  { name: 'user-query', services: ['shop.user.v1.UserQueryService'], grpcPort: p(20056), envoyPort: p(21056), httpPort: p(9456) },
-  { name: 'payment', services: ['shop.payment.v1.PaymentService'], grpcPort: p(20057), envoyPort: p(21057), httpPort: p(9457) },
-  { name: 'reports', services: ['shop.reports.v1.ReportService'], grpcPort: p(20058), envoyPort: p(21058), httpPort: p(9458) },
-];
+/** From the process catalog (tools/catalog/catalog.ts), in the order of their ports. */
+export const grpcServices: GrpcServiceTopology[] = grpcProcesses().map((s) => ({
+  name: s.name,
+  services: s.services ?? [],
+  grpcPort: p(s.localPorts.grpc!),
+  envoyPort: p(s.localPorts.envoy!),
+  httpPort: p(s.localPorts.ops),
+}));
+
+type WorkerName = { [K in ProcessName]: Catalog[K]['kind'] extends 'worker' ? K : never }[ProcessName];
 
 /** Processes without a gRPC port of their own (consumers): their ops HTTP port. */
-export const workers = {
-  'cart-projector': { httpPort: p(9460) },
-  'user-projector': { httpPort: p(9461) },
-  notifications: { httpPort: p(9462) },
-} as const;
+export const workers = Object.fromEntries(
+  processes()
+    .filter((x) => x.kind === 'worker')
+    .map((x) => [x.name, { httpPort: p(x.localPorts.ops) }]),
+) as { readonly [K in WorkerName]: { readonly httpPort: number } };
 
-export const bffPort = p(4000);
-export const bffHttpMetricsPort = p(9440);
+export const bffPort = p(catalog.bff.localPorts.http);
+export const bffHttpMetricsPort = p(catalog.bff.localPorts.ops);

@@ -1,0 +1,96 @@
+/**
+ * A process's environment in each target, from its catalog entry. One function for all
+ * three, so that a variable added for one target is visibly absent or different in the others.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { containerPorts, defaults, envoyPortOf, addressVariable, infrastructure, secrets, valueFor, type ProcessEntry, type SecretName, type Target } from './catalog.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** A variable: a literal, or (Kubernetes) a key of a Secret. */
+export type EnvVar = { name: string; value: string } | { name: string; secretKeyRef: { name: string; key: string; optional?: boolean } };
+
+/** What only the local stack knows: its ports (moved by SHOP_PORT_OFFSET), addresses and generated secrets. */
+export interface LocalContext {
+  port: (n: number) => number;
+  kafkaBrokers: string;
+  natsUrl: string;
+  databaseUrl: (database: string) => string;
+  secret: (name: SecretName) => string;
+  logLevel: string;
+}
+
+export type Context = { target: 'local'; local: LocalContext } | { target: 'compose' | 'k8s' };
+
+/** The value compose interpolates: the variable from the shell or .env, else the development-only default. */
+function composeSecret(name: SecretName): string | undefined {
+  const c = (secrets[name] as { compose?: { variable: string; development?: string; developmentFile?: string } }).compose;
+  if (!c) return undefined;
+  const development = c.developmentFile ? readFileSync(path.join(repoRoot, c.developmentFile), 'utf8').trim() : c.development;
+  return `\${${c.variable}:-${development}}`;
+}
+
+/** The compose variable holding a database role's password, which Postgres creates the role with too. */
+export const databasePasswordVariable = (database: string) => `${database.toUpperCase()}_DB_PASSWORD`;
+export const composeDatabasePassword = (database: string) => `\${${databasePasswordVariable(database)}:-development-only-${database}}`;
+
+export function environment(p: ProcessEntry, ctx: Context): EnvVar[] {
+  const { target } = ctx;
+  const local = ctx.target === 'local' ? ctx.local : undefined;
+  const container = target !== 'local';
+  const vars: EnvVar[] = [];
+  const add = (name: string, value: string | undefined) => {
+    if (value !== undefined) vars.push({ name, value });
+  };
+
+  // What every process shares. SHOP_ENVIRONMENT=development accepts the development-only
+  // secrets; k8s/base is production (the minikube overlay sets it).
+  if (local) add('NODE_ENV', 'development');
+  if (target !== 'k8s') add('SHOP_ENVIRONMENT', 'development');
+  for (const s of p.secrets ?? []) {
+    if (target === 'k8s') vars.push({ name: s, secretKeyRef: { name: secrets[s].k8s.secret, key: secrets[s].k8s.key, ...('optional' in secrets[s].k8s ? { optional: true } : {}) } });
+    else add(s, local ? local.secret(s) : composeSecret(s));
+  }
+  if (p.kind === 'grpc-service') add('GRPC_PORT', String(local ? local.port(p.localPorts.grpc!) : containerPorts.grpc));
+  if (p.kind === 'bff') add('PORT', String(local ? local.port(p.localPorts.http!) : containerPorts.bff));
+  add('HTTP_PORT', String(local ? local.port(p.localPorts.ops) : containerPorts.ops));
+  // Each container's network is its boundary: listen on every interface (loopback otherwise).
+  if (container) add('LISTEN_HOST', '0.0.0.0');
+  add('LOG_LEVEL', local ? local.logLevel : 'info');
+
+  if (p.database) {
+    const db = p.database;
+    if (local) add('DATABASE_URL', local.databaseUrl(db));
+    else if (target === 'compose') add('DATABASE_URL', `postgres://shop_${db}:${composeDatabasePassword(db)}@postgres:${infrastructure.postgres.port}/${db}`);
+    else {
+      // The database's own role (k8s/base/postgres/init-databases.sql); $(DATABASE_PASSWORD) is expanded by the kubelet.
+      vars.push({ name: 'DATABASE_PASSWORD', secretKeyRef: { name: `database-${db}`, key: 'DATABASE_PASSWORD' } });
+      add('DATABASE_URL', `postgres://shop_${db}:$(DATABASE_PASSWORD)@postgres:${infrastructure.postgres.port}/${db}`);
+    }
+    if (container) add('DATABASE_POOL_MAX', String(defaults.databasePoolMax));
+  }
+  if (p.uses.includes('kafka')) add('KAFKA_BROKERS', local ? local.kafkaBrokers : `kafka:${infrastructure.kafka.port}`);
+  if (p.uses.includes('nats')) add('NATS_URL', local ? local.natsUrl : `nats://nats:${infrastructure.nats.port}`);
+  // Every call goes through Envoy: the local Envoy, compose's envoy service, or the pod's sidecar.
+  for (const callee of p.calls ?? []) {
+    const port = envoyPortOf(callee);
+    add(addressVariable(callee), local ? `127.0.0.1:${local.port(port)}` : target === 'compose' ? `envoy:${port}` : `127.0.0.1:${port}`);
+  }
+  for (const [name, v] of Object.entries(p.env ?? {})) add(name, valueFor(v, target));
+  if (container) add('NODE_OPTIONS', `--max-old-space-size=${defaults.heapMb}`);
+  return vars;
+}
+
+/** The environment as a plain map (local and compose have no Secret references). */
+export function envRecord(p: ProcessEntry, ctx: Context): Record<string, string> {
+  return Object.fromEntries(
+    environment(p, ctx).map((v) => {
+      if (!('value' in v)) throw new Error(`${v.name}: a Secret reference has no value in ${ctx.target}`);
+      return [v.name, v.value];
+    }),
+  );
+}
+
+export type { Target };

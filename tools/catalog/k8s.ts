@@ -1,0 +1,232 @@
+/**
+ * k8s/base/<process>/ and the per-process NetworkPolicies, from the catalog.
+ *
+ * Every Shop pod: non-root (the image's user 10001), no service-account token, no Service
+ * links (PRODUCT_PORT=tcp://… would clash with configuration read from the environment),
+ * read-only root filesystem with an emptyDir on /tmp (libraries may use os.tmpdir()), all
+ * capabilities dropped, resources and probes. The Shop image's container comes first (the
+ * minikube overlay patches containers/0); an Envoy sidecar is a native sidecar (an init
+ * container with restartPolicy Always, Kubernetes >= 1.29): listening before the process
+ * starts, stopped only after it has drained.
+ */
+import { containerArgs, infraImages, shopImage } from '../deploy/image.js';
+import { containerPorts, defaults, infrastructure, processes, type ProcessEntry } from './catalog.js';
+import { environment } from './env.js';
+
+type Obj = Record<string, unknown>;
+type Named = ProcessEntry & { name: string };
+
+const labels = (p: Named) => ({ 'app.kubernetes.io/name': p.name, 'app.kubernetes.io/component': p.kind });
+
+const restricted = { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } };
+
+/** Envoy's /ready on its admin port (127.0.0.1 only, hence exec; the image has bash but no curl); LIVE once the listeners are up. */
+const envoyReady = { exec: { command: ['bash', '-c', `exec 3<>/dev/tcp/127.0.0.1/${containerPorts.envoyAdmin} && printf 'GET /ready HTTP/1.0\\r\\n\\r\\n' >&3 && grep -q LIVE <&3`] } };
+
+/** Whether the pod has an Envoy sidecar: the BFF (the edge) and every process that calls a service. */
+export const hasEnvoySidecar = (p: Named) => p.kind === 'bff' || (p.calls ?? []).length > 0;
+
+function envoySidecar(p: Named): Obj {
+  const edge = p.kind === 'bff';
+  return {
+    name: 'envoy',
+    image: infraImages.envoy,
+    restartPolicy: 'Always',
+    // Straight to the binary: the image's entrypoint switches users with su-exec, which needs
+    // root. Hot restart (restarting in place) is never used in a pod; disabling it also avoids its shared memory.
+    command: ['/usr/local/bin/envoy'],
+    args: ['-c', '/etc/envoy/envoy.yaml', '--disable-hot-restart', '--log-level', 'warn'],
+    ...(edge
+      ? {
+          ports: [{ name: 'edge', containerPort: containerPorts.edge }],
+          startupProbe: { tcpSocket: { port: containerPorts.edge }, periodSeconds: 1, failureThreshold: 30 },
+          // Through the edge to the BFF's /healthz: ready means a client request would reach the BFF.
+          readinessProbe: { httpGet: { path: '/healthz', port: containerPorts.edge }, periodSeconds: 5, timeoutSeconds: 3 },
+          livenessProbe: { tcpSocket: { port: containerPorts.edge }, periodSeconds: 10, failureThreshold: 3 },
+        }
+      : {
+          startupProbe: { ...envoyReady, periodSeconds: 1, failureThreshold: 30 },
+          readinessProbe: { ...envoyReady, periodSeconds: 10, timeoutSeconds: 3 },
+          livenessProbe: { ...envoyReady, periodSeconds: 20, timeoutSeconds: 3, failureThreshold: 3 },
+        }),
+    resources: defaults.envoyResources,
+    securityContext: restricted,
+    volumeMounts: [
+      { name: 'envoy-config', mountPath: '/etc/envoy', readOnly: true },
+      { name: 'tmp', mountPath: '/tmp' },
+    ],
+  };
+}
+
+/**
+ * Probes by kind. gRPC service: a native gRPC startup probe on the standard health service
+ * (allowing for migrations and for Postgres and Kafka to come up first); readiness from
+ * /readyz (its checks, 503 as soon as shutdown begins); liveness only asks whether the
+ * process runs (/healthz): gRPC health follows readiness, and a database outage must not
+ * restart every pod into a crash loop. BFF: the startup probe asks the GraphQL port itself,
+ * since the ops server starts first. Worker: it exits when it cannot reach its
+ * infrastructure at start, so no startup probe.
+ */
+function probes(p: Named): Obj {
+  const readiness = { readinessProbe: { httpGet: { path: '/readyz', port: 'http-ops' }, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 2 } };
+  const liveness = { livenessProbe: { httpGet: { path: '/healthz', port: 'http-ops' }, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 } };
+  // Let endpoint removal reach Envoy (and the Service) before the server stops taking calls.
+  const preStop = { lifecycle: { preStop: { exec: { command: ['sleep', '5'] } } } };
+  switch (p.kind) {
+    case 'grpc-service':
+      return { startupProbe: { grpc: { port: containerPorts.grpc }, periodSeconds: 2, failureThreshold: 90 }, ...readiness, ...liveness, ...preStop };
+    case 'bff':
+      return { startupProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 1, failureThreshold: 60 }, ...readiness, ...liveness, ...preStop };
+    case 'worker':
+      return { ...readiness, ...liveness };
+  }
+}
+
+function ports(p: Named) {
+  const own = p.kind === 'grpc-service' ? [{ name: 'grpc', containerPort: containerPorts.grpc }] : p.kind === 'bff' ? [{ name: 'http', containerPort: containerPorts.bff }] : [];
+  return [...own, { name: 'http-ops', containerPort: containerPorts.ops }];
+}
+
+export function deployment(p: Named): Obj {
+  const sidecar = hasEnvoySidecar(p);
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: p.name, labels: labels(p) },
+    spec: {
+      replicas: p.replicas ?? defaults.replicas,
+      selector: { matchLabels: { 'app.kubernetes.io/name': p.name } },
+      template: {
+        metadata: {
+          labels: labels(p),
+          annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(containerPorts.ops), 'prometheus.io/path': '/metrics' },
+        },
+        spec: {
+          automountServiceAccountToken: false,
+          enableServiceLinks: false,
+          // preStop (5 s) + the process's own drain (SHUTDOWN_TIMEOUT_MS, 10 s) + margin (and Envoy's stop after it).
+          terminationGracePeriodSeconds: 30,
+          securityContext: { runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, seccompProfile: { type: 'RuntimeDefault' } },
+          ...(sidecar ? { initContainers: [envoySidecar(p)] } : {}),
+          containers: [
+            {
+              name: p.name,
+              image: shopImage,
+              imagePullPolicy: 'IfNotPresent',
+              args: containerArgs(p.entry),
+              env: environment(p, { target: 'k8s' }).map((v) => ('value' in v ? v : { name: v.name, valueFrom: { secretKeyRef: v.secretKeyRef } })),
+              ports: ports(p),
+              ...probes(p),
+              resources: p.resources ?? defaults.resources,
+              securityContext: restricted,
+              volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+            },
+          ],
+          volumes: [...(sidecar ? [{ name: 'envoy-config', configMap: { name: `${p.name}-envoy` } }] : []), { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } }],
+        },
+      },
+    },
+  };
+}
+
+/**
+ * A gRPC service's Service is headless: its name resolves to every ready pod, so a caller's
+ * Envoy (STRICT_DNS) sees each replica as its own host, balances requests across them and
+ * health-checks and ejects them one by one; through a ClusterIP one long-lived HTTP/2
+ * connection would pin all traffic to a single pod. The BFF's Service is the public entry
+ * point: Envoy's edge listener (a number as targetPort: the port belongs to a sidecar, and
+ * not every Kubernetes version resolves names there).
+ */
+export function service(p: Named): Obj | undefined {
+  const meta = { name: p.name, labels: labels(p) };
+  const selector = { 'app.kubernetes.io/name': p.name };
+  if (p.kind === 'grpc-service') {
+    return { apiVersion: 'v1', kind: 'Service', metadata: meta, spec: { clusterIP: 'None', selector, ports: [{ name: 'grpc', port: containerPorts.grpc, targetPort: 'grpc', appProtocol: 'kubernetes.io/h2c' }] } };
+  }
+  if (p.kind === 'bff') return { apiVersion: 'v1', kind: 'Service', metadata: meta, spec: { selector, ports: [{ name: 'http', port: containerPorts.edge, targetPort: containerPorts.edge }] } };
+  return undefined;
+}
+
+export function kustomization(p: Named): Obj {
+  return {
+    apiVersion: 'kustomize.config.k8s.io/v1beta1',
+    kind: 'Kustomization',
+    resources: ['deployment.yaml', ...(service(p) ? ['service.yaml'] : [])],
+    // The name gets a content hash, so a new Envoy config rolls the pods.
+    ...(hasEnvoySidecar(p) ? { configMapGenerator: [{ name: `${p.name}-envoy`, files: ['envoy.yaml'] }] } : {}),
+  };
+}
+
+const to = (name: string, port: number) => ({ to: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': name } } }], ports: [{ protocol: 'TCP', port }] });
+
+/**
+ * A process's own NetworkPolicy: egress to what it uses and calls (under default-deny,
+ * nothing else). Ingress of servers is in the hand-written grpc-services.yaml,
+ * infrastructure.yaml and metrics.yaml. The BFF's Envoy has a listener for, and
+ * health-checks, every gRPC service, so it may reach them all (by label); its edge takes
+ * clients from anywhere (NodePort, port-forward, an ingress controller).
+ */
+export function networkPolicy(p: Named): Obj {
+  const egress = [
+    ...(p.database ? [to('postgres', infrastructure.postgres.port)] : []),
+    ...(['kafka', 'nats'] as const).filter((i) => p.uses.includes(i)).map((i) => to(i, infrastructure[i].port)),
+    ...(p.kind === 'bff'
+      ? [{ to: [{ podSelector: { matchLabels: { 'app.kubernetes.io/component': 'grpc-service' } } }], ports: [{ protocol: 'TCP', port: containerPorts.grpc }] }]
+      : (p.calls ?? []).map((callee) => to(callee, containerPorts.grpc))),
+  ];
+  const ingress = p.kind === 'bff' ? [{ ports: [{ protocol: 'TCP', port: containerPorts.edge }] }] : undefined;
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name: p.name },
+    spec: {
+      podSelector: { matchLabels: { 'app.kubernetes.io/name': p.name } },
+      policyTypes: ingress ? ['Ingress', 'Egress'] : ['Egress'],
+      ...(ingress ? { ingress } : {}),
+      egress,
+    },
+  };
+}
+
+/** The policies written by hand (k8s/components/network-policies/): the defaults and the servers' ingress. */
+export const staticPolicies = ['default-deny.yaml', 'dns.yaml', 'infrastructure.yaml', 'grpc-services.yaml', 'metrics.yaml'];
+
+/** The component's kustomization, with the flows it allows spelt out for a reader. */
+export function networkPolicyKustomization(): { comment: string; value: Obj } {
+  const flows = processes().map((p) => {
+    const targets = [
+      ...(p.database ? [`postgres:${infrastructure.postgres.port}`] : []),
+      ...(['kafka', 'nats'] as const).filter((i) => p.uses.includes(i)).map((i) => `${i}:${infrastructure[i].port}`),
+      ...(p.kind === 'bff' ? [`every grpc-service pod:${containerPorts.grpc} (its Envoy)`] : (p.calls ?? []).map((c) => `${c}:${containerPorts.grpc} (its Envoy sidecar)`)),
+    ];
+    return `  ${p.name.padEnd(20)} -> ${targets.join(', ')}`;
+  });
+  const comment = [
+    'Opt-in NetworkPolicies: deny everything in the namespace, then allow only the flows',
+    'Shop uses. Enable it in an overlay:',
+    '  components:',
+    '    - ../../components/network-policies',
+    'It needs a CNI that enforces NetworkPolicy (minikube: `minikube start --cni=calico`);',
+    'without one the policies are accepted and silently ignored.',
+    '',
+    'The flows (each process\'s egress is its own file, generated from the catalog):',
+    `  ${'anyone'.padEnd(20)} -> bff:${containerPorts.edge} (the Envoy edge)`,
+    ...flows,
+    `  ${'any namespace'.padEnd(20)} -> every Shop process:${containerPorts.ops} (Prometheus scrapes /metrics)`,
+    `  ${'every pod'.padEnd(20)} -> cluster DNS`,
+    'Servers (Postgres, Kafka, NATS, gRPC services) accept connections from any pod of the',
+    "namespace: which pod may open them is decided by that pod's own egress policy.",
+  ].join('\n');
+  return {
+    comment,
+    value: {
+      apiVersion: 'kustomize.config.k8s.io/v1alpha1',
+      kind: 'Component',
+      // Set here because a component is applied by the overlay that includes it, after the
+      // base has set the namespace of its own resources.
+      namespace: 'shop',
+      labels: [{ pairs: { 'app.kubernetes.io/part-of': 'shop' } }],
+      resources: [...staticPolicies, ...processes().map((p) => `${p.name}.yaml`)],
+    },
+  };
+}
