@@ -272,7 +272,7 @@ test.serial('a worker killed with SIGKILL while rows are written loses none of t
     // Each stream's versions arrive in order the first time (a copy only repeats a run already sent).
     for (const [key, seen] of Object.entries(perKey(got))) t.deepEqual(seen, [...seen].sort((a, b) => Number(a) - Number(b)), `stream ${key} in version order`);
     const copies = all.received.length - got.length;
-    t.log(`${ids.length} events, ${before} before the kill; ${copies} published twice after the restart`);
+    t.log(`${ids.length} events (${ids.length - before} in this test); ${copies} published twice after the restart`);
   } finally {
     await all.stop();
   }

@@ -11,6 +11,13 @@ export const versions = {
   kafkaScala: '2.13',
   /** Kafka 3.x logs through log4j 1 APIs; reload4j is the maintained drop-in. */
   slf4jReload4j: '1.7.36',
+  /**
+   * Kafka Connect for the Debezium relay (RELAY=debezium): the 4.x line that Debezium
+   * 3.6 is built against (its parent pom's version.kafka), talking to the 3.9 broker.
+   */
+  kafkaConnect: '4.3.0',
+  /** Debezium's Postgres connector and its outbox EventRouter: one version for every Debezium module. */
+  debezium: '3.6.1.Final',
   /** Maven plugin that copies the jars, called by full coordinates (no "latest" lookup). */
   mavenDependencyPlugin: '3.8.1',
   /** Checked against `go list -m -versions github.com/nats-io/nats-server/v2`. */

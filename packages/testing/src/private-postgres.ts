@@ -29,7 +29,15 @@ export interface PrivatePostgres {
   destroy(): Promise<void>;
 }
 
-export async function startPrivatePostgres(): Promise<PrivatePostgres> {
+export interface PrivatePostgresOptions {
+  /**
+   * More server settings, passed as `-c name=value` (e.g. `{ wal_level: 'logical' }` for a
+   * test of logical decoding). Names and values are the server's own; nothing is checked here.
+   */
+  settings?: Record<string, string | number>;
+}
+
+export async function startPrivatePostgres(opts: PrivatePostgresOptions = {}): Promise<PrivatePostgres> {
   const binDir = findPgBinDir();
   const user = lookupUser(pgOsUser);
   if (!binDir || !user) throw new Error('Postgres is not installed for the stack: run `npm run stack -- install` first');
@@ -41,7 +49,8 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   const port = await freePort();
   const asPg = { uid: user.uid, gid: user.gid, cwd: '/', env: { ...process.env, ...envFor(user) } };
   await run(path.join(binDir, 'initdb'), ['-D', dataDir, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', '--locale=C.UTF-8', '--no-sync'], asPg);
-  const options = `-p ${port} -k ${root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100`;
+  const extra = Object.entries(opts.settings ?? {}).map(([name, value]) => ` -c ${name}=${value}`).join('');
+  const options = `-p ${port} -k ${root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100${extra}`;
   const pgCtl = (...args: string[]) => run(path.join(binDir, 'pg_ctl'), ['-D', dataDir, '-l', logFile, '-o', options, ...args], asPg);
 
   const url = (database = 'postgres') => `postgres://postgres@127.0.0.1:${port}/${database}`;

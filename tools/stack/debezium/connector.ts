@@ -1,0 +1,147 @@
+/**
+ * The Debezium connector that relays a CRUD service's outbox table (platform/outbox.ts) to
+ * Kafka in the built-in relay's format (eventsourcing's envelope.ts toKafkaMessage):
+ *
+ * - topic: every row to `topic` (the built-in relay's topicFor is a constant for product and
+ *   order), or only the rows of `streamTypes` when given (order's relay reads only its
+ *   `order` rows): the EventRouter routes those to `topic`, Kafka's Filter drops the rest;
+ * - key: the row's stream_id (EventRouter table.field.event.key);
+ * - headers: id (the EventRouter always adds it), type and version (additional placement,
+ *   the version as its decimal text), content-type (Kafka's InsertHeader) and traceparent
+ *   when the metadata holds a well-formed one (OutboxEnvelope);
+ * - value: the envelope's JSON {id, type, streamId, streamType, version, position,
+ *   occurredAt, data, metadata}: the EventRouter puts the columns in its envelope, and our
+ *   OutboxEnvelope transform writes that as the built-in relay does (Debezium carries jsonb
+ *   columns as strings, which no library transform can embed as JSON).
+ *
+ * Delivery is at least once, like the built-in relay's: rows of a transaction arrive when it
+ * commits, in commit order (the replication stream's order, which keeps each stream's
+ * versions in order); a rolled-back row never arrives.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export interface OutboxConnectorOptions {
+  /** Connector name; also names its replication slot and publication. */
+  name: string;
+  /** The outbox's database, as a role allowed to replicate (REPLICATION or superuser) and to create a publication. */
+  databaseUrl: string;
+  topic: string;
+  /** Relay only these stream types (default: every row of the table). */
+  streamTypes?: string[];
+}
+
+export interface ConnectorConfig {
+  name: string;
+  config: Record<string, string>;
+}
+
+/** Quotes text for a Java regular expression. */
+const quote = (text: string) => `\\Q${text.replaceAll('\\E', '\\E\\\\E\\Q')}\\E`;
+
+export function outboxConnectorConfig(o: OutboxConnectorOptions): ConnectorConfig {
+  const url = new URL(o.databaseUrl);
+  // Slot and publication names: lower-case letters, digits and underscores.
+  const slot = `shop_${o.name.toLowerCase().replace(/[^a-z0-9_]/g, '_')}`;
+  const filtered = o.streamTypes !== undefined;
+  const transforms = ['outbox', ...(filtered ? ['onlyTopic'] : []), 'envelope', 'contentType'];
+  return {
+    name: o.name,
+    config: {
+      'connector.class': 'io.debezium.connector.postgresql.PostgresConnector',
+      'tasks.max': '1',
+      'database.hostname': url.hostname,
+      'database.port': url.port || '5432',
+      'database.user': decodeURIComponent(url.username),
+      'database.password': decodeURIComponent(url.password),
+      'database.dbname': decodeURIComponent(url.pathname.slice(1)),
+      // The connector's logical name: it keys the offsets, so it must not change.
+      'topic.prefix': `shop.outbox.${o.name}`,
+      'plugin.name': 'pgoutput',
+      'slot.name': slot,
+      'publication.name': slot,
+      'publication.autocreate.mode': 'filtered',
+      'table.include.list': 'public.outbox',
+      // xid8 has no Debezium mapping, and the relay needs none of it.
+      'column.exclude.list': 'public.outbox.transaction_id',
+      // The first start publishes the rows already there (an outbox the built-in relay served
+      // before: duplicates, which consumers absorb), in position order, so that each stream's
+      // versions stay in order; then streams from the slot made at that snapshot.
+      'snapshot.mode': 'initial',
+      'snapshot.select.statement.overrides': 'public.outbox',
+      'snapshot.select.statement.overrides.public.outbox': 'SELECT * FROM public.outbox ORDER BY position',
+      'tombstones.on.delete': 'false',
+      // No __debezium.context.* headers: the built-in relay's headers and no others.
+      'extended.headers.enabled': 'false',
+      transforms: transforms.join(','),
+      'transforms.outbox.type': 'io.debezium.transforms.outbox.EventRouter',
+      'transforms.outbox.table.field.event.id': 'id',
+      'transforms.outbox.table.field.event.key': 'stream_id',
+      'transforms.outbox.table.field.event.payload': 'data',
+      'transforms.outbox.route.by.field': 'stream_type',
+      ...(filtered ? { 'transforms.outbox.route.topic.regex': `(?:${o.streamTypes!.map(quote).join('|')})` } : {}),
+      'transforms.outbox.route.topic.replacement': o.topic,
+      // An outbox row is never updated; one that is, is not an event.
+      'transforms.outbox.table.op.invalid.behavior': 'warn',
+      'transforms.outbox.table.fields.additional.placement': [
+        'type:header:type',
+        'version:header:version',
+        'id:envelope:id',
+        'type:envelope:type',
+        'stream_id:envelope:streamId',
+        'stream_type:envelope:streamType',
+        'version:envelope:version',
+        'position:envelope:position',
+        'occurred_at:envelope:occurredAt',
+        'metadata:envelope:metadata',
+      ].join(','),
+      ...(filtered
+        ? {
+            'transforms.onlyTopic.type': 'org.apache.kafka.connect.transforms.Filter',
+            'transforms.onlyTopic.predicate': 'relayed',
+            'transforms.onlyTopic.negate': 'true',
+            predicates: 'relayed',
+            'predicates.relayed.type': 'org.apache.kafka.connect.transforms.predicates.TopicNameMatches',
+            'predicates.relayed.pattern': quote(o.topic),
+          }
+        : {}),
+      'transforms.envelope.type': 'shop.connect.OutboxEnvelope',
+      'transforms.contentType.type': 'org.apache.kafka.connect.transforms.InsertHeader',
+      'transforms.contentType.header': 'content-type',
+      'transforms.contentType.value.literal': 'application/json',
+    },
+  };
+}
+
+/** Creates or updates each connector (PUT /connectors/{name}/config: idempotent). */
+export async function registerConnectors(restUrl: string, connectors: ConnectorConfig[]): Promise<void> {
+  for (const c of connectors) {
+    const res = await fetch(`${restUrl}/connectors/${encodeURIComponent(c.name)}/config`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(c.config),
+      signal: AbortSignal.timeout(30_000),
+    });
+    if (!res.ok) throw new Error(`Kafka Connect refused connector ${c.name}: ${res.status} ${await res.text()}`);
+  }
+}
+
+interface ConnectorStatus {
+  connector: { state: string; trace?: string };
+  tasks: Array<{ id: number; state: string; trace?: string }>;
+}
+
+/** Waits until each connector and its task run; throws at once with the trace if one failed. */
+export async function awaitConnectorsRunning(restUrl: string, names: string[], { timeoutMs = 120_000 }: { timeoutMs?: number } = {}): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (const name of names) {
+    for (;;) {
+      const res = await fetch(`${restUrl}/connectors/${encodeURIComponent(name)}/status`, { signal: AbortSignal.timeout(10_000) }).catch(() => undefined);
+      const status = res?.ok ? ((await res.json()) as ConnectorStatus) : undefined;
+      const failed = status && [status.connector, ...status.tasks].find((s) => s.state === 'FAILED');
+      if (failed) throw new Error(`connector ${name} failed: ${failed.trace?.split('\n').slice(0, 3).join(' ') ?? 'no trace'}`);
+      if (status?.connector.state === 'RUNNING' && status.tasks.length > 0 && status.tasks.every((t) => t.state === 'RUNNING')) break;
+      if (Date.now() > deadline) throw new Error(`connector ${name} is not running (${status ? JSON.stringify({ connector: status.connector.state, tasks: status.tasks.map((t) => t.state) }) : 'no status'})`);
+      await sleep(500);
+    }
+  }
+}
