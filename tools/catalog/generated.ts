@@ -8,7 +8,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { stringify } from 'yaml';
+import { Document, isScalar, visit } from 'yaml';
 import { deployEnvoyConfigs } from '../deploy/envoy-configs.js';
 import { processes } from './catalog.js';
 import { composeFile, composeHeader, renderComposeObject } from './compose.js';
@@ -31,8 +31,19 @@ const comment = (text: string) =>
     .split('\n')
     .map((l) => (l ? `# ${l}` : '#'))
     .join('\n') + '\n';
-/** No anchors (every object is written out where it is used) and no folded lines. */
-const yaml = (value: unknown) => stringify(value, { aliasDuplicateObjects: false, lineWidth: 0 });
+/**
+ * No anchors (every object is written out where it is used), no folded lines, and lists of
+ * short plain values on one line (`cap_drop: [ ALL ]`), as a person would write them.
+ */
+function yaml(value: unknown): string {
+  const doc = new Document(value, { aliasDuplicateObjects: false });
+  visit(doc, {
+    Seq(_, node) {
+      if (node.items.every((i) => isScalar(i)) && JSON.stringify(node.toJSON()).length <= 60) node.flow = true;
+    },
+  });
+  return doc.toString({ lineWidth: 0 });
+}
 
 const baseKustomization = 'k8s/base/kustomization.yaml';
 const listStart = '  # One folder per process (generated from tools/catalog: npm run generate:deploy).';
