@@ -1,6 +1,7 @@
 /**
- * The compiled image, checked without a Docker engine: `npm run build`, then the image's file
- * set as the Dockerfile's runtime stage assembles it (tools/build/stage.ts: package.json
+ * The compiled image, checked without a Docker engine: `npm run build` (into a folder of its
+ * own: the repository's dist/ folders are left alone), then the image's file set as the
+ * Dockerfile's runtime stage assembles it (tools/build/stage.ts: package.json
  * files, dist/ folders, migrations; no src/), with the production dependencies only, in a
  * folder of its own. Real processes start from there with `node --conditions=compiled` and
  * no tsx: every entry point up to its configuration check, and the BFF against the local
@@ -28,6 +29,8 @@ import { isTestOnly, repoRoot, shippedWorkspaces, workspaceDirs } from '../../to
 import { containerArgs, infraImages, nodeImage, pinnedByDigest, shopImage, sourceEntry } from '../../tools/deploy/image.js';
 
 const stage = mkdtempSync(path.join(tmpdir(), 'shop-image-'));
+/** The build's output, apart from the repository's own dist/ folders (which a running process may be using). */
+const built = mkdtempSync(path.join(tmpdir(), 'shop-build-'));
 const traces = path.join(stage, '.traces');
 const traceHook = path.join(traces, 'hook.mjs');
 
@@ -128,8 +131,8 @@ function foreignModules(loaded: string[]): string[] {
 const running = new Set<ReturnType<typeof startCompiled>['child']>();
 
 test.before(async () => {
-  await buildAll();
-  stageRuntime(stage);
+  await buildAll({ outRoot: built });
+  stageRuntime(stage, repoRoot, built);
   installProductionModules();
   mkdirSync(traces, { recursive: true });
   writeFileSync(traceHook, hookSource);
@@ -138,6 +141,7 @@ test.before(async () => {
 test.after.always(() => {
   for (const child of running) child.kill('SIGKILL');
   rmSync(stage, { recursive: true, force: true });
+  rmSync(built, { recursive: true, force: true });
 });
 
 test('the image gets compiled JavaScript and the files it reads at run time; no TypeScript, no test code, no tsx or esbuild', (t) => {
@@ -158,6 +162,7 @@ test('the image gets compiled JavaScript and the files it reads at run time; no 
 });
 
 test('every entry point starts from compiled JavaScript alone and stops at its configuration check', async (t) => {
+  t.timeout(6 * 60_000);
   const all = entries();
   t.true(all.length >= 12, `entry points: ${all.join(', ')}`);
   for (const entry of all) {

@@ -31,10 +31,17 @@ export interface BuiltWorkspace {
   copied: string[];
 }
 
+export interface BuildOptions {
+  /** The repository whose sources are compiled. */
+  root?: string;
+  /** Where the dist/ folders go (`<outRoot>/<workspace>/dist`): the repository itself unless a test builds elsewhere. */
+  outRoot?: string;
+}
+
 /** Compiles one workspace: dist/ is removed first, so no output of a deleted source survives. */
-export async function buildWorkspace(workspace: string, root = repoRoot): Promise<BuiltWorkspace> {
+export async function buildWorkspace(workspace: string, { root = repoRoot, outRoot = root }: BuildOptions = {}): Promise<BuiltWorkspace> {
   const srcDir = path.join(root, workspace, 'src');
-  const distDir = path.join(root, workspace, 'dist');
+  const distDir = path.join(outRoot, workspace, 'dist');
   rmSync(distDir, { recursive: true, force: true });
   const files = filesUnder(srcDir).filter((f) => !isTestOnly(f));
   const sources = files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'));
@@ -60,9 +67,9 @@ export async function buildWorkspace(workspace: string, root = repoRoot): Promis
 }
 
 /** Compiles every built workspace (workspaces.ts), one after the other. */
-export async function buildAll(root = repoRoot): Promise<BuiltWorkspace[]> {
+export async function buildAll(options: BuildOptions = {}): Promise<BuiltWorkspace[]> {
   const built: BuiltWorkspace[] = [];
-  for (const workspace of builtWorkspaces(root)) built.push(await buildWorkspace(workspace, root));
+  for (const workspace of builtWorkspaces(options.root)) built.push(await buildWorkspace(workspace, options));
   return built;
 }
 

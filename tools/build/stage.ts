@@ -15,8 +15,8 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { isTestOnly, repoRoot, shippedWorkspaces, workspaceDirs } from './workspaces.js';
 
-/** A shipped workspace's top-level folders that stay out of the image. */
-const leftOutFolders = new Set(['src', 'node_modules']);
+/** A shipped workspace's top-level folders not copied as they are (dist/ comes from the build's output). */
+const leftOutFolders = new Set(['src', 'node_modules', 'dist']);
 
 /** Files under dir, READMEs left out (services/user/migrations has one). */
 function filesUnder(dir: string, top = true): string[] {
@@ -27,29 +27,41 @@ function filesUnder(dir: string, top = true): string[] {
   });
 }
 
-/** The image's application files (paths relative to the repository), from an already built tree. */
-export function runtimeFiles(root = repoRoot): string[] {
-  const files = ['package.json', 'package-lock.json', ...workspaceDirs(root).map((w) => `${w}/package.json`)];
-  for (const workspace of shippedWorkspaces(root)) {
-    const dir = path.join(root, workspace);
-    if (!existsSync(path.join(dir, 'dist'))) throw new Error(`${workspace}/dist is missing: run \`npm run build\` first`);
-    files.push(...filesUnder(dir).map((f) => path.relative(root, f)));
-  }
-  const ts = files.filter((f) => f.endsWith('.ts'));
-  if (ts.length > 0) throw new Error(`TypeScript among the image's files: ${ts.join(', ')}`);
-  const testOnly = files.filter((f) => f.includes('/dist/') && isTestOnly(f.replace(/^.*?\/dist\//, '').replace(/\.js(\.map)?$/, '.ts')));
-  if (testOnly.length > 0) throw new Error(`test-only files among the image's files: ${testOnly.join(', ')}`);
-  return [...new Set(files)].sort();
+/** A file of the image: its path there (relative to /app) and where it is copied from. */
+export interface RuntimeFile {
+  file: string;
+  from: string;
 }
 
-/** Copies runtimeFiles() into outDir, same relative paths; answers the list. */
-export function stageRuntime(outDir: string, root = repoRoot): string[] {
-  const files = runtimeFiles(root);
-  for (const file of files) {
-    mkdirSync(path.dirname(path.join(outDir, file)), { recursive: true });
-    copyFileSync(path.join(root, file), path.join(outDir, file));
+/**
+ * The image's application files, from a built tree: `root` holds the sources, `distRoot`
+ * the dist/ folders of `npm run build` (the same tree unless the build went elsewhere).
+ */
+export function runtimeFiles(root = repoRoot, distRoot = root): RuntimeFile[] {
+  const fromRoot = (file: string) => ({ file, from: path.join(root, file) });
+  const files: RuntimeFile[] = ['package.json', 'package-lock.json', ...workspaceDirs(root).map((w) => `${w}/package.json`)].map(fromRoot);
+  for (const workspace of shippedWorkspaces(root)) {
+    const dist = path.join(distRoot, workspace, 'dist');
+    if (!existsSync(dist)) throw new Error(`${path.relative(distRoot, dist) || dist} is missing: run \`npm run build\` first`);
+    files.push(...filesUnder(path.join(root, workspace)).map((f) => fromRoot(path.relative(root, f))));
+    files.push(...filesUnder(dist, false).map((f) => ({ file: `${workspace}/dist/${path.relative(dist, f)}`, from: f })));
   }
-  return files;
+  const unique = [...new Map(files.map((f) => [f.file, f])).values()].sort((a, b) => a.file.localeCompare(b.file));
+  const ts = unique.filter((f) => f.file.endsWith('.ts'));
+  if (ts.length > 0) throw new Error(`TypeScript among the image's files: ${ts.map((f) => f.file).join(', ')}`);
+  const testOnly = unique.filter((f) => f.file.includes('/dist/') && isTestOnly(f.file.replace(/^.*?\/dist\//, '').replace(/\.js(\.map)?$/, '.ts')));
+  if (testOnly.length > 0) throw new Error(`test-only files among the image's files: ${testOnly.map((f) => f.file).join(', ')}`);
+  return unique;
+}
+
+/** Copies runtimeFiles() into outDir, same relative paths; answers the paths. */
+export function stageRuntime(outDir: string, root = repoRoot, distRoot = root): string[] {
+  const files = runtimeFiles(root, distRoot);
+  for (const { file, from } of files) {
+    mkdirSync(path.dirname(path.join(outDir, file)), { recursive: true });
+    copyFileSync(from, path.join(outDir, file));
+  }
+  return files.map((f) => f.file);
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
