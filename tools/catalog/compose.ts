@@ -49,9 +49,9 @@ function infrastructureServices(): Obj {
   return {
     postgres: {
       image: infraImages.postgres,
-      // The same limit as k8s/base/postgres: the processes' pools (DATABASE_POOL_MAX) must fit in it.
+      '#command': "The same limit as k8s/base/postgres: the processes' pools (DATABASE_POOL_MAX) must fit in it.",
       command: ['postgres', '-c', `max_connections=${infrastructure.postgres.maxConnections}`],
-      // The image's postgres user: no root start-up, so all capabilities can go.
+      '#user': "The image's postgres user: no root start-up, so all capabilities can go.",
       user: '999:999',
       read_only: true,
       tmpfs: ['/tmp', '/var/run/postgresql'],
@@ -64,18 +64,16 @@ function infrastructureServices(): Obj {
         ...Object.fromEntries(databases().map((d) => [databasePasswordVariable(d), composeDatabasePassword(d)])),
       },
       volumes: ['postgres-data:/var/lib/postgresql/data', './k8s/base/postgres/init-databases.sql:/docker-entrypoint-initdb.d/10-init-databases.sql:ro'],
-      // Over TCP: during initialisation the image runs a socket-only server, so this only
-      // passes once the init script has run and the real server listens.
+      '#healthcheck': 'Over TCP: during initialisation the image runs a socket-only server, so this only passes once the init script has run and the real server listens.',
       healthcheck: { test: ['CMD', 'pg_isready', '-h', '127.0.0.1', '-U', 'shop', '-d', 'postgres'], interval: '5s', timeout: '3s', retries: 5, start_period: '30s' },
       restart: 'unless-stopped',
     },
     kafka: {
       image: infraImages.kafka,
-      // Runs as the image's appuser. Its start script renders /opt/kafka/config from the
-      // KAFKA_* variables, so the root filesystem stays writable for this container.
+      '#cap_drop': "Runs as the image's appuser. Its start script renders /opt/kafka/config from the KAFKA_* variables, so the root filesystem stays writable for this container.",
       ...hardened,
       environment: {
-        // A single KRaft node (broker and controller in one process), as in the local stack.
+        '#KAFKA_NODE_ID': 'A single KRaft node (broker and controller in one process), as in the local stack.',
         KAFKA_NODE_ID: 1,
         KAFKA_PROCESS_ROLES: 'broker,controller',
         KAFKA_LISTENERS: `PLAINTEXT://:${infrastructure.kafka.port},CONTROLLER://:9093`,
@@ -84,24 +82,24 @@ function infrastructureServices(): Obj {
         KAFKA_CONTROLLER_LISTENER_NAMES: 'CONTROLLER',
         KAFKA_INTER_BROKER_LISTENER_NAME: 'PLAINTEXT',
         KAFKA_CONTROLLER_QUORUM_VOTERS: '1@localhost:9093',
-        // A fixed id: the data volume is formatted with it on the first start and must match on every later one.
+        '#CLUSTER_ID': 'A fixed id: the data volume is formatted with it on the first start and must match on every later one.',
         CLUSTER_ID: 'A6rHnpjvTkustrTmsIDrYw',
-        // A subdirectory, as in k8s/: a volume's root may hold lost+found, which is no topic.
+        '#KAFKA_LOG_DIRS': "A subdirectory, as in k8s/: a volume's root may hold lost+found, which is no topic.",
         KAFKA_LOG_DIRS: '/var/lib/kafka/data/kraft',
-        // One node: every replication factor must be 1 or internal topics are never created.
+        '#KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR': 'One node: every replication factor must be 1 or internal topics are never created.',
         KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR: 1,
         KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR: 1,
         KAFKA_TRANSACTION_STATE_LOG_MIN_ISR: 1,
         KAFKA_DEFAULT_REPLICATION_FACTOR: 1,
         KAFKA_MIN_INSYNC_REPLICAS: 1,
         KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS: 0,
-        // Services create their topics explicitly; a typo must fail, not create a topic.
+        '#KAFKA_AUTO_CREATE_TOPICS_ENABLE': 'Services create their topics explicitly; a typo must fail, not create a topic.',
         KAFKA_AUTO_CREATE_TOPICS_ENABLE: 'false',
         KAFKA_NUM_PARTITIONS: 3,
         KAFKA_HEAP_OPTS: '-Xms256m -Xmx512m',
       },
       volumes: ['kafka-data:/var/lib/kafka/data'],
-      // A real request to the broker, not just an open port (a JVM start: keep it rare).
+      '#healthcheck': 'A real request to the broker, not just an open port (a JVM start: keep it rare).',
       healthcheck: {
         test: ['CMD-SHELL', `/opt/kafka/bin/kafka-broker-api-versions.sh --bootstrap-server localhost:${infrastructure.kafka.port} > /dev/null 2>&1`],
         interval: '15s',
@@ -116,11 +114,10 @@ function infrastructureServices(): Obj {
       command: ['nats-server', '-js', '-sd', '/data', '-m', '8222'],
       user: '65534:65534',
       read_only: true,
-      // JetStream here carries real-time pushes only: nothing needs to outlive the container.
+      '#tmpfs': 'JetStream here carries real-time pushes only: nothing needs to outlive the container.',
       tmpfs: ['/data:mode=1777'],
       ...hardened,
-      // /healthz answers 200 once JetStream is up, not just the listener; the BFF and the
-      // NATS clients wait for it.
+      '#healthcheck': '/healthz answers 200 once JetStream is up, not just the listener; the BFF and the NATS clients wait for it.',
       healthcheck: { test: ['CMD', 'wget', '-q', '-O', '/dev/null', 'http://127.0.0.1:8222/healthz'], interval: '5s', timeout: '3s', retries: 5 },
       restart: 'unless-stopped',
     },
@@ -141,34 +138,33 @@ function appService(p: ProcessEntry & { name: string }): Obj {
     image: composeShopImage,
     build: { context: '.' },
     command: containerArgs(p.entry),
-    // The image's user, repeated so that it cannot silently become root.
+    '#user': "The image's user, repeated so that it cannot silently become root.",
     user: '10001:10001',
     read_only: true,
     tmpfs: ['/tmp'],
     ...hardened,
     restart: 'unless-stopped',
-    // Each process drains on SIGTERM (SHUTDOWN_TIMEOUT_MS, 10 s by default) before exiting.
+    '#stop_grace_period': 'Each process drains on SIGTERM (SHUTDOWN_TIMEOUT_MS, 10 s by default) before exiting.',
     stop_grace_period: '20s',
     ...deployResources(p.resources ?? defaults.resources, p.replicas ?? defaults.replicas),
     healthcheck: {
-      // /readyz checks the process's dependencies; node is the only program in the image that can make an HTTP request.
+      '#test': "/readyz checks the process's dependencies; node is the only program in the image that can make an HTTP request.",
       test: ['CMD', 'node', '-e', `fetch('http://127.0.0.1:${containerPorts.ops}/readyz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`],
       interval: '5s',
       timeout: '3s',
       retries: 3,
       start_period: '60s',
     },
+    '#environment': `${p.name}: ${p.summary}. Secrets default to development-only values (see the top of this file).`,
     environment: envRecord(p, { target: 'compose' }),
-    ...(Object.keys(dependsOn).length > 0 ? { depends_on: dependsOn } : {}),
+    ...(Object.keys(dependsOn).length > 0 ? { '#depends_on': 'Its infrastructure healthy first; what else it waits for, and why, is in tools/catalog/compose.ts.', depends_on: dependsOn } : {}),
   };
 }
 
 function envoyService(): Obj {
   return {
     image: infraImages.envoy,
-    // Straight to the binary: the image's entrypoint switches users with su-exec, which needs
-    // root; here Envoy starts as a non-root user instead. Hot restart is never done in a
-    // container; disabling it also avoids its shared memory.
+    '#entrypoint': "Straight to the binary: the image's entrypoint switches users with su-exec, which needs root; here Envoy starts as a non-root user instead. Hot restart is never done in a container; disabling it also avoids its shared memory.",
     entrypoint: ['/usr/local/bin/envoy'],
     command: ['-c', '/etc/envoy/envoy.yaml', '--disable-hot-restart', '--log-level', 'warn'],
     user: '101:101',
@@ -177,17 +173,16 @@ function envoyService(): Obj {
     ...hardened,
     ...deployResources(defaults.envoyResources),
     volumes: ['./tools/deploy/compose/envoy.yaml:/etc/envoy/envoy.yaml:ro'],
-    // The public edge: GraphQL at http://127.0.0.1:8080/graphql. Nothing else is published.
+    '#ports': 'The public edge: GraphQL at http://127.0.0.1:8080/graphql. Nothing else is published.',
     ports: [`${containerPorts.edge}:${containerPorts.edge}`],
-    // The admin listener is bound to 127.0.0.1 inside the container; bash's /dev/tcp does the
-    // HTTP request (the image has no curl). /ready answers LIVE when serving.
+    '#healthcheck': "The admin listener is bound to 127.0.0.1 inside the container; bash's /dev/tcp does the HTTP request (the image has no curl). /ready answers LIVE when serving.",
     healthcheck: {
       test: ['CMD', 'bash', '-c', `exec 3<>/dev/tcp/127.0.0.1/${containerPorts.envoyAdmin} && printf 'GET /ready HTTP/1.0\\r\\n\\r\\n' >&3 && grep -q LIVE <&3`],
       interval: '5s',
       timeout: '3s',
       retries: 5,
     },
-    // Every gRPC service it routes to; the BFF (the edge's upstream) starts after it.
+    '#depends_on': "Every gRPC service it routes to; the BFF (the edge's upstream) starts after it.",
     depends_on: Object.fromEntries(processes().filter((p) => p.kind === 'grpc-service').map((p) => [p.name, healthy])),
     restart: 'unless-stopped',
   };

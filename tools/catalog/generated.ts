@@ -31,15 +31,42 @@ const comment = (text: string) =>
     .split('\n')
     .map((l) => (l ? `# ${l}` : '#'))
     .join('\n') + '\n';
+/** Words into lines of at most 88 characters. */
+function wrap(text: string, width = 88): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  return [...lines, line];
+}
+
 /**
  * No anchors (every object is written out where it is used), no folded lines, and lists of
- * short plain values on one line (`cap_drop: [ ALL ]`), as a person would write them.
+ * short plain values on one line (`cap_drop: [ ALL ]`), as a person would write them. A key
+ * `'#name'` in a rendered object is the comment written above the key `name` (generators
+ * keep the reason beside the value, and the file a user copies keeps it too).
  */
 function yaml(value: unknown): string {
   const doc = new Document(value, { aliasDuplicateObjects: false });
   visit(doc, {
+    Map(_, node) {
+      for (let i = node.items.length - 1; i >= 0; i--) {
+        const key = node.items[i]!.key;
+        const name = isScalar(key) && typeof key.value === 'string' && key.value.startsWith('#') ? key.value.slice(1) : undefined;
+        if (name === undefined) continue;
+        const target = node.items.find((p) => isScalar(p.key) && p.key.value === name);
+        if (!target || !isScalar(target.key)) throw new Error(`comment #${name} has no key ${name} beside it`);
+        const text = String((node.items[i]!.value as { value?: unknown } | null)?.value ?? '');
+        target.key.commentBefore = wrap(text).map((l) => ` ${l}`).join('\n');
+        node.items.splice(i, 1);
+      }
+    },
     Seq(_, node) {
-      if (node.items.every((i) => isScalar(i)) && JSON.stringify(node.toJSON()).length <= 60) node.flow = true;
+      if (node.items.every((i) => isScalar(i)) && JSON.stringify(node.toJSON()).length <= 80) node.flow = true;
     },
   });
   return doc.toString({ lineWidth: 0 });

@@ -32,15 +32,14 @@ function envoySidecar(p: Named): Obj {
     name: 'envoy',
     image: infraImages.envoy,
     restartPolicy: 'Always',
-    // Straight to the binary: the image's entrypoint switches users with su-exec, which needs
-    // root. Hot restart (restarting in place) is never used in a pod; disabling it also avoids its shared memory.
+    '#command': "Straight to the binary: the image's entrypoint switches users with su-exec, which needs root. Hot restart (restarting in place) is never used in a pod; disabling it also avoids its shared memory.",
     command: ['/usr/local/bin/envoy'],
     args: ['-c', '/etc/envoy/envoy.yaml', '--disable-hot-restart', '--log-level', 'warn'],
     ...(edge
       ? {
           ports: [{ name: 'edge', containerPort: containerPorts.edge }],
           startupProbe: { tcpSocket: { port: containerPorts.edge }, periodSeconds: 1, failureThreshold: 30 },
-          // Through the edge to the BFF's /healthz: ready means a client request would reach the BFF.
+          '#readinessProbe': "Through the edge to the BFF's /healthz: ready means a client request would reach the BFF.",
           readinessProbe: { httpGet: { path: '/healthz', port: containerPorts.edge }, periodSeconds: 5, timeoutSeconds: 3 },
           livenessProbe: { tcpSocket: { port: containerPorts.edge }, periodSeconds: 10, failureThreshold: 3 },
         }
@@ -74,9 +73,14 @@ function probes(p: Named): Obj {
   const preStop = { lifecycle: { preStop: { exec: { command: ['sleep', '5'] } } } };
   switch (p.kind) {
     case 'grpc-service':
-      return { startupProbe: { grpc: { port: containerPorts.grpc }, periodSeconds: 2, failureThreshold: 90 }, ...readiness, ...liveness, ...preStop };
+      return {
+        '#startupProbe': 'The standard gRPC health service; allows for migrations and for Postgres and Kafka to come up first.',
+        '#livenessProbe': 'Only whether the process runs: gRPC health follows readiness, and a database outage must not restart every pod.',
+        startupProbe: { grpc: { port: containerPorts.grpc }, periodSeconds: 2, failureThreshold: 90 }, ...readiness, ...liveness, ...preStop };
     case 'bff':
-      return { startupProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 1, failureThreshold: 60 }, ...readiness, ...liveness, ...preStop };
+      return {
+        '#startupProbe': 'The GraphQL port itself: the ops server starts first.',
+        startupProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 1, failureThreshold: 60 }, ...readiness, ...liveness, ...preStop };
     case 'worker':
       return { ...readiness, ...liveness };
   }
@@ -103,11 +107,18 @@ export function deployment(p: Named): Obj {
         },
         spec: {
           automountServiceAccountToken: false,
+          '#enableServiceLinks': 'Keeps Service variables (PRODUCT_PORT=tcp://…) out of a process that reads its configuration from the environment.',
           enableServiceLinks: false,
-          // preStop (5 s) + the process's own drain (SHUTDOWN_TIMEOUT_MS, 10 s) + margin (and Envoy's stop after it).
+          '#terminationGracePeriodSeconds': "preStop (5 s) + the process's own drain (SHUTDOWN_TIMEOUT_MS, 10 s) + margin (and Envoy's stop after it).",
           terminationGracePeriodSeconds: 30,
           securityContext: { runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, seccompProfile: { type: 'RuntimeDefault' } },
-          ...(sidecar ? { initContainers: [envoySidecar(p)] } : {}),
+          ...(sidecar
+            ? {
+                '#initContainers': `A native sidecar (Kubernetes >= 1.29): listening before ${p.name} starts, stopped only after it has drained. Its config: envoy.yaml, generated.`,
+                initContainers: [envoySidecar(p)],
+              }
+            : {}),
+          '#containers': 'The Shop image with its entry; its container comes first (the minikube overlay patches containers/0).',
           containers: [
             {
               name: p.name,
@@ -141,9 +152,10 @@ export function service(p: Named): Obj | undefined {
   const meta = { name: p.name, labels: labels(p) };
   const selector = { 'app.kubernetes.io/name': p.name };
   if (p.kind === 'grpc-service') {
-    return { apiVersion: 'v1', kind: 'Service', metadata: meta, spec: { clusterIP: 'None', selector, ports: [{ name: 'grpc', port: containerPorts.grpc, targetPort: 'grpc', appProtocol: 'kubernetes.io/h2c' }] } };
+    const why = "Headless: the name resolves to every ready pod, so a caller's Envoy (STRICT_DNS) balances across replicas and health-checks and ejects them one by one; through a ClusterIP one long-lived HTTP/2 connection would pin all traffic to a single pod.";
+    return { apiVersion: 'v1', kind: 'Service', metadata: meta, spec: { '#clusterIP': why, clusterIP: 'None', selector, ports: [{ name: 'grpc', port: containerPorts.grpc, targetPort: 'grpc', appProtocol: 'kubernetes.io/h2c' }] } };
   }
-  if (p.kind === 'bff') return { apiVersion: 'v1', kind: 'Service', metadata: meta, spec: { selector, ports: [{ name: 'http', port: containerPorts.edge, targetPort: containerPorts.edge }] } };
+  if (p.kind === 'bff') return { apiVersion: 'v1', kind: 'Service', metadata: meta, spec: { selector, '#ports': 'The public entry point: the Envoy edge (a number as targetPort: the port is a sidecar\'s).', ports: [{ name: 'http', port: containerPorts.edge, targetPort: containerPorts.edge }] } };
   return undefined;
 }
 
@@ -222,8 +234,7 @@ export function networkPolicyKustomization(): { comment: string; value: Obj } {
     value: {
       apiVersion: 'kustomize.config.k8s.io/v1alpha1',
       kind: 'Component',
-      // Set here because a component is applied by the overlay that includes it, after the
-      // base has set the namespace of its own resources.
+      '#namespace': 'Set here because a component is applied by the overlay that includes it, after the base has set the namespace of its own resources.',
       namespace: 'shop',
       labels: [{ pairs: { 'app.kubernetes.io/part-of': 'shop' } }],
       resources: [...staticPolicies, ...processes().map((p) => `${p.name}.yaml`)],
