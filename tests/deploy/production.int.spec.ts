@@ -10,6 +10,7 @@
  */
 import test from 'ava';
 import { execFile } from 'node:child_process';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -17,6 +18,7 @@ import { promisify } from 'node:util';
 import type { ITopicConfig } from 'kafkajs';
 import { parseAllDocuments } from 'yaml';
 import { eventTopic, topics } from '@shop/platform/topics';
+import { ConfigError, loadConfig } from '@shop/platform/config';
 import { cartTopics, DEFAULT_DLQ_TOPIC as cartDlq, DEFAULT_EVENTS_TOPIC as cartEvents } from '../../services/cart/src/topics.js';
 import { userTopics, DEFAULT_DLQ_TOPIC as userDlq, DEFAULT_EVENTS_TOPIC as userEvents } from '../../services/user/src/topics.js';
 import { paymentTopics, DEFAULT_DLQ_TOPIC as paymentDlq, DEFAULT_EVENTS_TOPIC as paymentEvents } from '../../services/payment/src/topics.js';
@@ -115,14 +117,20 @@ const codeTopics: ITopicConfig[] = [
 ];
 const partitionsInCode = new Map(codeTopics.map((t) => [t.topic, t.numPartitions ?? 1]));
 
-/** The config.ts beside a worker's entry (its args: a source .ts or the compiled dist/….js). */
+type ConfigSchema = Parameters<typeof loadConfig>[0] & { shape: Record<string, { parse: (v: unknown) => unknown }> };
+
+/** The config.ts beside a process's entry (its args: a source .ts or the compiled dist/….js). */
+async function configOf(w: K8sObject): Promise<ConfigSchema> {
+  const entry = String(podSpec(w).containers[0].args[0]).replace(/(^|\/)dist\//, '$1src/').replace(/\.js$/, '.ts');
+  const file = path.join(repoRoot, path.dirname(entry), 'config.ts');
+  return ((await import(pathToFileURL(file).href)) as { configSchema: ConfigSchema }).configSchema;
+}
+
+/** The topics a worker consumes: its *_TOPIC settings other than its dead letters. */
 async function consumedTopics(worker: K8sObject): Promise<string[]> {
   const c = podSpec(worker).containers[0];
-  const entry = String(c.args[0]).replace(/(^|\/)dist\//, '$1src/').replace(/\.js$/, '.ts');
-  const file = path.join(repoRoot, path.dirname(entry), 'config.ts');
-  const { configSchema } = (await import(pathToFileURL(file).href)) as { configSchema: { shape: Record<string, { parse: (v: unknown) => unknown }> } };
+  const configSchema = await configOf(worker);
   const env = envOf(c);
-  // A worker's *_TOPIC settings other than its dead letters are the topics it consumes.
   return Object.keys(configSchema.shape)
     .filter((k) => k.endsWith('_TOPIC') && !k.includes('DLQ'))
     .map((k) => env[k] ?? defaultOf(configSchema, k));
@@ -346,6 +354,54 @@ function secretProblems(objects: K8sObject[]): string[] {
   return problems;
 }
 
+/**
+ * What the secret store would hold, in the shapes the processes demand in production: a
+ * fresh Ed25519 key and its JWKS, random 48-character keys and passwords.
+ */
+function storeValues(): Record<string, string> {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const secret = () => randomBytes(24).toString('hex');
+  return {
+    password: secret(),
+    ADMIN_API_KEY: secret(),
+    SERVICE_TOKEN_KEY: secret(),
+    JWT_PRIVATE_KEY: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    JWT_KEY_ID: 'prod-1',
+    AUTH_JWKS: JSON.stringify({ keys: [{ ...publicKey.export({ format: 'jwk' }), kid: 'prod-1', alg: 'EdDSA' }] }),
+  };
+}
+
+/** A Secret's data as its ExternalSecret makes it from the store (templates: {{ .property }}). */
+function externalSecretData(es: K8sObject, store: Record<string, string>): Record<string, string> {
+  const fetched = Object.fromEntries((es.spec.data ?? []).map((d: any) => [d.secretKey, store[d.remoteRef.property] ?? '']));
+  const template = es.spec.target.template?.data as Record<string, string> | undefined;
+  if (!template) return fetched;
+  return Object.fromEntries(Object.entries(template).map(([k, v]) => [k, v.replace(/\{\{\s*\.(\w+)\s*\}\}/g, (_, name: string) => fetched[name] ?? '')]));
+}
+
+/** Every Shop process's own config.ts accepts the environment it gets here, secrets included. */
+async function configProblems(objects: K8sObject[]): Promise<string[]> {
+  const problems: string[] = [];
+  const store = storeValues();
+  const secrets = new Map(find(objects, 'ExternalSecret').map((es) => [es.spec.target.name as string, externalSecretData(es, store)]));
+  for (const d of shopDeployments(objects)) {
+    const env: Record<string, string> = {};
+    for (const e of podSpec(d).containers[0].env ?? []) {
+      if ('value' in e) env[e.name] = String(e.value).replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (ref, name: string) => env[name] ?? ref);
+      const ref = e.valueFrom?.secretKeyRef;
+      const value = ref && secrets.get(ref.name)?.[ref.key];
+      if (value !== undefined) env[e.name] = value;
+    }
+    try {
+      loadConfig(await configOf(d), env);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      problems.push(...err.problems.map((p) => `${d.metadata.name}: ${p}`));
+    }
+  }
+  return problems;
+}
+
 // Schemas ---------------------------------------------------------------------------------
 
 const builtInApiVersions = new Set(['v1', 'apps/v1', 'autoscaling/v2', 'policy/v1', 'networking.k8s.io/v1', 'batch/v1', 'rbac.authorization.k8s.io/v1']);
@@ -538,6 +594,10 @@ test("every process's DATABASE_URL, KAFKA_BROKERS and NATS_URL point at the oper
   t.deepEqual(endpointProblems(rendered.objects), []);
 });
 
+test('every Shop process starts: its own config.ts accepts the environment it gets, with the secrets the store would give', async (t) => {
+  t.deepEqual(await configProblems(rendered.objects), []);
+});
+
 test('every secret a container reads is made by an ExternalSecret from the ClusterSecretStore of site.env', (t) => {
   t.deepEqual(secretProblems(rendered.objects), []);
 });
@@ -565,6 +625,7 @@ const breakages: Breakage[] = [
   { what: 'one NATS server', edit: { 'nats.yaml': replace('replicas: 3', 'replicas: 1') }, check: (r) => natsProblems(r.objects), expect: /NATS replicas 1, not 3/ },
   { what: 'an Ingress without TLS', edit: { 'ingress.yaml': replace(/  tls:\n    - hosts:\n        - HOST-from-site\.env\n      secretName: shop-tls\n/, ''), 'kustomization.yaml': replace('          - spec.tls.0.hosts.0\n', '') }, check: (r) => ingressProblems(r.objects), expect: /no TLS for shop\.example\.com/ },
   { what: 'a process left on the base\'s Postgres', edit: { 'endpoints.yaml': replace('@shop-postgres-rw:5432/payment', '@postgres:5432/payment') }, check: (r) => endpointProblems(r.objects), expect: /payment: DATABASE_URL host postgres, not shop-postgres-rw/ },
+  { what: 'a DATABASE_URL the process refuses', edit: { 'endpoints.yaml': replace('postgres://shop_order:$(DATABASE_PASSWORD)@shop-postgres-rw:5432/order', 'shop-postgres-rw:5432/order') }, check: (r) => configProblems(r.objects), expect: /^order: DATABASE_URL/ },
   { what: 'a secret key no ExternalSecret makes', edit: { 'external-secrets.yaml': replace('    - secretKey: ADMIN_API_KEY', '    - secretKey: ADMIN_KEY') }, check: (r) => secretProblems(r.objects), expect: /ADMIN_API_KEY from Secret bff-secrets key ADMIN_API_KEY, which no ExternalSecret makes/ },
 ];
 
