@@ -9,6 +9,7 @@
 import { spawnSync } from 'node:child_process';
 import { StackError } from '../stack/log.js';
 import { installComposePlugin } from './install-compose.js';
+import { installCrds } from './install-crds.js';
 import { installValidators } from './install-validator.js';
 
 const hasDocker = spawnSync('docker', ['--version']).status === 0;
@@ -16,6 +17,9 @@ const hasNativeCompose = hasDocker && spawnSync('docker', ['compose', 'version']
 
 try {
   await installValidators();
+  // The operators' CRDs for the production overlay's spec; one that cannot be had is
+  // reported here and its checks are skipped there, naming the reason.
+  for (const [name, message] of await installCrds()) console.warn(`[deploy] warning: ${name}: ${message}`);
   // Without a docker client the compose check is skipped; with its own plugin it needs none.
   if (hasDocker && !hasNativeCompose) await installComposePlugin();
 } catch (err) {
