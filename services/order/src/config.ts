@@ -33,6 +33,12 @@ export const configSchema = z.object({
   SWEEP_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(500),
   /** Run the outbox and workflow-stream relays in this process (one leader per table, whatever the replica count). */
   RELAY_ENABLED: env.bool(true),
+  /**
+   * Who publishes the outbox: `builtin` (the relay in this process, under RELAY_ENABLED) or
+   * `debezium` (Kafka Connect reads the outbox by logical decoding, tools/stack/debezium; this
+   * process then runs no outbox relay).
+   */
+  RELAY: z.enum(['builtin', 'debezium']).default('builtin'),
   /** Run the checkout workflow's consumer and sweeper in this process (off: gRPC only). */
   CHECKOUT_ENABLED: env.bool(true),
 });

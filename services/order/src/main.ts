@@ -37,8 +37,12 @@ await runProcess('order', configSchema, async ({ config, log, registry, lifecycl
   const outboxBell = new Doorbell();
   const streamBell = new Doorbell();
   if (config.RELAY_ENABLED) {
-    const outbox = await startRelay({ pool, name: 'order-outbox', table: 'outbox', kafka, streamTypes: [ORDER_STREAM_TYPE], topicFor: () => config.ORDER_EVENTS_TOPIC, log, registry, doorbell: outboxBell });
-    lifecycle.onShutdown('outbox-relay', () => outbox.stop());
+    // With RELAY=debezium, Kafka Connect publishes the outbox (tools/stack/debezium/connector.ts);
+    // the workflow's stream is an event store table, always published here.
+    if (config.RELAY === 'builtin') {
+      const outbox = await startRelay({ pool, name: 'order-outbox', table: 'outbox', kafka, streamTypes: [ORDER_STREAM_TYPE], topicFor: () => config.ORDER_EVENTS_TOPIC, log, registry, doorbell: outboxBell });
+      lifecycle.onShutdown('outbox-relay', () => outbox.stop());
+    }
     const stream = await startRelay({ pool, name: 'checkout', table: 'events', kafka, streamTypes: [CHECKOUT_STREAM_TYPE], topicFor: () => config.CHECKOUT_EVENTS_TOPIC, log, registry, doorbell: streamBell });
     lifecycle.onShutdown('checkout-relay', () => stream.stop());
   }

@@ -1,23 +1,28 @@
 /**
  * A Kafka Connect worker for the Debezium outbox relay (RELAY=debezium), in standalone mode:
- * one JVM, source offsets in a local file, connector configurations given over the REST API
- * at every start (registerConnectors, idempotent PUTs). Standalone rather than distributed
- * because one worker is all a local stack or a test needs, and it keeps nothing in the shared
- * broker: distributed mode would add three internal topics (configs, offsets, status) and a
- * group rebalance to every start. What a relay must not lose is not in Connect anyway: the
- * Postgres replication slot only moves past what Connect has flushed, so after a crash the
- * worker resumes from its last flushed offset and republishes (at least once).
+ * one JVM, source offsets in a local file, the connectors' configurations in JSON files given
+ * on its command line. Standalone rather than distributed because one worker is all a local
+ * stack or a test needs, and it keeps nothing in the shared broker: distributed mode would add
+ * three internal topics (configs, offsets, status) and a group rebalance to every start.
+ *
+ * A standalone worker keeps no connector configuration of its own: one registered over the
+ * REST API would be gone after a restart, also after the supervisor's restart of a crashed
+ * worker. The files on the command line are applied at every start (as a PUT would be), so a
+ * restarted worker relays again with nobody registering anything. What a relay must not lose
+ * is not in Connect anyway: the Postgres replication slot only moves past what Connect has
+ * flushed, so after a crash the worker resumes from its last flushed offset and republishes
+ * (at least once).
  *
  * The stack (kafkaConnectSpec) and the tests (startConnectWorker) run the same command,
- * written by the same functions.
+ * written by the same function.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ensureDir, stackPaths } from '../paths.js';
 import type { ProcessSpec } from '../supervisor.js';
 import { kafkaConnectPaths } from '../install/kafka-connect.js';
-import { awaitConnectorsRunning, registerConnectors, type ConnectorConfig } from './connector.js';
+import { awaitConnectorsRunning, type ConnectorConfig } from './connector.js';
 
 export interface ConnectWorkerOptions {
   /** Where the worker's configuration and offset file live (one directory per worker). */
@@ -27,15 +32,30 @@ export interface ConnectWorkerOptions {
   kafkaBrokers: string[];
   /** How often source offsets are flushed (default 1 s): what a crash may republish. */
   offsetFlushMs?: number;
+  /** The connectors the worker runs, created (or updated) at each start. */
+  connectors: ConnectorConfig[];
 }
 
-/** Writes worker.properties and log4j.properties into opts.dir; answers the command that runs the worker. */
+/**
+ * Writes worker.properties, log4j.properties and a JSON file per connector into opts.dir;
+ * answers the command that runs the worker.
+ */
 export function connectCommand(opts: ConnectWorkerOptions): { command: string; args: string[]; cwd: string } {
   ensureDir(opts.dir);
   const worker = path.join(opts.dir, 'worker.properties');
   const log4j = path.join(opts.dir, 'log4j.properties');
   writeFileSync(worker, renderWorkerProperties(opts));
   writeFileSync(log4j, renderLog4jProperties());
+  // A connector no longer wanted must not come back from an old file.
+  const connectorDir = path.join(opts.dir, 'connectors');
+  rmSync(connectorDir, { recursive: true, force: true });
+  ensureDir(connectorDir);
+  const connectorFiles = opts.connectors.map((c) => {
+    const file = path.join(connectorDir, `${c.name}.json`);
+    // It holds the database password.
+    writeFileSync(file, JSON.stringify({ name: c.name, config: c.config }, null, 2), { mode: 0o600 });
+    return file;
+  });
   return {
     command: 'java',
     args: [
@@ -48,6 +68,7 @@ export function connectCommand(opts: ConnectWorkerOptions): { command: string; a
       kafkaConnectPaths.classpath,
       'org.apache.kafka.connect.cli.ConnectStandalone',
       worker,
+      ...connectorFiles,
     ],
     cwd: opts.dir,
   };
@@ -94,14 +115,15 @@ export async function connectAnswers(restUrl: string): Promise<boolean> {
 }
 
 /**
- * The stack's worker: ready once the REST API answers and every connector of `connectors()`
- * is registered (PUT, so a restart re-registers what a standalone worker forgets) and running.
- * The connectors are read at each readiness try: their databases may be created meanwhile.
+ * The stack's worker: ready once the REST API answers and every connector runs. A connector
+ * that cannot be created (its database missing) stops the worker (Connect's own rule
+ * for connectors on the command line), and the supervisor starts it again.
  */
 export function kafkaConnectSpec(opts: { restPort: number; kafkaBrokers: string[]; connectors: () => ConnectorConfig[] }): ProcessSpec {
   const dir = path.join(stackPaths.root, 'kafka-connect', 'worker');
   const restUrl = `http://127.0.0.1:${opts.restPort}`;
-  const { command, args, cwd } = connectCommand({ dir, restPort: opts.restPort, kafkaBrokers: opts.kafkaBrokers });
+  const worker = () => ({ dir, restPort: opts.restPort, kafkaBrokers: opts.kafkaBrokers, connectors: opts.connectors() });
+  const { command, args, cwd } = connectCommand(worker());
   return {
     name: 'kafka-connect',
     command,
@@ -110,15 +132,13 @@ export function kafkaConnectSpec(opts: { restPort: number; kafkaBrokers: string[
     ports: [opts.restPort],
     ready: async () => {
       if (!(await connectAnswers(restUrl))) throw new Error(`Kafka Connect does not answer on ${restUrl}`);
-      const connectors = opts.connectors();
-      await registerConnectors(restUrl, connectors);
-      await awaitConnectorsRunning(restUrl, connectors.map((c) => c.name), { timeoutMs: 5_000 });
+      await awaitConnectorsRunning(restUrl, opts.connectors().map((c) => c.name), { timeoutMs: 5_000 });
     },
     // JVM start and the classpath scan take 20-40 s on 2 cores, then each connector's first
     // snapshot of its outbox.
     readyTimeoutMs: 180_000,
     readyIntervalMs: 2_000,
-    prepare: async () => void connectCommand({ dir, restPort: opts.restPort, kafkaBrokers: opts.kafkaBrokers }),
+    prepare: async () => void connectCommand(worker()),
     // A graceful stop commits the offsets of what was sent.
     stopTimeoutMs: 30_000,
   };

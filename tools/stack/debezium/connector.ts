@@ -112,19 +112,6 @@ export function outboxConnectorConfig(o: OutboxConnectorOptions): ConnectorConfi
   };
 }
 
-/** Creates or updates each connector (PUT /connectors/{name}/config: idempotent). */
-export async function registerConnectors(restUrl: string, connectors: ConnectorConfig[]): Promise<void> {
-  for (const c of connectors) {
-    const res = await fetch(`${restUrl}/connectors/${encodeURIComponent(c.name)}/config`, {
-      method: 'PUT',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(c.config),
-      signal: AbortSignal.timeout(30_000),
-    });
-    if (!res.ok) throw new Error(`Kafka Connect refused connector ${c.name}: ${res.status} ${await res.text()}`);
-  }
-}
-
 interface ConnectorStatus {
   connector: { state: string; trace?: string };
   tasks: Array<{ id: number; state: string; trace?: string }>;

@@ -24,6 +24,10 @@ export function renderPostgresConf(c: PostgresConfInput): string {
     // Readers of the event store only pass transactions older than the oldest one still
     // open on the server; a session left idle in a transaction would stall every relay.
     "idle_in_transaction_session_timeout = '60s'",
+    // Logical decoding, for the Debezium outbox relay (RELAY=debezium): measured +1.5% WAL per
+    // outbox write (539 against 531 bytes) and nothing retained while no replication slot
+    // exists, so always on: once Postgres has started with it, switching RELAY needs no restart.
+    'wal_level = logical',
     // The server's stderr is the log file given to pg_ctl -l.
     'logging_collector = off',
     "log_line_prefix = '%m [%p] %q%u@%d '",
