@@ -79,6 +79,28 @@ export const defaults = {
   envoyResources: { requests: { cpu: '25m', memory: '32Mi' }, limits: { cpu: '250m', memory: '128Mi' } } satisfies Resources,
 };
 
+/**
+ * Health checks of every process, on its ops port (HTTP_PORT): /readyz answers 200 when its
+ * checks pass (the local supervisor, compose and Kubernetes wait for it; 503 as soon as
+ * shutdown begins), /healthz whether the process runs (liveness: a database outage must not
+ * restart every pod into a crash loop, and gRPC health follows readiness). The start-up
+ * check depends on the kind: a gRPC service answers the standard gRPC health service (with
+ * time for migrations and for Postgres and Kafka to come up first), the BFF its GraphQL
+ * port itself (the ops server starts first); a worker exits when it cannot reach its
+ * infrastructure, so it needs none.
+ */
+export const health = {
+  readinessPath: '/readyz',
+  livenessPath: '/healthz',
+  startup: {
+    'grpc-service': { probe: 'grpc', periodSeconds: 2, failureThreshold: 90 },
+    bff: { probe: 'http', path: '/healthz', periodSeconds: 1, failureThreshold: 60 },
+    worker: undefined,
+  },
+  /** Seconds a process waits after it stops being ready before it stops taking calls (endpoint removal reaching Envoy). */
+  preStopSeconds: 5,
+} as const satisfies { startup: Record<Kind, unknown> } & Record<string, unknown>;
+
 /** Infrastructure settings the generated manifests and the checks share. */
 export const infrastructure = {
   postgres: { port: 5432, maxConnections: 200 },

@@ -5,7 +5,7 @@
  * match k8s/base.
  */
 import { containerArgs, infraImages, shopImage } from '../deploy/image.js';
-import { containerPorts, defaults, infrastructure, processes, type Infra, type ProcessEntry, type Resources } from './catalog.js';
+import { containerPorts, defaults, health, infrastructure, processes, type Infra, type ProcessEntry, type Resources } from './catalog.js';
 import { composeDatabasePassword, databasePasswordVariable, envRecord } from './env.js';
 
 type Obj = Record<string, unknown>;
@@ -149,7 +149,7 @@ function appService(p: ProcessEntry & { name: string }): Obj {
     ...deployResources(p.resources ?? defaults.resources, p.replicas ?? defaults.replicas),
     healthcheck: {
       '#test': "/readyz checks the process's dependencies; node is the only program in the image that can make an HTTP request.",
-      test: ['CMD', 'node', '-e', `fetch('http://127.0.0.1:${containerPorts.ops}/readyz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`],
+      test: ['CMD', 'node', '-e', `fetch('http://127.0.0.1:${containerPorts.ops}${health.readinessPath}').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`],
       interval: '5s',
       timeout: '3s',
       retries: 3,

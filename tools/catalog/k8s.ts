@@ -10,7 +10,7 @@
  * starts, stopped only after it has drained.
  */
 import { containerArgs, infraImages, shopImage } from '../deploy/image.js';
-import { containerPorts, defaults, infrastructure, processes, type ProcessEntry } from './catalog.js';
+import { containerPorts, defaults, health, infrastructure, processes, type ProcessEntry } from './catalog.js';
 import { environment } from './env.js';
 
 type Obj = Record<string, unknown>;
@@ -57,33 +57,28 @@ function envoySidecar(p: Named): Obj {
   };
 }
 
-/**
- * Probes by kind. gRPC service: a native gRPC startup probe on the standard health service
- * (allowing for migrations and for Postgres and Kafka to come up first); readiness from
- * /readyz (its checks, 503 as soon as shutdown begins); liveness only asks whether the
- * process runs (/healthz): gRPC health follows readiness, and a database outage must not
- * restart every pod into a crash loop. BFF: the startup probe asks the GraphQL port itself,
- * since the ops server starts first. Worker: it exits when it cannot reach its
- * infrastructure at start, so no startup probe.
- */
+/** The catalog's health checks (catalog.ts, health) as Kubernetes probes. */
 function probes(p: Named): Obj {
-  const readiness = { readinessProbe: { httpGet: { path: '/readyz', port: 'http-ops' }, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 2 } };
-  const liveness = { livenessProbe: { httpGet: { path: '/healthz', port: 'http-ops' }, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 } };
-  // Let endpoint removal reach Envoy (and the Service) before the server stops taking calls.
-  const preStop = { lifecycle: { preStop: { exec: { command: ['sleep', '5'] } } } };
-  switch (p.kind) {
-    case 'grpc-service':
-      return {
-        '#startupProbe': 'The standard gRPC health service; allows for migrations and for Postgres and Kafka to come up first.',
-        '#livenessProbe': 'Only whether the process runs: gRPC health follows readiness, and a database outage must not restart every pod.',
-        startupProbe: { grpc: { port: containerPorts.grpc }, periodSeconds: 2, failureThreshold: 90 }, ...readiness, ...liveness, ...preStop };
-    case 'bff':
-      return {
-        '#startupProbe': 'The GraphQL port itself: the ops server starts first.',
-        startupProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 1, failureThreshold: 60 }, ...readiness, ...liveness, ...preStop };
-    case 'worker':
-      return { ...readiness, ...liveness };
-  }
+  const readiness = { readinessProbe: { httpGet: { path: health.readinessPath, port: 'http-ops' }, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 2 } };
+  const liveness = { livenessProbe: { httpGet: { path: health.livenessPath, port: 'http-ops' }, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 } };
+  const startup = health.startup[p.kind];
+  if (!startup) return { ...readiness, ...liveness };
+  const { failureThreshold } = startup;
+  return {
+    '#startupProbe':
+      startup.probe === 'grpc'
+        ? 'The standard gRPC health service; allows for migrations and for Postgres and Kafka to come up first.'
+        : 'The GraphQL port itself: the ops server starts first.',
+    startupProbe:
+      startup.probe === 'grpc'
+        ? { grpc: { port: containerPorts.grpc }, periodSeconds: startup.periodSeconds, failureThreshold }
+        : { httpGet: { path: startup.path, port: 'http' }, periodSeconds: startup.periodSeconds, failureThreshold },
+    ...readiness,
+    '#livenessProbe': 'Only whether the process runs (/healthz): a dependency out must not restart every pod into a crash loop.',
+    ...liveness,
+    '#lifecycle': 'Let endpoint removal reach Envoy (and the Service) before the server stops taking calls.',
+    lifecycle: { preStop: { exec: { command: ['sleep', String(health.preStopSeconds)] } } },
+  };
 }
 
 function ports(p: Named) {

@@ -14,7 +14,7 @@ import { seedDemoCatalog } from './seed.js';
 import { edgeJwt } from '../deploy/topology.js';
 import { DEV_SIGNING_KEY_ID, devAccessTokenJwks, devServiceTokenKey, devSigningKey } from './dev-secrets.js';
 import { ensureServiceDatabase, serviceDatabaseUrl } from './service-databases.js';
-import { paymentDeclineAmountCents, processOf, processes, type ProcessEntry, type SecretName } from '../catalog/catalog.js';
+import { health, paymentDeclineAmountCents, processOf, processes, type ProcessEntry, type SecretName } from '../catalog/catalog.js';
 import { envRecord, type LocalContext } from '../catalog/env.js';
 
 /** The admin secret of the local stack (override with SHOP_ADMIN_API_KEY). Not a production secret. */
@@ -39,7 +39,7 @@ function nodeProcess(p: ProcessEntry & { name: string }, env: Record<string, str
     cwd: repoRoot,
     env,
     ports: [...listening, httpPort],
-    ready: httpReady(httpPort),
+    ready: httpReady(httpPort, health.readinessPath),
     readyTimeoutMs: 60_000,
   };
 }
