@@ -35,6 +35,7 @@ function fakePath(fakes: Fakes): { dir: string; calls: () => string[] } {
         'case "$1" in',
         `  status) echo "host: Running"; exit ${fakes.minikubeStatusExit ?? 0} ;;`,
         '  service) echo "http://192.168.49.2:30080" ;;',
+        '  profile) echo "dev-cluster" ;;',
         'esac',
         'exit 0',
       ].join('\n'),
@@ -88,12 +89,13 @@ test('--dry-run prints every command it would run, and runs none of them', (t) =
   t.is(r.code, 0, r.stderr);
   const printed = r.stdout.split('\n').filter((l) => !l.startsWith('[minikube]') && l.trim() !== '');
   t.is(printed[0], 'minikube status');
-  t.is(printed[1], 'minikube image build -t shop:dev .');
-  t.is(printed[2], 'kubectl apply -k k8s/overlays/minikube');
-  t.true(printed.includes('kubectl -n shop rollout status statefulset/postgres --timeout=10m'));
-  t.true(printed.includes('kubectl -n shop rollout status deployment/bff --timeout=10m'));
+  t.is(printed[1], 'minikube profile');
+  t.is(printed[2], 'minikube image build -t shop:dev .');
+  t.is(printed[3], 'kubectl --context minikube apply -k k8s/overlays/minikube');
+  t.true(printed.includes('kubectl --context minikube -n shop rollout status statefulset/postgres --timeout=10m'));
+  t.true(printed.includes('kubectl --context minikube -n shop rollout status deployment/bff --timeout=10m'));
   // Infrastructure before the processes that need it.
-  t.true(printed.indexOf('kubectl -n shop rollout status statefulset/kafka --timeout=10m') < printed.indexOf('kubectl -n shop rollout status deployment/order --timeout=10m'));
+  t.true(printed.indexOf('kubectl --context minikube -n shop rollout status statefulset/kafka --timeout=10m') < printed.indexOf('kubectl --context minikube -n shop rollout status deployment/order --timeout=10m'));
   t.is(printed.at(-1), 'minikube service -n shop bff --url');
   // Only the offline render ran.
   t.deepEqual(calls(), ['kubectl kustomize k8s/overlays/minikube']);
@@ -105,12 +107,13 @@ test('a deployment builds the image into minikube, applies the overlay, waits fo
   const r = runScript(dir);
   t.is(r.code, 0, r.stderr);
   const made = calls();
-  t.deepEqual(made.slice(0, 4), ['minikube status', 'kubectl kustomize k8s/overlays/minikube', 'minikube image build -t shop:dev .', 'kubectl apply -k k8s/overlays/minikube']);
-  const waited = made.filter((c) => c.startsWith('kubectl -n shop rollout status '));
+  // kubectl goes to minikube's context (its profile's name), whatever its current context is.
+  t.deepEqual(made.slice(0, 5), ['minikube status', 'minikube profile', 'kubectl kustomize k8s/overlays/minikube', 'minikube image build -t shop:dev .', 'kubectl --context dev-cluster apply -k k8s/overlays/minikube']);
+  const waited = made.filter((c) => c.startsWith('kubectl --context dev-cluster -n shop rollout status '));
   const rendered = spawnSync(realKubectl!, ['kustomize', 'k8s/overlays/minikube'], { cwd: repoRoot, encoding: 'utf8' }).stdout;
   const workloads = [...rendered.matchAll(/^kind: (Deployment|StatefulSet)\nmetadata:\n(?:  .*\n)*?  name: (\S+)$/gm)].map((m) => `${m[1]!.toLowerCase()}/${m[2]}`);
   t.true(workloads.length >= 10);
-  t.deepEqual(waited.map((c) => c.split(' ')[5]).sort(), workloads.sort(), 'one rollout status per workload of the overlay');
+  t.deepEqual(waited.map((c) => c.split(' ')[7]).sort(), workloads.sort(), 'one rollout status per workload of the overlay');
   t.is(made.at(-1), 'minikube service -n shop bff --url');
   t.regex(r.stdout, /GraphQL .*: http:\/\/192\.168\.49\.2:30080\/graphql/);
   t.regex(r.stdout, /grpcurl -plaintext 127\.0\.0\.1:50051 list/);

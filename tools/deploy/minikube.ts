@@ -80,27 +80,39 @@ export function rolloutTargets(renderedYaml: string): string[] {
     .map(({ w }) => `${w.kind.toLowerCase()}/${w.metadata.name}`);
 }
 
-/** The commands of a deployment, once minikube and kubectl were found and a cluster runs. */
-export function deployCommands(targets: string[]): string[][] {
+/**
+ * The commands of a deployment, once minikube and kubectl were found and a cluster runs.
+ * kubectl is given minikube's context explicitly: whatever kubectl's current context is
+ * (a production cluster, say), this applies to minikube only.
+ */
+export function deployCommands(targets: string[], context: string): string[][] {
   return [
     ['minikube', 'image', 'build', '-t', devImage, '.'],
-    ['kubectl', 'apply', '-k', overlay],
-    ...targets.map((t) => ['kubectl', '-n', namespace, 'rollout', 'status', t, `--timeout=${rolloutTimeout}`]),
+    ['kubectl', '--context', context, 'apply', '-k', overlay],
+    ...targets.map((t) => ['kubectl', '--context', context, '-n', namespace, 'rollout', 'status', t, `--timeout=${rolloutTimeout}`]),
     ['minikube', 'service', '-n', namespace, 'bff', '--url'],
   ];
+}
+
+/** minikube names its kubectl context after its profile ("minikube" unless -p was used). */
+const defaultProfile = 'minikube';
+function minikubeProfile(): string {
+  const r = spawnSync('minikube', ['profile'], { encoding: 'utf8' });
+  const name = r.status === 0 ? r.stdout.trim().split('\n').pop()?.trim() : undefined;
+  return name && /^[\w.-]+$/.test(name) ? name : defaultProfile;
 }
 
 const shellQuote = (arg: string) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`);
 export const commandLine = (cmd: string[]) => cmd.map(shellQuote).join(' ');
 
 /** What to do once it runs: a GraphQL call through the edge and a gRPC call with grpcurl. */
-export function nextSteps(edgeUrl: string): string {
+export function nextSteps(edgeUrl: string, context: string): string {
   const graphql = `${edgeUrl.replace(/\/+$/, '')}/graphql`;
   return [
     `GraphQL (the Envoy edge in the BFF pod, NodePort 30080): ${graphql}`,
     `  curl -s ${graphql} -H 'content-type: application/json' -d '{"query":"{ products { _id name price quantity } }"}'`,
     'gRPC, with server reflection (grpcurl: go install github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.3):',
-    `  kubectl -n ${namespace} port-forward deploy/product 50051:50051 &`,
+    `  kubectl --context ${context} -n ${namespace} port-forward deploy/product 50051:50051 &`,
     '  grpcurl -plaintext 127.0.0.1:50051 list',
     `  grpcurl -plaintext -d '{"category":"kitchen","page":{"pageSize":5}}' 127.0.0.1:50051 shop.product.v1.ProductService/ListProducts`,
     'More (an admin key, creating a product, logs): k8s/README.md, "Deploy on minikube".',
@@ -136,7 +148,7 @@ export async function main(argv: string[]): Promise<void> {
 
   if (dryRun) {
     say('dry run: the commands it would run, none run');
-    for (const cmd of [['minikube', 'status'], ...deployCommands(rolloutTargets(render()))]) console.log(commandLine(cmd));
+    for (const cmd of [['minikube', 'status'], ['minikube', 'profile'], ...deployCommands(rolloutTargets(render()), defaultProfile)]) console.log(commandLine(cmd));
     return;
   }
 
@@ -144,7 +156,8 @@ export async function main(argv: string[]): Promise<void> {
   const status = spawnSync('minikube', ['status'], { encoding: 'utf8' });
   if (status.status !== 0) throw new MinikubeError(`${notRunningHint}\n(minikube status said: ${(status.stdout || status.stderr || '').trim().split('\n').join('; ')})`);
 
-  const commands = deployCommands(rolloutTargets(render()));
+  const context = minikubeProfile();
+  const commands = deployCommands(rolloutTargets(render()), context);
   const serviceUrl = commands.pop()!;
   say(`building ${devImage} inside minikube (the first build takes a few minutes)…`);
   await runVisible(commands[0]!);
@@ -159,7 +172,7 @@ export async function main(argv: string[]): Promise<void> {
   const edge = (url.stdout ?? '').trim().split('\n').find((l) => /^https?:\/\//.test(l));
   if (!edge) throw new MinikubeError(`${commandLine(serviceUrl)} gave no URL (${(url.stderr || '').trim()}); reach the edge with: kubectl -n ${namespace} port-forward svc/bff 8080:8080`);
   say('Shop is running.');
-  console.log(nextSteps(edge));
+  console.log(nextSteps(edge, context));
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
