@@ -5,7 +5,7 @@
  * and what it prints are observed without running minikube. Also: the overlay it applies
  * holds no placeholder secret.
  */
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,8 +20,9 @@ const realKubectl = onPath('kubectl');
 type Fakes = { minikube?: boolean; kubectl?: boolean; minikubeStatusExit?: number };
 
 /** A PATH with only the stand-ins asked for; their calls go to calls.log, one line each. */
-function fakePath(fakes: Fakes): { dir: string; calls: () => string[] } {
+function fakePath(t: ExecutionContext, fakes: Fakes): { dir: string; calls: () => string[] } {
   const dir = mkdtempSync(path.join(tmpdir(), 'shop-minikube-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const log = path.join(dir, 'calls.log');
   const program = (name: string, body: string) => {
     const file = path.join(dir, name);
@@ -52,39 +53,36 @@ function runScript(dir: string, args: string[] = []) {
 }
 
 test('without minikube on PATH it stops at once and says how to install it', (t) => {
-  const { dir, calls } = fakePath({ kubectl: true });
+  const { dir, calls } = fakePath(t, { kubectl: true });
   const r = runScript(dir);
   t.is(r.code, 1);
   t.regex(r.stderr, /minikube is not installed/);
   t.regex(r.stderr, /https:\/\/minikube\.sigs\.k8s\.io\/docs\/start\//);
   t.regex(r.stderr, /minikube start --cpus 2 --memory 6g/);
   t.deepEqual(calls(), [], 'nothing was run');
-  rmSync(dir, { recursive: true, force: true });
 });
 
 test('without kubectl on PATH it says how to install that', (t) => {
-  const { dir, calls } = fakePath({ minikube: true });
+  const { dir, calls } = fakePath(t, { minikube: true });
   const r = runScript(dir);
   t.is(r.code, 1);
   t.regex(r.stderr, /kubectl is not installed/);
   t.regex(r.stderr, /https:\/\/kubernetes\.io\/docs\/tasks\/tools\//);
   t.deepEqual(calls(), []);
-  rmSync(dir, { recursive: true, force: true });
 });
 
 test('with no running cluster it says how to start one, and builds nothing', (t) => {
-  const { dir, calls } = fakePath({ minikube: true, kubectl: true, minikubeStatusExit: 7 });
+  const { dir, calls } = fakePath(t, { minikube: true, kubectl: true, minikubeStatusExit: 7 });
   const r = runScript(dir);
   t.is(r.code, 1);
   t.regex(r.stderr, /minikube has no running cluster/);
   t.regex(r.stderr, /minikube start --cpus 2 --memory 6g/);
   t.regex(r.stderr, /--cni=calico/);
   t.deepEqual(calls(), ['minikube status']);
-  rmSync(dir, { recursive: true, force: true });
 });
 
 test('--dry-run prints every command it would run, and runs none of them', (t) => {
-  const { dir, calls } = fakePath({ minikube: true, kubectl: true });
+  const { dir, calls } = fakePath(t, { minikube: true, kubectl: true });
   const r = runScript(dir, ['--dry-run']);
   t.is(r.code, 0, r.stderr);
   const printed = r.stdout.split('\n').filter((l) => !l.startsWith('[minikube]') && l.trim() !== '');
@@ -99,11 +97,10 @@ test('--dry-run prints every command it would run, and runs none of them', (t) =
   t.is(printed.at(-1), 'minikube service -n shop bff --url');
   // Only the offline render ran.
   t.deepEqual(calls(), ['kubectl kustomize k8s/overlays/minikube']);
-  rmSync(dir, { recursive: true, force: true });
 });
 
 test('a deployment builds the image into minikube, applies the overlay, waits for every workload, then prints the GraphQL URL and a grpcurl call', (t) => {
-  const { dir, calls } = fakePath({ minikube: true, kubectl: true });
+  const { dir, calls } = fakePath(t, { minikube: true, kubectl: true });
   const r = runScript(dir);
   t.is(r.code, 0, r.stderr);
   const made = calls();
@@ -117,7 +114,6 @@ test('a deployment builds the image into minikube, applies the overlay, waits fo
   t.is(made.at(-1), 'minikube service -n shop bff --url');
   t.regex(r.stdout, /GraphQL .*: http:\/\/192\.168\.49\.2:30080\/graphql/);
   t.regex(r.stdout, /grpcurl -plaintext 127\.0\.0\.1:50051 list/);
-  rmSync(dir, { recursive: true, force: true });
 });
 
 test('the minikube overlay it applies has no REPLACE-ME placeholder left (its secrets are the development-only ones)', (t) => {
