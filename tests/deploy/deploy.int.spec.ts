@@ -236,7 +236,7 @@ test('gRPC services: a native gRPC startup probe on GRPC_PORT, liveness from /he
   const bff = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'bff')!;
   const bffEnv = Object.values(envOf(podSpec(bff).containers[0]));
   const grpcDeployments = objects.filter((o) => o.kind === 'Deployment' && o.metadata.labels?.['app.kubernetes.io/component'] === 'grpc-service');
-  t.deepEqual(grpcDeployments.map((d) => d.metadata.name).sort(), deployedGrpcServices.map((s) => s.name).sort(), 'k8s/base and tools/deploy/topology.ts list the same gRPC services');
+  t.deepEqual(grpcDeployments.map((d) => d.metadata.name).sort(), deployedGrpcServices.map((s) => s.name).sort(), 'k8s/base and the catalog (tools/catalog/catalog.ts) list the same gRPC services');
 
   for (const s of deployedGrpcServices) {
     const d = grpcDeployments.find((x) => x.metadata.name === s.name)!;
@@ -258,7 +258,7 @@ test('gRPC services: a native gRPC startup probe on GRPC_PORT, liveness from /he
 test('every Envoy sidecar gets its generated config, and every caller reaches its callees through it', async (t) => {
   const { objects } = await kustomize(overlay);
   const withSidecar = workloads(objects).filter((w) => (podSpec(w).initContainers ?? []).some((c: any) => c.name === 'envoy'));
-  t.deepEqual(withSidecar.map((w) => w.metadata.name).sort(), ['bff', ...Object.keys(serviceCallers)].sort(), 'the BFF and every caller in tools/deploy/topology.ts have an Envoy sidecar');
+  t.deepEqual(withSidecar.map((w) => w.metadata.name).sort(), ['bff', ...Object.keys(serviceCallers)].sort(), 'the BFF and every caller of the catalog have an Envoy sidecar');
   for (const w of withSidecar) {
     const envoy = podSpec(w).initContainers.find((c: any) => c.name === 'envoy');
     t.is(envoy.restartPolicy, 'Always', `${w.metadata.name}: a native sidecar`);
