@@ -1,0 +1,39 @@
+/**
+ * The local supervisor's processes (tools/stack/apps.ts) are the catalog's: every entry in
+ * its order, Envoy just before the BFF, on the ports of tools/stack/topology.ts, and every
+ * call through the local Envoy's listener for the callee. (appSpecs makes sure each service
+ * database exists, hence the running stack.)
+ */
+import test from 'ava';
+import { appSpecs, localEnvoyTopology } from '../stack/apps.js';
+import { bffPort, grpcServices, workers } from '../stack/topology.js';
+import { addressVariable, processes } from './catalog.js';
+
+/** Once: appSpecs sets each database role's password, and two at a time collide in Postgres. */
+const specsOnce = appSpecs();
+
+test('the local stack starts every catalog process in catalog order, Envoy just before the BFF', async (t) => {
+  const names = (await specsOnce).map((s) => s.name);
+  const expected = processes().flatMap((p) => (p.kind === 'bff' ? ['envoy', p.name] : [p.name]));
+  t.deepEqual(names, expected);
+});
+
+test("each local process listens on topology.ts's ports and calls its callees through the local Envoy", async (t) => {
+  const specs = await specsOnce;
+  const envoy = localEnvoyTopology();
+  for (const p of processes()) {
+    const spec = specs.find((s) => s.name === p.name)!;
+    const env = spec.env ?? {};
+    const grpc = grpcServices.find((s) => s.name === p.name);
+    if (grpc) {
+      t.is(env.GRPC_PORT, String(grpc.grpcPort), `${p.name}: GRPC_PORT`);
+      t.is(env.HTTP_PORT, String(grpc.httpPort), `${p.name}: HTTP_PORT`);
+    } else if (p.kind === 'worker') t.is(env.HTTP_PORT, String(workers[p.name as keyof typeof workers].httpPort), `${p.name}: HTTP_PORT`);
+    else t.is(env.PORT, String(bffPort), `${p.name}: PORT`);
+    t.deepEqual(spec.ports, [env.GRPC_PORT ?? env.PORT, env.HTTP_PORT].filter(Boolean).map(Number), `${p.name}: the ports checked free before start`);
+    for (const callee of p.calls ?? []) {
+      const route = envoy.grpc.find((r) => r.name === callee)!;
+      t.is(env[addressVariable(callee)], `127.0.0.1:${route.listenPort}`, `${p.name} calls ${callee} through the local Envoy`);
+    }
+  }
+});
