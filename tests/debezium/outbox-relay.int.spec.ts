@@ -7,6 +7,9 @@
  * (every row, as product's relay) and C (the `order` rows only, as order's relay). Same
  * events, keys, partitions, per-key order, value bytes and headers; the rolled-back row on
  * none. Then the worker is SIGKILLed while rows are written and started again: nothing lost.
+ * Last, the replication slots follow WAL written to another database while the outbox is
+ * quiet (the stack's Postgres serves every service: a slot that stood still would make it
+ * keep all of their WAL).
  */
 import test from 'ava';
 import { randomUUID } from 'node:crypto';
@@ -274,5 +277,29 @@ test.serial('a worker killed with SIGKILL while rows are written loses none of t
     t.log(`${ids.length} events (${ids.length - before} in this test); ${copies} published twice after the restart`);
   } finally {
     await all.stop();
+  }
+});
+
+test.serial('a quiet outbox does not hold back the server\'s WAL: the slot follows writes to other databases', async (t) => {
+  t.timeout(120_000);
+  const admin = new pg.Client({ connectionString: postgres.url() });
+  await admin.connect();
+  try {
+    // Another service's database on the same server, busy while the outbox is quiet.
+    await admin.query('CREATE TABLE IF NOT EXISTS busy (id bigserial PRIMARY KEY, filler text)');
+    await admin.query("INSERT INTO busy (filler) SELECT repeat('x', 200) FROM generate_series(1, 20000)");
+    const { rows } = await admin.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
+    const written = rows[0]!.lsn;
+    const slots = connectors.map((c) => c.config['slot.name']!);
+    await waitFor('every slot to confirm the WAL written elsewhere', async () => {
+      const { rows: behind } = await admin.query<{ slot_name: string }>(
+        'SELECT slot_name FROM pg_replication_slots WHERE slot_name = ANY($1) AND (confirmed_flush_lsn IS NULL OR confirmed_flush_lsn < $2::pg_lsn)',
+        [slots, written],
+      );
+      return behind.length === 0 || undefined;
+    }, { timeoutMs: 90_000, intervalMs: 1_000 });
+    t.pass();
+  } finally {
+    await admin.end();
   }
 });

@@ -38,6 +38,10 @@ export interface ConnectorConfig {
 /** Quotes text for a Java regular expression. */
 const quote = (text: string) => `\\Q${text.replaceAll('\\E', '\\E\\\\E\\Q')}\\E`;
 
+/** Where a connector's heartbeats go (Debezium's topic.heartbeat.prefix, then its topic.prefix). */
+export const heartbeatTopic = (name: string) => `__debezium-heartbeat.${topicPrefix(name)}`;
+const topicPrefix = (name: string) => `shop.outbox.${name}`;
+
 export function outboxConnectorConfig(o: OutboxConnectorOptions): ConnectorConfig {
   const url = new URL(o.databaseUrl);
   // Slot and publication names: lower-case letters, digits and underscores.
@@ -55,7 +59,7 @@ export function outboxConnectorConfig(o: OutboxConnectorOptions): ConnectorConfi
       'database.password': decodeURIComponent(url.password),
       'database.dbname': decodeURIComponent(url.pathname.slice(1)),
       // The connector's logical name: it keys the offsets, so it must not change.
-      'topic.prefix': `shop.outbox.${o.name}`,
+      'topic.prefix': topicPrefix(o.name),
       'plugin.name': 'pgoutput',
       'slot.name': slot,
       'publication.name': slot,
@@ -72,6 +76,17 @@ export function outboxConnectorConfig(o: OutboxConnectorOptions): ConnectorConfi
       'tombstones.on.delete': 'false',
       // No __debezium.context.* headers: the built-in relay's headers and no others.
       'extended.headers.enabled': 'false',
+      // A slot confirms only what the connector has received: on a quiet outbox it would hold
+      // back the WAL of every other database on the server (Postgres keeps it all). So every
+      // 10 s the connector writes a logical decoding message into its own database (no table
+      // needed; received, then dropped by the prefix filter) and a heartbeat record, which
+      // confirms that position. Heartbeats go to a topic of their own, which Connect creates
+      // (the broker creates none by itself).
+      'heartbeat.interval.ms': '10000',
+      'heartbeat.action.query': "SELECT pg_logical_emit_message(false, 'shop-heartbeat', '')",
+      'message.prefix.exclude.list': 'shop-heartbeat',
+      'topic.creation.default.replication.factor': '-1',
+      'topic.creation.default.partitions': '1',
       transforms: transforms.join(','),
       'transforms.outbox.type': 'io.debezium.transforms.outbox.EventRouter',
       'transforms.outbox.table.field.event.id': 'id',
@@ -101,7 +116,8 @@ export function outboxConnectorConfig(o: OutboxConnectorOptions): ConnectorConfi
             'transforms.onlyTopic.negate': 'true',
             predicates: 'relayed',
             'predicates.relayed.type': 'org.apache.kafka.connect.transforms.predicates.TopicNameMatches',
-            'predicates.relayed.pattern': quote(o.topic),
+            // The outbox topic, and the heartbeats (which must reach Kafka to confirm anything).
+            'predicates.relayed.pattern': `${quote(o.topic)}|${quote(heartbeatTopic(o.name))}`,
           }
         : {}),
       'transforms.envelope.type': 'shop.connect.OutboxEnvelope',
