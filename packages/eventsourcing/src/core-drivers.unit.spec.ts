@@ -32,4 +32,5 @@ test('importing the core loads no database or broker driver', async (t) => {
 test('the adapters load their own driver (the recorder sees drivers)', async (t) => {
   t.deepEqual(await driversLoadedBy('@shop/eventsourcing/postgres'), ['pg']);
   t.true((await driversLoadedBy('@shop/eventsourcing/kafka')).includes('kafkajs'));
+  t.deepEqual(await driversLoadedBy('@shop/eventsourcing/mongodb'), ['mongodb']);
 });

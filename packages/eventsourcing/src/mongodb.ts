@@ -1,1 +1,2 @@
-export {};
+/** @shop/eventsourcing/mongodb: the MongoDB event store adapter (FerretDB in the local stack). Loads mongodb only. */
+export { MongoEventStore } from './mongodb/store.js';

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { ConcurrencyError, ValidationError } from '@shop/platform/errors';
 import type { MigrationSource } from '@shop/platform/postgres/migrate';
+import { DEFAULT_MAX_EVENT_BYTES } from '../limits.js';
 import { SqlState, sqlState, withTransaction, type Pool, type Queryable } from '@shop/platform/postgres/pool';
 import type { AppendOptions, AppendResult, EventStore, ExpectedVersion, GlobalCheckpoint, InTransaction, NewEvent, RecordedEvent, StoredEvent } from '../types.js';
 
@@ -73,13 +74,7 @@ export type PostgresTx = Queryable;
 /** Writes that commit with an append to the Postgres store (e.g. a uniqueness claim). */
 export type PostgresInTransaction = InTransaction<PostgresTx>;
 
-/**
- * Largest event the store accepts (its data and metadata as JSON, default 256 KiB): every
- * event is published to Kafka, whose brokers refuse messages over about 1 MiB; an event
- * the relay cannot publish is only recorded and skipped there, so it is refused here,
- * where the caller still gets the error.
- */
-export const DEFAULT_MAX_EVENT_BYTES = 256 * 1024;
+export { DEFAULT_MAX_EVENT_BYTES } from '../limits.js';
 
 /**
  * The Postgres event store. An append is one INSERT … SELECT that checks the expected
