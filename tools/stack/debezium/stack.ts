@@ -8,7 +8,9 @@
  * attribute, and creating the publication needs the outbox's owner (or a superuser); the
  * services' own roles have neither, and should not.
  */
+import pg from 'pg';
 import { topics } from '@shop/platform/topics';
+import { StackError } from '../log.js';
 import { urls } from '../topology.js';
 import type { ProcessSpec } from '../supervisor.js';
 import { kafkaConnectSpec } from './connect.js';
@@ -24,7 +26,32 @@ export function stackOutboxConnectors(): ConnectorConfig[] {
   ];
 }
 
-/** The supervised worker: started after Postgres, Kafka and the services' migrations (the outbox tables must exist). */
+/**
+ * The supervised worker: started after the services (their migrations create the outbox
+ * tables the connectors publish), on a Postgres running with wal_level = logical.
+ */
 export function debeziumRelaySpec(restPort: number): ProcessSpec {
-  return kafkaConnectSpec({ restPort, kafkaBrokers: urls.kafkaBrokers, connectors: stackOutboxConnectors });
+  const spec = kafkaConnectSpec({ restPort, kafkaBrokers: urls.kafkaBrokers, connectors: stackOutboxConnectors });
+  return {
+    ...spec,
+    prepare: async () => {
+      await requireLogicalDecoding();
+      await spec.prepare?.();
+    },
+  };
+}
+
+/** The stack's Postgres reads wal_level only when it starts: one started before the setting was added has to restart. */
+async function requireLogicalDecoding(): Promise<void> {
+  const client = new pg.Client({ connectionString: urls.postgres() });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ wal_level: string }>('SHOW wal_level');
+    const level = rows[0]?.wal_level;
+    if (level !== 'logical') {
+      throw new StackError(`kafka-connect: the stack's Postgres runs with wal_level = ${level}, and Debezium needs logical. Restart it once (npm run stack -- down, then npm start); its configuration already asks for logical.`);
+    }
+  } finally {
+    await client.end();
+  }
 }
