@@ -27,7 +27,7 @@ import { createTestTopics, freePort, startPrivatePostgres, testKafka, testLogger
 import { urls } from '@shop/tools/topology';
 import { installKafkaConnect } from '@shop/tools/install/kafka-connect';
 import { startConnectWorker, type ConnectWorker } from '@shop/tools/debezium/connect';
-import { awaitConnectorsRunning, outboxConnectorConfig, type ConnectorConfig } from '@shop/tools/debezium/connector';
+import { awaitConnectorsRunning, dropReplication, outboxConnectorConfig, type ConnectorConfig } from '@shop/tools/debezium/connector';
 
 const { log } = testLogger();
 
@@ -302,4 +302,31 @@ test.serial('a quiet outbox does not hold back the server\'s WAL: the slot follo
   } finally {
     await admin.end();
   }
+});
+
+test.serial('going back to the built-in relay drops the slots, which would keep the WAL, and only once the worker is gone', async (t) => {
+  const slots = connectors.map((c) => c.config['slot.name']!);
+  const present = async () => {
+    const admin = new pg.Client({ connectionString: postgres.url('outbox_relay') });
+    await admin.connect();
+    try {
+      const { rows } = await admin.query<{ slot_name: string }>('SELECT slot_name FROM pg_replication_slots WHERE slot_name = ANY($1) ORDER BY slot_name', [slots]);
+      return rows.map((r) => r.slot_name);
+    } finally {
+      await admin.end();
+    }
+  };
+  // A slot in use stays.
+  await dropReplication(connectors);
+  t.deepEqual(await present(), [...slots].sort());
+  worker!.child.kill('SIGKILL');
+  await worker!.exited;
+  worker = undefined;
+  // The walsender may outlive the worker's connection by a moment.
+  await waitFor('the slots to be dropped', async () => {
+    await dropReplication(connectors);
+    return (await present()).length === 0 || undefined;
+  }, { timeoutMs: 30_000, intervalMs: 500 });
+  await dropReplication(connectors);
+  t.deepEqual(await present(), []);
 });

@@ -19,6 +19,7 @@
  * versions in order); a rolled-back row never arrives.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
 
 export interface OutboxConnectorOptions {
   /** Connector name; also names its replication slot and publication. */
@@ -145,6 +146,30 @@ export async function awaitConnectorsRunning(restUrl: string, names: string[], {
       if (status?.connector.state === 'RUNNING' && status.tasks.length > 0 && status.tasks.every((t) => t.state === 'RUNNING')) break;
       if (Date.now() > deadline) throw new Error(`connector ${name} is not running (${status ? JSON.stringify({ connector: status.connector.state, tasks: status.tasks.map((t) => t.state) }) : 'no status'})`);
       await sleep(500);
+    }
+  }
+}
+
+/**
+ * Drops the replication slot and publication of each connector whose worker is gone (going
+ * back to the built-in relay): a slot nobody reads keeps all of the server's WAL from its
+ * position on. A slot still in use is left alone (Postgres refuses to drop it). Idempotent.
+ */
+export async function dropReplication(connectors: ConnectorConfig[]): Promise<void> {
+  for (const { config } of connectors) {
+    const client = new pg.Client({
+      host: config['database.hostname'],
+      port: Number(config['database.port']),
+      user: config['database.user'],
+      password: config['database.password'],
+      database: config['database.dbname'],
+    });
+    await client.connect();
+    try {
+      await client.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1 AND NOT active', [config['slot.name']]);
+      await client.query(`DROP PUBLICATION IF EXISTS "${config['publication.name']!.replaceAll('"', '""')}"`);
+    } finally {
+      await client.end();
     }
   }
 }

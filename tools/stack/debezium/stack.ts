@@ -8,13 +8,16 @@
  * attribute, and creating the publication needs the outbox's owner (or a superuser); the
  * services' own roles have neither, and should not.
  */
+import { existsSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import pg from 'pg';
 import { topics } from '@shop/platform/topics';
 import { StackError } from '../log.js';
+import { stackPaths } from '../paths.js';
 import { urls } from '../topology.js';
 import type { ProcessSpec } from '../supervisor.js';
 import { kafkaConnectSpec } from './connect.js';
-import { outboxConnectorConfig, type ConnectorConfig } from './connector.js';
+import { dropReplication, outboxConnectorConfig, type ConnectorConfig } from './connector.js';
 
 /** order's outbox relay publishes only these stream types (services/order app/checkout-effects.ts ORDER_STREAM_TYPE). */
 const orderStreamTypes = ['order'];
@@ -54,4 +57,17 @@ async function requireLogicalDecoding(): Promise<void> {
   } finally {
     await client.end();
   }
+}
+
+/**
+ * Back to the built-in relay (RELAY unset) after the Debezium relay ran: drops the
+ * connectors' slots (which would keep the server's WAL forever) and publications, and the
+ * worker's offsets (which name positions of those slots). Does nothing when it never ran.
+ * Call it with the worker stopped.
+ */
+export async function retireDebeziumRelay(): Promise<void> {
+  const offsets = path.join(stackPaths.root, 'kafka-connect', 'worker', 'offsets.dat');
+  if (!existsSync(offsets)) return;
+  await dropReplication(stackOutboxConnectors());
+  rmSync(offsets, { force: true });
 }
