@@ -16,6 +16,16 @@ import { DEV_SIGNING_KEY_ID, devAccessTokenJwks, devServiceTokenKey, devSigningK
 import { ensureServiceDatabase, serviceDatabaseUrl } from './service-databases.js';
 import { health, paymentDeclineAmountCents, processOf, processes, type ProcessEntry, type SecretName } from '../catalog/catalog.js';
 import { envRecord, type LocalContext } from '../catalog/env.js';
+import { debeziumRelaySpec, retireDebeziumRelay } from './debezium/stack.js';
+
+/**
+ * Which relay publishes the CRUD services' outboxes: their own (builtin, the default) or
+ * Debezium (RELAY=debezium npm start): a Kafka Connect worker after the services, which then
+ * skip their outbox relay (their config.ts). See tools/stack/debezium/README.md.
+ */
+const relay = process.env.RELAY === 'debezium' ? 'debezium' : 'builtin';
+/** The processes whose outbox Debezium publishes instead (tools/stack/debezium/stack.ts). */
+const outboxServices = new Set(['product', 'order']);
 
 /** The admin secret of the local stack (override with SHOP_ADMIN_API_KEY). Not a production secret. */
 export const adminApiKey = process.env.SHOP_ADMIN_API_KEY ?? 'local-admin-key-change-me';
@@ -102,12 +112,19 @@ export async function appSpecs(): Promise<ProcessSpec[]> {
   // Each service's processes connect as that database's own role, never as the superuser.
   for (const database of new Set(all.flatMap((p) => (p.database ? [p.database] : [])))) await ensureServiceDatabase(database);
   const local = localContext();
-  return all.flatMap((p) => [
-    // Before the BFF: the BFF is not ready until it has listed the access revocations from
-    // user-command, through Envoy; Envoy's jwt_authn fetches the BFF's keys when it can.
-    ...(p.kind === 'bff' ? [envoySpec(localEnvoyTopology())] : []),
-    nodeProcess(p, envRecord(p, { target: 'local', local })),
-  ]);
+  // Back on the built-in relay: a replication slot left by an earlier Debezium run would keep WAL.
+  if (relay === 'builtin') await retireDebeziumRelay();
+  const relayEnv = (p: { name: string }): Record<string, string> => (relay === 'debezium' && outboxServices.has(p.name) ? { RELAY: relay } : {});
+  return [
+    ...all.flatMap((p) => [
+      // Before the BFF: the BFF is not ready until it has listed the access revocations from
+      // user-command, through Envoy; Envoy's jwt_authn fetches the BFF's keys when it can.
+      ...(p.kind === 'bff' ? [envoySpec(localEnvoyTopology())] : []),
+      nodeProcess(p, { ...envRecord(p, { target: 'local', local }), ...relayEnv(p) }),
+    ]),
+    // After the services: their migrations create the outbox tables the connectors read.
+    ...(relay === 'debezium' ? [debeziumRelaySpec(infraPorts.kafkaConnect)] : []),
+  ];
 }
 
 /** Loads the demo catalog (idempotent) and prints where everything is. */

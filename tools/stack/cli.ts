@@ -68,6 +68,7 @@ async function timed(what: string, fn: () => Promise<void>): Promise<number> {
 async function up(infraOnly: boolean): Promise<void> {
   if (infraOnly) return upInfra();
   await installAll();
+  if (process.env.RELAY === 'debezium') await (await import('./install/kafka-connect.js')).installKafkaConnect();
   await upInfra({ install: false });
   const apps = await import('./apps.js');
   // Apps depend on each other in the order given (e.g. services before Envoy before the BFF).

@@ -32,6 +32,8 @@ export const infraPorts = {
   nats: p(14222),
   natsMonitor: p(18222),
   ferretdb: p(17017),
+  /** Kafka Connect's REST API (the Debezium relay, RELAY=debezium only). */
+  kafkaConnect: p(18083),
   envoyEdge: p(8080),
   envoyAdmin: p(9901),
 } as const;

@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { versions } from '../versions.js';
 import { stackPaths, ensureDir } from '../paths.js';
 import { runLogged } from '../run.js';
+import { StackError } from '../log.js';
 import { installer, type InstallOutcome } from './installer.js';
 
 const debeziumDir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'debezium');
@@ -101,5 +102,14 @@ async function buildTransform(): Promise<void> {
     logFile: installLog(),
     what: 'kafka-connect: jar shop-connect.jar',
     hint: javaHint,
+  });
+}
+
+// Run as a script (tools/bin/test installs it before the suite, as it does Chromium): the same
+// one-line errors as the stack CLI.
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  await installKafkaConnect().catch((err: unknown) => {
+    console.error(err instanceof StackError ? `[stack] error: ${err.message}` : err);
+    process.exit(1);
   });
 }
