@@ -4,7 +4,7 @@
  * processor (projector, reactor, workflow runtime). Loads kafkajs and pg.
  */
 export { toKafkaMessage, fromKafkaValue, isTraceparent } from './envelope.js';
-export { startRelay, relayMigrations, type Relay, type RelayOptions } from './relay.js';
+export { startRelay, relayMigrations, type Relay, type RelayOptions, type RelaySource, type RelayLeadership } from './relay.js';
 export { startProjector, isTransient, type Projector, type ProjectorOptions } from './projector.js';
 export { startProcessor, type Processor, type ProcessorOptions, type BatchContext, type BatchOutcome } from './processor/processor.js';
 export { Inbox, processorMigrations } from './processor/inbox.js';

@@ -62,7 +62,7 @@ async function setup(prefix: string) {
   return { tag, kafka, topic, name: `relay-${prefix}-${tag}`, streamType: `${prefix}_${tag}` };
 }
 
-const startTestRelay = async (t: { teardown(fn: () => Promise<void>): void }, opts: Pick<Parameters<typeof startRelay>[0], 'pool' | 'name' | 'table' | 'kafka' | 'streamTypes' | 'log'> & { topic: string }): Promise<Relay> => {
+const startTestRelay = async (t: { teardown(fn: () => Promise<void>): void }, opts: Pick<Parameters<typeof startRelay>[0], 'name' | 'kafka' | 'streamTypes' | 'log'> & { pool: Pool; table: string; topic: string }): Promise<Relay> => {
   const relay = await startRelay({ ...opts, topicFor: () => opts.topic, registry: createMetrics('t'), idleMs: 5 });
   t.teardown(() => relay.stop());
   return relay;

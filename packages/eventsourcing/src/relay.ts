@@ -4,28 +4,43 @@ import { CompressionTypes, type Kafka, type Producer } from 'kafkajs';
 import { assertAcknowledged, createEventProducer } from '@shop/platform/kafka';
 import type { Registry } from 'prom-client';
 import type { Logger } from '@shop/platform/log';
-import type { MigrationSource } from '@shop/platform/postgres/migrate';
-import type { Pool, PoolClient } from '@shop/platform/postgres/pool';
+import type { Pool } from '@shop/platform/postgres/pool';
 import { prom, sharedMetric } from '@shop/platform/metrics';
-import { isConnectionError } from '@shop/platform/postgres/connection-errors';
-import { decodeCheckpoint, encodeCheckpoint, readAllFrom } from './postgres/store.js';
+import { postgresRelaySource } from './postgres/relay-source.js';
 import { Doorbell } from './doorbell.js';
 import { toKafkaMessage } from './envelope.js';
-import { START, type GlobalCheckpoint, type RecordedEvent } from './types.js';
+import type { GlobalCheckpoint, RecordedEvent, StoredEvent } from './types.js';
 
 export { Doorbell };
+export { relayMigrations, acquireLeadership } from './postgres/relay-source.js';
 
-export const relayMigrations: MigrationSource = {
-  name: 'relay',
-  dir: fileURLToPath(new URL('../migrations-relay', import.meta.url)),
-};
+/**
+ * Where a relay reads events and keeps its place, one per store adapter: the relay's loop
+ * (publishing, retries, dead letters, back-off) is the same for all of them.
+ */
+export interface RelaySource {
+  /** Tries to become the one relay of its name; undefined while another one is. */
+  lead(): Promise<RelayLeadership | undefined>;
+}
 
-export interface RelayOptions {
-  pool: Pool;
-  /** Checkpoint name and leader-lock key; one relay per table. */
+/** What the one relay of a name may do while it leads. */
+export interface RelayLeadership {
+  /** The checkpoint of the last batch published (START at first). */
+  checkpoint(): Promise<GlobalCheckpoint>;
+  /** The store's events after `from`, in its global order. */
+  read(from: GlobalCheckpoint, options: { limit: number; streamTypes?: string[] }): Promise<StoredEvent[]>;
+  save(checkpoint: GlobalCheckpoint): Promise<void>;
+  /** Records an event the broker refused, which the relay then skips. */
+  deadLetter(event: RecordedEvent, reason: string): Promise<void>;
+  /** After a failure: whether this relay still leads (false: it gives up and competes again). */
+  holds(err: unknown): Promise<boolean>;
+  /** Gives leadership up: `lost` when it is already gone (nothing to hand over). */
+  release(lost: boolean): Promise<void>;
+}
+
+interface RelayCommon {
+  /** Checkpoint name and leader key; one relay per table or store. */
   name: string;
-  /** `events` (an event store) or `outbox` (a CRUD service). */
-  table: string;
   kafka: Kafka;
   topicFor: (streamType: string) => string;
   /** Publish only these stream types (default: every row of the table). */
@@ -44,8 +59,21 @@ export interface RelayOptions {
   doorbell?: Doorbell;
 }
 
+export type RelayOptions = RelayCommon &
+  (
+    | {
+        /** A Postgres table: `events` (the Postgres event store) or `outbox` (a CRUD service). */
+        pool: Pool;
+        table: string;
+      }
+    | {
+        /** Any other store (e.g. mongoRelaySource from @shop/eventsourcing/mongodb). */
+        source: RelaySource;
+      }
+  );
+
 /**
- * Longest pause between retries of a failed batch: once Kafka or Postgres is back, the relay
+ * Longest pause between retries of a failed batch: once Kafka or the store is back, the relay
  * publishes again within this (with kafkajs's own retries capped at 2 s, platform/kafka.ts).
  */
 const MAX_BACKOFF_MS = 2_000;
@@ -100,6 +128,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     labelNames: ['relay'] as const,
     registers: [opts.registry],
   }));
+  const source = 'source' in opts ? opts.source : postgresRelaySource(opts.pool, opts.name, opts.table);
   const producer = createEventProducer(opts.kafka);
   let stopping = false;
   let connected = false;
@@ -107,7 +136,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   const controller = new AbortController();
 
   const loop = async () => {
-    let leader: PoolClient | undefined;
+    let leader: RelayLeadership | undefined;
     // Only the leader writes the checkpoint, so it is read once per leadership and then kept.
     let checkpoint: GlobalCheckpoint | undefined;
     let backoff = 100;
@@ -115,7 +144,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     while (!stopping) {
       try {
         if (!leader) {
-          leader = await acquireLeadership(opts.pool, opts.name);
+          leader = await source.lead();
           if (!leader) {
             await sleep(2_000, undefined, { signal: controller.signal }).catch(() => undefined);
             continue;
@@ -127,13 +156,13 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
           await producer.connect();
           connected = true;
         }
-        checkpoint ??= await readCheckpoint(leader, opts.name);
-        const batch = await readAllFrom(leader, opts.table, checkpoint, { limit: batchSize, ...(opts.streamTypes ? { streamTypes: opts.streamTypes } : {}) });
+        checkpoint ??= await leader.checkpoint();
+        const batch = await leader.read(checkpoint, { limit: batchSize, ...(opts.streamTypes ? { streamTypes: opts.streamTypes } : {}) });
         lag.set({ relay: opts.name }, batch.length);
         if (batch.length === 0) {
           caughtUpAt = Date.now();
           // A ring means new rows; none means back off. Rows held back by a transaction
-          // still running elsewhere (readAllFrom waits for it) are found by the short pauses.
+          // still running elsewhere (Postgres' readAllFrom waits for it) are found by the short pauses.
           const rang = await doorbell.wait(idleMs, controller.signal);
           idleMs = rang ? BUSY_IDLE_MS : Math.min(idleMs * 2, maxIdleMs);
           continue;
@@ -142,12 +171,12 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         const leaderSession = leader;
         await publish(producer, batch, opts.topicFor, async (event, reason) => {
           log.error({ eventId: event.id, type: event.type, streamId: event.streamId, version: event.version, reason }, 'event too large for the broker: recorded in relay_dead_letters and skipped');
-          await recordDeadLetter(leaderSession, opts.name, event, reason);
+          await leaderSession.deadLetter(event, reason);
           deadLettered.inc({ relay: opts.name });
         });
         const last = batch[batch.length - 1]!;
         const next = last.checkpoint;
-        await writeCheckpoint(leader, opts.name, next);
+        await leader.save(next);
         checkpoint = next;
         published.inc({ relay: opts.name }, batch.length);
         backoff = 100;
@@ -156,20 +185,17 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         log.warn({ err, retryInMs: backoff }, 'relay batch failed; retrying');
         // Read the checkpoint again: a failed write may or may not have landed.
         checkpoint = undefined;
-        if (leader && (isConnectionError(err) || !(await isUsable(leader)))) {
-          // The leader's session, and with it the lock, is gone (a Postgres restart, a
-          // network cut): discard the connection and compete for leadership again.
-          leader.release(true);
+        if (leader && !(await leader.holds(err))) {
+          // Leadership is gone (Postgres: the session and its lock, after a restart or a
+          // network cut): let it go and compete for it again.
+          await leader.release(true).catch(() => undefined);
           leader = undefined;
         }
         await sleep(backoff, undefined, { signal: controller.signal }).catch(() => undefined);
         backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
       }
     }
-    if (leader) {
-      await leader.query('SELECT pg_advisory_unlock(hashtext($1))', [`relay:${opts.name}`]).catch(() => undefined);
-      leader.release();
-    }
+    if (leader) await leader.release(false).catch(() => undefined);
   };
   const running = loop();
 
@@ -186,52 +212,6 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       while (caughtUpAt <= asked) await sleep(BUSY_IDLE_MS);
     },
   };
-}
-
-/**
- * Tries to take the table's leader lock on a connection of its own. The connection is
- * kept only by the winner; a loser, or a try that failed half-way, gives it back (a
- * broken one destroyed), so that waiting replicas hold no connection.
- */
-export async function acquireLeadership(pool: Pool, name: string): Promise<PoolClient | undefined> {
-  const client = await pool.connect();
-  try {
-    const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [`relay:${name}`]);
-    if (rows[0]?.ok) return client;
-    client.release();
-    return undefined;
-  } catch (err) {
-    client.release(true);
-    throw err;
-  }
-}
-
-/** Whether a session still answers (after a failure that did not say whether it was the connection). */
-async function isUsable(client: PoolClient): Promise<boolean> {
-  try {
-    await client.query('SELECT 1');
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function readCheckpoint(q: PoolClient, name: string): Promise<GlobalCheckpoint> {
-  const { rows } = await q.query<{ transaction_id: string; position: number }>(
-    'SELECT transaction_id::text AS transaction_id, position FROM relay_checkpoints WHERE name = $1',
-    [name],
-  );
-  const row = rows[0];
-  return row ? encodeCheckpoint({ transactionId: row.transaction_id, position: row.position }) : START;
-}
-
-async function writeCheckpoint(q: PoolClient, name: string, checkpoint: GlobalCheckpoint): Promise<void> {
-  const at = decodeCheckpoint(checkpoint);
-  await q.query(
-    `INSERT INTO relay_checkpoints (name, transaction_id, position) VALUES ($1, $2::xid8, $3)
-     ON CONFLICT (name) DO UPDATE SET transaction_id = excluded.transaction_id, position = excluded.position, updated_at = now()`,
-    [name, at.transactionId, at.position],
-  );
 }
 
 /**
@@ -276,12 +256,4 @@ async function sendInOrder(producer: Pick<Producer, 'sendBatch'>, batch: Recorde
 function isTooLarge(err: unknown): boolean {
   const type = (err as { type?: unknown } | undefined)?.type;
   return type === 'MESSAGE_TOO_LARGE' || type === 'RECORD_LIST_TOO_LARGE';
-}
-
-async function recordDeadLetter(q: PoolClient, relay: string, e: RecordedEvent, reason: string): Promise<void> {
-  await q.query(
-    `INSERT INTO relay_dead_letters (relay, event_id, stream_type, stream_id, version, type, position, reason)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
-    [relay, e.id, e.streamType, e.streamId, e.version, e.type, e.position, reason.slice(0, 1000)],
-  );
 }

@@ -1,0 +1,96 @@
+/**
+ * The relay's Postgres side: a table of events (the event store's, or a CRUD service's
+ * outbox) read in its global order on the leader's own session, which holds an advisory
+ * lock for as long as it leads; the checkpoint and dead letters in relay_checkpoints and
+ * relay_dead_letters of the same database.
+ */
+import { fileURLToPath } from 'node:url';
+import type { MigrationSource } from '@shop/platform/postgres/migrate';
+import type { Pool, PoolClient } from '@shop/platform/postgres/pool';
+import { isConnectionError } from '@shop/platform/postgres/connection-errors';
+import type { RelayLeadership, RelaySource } from '../relay.js';
+import { START, type GlobalCheckpoint, type RecordedEvent } from '../types.js';
+import { decodeCheckpoint, encodeCheckpoint, readAllFrom } from './store.js';
+
+export const relayMigrations: MigrationSource = {
+  name: 'relay',
+  dir: fileURLToPath(new URL('../../migrations-relay', import.meta.url)),
+};
+
+export function postgresRelaySource(pool: Pool, name: string, table: string): RelaySource {
+  return {
+    async lead() {
+      const session = await acquireLeadership(pool, name);
+      return session && leadership(session, name, table);
+    },
+  };
+}
+
+function leadership(session: PoolClient, name: string, table: string): RelayLeadership {
+  return {
+    checkpoint: () => readCheckpoint(session, name),
+    read: (from, options) => readAllFrom(session, table, from, options),
+    save: (checkpoint) => writeCheckpoint(session, name, checkpoint),
+    deadLetter: (event, reason) => recordDeadLetter(session, name, event, reason),
+    holds: async (err) => !isConnectionError(err) && (await isUsable(session)),
+    async release(lost) {
+      if (lost) return session.release(true);
+      await session.query('SELECT pg_advisory_unlock(hashtext($1))', [`relay:${name}`]).catch(() => undefined);
+      session.release();
+    },
+  };
+}
+
+/**
+ * Tries to take the table's leader lock on a connection of its own. The connection is
+ * kept only by the winner; a loser, or a try that failed half-way, gives it back (a
+ * broken one destroyed), so that waiting replicas hold no connection.
+ */
+export async function acquireLeadership(pool: Pool, name: string): Promise<PoolClient | undefined> {
+  const client = await pool.connect();
+  try {
+    const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [`relay:${name}`]);
+    if (rows[0]?.ok) return client;
+    client.release();
+    return undefined;
+  } catch (err) {
+    client.release(true);
+    throw err;
+  }
+}
+
+/** Whether a session still answers (after a failure that did not say whether it was the connection). */
+async function isUsable(client: PoolClient): Promise<boolean> {
+  try {
+    await client.query('SELECT 1');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function readCheckpoint(q: PoolClient, name: string): Promise<GlobalCheckpoint> {
+  const { rows } = await q.query<{ transaction_id: string; position: number }>(
+    'SELECT transaction_id::text AS transaction_id, position FROM relay_checkpoints WHERE name = $1',
+    [name],
+  );
+  const row = rows[0];
+  return row ? encodeCheckpoint({ transactionId: row.transaction_id, position: row.position }) : START;
+}
+
+async function writeCheckpoint(q: PoolClient, name: string, checkpoint: GlobalCheckpoint): Promise<void> {
+  const at = decodeCheckpoint(checkpoint);
+  await q.query(
+    `INSERT INTO relay_checkpoints (name, transaction_id, position) VALUES ($1, $2::xid8, $3)
+     ON CONFLICT (name) DO UPDATE SET transaction_id = excluded.transaction_id, position = excluded.position, updated_at = now()`,
+    [name, at.transactionId, at.position],
+  );
+}
+
+async function recordDeadLetter(q: PoolClient, relay: string, e: RecordedEvent, reason: string): Promise<void> {
+  await q.query(
+    `INSERT INTO relay_dead_letters (relay, event_id, stream_type, stream_id, version, type, position, reason)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
+    [relay, e.id, e.streamType, e.streamId, e.version, e.type, e.position, reason.slice(0, 1000)],
+  );
+}
