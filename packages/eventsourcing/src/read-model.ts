@@ -2,6 +2,7 @@ import pg from 'pg';
 import type { Logger } from '@shop/platform/log';
 import type { Queryable } from '@shop/platform/postgres/pool';
 import { checkSchemaName } from './apply.js';
+import type { EventStore } from './types.js';
 
 /**
  * Read-your-writes across CQRS: a query names the version its client's command returned
@@ -43,6 +44,11 @@ export interface VersionWaiterOptions {
   schema: string;
   /** The event store's table in the same database. */
   eventsTable?: string;
+  /**
+   * The event store when it is elsewhere (MongoDB): the stored version is then read from it
+   * (the events after the applied version) instead of from `eventsTable`.
+   */
+  store?: EventStore;
   /** Every waited stream is read again this often, in case a notice was lost. */
   recheckMs?: number;
   /** Pause before the listener connects again after losing its connection. */
@@ -87,7 +93,7 @@ export class VersionWaiter {
     const events = checkSchemaName(opts.eventsTable ?? 'events');
     this.channel = readModelChannel(schema);
     this.versionsSql = `SELECT coalesce((SELECT version FROM ${schema}.stream_checkpoints WHERE stream_id = $1), 0)::bigint AS applied,
-                               coalesce((SELECT max(version) FROM ${events} WHERE stream_id = $1), 0)::bigint AS stored`;
+                               ${opts.store ? '0' : `coalesce((SELECT max(version) FROM ${events} WHERE stream_id = $1), 0)`}::bigint AS stored`;
     this.recheckMs = opts.recheckMs ?? 1_000;
     this.reconnectMs = opts.reconnectMs ?? 1_000;
   }
@@ -145,7 +151,10 @@ export class VersionWaiter {
 
   private async versions(streamId: string): Promise<Versions> {
     const { rows } = await this.opts.db.query<Versions>(this.versionsSql, [streamId]);
-    return { applied: Number(rows[0]?.applied ?? 0), stored: Number(rows[0]?.stored ?? 0) };
+    const applied = Number(rows[0]?.applied ?? 0);
+    if (!this.opts.store) return { applied, stored: Number(rows[0]?.stored ?? 0) };
+    const newer = await this.opts.store.readStream(streamId, { after: applied });
+    return { applied, stored: newer.at(-1)?.version ?? applied };
   }
 
   /** One read for all the waiters of a stream; a notice during the read triggers one more. */

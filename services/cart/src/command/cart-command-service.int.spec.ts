@@ -1,5 +1,6 @@
 import test from 'ava';
 import * as grpc from '@grpc/grpc-js';
+import type { RecordedEvent } from '@shop/eventsourcing';
 import { newId } from '@shop/platform/ids';
 import { testLogger } from '@shop/testing';
 import { cartCommandHandler } from './cart-handler.js';
@@ -24,9 +25,9 @@ test.after.always(async () => {
   await products?.close();
 });
 
-const eventCount = async () => (await cart.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM events')).rows[0]!.n;
-const streamOf = async (cartId: string) =>
-  (await cart.pool.query<{ type: string; version: number; data: any; metadata: any }>('SELECT type, version, data, metadata FROM events WHERE stream_id = $1 ORDER BY version', [cartId])).rows;
+// Through the fixture and the store's port, so that the file runs on either adapter (EVENT_STORE, test-fixtures.ts).
+const eventCount = () => cart.eventCount();
+const streamOf = async (cartId: string) => (await cart.store.readStream(cartId)) as Array<Omit<RecordedEvent, 'data'> & { data: any }>;
 
 // Tests that count every event of the store run serially; the others look at their own stream.
 

@@ -2,6 +2,7 @@ import { topics } from '@shop/platform/topics';
 import { z } from 'zod';
 import { baseEnv, env } from '@shop/platform/config';
 import { callerAuthEnv } from '@shop/platform/auth/config';
+import { checkEventStoreConfig, eventStoreEnv } from '../event-store.js';
 import { DEFAULT_DLQ_TOPIC, DEFAULT_EVENTS_TOPIC } from '../topics.js';
 
 export const configSchema = z.object({
@@ -30,4 +31,5 @@ export const configSchema = z.object({
   ORDER_EVENTS_TOPIC: z.string().min(1).default(topics.orderEvents),
   /** Conflict retries of a command before it answers ABORTED. */
   COMMAND_MAX_RETRIES: z.coerce.number().int().min(0).max(20).default(3),
-});
+  ...eventStoreEnv,
+}).superRefine(checkEventStoreConfig);

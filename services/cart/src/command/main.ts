@@ -4,7 +4,7 @@ import { loadDescriptorSet } from '@shop/contracts/descriptors';
 import { OrderPlaced } from '@shop/contracts/shop/order/v1/events';
 import { UserDeleted } from '@shop/contracts/shop/user/v1/events';
 import { Doorbell } from '@shop/eventsourcing';
-import { eventStoreMigrations, PostgresEventStore } from '@shop/eventsourcing/postgres';
+import { eventStoreMigrations } from '@shop/eventsourcing/postgres';
 import { processorMigrations, relayMigrations, startReactor, startRelay } from '@shop/eventsourcing/kafka';
 import { insecure, promiseClient } from '@shop/platform/grpc/client';
 import { startGrpcServer } from '@shop/platform/grpc/server';
@@ -15,6 +15,7 @@ import { migrate } from '@shop/platform/postgres/migrate';
 import { createPool } from '@shop/platform/postgres/pool';
 import { runProcess } from '@shop/platform/process';
 import { CART_STREAM_TYPE } from '../domain/events.js';
+import { openCartEventStore } from '../event-store.js';
 import { cartMigrations } from '../migrations.js';
 import { cartTopics } from '../topics.js';
 import { cartCommandHandler } from './cart-handler.js';
@@ -33,11 +34,11 @@ await runProcess('cart-command', configSchema, async ({ config, log, registry, l
   await ensureTopics(kafka, cartTopics(config.CART_EVENTS_TOPIC, config.CART_DLQ_TOPIC));
   // Each append rings the relay, which then publishes at once instead of at its next poll.
   const doorbell = new Doorbell();
+  const events = await openCartEventStore(config, pool, { lifecycle, readiness, onAppended: () => doorbell.ring() });
   if (config.RELAY_ENABLED) {
     const relay = await startRelay({
-      pool,
+      ...events.relay,
       name: 'cart',
-      table: 'events',
       kafka,
       streamTypes: [CART_STREAM_TYPE],
       topicFor: () => config.CART_EVENTS_TOPIC,
@@ -48,7 +49,7 @@ await runProcess('cart-command', configSchema, async ({ config, log, registry, l
     lifecycle.onShutdown('relay', () => relay.stop());
   }
 
-  const carts = cartCommandHandler(new PostgresEventStore(pool, { onAppended: () => doorbell.ring() }), config.COMMAND_MAX_RETRIES);
+  const carts = cartCommandHandler(events.store, config.COMMAND_MAX_RETRIES);
   if (config.USER_DELETIONS_ENABLED) {
     // The user service owns the topic; creating it here too (same settings) lets either start first.
     await ensureTopics(kafka, [eventTopic(config.USER_EVENTS_TOPIC)]);

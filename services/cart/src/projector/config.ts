@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { baseEnv, env } from '@shop/platform/config';
+import { checkEventStoreConfig, eventStoreEnv } from '../event-store.js';
 import { DEFAULT_DLQ_TOPIC, DEFAULT_EVENTS_TOPIC } from '../topics.js';
 
 export const configSchema = z.object({
@@ -11,4 +12,5 @@ export const configSchema = z.object({
   NATS_URL: env.url(),
   CART_EVENTS_TOPIC: z.string().min(1).default(DEFAULT_EVENTS_TOPIC),
   CART_DLQ_TOPIC: z.string().min(1).default(DEFAULT_DLQ_TOPIC),
-});
+  ...eventStoreEnv,
+}).superRefine(checkEventStoreConfig);

@@ -1,10 +1,11 @@
-import { eventStoreMigrations, migrateProjection, PostgresEventStore } from '@shop/eventsourcing/postgres';
+import { eventStoreMigrations, migrateProjection } from '@shop/eventsourcing/postgres';
 import { startProjector } from '@shop/eventsourcing/kafka';
 import { createKafka, ensureTopics } from '@shop/platform/kafka';
 import { connectNats } from '@shop/platform/nats';
 import { migrate } from '@shop/platform/postgres/migrate';
 import { createPool } from '@shop/platform/postgres/pool';
 import { runProcess } from '@shop/platform/process';
+import { openCartEventStore } from '../event-store.js';
 import { cartMigrations } from '../migrations.js';
 import { cartTopics } from '../topics.js';
 import { cartView } from './cart-view.js';
@@ -25,10 +26,12 @@ await runProcess('cart-projector', configSchema, async ({ config, log, registry,
 
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'cart-projector', log });
   await ensureTopics(kafka, cartTopics(config.CART_EVENTS_TOPIC, config.CART_DLQ_TOPIC));
+  // Gaps are healed from the cart's event store, wherever it is.
+  const { store } = await openCartEventStore(config, pool, { lifecycle, readiness });
   const projector = await startProjector({
     kafka,
     pool,
-    store: new PostgresEventStore(pool),
+    store,
     projection: cartView,
     topics: [config.CART_EVENTS_TOPIC],
     dlqTopic: config.CART_DLQ_TOPIC,

@@ -58,7 +58,7 @@ test.before(async () => {
   kafka = testKafka(log, `cart-test-${suffix}`);
   ({ topic, dlq: dlqTopic } = await createTestTopics(kafka, 'cart'));
   await migrateProjection(cart.pool, cartView);
-  relay = await startRelay({ pool: cart.pool, name: 'cart', table: 'events', kafka, topicFor: () => topic, log, registry: createMetrics('cart-test') });
+  relay = await startRelay({ ...cart.relay, name: 'cart', kafka, topicFor: () => topic, log, registry: createMetrics('cart-test') });
   nc = await connect({ servers: urls.nats });
   startCartProjector = () =>
     startProjector({
@@ -77,7 +77,7 @@ test.before(async () => {
   projector = await startCartProjector();
   // One waiter for the file, as a query process has one: its re-check is slower than any
   // wait here, so that only the projector's notice can end a wait early.
-  waiter = new VersionWaiter({ db: cart.pool, connect: listenerFor(cart.pool, listenerName), schema: CART_READ_SCHEMA, recheckMs: 10 * 60_000, log });
+  waiter = new VersionWaiter({ db: cart.pool, connect: listenerFor(cart.pool, listenerName), schema: CART_READ_SCHEMA, recheckMs: 10 * 60_000, log, ...(process.env.EVENT_STORE === 'mongodb' ? { store: cart.store } : {}) });
   const client = async (maxWaitMs: number) => {
     // The command fixture's keys: a customer's token is good on both servers.
     const server = await serve([cartQueryService(new CartReader(cart.pool, waiter), { maxWaitMs })], log, 'cart-query-test', cart.auth.authenticate);

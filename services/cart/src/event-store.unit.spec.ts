@@ -1,0 +1,29 @@
+import test from 'ava';
+import { configSchema as commandConfig } from './command/config.js';
+import { configSchema as projectorConfig } from './projector/config.js';
+
+const projectorEnv = { HTTP_PORT: '9460', DATABASE_URL: 'postgres://shop:shop@127.0.0.1:15432/cart', KAFKA_BROKERS: '127.0.0.1:19092', NATS_URL: 'nats://127.0.0.1:14222' };
+
+test('the cart keeps its events in Postgres unless told otherwise', (t) => {
+  t.like(projectorConfig.parse(projectorEnv), { EVENT_STORE: 'postgres' });
+});
+
+test('EVENT_STORE=mongodb needs MONGODB_URL, and names it when it is missing or not a mongodb:// URL', (t) => {
+  const missing = projectorConfig.safeParse({ ...projectorEnv, EVENT_STORE: 'mongodb' });
+  t.deepEqual(missing.error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`), ['MONGODB_URL: required when EVENT_STORE=mongodb']);
+  const wrong = projectorConfig.safeParse({ ...projectorEnv, EVENT_STORE: 'mongodb', MONGODB_URL: 'postgres://x' });
+  t.deepEqual(wrong.error?.issues.map((i) => i.path.join('.')), ['MONGODB_URL']);
+  t.like(projectorConfig.parse({ ...projectorEnv, EVENT_STORE: 'mongodb', MONGODB_URL: 'mongodb://127.0.0.1:17017/' }), {
+    EVENT_STORE: 'mongodb',
+    MONGODB_URL: 'mongodb://127.0.0.1:17017/',
+    MONGODB_DATABASE: 'cart',
+  });
+});
+
+test('the command process reads the same settings (it builds the store the projector heals from)', (t) => {
+  t.true(['EVENT_STORE', 'MONGODB_URL', 'MONGODB_DATABASE'].every((key) => key in commandConfig.shape));
+});
+
+test('an unknown EVENT_STORE is refused', (t) => {
+  t.deepEqual(projectorConfig.safeParse({ ...projectorEnv, EVENT_STORE: 'eventstoredb' }).error?.issues.map((i) => i.path.join('.')), ['EVENT_STORE']);
+});
