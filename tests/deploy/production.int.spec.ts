@@ -28,6 +28,7 @@ import { notificationsTopics } from '../../services/notifications/src/topics.js'
 import { configSchema as orderConfig } from '../../services/order/src/config.js';
 import { configSchema as reportsConfig } from '../../services/reports/src/config.js';
 import { configSchema as notificationsConfig } from '../../services/notifications/src/config.js';
+import { processes } from '../../tools/catalog/catalog.js';
 import { crdFiles, crdGroups, installCrds } from '../../tools/deploy/install-crds.js';
 import { deployVenv, installValidators, kubernetesValidateBinary } from '../../tools/deploy/install-validator.js';
 
@@ -99,6 +100,19 @@ const shopComponents = new Set(['grpc-service', 'bff', 'worker']);
 const shopDeployments = (objects: K8sObject[]) => find(objects, 'Deployment').filter((d) => shopComponents.has(d.metadata.labels?.['app.kubernetes.io/component'] ?? ''));
 const envOf = (c: any): Record<string, string> => Object.fromEntries((c.env ?? []).filter((e: any) => 'value' in e).map((e: any) => [e.name, String(e.value)]));
 const matches = (selector: Record<string, string>, labels: Record<string, string> = {}) => Object.entries(selector).every(([k, v]) => labels[k] === v);
+type LabelSelector = { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] };
+/** A Kubernetes label selector (matchLabels and matchExpressions) applied to a pod's labels. */
+const selects = (selector: LabelSelector, labels: Record<string, string> = {}) =>
+  matches(selector.matchLabels ?? {}, labels) &&
+  (selector.matchExpressions ?? []).every((e) => {
+    const has = e.key in labels;
+    if (e.operator === 'In') return has && e.values!.includes(labels[e.key]!);
+    if (e.operator === 'NotIn') return !has || !e.values!.includes(labels[e.key]!);
+    if (e.operator === 'Exists') return has;
+    if (e.operator === 'DoesNotExist') return !has;
+    throw new Error(`unknown selector operator ${e.operator}`);
+  });
+const isEmptySelector = (selector: LabelSelector | undefined) => selector !== undefined && Object.keys(selector.matchLabels ?? {}).length === 0 && (selector.matchExpressions ?? []).length === 0;
 
 // The facts of the code the checks compare with -------------------------------------------
 
@@ -231,6 +245,54 @@ function kafkaProblems(objects: K8sObject[]): string[] {
   }
   for (const name of partitionsInCode.keys()) {
     if (!declared.some((t) => (t.spec.topicName ?? t.metadata.name) === name)) problems.push(`topic ${name} (created by the code) has no KafkaTopic`);
+  }
+  return problems;
+}
+
+/** The labels Strimzi puts on the broker pods of a cluster (those the policies must select). */
+const brokerPodLabels = (cluster: string) => ({ 'app.kubernetes.io/name': 'kafka', 'app.kubernetes.io/instance': cluster, 'strimzi.io/cluster': cluster, 'strimzi.io/kind': 'Kafka', 'strimzi.io/broker-role': 'true' });
+
+/**
+ * Who reaches a Kafka listener: Strimzi makes a NetworkPolicy per listener that admits
+ * every pod of every namespace unless networkPolicyPeers are set, and every other policy
+ * selecting the broker pods adds to it. Each listener names peers in the namespace only
+ * (pod selectors, no namespaceSelector or ipBlock), those peers admit every process whose
+ * catalog entry uses Kafka and no other kind (the BFF), and no other policy opens the
+ * listener wider.
+ */
+function kafkaPeerProblems(objects: K8sObject[]): string[] {
+  const problems: string[] = [];
+  const kafka = find(objects, 'Kafka')[0];
+  if (!kafka) return ['no Kafka'];
+  const deployments = shopDeployments(objects);
+  const labelsOf = (name: string) => deployments.find((d) => d.metadata.name === name)?.spec.template.metadata.labels as Record<string, string> | undefined;
+  const listeners: any[] = kafka.spec.kafka.listeners ?? [];
+  for (const l of listeners) {
+    const peers: any[] = l.networkPolicyPeers ?? [];
+    if (peers.length === 0) {
+      problems.push(`Kafka listener ${l.name} (${l.port}) has no networkPolicyPeers: Strimzi's policy lets every pod of every namespace connect`);
+      continue;
+    }
+    for (const p of peers) {
+      if (p.namespaceSelector || p.ipBlock || !p.podSelector || isEmptySelector(p.podSelector)) problems.push(`Kafka listener ${l.name}: peer ${JSON.stringify(p)} is not a pod selector of this namespace`);
+    }
+    const admits = (labels: Record<string, string> | undefined) => labels !== undefined && peers.some((p) => p.podSelector && selects(p.podSelector, labels));
+    for (const proc of processes()) {
+      const labels = labelsOf(proc.name);
+      if (!labels) continue;
+      if (proc.uses.includes('kafka') && !admits(labels)) problems.push(`Kafka listener ${l.name}: ${proc.name} uses Kafka (catalog) but no peer admits it`);
+      if (proc.kind === 'bff' && admits(labels)) problems.push(`Kafka listener ${l.name}: admits ${proc.name}, which does not use Kafka`);
+    }
+  }
+  const ports = new Set(listeners.map((l) => l.port));
+  const brokers = brokerPodLabels(kafka.metadata.name);
+  for (const np of find(objects, 'NetworkPolicy').filter((n) => selects(n.spec.podSelector, brokers))) {
+    for (const rule of np.spec.ingress ?? []) {
+      const opens = !rule.ports || rule.ports.some((p: any) => ports.has(p.port));
+      if (!opens) continue;
+      const from: any[] = rule.from ?? [];
+      if (from.length === 0 || from.some((p) => p.namespaceSelector || p.ipBlock || isEmptySelector(p.podSelector))) problems.push(`NetworkPolicy ${np.metadata.name} lets any pod reach a Kafka listener`);
+    }
   }
   return problems;
 }
@@ -578,6 +640,10 @@ test("Kafka: 3 brokers, 3 controllers, replication factor 3, min.insync.replicas
   t.true(find(rendered.objects, 'KafkaTopic').length >= 12);
 });
 
+test("Kafka's listeners admit only the processes that use Kafka (Strimzi's networkPolicyPeers and every policy on the brokers)", (t) => {
+  t.deepEqual(kafkaPeerProblems(rendered.objects), []);
+});
+
 test('Postgres: 3 CloudNativePG instances, a database and a role per service, max_connections above what the pools can open', (t) => {
   t.deepEqual(postgresProblems(rendered.objects), []);
 });
@@ -620,6 +686,9 @@ const breakages: Breakage[] = [
   { what: 'two brokers', edit: { 'kafka.yaml': replace(/(name: brokers\n[\s\S]*?replicas: )3/, '$12') }, check: (r) => kafkaProblems(r.objects), expect: /2 brokers, not 3/ },
   { what: 'min.insync.replicas 1', edit: { 'kafka.yaml': replace('      min.insync.replicas: 2', '      min.insync.replicas: 1') }, check: (r) => kafkaProblems(r.objects), expect: /min\.insync\.replicas is 1, not 2/ },
   { what: 'a topic of the code left out', edit: { 'kafka.yaml': replace(/---\napiVersion: kafka.strimzi.io\/v1\nkind: KafkaTopic\nmetadata:\n  name: shop\.reports\.dlq\n[\s\S]*?min\.insync\.replicas: 2\n/, '') }, check: (r) => kafkaProblems(r.objects), expect: /shop\.reports\.dlq \(created by the code\) has no KafkaTopic/ },
+  { what: 'a Kafka listener without peers', edit: { 'kafka.yaml': replace(/        networkPolicyPeers:\n[\s\S]*?values: \[grpc-service, worker\]\n/, '') }, check: (r) => kafkaPeerProblems(r.objects), expect: /listener plain \(9092\) has no networkPolicyPeers/ },
+  { what: 'Kafka peers that leave out the workers', edit: { 'kafka.yaml': replace('values: [grpc-service, worker]', 'values: [grpc-service]') }, check: (r) => kafkaPeerProblems(r.objects), expect: /cart-projector uses Kafka \(catalog\) but no peer admits it/ },
+  { what: 'the component\'s kafka policy left open to the namespace', edit: { 'kustomization.yaml': replace(/  - target:\n      kind: NetworkPolicy\n      name: kafka\n[\s\S]*?values: \[grpc-service, worker\]\n/, '') }, check: (r) => kafkaPeerProblems(r.objects), expect: /NetworkPolicy kafka lets any pod reach a Kafka listener/ },
   { what: 'one Postgres instance', edit: { 'postgres.yaml': replace('instances: 3', 'instances: 1') }, check: (r) => postgresProblems(r.objects), expect: /instances 1, not 3/ },
   { what: 'max_connections too small for the pools', edit: { 'postgres.yaml': replace('max_connections: "500"', 'max_connections: "200"') }, check: (r) => postgresProblems(r.objects), expect: /max_connections 200 </ },
   { what: 'one NATS server', edit: { 'nats.yaml': replace('replicas: 3', 'replicas: 1') }, check: (r) => natsProblems(r.objects), expect: /NATS replicas 1, not 3/ },
