@@ -35,9 +35,9 @@ COPY --from=manifests /out/ ./
 RUN npm ci --ignore-scripts --no-audit --no-fund --loglevel=warn
 # The sources on top (.dockerignore keeps local node_modules, dist, .stack, specs out).
 COPY . .
-# stage.ts copies what the runtime needs (tools/build/stage.ts): every workspace's
-# package.json, the shipped workspaces' dist/ and their run-time files beside src/
-# (migrations, the descriptor set); no src/, tests/, bench/ or tools/.
+# stage.ts copies an allowlist (tools/build/stage.ts): every workspace's package.json, the
+# shipped workspaces' dist/ and the files their compiled code names with import.meta.url
+# (migrations, the descriptor set); nothing else of a workspace, no src/, tests/, bench/ or tools/.
 RUN npm run build \
  && node --import tsx tools/build/stage.ts /out
 

@@ -15,7 +15,7 @@
  */
 import test from 'ava';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -24,7 +24,8 @@ import { freePort, waitFor } from '@shop/testing';
 import { grpcServices, urls } from '@shop/tools/topology';
 import { devServiceTokenKey } from '@shop/tools/dev-secrets';
 import { buildAll } from '../../tools/build/build.js';
-import { stageRuntime } from '../../tools/build/stage.js';
+import { filesUnder } from '../../tools/build/files.js';
+import { importMetaUrlRefs, stageRuntime } from '../../tools/build/stage.js';
 import { isTestOnly, repoRoot, shippedWorkspaces, workspaceDirs } from '../../tools/build/workspaces.js';
 import { containerArgs, infraImages, nodeImage, pinnedByDigest, shopImage, sourceEntry } from '../../tools/deploy/image.js';
 
@@ -34,14 +35,8 @@ const built = mkdtempSync(path.join(tmpdir(), 'shop-build-'));
 const traces = path.join(stage, '.traces');
 const traceHook = path.join(traces, 'hook.mjs');
 
-/** Every file under dir (relative), node_modules and the traces left out. */
-function filesUnder(dir: string, base = dir): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-    if (e.name === 'node_modules' || e.name === '.traces') return [];
-    const full = path.join(dir, e.name);
-    return e.isDirectory() ? filesUnder(full, base) : [path.relative(base, full)];
-  });
-}
+/** What the spec's file listings leave out: installed packages and its own traces. */
+const notListed = (name: string) => name === 'node_modules' || name === '.traces';
 
 /**
  * The production dependencies into stage/node_modules: each package `npm ls --omit=dev`
@@ -85,7 +80,7 @@ export async function resolve(specifier, context, next) {
 /** The entry points of the shop's processes: every src/**\/main.ts of a shipped workspace. */
 const entries = (): string[] =>
   shippedWorkspaces().flatMap((w) =>
-    filesUnder(path.join(repoRoot, w, 'src'))
+    filesUnder(path.join(repoRoot, w, 'src'), notListed)
       .filter((f) => path.basename(f) === 'main.ts' && !isTestOnly(f))
       .map((f) => `${w}/src/${f}`),
   );
@@ -145,7 +140,7 @@ test.after.always(() => {
 });
 
 test('the image gets compiled JavaScript and the files it reads at run time; no TypeScript, no test code, no tsx or esbuild', (t) => {
-  const files = filesUnder(stage);
+  const files = filesUnder(stage, notListed);
   t.deepEqual(files.filter((f) => f.endsWith('.ts')), [], 'no TypeScript file');
   t.false(files.some((f) => f.startsWith('bench/') || (f.startsWith('tests/') && f !== 'tests/e2e/package.json')), 'nothing from bench/ or tests/');
   t.false(files.some((f) => f.startsWith('tools/') && f !== 'tools/package.json'), 'nothing from tools/');
@@ -156,7 +151,7 @@ test('the image gets compiled JavaScript and the files it reads at run time; no 
   // (migrations beside src/, the BFF's schema, the contracts' descriptor set).
   const urlRefs = files
     .filter((f) => f.endsWith('.js'))
-    .flatMap((f) => [...readFileSync(path.join(stage, f), 'utf8').matchAll(/new URL\((["'])([^"']+)\1,\s*import\.meta\.url\)/g)].map((m) => ({ f, ref: m[2]! })));
+    .flatMap((f) => importMetaUrlRefs(readFileSync(path.join(stage, f), 'utf8')).map((ref) => ({ f, ref })));
   t.true(urlRefs.length >= 8, `import.meta.url references found: ${urlRefs.length}`);
   for (const { f, ref } of urlRefs) t.true(existsSync(path.resolve(path.dirname(path.join(stage, f)), ref)), `${f}: ${ref} is in the image`);
 });
@@ -247,7 +242,7 @@ function imageReferences(): Array<{ where: string; image: string }> {
   const refs: Array<{ where: string; image: string }> = [];
   const yamlFiles = [
     'docker-compose.yml',
-    ...filesUnder(path.join(repoRoot, 'k8s'))
+    ...filesUnder(path.join(repoRoot, 'k8s'), notListed)
       .filter((f) => f.endsWith('.yaml') || f.endsWith('.yml'))
       .map((f) => `k8s/${f}`),
   ];

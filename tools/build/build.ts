@@ -11,17 +11,11 @@
  * dist/ too; without it (tsx, ava, tsc) they resolve to src/*.ts as before.
  */
 import { build } from 'esbuild';
-import { copyFileSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { filesUnder } from './files.js';
 import { builtWorkspaces, isTestOnly, repoRoot } from './workspaces.js';
-
-/** Every file under dir, relative to it. */
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true, recursive: true })
-    .filter((e) => e.isFile())
-    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)));
-}
 
 export interface BuiltWorkspace {
   workspace: string;

@@ -3,34 +3,54 @@
  * copies from its build stage (`node --import tsx tools/build/stage.ts /out`), and what
  * tests/build runs compiled processes from.
  *
+ * An allowlist, so that nothing lying in a workspace (an .env, a key, notes) comes along:
  * - the root package.json and package-lock.json, and every workspace's package.json (npm
  *   resolves the @shop/* links through them);
- * - for each shipped workspace (workspaces.ts): its dist/ and the run-time files beside src/
- *   (migrations, the contracts' descriptor set), never src/, node_modules or READMEs.
+ * - each shipped workspace's dist/ (workspaces.ts);
+ * - the files the compiled code reads beside dist/: every `new URL('…', import.meta.url)`
+ *   of a dist/ file that points out of dist/ (the migrations folders, the contracts'
+ *   descriptor set), found in the compiled code itself, so that a new one needs no list here.
+ *   Inside those folders READMEs, dotfiles and keys (*.pem, *.key) stay out.
  *
  * Nothing from bench/, tests/ or tools/ comes along, and no TypeScript file.
  */
-import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { filesUnder } from './files.js';
 import { isTestOnly, repoRoot, shippedWorkspaces, workspaceDirs } from './workspaces.js';
 
-/** A shipped workspace's top-level folders not copied as they are (dist/ comes from the build's output). */
-const leftOutFolders = new Set(['src', 'node_modules', 'dist']);
+/** Files never staged from a run-time folder: READMEs (services/user/migrations has one), dotfiles (.env…) and keys. */
+const notRunTime = (name: string) => name.endsWith('.md') || name.startsWith('.') || name.endsWith('.pem') || name.endsWith('.key');
 
-/** Files under dir, READMEs left out (services/user/migrations has one). */
-function filesUnder(dir: string, top = true): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-    if (e.name.endsWith('.md') || (top && leftOutFolders.has(e.name))) return [];
-    const full = path.join(dir, e.name);
-    return e.isDirectory() ? filesUnder(full, false) : e.isFile() ? [full] : [];
-  });
-}
+/** The paths of `new URL('<path>', import.meta.url)` in a compiled file. */
+export const importMetaUrlRefs = (js: string): string[] =>
+  [...js.matchAll(/new URL\((["'])([^"']+)\1,\s*import\.meta\.url\)/g)].map((m) => m[2]!);
 
 /** A file of the image: its path there (relative to /app) and where it is copied from. */
 export interface RuntimeFile {
   file: string;
   from: string;
+}
+
+/**
+ * What a workspace's compiled code reads outside its dist/, relative to the workspace
+ * (e.g. `migrations/001_init.sql`, `descriptors.binpb`).
+ */
+function runTimeAssets(root: string, workspace: string, dist: string, compiled: string[]): string[] {
+  const assets = new Set<string>();
+  for (const file of compiled.filter((f) => f.endsWith('.js'))) {
+    for (const ref of importMetaUrlRefs(readFileSync(path.join(dist, file), 'utf8'))) {
+      const target = path.posix.normalize(path.posix.join('dist', path.posix.dirname(file), ref));
+      if (target === 'dist' || target.startsWith('dist/')) continue; // copied by the build (the BFF's schema)
+      if (target.startsWith('..')) throw new Error(`${workspace}/dist/${file}: ${ref} points out of ${workspace}`);
+      const source = path.join(root, workspace, target);
+      if (!existsSync(source)) throw new Error(`${workspace}/dist/${file} reads ${workspace}/${target}, which is missing`);
+      if (statSync(source).isDirectory()) for (const f of filesUnder(source, notRunTime)) assets.add(path.posix.join(target, f));
+      else assets.add(target);
+    }
+  }
+  return [...assets];
 }
 
 /**
@@ -43,8 +63,9 @@ export function runtimeFiles(root = repoRoot, distRoot = root): RuntimeFile[] {
   for (const workspace of shippedWorkspaces(root)) {
     const dist = path.join(distRoot, workspace, 'dist');
     if (!existsSync(dist)) throw new Error(`${path.relative(distRoot, dist) || dist} is missing: run \`npm run build\` first`);
-    files.push(...filesUnder(path.join(root, workspace)).map((f) => fromRoot(path.relative(root, f))));
-    files.push(...filesUnder(dist, false).map((f) => ({ file: `${workspace}/dist/${path.relative(dist, f)}`, from: f })));
+    const compiled = filesUnder(dist);
+    files.push(...compiled.map((f) => ({ file: `${workspace}/dist/${f}`, from: path.join(dist, f) })));
+    files.push(...runTimeAssets(root, workspace, dist, compiled).map((f) => fromRoot(`${workspace}/${f}`)));
   }
   const unique = [...new Map(files.map((f) => [f.file, f])).values()].sort((a, b) => a.file.localeCompare(b.file));
   const ts = unique.filter((f) => f.file.endsWith('.ts'));
