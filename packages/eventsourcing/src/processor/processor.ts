@@ -205,7 +205,9 @@ export async function startProcessor(opts: ProcessorOptions): Promise<Processor>
   await consumer.connect();
   const fromBeginning = opts.fromBeginning ?? true;
   for (const topic of opts.topics) await consumer.subscribe({ topic, fromBeginning });
-  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => log.info({ topics: opts.topics, memberId: payload.memberId }, 'processor joined its group'));
+  // The partitions it was given, too: a member that joined with none of a topic's partitions
+  // consumes nothing until the next rebalance, and says so here.
+  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => log.info({ topics: opts.topics, memberId: payload.memberId, assignment: payload.memberAssignment }, 'processor joined its group'));
   // kafkajs restarts the consumer after a retriable crash; after any other, this process
   // would go on without consuming, looking healthy. It stops instead, and its supervisor
   // (Kubernetes, the local watchdog) starts it afresh.
