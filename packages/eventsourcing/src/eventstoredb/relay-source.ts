@@ -156,6 +156,8 @@ function errorType(err: unknown): unknown {
  * them a batch at a time. A read from anywhere but where the last one ended (the relay's
  * first read, or a retry after a failure, which reads its checkpoint again) starts a new
  * subscription from there; so does a read after the subscription failed, which throws once.
+ * An empty read means nothing has arrived yet, not that the server has nothing more: the
+ * relay's drained() can resolve while a subscription is still catching up.
  */
 export class SubscriptionFeed {
   private subscription: AllStreamSubscription | undefined;

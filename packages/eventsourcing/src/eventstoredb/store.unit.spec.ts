@@ -146,3 +146,10 @@ test('the relay source: an expired lease is taken over, and the old leader then 
   await old.release(true);
   await taker!.release(false);
 });
+
+test('the relay source: of relays claiming a free lease at once, one leads', async (t) => {
+  const own = fakeKurrentClient();
+  const claims = await Promise.all(Array.from({ length: 5 }, () => eventStoreDbRelaySource(own, { name: 'cart' }).lead()));
+  t.is(claims.filter(Boolean).length, 1);
+  await claims.find(Boolean)!.release(false);
+});
