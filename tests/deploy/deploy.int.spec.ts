@@ -510,7 +510,12 @@ async function dockerCompose(t: { log: (...v: unknown[]) => void }): Promise<(ar
     }
     const envoyMount = services.envoy.volumes.find((v: any) => v.target === '/etc/envoy/envoy.yaml');
     t.is(path.relative(repoRoot, envoyMount.source), 'tools/deploy/compose/envoy.yaml');
-    t.deepEqual(services.envoy.ports.map((p: any) => `${p.published}:${p.target}`), ['8080:8080']);
+    // Published on this machine only: the development-only admin key is public.
+    t.deepEqual(services.envoy.ports.map((p: any) => `${p.host_ip}:${p.published}:${p.target}`), ['127.0.0.1:8080:8080']);
+    // SHOP_ENVIRONMENT comes from the shell (or .env), development unless said otherwise.
+    for (const [name, s] of Object.entries(services).filter(([, s]) => s.image === shopImage)) t.is(s.environment.SHOP_ENVIRONMENT, 'development', `${name}: SHOP_ENVIRONMENT`);
+    const production = JSON.parse((await compose(['-f', 'docker-compose.yml', 'config', '--format', 'json'], { ...withKey, SHOP_ENVIRONMENT: 'production' })).stdout) as { services: Record<string, any> };
+    for (const [name, s] of Object.entries(production.services).filter(([, s]) => s.image === shopImage)) t.is(s.environment.SHOP_ENVIRONMENT, 'production', `${name}: SHOP_ENVIRONMENT from the shell`);
 
     // The check can fail: an unknown key is rejected.
     const dir = mkdtempSync(path.join(tmpdir(), 'shop-compose-'));

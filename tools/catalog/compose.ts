@@ -173,8 +173,8 @@ function envoyService(): Obj {
     ...hardened,
     ...deployResources(defaults.envoyResources),
     volumes: ['./tools/deploy/compose/envoy.yaml:/etc/envoy/envoy.yaml:ro'],
-    '#ports': 'The public edge: GraphQL at http://127.0.0.1:8080/graphql. Nothing else is published.',
-    ports: [`${containerPorts.edge}:${containerPorts.edge}`],
+    '#ports': `The public edge: GraphQL at http://127.0.0.1:${containerPorts.edge}/graphql, on this machine only (the development-only admin key is public). Nothing else is published. To reach it from other machines, set your own secrets first (see the top of this file), then publish ${containerPorts.edge}:${containerPorts.edge} in a docker-compose.override.yml.`,
+    ports: [`127.0.0.1:${containerPorts.edge}:${containerPorts.edge}`],
     '#healthcheck': "The admin listener is bound to 127.0.0.1 inside the container; bash's /dev/tcp does the HTTP request (the image has no curl). /ready answers LIVE when serving.",
     healthcheck: {
       test: ['CMD', 'bash', '-c', `exec 3<>/dev/tcp/127.0.0.1/${containerPorts.envoyAdmin} && printf 'GET /ready HTTP/1.0\\r\\n\\r\\n' >&3 && grep -q LIVE <&3`],
@@ -201,7 +201,14 @@ export const composeHeader = `# Shop with containers: \`docker compose up --buil
 # (URL-safe characters: they go into DATABASE_URL), SHOP_ADMIN_API_KEY (16+ characters),
 # JWT_PRIVATE_KEY and AUTH_JWKS together (user-command's signing key and its public half as
 # GetJwks answers it) and SERVICE_TOKEN_KEY (32+ characters) for anything but a try-out on
-# your own machine.
+# your own machine. SHOP_ENVIRONMENT defaults to development; SHOP_ENVIRONMENT=production
+# refuses the development-only defaults, so every secret above must then be set.
+#
+# Envoy's edge (${containerPorts.edge}) is published on 127.0.0.1 only. To open it to other machines,
+# once the secrets are your own, add a docker-compose.override.yml beside this file:
+#   services:
+#     envoy:
+#       ports: !override ["${containerPorts.edge}:${containerPorts.edge}"]
 `;
 
 export function renderComposeObject(): Obj {

@@ -46,9 +46,11 @@ export function environment(p: ProcessEntry, ctx: Context): EnvVar[] {
   };
 
   // What every process shares. SHOP_ENVIRONMENT=development accepts the development-only
-  // secrets; k8s/base is production (the minikube overlay sets it).
+  // secrets; k8s/base is production (the minikube overlay sets it); compose takes it from
+  // the shell or .env, development unless said otherwise.
   if (local) add('NODE_ENV', 'development');
-  if (target !== 'k8s') add('SHOP_ENVIRONMENT', 'development');
+  if (local) add('SHOP_ENVIRONMENT', 'development');
+  if (target === 'compose') add('SHOP_ENVIRONMENT', '${SHOP_ENVIRONMENT:-development}');
   for (const s of p.secrets ?? []) {
     if (target === 'k8s') vars.push({ name: s, secretKeyRef: { name: secrets[s].k8s.secret, key: secrets[s].k8s.key, ...('optional' in secrets[s].k8s ? { optional: true } : {}) } });
     else add(s, local ? local.secret(s) : composeSecret(s));
