@@ -1,4 +1,5 @@
 import { MongoClient, type Db } from 'mongodb';
+import { EventStoreDbEventStore, KurrentDBClient, eventStoreDbRelaySource } from '@shop/eventsourcing/eventstoredb';
 import { z } from 'zod';
 import type { EventStore } from '@shop/eventsourcing';
 import { MongoEventStore, mongoRelaySource } from '@shop/eventsourcing/mongodb';
@@ -7,24 +8,38 @@ import type { RelaySource } from '@shop/eventsourcing/kafka';
 import type { Readiness } from '@shop/platform/ops-server';
 import type { Pool } from '@shop/platform/postgres/pool';
 import type { Lifecycle } from '@shop/platform/shutdown';
+import { CART_STREAM_TYPE } from './domain/events.js';
 
 /** Where the cart's events are kept: the configuration of the cart's command and projector processes. */
 export const eventStoreEnv = {
-  /** `postgres`: the events table of the cart database (DATABASE_URL). `mongodb`: MONGODB_URL. */
-  EVENT_STORE: z.enum(['postgres', 'mongodb']).default('postgres'),
+  /** `postgres`: the events table of the cart database (DATABASE_URL). `mongodb`: MONGODB_URL. `eventstoredb`: EVENTSTORE_URL. */
+  EVENT_STORE: z.enum(['postgres', 'mongodb', 'eventstoredb']).default('postgres'),
   MONGODB_URL: z
     .string()
     .regex(/^mongodb(\+srv)?:\/\//, 'a mongodb:// URL')
     .optional(),
   MONGODB_DATABASE: z.string().min(1).default('cart'),
+  /** A KurrentDB / EventStoreDB connection string, e.g. kurrentdb://127.0.0.1:2113?tls=false. */
+  EVENTSTORE_URL: z
+    .string()
+    .regex(/^(kurrentdb|kurrent|kdb|esdb)(\+discover)?:\/\//, 'a kurrentdb:// (or esdb://) connection string')
+    .optional(),
 };
 
-type EventStoreConfig = { EVENT_STORE: 'postgres' | 'mongodb'; MONGODB_URL?: string | undefined; MONGODB_DATABASE: string };
+type EventStoreConfig = {
+  EVENT_STORE: 'postgres' | 'mongodb' | 'eventstoredb';
+  MONGODB_URL?: string | undefined;
+  MONGODB_DATABASE: string;
+  EVENTSTORE_URL?: string | undefined;
+};
 
-/** For the config schema's superRefine: MONGODB_URL is required with EVENT_STORE=mongodb. */
+/** For the config schema's superRefine: MONGODB_URL is required with EVENT_STORE=mongodb, EVENTSTORE_URL with eventstoredb. */
 export function checkEventStoreConfig(config: EventStoreConfig, ctx: z.RefinementCtx): void {
   if (config.EVENT_STORE === 'mongodb' && !config.MONGODB_URL) {
     ctx.addIssue({ code: 'custom', path: ['MONGODB_URL'], message: 'required when EVENT_STORE=mongodb' });
+  }
+  if (config.EVENT_STORE === 'eventstoredb' && !config.EVENTSTORE_URL) {
+    ctx.addIssue({ code: 'custom', path: ['EVENTSTORE_URL'], message: 'required when EVENT_STORE=eventstoredb' });
   }
 }
 
@@ -46,6 +61,20 @@ export async function openCartEventStore(
 ): Promise<CartEventStore> {
   const onAppended = ctx.onAppended ? { onAppended: ctx.onAppended } : {};
   if (config.EVENT_STORE === 'postgres') return { store: new PostgresEventStore(pool, onAppended), relay: { pool, table: 'events' } };
+  if (config.EVENT_STORE === 'eventstoredb') {
+    const client = KurrentDBClient.connectionString(config.EVENTSTORE_URL!);
+    ctx.lifecycle.onShutdown('eventstoredb', () => client.dispose());
+    ctx.readiness.add({
+      name: 'eventstoredb',
+      check: async () => {
+        // The last event of $all: answered (or none) only by a reachable server.
+        for await (const _ of client.readAll({ fromPosition: 'end', direction: 'backwards', maxCount: 1 })) break;
+      },
+    });
+    // The relay keeps its checkpoint, dead letters and lease in KurrentDB streams (relay-*-cart).
+    const store = new EventStoreDbEventStore(client, { streamTypes: [CART_STREAM_TYPE], ...onAppended });
+    return { store, relay: { source: eventStoreDbRelaySource(client, { name: 'cart' }) } };
+  }
   const client = new MongoClient(config.MONGODB_URL!);
   await client.connect();
   ctx.lifecycle.onShutdown('mongodb', () => client.close());

@@ -24,6 +24,17 @@ test('the command process reads the same settings (it builds the store the proje
   t.true(['EVENT_STORE', 'MONGODB_URL', 'MONGODB_DATABASE'].every((key) => key in commandConfig.shape));
 });
 
+test('EVENT_STORE=eventstoredb needs EVENTSTORE_URL, and names it when it is missing or not a KurrentDB connection string', (t) => {
+  const missing = projectorConfig.safeParse({ ...projectorEnv, EVENT_STORE: 'eventstoredb' });
+  t.deepEqual(missing.error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`), ['EVENTSTORE_URL: required when EVENT_STORE=eventstoredb']);
+  const wrong = projectorConfig.safeParse({ ...projectorEnv, EVENT_STORE: 'eventstoredb', EVENTSTORE_URL: 'mongodb://127.0.0.1:17017/' });
+  t.deepEqual(wrong.error?.issues.map((i) => i.path.join('.')), ['EVENTSTORE_URL']);
+  for (const url of ['kurrentdb://127.0.0.1:2113?tls=false', 'esdb://127.0.0.1:2113?tls=false', 'kurrentdb+discover://cluster.example:2113']) {
+    t.like(projectorConfig.parse({ ...projectorEnv, EVENT_STORE: 'eventstoredb', EVENTSTORE_URL: url }), { EVENT_STORE: 'eventstoredb', EVENTSTORE_URL: url });
+  }
+  t.true('EVENTSTORE_URL' in commandConfig.shape);
+});
+
 test('an unknown EVENT_STORE is refused', (t) => {
-  t.deepEqual(projectorConfig.safeParse({ ...projectorEnv, EVENT_STORE: 'eventstoredb' }).error?.issues.map((i) => i.path.join('.')), ['EVENT_STORE']);
+  t.deepEqual(projectorConfig.safeParse({ ...projectorEnv, EVENT_STORE: 'cassandra' }).error?.issues.map((i) => i.path.join('.')), ['EVENT_STORE']);
 });
