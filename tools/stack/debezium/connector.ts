@@ -153,7 +153,9 @@ export async function awaitConnectorsRunning(restUrl: string, names: string[], {
 /**
  * Drops the replication slot and publication of each connector whose worker is gone (going
  * back to the built-in relay): a slot nobody reads keeps all of the server's WAL from its
- * position on. A slot still in use is left alone (Postgres refuses to drop it). Idempotent.
+ * position on. Looks them up rather than trusting any local state: a slot still in use is
+ * left alone (Postgres refuses to drop it), and a connector whose database does not exist
+ * has nothing to drop. Idempotent.
  */
 export async function dropReplication(connectors: ConnectorConfig[]): Promise<void> {
   for (const { config } of connectors) {
@@ -164,7 +166,13 @@ export async function dropReplication(connectors: ConnectorConfig[]): Promise<vo
       password: config['database.password'],
       database: config['database.dbname'],
     });
-    await client.connect();
+    try {
+      await client.connect();
+    } catch (err) {
+      // invalid_catalog_name: no database, so no slot or publication in it.
+      if ((err as { code?: string }).code === '3D000') continue;
+      throw err;
+    }
     try {
       await client.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1 AND NOT active', [config['slot.name']]);
       await client.query(`DROP PUBLICATION IF EXISTS "${config['publication.name']!.replaceAll('"', '""')}"`);

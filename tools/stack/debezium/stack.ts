@@ -8,7 +8,7 @@
  * attribute, and creating the publication needs the outbox's owner (or a superuser); the
  * services' own roles have neither, and should not.
  */
-import { existsSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { topics } from '@shop/platform/topics';
@@ -61,13 +61,15 @@ async function requireLogicalDecoding(): Promise<void> {
 
 /**
  * Back to the built-in relay (RELAY unset) after the Debezium relay ran: drops the
- * connectors' slots (which would keep the server's WAL forever) and publications, and the
- * worker's offsets (which name positions of those slots). Does nothing when it never ran.
- * Call it with the worker stopped.
+ * connectors' slots (which would keep the server's WAL) and publications, and the worker's
+ * offsets (which name positions of those slots). Asks Postgres what is there, whatever the
+ * worker's directory holds (it may be gone while its slots are not); nothing to drop is
+ * fine. Call it with the worker stopped.
  */
-export async function retireDebeziumRelay(): Promise<void> {
-  const offsets = path.join(stackPaths.root, 'kafka-connect', 'worker', 'offsets.dat');
-  if (!existsSync(offsets)) return;
-  await dropReplication(stackOutboxConnectors());
-  rmSync(offsets, { force: true });
+export async function retireDebeziumRelay({
+  connectors = stackOutboxConnectors(),
+  workerDir = path.join(stackPaths.root, 'kafka-connect', 'worker'),
+}: { connectors?: ConnectorConfig[]; workerDir?: string } = {}): Promise<void> {
+  await dropReplication(connectors);
+  rmSync(path.join(workerDir, 'offsets.dat'), { force: true });
 }

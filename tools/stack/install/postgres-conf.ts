@@ -28,6 +28,11 @@ export function renderPostgresConf(c: PostgresConfInput): string {
     // outbox write (539 against 531 bytes) and nothing retained while no replication slot
     // exists, so always on: once Postgres has started with it, switching RELAY needs no restart.
     'wal_level = logical',
+    // A replication slot keeps every WAL segment from its position on, of every database on the
+    // server: a connector that stops reading (a worker stopped for good, a slot left behind)
+    // would fill the disk. Past this much the server invalidates the slot instead; its connector
+    // then fails and needs a new slot and snapshot (tools/stack/debezium/README.md).
+    "max_slot_wal_keep_size = '2GB'",
     // The server's stderr is the log file given to pg_ctl -l.
     'logging_collector = off',
     "log_line_prefix = '%m [%p] %q%u@%d '",
