@@ -71,7 +71,8 @@ async function copyJars(): Promise<void> {
   await runLogged(
     'mvn',
     [
-      '-B', '-q', '-Dstyle.color=never', '-f', pom,
+      // -C: a jar whose checksum differs from the repository's is an error (Maven 3 only warns).
+      '-B', '-q', '-C', '-Dstyle.color=never', '-f', pom,
       `org.apache.maven.plugins:maven-dependency-plugin:${versions.mavenDependencyPlugin}:copy-dependencies`,
       '-DincludeScope=runtime',
       `-DoutputDirectory=${kafkaConnectPaths.libs}`,

@@ -86,7 +86,8 @@ async function copyJars(): Promise<void> {
     'mvn',
     [
       // Full plugin coordinates: no plugin-prefix lookup, and the version is pinned.
-      '-B', '-q', '-Dstyle.color=never', '-f', pom,
+      // -C: a jar whose checksum differs from the repository's is an error (Maven 3 only warns).
+      '-B', '-q', '-C', '-Dstyle.color=never', '-f', pom,
       `org.apache.maven.plugins:maven-dependency-plugin:${versions.mavenDependencyPlugin}:copy-dependencies`,
       '-DincludeScope=runtime',
       `-DoutputDirectory=${kafkaPaths.libs}`,
