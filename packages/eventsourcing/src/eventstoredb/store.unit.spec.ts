@@ -2,11 +2,11 @@ import test from 'ava';
 import { randomUUID } from 'node:crypto';
 import { eventStoreContract } from '../testing/store-contract.js';
 import { START, type StoredEvent } from '../types.js';
-import { fakeKurrentClient } from './fake-client.js';
+import { fakeKurrentClient } from './fake-client.fixture.js';
 import { eventStoreDbRelaySource } from './relay-source.js';
 import { EventStoreDbEventStore } from './store.js';
 
-// The adapter against an in-memory model of the server (fake-client.ts says what it models):
+// The adapter against an in-memory model of the server (fake-client.fixture.ts says what it models):
 // its own logic, where no server can be had. store.int.spec.ts runs the same against a server.
 
 const client = fakeKurrentClient();
