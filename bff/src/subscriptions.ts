@@ -2,7 +2,7 @@ import { GraphQLError, type ExecutionResult } from 'graphql';
 import { Repeater, type Plugin } from 'graphql-yoga';
 import type { Revocations } from '@shop/platform/auth/revocations';
 import type { Viewer } from './auth/viewer.js';
-import type { GraphQLContext } from './context.js';
+import { clientAddressOf, type GraphQLContext } from './context.js';
 
 export interface SubscriptionLimits {
   /** Open subscriptions per client (a viewer, else a client address). */
@@ -14,15 +14,15 @@ export interface SubscriptionLimits {
 }
 
 /**
- * Who a subscription counts against: the signed-in viewer, else the client's address.
- * The Envoy edge (use_remote_address) appends the address it received the request from
- * to `x-forwarded-for`; the entries before it are whatever the client sent, so only the
- * last one is trusted.
+ * Who a subscription counts against: the signed-in viewer, else the client's address as
+ * the Envoy edge saw it (clientAddressOf: its x-envoy-external-address, which is the
+ * address a trusted proxy named when the edge trusts one, as in production behind
+ * ingress-nginx, else the connection's peer; the same address the edge's rate limit and
+ * the services' per-address limits count).
  */
 export function clientKey(ctx: Pick<GraphQLContext, 'viewer' | 'request'>): string {
   if (ctx.viewer) return `user:${ctx.viewer.userId}`;
-  const forwarded = ctx.request.headers.get('x-forwarded-for')?.split(',').at(-1)?.trim();
-  return `addr:${forwarded || 'unknown'}`;
+  return `addr:${clientAddressOf(ctx.request) ?? 'unknown'}`;
 }
 
 const refused = (message: string, code = 'TOO_MANY_REQUESTS') => ({ errors: [new GraphQLError(message, { extensions: { code } })] });

@@ -95,6 +95,19 @@ test('a client holds at most SUBSCRIPTIONS_PER_CLIENT; another client is not aff
   await eventually(() => app.subscriptions.size === 0 && natsSubscriptions.n === 0);
 });
 
+test('an anonymous client is counted by the external address the edge names (behind a trusted proxy, many clients share the last x-forwarded-for entry)', async (t) => {
+  const { app } = shop({ SUBSCRIPTIONS_PER_CLIENT: 1 });
+  const proxied = (client: string) => ({ 'x-envoy-external-address': client, 'x-forwarded-for': `${client}, 10.0.0.5` });
+  const one = await subscribe(app, cartOf, proxied('203.0.113.10'));
+  const other = await subscribe(app, cartOf, proxied('203.0.113.11'));
+  await eventually(() => app.subscriptions.size === 2);
+  const again = await subscribe(app, cartOf, proxied('203.0.113.10'));
+  t.is((await firstPayload(again)).errors?.[0]?.extensions?.code, 'TOO_MANY_REQUESTS');
+  await one.close();
+  await other.close();
+  await eventually(() => app.subscriptions.size === 0);
+});
+
 test("an anonymous client is counted by the address the edge appended to x-forwarded-for, not by what it claims", async (t) => {
   const { app } = shop({ SUBSCRIPTIONS_PER_CLIENT: 1 });
   const one = await subscribe(app, cartOf, { 'x-forwarded-for': '198.51.100.7, 203.0.113.1' });

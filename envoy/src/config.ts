@@ -85,6 +85,14 @@ export interface EnvoyTopology {
    * /.well-known/jwks.json (it serves user-command's JWKS).
    */
   jwt?: { issuer: string; audience: string };
+  /**
+   * Proxies in front of the edge whose X-Forwarded-For entry Envoy believes (its
+   * xff_num_trusted_hops): the client address (rate limits, x-envoy-external-address) is the
+   * entry that many places left of the connection's peer. Default 0: the peer itself, and a
+   * client's own X-Forwarded-For decides nothing. 1 behind one proxy that appends its peer
+   * (ingress-nginx in k8s/overlays/production), which alone may then reach the edge.
+   */
+  trustedForwardHops?: number;
 }
 
 const HCM = 'envoy.filters.network.http_connection_manager';
@@ -317,7 +325,8 @@ const bucket = (b: TokenBucket) => ({ max_tokens: b.maxTokens, tokens_per_fill: 
  * A bucket per client address: the descriptor entry without a value is a wildcard, so
  * Envoy makes one bucket per distinct address (up to maxClients, least recently used out).
  * The address is the connection's peer: with use_remote_address and no trusted hops, a
- * client's own X-Forwarded-For decides nothing.
+ * client's own X-Forwarded-For decides nothing. With trusted hops (trustedForwardHops), it
+ * is the address the trusted proxy appended.
  */
 function rateLimitFilter(l: EdgeLimits) {
   return {
@@ -365,6 +374,8 @@ function edgeListener(t: EnvoyTopology) {
               // The client gets the id too: a report of a failed call can quote it (access log, traces).
               always_set_request_id_in_response: true,
               use_remote_address: true,
+              // Only when set, so that the configurations without it stay as they were.
+              ...(t.trustedForwardHops ? { xff_num_trusted_hops: t.trustedForwardHops } : {}),
               // No client is internal: x-envoy-* headers a client sends (retry, timeout,
               // x-envoy-internal…) are removed, whatever its address (Envoy's default
               // changed over time; stated here so that it cannot change under us).

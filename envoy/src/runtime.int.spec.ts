@@ -2,7 +2,8 @@
  * The generated configuration at run time: a private Envoy (free ports, the stack's binary)
  * in front of stub upstreams that this file starts and steers, called for real. What is
  * checked is what the configuration promises: gRPC calls retried on UNAVAILABLE and on
- * nothing else, route timeouts that end a call which gets no answer, the edge's rate limit,
+ * nothing else, route timeouts that end a call which gets no answer, the edge's rate limit
+ * per client (its own address, or the one a trusted proxy names),
  * a host Envoy cannot reach taken out of its cluster, and one that answers (even UNAVAILABLE) kept.
  */
 import test from 'ava';
@@ -201,6 +202,33 @@ test('the edge answers 429 to a client past its bucket whatever X-Forwarded-For 
   passed += 1;
   t.is(bff.seen('/graphql?client=127.0.0.5'), passed, 'the BFF saw exactly the requests that were let through');
   t.is(bff.seen('/graphql?client=127.0.0.8'), 2);
+});
+
+test('behind one trusted proxy (trustedForwardHops 1) each client the proxy names in X-Forwarded-For has a bucket of its own, whatever it claimed itself, and the BFF is told that address', async (t) => {
+  t.timeout(120_000);
+  const told: string[] = [];
+  const bff = await stubBff((req) => {
+    if (req.url?.startsWith('/graphql')) told.push(String(req.headers['x-envoy-external-address']));
+    return false;
+  });
+  // Two tokens, then one a minute: a refused client stays refused for the test.
+  const envoy = await startEnvoy({ bff: bff.port, trustedForwardHops: 1, edgeLimits: { ...defaultEdgeLimits, perClient: { maxTokens: 2, tokensPerFill: 1, fillIntervalMs: 60_000 } }, serving: ['bff'] });
+  t.teardown(() => Promise.all([envoy.stop(), bff.close()]));
+  // Every request comes from the one proxy address, as from ingress-nginx's pod; the proxy
+  // appends the address it saw to whatever the client claimed (a different claim each time).
+  const proxy = '127.0.0.9';
+  let claims = 0;
+  const via = (client: string) => request(envoy.topology.edgePort, { from: proxy, path: `/graphql?client=${client}`, headers: { 'x-forwarded-for': `10.1.0.${++claims % 250}, ${client}` } });
+
+  const refused = await waitFor('a 429 for the first client', async () => {
+    const res = await via('203.0.113.1');
+    return res.status === 429 ? res : undefined;
+  });
+  t.like(JSON.parse(refused.body), { errors: [{ extensions: { code: 'TOO_MANY_REQUESTS' } }] });
+  // The second client, through the same proxy, still has both its tokens.
+  t.deepEqual((await Promise.all([via('203.0.113.2'), via('203.0.113.2')])).map((r) => r.status), [200, 200]);
+  t.is(bff.seen('/graphql?client=203.0.113.2'), 2);
+  t.deepEqual([...new Set(told)].sort(), ['203.0.113.1', '203.0.113.2']);
 });
 
 test('the edge passes a 503 of the BFF on and never repeats the request (a mutation must not run twice)', async (t) => {

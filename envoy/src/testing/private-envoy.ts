@@ -32,6 +32,8 @@ export interface EnvoySetup {
   /** The port of the BFF behind the edge; none: a free port where nothing answers. */
   bff?: number;
   edgeLimits?: EdgeLimits;
+  /** The edge's trusted X-Forwarded-For hops (EnvoyTopology.trustedForwardHops). */
+  trustedForwardHops?: number;
   /** The clusters whose every host must be found healthy before Envoy counts as started (the others may have no upstream at all). */
   serving: string[];
   /**
@@ -64,6 +66,7 @@ async function localTopology(setup: EnvoySetup): Promise<EnvoyTopology> {
     bff: { host: '127.0.0.1', port: setup.bff ?? bff! },
     grpc: routes.map(({ upstream, ...r }, i) => ({ ...r, listenPort: listenPorts[i]!, upstream: { host: '127.0.0.1', port: upstream } })),
     ...(setup.edgeLimits ? { edgeLimits: setup.edgeLimits } : {}),
+    ...(setup.trustedForwardHops !== undefined ? { trustedForwardHops: setup.trustedForwardHops } : {}),
   };
 }
 
