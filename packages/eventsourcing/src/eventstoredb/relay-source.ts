@@ -135,9 +135,15 @@ export function eventStoreDbRelaySource(
         },
         async release(lost) {
           await feed.close();
-          // Handing over at once rather than at the lease's expiry.
-          if (!lost && (await last<Lease>(streams.lease))?.data.holder === me) {
-            await client.appendToStream(streams.lease, jsonEvent({ type: 'shop.relay.v1.LeaseReleased', data: { holder: me, expiresAt: 0 } }));
+          if (lost) return;
+          // Handing over at once rather than at the lease's expiry; only the lease it read, so
+          // that a lease another relay took meanwhile stays theirs (the append then conflicts).
+          const current = await last<Lease>(streams.lease);
+          if (current?.data.holder !== me) return;
+          try {
+            await client.appendToStream(streams.lease, jsonEvent({ type: 'shop.relay.v1.LeaseReleased', data: { holder: me, expiresAt: 0 } }), { streamState: current.revision });
+          } catch (err) {
+            if (errorType(err) !== ErrorType.WRONG_EXPECTED_VERSION) throw err;
           }
         },
       };
