@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
-const drivers = ['pg', 'kafkajs', 'mongodb'];
+const drivers = ['pg', 'kafkajs', 'mongodb', '@kurrent/kurrentdb-client'];
 const recorder = fileURLToPath(new URL('./testing/loaded/register.mjs', import.meta.url));
 
 /** The driver packages a fresh Node process resolves while importing `entry` (and nothing else). */
@@ -33,4 +33,5 @@ test('the adapters load their own driver (the recorder sees drivers)', async (t)
   t.deepEqual(await driversLoadedBy('@shop/eventsourcing/postgres'), ['pg']);
   t.true((await driversLoadedBy('@shop/eventsourcing/kafka')).includes('kafkajs'));
   t.deepEqual(await driversLoadedBy('@shop/eventsourcing/mongodb'), ['mongodb']);
+  t.deepEqual(await driversLoadedBy('@shop/eventsourcing/eventstoredb'), ['@kurrent/kurrentdb-client']);
 });

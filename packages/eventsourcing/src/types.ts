@@ -86,7 +86,7 @@ export interface AppendOptions<Tx = never> {
 }
 
 /**
- * The event store port. Adapters: Postgres (default), MongoDB; all pass the same
+ * The event store port. Adapters: Postgres (default), MongoDB, EventStoreDB/KurrentDB; all pass the same
  * contract suite (testing/store-contract.ts). `Tx` is what an adapter lets a caller write
  * in the append's transaction; code that needs none takes the plain `EventStore`, which
  * every adapter is.

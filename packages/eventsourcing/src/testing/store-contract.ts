@@ -4,8 +4,8 @@ import { ConcurrencyError } from '@shop/platform/errors';
 import { START, type EventStore, type GlobalCheckpoint, type InTransaction, type StoredEvent } from '../types.js';
 
 /**
- * The contract every EventStore adapter passes (Postgres, MongoDB; an EventStoreDB adapter
- * would run the same suite). Checkpoints are the adapter's own: the suite only hands back
+ * The contract every EventStore adapter passes (Postgres, MongoDB, and EventStoreDB/KurrentDB
+ * where EVENTSTORE_URL names a server). Checkpoints are the adapter's own: the suite only hands back
  * the ones it was given.
  *
  * `slowTransaction` is an optional capability of an adapter with transactions (`Tx`): a
