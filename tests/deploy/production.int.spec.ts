@@ -16,7 +16,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import type { ITopicConfig } from 'kafkajs';
-import { parseAllDocuments } from 'yaml';
+import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { eventTopic, topics } from '@shop/platform/topics';
 import { ConfigError, loadConfig } from '@shop/platform/config';
 import { cartTopics, DEFAULT_DLQ_TOPIC as cartDlq, DEFAULT_EVENTS_TOPIC as cartEvents } from '../../services/cart/src/topics.js';
@@ -28,7 +28,8 @@ import { notificationsTopics } from '../../services/notifications/src/topics.js'
 import { configSchema as orderConfig } from '../../services/order/src/config.js';
 import { configSchema as reportsConfig } from '../../services/reports/src/config.js';
 import { configSchema as notificationsConfig } from '../../services/notifications/src/config.js';
-import { processes } from '../../tools/catalog/catalog.js';
+import { containerPorts, processes } from '../../tools/catalog/catalog.js';
+import { productionBffEnvoyCommand, productionBffEnvoyFile, productionTrustedForwardHops, renderProductionBffEnvoy } from '../../tools/deploy/production-envoy.js';
 import { crdFiles, crdGroups, installCrds } from '../../tools/deploy/install-crds.js';
 import { deployVenv, installValidators, kubernetesValidateBinary } from '../../tools/deploy/install-validator.js';
 
@@ -46,6 +47,7 @@ const siteEnv = {
   HOST: 'shop.example.com',
   CLUSTER_ISSUER: 'letsencrypt-prod',
   SECRET_STORE: 'shop-secrets',
+  INGRESS_NAMESPACE: 'ingress-nginx',
 };
 const envFile = (values: Record<string, string>) => Object.entries(values).map(([k, v]) => `${k}=${v}`).join('\n') + '\n';
 
@@ -292,6 +294,34 @@ function kafkaPeerProblems(objects: K8sObject[]): string[] {
       if (!opens) continue;
       const from: any[] = rule.from ?? [];
       if (from.length === 0 || from.some((p) => p.namespaceSelector || p.ipBlock || isEmptySelector(p.podSelector))) problems.push(`NetworkPolicy ${np.metadata.name} lets any pod reach a Kafka listener`);
+    }
+  }
+  return problems;
+}
+
+/**
+ * The BFF's edge behind ingress-nginx: its Envoy (the ConfigMap the bff Deployment mounts)
+ * trusts exactly the one X-Forwarded-For hop of the ingress, and every policy on the BFF's
+ * pods that opens the edge port admits the ingress-nginx namespace of site.env only, so
+ * that no other pod can be the trusted hop and name any client address it likes.
+ */
+function edgeTrustProblems(objects: K8sObject[]): string[] {
+  const problems: string[] = [];
+  const bff = one(objects, 'Deployment', 'bff');
+  const mounted = (podSpec(bff).volumes ?? []).map((v: any) => v.configMap?.name).filter(Boolean) as string[];
+  const config = find(objects, 'ConfigMap').find((c) => mounted.includes(c.metadata.name) && c.data?.['envoy.yaml']);
+  if (!config) return ['the bff Deployment mounts no Envoy ConfigMap'];
+  const bootstrap = parseYaml(config.data!['envoy.yaml']!) as any;
+  const edge = bootstrap.static_resources.listeners.find((l: any) => l.name === 'edge');
+  const hops = edge?.filter_chains[0].filters[0].typed_config.xff_num_trusted_hops ?? 0;
+  if (hops !== productionTrustedForwardHops) problems.push(`the BFF's Envoy (${config.metadata.name}) trusts ${hops} X-Forwarded-For hops, not ${productionTrustedForwardHops} (ingress-nginx): its rate limits count the ingress pods, not clients`);
+  const labels = bff.spec.template.metadata.labels as Record<string, string>;
+  for (const np of find(objects, 'NetworkPolicy').filter((n) => selects(n.spec.podSelector, labels))) {
+    for (const rule of np.spec.ingress ?? []) {
+      if (rule.ports && !rule.ports.some((p: any) => p.port === containerPorts.edge)) continue;
+      const from: any[] = rule.from ?? [];
+      const onlyIngress = from.length > 0 && from.every((p) => p.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'] === siteEnv.INGRESS_NAMESPACE && !p.ipBlock);
+      if (!onlyIngress) problems.push(`NetworkPolicy ${np.metadata.name} lets pods other than ingress-nginx's (namespace ${siteEnv.INGRESS_NAMESPACE}) reach the BFF's edge ${containerPorts.edge}`);
     }
   }
   return problems;
@@ -644,6 +674,14 @@ test("Kafka's listeners admit only the processes that use Kafka (Strimzi's netwo
   t.deepEqual(kafkaPeerProblems(rendered.objects), []);
 });
 
+test(`the BFF's Envoy of the overlay is ${productionBffEnvoyFile} as tools/deploy/production-envoy.ts renders it`, (t) => {
+  t.is(readFileSync(path.join(repoRoot, productionBffEnvoyFile), 'utf8'), renderProductionBffEnvoy(), `stale: run ${productionBffEnvoyCommand}`);
+});
+
+test("the BFF's edge trusts ingress-nginx's X-Forwarded-For hop, and only ingress-nginx's namespace reaches it", (t) => {
+  t.deepEqual(edgeTrustProblems(rendered.objects), []);
+});
+
 test('Postgres: 3 CloudNativePG instances, a database and a role per service, max_connections above what the pools can open', (t) => {
   t.deepEqual(postgresProblems(rendered.objects), []);
 });
@@ -689,6 +727,8 @@ const breakages: Breakage[] = [
   { what: 'a Kafka listener without peers', edit: { 'kafka.yaml': replace(/        networkPolicyPeers:\n[\s\S]*?values: \[grpc-service, worker\]\n/, '') }, check: (r) => kafkaPeerProblems(r.objects), expect: /listener plain \(9092\) has no networkPolicyPeers/ },
   { what: 'Kafka peers that leave out the workers', edit: { 'kafka.yaml': replace('values: [grpc-service, worker]', 'values: [grpc-service]') }, check: (r) => kafkaPeerProblems(r.objects), expect: /cart-projector uses Kafka \(catalog\) but no peer admits it/ },
   { what: 'the component\'s kafka policy left open to the namespace', edit: { 'kustomization.yaml': replace(/  - target:\n      kind: NetworkPolicy\n      name: kafka\n[\s\S]*?values: \[grpc-service, worker\]\n/, '') }, check: (r) => kafkaPeerProblems(r.objects), expect: /NetworkPolicy kafka lets any pod reach a Kafka listener/ },
+  { what: "the base's BFF Envoy (no trusted hop)", edit: { 'kustomization.yaml': replace('  - name: bff-envoy\n    behavior: replace\n    files:\n      - envoy.yaml=bff-envoy.yaml\n', '') }, check: (r) => edgeTrustProblems(r.objects), expect: /trusts 0 X-Forwarded-For hops, not 1/ },
+  { what: "the BFF's edge open to every pod", edit: { 'kustomization.yaml': replace('                kubernetes.io/metadata.name: INGRESS_NAMESPACE-from-site.env\n', '                kubernetes.io/metadata.name: INGRESS_NAMESPACE-from-site.env\n          - podSelector: {}\n') }, check: (r) => edgeTrustProblems(r.objects), expect: /NetworkPolicy bff lets pods other than ingress-nginx's/ },
   { what: 'one Postgres instance', edit: { 'postgres.yaml': replace('instances: 3', 'instances: 1') }, check: (r) => postgresProblems(r.objects), expect: /instances 1, not 3/ },
   { what: 'max_connections too small for the pools', edit: { 'postgres.yaml': replace('max_connections: "500"', 'max_connections: "200"') }, check: (r) => postgresProblems(r.objects), expect: /max_connections 200 </ },
   { what: 'one NATS server', edit: { 'nats.yaml': replace('replicas: 3', 'replicas: 1') }, check: (r) => natsProblems(r.objects), expect: /NATS replicas 1, not 3/ },
