@@ -42,11 +42,18 @@ RUN npm run build \
  && node --import tsx tools/build/stage.ts /out
 
 # --- deps: production dependencies from the committed lockfile ----------------------
-# tsx, esbuild, TypeScript, ava and buf are devDependencies: left out.
+# tsx, esbuild, TypeScript, ava and buf are devDependencies: left out. Only the shipped
+# workspaces' dependencies (tools/build/workspaces.ts shippedWorkspaces; tests/build checks
+# that this list is that one): nothing only tools/, tests/e2e, packages/testing or envoy/ need.
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY --from=manifests /out/ ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=warn
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=warn --include-workspace-root \
+    --workspace=bff \
+    --workspace=packages/contracts --workspace=packages/eventsourcing --workspace=packages/platform \
+    --workspace=services/cart --workspace=services/notifications --workspace=services/order \
+    --workspace=services/payment --workspace=services/product --workspace=services/reports \
+    --workspace=services/user
 
 # --- runtime ---------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS runtime

@@ -39,15 +39,18 @@ const traceHook = path.join(traces, 'hook.mjs');
 const notListed = (name: string) => name === 'node_modules' || name === '.traces';
 
 /**
- * The production dependencies into stage/node_modules: each package `npm ls --omit=dev`
- * lists, hard-linked (a copy, not a symlink, so nothing resolves back into the repository),
- * and the @shop/* workspace links as npm makes them.
+ * The production dependencies into stage/node_modules, as the Dockerfile's
+ * `npm ci --omit=dev --include-workspace-root --workspace=<each shipped workspace>` installs
+ * them: each package `npm ls` lists with the same options, hard-linked (a copy, not a
+ * symlink, so nothing resolves back into the repository), and the @shop/* workspace links
+ * as npm makes them (tests/build/dockerfile.unit.spec.ts checks the Dockerfile's list).
  */
 function installProductionModules() {
-  const ls = spawnSync('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: repoRoot, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  const packages = ls.stdout
-    .split('\n')
-    .filter((p) => p.startsWith(`${repoRoot}/`) && p.includes('/node_modules/') && !p.includes('/node_modules/@shop/'))
+  const filter = ['--include-workspace-root', ...shippedWorkspaces().map((w) => `--workspace=${w}`)];
+  const ls = spawnSync('npm', ['ls', '--omit=dev', '--all', '--parseable', ...filter], { cwd: repoRoot, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const listed = ls.stdout.split('\n').filter((p) => p.startsWith(`${repoRoot}/`) && p.includes('/node_modules/'));
+  const packages = listed
+    .filter((p) => !p.includes('/node_modules/@shop/'))
     .map((p) => path.relative(repoRoot, p))
     .sort();
   const copied: string[] = [];
@@ -59,8 +62,10 @@ function installProductionModules() {
     copied.push(rel);
   }
   mkdirSync(path.join(stage, 'node_modules', '@shop'), { recursive: true });
+  const linked = new Set(listed.filter((p) => /\/node_modules\/@shop\/[^/]+$/.test(p)).map((p) => path.basename(p)));
   for (const dir of workspaceDirs()) {
     const { name } = JSON.parse(readFileSync(path.join(repoRoot, dir, 'package.json'), 'utf8')) as { name: string };
+    if (!linked.has(name.replace('@shop/', ''))) continue;
     symlinkSync(path.relative(path.join(stage, 'node_modules', '@shop'), path.join(stage, dir)), path.join(stage, 'node_modules', name));
   }
 }
