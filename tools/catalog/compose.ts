@@ -15,19 +15,6 @@ export const composeFile = 'docker-compose.yml';
 /** The tag `docker compose up --build` gives the image it builds from ./Dockerfile. */
 const composeShopImage = `${shopImage}:dev`;
 
-/**
- * The default nats image is built from scratch: no program a healthcheck could run. Compose
- * takes the alpine variant of the same release (k8s/ uses the scratch image with an HTTP
- * probe): image.ts's natsAlpine, or the tag's -alpine when nats is not pinned by digest.
- */
-function natsAlpine(): string {
-  const images = infraImages as Record<string, string>;
-  if (images.natsAlpine) return images.natsAlpine;
-  const [name, digest] = infraImages.nats.split('@');
-  if (digest) throw new Error(`${infraImages.nats}: pinned by digest, so tools/deploy/image.ts needs a natsAlpine reference of its own for compose`);
-  return `${name}-alpine`;
-}
-
 const hardened = { cap_drop: ['ALL'], security_opt: ['no-new-privileges:true'] };
 
 /** Kubernetes quantities as compose writes them: 500m → 0.5 CPUs, 384Mi → 384m bytes (binary units). */
@@ -110,7 +97,8 @@ function infrastructureServices(): Obj {
       restart: 'unless-stopped',
     },
     nats: {
-      image: natsAlpine(),
+      '#image': 'The alpine variant of the same release: the default image is built from scratch, with no program a healthcheck could run (k8s/ uses it with an HTTP probe).',
+      image: infraImages.natsAlpine,
       command: ['nats-server', '-js', '-sd', '/data', '-m', '8222'],
       user: '65534:65534',
       read_only: true,

@@ -25,7 +25,6 @@ export interface GeneratedFile {
   text: string;
 }
 
-const header = generatedHeader;
 const comment = (text: string) =>
   text
     .split('\n')
@@ -93,16 +92,16 @@ export function generatedFiles(): GeneratedFile[] {
   for (const p of processes()) {
     const dir = `k8s/base/${p.name}`;
     const what = `${p.name} (${p.entry}): ${p.summary}.`;
-    files.push({ file: `${dir}/deployment.yaml`, text: header(what) + yaml(deployment(p)) });
+    files.push({ file: `${dir}/deployment.yaml`, text: generatedHeader(what) + yaml(deployment(p)) });
     const svc = service(p);
-    if (svc) files.push({ file: `${dir}/service.yaml`, text: header(what) + yaml(svc) });
-    files.push({ file: `${dir}/kustomization.yaml`, text: header(what) + yaml(kustomization(p)) });
-    files.push({ file: `k8s/components/network-policies/${p.name}.yaml`, text: header(`What ${p.name} connects to (its catalog entry's database, uses and calls).`) + yaml(networkPolicy(p)) });
+    if (svc) files.push({ file: `${dir}/service.yaml`, text: generatedHeader(what) + yaml(svc) });
+    files.push({ file: `${dir}/kustomization.yaml`, text: generatedHeader(what) + yaml(kustomization(p)) });
+    files.push({ file: `k8s/components/network-policies/${p.name}.yaml`, text: generatedHeader(`What ${p.name} connects to (its catalog entry's database, uses and calls).`) + yaml(networkPolicy(p)) });
   }
   const np = networkPolicyKustomization();
-  files.push({ file: 'k8s/components/network-policies/kustomization.yaml', text: header('The network-policies component.') + comment(np.comment) + yaml(np.value) });
+  files.push({ file: 'k8s/components/network-policies/kustomization.yaml', text: generatedHeader('The network-policies component.') + comment(np.comment) + yaml(np.value) });
   for (const e of deployEnvoyConfigs()) files.push(e);
-  files.push({ file: composeFile, text: header('docker-compose.yml.') + composeHeader + yaml(renderComposeObject()) });
+  files.push({ file: composeFile, text: generatedHeader('docker-compose.yml.') + composeHeader + yaml(renderComposeObject()) });
   files.push({ file: baseKustomization, text: renderBaseKustomization(readFileSync(path.join(repoRoot, baseKustomization), 'utf8')) });
   return files;
 }

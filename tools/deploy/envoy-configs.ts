@@ -8,7 +8,7 @@ import path from 'node:path';
 import { stringify } from 'yaml';
 import { envoyBootstrap, renderEnvoyConfig, type EnvoyTopology } from '@shop/envoy';
 import { repoRoot } from '../stack/topology.js';
-import { generateCommand, generatedHeader } from '../catalog/marker.js';
+import { generatedHeader } from '../catalog/marker.js';
 import { composeEnvoyTopology, kubernetesEnvoyTopology, serviceCallers, sidecarEnvoyTopology } from './topology.js';
 
 export interface RenderedFile {
@@ -16,9 +16,6 @@ export interface RenderedFile {
   file: string;
   text: string;
 }
-
-/** Kept for the specs that name it: the one command that regenerates everything from the catalog. */
-export const renderCommand = generateCommand;
 
 type Bootstrap = { static_resources: { listeners: Array<{ name: string }>; clusters: Array<{ name: string }> } };
 
@@ -35,22 +32,21 @@ function renderEgressOnly(t: EnvoyTopology): string {
 }
 
 export function deployEnvoyConfigs(): RenderedFile[] {
-  const header = generatedHeader;
   return [
     {
       // Read by k8s/base/bff/kustomization.yaml (configMapGenerator bff-envoy).
       file: 'k8s/base/bff/envoy.yaml',
-      text: header('Envoy sidecar of the BFF pod: the edge and every gRPC service (tools/catalog/catalog.ts).') + renderEnvoyConfig(kubernetesEnvoyTopology()),
+      text: generatedHeader('Envoy sidecar of the BFF pod: the edge and every gRPC service (tools/catalog/catalog.ts).') + renderEnvoyConfig(kubernetesEnvoyTopology()),
     },
     ...Object.keys(serviceCallers).map((caller) => ({
       // Read by k8s/base/<caller>/kustomization.yaml (configMapGenerator <caller>-envoy).
       file: `k8s/base/${caller}/envoy.yaml`,
-      text: header(`Envoy sidecar of the ${caller} pod: egress to ${serviceCallers[caller]!.join(', ')} (tools/catalog/catalog.ts).`) + renderEgressOnly(sidecarEnvoyTopology(caller)),
+      text: generatedHeader(`Envoy sidecar of the ${caller} pod: egress to ${serviceCallers[caller]!.join(', ')} (tools/catalog/catalog.ts).`) + renderEgressOnly(sidecarEnvoyTopology(caller)),
     })),
     {
       // Mounted by docker-compose.yml into the envoy service.
       file: 'tools/deploy/compose/envoy.yaml',
-      text: header('Envoy of docker-compose.yml: the edge and every gRPC service (tools/catalog/catalog.ts).') + renderEnvoyConfig(composeEnvoyTopology()),
+      text: generatedHeader('Envoy of docker-compose.yml: the edge and every gRPC service (tools/catalog/catalog.ts).') + renderEnvoyConfig(composeEnvoyTopology()),
     },
   ];
 }
