@@ -429,7 +429,8 @@ function secretProblems(objects: K8sObject[]): string[] {
   for (const es of find(objects, 'ExternalSecret')) {
     const keys = es.spec.target.template?.data ? Object.keys(es.spec.target.template.data) : (es.spec.data ?? []).map((d: any) => d.secretKey);
     made.set(es.spec.target.name, new Set(keys));
-    if (es.spec.secretStoreRef.kind !== 'ClusterSecretStore' || es.spec.secretStoreRef.name !== siteEnv.SECRET_STORE) problems.push(`ExternalSecret ${es.metadata.name}: not the ClusterSecretStore of site.env`);
+    // A SecretStore of the ExternalSecret's own namespace: a ClusterSecretStore would serve every namespace.
+    if (es.spec.secretStoreRef.kind !== 'SecretStore' || es.spec.secretStoreRef.name !== siteEnv.SECRET_STORE) problems.push(`ExternalSecret ${es.metadata.name}: reads ${es.spec.secretStoreRef.kind} ${es.spec.secretStoreRef.name}, not the namespace's SecretStore of site.env`);
   }
   for (const w of workloads(objects)) {
     for (const c of containers(w)) {
@@ -702,7 +703,7 @@ test('every Shop process starts: its own config.ts accepts the environment it ge
   t.deepEqual(await configProblems(rendered.objects), []);
 });
 
-test('every secret a container reads is made by an ExternalSecret from the ClusterSecretStore of site.env', (t) => {
+test("every secret a container reads is made by an ExternalSecret from the namespace's SecretStore of site.env (no ClusterSecretStore)", (t) => {
   t.deepEqual(secretProblems(rendered.objects), []);
 });
 
@@ -714,7 +715,7 @@ const breakages: Breakage[] = [
   { what: 'a misspelt field of a built-in object', edit: { 'nats.yaml': replace('podManagementPolicy:', 'podManagementPolicyy:') }, check: (r) => builtInSchemaProblems(r.objects), expect: /FAIL|ERROR|podManagementPolicyy/ },
   { what: 'a misspelt CloudNativePG field', edit: { 'postgres.yaml': replace('enableSuperuserAccess:', 'enableSuperuserAcess:') }, check: (r) => customResourceProblems(r.objects, crdSchemas, ['postgresql.cnpg.io']), expect: /enableSuperuserAcess/ },
   { what: 'a KafkaTopic with partitions as text', edit: { 'kafka.yaml': replace('partitions: 1', 'partitions: one') }, check: (r) => customResourceProblems(r.objects, crdSchemas, ['kafka.strimzi.io']), expect: /partitions: 'one' is not of type 'integer'/ },
-  { what: 'an ExternalSecret without its store kind', edit: { 'external-secrets.yaml': replace('kind: ClusterSecretStore', 'kind: ClusterStore') }, check: (r) => customResourceProblems(r.objects, crdSchemas, ['external-secrets.io']), expect: /ClusterStore/ },
+  { what: 'an ExternalSecret without its store kind', edit: { 'external-secrets.yaml': replace('kind: SecretStore', 'kind: NamespaceStore') }, check: (r) => customResourceProblems(r.objects, crdSchemas, ['external-secrets.io']), expect: /NamespaceStore/ },
   { what: 'a Certificate with an unknown field', edit: { 'ingress.yaml': replace('rotationPolicy: Always', 'rotation: Always') }, check: (r) => customResourceProblems(r.objects, crdSchemas, ['cert-manager.io']), expect: /rotation/ },
   { what: 'a placeholder host in site.env', site: { ...siteEnv, HOST: 'REPLACE-ME.example.com' }, check: (r) => placeholderProblems(r.text, r.objects), expect: /REPLACE-ME/ },
   { what: 'the Shop image by tag', site: { ...siteEnv, SHOP_IMAGE: 'registry.example.com/shop:latest' }, check: (r) => imageProblems(r.objects), expect: /not pinned by digest/ },
@@ -735,6 +736,7 @@ const breakages: Breakage[] = [
   { what: 'an Ingress without TLS', edit: { 'ingress.yaml': replace(/  tls:\n    - hosts:\n        - HOST-from-site\.env\n      secretName: shop-tls\n/, ''), 'kustomization.yaml': replace('          - spec.tls.0.hosts.0\n', '') }, check: (r) => ingressProblems(r.objects), expect: /no TLS for shop\.example\.com/ },
   { what: 'a process left on the base\'s Postgres', edit: { 'endpoints.yaml': replace('@shop-postgres-rw:5432/payment', '@postgres:5432/payment') }, check: (r) => endpointProblems(r.objects), expect: /payment: DATABASE_URL host postgres, not shop-postgres-rw/ },
   { what: 'a DATABASE_URL the process refuses', edit: { 'endpoints.yaml': replace('postgres://shop_order:$(DATABASE_PASSWORD)@shop-postgres-rw:5432/order', 'shop-postgres-rw:5432/order') }, check: (r) => configProblems(r.objects), expect: /^order: DATABASE_URL/ },
+  { what: 'an ExternalSecret reading a ClusterSecretStore', edit: { 'external-secrets.yaml': replace('    kind: SecretStore\n', '    kind: ClusterSecretStore\n') }, check: (r) => secretProblems(r.objects), expect: /reads ClusterSecretStore shop-secrets, not the namespace's SecretStore/ },
   { what: 'a secret key no ExternalSecret makes', edit: { 'external-secrets.yaml': replace('    - secretKey: ADMIN_API_KEY', '    - secretKey: ADMIN_KEY') }, check: (r) => secretProblems(r.objects), expect: /ADMIN_API_KEY from Secret bff-secrets key ADMIN_API_KEY, which no ExternalSecret makes/ },
 ];
 
