@@ -13,7 +13,7 @@
  */
 import test from 'ava';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -143,6 +143,8 @@ let worker: ConnectWorker | undefined;
 let relay: Relay;
 let connectors: ConnectorConfig[];
 let topics: { builtIn: string; all: string; orders: string };
+const passwordMark = randomUUID();
+const password = `p@ss:w=rd \\ ü-${passwordMark}`;
 
 test.before(async () => {
   await installKafkaConnect();
@@ -159,10 +161,12 @@ test.before(async () => {
     all: (await createTestTopics(kafka, 'outbox-debezium')).topic,
     orders: (await createTestTopics(kafka, 'outbox-debezium-orders')).topic,
   };
-  const databaseUrl = postgres.url('outbox_relay');
+  // The private cluster trusts loopback, so any password passes; what matters is who shows it.
+  const databaseUrl = new URL(postgres.url('outbox_relay'));
+  databaseUrl.password = encodeURIComponent(password);
   connectors = [
-    outboxConnectorConfig({ name: 'test-outbox-all', databaseUrl, topic: topics.all }),
-    outboxConnectorConfig({ name: 'test-outbox-orders', databaseUrl, topic: topics.orders, streamTypes: ['order'] }),
+    outboxConnectorConfig({ name: 'test-outbox-all', databaseUrl: databaseUrl.href, topic: topics.all }),
+    outboxConnectorConfig({ name: 'test-outbox-orders', databaseUrl: databaseUrl.href, topic: topics.orders, streamTypes: ['order'] }),
   ];
   workerDir = mkdtempSync(path.join(tmpdir(), 'shop-kafka-connect-'));
   restPort = await freePort();
@@ -243,6 +247,25 @@ test.serial('Debezium publishes the outbox as the built-in relay does: same even
     t.true(orders.received.every((r) => JSON.parse(r.value).streamType === 'order'));
   } finally {
     await Promise.all([all.stop(), orders.stop(), builtIn.stop()]);
+  }
+});
+
+test.serial("Connect's REST API shows no database password: the connector names a file only this user reads", async (t) => {
+  t.truthy(worker, 'the first test started the worker');
+  for (const c of connectors) {
+    const base = `${worker!.restUrl}/connectors/${encodeURIComponent(c.name)}`;
+    for (const url of [base, `${base}/config`, `${base}/tasks`]) {
+      const res = await fetch(url);
+      t.true(res.ok, url);
+      t.false((await res.text()).includes(passwordMark), `${url} shows the password`);
+    }
+    const config = (await (await fetch(`${base}/config`)).json()) as Record<string, string>;
+    const reference = /^\$\{file:(.+):database\.password\}$/.exec(config['database.password'] ?? '');
+    t.truthy(reference, `database.password is ${config['database.password']}`);
+    const file = reference![1]!;
+    t.true(readFileSync(file, 'utf8').includes('database.password='));
+    t.is(statSync(file).mode & 0o777, 0o600);
+    t.is(statSync(path.dirname(file)).mode & 0o777, 0o700);
   }
 });
 

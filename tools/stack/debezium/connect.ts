@@ -17,7 +17,7 @@
  * written by the same function.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ensureDir, stackPaths } from '../paths.js';
 import type { ProcessSpec } from '../supervisor.js';
@@ -37,7 +37,8 @@ export interface ConnectWorkerOptions {
 }
 
 /**
- * Writes worker.properties, log4j.properties and a JSON file per connector into opts.dir;
+ * Writes worker.properties, log4j.properties, a JSON file per connector and its secrets
+ * (secrets/<name>.properties, mode 0600, read through the FileConfigProvider) into opts.dir;
  * answers the command that runs the worker.
  */
 export function connectCommand(opts: ConnectWorkerOptions): { command: string; args: string[]; cwd: string } {
@@ -50,10 +51,16 @@ export function connectCommand(opts: ConnectWorkerOptions): { command: string; a
   const connectorDir = path.join(opts.dir, 'connectors');
   rmSync(connectorDir, { recursive: true, force: true });
   ensureDir(connectorDir);
+  // The connectors' secrets, for the FileConfigProvider: this user's only.
+  const secretsDir = path.join(opts.dir, 'secrets');
+  rmSync(secretsDir, { recursive: true, force: true });
+  mkdirSync(secretsDir, { recursive: true, mode: 0o700 });
   const connectorFiles = opts.connectors.map((c) => {
+    const secretsFile = path.join(secretsDir, `${c.name}.properties`);
+    writeFileSync(secretsFile, renderProperties(c.secrets), { mode: 0o600 });
+    const references = Object.fromEntries(Object.keys(c.secrets).map((key) => [key, `\${file:${secretsFile}:${key}}`]));
     const file = path.join(connectorDir, `${c.name}.json`);
-    // It holds the database password.
-    writeFileSync(file, JSON.stringify({ name: c.name, config: c.config }, null, 2), { mode: 0o600 });
+    writeFileSync(file, JSON.stringify({ name: c.name, config: { ...c.config, ...references } }, null, 2));
     return file;
   });
   return {
@@ -86,10 +93,30 @@ export function renderWorkerProperties(opts: ConnectWorkerOptions): string {
     `offset.storage.file.filename=${path.join(opts.dir, 'offsets.dat')}`,
     `offset.flush.interval.ms=${opts.offsetFlushMs ?? 1_000}`,
     `listeners=http://127.0.0.1:${opts.restPort}`,
+    // Connectors name their secrets as ${file:<path>:<key>} (connectCommand writes those files),
+    // so that the REST API, which shows any connector's configuration, shows no password. The
+    // provider reads files under the worker's secrets directory only.
+    'config.providers=file',
+    'config.providers.file.class=org.apache.kafka.common.config.provider.FileConfigProvider',
+    `config.providers.file.param.allowed.paths=${path.join(opts.dir, 'secrets')}`,
     // Every plugin is on the classpath (install/kafka-connect.ts): scan it, look nowhere else.
     'plugin.discovery=only_scan',
     '',
   ].join('\n');
+}
+
+/**
+ * A Java properties file of these keys and values. Every character of a value but letters and
+ * digits is written as \uXXXX (a UTF-16 unit, as Java's strings hold them), which
+ * Properties.load reads back whatever it is: no other escaping rule to get right.
+ */
+export function renderProperties(values: Record<string, string>): string {
+  return Object.entries(values)
+    .map(([key, value]) => {
+      if (!/^[A-Za-z0-9._-]+$/.test(key)) throw new Error(`properties key ${JSON.stringify(key)}: letters, digits, '.', '_' and '-' only`);
+      return `${key}=${value.replace(/[^A-Za-z0-9]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`)}\n`;
+    })
+    .join('');
 }
 
 function renderLog4jProperties(): string {

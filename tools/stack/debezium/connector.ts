@@ -33,8 +33,18 @@ export interface OutboxConnectorOptions {
 
 export interface ConnectorConfig {
   name: string;
+  /** What Connect keeps and shows (GET /connectors/<name>): nothing secret. */
   config: Record<string, string>;
+  /**
+   * Configuration keys whose values Connect must never show: the worker gets them from a file
+   * only its user reads, through Kafka's FileConfigProvider (connect.ts), and the connector's
+   * configuration refers to them as ${file:<that file>:<key>}.
+   */
+  secrets: Record<string, string>;
 }
+
+/** The configuration as the connector sees it once the worker has read its secrets. */
+export const resolvedConfig = (c: ConnectorConfig): Record<string, string> => ({ ...c.config, ...c.secrets });
 
 /** Quotes text for a Java regular expression. */
 const quote = (text: string) => `\\Q${text.replaceAll('\\E', '\\E\\\\E\\Q')}\\E`;
@@ -51,13 +61,15 @@ export function outboxConnectorConfig(o: OutboxConnectorOptions): ConnectorConfi
   const transforms = ['outbox', ...(filtered ? ['onlyTopic'] : []), 'envelope', 'contentType'];
   return {
     name: o.name,
+    // Connect's REST API shows a connector's configuration to anyone who reaches it. The user
+    // is not secret, but taken from the same file it shows that the file is read: a worker
+    // that did not resolve it would log in as the literal placeholder, and fail.
+    secrets: { 'database.user': decodeURIComponent(url.username), 'database.password': decodeURIComponent(url.password) },
     config: {
       'connector.class': 'io.debezium.connector.postgresql.PostgresConnector',
       'tasks.max': '1',
       'database.hostname': url.hostname,
       'database.port': url.port || '5432',
-      'database.user': decodeURIComponent(url.username),
-      'database.password': decodeURIComponent(url.password),
       'database.dbname': decodeURIComponent(url.pathname.slice(1)),
       // The connector's logical name: it keys the offsets, so it must not change.
       'topic.prefix': topicPrefix(o.name),
@@ -158,7 +170,8 @@ export async function awaitConnectorsRunning(restUrl: string, names: string[], {
  * has nothing to drop. Idempotent.
  */
 export async function dropReplication(connectors: ConnectorConfig[]): Promise<void> {
-  for (const { config } of connectors) {
+  for (const connector of connectors) {
+    const config = resolvedConfig(connector);
     const client = new pg.Client({
       host: config['database.hostname'],
       port: Number(config['database.port']),
