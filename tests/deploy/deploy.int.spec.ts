@@ -19,7 +19,7 @@ import { repoRoot } from '@shop/tools/topology';
 import { envoyBinary } from '@shop/tools/install/envoy';
 import { deployEnvoyConfigs } from '../../tools/deploy/envoy-configs.js';
 import { containerPorts, deployedGrpcServices, serviceCallers } from '../../tools/deploy/topology.js';
-import { containerArgs } from '../../tools/deploy/image.js';
+import { containerArgs, shopUser } from '../../tools/deploy/image.js';
 import { processes } from '../../tools/catalog/catalog.js';
 import { generateCommand, generatedFiles, repoRoot as catalogRoot } from '../../tools/catalog/generated.js';
 import { hadolintBinary, installValidators, kubernetesValidateBinary } from '../../tools/deploy/install-validator.js';
@@ -479,7 +479,7 @@ async function dockerCompose(t: { log: (...v: unknown[]) => void }): Promise<(ar
     for (const s of deployedGrpcServices) t.truthy(services[s.name], `compose has a service ${s.name}`);
     for (const [name, s] of Object.entries(services).filter(([, s]) => s.image === shopImage)) {
       t.true(s.read_only, `${name}: read_only`);
-      t.is(s.user, '10001:10001', `${name}: user`);
+      t.is(s.user, `${shopUser.uid}:${shopUser.gid}`, `${name}: user`);
       t.notThrows(() => sourceEntryOf(s.command[0]), `${name}: ${s.command[0]} is no process's entry`);
     }
     for (const [name, s] of Object.entries(services).filter(([, s]) => s.image === shopImage)) {

@@ -144,6 +144,7 @@ export const secrets = {
   },
   /** The key id of JWT_PRIVATE_KEY (compose's JWK carries its own kid). */
   JWT_KEY_ID: { k8s: { secret: 'user-command-secrets', key: 'JWT_KEY_ID', optional: true } },
+  /** The development default is the local stack's too (tools/stack/apps.ts adminApiKey). */
   ADMIN_API_KEY: { k8s: { secret: 'bff-secrets', key: 'ADMIN_API_KEY' }, compose: { variable: 'SHOP_ADMIN_API_KEY', development: 'local-admin-key-change-me' } },
 } as const satisfies Record<string, SecretSource>;
 

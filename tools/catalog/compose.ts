@@ -4,9 +4,10 @@
  * listener per service). Pool sizes, resources and environment are the catalog's, so they
  * match k8s/base.
  */
-import { containerArgs, infraImages, shopImage } from '../deploy/image.js';
+import { containerArgs, infraImages, shopImage, shopUser } from '../deploy/image.js';
 import { containerPorts, defaults, health, infrastructure, processes, type Infra, type ProcessEntry, type Resources } from './catalog.js';
 import { composeDatabasePassword, databasePasswordVariable, envRecord } from './env.js';
+import { drainSeconds } from './k8s.js';
 
 type Obj = Record<string, unknown>;
 
@@ -127,12 +128,12 @@ function appService(p: ProcessEntry & { name: string }): Obj {
     build: { context: '.' },
     command: containerArgs(p.entry),
     '#user': "The image's user, repeated so that it cannot silently become root.",
-    user: '10001:10001',
+    user: `${shopUser.uid}:${shopUser.gid}`,
     read_only: true,
     tmpfs: ['/tmp'],
     ...hardened,
     restart: 'unless-stopped',
-    '#stop_grace_period': 'Each process drains on SIGTERM (SHUTDOWN_TIMEOUT_MS, 10 s by default) before exiting.',
+    '#stop_grace_period': `Each process drains on SIGTERM (SHUTDOWN_TIMEOUT_MS, ${drainSeconds} s by default) before exiting.`,
     stop_grace_period: '20s',
     ...deployResources(p.resources ?? defaults.resources, p.replicas ?? defaults.replicas),
     healthcheck: {

@@ -1,7 +1,7 @@
 /**
  * k8s/base/<process>/ and the per-process NetworkPolicies, from the catalog.
  *
- * Every Shop pod: non-root (the image's user 10001), no service-account token, no Service
+ * Every Shop pod: non-root (the image's user, image.ts shopUser), no service-account token, no Service
  * links (PRODUCT_PORT=tcp://… would clash with configuration read from the environment),
  * read-only root filesystem with an emptyDir on /tmp (libraries may use os.tmpdir()), all
  * capabilities dropped, resources and probes. The Shop image's container comes first (the
@@ -9,7 +9,8 @@
  * container with restartPolicy Always, Kubernetes >= 1.29): listening before the process
  * starts, stopped only after it has drained.
  */
-import { containerArgs, infraImages, shopImage } from '../deploy/image.js';
+import { baseEnv } from '@shop/platform/config';
+import { containerArgs, infraImages, shopImage, shopUser } from '../deploy/image.js';
 import { containerPorts, defaults, health, infrastructure, processes, type ProcessEntry } from './catalog.js';
 import { environment } from './env.js';
 
@@ -17,6 +18,9 @@ type Obj = Record<string, unknown>;
 type Named = ProcessEntry & { name: string };
 
 const labels = (p: Named) => ({ 'app.kubernetes.io/name': p.name, 'app.kubernetes.io/component': p.kind });
+
+/** How long a process drains its work on SIGTERM unless SHUTDOWN_TIMEOUT_MS says otherwise (the platform's default). */
+export const drainSeconds = baseEnv.SHUTDOWN_TIMEOUT_MS.parse(undefined) / 1000;
 
 const restricted = { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } };
 
@@ -104,9 +108,9 @@ export function deployment(p: Named): Obj {
           automountServiceAccountToken: false,
           '#enableServiceLinks': 'Keeps Service variables (PRODUCT_PORT=tcp://…) out of a process that reads its configuration from the environment.',
           enableServiceLinks: false,
-          '#terminationGracePeriodSeconds': "preStop (5 s) + the process's own drain (SHUTDOWN_TIMEOUT_MS, 10 s) + margin (and Envoy's stop after it).",
+          '#terminationGracePeriodSeconds': `preStop (${health.preStopSeconds} s) + the process's own drain (SHUTDOWN_TIMEOUT_MS, ${drainSeconds} s by default) + margin (and Envoy's stop after it).`,
           terminationGracePeriodSeconds: 30,
-          securityContext: { runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, seccompProfile: { type: 'RuntimeDefault' } },
+          securityContext: { runAsNonRoot: true, runAsUser: shopUser.uid, runAsGroup: shopUser.gid, seccompProfile: { type: 'RuntimeDefault' } },
           ...(sidecar
             ? {
                 '#initContainers': `A native sidecar (Kubernetes >= 1.29): listening before ${p.name} starts, stopped only after it has drained. Its config: envoy.yaml, generated.`,

@@ -60,6 +60,13 @@ export const infraImages = {
 /** The Shop image (Dockerfile): one image, every process picks its entry. Built locally, so never pinned. */
 export const shopImage = 'shop';
 
+/**
+ * The Shop image's user and group, numeric (Kubernetes' runAsNonRoot can only verify a
+ * numeric USER). The Dockerfile cannot import it: tests/build/dockerfile.unit.spec.ts checks
+ * that its USER, groupadd and useradd say the same.
+ */
+export const shopUser = { uid: 10001, gid: 10001 } as const;
+
 /** `name:tag@sha256:<64 hex>`: a reference pinned by digest, its tag kept to say what it is. */
 export const pinnedByDigest = /^[a-z0-9]+(?:[._\/-][a-z0-9]+)*:\w[\w.-]{0,127}@sha256:[0-9a-f]{64}$/;
 

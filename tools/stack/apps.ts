@@ -14,7 +14,7 @@ import { seedDemoCatalog } from './seed.js';
 import { edgeJwt } from '../deploy/topology.js';
 import { DEV_SIGNING_KEY_ID, devAccessTokenJwks, devServiceTokenKey, devSigningKey } from './dev-secrets.js';
 import { ensureServiceDatabase, serviceDatabaseUrl } from './service-databases.js';
-import { health, paymentDeclineAmountCents, processOf, processes, type ProcessEntry, type SecretName } from '../catalog/catalog.js';
+import { health, paymentDeclineAmountCents, processOf, processes, secrets, type ProcessEntry, type SecretName } from '../catalog/catalog.js';
 import { envRecord, type LocalContext } from '../catalog/env.js';
 import { debeziumRelaySpec, retireDebeziumRelay } from './debezium/stack.js';
 
@@ -28,7 +28,7 @@ const relay = process.env.RELAY === 'debezium' ? 'debezium' : 'builtin';
 const outboxServices = new Set(['product', 'order']);
 
 /** The admin secret of the local stack (override with SHOP_ADMIN_API_KEY). Not a production secret. */
-export const adminApiKey = process.env.SHOP_ADMIN_API_KEY ?? 'local-admin-key-change-me';
+export const adminApiKey = process.env.SHOP_ADMIN_API_KEY ?? secrets.ADMIN_API_KEY.compose.development;
 
 /** A charge of exactly this amount is declined by the local stack's mock gateway (a "test card"; see services/payment). */
 export { paymentDeclineAmountCents };
