@@ -48,6 +48,7 @@ const siteEnv = {
   CLUSTER_ISSUER: 'letsencrypt-prod',
   SECRET_STORE: 'shop-secrets',
   INGRESS_NAMESPACE: 'ingress-nginx',
+  API_SERVER_CIDR: '10.0.0.10/32',
 };
 const envFile = (values: Record<string, string>) => Object.entries(values).map(([k, v]) => `${k}=${v}`).join('\n') + '\n';
 
@@ -322,6 +323,24 @@ function edgeTrustProblems(objects: K8sObject[]): string[] {
       const from: any[] = rule.from ?? [];
       const onlyIngress = from.length > 0 && from.every((p) => p.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'] === siteEnv.INGRESS_NAMESPACE && !p.ipBlock);
       if (!onlyIngress) problems.push(`NetworkPolicy ${np.metadata.name} lets pods other than ingress-nginx's (namespace ${siteEnv.INGRESS_NAMESPACE}) reach the BFF's edge ${containerPorts.edge}`);
+    }
+  }
+  return problems;
+}
+
+/** Ports of the Kubernetes API (the Service's 443; 6443 where the control plane listens). */
+const apiServerPorts = new Set([443, 6443]);
+
+/** Every egress to the Kubernetes API's ports goes to site.env's API server addresses only. */
+function apiEgressProblems(objects: K8sObject[]): string[] {
+  const problems: string[] = [];
+  for (const np of find(objects, 'NetworkPolicy')) {
+    for (const rule of np.spec.egress ?? []) {
+      if (rule.ports && !rule.ports.some((p: any) => apiServerPorts.has(p.port))) continue;
+      const to: any[] = rule.to ?? [];
+      if (!rule.ports && to.some((p) => p.ipBlock)) problems.push(`NetworkPolicy ${np.metadata.name}: an ipBlock on every port`);
+      const onlyApiServer = to.length > 0 && to.every((p) => p.ipBlock?.cidr === siteEnv.API_SERVER_CIDR && !p.podSelector && !p.namespaceSelector);
+      if (rule.ports && !onlyApiServer) problems.push(`NetworkPolicy ${np.metadata.name} lets its pods reach ${to.length === 0 ? 'any address' : JSON.stringify(to)} on ${rule.ports.map((p: any) => p.port).join('/')}, not only the API server (${siteEnv.API_SERVER_CIDR})`);
     }
   }
   return problems;
@@ -683,6 +702,16 @@ test("the BFF's edge trusts ingress-nginx's X-Forwarded-For hop, and only ingres
   t.deepEqual(edgeTrustProblems(rendered.objects), []);
 });
 
+test("the operators' pods reach the Kubernetes API's ports at the API server's addresses of site.env only", (t) => {
+  t.deepEqual(apiEgressProblems(rendered.objects), []);
+});
+
+test('site.env without API_SERVER_CIDR does not render: it names the key', async (t) => {
+  const { API_SERVER_CIDR: _left, ...site } = siteEnv;
+  const err = await render({}, site).then(() => undefined, (e: { stderr?: string }) => e.stderr ?? String(e));
+  t.regex(String(err), /data\.API_SERVER_CIDR. is missing/);
+});
+
 test('Postgres: 3 CloudNativePG instances, a database and a role per service, max_connections above what the pools can open', (t) => {
   t.deepEqual(postgresProblems(rendered.objects), []);
 });
@@ -730,6 +759,7 @@ const breakages: Breakage[] = [
   { what: 'the component\'s kafka policy left open to the namespace', edit: { 'kustomization.yaml': replace(/  - target:\n      kind: NetworkPolicy\n      name: kafka\n[\s\S]*?values: \[grpc-service, worker\]\n/, '') }, check: (r) => kafkaPeerProblems(r.objects), expect: /NetworkPolicy kafka lets any pod reach a Kafka listener/ },
   { what: "the base's BFF Envoy (no trusted hop)", edit: { 'kustomization.yaml': replace('  - name: bff-envoy\n    behavior: replace\n    files:\n      - envoy.yaml=bff-envoy.yaml\n', '') }, check: (r) => edgeTrustProblems(r.objects), expect: /trusts 0 X-Forwarded-For hops, not 1/ },
   { what: "the BFF's edge open to every pod", edit: { 'kustomization.yaml': replace('                kubernetes.io/metadata.name: INGRESS_NAMESPACE-from-site.env\n', '                kubernetes.io/metadata.name: INGRESS_NAMESPACE-from-site.env\n          - podSelector: {}\n') }, check: (r) => edgeTrustProblems(r.objects), expect: /NetworkPolicy bff lets pods other than ingress-nginx's/ },
+  { what: "the topic operator's API egress to anywhere", edit: { 'network-policies.yaml': replace('  egress:\n    - to:\n        - ipBlock:\n            cidr: API_SERVER_CIDR-from-site.env\n      ports:\n        - protocol: TCP\n          port: 443', '  egress:\n    - ports:\n        - protocol: TCP\n          port: 443'), 'kustomization.yaml': replace('      - select:\n          kind: NetworkPolicy\n          name: kafka-entity-operator\n        fieldPaths:\n          - spec.egress.0.to.0.ipBlock.cidr\n', '') }, check: (r) => apiEgressProblems(r.objects), expect: /NetworkPolicy kafka-entity-operator lets its pods reach any address on 443\/6443/ },
   { what: 'one Postgres instance', edit: { 'postgres.yaml': replace('instances: 3', 'instances: 1') }, check: (r) => postgresProblems(r.objects), expect: /instances 1, not 3/ },
   { what: 'max_connections too small for the pools', edit: { 'postgres.yaml': replace('max_connections: "500"', 'max_connections: "200"') }, check: (r) => postgresProblems(r.objects), expect: /max_connections 200 </ },
   { what: 'one NATS server', edit: { 'nats.yaml': replace('replicas: 3', 'replicas: 1') }, check: (r) => natsProblems(r.objects), expect: /NATS replicas 1, not 3/ },
