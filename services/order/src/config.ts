@@ -2,6 +2,7 @@ import { topics } from '@shop/platform/topics';
 import { z } from 'zod';
 import { baseEnv, env } from '@shop/platform/config';
 import { callerAuthEnv } from '@shop/platform/auth/config';
+import { relayEnv } from '@shop/platform/relay-config';
 
 export const configSchema = z.object({
   ...baseEnv,
@@ -31,14 +32,11 @@ export const configSchema = z.object({
   RESERVATION_GRACE_MS: z.coerce.number().int().min(1_000).max(86_400_000).default(120_000),
   /** How often pending commands are retried and due timers fired. */
   SWEEP_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(500),
-  /** Run the outbox and workflow-stream relays in this process (one leader per table, whatever the replica count). */
-  RELAY_ENABLED: env.bool(true),
   /**
-   * Who publishes the outbox: `builtin` (the relay in this process, under RELAY_ENABLED) or
-   * `debezium` (Kafka Connect reads the outbox by logical decoding, tools/stack/debezium; this
-   * process then runs no outbox relay).
+   * Who publishes the outbox: this process (builtin), Kafka Connect (debezium: the checkout
+   * stream's relay still runs here) or another process (off: neither relay runs here).
    */
-  RELAY: z.enum(['builtin', 'debezium']).default('builtin'),
+  ...relayEnv,
   /** Run the checkout workflow's consumer and sweeper in this process (off: gRPC only). */
   CHECKOUT_ENABLED: env.bool(true),
 });

@@ -36,9 +36,10 @@ await runProcess('order', configSchema, async ({ config, log, registry, lifecycl
   // Each workflow step writes its stream and, through its local commands, the outbox: both relays hear of it at once.
   const outboxBell = new Doorbell();
   const streamBell = new Doorbell();
-  if (config.RELAY_ENABLED) {
+  // RELAY=off: another process publishes both.
+  if (config.RELAY !== 'off') {
     // With RELAY=debezium, Kafka Connect publishes the outbox (tools/stack/debezium/connector.ts);
-    // the workflow's stream is an event store table, always published here.
+    // the workflow's stream is an event store table, published here.
     if (config.RELAY === 'builtin') {
       const outbox = await startRelay({ pool, name: 'order-outbox', table: 'outbox', kafka, streamTypes: [ORDER_STREAM_TYPE], topicFor: () => config.ORDER_EVENTS_TOPIC, log, registry, doorbell: outboxBell });
       lifecycle.onShutdown('outbox-relay', () => outbox.stop());

@@ -36,8 +36,8 @@ await runProcess('product', configSchema, async ({ config, log, registry, lifecy
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'product', log });
   await ensureTopics(kafka, [eventTopic(config.PRODUCT_EVENTS_TOPIC)]);
   const doorbell = new Doorbell();
-  // With RELAY=debezium, Kafka Connect publishes the outbox (tools/stack/debezium/connector.ts).
-  if (config.RELAY_ENABLED && config.RELAY === 'builtin') {
+  // With RELAY=debezium, Kafka Connect publishes the outbox (tools/stack/debezium/connector.ts); with off, another process.
+  if (config.RELAY === 'builtin') {
     // Product and stock-reservation events both go to the product topic.
     const relay = await startRelay({ pool, name: 'product-outbox', table: 'outbox', kafka, topicFor: () => config.PRODUCT_EVENTS_TOPIC, log, registry, doorbell });
     lifecycle.onShutdown('relay', () => relay.stop());

@@ -1,0 +1,23 @@
+import { z } from 'zod';
+
+/**
+ * Who publishes a CRUD service's outbox (product, order): one variable for the whole choice.
+ *
+ * - `builtin` (the default): the relay in this process; one leader per database, whatever the
+ *   replica count;
+ * - `debezium`: Kafka Connect reads the outbox by logical decoding (tools/stack/debezium) and
+ *   this process runs no outbox relay; other relays of the process (order's checkout stream,
+ *   an event store table) still run;
+ * - `off`: this process runs no relay at all (another process publishes; a gRPC-only replica).
+ */
+export const relayModes = ['builtin', 'debezium', 'off'] as const;
+export type RelayMode = (typeof relayModes)[number];
+
+export const relayEnv = {
+  RELAY: z.enum(relayModes).default('builtin'),
+  /**
+   * What RELAY=off was before. Refused rather than ignored: a deployment that still says
+   * RELAY_ENABLED=false would otherwise start a relay it meant to keep off.
+   */
+  RELAY_ENABLED: z.undefined({ error: `replaced by RELAY (${relayModes.join('|')}); RELAY=off runs no relay in this process` }).optional(),
+};
