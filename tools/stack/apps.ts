@@ -16,7 +16,7 @@ import { DEV_SIGNING_KEY_ID, devAccessTokenJwks, devServiceTokenKey, devSigningK
 import { ensureServiceDatabase, serviceDatabaseUrl } from './service-databases.js';
 import { health, paymentDeclineAmountCents, processOf, processes, secrets, type ProcessEntry, type SecretName } from '../catalog/catalog.js';
 import { envRecord, type LocalContext } from '../catalog/env.js';
-import { debeziumRelaySpec, retireDebeziumRelay } from './debezium/stack.js';
+import { debeziumOutboxes, debeziumRelaySpec, retireDebeziumRelay } from './debezium/stack.js';
 
 /**
  * Which relay publishes the CRUD services' outboxes: their own (builtin, the default) or
@@ -24,8 +24,8 @@ import { debeziumRelaySpec, retireDebeziumRelay } from './debezium/stack.js';
  * skip their outbox relay (their config.ts). See tools/stack/debezium/README.md.
  */
 const relay = process.env.RELAY === 'debezium' ? 'debezium' : 'builtin';
-/** The processes whose outbox Debezium publishes instead (tools/stack/debezium/stack.ts). */
-const outboxServices = new Set(['product', 'order']);
+/** The processes whose outbox Debezium publishes instead. */
+const outboxServices = new Set<string>(debeziumOutboxes.map((o) => o.process));
 
 /** The admin secret of the local stack (override with SHOP_ADMIN_API_KEY). Not a production secret. */
 export const adminApiKey = process.env.SHOP_ADMIN_API_KEY ?? secrets.ADMIN_API_KEY.compose.development;

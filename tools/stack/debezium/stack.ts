@@ -12,6 +12,7 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { topics } from '@shop/platform/topics';
+import { ORDER_STREAM_TYPE } from '../../../services/order/src/app/checkout-effects.js';
 import { StackError } from '../log.js';
 import { stackPaths } from '../paths.js';
 import { urls } from '../topology.js';
@@ -19,14 +20,26 @@ import type { ProcessSpec } from '../supervisor.js';
 import { kafkaConnectSpec } from './connect.js';
 import { dropReplication, outboxConnectorConfig, type ConnectorConfig } from './connector.js';
 
-/** order's outbox relay publishes only these stream types (services/order app/checkout-effects.ts ORDER_STREAM_TYPE). */
-const orderStreamTypes = ['order'];
+/**
+ * The processes whose outbox Debezium publishes under RELAY=debezium (apps.ts gives them
+ * RELAY=debezium), each with what its own outbox relay publishes (their main.ts): the one
+ * list both read.
+ */
+export const debeziumOutboxes = [
+  { process: 'product', database: 'product', topic: topics.productEvents },
+  // Only its order rows: order's outbox relay reads those alone.
+  { process: 'order', database: 'order', topic: topics.orderEvents, streamTypes: [ORDER_STREAM_TYPE] },
+] as const satisfies ReadonlyArray<{ process: string; database: string; topic: string; streamTypes?: readonly string[] }>;
 
 export function stackOutboxConnectors(): ConnectorConfig[] {
-  return [
-    outboxConnectorConfig({ name: 'product-outbox', databaseUrl: urls.postgres('product'), topic: topics.productEvents }),
-    outboxConnectorConfig({ name: 'order-outbox', databaseUrl: urls.postgres('order'), topic: topics.orderEvents, streamTypes: orderStreamTypes }),
-  ];
+  return debeziumOutboxes.map((o) =>
+    outboxConnectorConfig({
+      name: `${o.process}-outbox`,
+      databaseUrl: urls.postgres(o.database),
+      topic: o.topic,
+      streamTypes: 'streamTypes' in o ? [...o.streamTypes] : undefined,
+    }),
+  );
 }
 
 /**
