@@ -49,6 +49,7 @@ const siteEnv = {
   SECRET_STORE: 'shop-secrets',
   INGRESS_NAMESPACE: 'ingress-nginx',
   API_SERVER_CIDR: '10.0.0.10/32',
+  MONITORING_NAMESPACE: 'monitoring',
 };
 const envFile = (values: Record<string, string>) => Object.entries(values).map(([k, v]) => `${k}=${v}`).join('\n') + '\n';
 
@@ -323,6 +324,21 @@ function edgeTrustProblems(objects: K8sObject[]): string[] {
       const from: any[] = rule.from ?? [];
       const onlyIngress = from.length > 0 && from.every((p) => p.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'] === siteEnv.INGRESS_NAMESPACE && !p.ipBlock);
       if (!onlyIngress) problems.push(`NetworkPolicy ${np.metadata.name} lets pods other than ingress-nginx's (namespace ${siteEnv.INGRESS_NAMESPACE}) reach the BFF's edge ${containerPorts.edge}`);
+    }
+  }
+  return problems;
+}
+
+/** The Shop processes' ops port (/metrics, /healthz, /readyz) admits the monitoring namespace of site.env only. */
+function metricsProblems(objects: K8sObject[]): string[] {
+  const problems: string[] = [];
+  const pods = shopDeployments(objects).map((d) => d.spec.template.metadata.labels as Record<string, string>);
+  for (const np of find(objects, 'NetworkPolicy').filter((n) => pods.some((labels) => selects(n.spec.podSelector, labels)))) {
+    for (const rule of np.spec.ingress ?? []) {
+      if (rule.ports && !rule.ports.some((p: any) => p.port === containerPorts.ops)) continue;
+      const from: any[] = rule.from ?? [];
+      const onlyMonitoring = from.length > 0 && from.every((p) => p.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'] === siteEnv.MONITORING_NAMESPACE && !p.ipBlock);
+      if (!onlyMonitoring) problems.push(`NetworkPolicy ${np.metadata.name} lets pods outside the monitoring namespace (${siteEnv.MONITORING_NAMESPACE}) reach the ops port ${containerPorts.ops}`);
     }
   }
   return problems;
@@ -702,6 +718,10 @@ test("the BFF's edge trusts ingress-nginx's X-Forwarded-For hop, and only ingres
   t.deepEqual(edgeTrustProblems(rendered.objects), []);
 });
 
+test("the Shop processes' /metrics port admits only the monitoring namespace of site.env", (t) => {
+  t.deepEqual(metricsProblems(rendered.objects), []);
+});
+
 test("the operators' pods reach the Kubernetes API's ports at the API server's addresses of site.env only", (t) => {
   t.deepEqual(apiEgressProblems(rendered.objects), []);
 });
@@ -760,6 +780,7 @@ const breakages: Breakage[] = [
   { what: "the base's BFF Envoy (no trusted hop)", edit: { 'kustomization.yaml': replace('  - name: bff-envoy\n    behavior: replace\n    files:\n      - envoy.yaml=bff-envoy.yaml\n', '') }, check: (r) => edgeTrustProblems(r.objects), expect: /trusts 0 X-Forwarded-For hops, not 1/ },
   { what: "the BFF's edge open to every pod", edit: { 'kustomization.yaml': replace('                kubernetes.io/metadata.name: INGRESS_NAMESPACE-from-site.env\n', '                kubernetes.io/metadata.name: INGRESS_NAMESPACE-from-site.env\n          - podSelector: {}\n') }, check: (r) => edgeTrustProblems(r.objects), expect: /NetworkPolicy bff lets pods other than ingress-nginx's/ },
   { what: "the topic operator's API egress to anywhere", edit: { 'network-policies.yaml': replace('  egress:\n    - to:\n        - ipBlock:\n            cidr: API_SERVER_CIDR-from-site.env\n      ports:\n        - protocol: TCP\n          port: 443', '  egress:\n    - ports:\n        - protocol: TCP\n          port: 443'), 'kustomization.yaml': replace('      - select:\n          kind: NetworkPolicy\n          name: kafka-entity-operator\n        fieldPaths:\n          - spec.egress.0.to.0.ipBlock.cidr\n', '') }, check: (r) => apiEgressProblems(r.objects), expect: /NetworkPolicy kafka-entity-operator lets its pods reach any address on 443\/6443/ },
+  { what: 'metrics open to every namespace', edit: { 'kustomization.yaml': replace('                kubernetes.io/metadata.name: MONITORING_NAMESPACE-from-site.env\n', '                kubernetes.io/metadata.name: MONITORING_NAMESPACE-from-site.env\n          - namespaceSelector: {}\n') }, check: (r) => metricsProblems(r.objects), expect: /NetworkPolicy metrics lets pods outside the monitoring namespace/ },
   { what: 'one Postgres instance', edit: { 'postgres.yaml': replace('instances: 3', 'instances: 1') }, check: (r) => postgresProblems(r.objects), expect: /instances 1, not 3/ },
   { what: 'max_connections too small for the pools', edit: { 'postgres.yaml': replace('max_connections: "500"', 'max_connections: "200"') }, check: (r) => postgresProblems(r.objects), expect: /max_connections 200 </ },
   { what: 'one NATS server', edit: { 'nats.yaml': replace('replicas: 3', 'replicas: 1') }, check: (r) => natsProblems(r.objects), expect: /NATS replicas 1, not 3/ },
