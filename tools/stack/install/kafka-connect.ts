@@ -10,7 +10,7 @@
  * transform is compiled again only when its source changes.
  */
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { versions } from '../versions.js';
@@ -18,6 +18,7 @@ import { stackPaths, ensureDir } from '../paths.js';
 import { runLogged } from '../run.js';
 import { StackError } from '../log.js';
 import { installer, type InstallOutcome } from './installer.js';
+import { mavenCopyDependencies } from './maven.js';
 
 const debeziumDir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'debezium');
 const committedPom = path.join(debeziumDir, 'pom.xml');
@@ -65,23 +66,14 @@ async function copyJars(): Promise<void> {
   // Jars of another version left in libs would end up on the same classpath.
   rmSync(kafkaConnectPaths.libs, { recursive: true, force: true });
   rmSync(transformMarker(), { force: true });
-  // Maven runs on a copy under stackDir so that it never writes a target/ into the source tree.
-  const pom = path.join(ensureDir(root), 'pom.xml');
-  copyFileSync(committedPom, pom);
-  await runLogged(
-    'mvn',
-    [
-      // -C: a jar whose checksum differs from the repository's is an error (Maven 3 only warns).
-      '-B', '-q', '-C', '-Dstyle.color=never', '-f', pom,
-      `org.apache.maven.plugins:maven-dependency-plugin:${versions.mavenDependencyPlugin}:copy-dependencies`,
-      '-DincludeScope=runtime',
-      `-DoutputDirectory=${kafkaConnectPaths.libs}`,
-      `-Dconnect.version=${versions.kafkaConnect}`,
-      `-Ddebezium.version=${versions.debezium}`,
-      `-Dslf4j.reload4j.version=${versions.slf4jReload4j}`,
-    ],
-    { logFile: installLog(), what: 'kafka-connect: mvn maven-dependency-plugin:copy-dependencies', hint: 'Check that Maven Central is reachable (proxies go in ~/.m2/settings.xml) and that mvn is installed (apt-get install -y maven).', cwd: root },
-  );
+  await mavenCopyDependencies({
+    what: 'kafka-connect',
+    pom: committedPom,
+    workDir: root,
+    outputDirectory: kafkaConnectPaths.libs,
+    properties: { 'connect.version': versions.kafkaConnect, 'debezium.version': versions.debezium, 'slf4j.reload4j.version': versions.slf4jReload4j },
+    logFile: installLog(),
+  });
   writeFileSync(jarsMarker(), wantedJars);
 }
 

@@ -3,7 +3,7 @@
  * here): Maven copies Kafka's runtime classpath into stackDir/kafka/libs, then the storage
  * is formatted once.
  */
-import { existsSync, readFileSync, writeFileSync, copyFileSync, rmSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, rmSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { infraPorts } from '../topology.js';
@@ -13,6 +13,7 @@ import { stackPaths, ensureDir } from '../paths.js';
 import { runLogged, capture, lastLine } from '../run.js';
 import { renderServerProperties, renderLog4jProperties } from '../kafka-config.js';
 import { installer, type InstallOutcome } from './installer.js';
+import { mavenCopyDependencies } from './maven.js';
 
 const committedPom = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'kafka', 'pom.xml');
 
@@ -79,24 +80,14 @@ function jarsCurrent(): boolean {
 async function copyJars(): Promise<void> {
   // Jars of another version left in libs would end up on the same classpath.
   rmSync(kafkaPaths.libs, { recursive: true, force: true });
-  // Run Maven on a copy under stackDir so that it never writes a target/ into the source tree.
-  const pom = path.join(ensureDir(stackPaths.kafka), 'pom.xml');
-  copyFileSync(committedPom, pom);
-  await runLogged(
-    'mvn',
-    [
-      // Full plugin coordinates: no plugin-prefix lookup, and the version is pinned.
-      // -C: a jar whose checksum differs from the repository's is an error (Maven 3 only warns).
-      '-B', '-q', '-C', '-Dstyle.color=never', '-f', pom,
-      `org.apache.maven.plugins:maven-dependency-plugin:${versions.mavenDependencyPlugin}:copy-dependencies`,
-      '-DincludeScope=runtime',
-      `-DoutputDirectory=${kafkaPaths.libs}`,
-      `-Dkafka.version=${versions.kafka}`,
-      `-Dkafka.scala=${versions.kafkaScala}`,
-      `-Dslf4j.reload4j.version=${versions.slf4jReload4j}`,
-    ],
-    { logFile: installLog(), what: 'kafka: mvn maven-dependency-plugin:copy-dependencies', hint: 'Check that Maven Central is reachable (proxies go in ~/.m2/settings.xml) and that mvn is installed (apt-get install -y maven).', cwd: stackPaths.kafka },
-  );
+  await mavenCopyDependencies({
+    what: 'kafka',
+    pom: committedPom,
+    workDir: stackPaths.kafka,
+    outputDirectory: kafkaPaths.libs,
+    properties: { 'kafka.version': versions.kafka, 'kafka.scala': versions.kafkaScala, 'slf4j.reload4j.version': versions.slf4jReload4j },
+    logFile: installLog(),
+  });
   writeFileSync(marker(), wantedMarker);
 }
 
