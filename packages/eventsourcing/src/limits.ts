@@ -5,3 +5,11 @@
  * where the caller still gets the error.
  */
 export const DEFAULT_MAX_EVENT_BYTES = 256 * 1024;
+
+/**
+ * Longest stream id or stream type (in characters) a store adapter whose storage sets no
+ * limit of its own accepts (the MongoDB one; Postgres' text columns set none either). Ids
+ * are keys such as a UUID or `cart-<uuid>`, types a word: anything longer is a caller's bug
+ * or an attack, refused before it reaches a query.
+ */
+export const MAX_STREAM_NAME_LENGTH = 256;

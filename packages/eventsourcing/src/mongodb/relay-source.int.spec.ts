@@ -72,3 +72,22 @@ test('one relay of a name leads at a time: the second takes over when the first 
   // Two relays at once would each send the events: every version exactly once means one led at a time.
   t.deepEqual(all.map((m) => Number(m.headers!.version!.toString())), [1, 2, 3, 4, 5, 6, 7, 8]);
 });
+
+test('a deposed leader cannot write the checkpoint, whatever its clock says: the takeover fenced it', async (t) => {
+  const name = `relay-fence-${randomUUID().slice(0, 8)}`;
+  const first = await mongoRelaySource(db, store, { name, leaseMs: 60_000 }).lead();
+  t.truthy(first);
+  await first!.save('3');
+  // The first leader stalls; a second relay, whose clock runs ahead of the lease's expiry
+  // (as if it had passed: the lease is set to have expired), takes over.
+  await db.collection('relay_leases').updateOne({ _id: name as never }, { $set: { expiresAt: new Date(0) } });
+  const second = await mongoRelaySource(db, store, { name, leaseMs: 60_000 }).lead();
+  t.truthy(second);
+  t.is(await second!.checkpoint(), '3');
+  // The first wakes up with a batch published and saves its checkpoint: refused, and it knows it no longer leads.
+  const refused = await t.throwsAsync(first!.save('7'));
+  t.false(await first!.holds(refused));
+  t.is((await db.collection('relay_checkpoints').findOne({ _id: name as never }))?.checkpoint, '3');
+  await second!.save('5');
+  t.is(await second!.checkpoint(), '5');
+});

@@ -1,10 +1,11 @@
 import test from 'ava';
 import { randomUUID } from 'node:crypto';
 import { MongoClient, type Db } from 'mongodb';
-import { ConcurrencyError } from '@shop/platform/errors';
+import { ConcurrencyError, ValidationError } from '@shop/platform/errors';
 import { infraPorts } from '@shop/tools/topology';
 import { eventStoreContract } from '../testing/store-contract.js';
 import { START, type EventStore } from '../types.js';
+import { MAX_STREAM_NAME_LENGTH } from '../limits.js';
 import { MongoEventStore } from './store.js';
 
 // FerretDB of the local stack (tools/stack/specs/ferretdb.ts), or MONGODB_URL.
@@ -77,4 +78,37 @@ test('readAll pages inside a commit: each event carries its own checkpoint', asy
 test('a store without transactions refuses inTransaction rather than ignore it', async (t) => {
   const sneaky = { inTransaction: (async () => {}) as never };
   await t.throwsAsync(store.append('test', `s-${randomUUID()}`, [{ type: 'test.v1.Happened', data: {} }], 'no_stream', sneaky), { message: /no transactions/ });
+});
+
+test('a stream id or type that is no string, or longer than MAX_STREAM_NAME_LENGTH, is refused before any query', async (t) => {
+  const event = [{ type: 'test.v1.Happened', data: {} }];
+  const id = `s-${randomUUID()}`;
+  await store.append('test', id, event, 'no_stream');
+  // An object would be a query operator: it would match every stream.
+  const operator = { $ne: null } as unknown as string;
+  await t.throwsAsync(store.readStream(operator), { instanceOf: ValidationError, message: /streamId/ });
+  await t.throwsAsync(store.append('test', operator, event, 'any'), { instanceOf: ValidationError, message: /streamId/ });
+  await t.throwsAsync(store.append(operator, `s-${randomUUID()}`, event, 'no_stream'), { instanceOf: ValidationError, message: /streamType/ });
+  await t.throwsAsync(store.readAll(START, { streamTypes: [operator] }), { instanceOf: ValidationError, message: /streamTypes/ });
+  const long = 'x'.repeat(MAX_STREAM_NAME_LENGTH + 1);
+  await t.throwsAsync(store.append('test', long, event, 'no_stream'), { instanceOf: ValidationError, message: /over the limit/ });
+  await t.throwsAsync(store.append(long, `s-${randomUUID()}`, event, 'no_stream'), { instanceOf: ValidationError, message: /over the limit/ });
+  await store.append('test', 'x'.repeat(MAX_STREAM_NAME_LENGTH), event, 'no_stream');
+  t.is((await store.readStream(id)).length, 1);
+});
+
+test('after a failed insert the store asks where the log ends: a commit a failover rolled back leaves no hole', async (t) => {
+  const own = client.db(`eventstore_${randomUUID().slice(0, 8)}`);
+  t.teardown(() => own.dropDatabase());
+  const writer = new MongoEventStore(own, { maxEventBytes: 64 * 1024 * 1024 });
+  await writer.migrate();
+  const id = `s-${randomUUID()}`;
+  await writer.append('test', id, [{ type: 'test.v1.Happened', data: { n: 1 } }], 'no_stream');
+  await writer.append('test', id, [{ type: 'test.v1.Happened', data: { n: 2 } }], 1);
+  // A failover rolls the second commit back; the writer's next insert fails (here: a
+  // document over the server's limit, the error is what matters, not its kind).
+  await own.collection('events').deleteOne({ position: 2 });
+  await t.throwsAsync(writer.append('test', `s-${randomUUID()}`, [{ type: 'test.v1.Happened', data: { big: 'x'.repeat(17 * 1024 * 1024) } }], 'no_stream'));
+  await writer.append('test', `s-${randomUUID()}`, [{ type: 'test.v1.Happened', data: { n: 3 } }], 'no_stream');
+  t.deepEqual((await writer.readAll(START)).map((e) => e.position), [1, 2], 'the next commit takes position 2, not 3');
 });

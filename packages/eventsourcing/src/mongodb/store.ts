@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { MongoServerError, type Collection, type Db } from 'mongodb';
+import { MongoServerError, type Collection, type CollectionOptions, type Db } from 'mongodb';
 import { ConcurrencyError, ValidationError } from '@shop/platform/errors';
-import { DEFAULT_MAX_EVENT_BYTES } from '../limits.js';
+import { DEFAULT_MAX_EVENT_BYTES, MAX_STREAM_NAME_LENGTH } from '../limits.js';
 import type { AppendOptions, AppendResult, EventMetadata, EventStore, ExpectedVersion, GlobalCheckpoint, NewEvent, RecordedEvent, StoredEvent } from '../types.js';
 
 /**
@@ -35,7 +35,21 @@ interface CommitDocument {
 }
 
 /** Duplicate key: a unique index refused the insert. */
-const DUPLICATE_KEY = 11000;
+export const DUPLICATE_KEY = 11000;
+
+/**
+ * How the store and its relay open every collection. On a replica set a write acknowledged
+ * by the primary alone, or a read at the default `local` level, may be undone by a failover:
+ * the relay could publish a commit that is then rolled back, and the new primary hand its
+ * position to another commit, which the relay (already past that checkpoint) never
+ * publishes. Majority writes (journaled) and majority reads see only what no failover
+ * undoes; the primary is read, as the writers' next position is decided there.
+ */
+export const durable: CollectionOptions = {
+  readConcern: { level: 'majority' },
+  writeConcern: { w: 'majority', journal: true },
+  readPreference: 'primary',
+};
 
 /** Tries of one append that lost the race for the next global position to other writers. */
 const MAX_POSITION_ATTEMPTS = 1_000;
@@ -73,7 +87,8 @@ const positionKey = (position: number) => String(position).padStart(20, '0');
  *   sequence allocated before a commit is the trap the Postgres adapter avoids with
  *   transaction ids; here nothing is allocated before the insert that makes it visible.)
  *   The price: appends to the whole store serialize on the next position (one insert at
- *   a time wins it; the losers retry), which the MongoDB commit message measures.
+ *   a time wins it; the losers retry), which bench/event-store-append-rate.ts measures
+ *   against the Postgres store (`npm run bench -- event-store-append-rate`).
  *
  * A duplicate key does not say which index refused it (FerretDB names no index), so the
  * store looks up the commit at the position it tried: none there means the stream's index
@@ -116,7 +131,7 @@ export class MongoEventStore implements EventStore {
       maxEventBytes?: number;
     } = {},
   ) {
-    this.commits = db.collection<CommitDocument>(options.collection ?? 'events');
+    this.commits = db.collection<CommitDocument>(options.collection ?? 'events', durable);
     this.onAppended = options.onAppended ?? (() => {});
     this.maxEventBytes = options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
   }
@@ -130,6 +145,8 @@ export class MongoEventStore implements EventStore {
   async append(streamType: string, streamId: string, events: NewEvent[], expected: ExpectedVersion, options: AppendOptions = {}): Promise<AppendResult> {
     if (events.length === 0) throw new Error('append needs at least one event');
     if (options.inTransaction) throw new Error('the MongoDB event store has no transactions to run inTransaction in');
+    checkStreamName('streamType', streamType);
+    checkStreamName('streamId', streamId);
     const encoded = events.map((e) => {
       const data = JSON.stringify(e.data);
       const metadata = JSON.stringify(e.metadata ?? {});
@@ -174,8 +191,16 @@ export class MongoEventStore implements EventStore {
         this.remember(streamId, commit.last);
         return { version: commit.last, position: commit.lastPosition };
       } catch (err) {
-        if (!(err instanceof MongoServerError) || err.code !== DUPLICATE_KEY) throw err;
-        const holder = await this.commits.findOne({ _id: commit._id }, { projection: { lastPosition: 1 } });
+        if (!(err instanceof MongoServerError) || err.code !== DUPLICATE_KEY) {
+          // The insert may or may not have landed, and the log's end may have moved back (a
+          // failover's rollback): a guess kept now could leave a hole a later commit fills
+          // behind the relay. The next append asks the server where the log ends.
+          this.nextPosition = 0;
+          throw err;
+        }
+        // Read at `local`: the holder may not be majority-committed yet. Walking past it is
+        // safe even so: an oplog entry of ours after it is majority-committed only with it.
+        const holder = await this.commits.findOne({ _id: commit._id }, { projection: { lastPosition: 1 }, readConcern: { level: 'local' } });
         if (!holder) throw new ConcurrencyError(`stream ${streamId} was changed by another writer`);
         // Taken: right after the commit holding it, or after the end of the log when far behind.
         position = ++walked <= MAX_WALK ? holder.lastPosition + 1 : (await this.lastPosition()) + 1;
@@ -186,6 +211,7 @@ export class MongoEventStore implements EventStore {
   }
 
   async readStream(streamId: string, options: { after?: number; upTo?: number } = {}): Promise<RecordedEvent[]> {
+    checkStreamName('streamId', streamId);
     const after = options.after ?? 0;
     const upTo = options.upTo ?? Number.MAX_SAFE_INTEGER;
     const commits = await this.commits
@@ -203,6 +229,10 @@ export class MongoEventStore implements EventStore {
    */
   async readAll(checkpoint: GlobalCheckpoint, options: { limit?: number; streamTypes?: string[] } = {}): Promise<StoredEvent[]> {
     const from = decodeCheckpoint(checkpoint);
+    if (options.streamTypes !== undefined) {
+      if (!Array.isArray(options.streamTypes)) throw new ValidationError('streamTypes', 'must be a list of stream types');
+      for (const type of options.streamTypes) checkStreamName('streamTypes', type);
+    }
     const limit = options.limit ?? 1000;
     const commits = await this.commits
       .find({ lastPosition: { $gt: from }, ...(options.streamTypes ? { streamType: { $in: options.streamTypes } } : {}) })
@@ -235,6 +265,16 @@ export class MongoEventStore implements EventStore {
     const latest = await this.commits.find({}, { projection: { lastPosition: 1 } }).sort({ _id: -1 }).limit(1).next();
     return latest?.lastPosition ?? 0;
   }
+}
+
+/**
+ * A stream id or type goes into queries as a value: anything but a string (an object such
+ * as `{ $ne: null }` would be a query operator) or a string longer than
+ * MAX_STREAM_NAME_LENGTH is refused here, at the adapter's entry.
+ */
+function checkStreamName(field: string, value: unknown): asserts value is string {
+  if (typeof value !== 'string' || value.length === 0) throw new ValidationError(field, `must be a non-empty string, not ${value === '' ? 'empty' : typeof value}`);
+  if (value.length > MAX_STREAM_NAME_LENGTH) throw new ValidationError(field, `is ${value.length} characters, over the limit of ${MAX_STREAM_NAME_LENGTH}`);
 }
 
 function decodeCheckpoint(checkpoint: GlobalCheckpoint): number {
