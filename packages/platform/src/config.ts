@@ -95,8 +95,8 @@ function secretProblem(name: string, kind: SecretKind, value: string | undefined
       return reason && `${name} ${reason} (${shopEnvironmentVariable}=production: ${howToGenerate})`;
     }
     case 'database-url': {
-      if (value === undefined || !URL.canParse(value)) return undefined;
-      const password = decodeURIComponent(new URL(value).password);
+      const password = value === undefined ? undefined : urlPassword(value);
+      if (password === undefined) return undefined; // unset, or no URL: the schema reports that
       if (password === '') return `${name} has no password (${shopEnvironmentVariable}=production: give the service's database role one, ${howToGenerate})`;
       const reason = weakSecretReason(password);
       return reason && `${name}: its password ${reason} (${shopEnvironmentVariable}=production: ${howToGenerate}, URL-safe)`;
@@ -121,6 +121,16 @@ function secretProblem(name: string, kind: SecretKind, value: string | undefined
       return never;
     }
   }
+}
+
+/**
+ * The password of a URL ('' when it has none), or undefined when it is no URL. A MongoDB
+ * URL may list several hosts (`mongodb://u:p@h1:27017,h2:27017/`), which URL refuses: only
+ * the first is kept for parsing, so that such a URL is checked, not waved through.
+ */
+function urlPassword(value: string): string | undefined {
+  const firstHost = value.replace(/^([a-z][a-z\d+.-]*:\/\/(?:[^@/?#]*@)?)([^/?#]*)/i, (_, head: string, hosts: string) => head + hosts.split(',')[0]);
+  return URL.canParse(firstHost) ? decodeURIComponent(new URL(firstHost).password) : undefined;
 }
 
 /** Production only: the secrets of `schema` must not be placeholders, defaults or short. */
@@ -158,6 +168,8 @@ export const env = {
   secret: (minLength = 16) => secret(z.string().min(minLength, `must be at least ${minLength} characters`), 'key'),
   /** A Postgres URL with the service role's password. In production the password is checked like a secret. */
   databaseUrl: () => secret(z.string().url(), 'database-url'),
+  /** Another database's URL as `schema` parses it (e.g. an optional mongodb:// URL), its password checked in production as DATABASE_URL's. */
+  databaseUrlOf: <T extends z.ZodType<string | undefined>>(schema: T): T => secret(schema, 'database-url'),
   /**
    * A private signing key (PEM or JWK). Optional in development (the process may generate
    * one); required in production, and no placeholder.

@@ -5,6 +5,7 @@ import type { EventStore } from '@shop/eventsourcing';
 import { MongoEventStore, mongoRelaySource } from '@shop/eventsourcing/mongodb';
 import { PostgresEventStore } from '@shop/eventsourcing/postgres';
 import type { RelaySource } from '@shop/eventsourcing/kafka';
+import { env } from '@shop/platform/config';
 import type { Readiness } from '@shop/platform/ops-server';
 import type { Pool } from '@shop/platform/postgres/pool';
 import type { Lifecycle } from '@shop/platform/shutdown';
@@ -14,10 +15,13 @@ import { CART_STREAM_TYPE } from './domain/events.js';
 export const eventStoreEnv = {
   /** `postgres`: the events table of the cart database (DATABASE_URL). `mongodb`: MONGODB_URL. `eventstoredb`: EVENTSTORE_URL. */
   EVENT_STORE: z.enum(['postgres', 'mongodb', 'eventstoredb']).default('postgres'),
-  MONGODB_URL: z
-    .string()
-    .regex(/^mongodb(\+srv)?:\/\//, 'a mongodb:// URL')
-    .optional(),
+  /** With the cart role's password: production refuses a URL without one, or with a placeholder or short one, as it does DATABASE_URL. */
+  MONGODB_URL: env.databaseUrlOf(
+    z
+      .string()
+      .regex(/^mongodb(\+srv)?:\/\//, 'a mongodb:// URL')
+      .optional(),
+  ),
   MONGODB_DATABASE: z.string().min(1).default('cart'),
   /** A KurrentDB / EventStoreDB connection string, e.g. kurrentdb://127.0.0.1:2113?tls=false. */
   EVENTSTORE_URL: z

@@ -1,4 +1,5 @@
 import test from 'ava';
+import { loadConfig, type ConfigError } from '@shop/platform/config';
 import { configSchema as commandConfig } from './command/config.js';
 import { configSchema as projectorConfig } from './projector/config.js';
 
@@ -37,4 +38,24 @@ test('EVENT_STORE=eventstoredb needs EVENTSTORE_URL, and names it when it is mis
 
 test('an unknown EVENT_STORE is refused', (t) => {
   t.deepEqual(projectorConfig.safeParse({ ...projectorEnv, EVENT_STORE: 'cassandra' }).error?.issues.map((i) => i.path.join('.')), ['EVENT_STORE']);
+});
+
+test('in production MONGODB_URL needs a password that is no placeholder, as DATABASE_URL does, also with several hosts', (t) => {
+  const strong = 'f3b1c9e07a5d4b2c8e6f0a1b3c5d7e9f';
+  const production = { ...projectorEnv, SHOP_ENVIRONMENT: 'production', DATABASE_URL: `postgres://shop:${strong}@127.0.0.1:15432/cart`, EVENT_STORE: 'mongodb' };
+  const problems = (url: string) => {
+    try {
+      loadConfig(projectorConfig, { ...production, MONGODB_URL: url });
+      return [];
+    } catch (err) {
+      return (err as ConfigError).problems;
+    }
+  };
+  t.deepEqual(problems(`mongodb://cart:${strong}@127.0.0.1:17017/`), []);
+  t.deepEqual(problems(`mongodb://cart:${strong}@mongo-0:27017,mongo-1:27017/?replicaSet=rs0`), []);
+  t.regex(problems('mongodb://127.0.0.1:17017/').join('\n'), /^MONGODB_URL has no password/);
+  t.regex(problems('mongodb://cart:REPLACE-ME-mongodb-password@mongo:27017/').join('\n'), /^MONGODB_URL: its password contains "replace-me"/);
+  t.regex(problems('mongodb://cart:cart@mongo-0:27017,mongo-1:27017/?replicaSet=rs0').join('\n'), /^MONGODB_URL: its password is 4 characters/);
+  // The local stack's FerretDB has no password: development allows it.
+  t.deepEqual(loadConfig(projectorConfig, { ...production, SHOP_ENVIRONMENT: 'development', MONGODB_URL: 'mongodb://127.0.0.1:17017/' }).MONGODB_URL, 'mongodb://127.0.0.1:17017/');
 });
