@@ -17,6 +17,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import type { ITopicConfig } from 'kafkajs';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
+import pg from 'pg';
 import { eventTopic, topics } from '@shop/platform/topics';
 import { ConfigError, loadConfig } from '@shop/platform/config';
 import { cartTopics, DEFAULT_DLQ_TOPIC as cartDlq, DEFAULT_EVENTS_TOPIC as cartEvents } from '../../services/cart/src/topics.js';
@@ -378,7 +379,7 @@ function postgresProblems(objects: K8sObject[]): string[] {
     else if (database.spec.owner !== `shop_${db}` || database.spec.cluster.name !== cluster.metadata.name) problems.push(`Database ${db}: owner ${database.spec.owner} in ${database.spec.cluster.name}`);
     const role = roles.find((r: any) => r.name === `shop_${db}`);
     if (!role || role.passwordSecret?.name !== `database-${db}` || role.login !== true) problems.push(`managed role shop_${db} missing, or not a login with the password of database-${db}`);
-    if (!(cluster.spec.postgresql?.pg_hba ?? []).includes(`host ${db} shop_${db} all scram-sha-256`)) problems.push(`pg_hba lets shop_${db} into ${db} by no line of its own`);
+    if (!(cluster.spec.postgresql?.pg_hba ?? []).includes(`hostssl ${db} shop_${db} all scram-sha-256`)) problems.push(`pg_hba lets shop_${db} into ${db} by no line of its own`);
   }
   // Connections: every replica an HPA allows, plus a rolling update's surge (25%), each a full
   // pool and a LISTEN connection.
@@ -391,6 +392,56 @@ function postgresProblems(objects: K8sObject[]): string[] {
   }
   const maxConnections = Number(cluster.spec.postgresql?.parameters?.max_connections ?? 100);
   if (maxConnections < needed + 20) problems.push(`max_connections ${maxConnections} < ${needed} the processes may open + 20 for the operator and people`);
+  return problems;
+}
+
+/**
+ * Postgres only over TLS, the server verified: pg_hba admits no connection without TLS
+ * (CloudNativePG's own default rule, host all all all, comes after the user's rules), and
+ * every DATABASE_URL says sslmode=verify-full with sslrootcert, a file of the container
+ * mounted from CloudNativePG's CA Secret with its ca.crt alone (never ca.key). What
+ * node-postgres makes of the URL is checked too: its Client, with the file at a path of
+ * the test, takes that CA as the only one trusted and keeps the hostname
+ * check (nothing sets rejectUnauthorized or checkServerIdentity).
+ */
+function postgresTlsProblems(objects: K8sObject[]): string[] {
+  const problems: string[] = [];
+  const cluster = find(objects, 'Cluster')[0];
+  if (!cluster) return ['no CloudNativePG Cluster'];
+  const hba: string[] = cluster.spec.postgresql?.pg_hba ?? [];
+  const allow = hba.filter((l) => !/\breject$/.test(l.trim()));
+  for (const line of allow.filter((l) => !l.startsWith('hostssl '))) problems.push(`pg_hba: "${line}" admits connections without TLS`);
+  if (!hba.includes('hostnossl all all all reject')) problems.push("pg_hba: no 'hostnossl all all all reject', so CloudNativePG's default rule admits connections without TLS");
+  const caSecret = `${cluster.metadata.name}-ca`;
+  const caDir = mkdtempSync(path.join(repoRoot, '.stack', 'production-ca-'));
+  try {
+    const caFile = path.join(caDir, 'ca.crt');
+    writeFileSync(caFile, 'the CA certificate\n');
+    for (const d of shopDeployments(objects)) {
+      const c = podSpec(d).containers[0];
+      const url = envOf(c).DATABASE_URL;
+      if (url === undefined) continue;
+      const params = new URL(url.replace(/\$\(\w+\)/g, 'x')).searchParams;
+      if (params.get('sslmode') !== 'verify-full') problems.push(`${d.metadata.name}: DATABASE_URL sslmode ${params.get('sslmode')}, not verify-full`);
+      const rootCert = params.get('sslrootcert');
+      if (!rootCert) {
+        problems.push(`${d.metadata.name}: DATABASE_URL has no sslrootcert`);
+        continue;
+      }
+      const mount = (c.volumeMounts ?? []).find((m: any) => rootCert.startsWith(`${m.mountPath}/`));
+      const volume = mount && (podSpec(d).volumes ?? []).find((v: any) => v.name === mount.name);
+      const items: any[] = volume?.secret?.items ?? [];
+      const file = mount && rootCert.slice(mount.mountPath.length + 1);
+      if (volume?.secret?.secretName !== caSecret || !items.some((i) => i.key === 'ca.crt' && i.path === file)) problems.push(`${d.metadata.name}: sslrootcert ${rootCert} is not ca.crt of the Secret ${caSecret} mounted in the container`);
+      if (volume?.secret && (items.length === 0 || items.some((i) => i.key !== 'ca.crt'))) problems.push(`${d.metadata.name}: mounts more of ${volume.secret.secretName} than ca.crt (its ca.key signs any server certificate)`);
+      // The client the platform's pool makes (it connects only when asked to).
+      const parsed = new pg.Client({ connectionString: url.replace(rootCert, caFile) }) as unknown as { ssl?: any; host?: string };
+      if (parsed.ssl?.ca !== 'the CA certificate\n' || parsed.ssl.rejectUnauthorized === false || parsed.ssl.checkServerIdentity) problems.push(`${d.metadata.name}: node-postgres would not verify the server with that CA alone (${JSON.stringify(parsed.ssl)})`);
+      if (parsed.host !== `${cluster.metadata.name}-rw`) problems.push(`${d.metadata.name}: host ${parsed.host} is not a name of CloudNativePG's server certificate`);
+    }
+  } finally {
+    rmSync(caDir, { recursive: true, force: true });
+  }
   return problems;
 }
 
@@ -736,6 +787,10 @@ test('Postgres: 3 CloudNativePG instances, a database and a role per service, ma
   t.deepEqual(postgresProblems(rendered.objects), []);
 });
 
+test('Postgres only over TLS: pg_hba refuses plaintext, every DATABASE_URL verifies the server with the CloudNativePG CA (ca.crt alone mounted)', (t) => {
+  t.deepEqual(postgresTlsProblems(rendered.objects), []);
+});
+
 test('NATS: 3 replicas routed to each other, JetStream on, behind the Service nats', (t) => {
   t.deepEqual(natsProblems(rendered.objects), []);
 });
@@ -781,6 +836,10 @@ const breakages: Breakage[] = [
   { what: "the BFF's edge open to every pod", edit: { 'kustomization.yaml': replace('                kubernetes.io/metadata.name: INGRESS_NAMESPACE-from-site.env\n', '                kubernetes.io/metadata.name: INGRESS_NAMESPACE-from-site.env\n          - podSelector: {}\n') }, check: (r) => edgeTrustProblems(r.objects), expect: /NetworkPolicy bff lets pods other than ingress-nginx's/ },
   { what: "the topic operator's API egress to anywhere", edit: { 'network-policies.yaml': replace('  egress:\n    - to:\n        - ipBlock:\n            cidr: API_SERVER_CIDR-from-site.env\n      ports:\n        - protocol: TCP\n          port: 443', '  egress:\n    - ports:\n        - protocol: TCP\n          port: 443'), 'kustomization.yaml': replace('      - select:\n          kind: NetworkPolicy\n          name: kafka-entity-operator\n        fieldPaths:\n          - spec.egress.0.to.0.ipBlock.cidr\n', '') }, check: (r) => apiEgressProblems(r.objects), expect: /NetworkPolicy kafka-entity-operator lets its pods reach any address on 443\/6443/ },
   { what: 'metrics open to every namespace', edit: { 'kustomization.yaml': replace('                kubernetes.io/metadata.name: MONITORING_NAMESPACE-from-site.env\n', '                kubernetes.io/metadata.name: MONITORING_NAMESPACE-from-site.env\n          - namespaceSelector: {}\n') }, check: (r) => metricsProblems(r.objects), expect: /NetworkPolicy metrics lets pods outside the monitoring namespace/ },
+  { what: 'a pg_hba line without TLS', edit: { 'postgres.yaml': replace('- hostssl cart shop_cart', '- host cart shop_cart') }, check: (r) => postgresTlsProblems(r.objects), expect: /pg_hba: "host cart shop_cart all scram-sha-256" admits connections without TLS/ },
+  { what: "CloudNativePG's default rule left to admit plaintext", edit: { 'postgres.yaml': replace('      - hostnossl all all all reject\n', '') }, check: (r) => postgresTlsProblems(r.objects), expect: /no 'hostnossl all all all reject'/ },
+  { what: 'a DATABASE_URL with sslmode=require', edit: { 'endpoints.yaml': replace('5432/payment?sslmode=verify-full', '5432/payment?sslmode=require') }, check: (r) => postgresTlsProblems(r.objects), expect: /payment: DATABASE_URL sslmode require, not verify-full/ },
+  { what: "the whole CA Secret mounted (ca.key too)", edit: { 'endpoints.yaml': replace('          secretName: shop-postgres-ca\n          items:\n          - key: ca.crt\n            path: ca.crt\n', '          secretName: shop-postgres-ca\n') }, check: (r) => postgresTlsProblems(r.objects), expect: /mounts more of shop-postgres-ca than ca\.crt/ },
   { what: 'one Postgres instance', edit: { 'postgres.yaml': replace('instances: 3', 'instances: 1') }, check: (r) => postgresProblems(r.objects), expect: /instances 1, not 3/ },
   { what: 'max_connections too small for the pools', edit: { 'postgres.yaml': replace('max_connections: "500"', 'max_connections: "200"') }, check: (r) => postgresProblems(r.objects), expect: /max_connections 200 </ },
   { what: 'one NATS server', edit: { 'nats.yaml': replace('replicas: 3', 'replicas: 1') }, check: (r) => natsProblems(r.objects), expect: /NATS replicas 1, not 3/ },
