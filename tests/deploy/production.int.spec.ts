@@ -363,8 +363,46 @@ function apiEgressProblems(objects: K8sObject[]): string[] {
   return problems;
 }
 
-/** Service databases: one per service, owned by its role shop_<name> (as init-databases.sql). */
-const serviceDatabases = ['product', 'order', 'cart', 'user', 'payment', 'reports'];
+/** Service databases, the catalog's: one per service, owned by its role shop_<name> (as init-databases.sql). */
+const serviceDatabases = [...new Set(processes().flatMap((p) => (p.database ? [p.database] : [])))];
+
+/**
+ * What each process of the catalog (tools/catalog/catalog.ts) lacks in this overlay, named
+ * with the overlay's file to add it to: the parts production lists per process by hand
+ * (the base and the network policies follow the catalog by themselves).
+ */
+function catalogProblems(objects: K8sObject[]): string[] {
+  const problems: string[] = [];
+  const cluster = find(objects, 'Cluster')[0];
+  const kafka = find(objects, 'Kafka')[0];
+  const made = new Set(find(objects, 'ExternalSecret').map((es) => es.spec.target.name as string));
+  for (const proc of processes()) {
+    const lacks = (what: string, file: string) => problems.push(`${proc.name} (catalog) lacks ${what} (${file})`);
+    const deployment = find(objects, 'Deployment', proc.name)[0];
+    if (!deployment) {
+      lacks('a Deployment', 'k8s/base: npm run generate:deploy');
+      continue;
+    }
+    if (!find(objects, 'HorizontalPodAutoscaler').some((h) => h.spec.scaleTargetRef.name === proc.name)) lacks('an HPA', 'autoscaling.yaml');
+    if (!find(objects, 'PodDisruptionBudget').some((p) => matches(p.spec.selector.matchLabels ?? {}, deployment.spec.template.metadata.labels))) lacks('a PodDisruptionBudget', 'autoscaling.yaml');
+    const c = podSpec(deployment).containers[0];
+    const env = envOf(c);
+    for (const e of c.env ?? []) {
+      const ref = e.valueFrom?.secretKeyRef;
+      if (ref && !made.has(ref.name)) lacks(`an ExternalSecret making the Secret ${ref.name}`, 'external-secrets.yaml');
+    }
+    if (proc.uses.includes('kafka') && kafka && env.KAFKA_BROKERS !== `${kafka.metadata.name}-kafka-bootstrap:9092`) lacks(`KAFKA_BROKERS to Strimzi's bootstrap Service (it has ${env.KAFKA_BROKERS})`, 'endpoints.yaml, a block like cart-command\'s');
+    if (proc.database && cluster) {
+      const url = env.DATABASE_URL ?? '';
+      if (!url.includes(`@${cluster.metadata.name}-rw:5432/${proc.database}?sslmode=verify-full`)) lacks(`DATABASE_URL to ${cluster.metadata.name}-rw over verified TLS with the CA mounted`, 'endpoints.yaml, a block like cart-command\'s');
+      if (!find(objects, 'Database').some((d) => d.spec.name === proc.database)) lacks(`the Database ${proc.database}`, 'postgres.yaml');
+      if (!(cluster.spec.managed?.roles ?? []).some((r: any) => r.name === `shop_${proc.database}`)) lacks(`the managed role shop_${proc.database}`, 'postgres.yaml');
+      if (!(cluster.spec.postgresql?.pg_hba ?? []).includes(`hostssl ${proc.database} shop_${proc.database} all scram-sha-256`)) lacks(`a pg_hba line for shop_${proc.database}`, 'postgres.yaml');
+    }
+  }
+  for (const secret of find(objects, 'Secret')) problems.push(`the base's Secret ${secret.metadata.name} is still rendered (kustomization.yaml: a $patch: delete; external-secrets.yaml makes it)`);
+  return problems;
+}
 
 function postgresProblems(objects: K8sObject[]): string[] {
   const problems: string[] = [];
@@ -803,6 +841,10 @@ test("every process's DATABASE_URL, KAFKA_BROKERS and NATS_URL point at the oper
   t.deepEqual(endpointProblems(rendered.objects), []);
 });
 
+test('every process of the catalog has what production adds per process (its HPA, PDB, endpoints, database, role and secrets)', (t) => {
+  t.deepEqual(catalogProblems(rendered.objects), []);
+});
+
 test('every Shop process starts: its own config.ts accepts the environment it gets, with the secrets the store would give', async (t) => {
   t.deepEqual(await configProblems(rendered.objects), []);
 });
@@ -840,6 +882,16 @@ const breakages: Breakage[] = [
   { what: "CloudNativePG's default rule left to admit plaintext", edit: { 'postgres.yaml': replace('      - hostnossl all all all reject\n', '') }, check: (r) => postgresTlsProblems(r.objects), expect: /no 'hostnossl all all all reject'/ },
   { what: 'a DATABASE_URL with sslmode=require', edit: { 'endpoints.yaml': replace('5432/payment?sslmode=verify-full', '5432/payment?sslmode=require') }, check: (r) => postgresTlsProblems(r.objects), expect: /payment: DATABASE_URL sslmode require, not verify-full/ },
   { what: "the whole CA Secret mounted (ca.key too)", edit: { 'endpoints.yaml': replace('          secretName: shop-postgres-ca\n          items:\n          - key: ca.crt\n            path: ca.crt\n', '          secretName: shop-postgres-ca\n') }, check: (r) => postgresTlsProblems(r.objects), expect: /mounts more of shop-postgres-ca than ca\.crt/ },
+  {
+    what: 'a process of the catalog left out of the overlay (reports: no HPA, no endpoints block)',
+    edit: {
+      'autoscaling.yaml': replace(/---\napiVersion: autoscaling\/v2\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: reports\n[\s\S]*?averageUtilization: 70\n/, ''),
+      'endpoints.yaml': replace(/---\napiVersion: apps\/v1\nkind: Deployment\nmetadata:\n  name: reports\n[\s\S]*?(?=---\n)/, ''),
+    },
+    check: (r) => catalogProblems(r.objects),
+    expect: /^reports \(catalog\) lacks an HPA \(autoscaling\.yaml\)$/,
+  },
+  { what: 'a catalog process whose endpoints block is missing', edit: { 'endpoints.yaml': replace(/---\napiVersion: apps\/v1\nkind: Deployment\nmetadata:\n  name: reports\n[\s\S]*?(?=---\n)/, '') }, check: (r) => catalogProblems(r.objects), expect: /^reports \(catalog\) lacks DATABASE_URL to shop-postgres-rw over verified TLS with the CA mounted \(endpoints\.yaml/ },
   { what: 'one Postgres instance', edit: { 'postgres.yaml': replace('instances: 3', 'instances: 1') }, check: (r) => postgresProblems(r.objects), expect: /instances 1, not 3/ },
   { what: 'max_connections too small for the pools', edit: { 'postgres.yaml': replace('max_connections: "500"', 'max_connections: "200"') }, check: (r) => postgresProblems(r.objects), expect: /max_connections 200 </ },
   { what: 'one NATS server', edit: { 'nats.yaml': replace('replicas: 3', 'replicas: 1') }, check: (r) => natsProblems(r.objects), expect: /NATS replicas 1, not 3/ },
