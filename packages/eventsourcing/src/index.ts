@@ -11,4 +11,4 @@ export * from './command-handler.js';
 export { Doorbell } from './doorbell.js';
 export { MalformedEventError } from './errors.js';
 export type { Workflow } from './workflow/workflow.js';
-export { DEFAULT_MAX_EVENT_BYTES } from './limits.js';
+export { DEFAULT_MAX_EVENT_BYTES, MAX_STREAM_NAME_LENGTH } from './limits.js';

@@ -1,7 +1,8 @@
 /**
- * @shop/eventsourcing/kafka: what carries events over Kafka: the envelope, the relay from a
- * Postgres table (event store or outbox) to topics, and the consumers built on the
- * processor (projector, reactor, workflow runtime). Loads kafkajs and pg.
+ * @shop/eventsourcing/kafka: what carries events over Kafka: the envelope, the relay from
+ * any store's RelaySource (or a Postgres table, event store or outbox) to topics, and the
+ * consumers built on the processor (projector, reactor, workflow runtime). Loads kafkajs,
+ * and pg for the processor's inbox and checkpoints in Postgres.
  */
 export { toKafkaMessage, fromKafkaValue, isTraceparent } from './envelope.js';
 export { startRelay, relayMigrations, type Relay, type RelayOptions, type RelaySource, type RelayLeadership } from './relay.js';

@@ -9,11 +9,11 @@ export {
   readAllFrom,
   encodeCheckpoint,
   decodeCheckpoint,
-  DEFAULT_MAX_EVENT_BYTES,
   type PostgresCheckpoint,
   type PostgresTx,
   type PostgresInTransaction,
 } from './postgres/store.js';
+export { postgresRelaySource, relayMigrations } from './postgres/relay-source.js';
 export { applyEvents, runtimeDdl, migrateProjection } from './apply.js';
 export { rebuildProjection, type RebuildResult } from './rebuild.js';
 export { VersionWaiter, listenerFor, notifyChanged, readModelChannel, type VersionWaiterOptions, type WaitOutcome } from './read-model.js';

@@ -183,7 +183,7 @@ test('the leader\'s database session killed: another relay takes over from the c
   stopAt = appended + 20;
   await writer;
   t.true(kills >= 1);
-  t.true(logB.lines().some((l) => l.msg === 'relay is the leader for its table'));
+  t.true(logB.lines().some((l) => l.msg === 'relay is the leader of its name: publishing from its checkpoint'));
   const last = await lastRow('events', s.streamType);
   await waitFor('every event published', async () => (await checkpointOf(s.name))?.position === last.position, { timeoutMs: 90_000 });
   t.log(`${appended} events, A's session killed ${kills} time(s)`);

@@ -12,7 +12,7 @@ import { toKafkaMessage } from './envelope.js';
 import type { GlobalCheckpoint, RecordedEvent, StoredEvent } from './types.js';
 
 export { Doorbell };
-export { relayMigrations, acquireLeadership } from './postgres/relay-source.js';
+export { relayMigrations } from './postgres/relay-source.js';
 
 /**
  * Where a relay reads events and keeps its place, one per store adapter: the relay's loop
@@ -39,11 +39,11 @@ export interface RelayLeadership {
 }
 
 interface RelayCommon {
-  /** Checkpoint name and leader key; one relay per table or store. */
+  /** Checkpoint name and leader key: one relay of a name leads at a time. */
   name: string;
   kafka: Kafka;
   topicFor: (streamType: string) => string;
-  /** Publish only these stream types (default: every row of the table). */
+  /** Publish only these stream types (default: every event the source reads). */
   streamTypes?: string[];
   log: Logger;
   registry: Registry;
@@ -62,13 +62,16 @@ interface RelayCommon {
 export type RelayOptions = RelayCommon &
   (
     | {
-        /** A Postgres table: `events` (the Postgres event store) or `outbox` (a CRUD service). */
-        pool: Pool;
-        table: string;
+        /** Where events come from: postgresRelaySource, mongoRelaySource or eventStoreDbRelaySource of their adapter entry. */
+        source: RelaySource;
       }
     | {
-        /** Any other store (e.g. mongoRelaySource from @shop/eventsourcing/mongodb). */
-        source: RelaySource;
+        /**
+         * Shorthand for `source: postgresRelaySource(pool, name, table)`: a Postgres table,
+         * `events` (the Postgres event store) or `outbox` (a CRUD service).
+         */
+        pool: Pool;
+        table: string;
       }
   );
 
@@ -88,22 +91,25 @@ export interface Relay {
 }
 
 /**
- * Publishes a table of events to Kafka in the store's global order, at least once:
- * read a batch after the checkpoint → send it (idempotent producer, acks=all, one batch
- * in flight) → advance the checkpoint in Postgres. A crash between send and checkpoint
- * republishes the batch; consumers are idempotent. While Kafka is down it retries the
- * same batch with backoff and catches up afterwards.
+ * Publishes a source's events (an event store, or a CRUD service's outbox) to Kafka in the
+ * store's global order, at least once: read a batch after the checkpoint → send it
+ * (idempotent producer, acks=all, one batch in flight) → advance the checkpoint, which the
+ * source keeps beside the events. A crash between send and checkpoint republishes the
+ * batch; consumers are idempotent. While Kafka is down it retries the same batch with
+ * backoff and catches up afterwards.
  *
- * Only one relay per table runs at a time (a session advisory lock), so replicas can all
- * start one: the others wait and take over when the leader's session ends.
+ * Only one relay of a name runs at a time (the source's leadership: a session advisory
+ * lock in Postgres, a lease in MongoDB and EventStoreDB), so replicas can all start one:
+ * the others wait and take over when the leader's leadership ends.
  *
- * An event larger than the broker accepts cannot block the table: a batch the broker
- * refuses as too large is split in halves until the culprit stands alone, which is then
- * recorded in `relay_dead_letters` with the reason and skipped.
+ * An event larger than the broker accepts cannot block the relay: a batch the broker
+ * refuses as too large is split in halves until the culprit stands alone, which the source
+ * then records as a dead letter with the reason, and the relay skips it.
  *
- * It polls rather than LISTENs: NOTIFY takes a global lock at commit, which would cap the
- * append rate of the very store it serves. Writers in its own process ring its doorbell
- * after each commit, so it reads at once; otherwise it polls, backing off to `idleMs`.
+ * It polls rather than waits for a notification (in Postgres, NOTIFY takes a global lock at
+ * commit, which would cap the append rate of the very store it serves). Writers in its own
+ * process ring its doorbell after each commit, so it reads at once; otherwise it polls,
+ * backing off to `idleMs`.
  */
 export async function startRelay(opts: RelayOptions): Promise<Relay> {
   const log = opts.log.child({ component: 'relay', relay: opts.name });
@@ -118,7 +124,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   }));
   const deadLettered = sharedMetric(opts.registry, 'relay_events_dead_lettered_total', () => new prom.Counter({
     name: 'relay_events_dead_lettered_total',
-    help: 'Events the relay could not publish (larger than the broker accepts), recorded in relay_dead_letters and skipped.',
+    help: 'Events the relay could not publish (larger than the broker accepts), recorded as dead letters by its source and skipped.',
     labelNames: ['relay'] as const,
     registers: [opts.registry],
   }));
@@ -150,7 +156,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
             continue;
           }
           checkpoint = undefined;
-          log.info('relay is the leader for its table');
+          log.info('relay is the leader of its name: publishing from its checkpoint');
         }
         if (!connected) {
           await producer.connect();
@@ -170,7 +176,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         idleMs = BUSY_IDLE_MS;
         const leaderSession = leader;
         await publish(producer, batch, opts.topicFor, async (event, reason) => {
-          log.error({ eventId: event.id, type: event.type, streamId: event.streamId, version: event.version, reason }, 'event too large for the broker: recorded in relay_dead_letters and skipped');
+          log.error({ eventId: event.id, type: event.type, streamId: event.streamId, version: event.version, reason }, 'event too large for the broker: recorded as a dead letter and skipped');
           await leaderSession.deadLetter(event, reason);
           deadLettered.inc({ relay: opts.name });
         });

@@ -1,7 +1,8 @@
 import test from 'ava';
 import type { Producer, ProducerBatch } from 'kafkajs';
 import type { Pool } from '@shop/platform/postgres/pool';
-import { acquireLeadership, publish } from './relay.js';
+import { acquireLeadership } from './postgres/relay-source.js';
+import { publish } from './relay.js';
 import type { RecordedEvent } from './types.js';
 
 const event = (n: number, size = 10): RecordedEvent => ({

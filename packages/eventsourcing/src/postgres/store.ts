@@ -74,7 +74,6 @@ export type PostgresTx = Queryable;
 /** Writes that commit with an append to the Postgres store (e.g. a uniqueness claim). */
 export type PostgresInTransaction = InTransaction<PostgresTx>;
 
-export { DEFAULT_MAX_EVENT_BYTES } from '../limits.js';
 
 /**
  * The Postgres event store. An append is one INSERT … SELECT that checks the expected
