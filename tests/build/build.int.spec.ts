@@ -26,8 +26,9 @@ import { devServiceTokenKey } from '@shop/tools/dev-secrets';
 import { buildAll } from '../../tools/build/build.js';
 import { filesUnder } from '../../tools/build/files.js';
 import { importMetaUrlRefs, stageRuntime } from '../../tools/build/stage.js';
-import { isTestOnly, repoRoot, shippedWorkspaces, workspaceDirs } from '../../tools/build/workspaces.js';
-import { containerArgs, infraImages, nodeImage, pinnedByDigest, shopImage, sourceEntry } from '../../tools/deploy/image.js';
+import { repoRoot } from '../../tools/stack/topology.js';
+import { isTestOnly, shippedWorkspaces, sourcePath, workspaceDirs } from '../../tools/build/workspaces.js';
+import { containerArgs, infraImages, nodeImage, pinnedByDigest, shopImage } from '../../tools/deploy/image.js';
 
 const stage = mkdtempSync(path.join(tmpdir(), 'shop-image-'));
 /** The build's output, apart from the repository's own dist/ folders (which a running process may be using). */
@@ -236,7 +237,7 @@ test('the compiled BFF serves the local stack: ready, answers a GraphQL query th
 test('the container arguments name the compiled entry, and map back to the source', (t) => {
   t.deepEqual(containerArgs('services/product/src/main.ts'), ['services/product/dist/main.js']);
   t.deepEqual(containerArgs('services/cart/src/command/main.ts'), ['services/cart/dist/command/main.js']);
-  t.is(sourceEntry('services/cart/dist/command/main.js'), 'services/cart/src/command/main.ts');
+  t.is(sourcePath('services/cart/dist/command/main.js'), 'services/cart/src/command/main.ts');
   t.throws(() => containerArgs('services/product/main.ts'));
 });
 

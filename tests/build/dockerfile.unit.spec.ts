@@ -5,7 +5,8 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { repoRoot, shippedWorkspaces } from '../../tools/build/workspaces.js';
+import { repoRoot } from '../../tools/stack/topology.js';
+import { shippedWorkspaces } from '../../tools/build/workspaces.js';
 import { shopUser } from '../../tools/deploy/image.js';
 
 const dockerfile = readFileSync(path.join(repoRoot, 'Dockerfile'), 'utf8');

@@ -15,7 +15,8 @@ import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { filesUnder } from './files.js';
-import { builtWorkspaces, isTestOnly, repoRoot } from './workspaces.js';
+import { repoRoot } from '../stack/topology.js';
+import { builtWorkspaces, isTestOnly } from './workspaces.js';
 
 export interface BuiltWorkspace {
   workspace: string;

@@ -18,7 +18,8 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync } from 'nod
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { filesUnder } from './files.js';
-import { isTestOnly, repoRoot, shippedWorkspaces, workspaceDirs } from './workspaces.js';
+import { repoRoot } from '../stack/topology.js';
+import { isTestOnly, shippedWorkspaces, workspaceDirs } from './workspaces.js';
 
 /** Files never staged from a run-time folder: READMEs (services/user/migrations has one), dotfiles (.env…) and keys. */
 const notRunTime = (name: string) => name.endsWith('.md') || name.startsWith('.') || name.endsWith('.pem') || name.endsWith('.key');

@@ -5,9 +5,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+import { repoRoot } from '../stack/topology.js';
 
 /**
  * Workspaces whose code never runs in a deployed process, so never compiled: the stack CLI
@@ -62,9 +60,16 @@ export function isTestOnly(relativeToSrc: string): boolean {
   );
 }
 
-/** The source entry of a compiled file and back: `services/x/src/main.ts` ↔ `services/x/dist/main.js`. */
+/** The compiled file of a source file: `services/x/src/main.ts` → `services/x/dist/main.js`. */
 export function compiledPath(sourceFile: string): string {
   const m = /^(.*?)(?:^|\/)src\/(.+)\.ts$/.exec(sourceFile);
   if (!m) throw new Error(`${sourceFile} is not a .ts file under a workspace's src/`);
   return `${m[1] ? `${m[1]}/` : ''}dist/${m[2]}.js`;
+}
+
+/** compiledPath's inverse: `services/x/dist/main.js` → `services/x/src/main.ts` (e.g. to read a container's config.ts). */
+export function sourcePath(compiledFile: string): string {
+  const m = /^(.*?)(?:^|\/)dist\/(.+)\.js$/.exec(compiledFile);
+  if (!m) throw new Error(`${compiledFile} is not a compiled file (<workspace>/dist/….js)`);
+  return `${m[1] ? `${m[1]}/` : ''}src/${m[2]}.ts`;
 }

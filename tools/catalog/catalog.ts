@@ -135,12 +135,16 @@ export const secrets = {
   AUTH_JWKS: { k8s: { secret: 'service-auth', key: 'AUTH_JWKS' }, compose: { variable: 'AUTH_JWKS', developmentFile: 'k8s/overlays/minikube/development-only/auth-jwks.json' } },
   /**
    * user-command's access-token signing key, never generated at start: a key made up at start
-   * would change on every restart and log everyone out. Compose's default is the JWK of the
-   * minikube overlay's development-only PEM.
+   * would change on every restart and log everyone out. Compose's default is the minikube
+   * overlay's development-only PEM, written as a one-line JWK with the kid AUTH_JWKS gives its
+   * public half (tools/catalog/env.ts; generating stops if the two files are not one key pair).
    */
   JWT_PRIVATE_KEY: {
     k8s: { secret: 'user-command-secrets', key: 'JWT_PRIVATE_KEY', optional: true },
-    compose: { variable: 'JWT_PRIVATE_KEY', development: '{"crv":"Ed25519","d":"uozCVsvcTs4innc0fYqVBvE69nQBYlmbHN6i47Xd80E","x":"GcACrPGFh52MP3euCIitR393rLd9ipql-9p682rx2Z8","kty":"OKP","kid":"development-only-1"}' },
+    compose: {
+      variable: 'JWT_PRIVATE_KEY',
+      developmentJwkOf: { pem: 'k8s/overlays/minikube/development-only/jwt-private-key.pem', jwks: 'k8s/overlays/minikube/development-only/auth-jwks.json' },
+    },
   },
   /** The key id of JWT_PRIVATE_KEY (compose's JWK carries its own kid). */
   JWT_KEY_ID: { k8s: { secret: 'user-command-secrets', key: 'JWT_KEY_ID', optional: true } },
@@ -150,7 +154,11 @@ export const secrets = {
 
 export interface SecretSource {
   k8s: { secret: string; key: string; optional?: boolean };
-  compose?: { variable: string; development?: string; developmentFile?: string };
+  /**
+   * Compose's variable and its development-only default: a literal, a file's content, or a
+   * private key file as a JWK with the kid its public half has in a JWKS file.
+   */
+  compose?: { variable: string; development?: string; developmentFile?: string; developmentJwkOf?: { pem: string; jwks: string } };
 }
 
 /** Verifying callers (README, "Security model"): every gRPC service but user-command, which issues the tokens. */

@@ -7,7 +7,7 @@
 import { containerArgs, infraImages, shopImage, shopUser } from '../deploy/image.js';
 import { containerPorts, defaults, health, infrastructure, processes, type Infra, type ProcessEntry, type Resources } from './catalog.js';
 import { composeDatabasePassword, databasePasswordVariable, envRecord } from './env.js';
-import { drainSeconds } from './k8s.js';
+import { drainSeconds, envoyReadyCommand } from './k8s.js';
 
 type Obj = Record<string, unknown>;
 
@@ -166,7 +166,7 @@ function envoyService(): Obj {
     ports: [`127.0.0.1:${containerPorts.edge}:${containerPorts.edge}`],
     '#healthcheck': "The admin listener is bound to 127.0.0.1 inside the container; bash's /dev/tcp does the HTTP request (the image has no curl). /ready answers LIVE when serving.",
     healthcheck: {
-      test: ['CMD', 'bash', '-c', `exec 3<>/dev/tcp/127.0.0.1/${containerPorts.envoyAdmin} && printf 'GET /ready HTTP/1.0\\r\\n\\r\\n' >&3 && grep -q LIVE <&3`],
+      test: ['CMD', ...envoyReadyCommand],
       interval: '5s',
       timeout: '3s',
       retries: 5,

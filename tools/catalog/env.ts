@@ -2,12 +2,11 @@
  * A process's environment in each target, from its catalog entry. One function for all
  * three, so that a variable added for one target is visibly absent or different in the others.
  */
+import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { containerPorts, defaults, envoyPortOf, addressVariable, infrastructure, secrets, valueFor, type ProcessEntry, type SecretName, type Target } from './catalog.js';
-
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+import { repoRoot } from '../stack/topology.js';
+import { containerPorts, defaults, envoyPortOf, addressVariable, infrastructure, secrets, valueFor, type ProcessEntry, type SecretName, type SecretSource, type Target } from './catalog.js';
 
 /** A variable: a literal, or (Kubernetes) a key of a Secret. */
 export type EnvVar = { name: string; value: string } | { name: string; secretKeyRef: { name: string; key: string; optional?: boolean } };
@@ -24,11 +23,27 @@ export interface LocalContext {
 
 export type Context = { target: 'local'; local: LocalContext } | { target: 'compose' | 'k8s' };
 
+/**
+ * A private key file (PEM) as the one-line JWK compose can hold, with the key id its public
+ * half has in the JWKS file; stops when that JWKS does not hold the key's public half.
+ */
+function developmentJwk({ pem, jwks }: { pem: string; jwks: string }): string {
+  const jwk = createPrivateKey(readFileSync(path.join(repoRoot, pem), 'utf8')).export({ format: 'jwk' });
+  const { keys } = JSON.parse(readFileSync(path.join(repoRoot, jwks), 'utf8')) as { keys: Array<{ x?: string; kid?: string }> };
+  const published = keys.find((k) => k.x === jwk.x);
+  if (!published?.kid) throw new Error(`${jwks} has no key with the public half of ${pem} (x ${jwk.x}): make them one key pair`);
+  return JSON.stringify({ ...jwk, kid: published.kid });
+}
+
 /** The value compose interpolates: the variable from the shell or .env, else the development-only default. */
 function composeSecret(name: SecretName): string | undefined {
-  const c = (secrets[name] as { compose?: { variable: string; development?: string; developmentFile?: string } }).compose;
+  const c = (secrets[name] as SecretSource).compose;
   if (!c) return undefined;
-  const development = c.developmentFile ? readFileSync(path.join(repoRoot, c.developmentFile), 'utf8').trim() : c.development;
+  const development = c.developmentJwkOf
+    ? developmentJwk(c.developmentJwkOf)
+    : c.developmentFile
+      ? readFileSync(path.join(repoRoot, c.developmentFile), 'utf8').trim()
+      : c.development;
   return `\${${c.variable}:-${development}}`;
 }
 

@@ -7,7 +7,8 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { generatedFiles, repoRoot, staleGeneratedFiles } from './generated.js';
+import { repoRoot } from '../stack/topology.js';
+import { generatedFiles, staleGeneratedFiles } from './generated.js';
 
 const files = generatedFiles();
 for (const { file, text } of files) {

@@ -7,17 +7,15 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Document, isScalar, visit } from 'yaml';
 import { deployEnvoyConfigs } from '../deploy/envoy-configs.js';
+import { repoRoot } from '../stack/topology.js';
 import { processes } from './catalog.js';
 import { composeFile, composeHeader, renderComposeObject } from './compose.js';
 import { deployment, kustomization, networkPolicy, networkPolicyKustomization, service } from './k8s.js';
 import { generatedHeader, generatedMarker } from './marker.js';
 
 export { generateCommand, generatedMarker } from './marker.js';
-
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export interface GeneratedFile {
   /** Relative to the repository root. */

@@ -7,7 +7,8 @@ import test from 'ava';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { defaults, infrastructure, processes } from './catalog.js';
-import { generateCommand, generatedFiles, repoRoot, staleGeneratedFiles } from './generated.js';
+import { repoRoot } from '../stack/topology.js';
+import { generateCommand, generatedFiles, staleGeneratedFiles } from './generated.js';
 
 const read = (file: string) => {
   const full = path.join(repoRoot, file);

@@ -24,8 +24,13 @@ export const drainSeconds = baseEnv.SHUTDOWN_TIMEOUT_MS.parse(undefined) / 1000;
 
 const restricted = { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } };
 
-/** Envoy's /ready on its admin port (127.0.0.1 only, hence exec; the image has bash but no curl); LIVE once the listeners are up. */
-const envoyReady = { exec: { command: ['bash', '-c', `exec 3<>/dev/tcp/127.0.0.1/${containerPorts.envoyAdmin} && printf 'GET /ready HTTP/1.0\\r\\n\\r\\n' >&3 && grep -q LIVE <&3`] } };
+/**
+ * Envoy's /ready on its admin port, the Kubernetes probe and compose's healthcheck: the admin
+ * listener is bound to 127.0.0.1 (hence a command, not an HTTP probe) and the image has bash
+ * but no curl, so bash's /dev/tcp makes the request. /ready answers LIVE once the listeners are up.
+ */
+export const envoyReadyCommand = ['bash', '-c', `exec 3<>/dev/tcp/127.0.0.1/${containerPorts.envoyAdmin} && printf 'GET /ready HTTP/1.0\\r\\n\\r\\n' >&3 && grep -q LIVE <&3`];
+const envoyReady = { exec: { command: envoyReadyCommand } };
 
 /** Whether the pod has an Envoy sidecar: the BFF (the edge) and every process that calls a service. */
 export const hasEnvoySidecar = (p: Named) => p.kind === 'bff' || (p.calls ?? []).length > 0;
@@ -168,8 +173,6 @@ export function kustomization(p: Named): Obj {
   };
 }
 
-const to = (name: string, port: number) => ({ to: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': name } } }], ports: [{ protocol: 'TCP', port }] });
-
 /**
  * A process's own NetworkPolicy: egress to what it uses and calls (under default-deny,
  * nothing else). Ingress of servers is in the hand-written grpc-services.yaml,
@@ -177,14 +180,24 @@ const to = (name: string, port: number) => ({ to: [{ podSelector: { matchLabels:
  * health-checks, every gRPC service, so it may reach them all (by label); its edge takes
  * clients from anywhere (NodePort, port-forward, an ingress controller).
  */
-export function networkPolicy(p: Named): Obj {
-  const egress = [
-    ...(p.database ? [to('postgres', infrastructure.postgres.port)] : []),
-    ...(['kafka', 'nats'] as const).filter((i) => p.uses.includes(i)).map((i) => to(i, infrastructure[i].port)),
+/**
+ * Where a process's pods may connect: the database, the infrastructure it uses, and the gRPC
+ * services it calls (the BFF's Envoy: every gRPC service pod, by label). The one list that
+ * both the NetworkPolicy and the component's comment are written from.
+ */
+export function flowsOf(p: Named): Array<{ to: string; selector: Record<string, string>; port: number; note?: string }> {
+  const pod = (name: string) => ({ 'app.kubernetes.io/name': name });
+  return [
+    ...(p.database ? [{ to: 'postgres', selector: pod('postgres'), port: infrastructure.postgres.port }] : []),
+    ...(['kafka', 'nats'] as const).filter((i) => p.uses.includes(i)).map((i) => ({ to: i, selector: pod(i), port: infrastructure[i].port })),
     ...(p.kind === 'bff'
-      ? [{ to: [{ podSelector: { matchLabels: { 'app.kubernetes.io/component': 'grpc-service' } } }], ports: [{ protocol: 'TCP', port: containerPorts.grpc }] }]
-      : (p.calls ?? []).map((callee) => to(callee, containerPorts.grpc))),
+      ? [{ to: 'every grpc-service pod', selector: { 'app.kubernetes.io/component': 'grpc-service' }, port: containerPorts.grpc, note: 'its Envoy' }]
+      : (p.calls ?? []).map((callee) => ({ to: callee, selector: pod(callee), port: containerPorts.grpc, note: 'its Envoy sidecar' }))),
   ];
+}
+
+export function networkPolicy(p: Named): Obj {
+  const egress = flowsOf(p).map((f) => ({ to: [{ podSelector: { matchLabels: f.selector } }], ports: [{ protocol: 'TCP', port: f.port }] }));
   const ingress = p.kind === 'bff' ? [{ ports: [{ protocol: 'TCP', port: containerPorts.edge }] }] : undefined;
   return {
     apiVersion: 'networking.k8s.io/v1',
@@ -205,11 +218,7 @@ export const staticPolicies = ['default-deny.yaml', 'dns.yaml', 'infrastructure.
 /** The component's kustomization, with the flows it allows spelt out for a reader. */
 export function networkPolicyKustomization(): { comment: string; value: Obj } {
   const flows = processes().map((p) => {
-    const targets = [
-      ...(p.database ? [`postgres:${infrastructure.postgres.port}`] : []),
-      ...(['kafka', 'nats'] as const).filter((i) => p.uses.includes(i)).map((i) => `${i}:${infrastructure[i].port}`),
-      ...(p.kind === 'bff' ? [`every grpc-service pod:${containerPorts.grpc} (its Envoy)`] : (p.calls ?? []).map((c) => `${c}:${containerPorts.grpc} (its Envoy sidecar)`)),
-    ];
+    const targets = flowsOf(p).map((f) => `${f.to}:${f.port}${f.note ? ` (${f.note})` : ''}`);
     return `  ${p.name.padEnd(20)} -> ${targets.join(', ')}`;
   });
   const comment = [

@@ -74,13 +74,7 @@ export const pinnedByDigest = /^[a-z0-9]+(?:[._\/-][a-z0-9]+)*:\w[\w.-]{0,127}@s
  * What a container runs for a process whose source entry is `entry` (e.g.
  * `services/product/src/main.ts`): the arguments after the image's ENTRYPOINT
  * (`node --enable-source-maps --conditions=compiled`), i.e. the compiled entry
- * `services/product/dist/main.js` that `npm run build` makes of it.
+ * `services/product/dist/main.js` that `npm run build` makes of it (back: tools/build/workspaces.ts sourcePath).
  */
 export const containerArgs = (entry: string): string[] => [compiledPath(entry)];
 
-/** The source entry of a container's first argument (containerArgs' inverse), e.g. for reading its config.ts. */
-export function sourceEntry(arg: string): string {
-  const m = /^(.*?)(?:^|\/)dist\/(.+)\.js$/.exec(arg);
-  if (!m) throw new Error(`${arg} is not a compiled entry (<workspace>/dist/….js)`);
-  return `${m[1] ? `${m[1]}/` : ''}src/${m[2]}.ts`;
-}
