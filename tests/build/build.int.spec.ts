@@ -145,7 +145,7 @@ test.after.always(() => {
   rmSync(built, { recursive: true, force: true });
 });
 
-test('the image gets compiled JavaScript and the files it reads at run time; no TypeScript, no test code, no tsx or esbuild', (t) => {
+test("the staged file set (tools/build/stage.ts; no Docker build) holds compiled JavaScript and the files it reads at run time; no TypeScript, test code, tsx or esbuild", (t) => {
   const files = filesUnder(stage, notListed);
   t.deepEqual(files.filter((f) => f.endsWith('.ts')), [], 'no TypeScript file');
   t.false(files.some((f) => f.startsWith('bench/') || (f.startsWith('tests/') && f !== 'tests/e2e/package.json')), 'nothing from bench/ or tests/');
@@ -162,7 +162,7 @@ test('the image gets compiled JavaScript and the files it reads at run time; no 
   for (const { f, ref } of urlRefs) t.true(existsSync(path.resolve(path.dirname(path.join(stage, f)), ref)), `${f}: ${ref} is in the image`);
 });
 
-test('every entry point starts from compiled JavaScript alone and stops at its configuration check', async (t) => {
+test('every entry point starts from the staged compiled JavaScript alone and stops at its configuration check', async (t) => {
   t.timeout(6 * 60_000);
   const all = entries();
   t.true(all.length >= 12, `entry points: ${all.join(', ')}`);
@@ -179,7 +179,7 @@ test('every entry point starts from compiled JavaScript alone and stops at its c
   }
 });
 
-test('the compiled BFF serves the local stack: ready, answers a GraphQL query through the product service, stops cleanly', async (t) => {
+test('the compiled BFF, run from the staged files, serves the local stack: ready, answers a GraphQL query through the product service, stops cleanly', async (t) => {
   t.timeout(3 * 60_000);
   const via = (name: string) => {
     const s = grpcServices.find((x) => x.name === name);

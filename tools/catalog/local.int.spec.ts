@@ -1,25 +1,24 @@
 /**
  * The local supervisor's processes (tools/stack/apps.ts) are the catalog's: every entry in
  * its order, Envoy just before the BFF, on the ports of tools/stack/topology.ts, and every
- * call through the local Envoy's listener for the callee. (appSpecs makes sure each service
- * database exists, hence the running stack.)
+ * call through the local Envoy's listener for the callee. Read from localProcessSpecs, which
+ * prepares nothing (appSpecs also sets the database roles' passwords and retires a Debezium
+ * relay): this spec changes nothing on the running stack.
  */
 import test from 'ava';
-import { appSpecs, localEnvoyTopology } from '../stack/apps.js';
+import { localEnvoyTopology, localProcessSpecs } from '../stack/apps.js';
 import { bffPort, grpcServices, workers } from '../stack/topology.js';
 import { addressVariable, processes } from './catalog.js';
 
-/** Once: appSpecs sets each database role's password, and two at a time collide in Postgres. */
-const specsOnce = appSpecs();
+const specs = localProcessSpecs();
 
-test('the local stack starts every catalog process in catalog order, Envoy just before the BFF', async (t) => {
-  const names = (await specsOnce).map((s) => s.name);
+test('the local stack starts every catalog process in catalog order, Envoy just before the BFF', (t) => {
+  const names = specs.map((s) => s.name);
   const expected = processes().flatMap((p) => (p.kind === 'bff' ? ['envoy', p.name] : [p.name]));
   t.deepEqual(names, expected);
 });
 
-test("each local process listens on topology.ts's ports and calls its callees through the local Envoy", async (t) => {
-  const specs = await specsOnce;
+test("each local process listens on topology.ts's ports and calls its callees through the local Envoy", (t) => {
   const envoy = localEnvoyTopology();
   for (const p of processes()) {
     const spec = specs.find((s) => s.name === p.name)!;

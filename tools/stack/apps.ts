@@ -107,13 +107,13 @@ export function envoySpec(topology: EnvoyTopology, name = 'envoy'): ProcessSpec 
   };
 }
 
-export async function appSpecs(): Promise<ProcessSpec[]> {
+/**
+ * The local stack's process specs, from the catalog, without touching anything (no database,
+ * no relay): what appSpecs starts once it has prepared the stack, and what a spec may read.
+ */
+export function localProcessSpecs(): ProcessSpec[] {
   const all = processes();
-  // Each service's processes connect as that database's own role, never as the superuser.
-  for (const database of new Set(all.flatMap((p) => (p.database ? [p.database] : [])))) await ensureServiceDatabase(database);
   const local = localContext();
-  // Back on the built-in relay: a replication slot left by an earlier Debezium run would keep WAL.
-  if (relay === 'builtin') await retireDebeziumRelay();
   const relayEnv = (p: { name: string }): Record<string, string> => (relay === 'debezium' && outboxServices.has(p.name) ? { RELAY: relay } : {});
   return [
     ...all.flatMap((p) => [
@@ -125,6 +125,15 @@ export async function appSpecs(): Promise<ProcessSpec[]> {
     // After the services: their migrations create the outbox tables the connectors read.
     ...(relay === 'debezium' ? [debeziumRelaySpec(infraPorts.kafkaConnect)] : []),
   ];
+}
+
+/** Prepares the running stack for the processes, then answers their specs (localProcessSpecs). */
+export async function appSpecs(): Promise<ProcessSpec[]> {
+  // Each service's processes connect as that database's own role, never as the superuser.
+  for (const database of new Set(processes().flatMap((p) => (p.database ? [p.database] : [])))) await ensureServiceDatabase(database);
+  // Back on the built-in relay: a replication slot left by an earlier Debezium run would keep WAL.
+  if (relay === 'builtin') await retireDebeziumRelay();
+  return localProcessSpecs();
 }
 
 /** Loads the demo catalog (idempotent) and prints where everything is. */
