@@ -11,7 +11,8 @@
  * cost. Printed, never fails the run.
  *
  * Knobs (env): BENCH_SECONDS (10), BENCH_CLIENTS (8), MONGODB_URL (the stack's FerretDB).
- * Run: node --import tsx bench/event-store-append-rate.ts
+ * Run: npm run bench -- event-store-append-rate (or node --import tsx bench/event-store-append-rate.ts);
+ * writes bench/results/event-store-append-rate.json for the summary table.
  */
 import { randomUUID } from 'node:crypto';
 import { MongoClient } from 'mongodb';
@@ -22,6 +23,7 @@ import { createLogger } from '@shop/platform/log';
 import { migrate } from '@shop/platform/postgres/migrate';
 import { createPool } from '@shop/platform/postgres/pool';
 import { infraPorts } from '@shop/tools/topology';
+import { machineInfoSampled, writeResult } from './lib/results.js';
 import { createBenchDatabase, runLoops, type LoopResult } from './lib/stack.js';
 import { fmtNum, fmtRatio, ratio } from './lib/stats.js';
 
@@ -43,6 +45,8 @@ function appendLoops(store: EventStore): Promise<LoopResult> {
   });
 }
 
+const machine = await machineInfoSampled();
+const started = Date.now();
 const db = await createBenchDatabase();
 const pool = createPool({ url: db.url, max: CLIENTS + 2, log });
 await migrate(pool, [eventStoreMigrations], log);
@@ -63,3 +67,16 @@ console.log(`event store appends, ${CLIENTS} concurrent streams, ${SECONDS} s ea
 console.log(line('postgres', postgres));
 console.log(line('mongodb', mongoResult));
 console.log(`mongodb / postgres = ${fmtRatio(ratio(mongoResult.rate, postgres.rate))}`);
+
+const counts = ({ ops, errors, firstError, seconds, rate }: LoopResult) => ({ ops, errors, firstError, seconds, rate });
+const baseline = { metric: 'PostgresEventStore.append', value: Math.round(postgres.rate), unit: 'appends/s' };
+const file = writeResult({
+  name: 'event-store-append-rate',
+  title: 'MongoDB event store (FerretDB) appends vs the Postgres event store',
+  machine,
+  durationSeconds: Math.round((Date.now() - started) / 1000),
+  summary: [{ metric: 'MongoEventStore.append', value: Math.round(mongoResult.rate), unit: 'appends/s', baseline, ratio: ratio(mongoResult.rate, postgres.rate) }],
+  details: { clients: CLIENTS, seconds: SECONDS, postgres: counts(postgres), mongodb: counts(mongoResult) },
+  notes: ['Every Mongo append takes the next global position: appends to the whole store serialize there (packages/eventsourcing/src/mongodb/store.ts).'],
+});
+console.log(`results   ${file}`);

@@ -7,21 +7,11 @@ import { postgresSpec } from './specs/postgres.js';
 import { kafkaSpec } from './specs/kafka.js';
 import { natsSpec } from './specs/nats.js';
 import { ferretdbSpec } from './specs/ferretdb.js';
-import { installFerretdb } from './install/ferretdb.js';
 
 export const infraNames = ['postgres', 'kafka', 'nats', 'ferretdb'] as const;
 
 export function infraSpecs(): ProcessSpec[] {
   return [postgresSpec(), kafkaSpec(), natsSpec(), ferretdbSpec()];
-}
-
-/**
- * Installs (if needed) and starts FerretDB alone, as `up` does with the rest: for a
- * running stack that predates it (a running one is kept, like any other server).
- */
-export async function upFerretdb(): Promise<void> {
-  await installFerretdb();
-  await start(ferretdbSpec());
 }
 
 /**
