@@ -3,7 +3,8 @@
  * `kubectl` programs on PATH record what they are asked (kubectl's `kustomize` is passed to
  * the real kubectl, which renders offline), so the script's checks, its order of commands
  * and what it prints are observed without running minikube. Also: the overlay it applies
- * holds no placeholder secret.
+ * holds no placeholder secret. An integration spec: it runs the real kubectl (no cluster),
+ * and the tests that render are skipped, saying so, where kubectl is not installed.
  */
 import test, { type ExecutionContext } from 'ava';
 import { spawnSync } from 'node:child_process';
@@ -16,6 +17,10 @@ import { onPath } from '../../tools/deploy/minikube.js';
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const script = path.join(repoRoot, 'tools/deploy/minikube.ts');
 const realKubectl = onPath('kubectl');
+
+/** A test that renders with the real kubectl: skipped, naming the reason, without one. */
+const withKubectl = (title: string, fn: (t: ExecutionContext) => void) =>
+  realKubectl ? test(title, fn) : test.skip(`${title} (skipped: kubectl is not on PATH, and this test renders the overlay with it)`, fn);
 
 type Fakes = { minikube?: boolean; kubectl?: boolean; minikubeStatusExit?: number };
 
@@ -81,7 +86,7 @@ test('with no running cluster it says how to start one, and builds nothing', (t)
   t.deepEqual(calls(), ['minikube status']);
 });
 
-test('--dry-run prints every command it would run, and runs none of them', (t) => {
+withKubectl('--dry-run prints every command it would run, and runs none of them', (t) => {
   const { dir, calls } = fakePath(t, { minikube: true, kubectl: true });
   const r = runScript(dir, ['--dry-run']);
   t.is(r.code, 0, r.stderr);
@@ -99,7 +104,7 @@ test('--dry-run prints every command it would run, and runs none of them', (t) =
   t.deepEqual(calls(), ['kubectl kustomize k8s/overlays/minikube']);
 });
 
-test('a deployment builds the image into minikube, applies the overlay, waits for every workload, then prints the GraphQL URL and a grpcurl call', (t) => {
+withKubectl('a deployment builds the image into minikube, applies the overlay, waits for every workload, then prints the GraphQL URL and a grpcurl call', (t) => {
   const { dir, calls } = fakePath(t, { minikube: true, kubectl: true });
   const r = runScript(dir);
   t.is(r.code, 0, r.stderr);
@@ -116,7 +121,7 @@ test('a deployment builds the image into minikube, applies the overlay, waits fo
   t.regex(r.stdout, /grpcurl -plaintext 127\.0\.0\.1:50051 list/);
 });
 
-test('the minikube overlay it applies has no REPLACE-ME placeholder left (its secrets are the development-only ones)', (t) => {
+withKubectl('the minikube overlay it applies has no REPLACE-ME placeholder left (its secrets are the development-only ones)', (t) => {
   const rendered = spawnSync(realKubectl!, ['kustomize', 'k8s/overlays/minikube'], { cwd: repoRoot, encoding: 'utf8' });
   t.is(rendered.status, 0, rendered.stderr);
   const secrets = [...rendered.stdout.matchAll(/^kind: Secret$/gm)].length;
