@@ -4,7 +4,7 @@
  * under .stack/deploy-crds/<group>/ (git-ignored):
  *
  *   - CloudNativePG (Cluster, Database): config/crd/bases of its Go module;
- *   - External Secrets (ExternalSecret, ClusterSecretStore): config/crds/bases of its Go module;
+ *   - External Secrets (ExternalSecret): config/crds/bases of its Go module;
  *   - cert-manager (Certificate, ClusterIssuer): deploy/crds of its Go module;
  *   - Strimzi (Kafka, KafkaNodePool, KafkaTopic): no artifact ships its CRDs as YAML, so they
  *     are generated as Strimzi's own build does, by its CRD generator (io.strimzi:crd-generator,
@@ -24,14 +24,10 @@ import { StackError } from '../stack/log.js';
 import { installer } from '../stack/install/installer.js';
 import { stackPaths } from '../stack/paths.js';
 import { capture, runLogged } from '../stack/run.js';
+import { versions } from '../stack/versions.js';
 
-/** Pinned: the operators' versions that k8s/overlays/production/README.md names. */
-export const operatorVersions = {
-  cloudnativePg: 'v1.28.0',
-  externalSecrets: 'v1.3.2',
-  certManager: 'v1.21.2',
-  strimzi: '1.2.0',
-} as const;
+/** Pinned with every other version (tools/stack/versions.ts); k8s/overlays/production/README.md names them. */
+const operatorVersions = versions.operators;
 
 export const crdRoot = path.join(stackPaths.root, 'deploy-crds');
 

@@ -27,4 +27,14 @@ export const versions = {
   grpcurl: 'v1.9.3',
   /** Built from its Go module source (install/ferretdb.ts); 2.x needs a Postgres extension Debian lacks. */
   ferretdb: 'v1.24.0',
+  /**
+   * The operators k8s/overlays/production needs, whose CRDs tools/deploy/install-crds.ts
+   * fetches to validate its custom resources offline (the overlay's README names them too).
+   */
+  operators: {
+    cloudnativePg: 'v1.28.0',
+    externalSecrets: 'v1.3.2',
+    certManager: 'v1.21.2',
+    strimzi: '1.2.0',
+  },
 } as const;
