@@ -27,7 +27,7 @@ import { createTestTopics, freePort, startPrivatePostgres, testKafka, testLogger
 import { urls } from '@shop/tools/topology';
 import { installKafkaConnect } from '@shop/tools/install/kafka-connect';
 import { startConnectWorker, type ConnectWorker } from '@shop/tools/debezium/connect';
-import { awaitConnectorsRunning, outboxConnectorConfig, type ConnectorConfig } from '@shop/tools/debezium/connector';
+import { awaitConnectorsRunning, ensureReplicationRole, outboxConnectorConfig, prepareOutboxReplication, type ConnectorConfig } from '@shop/tools/debezium/connector';
 import { retireDebeziumRelay } from '@shop/tools/debezium/stack';
 
 const { log } = testLogger();
@@ -143,6 +143,7 @@ let worker: ConnectWorker | undefined;
 let relay: Relay;
 let connectors: ConnectorConfig[];
 let topics: { builtIn: string; all: string; orders: string };
+const replicationRole = 'debezium_test';
 const passwordMark = randomUUID();
 const password = `p@ss:w=rd \\ ü-${passwordMark}`;
 
@@ -161,13 +162,18 @@ test.before(async () => {
     all: (await createTestTopics(kafka, 'outbox-debezium')).topic,
     orders: (await createTestTopics(kafka, 'outbox-debezium-orders')).topic,
   };
-  // The private cluster trusts loopback, so any password passes; what matters is who shows it.
+  // The connectors' role as the stack makes it: LOGIN and REPLICATION, then the outbox's
+  // grants and publication. The private cluster trusts loopback, so any password passes;
+  // what matters is who shows it.
+  await ensureReplicationRole(postgres.url(), replicationRole, password);
   const databaseUrl = new URL(postgres.url('outbox_relay'));
+  databaseUrl.username = replicationRole;
   databaseUrl.password = encodeURIComponent(password);
   connectors = [
     outboxConnectorConfig({ name: 'test-outbox-all', databaseUrl: databaseUrl.href, topic: topics.all }),
     outboxConnectorConfig({ name: 'test-outbox-orders', databaseUrl: databaseUrl.href, topic: topics.orders, streamTypes: ['order'] }),
   ];
+  await prepareOutboxReplication(postgres.url(), connectors);
   workerDir = mkdtempSync(path.join(tmpdir(), 'shop-kafka-connect-'));
   restPort = await freePort();
   relay = await startRelay({ pool, name: 'test-outbox', table: 'outbox', kafka, topicFor: () => topics.builtIn, log, registry: createMetrics('debezium-test'), idleMs: 20 });
@@ -269,6 +275,19 @@ test.serial("Connect's REST API shows no database password: the connector names 
   }
 });
 
+test.serial('the connectors replicate as a role of their own that is no superuser', async (t) => {
+  const admin = new pg.Client({ connectionString: postgres.url() });
+  await admin.connect();
+  try {
+    const { rows } = await admin.query<{ usename: string; rolsuper: boolean; rolreplication: boolean }>(
+      'SELECT DISTINCT s.usename, r.rolsuper, r.rolreplication FROM pg_stat_replication s JOIN pg_roles r ON r.rolname = s.usename',
+    );
+    t.deepEqual(rows, [{ usename: replicationRole, rolsuper: false, rolreplication: true }]);
+  } finally {
+    await admin.end();
+  }
+});
+
 test.serial('a worker killed with SIGKILL while rows are written loses none of them after a restart (copies allowed)', async (t) => {
   t.timeout(170_000);
   t.truthy(worker, 'the first test started the worker');
@@ -341,7 +360,7 @@ test.serial('going back to the built-in relay drops the slots, which would keep 
     }
   };
   // A slot in use stays.
-  await retireDebeziumRelay({ connectors, workerDir });
+  await retireDebeziumRelay({ connectors, workerDir, adminUrl: postgres.url() });
   t.deepEqual(await present(), [...slots].sort());
   worker!.child.kill('SIGKILL');
   await worker!.exited;
@@ -350,11 +369,11 @@ test.serial('going back to the built-in relay drops the slots, which would keep 
   rmSync(path.join(workerDir, 'offsets.dat'), { force: true });
   // The walsender may outlive the worker's connection by a moment.
   await waitFor('the slots to be dropped', async () => {
-    await retireDebeziumRelay({ connectors, workerDir });
+    await retireDebeziumRelay({ connectors, workerDir, adminUrl: postgres.url() });
     return (await present()).length === 0 || undefined;
   }, { timeoutMs: 30_000, intervalMs: 500 });
   // Again, and for a connector whose database does not exist: nothing to do, no error.
   const elsewhere = outboxConnectorConfig({ name: 'test-outbox-nowhere', databaseUrl: postgres.url('no_such_database'), topic: topics.all });
-  await retireDebeziumRelay({ connectors: [...connectors, elsewhere], workerDir });
+  await retireDebeziumRelay({ connectors: [...connectors, elsewhere], workerDir, adminUrl: postgres.url() });
   t.deepEqual(await present(), []);
 });

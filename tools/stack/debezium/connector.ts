@@ -24,7 +24,10 @@ import pg from 'pg';
 export interface OutboxConnectorOptions {
   /** Connector name; also names its replication slot and publication. */
   name: string;
-  /** The outbox's database, as a role allowed to replicate (REPLICATION or superuser) and to create a publication. */
+  /**
+   * The outbox's database, as the connector's role: LOGIN and REPLICATION, nothing more
+   * (ensureReplicationRole); prepareOutboxReplication gives it the rest.
+   */
   databaseUrl: string;
   topic: string;
   /** Relay only these stream types (default: every row of the table). */
@@ -76,7 +79,8 @@ export function outboxConnectorConfig(o: OutboxConnectorOptions): ConnectorConfi
       'plugin.name': 'pgoutput',
       'slot.name': slot,
       'publication.name': slot,
-      'publication.autocreate.mode': 'filtered',
+      // Made by prepareOutboxReplication as the table's owner: the connector's role owns nothing.
+      'publication.autocreate.mode': 'disabled',
       'table.include.list': 'public.outbox',
       // xid8 has no Debezium mapping, and the relay needs none of it.
       'column.exclude.list': 'public.outbox.transaction_id',
@@ -162,35 +166,90 @@ export async function awaitConnectorsRunning(restUrl: string, names: string[], {
   }
 }
 
+const ident = (name: string) => `"${name.replaceAll('"', '""')}"`;
+const literal = (value: string) => `'${value.replaceAll("'", "''")}'`;
+
+/** adminUrl (a superuser's) in another database of the same server. */
+const inDatabase = (adminUrl: string, database: string) => {
+  const url = new URL(adminUrl);
+  url.pathname = `/${encodeURIComponent(database)}`;
+  return url.toString();
+};
+
+/** Runs `work` as the admin in `database`; does nothing when that database does not exist. */
+async function asAdminIn(adminUrl: string, database: string, work: (client: pg.Client) => Promise<void>): Promise<void> {
+  const client = new pg.Client({ connectionString: inDatabase(adminUrl, database) });
+  try {
+    await client.connect();
+  } catch (err) {
+    // invalid_catalog_name: no such database.
+    if ((err as { code?: string }).code === '3D000') return;
+    throw err;
+  }
+  try {
+    await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
 /**
- * Drops the replication slot and publication of each connector whose worker is gone (going
- * back to the built-in relay): a slot nobody reads keeps all of the server's WAL from its
- * position on. Looks them up rather than trusting any local state: a slot still in use is
- * left alone (Postgres refuses to drop it), and a connector whose database does not exist
- * has nothing to drop. Idempotent.
+ * The connectors' role: it may log in and replicate (read the WAL's logical decoding), and
+ * nothing else until prepareOutboxReplication grants it the outboxes. Not a superuser, so
+ * that the worker's credentials cannot read or change the services' data. Idempotent.
  */
-export async function dropReplication(connectors: ConnectorConfig[]): Promise<void> {
+export async function ensureReplicationRole(adminUrl: string, role: string, password: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
+    if (!rowCount) await client.query(`CREATE ROLE ${ident(role)}`);
+    await client.query(`ALTER ROLE ${ident(role)} LOGIN REPLICATION NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS PASSWORD ${literal(password)}`);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * What each connector's role needs, done as a superuser (adminUrl, any database of the server)
+ * once the outbox table exists: connecting to its database, reading the outbox (the first
+ * snapshot), and the publication of that table, which only its owner or a superuser may
+ * create. Idempotent.
+ */
+export async function prepareOutboxReplication(adminUrl: string, connectors: ConnectorConfig[]): Promise<void> {
   for (const connector of connectors) {
     const config = resolvedConfig(connector);
-    const client = new pg.Client({
-      host: config['database.hostname'],
-      port: Number(config['database.port']),
-      user: config['database.user'],
-      password: config['database.password'],
-      database: config['database.dbname'],
-    });
+    const database = config['database.dbname']!;
+    const role = ident(config['database.user']!);
+    const client = new pg.Client({ connectionString: inDatabase(adminUrl, database) });
+    await client.connect();
     try {
-      await client.connect();
-    } catch (err) {
-      // invalid_catalog_name: no database, so no slot or publication in it.
-      if ((err as { code?: string }).code === '3D000') continue;
-      throw err;
-    }
-    try {
-      await client.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1 AND NOT active', [config['slot.name']]);
-      await client.query(`DROP PUBLICATION IF EXISTS "${config['publication.name']!.replaceAll('"', '""')}"`);
+      await client.query(`GRANT CONNECT ON DATABASE ${ident(database)} TO ${role}`);
+      await client.query(`GRANT USAGE ON SCHEMA public TO ${role}`);
+      await client.query(`GRANT SELECT ON public.outbox TO ${role}`);
+      const { rowCount } = await client.query('SELECT 1 FROM pg_publication WHERE pubname = $1', [config['publication.name']]);
+      if (!rowCount) await client.query(`CREATE PUBLICATION ${ident(config['publication.name']!)} FOR TABLE public.outbox`);
     } finally {
       await client.end();
     }
+  }
+}
+
+/**
+ * Drops the replication slot and publication of each connector whose worker is gone (going
+ * back to the built-in relay), as a superuser (adminUrl, any database of the server): a slot
+ * nobody reads keeps all of the server's WAL from its position on. Looks them up rather than
+ * trusting any local state: a slot still in use is left alone (Postgres refuses to drop it),
+ * and a connector whose database does not exist has nothing to drop. Idempotent.
+ */
+export async function dropReplication(adminUrl: string, connectors: ConnectorConfig[]): Promise<void> {
+  for (const { config } of connectors) {
+    await asAdminIn(adminUrl, config['database.dbname']!, async (client) => {
+      const { rows } = await client.query<{ active: boolean }>('SELECT active FROM pg_replication_slots WHERE slot_name = $1', [config['slot.name']]);
+      // Still read: its connector runs, and keeps its publication too.
+      if (rows[0]?.active) return;
+      if (rows[0]) await client.query('SELECT pg_drop_replication_slot($1)', [config['slot.name']]);
+      await client.query(`DROP PUBLICATION IF EXISTS ${ident(config['publication.name']!)}`);
+    });
   }
 }

@@ -4,9 +4,10 @@
  * (product: every row to the product topic; order: its `order` rows to the order topic).
  * The services skip their outbox relay under the same RELAY=debezium (their config.ts).
  *
- * The connectors read as the stack's superuser: logical replication needs the REPLICATION
- * attribute, and creating the publication needs the outbox's owner (or a superuser); the
- * services' own roles have neither, and should not.
+ * The connectors read as a role of their own, shop_debezium: LOGIN and REPLICATION, CONNECT
+ * to the two databases and SELECT on their outbox tables, nothing else. The stack's
+ * superuser makes it and the publications (only a table's owner or a superuser may) before
+ * the worker starts; the services' own roles get no REPLICATION.
  */
 import { rmSync } from 'node:fs';
 import path from 'node:path';
@@ -15,10 +16,10 @@ import { topics } from '@shop/platform/topics';
 import { ORDER_STREAM_TYPE } from '../../../services/order/src/app/checkout-effects.js';
 import { StackError } from '../log.js';
 import { stackPaths } from '../paths.js';
-import { urls } from '../topology.js';
+import { infraPorts, urls } from '../topology.js';
 import type { ProcessSpec } from '../supervisor.js';
 import { kafkaConnectSpec } from './connect.js';
-import { dropReplication, outboxConnectorConfig, type ConnectorConfig } from './connector.js';
+import { dropReplication, ensureReplicationRole, outboxConnectorConfig, prepareOutboxReplication, type ConnectorConfig } from './connector.js';
 
 /**
  * The processes whose outbox Debezium publishes under RELAY=debezium (apps.ts gives them
@@ -31,11 +32,14 @@ export const debeziumOutboxes = [
   { process: 'order', database: 'order', topic: topics.orderEvents, streamTypes: [ORDER_STREAM_TYPE] },
 ] as const satisfies ReadonlyArray<{ process: string; database: string; topic: string; streamTypes?: readonly string[] }>;
 
+/** The connectors' role; development only (the local stack): a fixed password, like the services' roles. */
+const replicationRole = { name: 'shop_debezium', password: 'local-debezium-password' };
+
 export function stackOutboxConnectors(): ConnectorConfig[] {
   return debeziumOutboxes.map((o) =>
     outboxConnectorConfig({
       name: `${o.process}-outbox`,
-      databaseUrl: urls.postgres(o.database),
+      databaseUrl: `postgres://${replicationRole.name}:${replicationRole.password}@127.0.0.1:${infraPorts.postgres}/${o.database}`,
       topic: o.topic,
       streamTypes: 'streamTypes' in o ? [...o.streamTypes] : undefined,
     }),
@@ -52,6 +56,8 @@ export function debeziumRelaySpec(restPort: number): ProcessSpec {
     ...spec,
     prepare: async () => {
       await requireLogicalDecoding();
+      await ensureReplicationRole(urls.postgres(), replicationRole.name, replicationRole.password);
+      await prepareOutboxReplication(urls.postgres(), stackOutboxConnectors());
       await spec.prepare?.();
     },
   };
@@ -82,7 +88,8 @@ async function requireLogicalDecoding(): Promise<void> {
 export async function retireDebeziumRelay({
   connectors = stackOutboxConnectors(),
   workerDir = path.join(stackPaths.root, 'kafka-connect', 'worker'),
-}: { connectors?: ConnectorConfig[]; workerDir?: string } = {}): Promise<void> {
-  await dropReplication(connectors);
+  adminUrl = urls.postgres(),
+}: { connectors?: ConnectorConfig[]; workerDir?: string; adminUrl?: string } = {}): Promise<void> {
+  await dropReplication(adminUrl, connectors);
   rmSync(path.join(workerDir, 'offsets.dat'), { force: true });
 }
