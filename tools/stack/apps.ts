@@ -27,6 +27,12 @@ const relay = process.env.RELAY === 'debezium' ? 'debezium' : 'builtin';
 /** The processes whose outbox Debezium publishes instead. */
 const outboxServices = new Set<string>(debeziumOutboxes.map((o) => o.process));
 
+/**
+ * Where the cart keeps its events: Postgres (the default) or MongoDB (EVENT_STORE=mongodb npm
+ * start): the stack's FerretDB, for the cart's command, projector and query processes.
+ */
+const eventStore = process.env.EVENT_STORE === 'mongodb' ? 'mongodb' : 'postgres';
+
 /** The admin secret of the local stack (override with SHOP_ADMIN_API_KEY). Not a production secret. */
 export const adminApiKey = process.env.SHOP_ADMIN_API_KEY ?? secrets.ADMIN_API_KEY.compose.development;
 
@@ -115,12 +121,14 @@ export function localProcessSpecs(): ProcessSpec[] {
   const all = processes();
   const local = localContext();
   const relayEnv = (p: { name: string }): Record<string, string> => (relay === 'debezium' && outboxServices.has(p.name) ? { RELAY: relay } : {});
+  const storeEnv = (p: ProcessEntry): Record<string, string> =>
+    eventStore === 'mongodb' && p.database === 'cart' ? { EVENT_STORE: eventStore, MONGODB_URL: `mongodb://127.0.0.1:${infraPorts.ferretdb}/` } : {};
   return [
     ...all.flatMap((p) => [
       // Before the BFF: the BFF is not ready until it has listed the access revocations from
       // user-command, through Envoy; Envoy's jwt_authn fetches the BFF's keys when it can.
       ...(p.kind === 'bff' ? [envoySpec(localEnvoyTopology())] : []),
-      nodeProcess(p, { ...envRecord(p, { target: 'local', local }), ...relayEnv(p) }),
+      nodeProcess(p, { ...envRecord(p, { target: 'local', local }), ...relayEnv(p), ...storeEnv(p) }),
     ]),
     // After the services: their migrations create the outbox tables the connectors read.
     ...(relay === 'debezium' ? [debeziumRelaySpec(infraPorts.kafkaConnect)] : []),
