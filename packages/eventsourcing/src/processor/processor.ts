@@ -212,7 +212,12 @@ export async function startProcessor(opts: ProcessorOptions): Promise<Processor>
   // would go on without consuming, looking healthy. It stops instead, and its supervisor
   // (Kubernetes, the local watchdog) starts it afresh.
   consumer.on(consumer.events.CRASH, ({ payload }) => {
-    if (payload.restart || stopping) return;
+    if (stopping) return;
+    if (payload.restart) {
+      // Said, so that a consumer that keeps crashing and restarting is not silent.
+      log.warn({ err: payload.error }, 'processor crashed; kafkajs restarts it');
+      return;
+    }
     if (!failProcess(`processor ${opts.name} crashed and kafkajs will not restart it`, payload.error)) {
       log.error({ err: payload.error }, 'processor crashed and kafkajs will not restart it');
     }
@@ -233,6 +238,7 @@ export async function startProcessor(opts: ProcessorOptions): Promise<Processor>
     eachBatchAutoResolve: false,
     partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently ?? 3,
     eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+      log.debug({ topic: batch.topic, partition: batch.partition, messages: batch.messages.length, firstOffset: batch.firstOffset() }, 'batch received');
       if (batch.messages.length === 0 || !isRunning() || isStale()) return;
       const decoded: Decoded[] = batch.messages.map((message) => {
         try {
