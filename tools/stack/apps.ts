@@ -23,7 +23,7 @@ import { debeziumOutboxes, debeziumRelaySpec, retireDebeziumRelay } from './debe
  * Debezium (RELAY=debezium npm start): a Kafka Connect worker after the services, which then
  * skip their outbox relay (their config.ts). See tools/stack/debezium/README.md.
  */
-const relay = process.env.RELAY === 'debezium' ? 'debezium' : 'builtin';
+export const relay = process.env.RELAY === 'debezium' ? 'debezium' : 'builtin';
 /** The processes whose outbox Debezium publishes instead. */
 const outboxServices = new Set<string>(debeziumOutboxes.map((o) => o.process));
 
@@ -136,10 +136,15 @@ export function localProcessSpecs(): ProcessSpec[] {
 }
 
 /** Prepares the running stack for the processes, then answers their specs (localProcessSpecs). */
+/** The Kafka Connect worker's process name, for `restart` to stop it when the stack goes back to the built-in relay. */
+export const debeziumWorkerName = debeziumRelaySpec(infraPorts.kafkaConnect).name;
+
 export async function appSpecs(): Promise<ProcessSpec[]> {
   // Each service's processes connect as that database's own role, never as the superuser.
   for (const database of new Set(processes().flatMap((p) => (p.database ? [p.database] : [])))) await ensureServiceDatabase(database);
-  // Back on the built-in relay: a replication slot left by an earlier Debezium run would keep WAL.
+  // Back on the built-in relay: a replication slot left by an earlier Debezium run would keep
+  // WAL. One still in use (a worker left running, with product and order still on RELAY=debezium:
+  // npm start leaves running processes as they are) is kept; `restart` stops that worker first.
   if (relay === 'builtin') await retireDebeziumRelay();
   return localProcessSpecs();
 }

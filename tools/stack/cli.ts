@@ -79,6 +79,9 @@ async function up(infraOnly: boolean): Promise<void> {
 /** Restarts the named application processes (all of them when none is named), e.g. after a code change. */
 async function restart(names: string[]): Promise<void> {
   const apps = await import('./apps.js');
+  // Restarting everything on the built-in relay: a Kafka Connect worker left from a
+  // RELAY=debezium run goes, before appSpecs drops its replication slots (in use while it runs).
+  if (names.length === 0 && apps.relay === 'builtin') await stop(apps.debeziumWorkerName);
   const specs = await apps.appSpecs();
   const unknown = names.filter((n) => !specs.some((s) => s.name === n));
   if (unknown.length > 0) throw new StackError(`unknown process ${unknown.join(', ')}; known: ${specs.map((s) => s.name).join(', ')}`);
