@@ -85,7 +85,11 @@ async function checkpointOf(name: string): Promise<{ transaction_id: string; pos
 
 /** Where the relay's checkpoint must end: the last row of `table` for these stream types, in the relay's order. */
 async function lastRow(table: string, streamType: string) {
-  const { rows } = await pool.query(`SELECT transaction_id::text, position FROM ${table} WHERE stream_type = $1 ORDER BY transaction_id DESC, position DESC LIMIT 1`, [streamType]);
+  // ORDER BY names the table's column: the bare name would be the select list's text copy,
+  // which sorts '999' after '1029' (store.ts says so too). On a new database the ids cross
+  // such a boundary during the suite, and the "last" row was then an earlier one: the specs
+  // waited for a checkpoint the relay had passed, or read the topic before it was done.
+  const { rows } = await pool.query(`SELECT transaction_id::text, position FROM ${table} WHERE stream_type = $1 ORDER BY ${table}.transaction_id DESC, position DESC LIMIT 1`, [streamType]);
   return rows[0] as { transaction_id: string; position: number };
 }
 
