@@ -136,9 +136,6 @@ export function localProcessSpecs(): ProcessSpec[] {
 }
 
 /** Prepares the running stack for the processes, then answers their specs (localProcessSpecs). */
-/** The Kafka Connect worker's process name, for `restart` to stop it when the stack goes back to the built-in relay. */
-export const debeziumWorkerName = debeziumRelaySpec(infraPorts.kafkaConnect).name;
-
 export async function appSpecs(): Promise<ProcessSpec[]> {
   // Each service's processes connect as that database's own role, never as the superuser.
   for (const database of new Set(processes().flatMap((p) => (p.database ? [p.database] : [])))) await ensureServiceDatabase(database);

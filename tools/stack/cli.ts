@@ -9,6 +9,7 @@ import { stackPaths } from './paths.js';
 import { installAll } from './install/index.js';
 import { infraNames, infraSpecs, upInfra, downInfra } from './infra.js';
 import { start, stop, status, formatStatus, knownProcesses } from './supervisor.js';
+import { kafkaConnectProcess } from './debezium/connect.js';
 import { settleAll } from './settle.js';
 import { removeData } from './reset.js';
 import { problemLines } from './problems.js';
@@ -81,7 +82,7 @@ async function restart(names: string[]): Promise<void> {
   const apps = await import('./apps.js');
   // Restarting everything on the built-in relay: a Kafka Connect worker left from a
   // RELAY=debezium run goes, before appSpecs drops its replication slots (in use while it runs).
-  if (names.length === 0 && apps.relay === 'builtin') await stop(apps.debeziumWorkerName);
+  if (names.length === 0 && apps.relay === 'builtin') await stop(kafkaConnectProcess);
   const specs = await apps.appSpecs();
   const unknown = names.filter((n) => !specs.some((s) => s.name === n));
   if (unknown.length > 0) throw new StackError(`unknown process ${unknown.join(', ')}; known: ${specs.map((s) => s.name).join(', ')}`);

@@ -146,13 +146,16 @@ export async function connectAnswers(restUrl: string): Promise<boolean> {
  * that cannot be created (its database missing) stops the worker (Connect's own rule
  * for connectors on the command line), and the supervisor starts it again.
  */
+/** The worker's process name in the stack's supervisor. */
+export const kafkaConnectProcess = 'kafka-connect';
+
 export function kafkaConnectSpec(opts: { restPort: number; kafkaBrokers: string[]; connectors: () => ConnectorConfig[] }): ProcessSpec {
   const dir = path.join(stackPaths.root, 'kafka-connect', 'worker');
   const restUrl = `http://127.0.0.1:${opts.restPort}`;
   const worker = () => ({ dir, restPort: opts.restPort, kafkaBrokers: opts.kafkaBrokers, connectors: opts.connectors() });
   const { command, args, cwd } = connectCommand(worker());
   return {
-    name: 'kafka-connect',
+    name: kafkaConnectProcess,
     command,
     args,
     cwd,
