@@ -1,5 +1,5 @@
 import { serve } from '@hono/node-server';
-import { connect } from 'nats';
+import { openNats } from '@shop/platform/nats';
 import { runProcess } from '@shop/platform/process';
 import { ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, createTokenVerifier } from '@shop/platform/auth';
 import { createServiceIdentity } from '@shop/platform/auth/caller';
@@ -8,7 +8,8 @@ import { configSchema } from './config.js';
 import { createClients } from './clients/index.js';
 import { createApp } from './app.js';
 
-await runProcess('bff', configSchema, async ({ config, log, lifecycle, readiness }) => {
+await runProcess('bff', configSchema, async (p) => {
+  const { config, log, lifecycle, readiness } = p;
   const clients = createClients(
     {
       product: config.PRODUCT_GRPC_ADDR,
@@ -22,9 +23,7 @@ await runProcess('bff', configSchema, async ({ config, log, lifecycle, readiness
     { defaultMs: config.GRPC_TIMEOUT_MS, passwordMs: config.GRPC_PASSWORD_TIMEOUT_MS },
   );
   lifecycle.onShutdown('grpc-clients', () => clients.close());
-  const nats = await connect({ servers: config.NATS_URL, name: 'bff', maxReconnectAttempts: -1 });
-  lifecycle.onShutdown('nats', () => nats.drain());
-  readiness.add({ name: 'nats', check: async () => { if (nats.isClosed()) throw new Error('NATS connection closed'); } });
+  const nats = await openNats(p);
   const identity = createServiceIdentity({ name: 'bff', key: config.SERVICE_TOKEN_KEY });
   // Deleted accounts' tokens, refused at once (the edge only checks signatures). Not ready
   // until the first listing succeeds, so that a new replica does not serve the tokens of

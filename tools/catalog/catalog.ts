@@ -227,7 +227,7 @@ export const catalog = {
     secrets: ['SERVICE_TOKEN_KEY', 'JWT_PRIVATE_KEY', 'JWT_KEY_ID'],
     env: {
       USER_EVENTS_TOPIC: { container: 'shop.user.events' },
-      RELAY_ENABLED: { container: 'true' },
+      RELAY: { container: 'builtin' },
       JWT_ACCESS_TTL_SECONDS: { container: '900' },
       JWT_REFRESH_TTL_SECONDS: { container: '2592000' },
       // Every test and benchmark is one client of the local stack (127.0.0.1), as at its edge.

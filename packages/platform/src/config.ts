@@ -186,6 +186,24 @@ export const env = {
   poolMax: (fallback = 10) => z.coerce.number().int().min(1).max(200).default(fallback),
 };
 
+/**
+ * The variables each process builder reads (postgres/process.ts, kafka.ts, nats.ts), to
+ * spread into a process's config schema beside its own: the builder and the schema then
+ * agree on the names, and no process restates them.
+ */
+export const postgresEnv = {
+  /** The process's database (its role's URL, with password). */
+  DATABASE_URL: env.databaseUrl(),
+  DATABASE_POOL_MAX: env.poolMax(),
+};
+export const kafkaEnv = {
+  /** host:port of the Kafka bootstrap brokers, comma-separated. */
+  KAFKA_BROKERS: env.list(),
+};
+export const natsEnv = {
+  NATS_URL: env.url(),
+};
+
 /** Variables every process reads. */
 export const baseEnv = {
   /** development | production (the default): production refuses placeholder, default and short secrets. */

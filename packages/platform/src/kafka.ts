@@ -1,5 +1,6 @@
 import { Kafka, logLevel, Partitioners, type ISocketFactory, type ITopicConfig, type LogEntry, type Producer, type RecordMetadata } from 'kafkajs';
 import type { Logger } from './log.js';
+import type { ProcessContext } from './process.js';
 
 /** A kafkajs client whose own log lines go through the process's JSON logger. */
 export function createKafka(opts: { brokers: string[]; clientId: string; log: Logger; socketFactory?: ISocketFactory }): Kafka {
@@ -79,4 +80,18 @@ export function assertAcknowledged(topics: string[], acks: RecordMetadata[]): vo
   if (missing.length > 0) {
     throw Object.assign(new Error(`Kafka acknowledged no write for ${missing.join(', ')} (answer: ${JSON.stringify(acks)})`), { name: 'UnacknowledgedSend' });
   }
+}
+
+/** What openKafka reads: spread `kafkaEnv` (config.ts) into the process's schema. */
+export type KafkaConfig = { KAFKA_BROKERS: string[] };
+
+/**
+ * The process's Kafka client (KAFKA_BROKERS, the process's name as client id), once
+ * `topics` exist. The client holds no connection of its own: the producers and consumers
+ * made from it are stopped by their owners' shutdown hooks.
+ */
+export async function openKafka(p: ProcessContext<KafkaConfig>, opts: { topics?: ITopicConfig[] } = {}): Promise<Kafka> {
+  const kafka = createKafka({ brokers: p.config.KAFKA_BROKERS, clientId: p.name, log: p.log });
+  if (opts.topics?.length) await ensureTopics(kafka, opts.topics);
+  return kafka;
 }

@@ -1,5 +1,6 @@
 import { connect, type NatsConnection } from 'nats';
 import type { Logger } from './log.js';
+import type { ProcessContext } from './process.js';
 
 export interface NatsOptions {
   url: string;
@@ -34,5 +35,28 @@ export async function connectNats(opts: NatsOptions): Promise<NatsConnection> {
       else if (s.type === 'error') log.warn({ err: s.data }, 'NATS connection error');
     }
   })();
+  return nc;
+}
+
+/**
+ * The process's NATS connection (NATS_URL, or `url`), as connectNats makes it, drained at
+ * shutdown, with a `nats` readiness check. The connection reconnects for ever; one that
+ * closes all the same (the server refused it for good) never opens again, so the process
+ * stops and exits 1 for its supervisor to start it afresh, rather than live on without it.
+ */
+export async function openNats(p: ProcessContext<{ NATS_URL?: string | undefined }>, opts: { url?: string } = {}): Promise<NatsConnection> {
+  const url = opts.url ?? p.config.NATS_URL;
+  if (!url) throw new Error('openNats: NATS_URL is not set');
+  const nc = await connectNats({ url, name: p.name, log: p.log });
+  p.lifecycle.onShutdown('nats', () => nc.drain());
+  p.readiness.add({
+    name: 'nats',
+    check: async () => {
+      if (nc.isClosed()) throw new Error('NATS connection closed');
+    },
+  });
+  void nc.closed().then((err) => {
+    if (!p.lifecycle.isStopping) p.lifecycle.fail('NATS connection closed', err ?? new Error('closed without an error'));
+  });
   return nc;
 }

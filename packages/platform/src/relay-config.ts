@@ -21,3 +21,14 @@ export const relayEnv = {
    */
   RELAY_ENABLED: z.undefined({ error: `replaced by RELAY (${relayModes.join('|')}); RELAY=off runs no relay in this process` }).optional(),
 };
+
+/**
+ * The same variable for a process whose relay has no Debezium alternative here (the event
+ * stores' relays of cart-command and user-command, payment's outbox): `builtin` (the
+ * default) or `off` (another process publishes). RELAY_ENABLED is refused as above.
+ */
+export const builtinRelayModes = ['builtin', 'off'] as const;
+export const builtinRelayEnv = {
+  RELAY: z.enum(builtinRelayModes).default('builtin'),
+  RELAY_ENABLED: z.undefined({ error: `replaced by RELAY (${builtinRelayModes.join('|')}); RELAY=off runs no relay in this process` }).optional(),
+};

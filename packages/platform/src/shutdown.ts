@@ -21,6 +21,15 @@ export class Lifecycle {
     this.hooks.push({ name, fn });
   }
 
+  /**
+   * Registers `resource.stop()` as the hook `name` and returns the resource, for what a
+   * process starts and must stop: `const relay = lifecycle.own('relay', await startRelay(…))`.
+   */
+  own<T extends { stop(): Promise<void> | void }>(name: string, resource: T): T {
+    this.onShutdown(name, () => resource.stop());
+    return resource;
+  }
+
   /** Install the signal handlers (once per process); `failProcess` then stops this lifecycle. */
   handleSignals(): void {
     running = this;

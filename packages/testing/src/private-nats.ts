@@ -13,8 +13,11 @@ export interface PrivateNats {
   url: string;
   /** kill -9 of the server. */
   crash(): Promise<void>;
-  /** Starts it again on the same port; resolves once it accepts connections. */
-  start(): Promise<void>;
+  /**
+   * Starts it again on the same port; resolves once it accepts connections. With `token`,
+   * it then refuses every client without that token (as after a credentials rotation).
+   */
+  start(opts?: { token?: string }): Promise<void>;
   destroy(): Promise<void>;
 }
 
@@ -24,8 +27,9 @@ export async function startPrivateNats(): Promise<PrivateNats> {
   const port = await freePort();
   const monitor = await freePort();
   let server: ChildProcess | undefined;
-  const start = async () => {
-    server = spawn(binary, ['-a', '127.0.0.1', '-p', String(port), '-m', String(monitor)], { stdio: 'ignore' });
+  const start = async (opts: { token?: string } = {}) => {
+    const auth = opts.token ? ['--auth', opts.token] : [];
+    server = spawn(binary, ['-a', '127.0.0.1', '-p', String(port), '-m', String(monitor), ...auth], { stdio: 'ignore' });
     for (let attempt = 0; ; attempt++) {
       try {
         const res = await fetch(`http://127.0.0.1:${monitor}/healthz`);
@@ -49,7 +53,7 @@ export async function startPrivateNats(): Promise<PrivateNats> {
   process.once('exit', killNow);
   return {
     url: `nats://127.0.0.1:${port}`,
-    start,
+    start: (opts) => start(opts),
     crash,
     async destroy() {
       process.removeListener('exit', killNow);

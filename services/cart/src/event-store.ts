@@ -6,9 +6,8 @@ import { MongoEventStore, mongoRelaySource } from '@shop/eventsourcing/mongodb';
 import { PostgresEventStore } from '@shop/eventsourcing/postgres';
 import type { RelaySource } from '@shop/eventsourcing/kafka';
 import { env } from '@shop/platform/config';
-import type { Readiness } from '@shop/platform/ops-server';
 import type { Pool } from '@shop/platform/postgres/pool';
-import type { Lifecycle } from '@shop/platform/shutdown';
+import type { ProcessContext } from '@shop/platform/process';
 import { CART_STREAM_TYPE } from './domain/events.js';
 
 /** Where the cart's events are kept: the configuration of the cart's command and projector processes. */
@@ -59,11 +58,12 @@ export interface CartEventStore {
  * the read model, the relay's reactions' inboxes and everything else stay in Postgres.
  */
 export async function openCartEventStore(
-  config: EventStoreConfig,
+  ctx: Pick<ProcessContext<EventStoreConfig>, 'config' | 'lifecycle' | 'readiness'>,
   pool: Pool,
-  ctx: { lifecycle: Lifecycle; readiness: Readiness; onAppended?: () => void },
+  opts: { onAppended?: () => void } = {},
 ): Promise<CartEventStore> {
-  const onAppended = ctx.onAppended ? { onAppended: ctx.onAppended } : {};
+  const { config } = ctx;
+  const onAppended = opts.onAppended ? { onAppended: opts.onAppended } : {};
   if (config.EVENT_STORE === 'postgres') return { store: new PostgresEventStore(pool, onAppended), relay: { pool, table: 'events' } };
   if (config.EVENT_STORE === 'eventstoredb') {
     const client = KurrentDBClient.connectionString(config.EVENTSTORE_URL!);
@@ -84,7 +84,7 @@ export async function openCartEventStore(
   ctx.lifecycle.onShutdown('mongodb', () => client.close());
   const db = client.db(config.MONGODB_DATABASE);
   ctx.readiness.add({ name: 'mongodb', check: async () => void (await db.command({ ping: 1 })) });
-  return mongoCartEventStore(db, ctx.onAppended);
+  return mongoCartEventStore(db, opts.onAppended);
 }
 
 /** The cart's events in a MongoDB database, its indexes made; the relay keeps its place there too. */

@@ -1,12 +1,12 @@
 import { topics } from '@shop/platform/topics';
 import { z } from 'zod';
-import { baseEnv, env } from '@shop/platform/config';
+import { baseEnv, kafkaEnv, natsEnv } from '@shop/platform/config';
 
 export const configSchema = z.object({
   ...baseEnv,
-  KAFKA_BROKERS: env.list(),
+  ...kafkaEnv,
   /** Where OrderStatusNotification is published (the BFF's subscriptions listen). */
-  NATS_URL: env.url(),
+  ...natsEnv,
   /** Where the order service's integration events are. */
   ORDER_EVENTS_TOPIC: z.string().min(1).default(topics.orderEvents),
   /** Dead letters: order events no notification could be made of, with the reason in a header. */

@@ -1,17 +1,15 @@
 import { topics } from '@shop/platform/topics';
 import { z } from 'zod';
-import { baseEnv, env } from '@shop/platform/config';
-import { callerAuthEnv } from '@shop/platform/auth/config';
+import { baseEnv, env, postgresEnv, kafkaEnv } from '@shop/platform/config';
+import { grpcServerEnv } from '@shop/platform/auth/config';
 import { relayEnv } from '@shop/platform/relay-config';
 
 export const configSchema = z.object({
   ...baseEnv,
-  ...callerAuthEnv,
-  GRPC_PORT: env.port(),
+  ...grpcServerEnv,
   /** The order database: orders, their outbox, and the checkout workflow's streams, pending commands and timers. */
-  DATABASE_URL: env.databaseUrl(),
-  DATABASE_POOL_MAX: env.poolMax(),
-  KAFKA_BROKERS: env.list(),
+  ...postgresEnv,
+  ...kafkaEnv,
   /** gRPC address of the product service (prices, stock), normally its Envoy listener (host:port). */
   PRODUCT_GRPC_ADDR: z.string().min(1),
   /** Deadline of each call to the product service. */

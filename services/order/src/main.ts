@@ -1,19 +1,16 @@
 import { eventTopic } from '@shop/platform/topics';
 import { CheckedOut } from '@shop/contracts/shop/cart/v1/events';
 import { ProductServiceClient } from '@shop/contracts/shop/product/v1/service';
-import { loadDescriptorSet } from '@shop/contracts/descriptors';
 import { Doorbell } from '@shop/eventsourcing';
 import { eventStoreMigrations, PostgresEventStore } from '@shop/eventsourcing/postgres';
 import { relayMigrations, startRelay, workflowMigrations } from '@shop/eventsourcing/kafka';
 import { insecure, promiseClient, withMetadata } from '@shop/platform/grpc/client';
 import { createServiceIdentity } from '@shop/platform/auth/caller';
-import { startGrpcServer } from '@shop/platform/grpc/server';
-import { callerAuthenticator } from '@shop/platform/auth/config';
+import { serveGrpc } from '@shop/platform/grpc/serve';
 import { systemClock } from '@shop/platform/ids';
-import { createKafka, ensureTopics } from '@shop/platform/kafka';
+import { ensureTopics, openKafka } from '@shop/platform/kafka';
 import { outboxMigrations } from '@shop/platform/outbox';
-import { migrate } from '@shop/platform/postgres/migrate';
-import { createPool } from '@shop/platform/postgres/pool';
+import { openPostgres } from '@shop/platform/postgres/process';
 import { runProcess } from '@shop/platform/process';
 import { postgresOrders } from './adapters/postgres/order-repository.js';
 import { grpcInventory, grpcProductCatalog } from './adapters/grpc/product-client.js';
@@ -25,14 +22,10 @@ import { configSchema } from './config.js';
 import { orderMigrations } from './migrations.js';
 import { orderTopics } from './topics.js';
 
-await runProcess('order', configSchema, async ({ config, log, registry, lifecycle, readiness }) => {
-  const pool = createPool({ url: config.DATABASE_URL, max: config.DATABASE_POOL_MAX, log, application: 'order' });
-  lifecycle.onShutdown('postgres', () => pool.end());
-  await migrate(pool, [eventStoreMigrations, relayMigrations, outboxMigrations, workflowMigrations, orderMigrations], log);
-  readiness.add({ name: 'postgres', check: async () => void (await pool.query('SELECT 1')) });
-
-  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'order', log });
-  await ensureTopics(kafka, orderTopics({ events: config.ORDER_EVENTS_TOPIC, checkout: config.CHECKOUT_EVENTS_TOPIC, dlq: config.ORDER_DLQ_TOPIC }));
+await runProcess('order', configSchema, async (p) => {
+  const { config, log, registry, lifecycle } = p;
+  const pool = await openPostgres(p, { migrations: [eventStoreMigrations, relayMigrations, outboxMigrations, workflowMigrations, orderMigrations] });
+  const kafka = await openKafka(p, { topics: orderTopics({ events: config.ORDER_EVENTS_TOPIC, checkout: config.CHECKOUT_EVENTS_TOPIC, dlq: config.ORDER_DLQ_TOPIC }) });
   // Each workflow step writes its stream and, through its local commands, the outbox: both relays hear of it at once.
   const outboxBell = new Doorbell();
   const streamBell = new Doorbell();
@@ -41,11 +34,9 @@ await runProcess('order', configSchema, async ({ config, log, registry, lifecycl
     // With RELAY=debezium, Kafka Connect publishes the outbox (tools/stack/debezium/connector.ts);
     // the workflow's stream is an event store table, published here.
     if (config.RELAY === 'builtin') {
-      const outbox = await startRelay({ pool, name: 'order-outbox', table: 'outbox', kafka, streamTypes: [ORDER_STREAM_TYPE], topicFor: () => config.ORDER_EVENTS_TOPIC, log, registry, doorbell: outboxBell });
-      lifecycle.onShutdown('outbox-relay', () => outbox.stop());
+      lifecycle.own('outbox-relay', await startRelay({ pool, name: 'order-outbox', table: 'outbox', kafka, streamTypes: [ORDER_STREAM_TYPE], topicFor: () => config.ORDER_EVENTS_TOPIC, log, registry, doorbell: outboxBell }));
     }
-    const stream = await startRelay({ pool, name: 'checkout', table: 'events', kafka, streamTypes: [CHECKOUT_STREAM_TYPE], topicFor: () => config.CHECKOUT_EVENTS_TOPIC, log, registry, doorbell: streamBell });
-    lifecycle.onShutdown('checkout-relay', () => stream.stop());
+    lifecycle.own('checkout-relay', await startRelay({ pool, name: 'checkout', table: 'events', kafka, streamTypes: [CHECKOUT_STREAM_TYPE], topicFor: () => config.CHECKOUT_EVENTS_TOPIC, log, registry, doorbell: streamBell }));
   }
 
   const productClient = new ProductServiceClient(config.PRODUCT_GRPC_ADDR, insecure());
@@ -88,20 +79,9 @@ await runProcess('order', configSchema, async ({ config, log, registry, lifecycl
       // checkouts are history, not orders to place: start at the end of the topics.
       fromBeginning: false,
     });
-    lifecycle.onShutdown('checkout-consumer', () => consumer.stop());
-    const sweeper = checkout.startSweeper({ intervalMs: config.SWEEP_INTERVAL_MS });
-    lifecycle.onShutdown('checkout-sweeper', () => sweeper.stop());
+    lifecycle.own('checkout-consumer', consumer);
+    lifecycle.own('checkout-sweeper', checkout.startSweeper({ intervalMs: config.SWEEP_INTERVAL_MS }));
   }
 
-  const server = await startGrpcServer({
-    port: config.GRPC_PORT,
-    host: config.LISTEN_HOST,
-    services: [orderService(orders)],
-    descriptorSet: loadDescriptorSet(),
-    log,
-    registry,
-    readiness,
-    authenticate: callerAuthenticator(config),
-  });
-  lifecycle.onShutdown('grpc', () => server.shutdown());
+  await serveGrpc(p, [orderService(orders)]);
 });

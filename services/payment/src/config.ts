@@ -1,8 +1,9 @@
 import { topics } from '@shop/platform/topics';
 import { z } from 'zod';
-import { baseEnv, env } from '@shop/platform/config';
-import { callerAuthEnv } from '@shop/platform/auth/config';
+import { baseEnv, env, postgresEnv, kafkaEnv } from '@shop/platform/config';
+import { grpcServerEnv } from '@shop/platform/auth/config';
 import { DEFAULT_DLQ_TOPIC, DEFAULT_EVENTS_TOPIC } from './topics.js';
+import { builtinRelayEnv } from '@shop/platform/relay-config';
 
 /** A comma-separated list of amounts in cents (whole, not negative); empty = none. */
 const centsList = () =>
@@ -21,20 +22,18 @@ const centsList = () =>
 
 export const configSchema = z.object({
   ...baseEnv,
-  ...callerAuthEnv,
-  GRPC_PORT: env.port(),
+  ...grpcServerEnv,
   /** The payment database: payments, their outbox, the relay's and the reactor's checkpoints. */
-  DATABASE_URL: env.databaseUrl(),
-  DATABASE_POOL_MAX: env.poolMax(),
-  KAFKA_BROKERS: env.list(),
+  ...postgresEnv,
+  ...kafkaEnv,
   /** Where charge and refund requests come from (the order's integration events). */
   ORDER_EVENTS_TOPIC: z.string().min(1).default(topics.orderEvents),
   /** Topic the outbox relay publishes the payment events to. */
   PAYMENT_EVENTS_TOPIC: z.string().min(1).default(DEFAULT_EVENTS_TOPIC),
   /** Dead letters of the order-events reactor. */
   PAYMENT_DLQ_TOPIC: z.string().min(1).default(DEFAULT_DLQ_TOPIC),
-  /** Off only where another relay (e.g. Debezium) publishes the outbox. */
-  RELAY_ENABLED: env.bool(true),
+  /** Who publishes the outbox: this process (builtin) or another one (off). */
+  ...builtinRelayEnv,
   /** Mock gateway: share of charges declined at random (0..1). */
   PAYMENT_FAILURE_RATE: z.coerce.number().min(0).max(1).default(0),
   /** Mock gateway: the same seed declines the same orders (reproducible runs). */

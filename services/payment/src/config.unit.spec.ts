@@ -17,7 +17,7 @@ test('defaults: no random declines, seed "shop", no test amounts, no latency, th
     ORDER_EVENTS_TOPIC: 'shop.order.events',
     PAYMENT_EVENTS_TOPIC: 'shop.payment.events',
     PAYMENT_DLQ_TOPIC: 'shop.payment.dlq',
-    RELAY_ENABLED: true,
+    RELAY: 'builtin',
   });
 });
 

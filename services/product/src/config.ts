@@ -1,19 +1,17 @@
 import { topics } from '@shop/platform/topics';
 import { z } from 'zod';
-import { baseEnv, env } from '@shop/platform/config';
-import { callerAuthEnv } from '@shop/platform/auth/config';
+import { baseEnv, postgresEnv, kafkaEnv, natsEnv } from '@shop/platform/config';
+import { grpcServerEnv } from '@shop/platform/auth/config';
 import { relayEnv } from '@shop/platform/relay-config';
 import { defaultReservationTtlMs, maxReservationTtlMs } from './domain/reservation.js';
 
 export const configSchema = z.object({
   ...baseEnv,
-  ...callerAuthEnv,
-  GRPC_PORT: env.port(),
-  DATABASE_URL: env.databaseUrl(),
-  DATABASE_POOL_MAX: env.poolMax(),
-  KAFKA_BROKERS: env.list(),
+  ...grpcServerEnv,
+  ...postgresEnv,
+  ...kafkaEnv,
   /** Where CatalogChanged is announced (the BFF's catalog cache listens). */
-  NATS_URL: env.url(),
+  ...natsEnv,
   /** Topic the outbox relay publishes this service's events to. */
   PRODUCT_EVENTS_TOPIC: z.string().min(1).default(topics.productEvents),
   /** Who publishes the outbox: this process (builtin), Kafka Connect (debezium) or another process (off). */

@@ -1,7 +1,7 @@
 /**
  * The counter projection's projector as its own OS process, wired as the services'
- * projector mains are (runProcess: config, JSON logs, readiness, SIGTERM running the
- * shutdown hooks), for the tests that stop it in the middle of work (SIGTERM) or kill it
+ * projector mains are (runProcess and the process builders: config, JSON logs, readiness,
+ * SIGTERM running the shutdown hooks), for the tests that stop it in the middle of work (SIGTERM) or kill it
  * there (kill -9). Its consumer group is its own (`projector.counter-<SCHEMA>`), so it
  * never joins a group of the stack's.
  *
@@ -11,9 +11,9 @@
  */
 import { writeSync } from 'node:fs';
 import { z } from 'zod';
-import { baseEnv, env } from '@shop/platform/config';
-import { createKafka } from '@shop/platform/kafka';
-import { createPool } from '@shop/platform/postgres/pool';
+import { baseEnv, kafkaEnv, postgresEnv } from '@shop/platform/config';
+import { openKafka } from '@shop/platform/kafka';
+import { openPostgres } from '@shop/platform/postgres/process';
 import { runProcess } from '@shop/platform/process';
 import { PostgresEventStore } from '../postgres/store.js';
 import { migrateProjection } from '../apply.js';
@@ -22,8 +22,8 @@ import { counterProjection } from './counter-projection.js';
 
 const configSchema = z.object({
   ...baseEnv,
-  DATABASE_URL: env.databaseUrl(),
-  KAFKA_BROKERS: env.list(),
+  ...postgresEnv,
+  ...kafkaEnv,
   TOPIC: z.string().min(1),
   DLQ_TOPIC: z.string().min(1),
   SCHEMA: z.string().min(1),
@@ -42,9 +42,9 @@ const configSchema = z.object({
 // Synchronous, so that a line written just before a kill -9 or an exit is not lost.
 const say = (line: string) => writeSync(1, `counter-projector: ${line}\n`);
 
-await runProcess('counter-projector', configSchema, async ({ config, log, registry, lifecycle }) => {
-  const pool = createPool({ url: config.DATABASE_URL, log, application: 'counter-projector' });
-  lifecycle.onShutdown('postgres', () => pool.end());
+await runProcess('counter-projector', configSchema, async (p) => {
+  const { config, log, registry, lifecycle } = p;
+  const pool = await openPostgres(p);
   // Registered before the projector's hook, so it runs after it: the counts are final.
   lifecycle.onShutdown('events', async () => {
     const { values } = await registry.getSingleMetric('processor_events_total')!.get();
@@ -54,7 +54,7 @@ await runProcess('counter-projector', configSchema, async ({ config, log, regist
   await migrateProjection(pool, projection);
   let docsCommitted = 0;
   const projector = await startProjector({
-    kafka: createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'counter-projector', log }),
+    kafka: await openKafka(p),
     pool,
     store: new PostgresEventStore(pool),
     projection,
@@ -75,5 +75,5 @@ await runProcess('counter-projector', configSchema, async ({ config, log, regist
         }
       : {}),
   });
-  lifecycle.onShutdown('projector', () => projector.stop());
+  lifecycle.own('projector', projector);
 });

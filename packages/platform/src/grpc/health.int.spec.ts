@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
 import { CartQueryServiceService } from '@shop/contracts/shop/cart/v1/query_service';
-import { freePort, spawnProcess, startPrivatePostgres, testLogger, waitFor, type PrivatePostgres, type SpawnedProcess } from '@shop/testing';
+import { createTestAuth, freePort, spawnProcess, startPrivatePostgres, testLogger, waitFor, type PrivatePostgres, type SpawnedProcess } from '@shop/testing';
 import { Readiness } from '../ops-server.js';
 import { loadDescriptorSet } from '@shop/contracts/descriptors';
 import { createMetrics } from '../metrics.js';
@@ -50,10 +50,14 @@ function healthClient(address: string) {
 
 test('a process whose Postgres crashes says NOT_SERVING on its gRPC health until Postgres is back, and NOT_SERVING at shutdown', async (t) => {
   const [grpcPort, httpPort] = [await freePort(), await freePort()];
+  const auth = await createTestAuth();
   const proc = spawnProcess(fileURLToPath(new URL('./health.fixture.ts', import.meta.url)), {
     SHOP_ENVIRONMENT: 'development',
     LOG_LEVEL: 'info',
     DATABASE_URL: pg.url(),
+    DATABASE_POOL_MAX: '2',
+    AUTH_JWKS: JSON.stringify(auth.jwks),
+    SERVICE_TOKEN_KEY: auth.serviceKey,
     GRPC_PORT: String(grpcPort),
     HTTP_PORT: String(httpPort),
   });

@@ -1,18 +1,17 @@
 import { topics } from '@shop/platform/topics';
 import { z } from 'zod';
-import { baseEnv, env } from '@shop/platform/config';
-import { callerAuthEnv } from '@shop/platform/auth/config';
+import { baseEnv, env, postgresEnv, kafkaEnv } from '@shop/platform/config';
+import { grpcServerEnv } from '@shop/platform/auth/config';
 import { checkEventStoreConfig, eventStoreEnv } from '../event-store.js';
 import { DEFAULT_DLQ_TOPIC, DEFAULT_EVENTS_TOPIC } from '../topics.js';
+import { builtinRelayEnv } from '@shop/platform/relay-config';
 
 export const configSchema = z.object({
   ...baseEnv,
-  ...callerAuthEnv,
-  GRPC_PORT: env.port(),
+  ...grpcServerEnv,
   /** The cart database: event store and read model (shared by the three cart processes). */
-  DATABASE_URL: env.databaseUrl(),
-  DATABASE_POOL_MAX: env.poolMax(),
-  KAFKA_BROKERS: env.list(),
+  ...postgresEnv,
+  ...kafkaEnv,
   /** gRPC address of the product service, normally its Envoy listener (host:port). */
   PRODUCT_GRPC_ADDR: z.string().min(1),
   /** Deadline of each product lookup. */
@@ -21,8 +20,8 @@ export const configSchema = z.object({
   CART_EVENTS_TOPIC: z.string().min(1).default(DEFAULT_EVENTS_TOPIC),
   /** Dead letters of the cart's projectors (created here with the events topic). */
   CART_DLQ_TOPIC: z.string().min(1).default(DEFAULT_DLQ_TOPIC),
-  /** Off only where another relay (e.g. Debezium) publishes the events table. */
-  RELAY_ENABLED: env.bool(true),
+  /** Who publishes the events table: this process (builtin) or another one (off). */
+  ...builtinRelayEnv,
   /** Discard the carts of customers who delete their account (consumes the user events). */
   USER_DELETIONS_ENABLED: env.bool(true),
   USER_EVENTS_TOPIC: z.string().min(1).default(topics.userEvents),

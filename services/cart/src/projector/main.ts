@@ -1,9 +1,8 @@
 import { eventStoreMigrations, migrateProjection } from '@shop/eventsourcing/postgres';
 import { startProjector } from '@shop/eventsourcing/kafka';
-import { createKafka, ensureTopics } from '@shop/platform/kafka';
-import { connectNats } from '@shop/platform/nats';
-import { migrate } from '@shop/platform/postgres/migrate';
-import { createPool } from '@shop/platform/postgres/pool';
+import { openKafka } from '@shop/platform/kafka';
+import { openNats } from '@shop/platform/nats';
+import { openPostgres } from '@shop/platform/postgres/process';
 import { runProcess } from '@shop/platform/process';
 import { openCartEventStore } from '../event-store.js';
 import { cartMigrations } from '../migrations.js';
@@ -12,22 +11,15 @@ import { cartView } from './cart-view.js';
 import { configSchema } from './config.js';
 import { publishCartUpdates } from './cart-updates.js';
 
-await runProcess('cart-projector', configSchema, async ({ config, log, registry, lifecycle, readiness }) => {
-  const pool = createPool({ url: config.DATABASE_URL, max: config.DATABASE_POOL_MAX, log, application: 'cart-projector' });
-  lifecycle.onShutdown('postgres', () => pool.end());
+await runProcess('cart-projector', configSchema, async (p) => {
+  const { config, log, registry, lifecycle } = p;
   // The store's table too: gap healing reads it, whichever cart process starts first.
-  await migrate(pool, [eventStoreMigrations, cartMigrations], log);
+  const pool = await openPostgres(p, { migrations: [eventStoreMigrations, cartMigrations] });
   await migrateProjection(pool, cartView);
-  readiness.add({ name: 'postgres', check: async () => void (await pool.query('SELECT 1')) });
-
-  const nc = await connectNats({ url: config.NATS_URL, name: 'cart-projector', log });
-  lifecycle.onShutdown('nats', () => nc.drain());
-  readiness.add({ name: 'nats', check: async () => { if (nc.isClosed()) throw new Error('NATS connection closed'); } });
-
-  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'cart-projector', log });
-  await ensureTopics(kafka, cartTopics(config.CART_EVENTS_TOPIC, config.CART_DLQ_TOPIC));
+  const nc = await openNats(p);
+  const kafka = await openKafka(p, { topics: cartTopics(config.CART_EVENTS_TOPIC, config.CART_DLQ_TOPIC) });
   // Gaps are healed from the cart's event store, wherever it is.
-  const { store } = await openCartEventStore(config, pool, { lifecycle, readiness });
+  const { store } = await openCartEventStore(p, pool);
   const projector = await startProjector({
     kafka,
     pool,
@@ -39,5 +31,5 @@ await runProcess('cart-projector', configSchema, async ({ config, log, registry,
     registry,
     onCommitted: publishCartUpdates(nc),
   });
-  lifecycle.onShutdown('projector', () => projector.stop());
+  lifecycle.own('projector', projector);
 });

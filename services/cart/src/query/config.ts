@@ -1,18 +1,16 @@
 import { z } from 'zod';
-import { baseEnv, env } from '@shop/platform/config';
-import { callerAuthEnv } from '@shop/platform/auth/config';
+import { baseEnv, postgresEnv } from '@shop/platform/config';
+import { grpcServerEnv } from '@shop/platform/auth/config';
 import { checkEventStoreConfig, eventStoreEnv } from '../event-store.js';
 
 export const configSchema = z.object({
   ...baseEnv,
-  ...callerAuthEnv,
-  GRPC_PORT: env.port(),
+  ...grpcServerEnv,
   /**
    * The cart database; this process only reads: the `cart_read` schema, and the event
    * store's stream versions (a min_version the store does not hold is answered at once).
    */
-  DATABASE_URL: env.databaseUrl(),
-  DATABASE_POOL_MAX: env.poolMax(),
+  ...postgresEnv,
   /** Longest a query waits for min_version before answering stale; at most 10 s (Envoy's limit of a call). */
   MIN_VERSION_WAIT_MS: z.coerce.number().int().min(0).max(10_000).default(2_000),
   /** Waited carts are read again this often, in case a change notice was lost (the listener reconnecting). */

@@ -1,10 +1,11 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
-import { baseEnv, env } from '@shop/platform/config';
+import { baseEnv, env, postgresEnv, kafkaEnv } from '@shop/platform/config';
 import { callerAuthEnv, jwksJson } from '@shop/platform/auth/config';
 import { REVOCATION_MAX_MS } from '@shop/platform/auth/revocations';
 import { DEFAULT_DLQ_TOPIC, DEFAULT_EVENTS_TOPIC } from '../topics.js';
 import { REVOCATION_GRACE_SECONDS } from './revocations.js';
+import { builtinRelayEnv } from '@shop/platform/relay-config';
 
 /** The longest access-token lifetime whose tokens the verifiers' revocations outlast. */
 export const MAX_ACCESS_TTL_SECONDS = REVOCATION_MAX_MS / 1000 - REVOCATION_GRACE_SECONDS;
@@ -15,14 +16,13 @@ export const configSchema = z.object({
   SERVICE_TOKEN_KEY: callerAuthEnv.SERVICE_TOKEN_KEY,
   GRPC_PORT: env.port(),
   /** The user database: event store, uniqueness claims, refresh tokens (and the read model's schema). */
-  DATABASE_URL: env.databaseUrl(),
-  DATABASE_POOL_MAX: env.poolMax(),
-  KAFKA_BROKERS: env.list(),
+  ...postgresEnv,
+  ...kafkaEnv,
   /** Topic the relay publishes the user's events to. */
   USER_EVENTS_TOPIC: z.string().min(1).default(DEFAULT_EVENTS_TOPIC),
   USER_DLQ_TOPIC: z.string().min(1).default(DEFAULT_DLQ_TOPIC),
-  /** Off only where another relay (e.g. Debezium) publishes the events table. */
-  RELAY_ENABLED: env.bool(true),
+  /** Who publishes the events table: this process (builtin) or another one (off). */
+  ...builtinRelayEnv,
   COMMAND_MAX_RETRIES: z.coerce.number().int().min(0).max(20).default(3),
   /** Registrations per client address per 10 min; higher where many clients share an address (the local stack: every test is 127.0.0.1). */
   REGISTRATIONS_PER_ADDRESS: z.coerce.number().int().min(1).default(100),

@@ -1,13 +1,11 @@
-import { loadDescriptorSet } from '@shop/contracts/descriptors';
 import { Doorbell } from '@shop/eventsourcing';
 import { eventStoreMigrations, PostgresEventStore } from '@shop/eventsourcing/postgres';
 import { relayMigrations, startRelay } from '@shop/eventsourcing/kafka';
 import { accessTokenAuthenticator } from '@shop/platform/auth/caller';
-import { startGrpcServer } from '@shop/platform/grpc/server';
+import { serveGrpc } from '@shop/platform/grpc/serve';
 import { newId, systemClock } from '@shop/platform/ids';
-import { createKafka, ensureTopics } from '@shop/platform/kafka';
-import { migrate } from '@shop/platform/postgres/migrate';
-import { createPool } from '@shop/platform/postgres/pool';
+import { openKafka } from '@shop/platform/kafka';
+import { openPostgres } from '@shop/platform/postgres/process';
 import { runProcess } from '@shop/platform/process';
 import { USER_STREAM_TYPE } from '../domain/events.js';
 import { userMigrations } from '../migrations.js';
@@ -20,34 +18,19 @@ import { Throttle } from './throttle.js';
 import { userCommandService } from './user-command-service.js';
 import { userCommandHandler } from './user-handler.js';
 import { sealedStore } from '../personal-data/sealed-store.js';
-import { connectNats } from '@shop/platform/nats';
+import { openNats } from '@shop/platform/nats';
 import { natsMailer, unconfiguredMailer } from './verification-mailer.js';
 import { natsRevocations } from './adapters/nats-revocation-publisher.js';
 import { postgresDeletedAccounts } from './adapters/postgres-deleted-accounts.js';
 
-await runProcess('user-command', configSchema, async ({ config, log, registry, lifecycle, readiness }) => {
-  const pool = createPool({ url: config.DATABASE_URL, max: config.DATABASE_POOL_MAX, log, application: 'user-command' });
-  lifecycle.onShutdown('postgres', () => pool.end());
-  await migrate(pool, [eventStoreMigrations, relayMigrations, userMigrations], log);
-  readiness.add({ name: 'postgres', check: async () => void (await pool.query('SELECT 1')) });
-
-  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'user-command', log });
-  await ensureTopics(kafka, userTopics(config.USER_EVENTS_TOPIC, config.USER_DLQ_TOPIC));
+await runProcess('user-command', configSchema, async (p) => {
+  const { config, log, registry, lifecycle } = p;
+  const pool = await openPostgres(p, { migrations: [eventStoreMigrations, relayMigrations, userMigrations] });
+  const kafka = await openKafka(p, { topics: userTopics(config.USER_EVENTS_TOPIC, config.USER_DLQ_TOPIC) });
   // Each append rings the relay, which then publishes at once instead of at its next poll.
   const doorbell = new Doorbell();
-  if (config.RELAY_ENABLED) {
-    const relay = await startRelay({
-      pool,
-      name: 'user',
-      table: 'events',
-      kafka,
-      streamTypes: [USER_STREAM_TYPE],
-      topicFor: () => config.USER_EVENTS_TOPIC,
-      log,
-      registry,
-      doorbell,
-    });
-    lifecycle.onShutdown('relay', () => relay.stop());
+  if (config.RELAY === 'builtin') {
+    lifecycle.own('relay', await startRelay({ pool, name: 'user', table: 'events', kafka, streamTypes: [USER_STREAM_TYPE], topicFor: () => config.USER_EVENTS_TOPIC, log, registry, doorbell }));
   }
 
   const tokens = await createTokenIssuer(
@@ -55,9 +38,8 @@ await runProcess('user-command', configSchema, async ({ config, log, registry, l
     systemClock,
     log,
   );
-  const nats = config.NATS_URL ? await connectNats({ url: config.NATS_URL, name: 'user-command', log }) : undefined;
-  if (nats) lifecycle.onShutdown('nats', () => nats.drain());
-  else log.warn("NATS_URL is not set: email verification mails will not be delivered, and a deleted account's access token keeps working until the BFF lists revocations again");
+  const nats = config.NATS_URL ? await openNats(p) : undefined;
+  if (!nats) log.warn("NATS_URL is not set: email verification mails will not be delivered, and a deleted account's access token keeps working until the BFF lists revocations again");
 
   // Counters whose window started more than a day ago are dropped hourly; any replica may do it.
   const throttle = new Throttle(pool, systemClock);
@@ -65,32 +47,26 @@ await runProcess('user-command', configSchema, async ({ config, log, registry, l
   pruning.unref();
   lifecycle.onShutdown('throttle-pruning', async () => clearInterval(pruning));
 
-  const server = await startGrpcServer({
-    port: config.GRPC_PORT,
-    host: config.LISTEN_HOST,
-    services: [
-      userCommandService({
-        users: userCommandHandler(sealedStore(new PostgresEventStore(pool, { onAppended: () => doorbell.ring() }), pool), config.COMMAND_MAX_RETRIES),
-        pool,
-        refreshTokens: new RefreshTokens(pool, systemClock, newId, config.JWT_REFRESH_TTL_SECONDS),
-        passwords: boundedHasher(argon2Hasher, { concurrency: config.PASSWORD_HASH_CONCURRENCY, maxQueued: config.PASSWORD_HASH_QUEUE }),
-        throttle,
-        tokens,
-        mailer: nats ? natsMailer(nats, log) : unconfiguredMailer(log),
-        ...(nats ? { revocations: natsRevocations(nats, log) } : {}),
-        deletedAccounts: postgresDeletedAccounts(pool),
-        clock: systemClock,
-        newId,
-        verificationTtlSeconds: config.EMAIL_VERIFICATION_TTL_SECONDS,
-        addressCaps: { registrations: config.REGISTRATIONS_PER_ADDRESS, signInFailures: config.SIGN_IN_FAILURES_PER_ADDRESS },
-      }),
+  await serveGrpc(
+    p,
+    [
+    userCommandService({
+      users: userCommandHandler(sealedStore(new PostgresEventStore(pool, { onAppended: () => doorbell.ring() }), pool), config.COMMAND_MAX_RETRIES),
+      pool,
+      refreshTokens: new RefreshTokens(pool, systemClock, newId, config.JWT_REFRESH_TTL_SECONDS),
+      passwords: boundedHasher(argon2Hasher, { concurrency: config.PASSWORD_HASH_CONCURRENCY, maxQueued: config.PASSWORD_HASH_QUEUE }),
+      throttle,
+      tokens,
+      mailer: nats ? natsMailer(nats, log) : unconfiguredMailer(log),
+      ...(nats ? { revocations: natsRevocations(nats, log) } : {}),
+      deletedAccounts: postgresDeletedAccounts(pool),
+      clock: systemClock,
+      newId,
+      verificationTtlSeconds: config.EMAIL_VERIFICATION_TTL_SECONDS,
+      addressCaps: { registrations: config.REGISTRATIONS_PER_ADDRESS, signInFailures: config.SIGN_IN_FAILURES_PER_ADDRESS },
+    }),
     ],
-    descriptorSet: loadDescriptorSet(),
-    log,
-    registry,
-    readiness,
     // The tokens it issued, verified with its own keys.
-    authenticate: accessTokenAuthenticator({ fetchJwks: async () => tokens.jwks(), serviceKey: config.SERVICE_TOKEN_KEY }),
-  });
-  lifecycle.onShutdown('grpc', () => server.shutdown());
+    { authenticate: accessTokenAuthenticator({ fetchJwks: async () => tokens.jwks(), serviceKey: config.SERVICE_TOKEN_KEY }) },
+  );
 });

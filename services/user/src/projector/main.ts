@@ -1,8 +1,7 @@
 import { eventStoreMigrations, PostgresEventStore } from '@shop/eventsourcing/postgres';
 import { startProjector } from '@shop/eventsourcing/kafka';
-import { createKafka, ensureTopics } from '@shop/platform/kafka';
-import { migrate } from '@shop/platform/postgres/migrate';
-import { createPool } from '@shop/platform/postgres/pool';
+import { openKafka } from '@shop/platform/kafka';
+import { openPostgres } from '@shop/platform/postgres/process';
 import { runProcess } from '@shop/platform/process';
 import { userMigrations } from '../migrations.js';
 import { userTopics } from '../topics.js';
@@ -11,17 +10,13 @@ import { sealedStore } from '../personal-data/sealed-store.js';
 import { migrateUserView } from './migrate.js';
 import { userView } from './user-view.js';
 
-await runProcess('user-projector', configSchema, async ({ config, log, registry, lifecycle, readiness }) => {
-  const pool = createPool({ url: config.DATABASE_URL, max: config.DATABASE_POOL_MAX, log, application: 'user-projector' });
-  lifecycle.onShutdown('postgres', () => pool.end());
+await runProcess('user-projector', configSchema, async (p) => {
+  const { config, log, registry, lifecycle } = p;
   // The store's table too: gap healing reads it, whichever user process starts first.
-  await migrate(pool, [eventStoreMigrations, userMigrations], log);
+  const pool = await openPostgres(p, { migrations: [eventStoreMigrations, userMigrations] });
   const cleared = await migrateUserView(pool);
   if (cleared > 0) log.info({ cleared }, 'dead letters with opened personal data: payloads dropped');
-  readiness.add({ name: 'postgres', check: async () => void (await pool.query('SELECT 1')) });
-
-  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'user-projector', log });
-  await ensureTopics(kafka, userTopics(config.USER_EVENTS_TOPIC, config.USER_DLQ_TOPIC));
+  const kafka = await openKafka(p, { topics: userTopics(config.USER_EVENTS_TOPIC, config.USER_DLQ_TOPIC) });
   const projector = await startProjector({
     kafka,
     pool,
@@ -33,5 +28,5 @@ await runProcess('user-projector', configSchema, async ({ config, log, registry,
     log,
     registry,
   });
-  lifecycle.onShutdown('projector', () => projector.stop());
+  lifecycle.own('projector', projector);
 });

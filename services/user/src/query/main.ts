@@ -1,31 +1,19 @@
-import { loadDescriptorSet } from '@shop/contracts/descriptors';
 import { listenerFor, VersionWaiter } from '@shop/eventsourcing/postgres';
-import { startGrpcServer } from '@shop/platform/grpc/server';
-import { callerAuthenticator } from '@shop/platform/auth/config';
-import { createPool } from '@shop/platform/postgres/pool';
+import { serveGrpc } from '@shop/platform/grpc/serve';
+import { openPostgres } from '@shop/platform/postgres/process';
 import { runProcess } from '@shop/platform/process';
 import { USER_READ_SCHEMA } from '../projector/user-view.js';
 import { configSchema } from './config.js';
 import { userQueryService } from './user-query-service.js';
 import { UserReader } from './user-reader.js';
 
-await runProcess('user-query', configSchema, async ({ config, log, registry, lifecycle, readiness }) => {
-  const pool = createPool({ url: config.DATABASE_URL, max: config.DATABASE_POOL_MAX, log, application: 'user-query' });
-  lifecycle.onShutdown('postgres', () => pool.end());
+await runProcess('user-query', configSchema, async (p) => {
+  const { config, log, lifecycle, readiness } = p;
+  const pool = await openPostgres(p);
   const waiter = new VersionWaiter({ db: pool, connect: listenerFor(pool, 'user-query'), schema: USER_READ_SCHEMA, recheckMs: config.MIN_VERSION_RECHECK_MS, log });
   lifecycle.onShutdown('read-model-waits', () => waiter.close());
   // The projector owns the read model's DDL: not ready until it has created the tables.
   readiness.add({ name: 'read-model', check: async () => void (await pool.query(`SELECT 1 FROM ${USER_READ_SCHEMA}.users LIMIT 1`)) });
 
-  const server = await startGrpcServer({
-    port: config.GRPC_PORT,
-    host: config.LISTEN_HOST,
-    services: [userQueryService(new UserReader(pool, waiter), { maxWaitMs: config.MIN_VERSION_WAIT_MS })],
-    descriptorSet: loadDescriptorSet(),
-    log,
-    registry,
-    readiness,
-    authenticate: callerAuthenticator(config),
-  });
-  lifecycle.onShutdown('grpc', () => server.shutdown());
+  await serveGrpc(p, [userQueryService(new UserReader(pool, waiter), { maxWaitMs: config.MIN_VERSION_WAIT_MS })]);
 });
