@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { baseEnv, env } from '@shop/platform/config';
+import { baseEnv, env, natsEnv } from '@shop/platform/config';
 
 export const configSchema = z.object({
   ...baseEnv,
@@ -14,7 +14,7 @@ export const configSchema = z.object({
   ORDER_GRPC_ADDR: z.string().min(1),
   REPORTS_GRPC_ADDR: z.string().min(1),
   /** NATS, where projectors announce read-model changes (GraphQL subscriptions). */
-  NATS_URL: z.string().min(1),
+  ...natsEnv,
   /** Deadline for each gRPC call the BFF makes. */
   GRPC_TIMEOUT_MS: env.durationMs(5_000),
   /** Deadline of the gRPC calls that hash or check a password (register, login, password change); Envoy caps a call at 10 s. */

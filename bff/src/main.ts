@@ -8,8 +8,8 @@ import { configSchema } from './config.js';
 import { createClients } from './clients/index.js';
 import { createApp } from './app.js';
 
-await runProcess('bff', configSchema, async (p) => {
-  const { config, log, lifecycle, readiness } = p;
+await runProcess('bff', configSchema, async (ctx) => {
+  const { config, log, lifecycle, readiness } = ctx;
   const clients = createClients(
     {
       product: config.PRODUCT_GRPC_ADDR,
@@ -23,7 +23,7 @@ await runProcess('bff', configSchema, async (p) => {
     { defaultMs: config.GRPC_TIMEOUT_MS, passwordMs: config.GRPC_PASSWORD_TIMEOUT_MS },
   );
   lifecycle.onShutdown('grpc-clients', () => clients.close());
-  const nats = await openNats(p);
+  const nats = await openNats(ctx);
   const identity = createServiceIdentity({ name: 'bff', key: config.SERVICE_TOKEN_KEY });
   // Deleted accounts' tokens, refused at once (the edge only checks signatures). Not ready
   // until the first listing succeeds, so that a new replica does not serve the tokens of
@@ -37,7 +37,7 @@ await runProcess('bff', configSchema, async (p) => {
     list: async (since) => clients.userCommand.listRevocations({ since }, { metadata: await identity.metadata() }),
   });
   readiness.add(revocationsReadiness(following.primed, log));
-  lifecycle.onShutdown('revocations', async () => following.stop());
+  lifecycle.own('revocations', following);
   const verifier = createTokenVerifier({
     issuer: ACCESS_TOKEN_ISSUER,
     audience: ACCESS_TOKEN_AUDIENCE,

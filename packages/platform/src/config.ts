@@ -187,9 +187,11 @@ export const env = {
 };
 
 /**
- * The variables each process builder reads (postgres/process.ts, kafka.ts, nats.ts), to
- * spread into a process's config schema beside its own: the builder and the schema then
- * agree on the names, and no process restates them.
+ * The variables each process builder reads, to spread into a process's config schema
+ * beside its own: the builder and the schema then agree on the names, and no process
+ * restates them. postgresEnv: openPostgres (postgres/process.ts); kafkaEnv: openKafka
+ * (kafka.ts); natsEnv: openNats (nats.ts); grpcServerEnv: serveGrpc (grpc/server.ts), with
+ * callerAuthEnv (auth/config.ts) for how it verifies its callers.
  */
 export const postgresEnv = {
   /** The process's database (its role's URL, with password). */
@@ -202,6 +204,9 @@ export const kafkaEnv = {
 };
 export const natsEnv = {
   NATS_URL: env.url(),
+};
+export const grpcServerEnv = {
+  GRPC_PORT: env.port(),
 };
 
 /** Variables every process reads. */

@@ -87,11 +87,13 @@ export type KafkaConfig = { KAFKA_BROKERS: string[] };
 
 /**
  * The process's Kafka client (KAFKA_BROKERS, the process's name as client id), once
- * `topics` exist. The client holds no connection of its own: the producers and consumers
+ * `topics` exist: those it publishes to and those it consumes (another service owns a
+ * topic it consumes, but creating it here too, with the same settings, lets either start
+ * first). The client holds no connection of its own: the producers and consumers
  * made from it are stopped by their owners' shutdown hooks.
  */
-export async function openKafka(p: ProcessContext<KafkaConfig>, opts: { topics?: ITopicConfig[] } = {}): Promise<Kafka> {
-  const kafka = createKafka({ brokers: p.config.KAFKA_BROKERS, clientId: p.name, log: p.log });
+export async function openKafka(ctx: ProcessContext<KafkaConfig>, opts: { topics?: ITopicConfig[] } = {}): Promise<Kafka> {
+  const kafka = createKafka({ brokers: ctx.config.KAFKA_BROKERS, clientId: ctx.name, log: ctx.log });
   if (opts.topics?.length) await ensureTopics(kafka, opts.topics);
   return kafka;
 }

@@ -38,25 +38,37 @@ export async function connectNats(opts: NatsOptions): Promise<NatsConnection> {
   return nc;
 }
 
+/** What openNats reads: spread `natsEnv` (config.ts) into the process's schema. */
+export type NatsConfig = { NATS_URL: string };
+
 /**
- * The process's NATS connection (NATS_URL, or `url`), as connectNats makes it, drained at
- * shutdown, with a `nats` readiness check. The connection reconnects for ever; one that
- * closes all the same (the server refused it for good) never opens again, so the process
- * stops and exits 1 for its supervisor to start it afresh, rather than live on without it.
+ * The process's NATS connection (NATS_URL, or the `url` given), as connectNats makes it,
+ * drained at shutdown. It reconnects for ever; one that closes all the same (the server
+ * refused its credentials twice) never opens again. For a process that needs NATS, /readyz
+ * checks it, and a close stops the process with exit 1 for its supervisor to start it
+ * afresh, rather than leave it running without. With `optional` (a process that works
+ * without NATS, user-command's mails), there is no readiness check, and a close is logged
+ * as an error and leaves the process running.
  */
-export async function openNats(p: ProcessContext<{ NATS_URL?: string | undefined }>, opts: { url?: string } = {}): Promise<NatsConnection> {
-  const url = opts.url ?? p.config.NATS_URL;
-  if (!url) throw new Error('openNats: NATS_URL is not set');
-  const nc = await connectNats({ url, name: p.name, log: p.log });
-  p.lifecycle.onShutdown('nats', () => nc.drain());
-  p.readiness.add({
-    name: 'nats',
-    check: async () => {
-      if (nc.isClosed()) throw new Error('NATS connection closed');
-    },
-  });
+export function openNats(ctx: ProcessContext<NatsConfig>, opts?: { optional?: boolean }): Promise<NatsConnection>;
+export function openNats(ctx: ProcessContext<unknown>, opts: { url: string; optional?: boolean }): Promise<NatsConnection>;
+export async function openNats(ctx: ProcessContext<unknown>, opts: { url?: string; optional?: boolean } = {}): Promise<NatsConnection> {
+  const url = opts.url ?? (ctx.config as NatsConfig).NATS_URL;
+  const nc = await connectNats({ url, name: ctx.name, log: ctx.log });
+  // A connection already closed has nothing to drain (drain would throw).
+  ctx.lifecycle.onShutdown('nats', () => (nc.isClosed() ? undefined : nc.drain()));
+  if (!opts.optional) {
+    ctx.readiness.add({
+      name: 'nats',
+      check: async () => {
+        if (nc.isClosed()) throw new Error('NATS connection closed');
+      },
+    });
+  }
   void nc.closed().then((err) => {
-    if (!p.lifecycle.isStopping) p.lifecycle.fail('NATS connection closed', err ?? new Error('closed without an error'));
+    if (ctx.lifecycle.isStopping) return;
+    if (opts.optional) ctx.log.error({ err }, 'NATS connection closed for good: what this process sends on NATS is lost until it restarts');
+    else ctx.lifecycle.fail('NATS connection closed', err ?? new Error('closed without an error'));
   });
   return nc;
 }

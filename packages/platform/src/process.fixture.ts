@@ -5,9 +5,9 @@
  * between them (a relay, a projector).
  */
 import { z } from 'zod';
-import { grpcServerEnv } from './auth/config.js';
-import { baseEnv, kafkaEnv, natsEnv, postgresEnv } from './config.js';
-import { serveGrpc } from './grpc/serve.js';
+import { callerAuthEnv } from './auth/config.js';
+import { baseEnv, grpcServerEnv, kafkaEnv, natsEnv, postgresEnv } from './config.js';
+import { serveGrpc } from './grpc/server.js';
 import { openKafka } from './kafka.js';
 import { openNats } from './nats.js';
 import { outboxMigrations } from './outbox.js';
@@ -15,12 +15,12 @@ import { openPostgres } from './postgres/process.js';
 import { runProcess } from './process.js';
 import { eventTopic } from './topics.js';
 
-const schema = z.object({ ...baseEnv, ...grpcServerEnv, ...postgresEnv, ...kafkaEnv, ...natsEnv, TOPIC: z.string().min(1) });
+const schema = z.object({ ...baseEnv, ...grpcServerEnv, ...callerAuthEnv, ...postgresEnv, ...kafkaEnv, ...natsEnv, TOPIC: z.string().min(1), NATS_OPTIONAL: z.enum(['true', 'false']).default('false') });
 
-await runProcess('builders-fixture', schema, async (p) => {
-  await openPostgres(p, { migrations: [outboxMigrations] });
-  await openNats(p);
-  await openKafka(p, { topics: [eventTopic(p.config.TOPIC)] });
-  p.lifecycle.own('worker', { stop: () => p.log.info('worker stopped') });
-  await serveGrpc(p, []);
+await runProcess('builders-fixture', schema, async (ctx) => {
+  await openPostgres(ctx, { migrations: [outboxMigrations] });
+  await openNats(ctx, { url: ctx.config.NATS_URL, optional: ctx.config.NATS_OPTIONAL === 'true' });
+  await openKafka(ctx, { topics: [eventTopic(ctx.config.TOPIC)] });
+  ctx.lifecycle.own('worker', { stop: () => ctx.log.info('worker stopped') });
+  await serveGrpc(ctx, []);
 });

@@ -30,7 +30,7 @@ test.after.always(async () => {
   await db?.drop();
 });
 
-async function start(topic: string) {
+async function start(topic: string, more: Record<string, string> = {}) {
   const auth = await createTestAuth();
   const httpPort = await freePort();
   const proc = spawnProcess(fixture, {
@@ -45,6 +45,7 @@ async function start(topic: string) {
     KAFKA_BROKERS: urls.kafkaBrokers.join(','),
     NATS_URL: nats.url,
     TOPIC: topic,
+    ...more,
   });
   children.push(proc);
   await proc.line(/"msg":"started"/);
@@ -87,6 +88,7 @@ test.serial('a built process migrates, names its connections, makes its topics, 
 
 test.serial('a NATS connection closed for good stops the process with exit 1', async (t) => {
   const { proc } = await start(`builders.${randomBytes(4).toString('hex')}`);
+  t.teardown(() => nats.crash().then(() => nats.start()));
   await nats.crash();
   // The client reconnects for ever, but a server that refuses its credentials closes it.
   await nats.start({ token: randomBytes(16).toString('hex') });
@@ -94,4 +96,17 @@ test.serial('a NATS connection closed for good stops the process with exit 1', a
   t.is(code, 1);
   t.truthy(proc.logs().find((l) => l.msg === 'NATS connection closed: stopping the process'), proc.lines.slice(-10).join('\n'));
   t.true(proc.logs().some((l) => l.msg === 'stopping' && l.hook === 'postgres'), 'it stopped gracefully');
+});
+
+test.serial('an optional NATS connection closed for good is logged as an error, and the process stays up and ready', async (t) => {
+  const { proc, readyz } = await start(`builders.${randomBytes(4).toString('hex')}`, { NATS_OPTIONAL: 'true' });
+  t.teardown(() => nats.crash().then(() => nats.start()));
+  t.false('nats' in (await readyz()).checks, 'no readiness check for an optional connection');
+  await nats.crash();
+  await nats.start({ token: randomBytes(16).toString('hex') });
+  await proc.line(/NATS connection closed for good/);
+  t.like(await readyz(), { status: 'ready' });
+  t.is(proc.child.exitCode, null, 'still running');
+  proc.child.kill('SIGTERM');
+  t.deepEqual(await proc.exited, [0, null]);
 });

@@ -13,8 +13,9 @@ export interface ProcessContext<C> {
   registry: Registry;
   lifecycle: Lifecycle;
   /**
-   * The process's readiness: `add` a dependency check to /readyz, and pass it to
-   * startGrpcServer so that the gRPC health service follows the same checks.
+   * The process's readiness: `add` a dependency check to /readyz; the gRPC health service
+   * follows the same checks (serveGrpc passes it to startGrpcServer). The builders
+   * (openPostgres, openNats) add theirs.
    */
   readiness: Readiness;
 }
@@ -52,6 +53,8 @@ export async function runProcess<S extends z.ZodObject>(
     const ops = await startOpsServer({ port: config.HTTP_PORT, host: config.LISTEN_HOST, registry, readiness, log });
     lifecycle.onShutdown('ops-server', () => ops.close());
     await main({ name, config, log, registry, lifecycle, readiness });
+    // A dependency lost for good during start-up (lifecycle.fail) is already stopping it.
+    if (lifecycle.isStopping) return;
     // Registered last so it runs first: stop advertising readiness before draining.
     lifecycle.onShutdown('readiness', () => ops.setNotReady());
     ops.setReady();

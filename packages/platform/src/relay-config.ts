@@ -13,22 +13,24 @@ import { z } from 'zod';
 export const relayModes = ['builtin', 'debezium', 'off'] as const;
 export type RelayMode = (typeof relayModes)[number];
 
-export const relayEnv = {
-  RELAY: z.enum(relayModes).default('builtin'),
-  /**
-   * What RELAY=off was before. Refused rather than ignored: a deployment that still says
-   * RELAY_ENABLED=false would otherwise start a relay it meant to keep off.
-   */
-  RELAY_ENABLED: z.undefined({ error: `replaced by RELAY (${relayModes.join('|')}); RELAY=off runs no relay in this process` }).optional(),
-};
+/**
+ * RELAY with `modes` (the first is the default). RELAY_ENABLED, what RELAY=off was before,
+ * is refused rather than ignored: a deployment that still says RELAY_ENABLED=false would
+ * otherwise start a relay it meant to keep off.
+ */
+function relayEnvOf<const M extends readonly [string, ...string[]]>(modes: M) {
+  return {
+    RELAY: z.enum(modes).default(modes[0]),
+    RELAY_ENABLED: z.undefined({ error: `replaced by RELAY (${modes.join('|')}); RELAY=off runs no relay in this process` }).optional(),
+  };
+}
+
+export const relayEnv = relayEnvOf(relayModes);
 
 /**
  * The same variable for a process whose relay has no Debezium alternative here (the event
  * stores' relays of cart-command and user-command, payment's outbox): `builtin` (the
- * default) or `off` (another process publishes). RELAY_ENABLED is refused as above.
+ * default) or `off` (another process publishes).
  */
 export const builtinRelayModes = ['builtin', 'off'] as const;
-export const builtinRelayEnv = {
-  RELAY: z.enum(builtinRelayModes).default('builtin'),
-  RELAY_ENABLED: z.undefined({ error: `replaced by RELAY (${builtinRelayModes.join('|')}); RELAY=off runs no relay in this process` }).optional(),
-};
+export const builtinRelayEnv = relayEnvOf(builtinRelayModes);

@@ -16,8 +16,19 @@ export class Lifecycle {
     private readonly timeoutMs = 10_000,
   ) {}
 
-  /** Register a hook; hooks run last-registered first. */
+  /**
+   * Register a hook; hooks run last-registered first. One registered once the shutdown has
+   * begun (a main still starting when a dependency failed) runs at once: what it stops was
+   * started too late to be stopped in order, and must not outlive the process's exit.
+   */
   onShutdown(name: string, fn: Hook['fn']): void {
+    if (this.stopping) {
+      this.log.info({ hook: name }, 'stopping (started during shutdown)');
+      void Promise.resolve()
+        .then(fn)
+        .catch((err: unknown) => this.log.error({ err, hook: name }, 'shutdown hook failed'));
+      return;
+    }
     this.hooks.push({ name, fn });
   }
 

@@ -75,3 +75,29 @@ test('a second request to stop joins the first: every hook runs once', async (t)
   await lifecycle.shutdown();
   t.is(runs, 1);
 });
+
+test('own registers the resource’s stop as a hook and hands the resource back', async (t) => {
+  const { log } = testLogger();
+  const lifecycle = new Lifecycle(log);
+  let stopped = 0;
+  const relay = { stop: async () => void stopped++ };
+  t.is(lifecycle.own('relay', relay), relay);
+  await lifecycle.shutdown();
+  t.is(stopped, 1);
+});
+
+test('a hook registered once the shutdown has begun runs at once, not never', async (t) => {
+  const { log, lines } = testLogger();
+  const lifecycle = new Lifecycle(log);
+  const pool = slowHook('postgres', []);
+  lifecycle.onShutdown('postgres', pool.fn);
+  const stopping = lifecycle.shutdown();
+  // A main still starting registers what it started after the shutdown began.
+  let serverStopped = false;
+  lifecycle.onShutdown('grpc', () => void (serverStopped = true));
+  await new Promise((r) => setImmediate(r));
+  t.true(serverStopped, 'stopped without waiting for the hooks in progress');
+  t.like(lines().find((l) => l.msg === 'stopping (started during shutdown)'), { hook: 'grpc' });
+  pool.release();
+  await stopping;
+});

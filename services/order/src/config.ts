@@ -1,12 +1,13 @@
 import { topics } from '@shop/platform/topics';
 import { z } from 'zod';
-import { baseEnv, env, postgresEnv, kafkaEnv } from '@shop/platform/config';
-import { grpcServerEnv } from '@shop/platform/auth/config';
+import { baseEnv, grpcServerEnv, env, postgresEnv, kafkaEnv } from '@shop/platform/config';
+import { callerAuthEnv } from '@shop/platform/auth/config';
 import { relayEnv } from '@shop/platform/relay-config';
 
 export const configSchema = z.object({
   ...baseEnv,
   ...grpcServerEnv,
+  ...callerAuthEnv,
   /** The order database: orders, their outbox, and the checkout workflow's streams, pending commands and timers. */
   ...postgresEnv,
   ...kafkaEnv,

@@ -6,9 +6,9 @@ import { eventStoreMigrations, PostgresEventStore } from '@shop/eventsourcing/po
 import { relayMigrations, startRelay, workflowMigrations } from '@shop/eventsourcing/kafka';
 import { insecure, promiseClient, withMetadata } from '@shop/platform/grpc/client';
 import { createServiceIdentity } from '@shop/platform/auth/caller';
-import { serveGrpc } from '@shop/platform/grpc/serve';
+import { serveGrpc } from '@shop/platform/grpc/server';
 import { systemClock } from '@shop/platform/ids';
-import { ensureTopics, openKafka } from '@shop/platform/kafka';
+import { openKafka } from '@shop/platform/kafka';
 import { outboxMigrations } from '@shop/platform/outbox';
 import { openPostgres } from '@shop/platform/postgres/process';
 import { runProcess } from '@shop/platform/process';
@@ -22,10 +22,16 @@ import { configSchema } from './config.js';
 import { orderMigrations } from './migrations.js';
 import { orderTopics } from './topics.js';
 
-await runProcess('order', configSchema, async (p) => {
-  const { config, log, registry, lifecycle } = p;
-  const pool = await openPostgres(p, { migrations: [eventStoreMigrations, relayMigrations, outboxMigrations, workflowMigrations, orderMigrations] });
-  const kafka = await openKafka(p, { topics: orderTopics({ events: config.ORDER_EVENTS_TOPIC, checkout: config.CHECKOUT_EVENTS_TOPIC, dlq: config.ORDER_DLQ_TOPIC }) });
+await runProcess('order', configSchema, async (ctx) => {
+  const { config, log, registry, lifecycle } = ctx;
+  const pool = await openPostgres(ctx, { migrations: [eventStoreMigrations, relayMigrations, outboxMigrations, workflowMigrations, orderMigrations] });
+  const kafka = await openKafka(ctx, {
+    topics: [
+      ...orderTopics({ events: config.ORDER_EVENTS_TOPIC, checkout: config.CHECKOUT_EVENTS_TOPIC, dlq: config.ORDER_DLQ_TOPIC }),
+      // Consumed by the checkout workflow, and owned by the cart and payment services.
+      ...(config.CHECKOUT_ENABLED ? [eventTopic(config.CART_EVENTS_TOPIC), eventTopic(config.PAYMENT_EVENTS_TOPIC)] : []),
+    ],
+  });
   // Each workflow step writes its stream and, through its local commands, the outbox: both relays hear of it at once.
   const outboxBell = new Doorbell();
   const streamBell = new Doorbell();
@@ -64,11 +70,6 @@ await runProcess('order', configSchema, async (p) => {
   const orders = new Orders({ db: pool, repo: postgresOrders, checkout, catalog: grpcProductCatalog(products), clock: systemClock, checkoutTimeoutMs: config.CHECKOUT_TIMEOUT_MS });
 
   if (config.CHECKOUT_ENABLED) {
-    // Other services create their topics too; creating them here (same settings) lets either start first.
-    await ensureTopics(kafka, [
-      eventTopic(config.CART_EVENTS_TOPIC),
-      eventTopic(config.PAYMENT_EVENTS_TOPIC),
-    ]);
     const consumer = await checkout.consume({
       name: 'order.checkout',
       kafka,
@@ -83,5 +84,5 @@ await runProcess('order', configSchema, async (p) => {
     lifecycle.own('checkout-sweeper', checkout.startSweeper({ intervalMs: config.SWEEP_INTERVAL_MS }));
   }
 
-  await serveGrpc(p, [orderService(orders)]);
+  await serveGrpc(ctx, [orderService(orders)]);
 });

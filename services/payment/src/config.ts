@@ -1,7 +1,7 @@
 import { topics } from '@shop/platform/topics';
 import { z } from 'zod';
-import { baseEnv, env, postgresEnv, kafkaEnv } from '@shop/platform/config';
-import { grpcServerEnv } from '@shop/platform/auth/config';
+import { baseEnv, grpcServerEnv, postgresEnv, kafkaEnv } from '@shop/platform/config';
+import { callerAuthEnv } from '@shop/platform/auth/config';
 import { DEFAULT_DLQ_TOPIC, DEFAULT_EVENTS_TOPIC } from './topics.js';
 import { builtinRelayEnv } from '@shop/platform/relay-config';
 
@@ -23,6 +23,7 @@ const centsList = () =>
 export const configSchema = z.object({
   ...baseEnv,
   ...grpcServerEnv,
+  ...callerAuthEnv,
   /** The payment database: payments, their outbox, the relay's and the reactor's checkpoints. */
   ...postgresEnv,
   ...kafkaEnv,

@@ -1,7 +1,7 @@
 import { eventTopic } from '@shop/platform/topics';
 import { Doorbell } from '@shop/eventsourcing';
 import { processorMigrations, relayMigrations } from '@shop/eventsourcing/kafka';
-import { serveGrpc } from '@shop/platform/grpc/serve';
+import { serveGrpc } from '@shop/platform/grpc/server';
 import { newId, systemClock } from '@shop/platform/ids';
 import { openKafka } from '@shop/platform/kafka';
 import { outboxMigrations } from '@shop/platform/outbox';
@@ -18,11 +18,11 @@ import { paymentMetrics } from './metrics.js';
 import { paymentMigrations } from './migrations.js';
 import { paymentTopics } from './topics.js';
 
-await runProcess('payment', configSchema, async (p) => {
-  const { config, log, registry, lifecycle } = p;
-  const pool = await openPostgres(p, { migrations: [outboxMigrations, relayMigrations, processorMigrations, paymentMigrations] });
-  // The order service owns its topic; creating it here too (same settings) lets either start first.
-  const kafka = await openKafka(p, { topics: [...paymentTopics(config.PAYMENT_EVENTS_TOPIC, config.PAYMENT_DLQ_TOPIC), eventTopic(config.ORDER_EVENTS_TOPIC)] });
+await runProcess('payment', configSchema, async (ctx) => {
+  const { config, log, registry, lifecycle } = ctx;
+  const pool = await openPostgres(ctx, { migrations: [outboxMigrations, relayMigrations, processorMigrations, paymentMigrations] });
+  // The order events are consumed, and owned by the order service.
+  const kafka = await openKafka(ctx, { topics: [...paymentTopics(config.PAYMENT_EVENTS_TOPIC, config.PAYMENT_DLQ_TOPIC), eventTopic(config.ORDER_EVENTS_TOPIC)] });
   const doorbell = new Doorbell();
   if (config.RELAY === 'builtin') {
     lifecycle.own('relay', await startPaymentRelay({ pool, kafka, topic: config.PAYMENT_EVENTS_TOPIC, log, registry, doorbell }));
@@ -46,5 +46,5 @@ await runProcess('payment', configSchema, async (p) => {
   });
   lifecycle.own('order-reactor', await startOrderReactor({ kafka, pool, topic: config.ORDER_EVENTS_TOPIC, dlqTopic: config.PAYMENT_DLQ_TOPIC, payments, log, registry }));
 
-  await serveGrpc(p, [paymentService(payments)]);
+  await serveGrpc(ctx, [paymentService(payments)]);
 });

@@ -1,13 +1,14 @@
 import { topics } from '@shop/platform/topics';
 import { z } from 'zod';
-import { baseEnv, postgresEnv, kafkaEnv, natsEnv } from '@shop/platform/config';
-import { grpcServerEnv } from '@shop/platform/auth/config';
+import { baseEnv, grpcServerEnv, postgresEnv, kafkaEnv, natsEnv } from '@shop/platform/config';
+import { callerAuthEnv } from '@shop/platform/auth/config';
 import { relayEnv } from '@shop/platform/relay-config';
 import { defaultReservationTtlMs, maxReservationTtlMs } from './domain/reservation.js';
 
 export const configSchema = z.object({
   ...baseEnv,
   ...grpcServerEnv,
+  ...callerAuthEnv,
   ...postgresEnv,
   ...kafkaEnv,
   /** Where CatalogChanged is announced (the BFF's catalog cache listens). */

@@ -2,7 +2,7 @@ import { eventTopic } from '@shop/platform/topics';
 import { runProcess } from '@shop/platform/process';
 import { openPostgres } from '@shop/platform/postgres/process';
 import { outboxMigrations } from '@shop/platform/outbox';
-import { serveGrpc } from '@shop/platform/grpc/serve';
+import { serveGrpc } from '@shop/platform/grpc/server';
 import { openKafka } from '@shop/platform/kafka';
 import { openNats } from '@shop/platform/nats';
 import { prom } from '@shop/platform/metrics';
@@ -20,11 +20,11 @@ import { postgresProducts } from './adapters/postgres/product-repository.js';
 import { postgresReservations } from './adapters/postgres/reservation-repository.js';
 import { productMigrations } from './index.js';
 
-await runProcess('product', configSchema, async (p) => {
-  const { config, log, registry, lifecycle } = p;
-  const pool = await openPostgres(p, { migrations: [outboxMigrations, relayMigrations, productMigrations] });
-  const nc = await openNats(p);
-  const kafka = await openKafka(p, { topics: [eventTopic(config.PRODUCT_EVENTS_TOPIC)] });
+await runProcess('product', configSchema, async (ctx) => {
+  const { config, log, registry, lifecycle } = ctx;
+  const pool = await openPostgres(ctx, { migrations: [outboxMigrations, relayMigrations, productMigrations] });
+  const nc = await openNats(ctx);
+  const kafka = await openKafka(ctx, { topics: [eventTopic(config.PRODUCT_EVENTS_TOPIC)] });
   const doorbell = new Doorbell();
   // With RELAY=debezium, Kafka Connect publishes the outbox (tools/stack/debezium/connector.ts); with off, another process.
   if (config.RELAY === 'builtin') {
@@ -46,5 +46,5 @@ await runProcess('product', configSchema, async (p) => {
     }),
   );
 
-  await serveGrpc(p, [productService(catalog, reservations)]);
+  await serveGrpc(ctx, [productService(catalog, reservations)]);
 });

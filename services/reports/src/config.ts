@@ -1,11 +1,12 @@
 import { topics } from '@shop/platform/topics';
 import { z } from 'zod';
-import { baseEnv, postgresEnv, kafkaEnv } from '@shop/platform/config';
-import { grpcServerEnv } from '@shop/platform/auth/config';
+import { baseEnv, grpcServerEnv, postgresEnv, kafkaEnv } from '@shop/platform/config';
+import { callerAuthEnv } from '@shop/platform/auth/config';
 
 export const configSchema = z.object({
   ...baseEnv,
   ...grpcServerEnv,
+  ...callerAuthEnv,
   /** The reports database: the sales ledger. */
   ...postgresEnv,
   ...kafkaEnv,

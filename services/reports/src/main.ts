@@ -1,6 +1,6 @@
 import { openKafka } from '@shop/platform/kafka';
 import { openPostgres } from '@shop/platform/postgres/process';
-import { serveGrpc } from '@shop/platform/grpc/serve';
+import { serveGrpc } from '@shop/platform/grpc/server';
 import { runProcess } from '@shop/platform/process';
 import { reportService } from './adapters/grpc/report-service.js';
 import { startSalesProjection } from './app/sales-projection.js';
@@ -9,11 +9,11 @@ import { configSchema } from './config.js';
 import { reportsMigrations } from './migrations.js';
 import { reportsTopics } from './topics.js';
 
-await runProcess('reports', configSchema, async (p) => {
-  const { config, log, registry, lifecycle } = p;
-  const pool = await openPostgres(p, { migrations: [reportsMigrations] });
+await runProcess('reports', configSchema, async (ctx) => {
+  const { config, log, registry, lifecycle } = ctx;
+  const pool = await openPostgres(ctx, { migrations: [reportsMigrations] });
   const ledger = postgresSalesLedger(pool);
-  const kafka = await openKafka(p, { topics: reportsTopics({ orderEvents: config.ORDER_EVENTS_TOPIC, dlq: config.REPORTS_DLQ_TOPIC }) });
+  const kafka = await openKafka(ctx, { topics: reportsTopics({ orderEvents: config.ORDER_EVENTS_TOPIC, dlq: config.REPORTS_DLQ_TOPIC }) });
   lifecycle.own('sales-projection', await startSalesProjection({ kafka, topics: [config.ORDER_EVENTS_TOPIC], dlqTopic: config.REPORTS_DLQ_TOPIC, log, registry, ledger }));
-  await serveGrpc(p, [reportService(ledger)]);
+  await serveGrpc(ctx, [reportService(ledger)]);
 });

@@ -42,9 +42,9 @@ const configSchema = z.object({
 // Synchronous, so that a line written just before a kill -9 or an exit is not lost.
 const say = (line: string) => writeSync(1, `counter-projector: ${line}\n`);
 
-await runProcess('counter-projector', configSchema, async (p) => {
-  const { config, log, registry, lifecycle } = p;
-  const pool = await openPostgres(p);
+await runProcess('counter-projector', configSchema, async (ctx) => {
+  const { config, log, registry, lifecycle } = ctx;
+  const pool = await openPostgres(ctx);
   // Registered before the projector's hook, so it runs after it: the counts are final.
   lifecycle.onShutdown('events', async () => {
     const { values } = await registry.getSingleMetric('processor_events_total')!.get();
@@ -54,7 +54,7 @@ await runProcess('counter-projector', configSchema, async (p) => {
   await migrateProjection(pool, projection);
   let docsCommitted = 0;
   const projector = await startProjector({
-    kafka: await openKafka(p),
+    kafka: await openKafka(ctx),
     pool,
     store: new PostgresEventStore(pool),
     projection,

@@ -28,12 +28,6 @@ export const callerAuthEnv = {
   SERVICE_TOKEN_KEY: env.secret(MIN_SERVICE_KEY_LENGTH),
 };
 
-/** What a gRPC server process reads (grpc/serve.ts): its port, and how it verifies its callers. */
-export const grpcServerEnv = {
-  GRPC_PORT: env.port(),
-  ...callerAuthEnv,
-};
-
 export type CallerAuthConfig = { AUTH_JWKS: { keys: Array<Record<string, unknown>> }; SERVICE_TOKEN_KEY: string };
 
 /** The authenticator of a gRPC server (startGrpcServer's `authenticate`), from that configuration. */

@@ -3,15 +3,15 @@
  * for health.int.spec.ts: what its health service says comes from that wiring alone.
  */
 import { z } from 'zod';
-import { grpcServerEnv } from '../auth/config.js';
-import { baseEnv, postgresEnv } from '../config.js';
+import { callerAuthEnv } from '../auth/config.js';
+import { baseEnv, grpcServerEnv, postgresEnv } from '../config.js';
 import { openPostgres } from '../postgres/process.js';
 import { runProcess } from '../process.js';
-import { serveGrpc } from './serve.js';
+import { serveGrpc } from './server.js';
 
-const schema = z.object({ ...baseEnv, ...grpcServerEnv, ...postgresEnv });
+const schema = z.object({ ...baseEnv, ...grpcServerEnv, ...callerAuthEnv, ...postgresEnv });
 
-await runProcess('health-fixture', schema, async (p) => {
-  await openPostgres(p);
-  await serveGrpc(p, []);
+await runProcess('health-fixture', schema, async (ctx) => {
+  await openPostgres(ctx);
+  await serveGrpc(ctx, []);
 });

@@ -83,7 +83,7 @@ test('a process whose Postgres crashes says NOT_SERVING on its gRPC health until
   await waitFor('the health watch to say NOT_SERVING at shutdown', () => watch.last() === 'NOT_SERVING');
   const [code] = await proc.exited;
   t.is(code, 0);
-  t.deepEqual(proc.logs().filter((l) => l.msg === 'stopping').map((l) => l.hook), ['readiness', 'grpc', 'postgres', 'ops-server']);
+  t.deepEqual(proc.logs().filter((l) => l.msg === 'stopping').map((l) => l.hook), ['readiness', 'grpc', 'postgres', 'ops-server'], proc.lines.slice(-40).join('\n'));
 });
 
 test('every served service name follows a readiness check the caller controls; shutdown is NOT_SERVING for good', async (t) => {

@@ -11,6 +11,9 @@ import { addReflection, buildReflectionIndex } from './reflection.js';
 import { refuseNulCharacters } from './edge.js';
 import { reasonOf, requestTypes, tolerantDecoding, Undecodable } from './undecodable.js';
 import type { DescMessage } from '@bufbuild/protobuf';
+import { loadDescriptorSet } from '@shop/contracts/descriptors';
+import { callerAuthenticator, type CallerAuthConfig } from '../auth/config.js';
+import type { ProcessContext } from '../process.js';
 
 /** What a handler sees besides its request. */
 export interface CallContext {
@@ -208,4 +211,39 @@ export function wrapUnary(
 function isPast(deadline: grpc.Deadline): boolean {
   const at = deadline instanceof Date ? deadline.getTime() : deadline;
   return Number.isFinite(at) && at <= Date.now();
+}
+
+/** What serveGrpc reads: spread `grpcServerEnv` (../config.ts) into the process's schema. */
+export type GrpcServerConfig = { GRPC_PORT: number; LISTEN_HOST: string };
+
+/**
+ * Serves `services` as every gRPC process does (startGrpcServer): on GRPC_PORT at
+ * LISTEN_HOST, with health following the process's readiness, reflection, metrics, and
+ * callers verified with AUTH_JWKS and SERVICE_TOKEN_KEY (`...callerAuthEnv`), or with the
+ * `authenticate` given (user-command verifies the tokens it issues with its own keys).
+ * Called last by a main, its shutdown hook is the first of the main's (right after
+ * runProcess's `readiness`): the server stops taking calls and drains before anything it
+ * uses stops.
+ */
+export function serveGrpc(ctx: ProcessContext<GrpcServerConfig & CallerAuthConfig>, services: ServiceBinding[]): Promise<GrpcServer>;
+export function serveGrpc(ctx: ProcessContext<GrpcServerConfig>, services: ServiceBinding[], opts: { authenticate: CallerAuthenticator }): Promise<GrpcServer>;
+export async function serveGrpc(
+  ctx: ProcessContext<GrpcServerConfig & Partial<CallerAuthConfig>>,
+  services: ServiceBinding[],
+  opts?: { authenticate: CallerAuthenticator },
+): Promise<GrpcServer> {
+  const { config } = ctx;
+  const authenticate = opts?.authenticate ?? callerAuthenticator(config as CallerAuthConfig);
+  const server = await startGrpcServer({
+    port: config.GRPC_PORT,
+    host: config.LISTEN_HOST,
+    services,
+    descriptorSet: loadDescriptorSet(),
+    log: ctx.log,
+    registry: ctx.registry,
+    readiness: ctx.readiness,
+    authenticate,
+  });
+  ctx.lifecycle.onShutdown('grpc', () => server.shutdown());
+  return server;
 }

@@ -1,7 +1,7 @@
 import { topics } from '@shop/platform/topics';
 import { z } from 'zod';
-import { baseEnv, env, postgresEnv, kafkaEnv } from '@shop/platform/config';
-import { grpcServerEnv } from '@shop/platform/auth/config';
+import { baseEnv, grpcServerEnv, env, postgresEnv, kafkaEnv } from '@shop/platform/config';
+import { callerAuthEnv } from '@shop/platform/auth/config';
 import { checkEventStoreConfig, eventStoreEnv } from '../event-store.js';
 import { DEFAULT_DLQ_TOPIC, DEFAULT_EVENTS_TOPIC } from '../topics.js';
 import { builtinRelayEnv } from '@shop/platform/relay-config';
@@ -9,6 +9,7 @@ import { builtinRelayEnv } from '@shop/platform/relay-config';
 export const configSchema = z.object({
   ...baseEnv,
   ...grpcServerEnv,
+  ...callerAuthEnv,
   /** The cart database: event store and read model (shared by the three cart processes). */
   ...postgresEnv,
   ...kafkaEnv,

@@ -11,15 +11,15 @@ import { cartView } from './cart-view.js';
 import { configSchema } from './config.js';
 import { publishCartUpdates } from './cart-updates.js';
 
-await runProcess('cart-projector', configSchema, async (p) => {
-  const { config, log, registry, lifecycle } = p;
+await runProcess('cart-projector', configSchema, async (ctx) => {
+  const { config, log, registry, lifecycle } = ctx;
   // The store's table too: gap healing reads it, whichever cart process starts first.
-  const pool = await openPostgres(p, { migrations: [eventStoreMigrations, cartMigrations] });
+  const pool = await openPostgres(ctx, { migrations: [eventStoreMigrations, cartMigrations] });
   await migrateProjection(pool, cartView);
-  const nc = await openNats(p);
-  const kafka = await openKafka(p, { topics: cartTopics(config.CART_EVENTS_TOPIC, config.CART_DLQ_TOPIC) });
+  const nc = await openNats(ctx);
+  const kafka = await openKafka(ctx, { topics: cartTopics(config.CART_EVENTS_TOPIC, config.CART_DLQ_TOPIC) });
   // Gaps are healed from the cart's event store, wherever it is.
-  const { store } = await openCartEventStore(p, pool);
+  const { store } = await openCartEventStore(ctx, pool);
   const projector = await startProjector({
     kafka,
     pool,

@@ -1,11 +1,12 @@
 import { z } from 'zod';
-import { baseEnv, postgresEnv } from '@shop/platform/config';
-import { grpcServerEnv } from '@shop/platform/auth/config';
+import { baseEnv, grpcServerEnv, postgresEnv } from '@shop/platform/config';
+import { callerAuthEnv } from '@shop/platform/auth/config';
 import { checkEventStoreConfig, eventStoreEnv } from '../event-store.js';
 
 export const configSchema = z.object({
   ...baseEnv,
   ...grpcServerEnv,
+  ...callerAuthEnv,
   /**
    * The cart database; this process only reads: the `cart_read` schema, and the event
    * store's stream versions (a min_version the store does not hold is answered at once).

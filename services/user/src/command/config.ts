@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
-import { baseEnv, env, postgresEnv, kafkaEnv } from '@shop/platform/config';
+import { baseEnv, env, grpcServerEnv, postgresEnv, kafkaEnv, natsEnv } from '@shop/platform/config';
 import { callerAuthEnv, jwksJson } from '@shop/platform/auth/config';
 import { REVOCATION_MAX_MS } from '@shop/platform/auth/revocations';
 import { DEFAULT_DLQ_TOPIC, DEFAULT_EVENTS_TOPIC } from '../topics.js';
@@ -14,7 +14,7 @@ export const configSchema = z.object({
   ...baseEnv,
   /** Its callers' access tokens are its own (verified with its own keys); services sign theirs with this key. */
   SERVICE_TOKEN_KEY: callerAuthEnv.SERVICE_TOKEN_KEY,
-  GRPC_PORT: env.port(),
+  ...grpcServerEnv,
   /** The user database: event store, uniqueness claims, refresh tokens (and the read model's schema). */
   ...postgresEnv,
   ...kafkaEnv,
@@ -51,7 +51,7 @@ export const configSchema = z.object({
     .default(900),
   JWT_REFRESH_TTL_SECONDS: z.coerce.number().int().min(60).default(30 * 86_400),
   /** Where verification mails go out (the notifications path) and deleted accounts' access tokens are announced revoked; unset: neither. */
-  NATS_URL: z.string().min(1).optional(),
+  NATS_URL: natsEnv.NATS_URL.optional(),
   EMAIL_VERIFICATION_TTL_SECONDS: z.coerce.number().int().min(60).default(86_400),
   /**
    * Password hashes computed at once (each takes a core for tens of ms and 19 MiB). Default 2:

@@ -10,13 +10,13 @@ import { sealedStore } from '../personal-data/sealed-store.js';
 import { migrateUserView } from './migrate.js';
 import { userView } from './user-view.js';
 
-await runProcess('user-projector', configSchema, async (p) => {
-  const { config, log, registry, lifecycle } = p;
+await runProcess('user-projector', configSchema, async (ctx) => {
+  const { config, log, registry, lifecycle } = ctx;
   // The store's table too: gap healing reads it, whichever user process starts first.
-  const pool = await openPostgres(p, { migrations: [eventStoreMigrations, userMigrations] });
+  const pool = await openPostgres(ctx, { migrations: [eventStoreMigrations, userMigrations] });
   const cleared = await migrateUserView(pool);
   if (cleared > 0) log.info({ cleared }, 'dead letters with opened personal data: payloads dropped');
-  const kafka = await openKafka(p, { topics: userTopics(config.USER_EVENTS_TOPIC, config.USER_DLQ_TOPIC) });
+  const kafka = await openKafka(ctx, { topics: userTopics(config.USER_EVENTS_TOPIC, config.USER_DLQ_TOPIC) });
   const projector = await startProjector({
     kafka,
     pool,

@@ -1,10 +1,11 @@
 import { z } from 'zod';
-import { baseEnv, postgresEnv } from '@shop/platform/config';
-import { grpcServerEnv } from '@shop/platform/auth/config';
+import { baseEnv, grpcServerEnv, postgresEnv } from '@shop/platform/config';
+import { callerAuthEnv } from '@shop/platform/auth/config';
 
 export const configSchema = z.object({
   ...baseEnv,
   ...grpcServerEnv,
+  ...callerAuthEnv,
   /**
    * The user database; this process only reads: the `user_read` schema, and the event
    * store's stream versions (a min_version the store does not hold is answered at once).
