@@ -11,10 +11,11 @@ import { promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { ProductServiceClient } from '@shop/contracts/shop/product/v1/service';
-import { insecure, promiseClient } from '@shop/platform/grpc/client';
+import { insecure, promiseClient, withMetadata } from '@shop/platform/grpc/client';
 import { createTestDatabase, type TestDatabase } from '@shop/testing';
 import { findPgBinDir } from '@shop/tools/install/postgres-layout';
 import { bffHttpMetricsPort, grpcServices, infraPorts, pgPassword, pgUser, workers } from '@shop/tools/topology';
+import { devServiceIdentity } from '@shop/tools/dev-secrets';
 import { busyCores, cpuSnapshot, type CpuSnapshot } from './results.js';
 import { nowMs } from './stats.js';
 
@@ -118,7 +119,9 @@ const BENCH_PRODUCT_NAME = 'Bench widget (benchmarks)';
  */
 export async function ensureBenchProduct(): Promise<{ id: string; name: string }> {
   const raw = new ProductServiceClient(grpcAddress('product'), insecure());
-  const products = promiseClient(raw, 5_000);
+  // Creating a product is the shop's own operation: the bench calls as a service of the local stack.
+  const identity = devServiceIdentity('bench');
+  const products = withMetadata(promiseClient(raw, 5_000), () => identity.metadata());
   try {
     const { products: found } = await products.listProducts({ search: 'Bench widget', category: 'bench', activeOnly: true, page: { pageSize: 100, pageToken: '' } });
     const existing = found.find((p) => p.sku === BENCH_PRODUCT_SKU && p.active);

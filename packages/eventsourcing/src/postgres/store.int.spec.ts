@@ -1,4 +1,6 @@
 import test from 'ava';
+import { randomUUID } from 'node:crypto';
+import { ConcurrencyError } from '@shop/platform/errors';
 import { createPool, type Pool } from '@shop/platform/postgres/pool';
 import { migrate } from '@shop/platform/postgres/migrate';
 import { createTestDatabase, testLogger, type TestDatabase } from '@shop/testing';
@@ -52,4 +54,74 @@ test('readAll orders transaction ids as numbers across a power of ten (999 befor
   t.deepEqual(transactionIds(all), numeric);
   const rest = await store.readAll(encodeCheckpoint({ transactionId: '10', position: all[1]!.position }), { limit: 10, streamTypes: [type] });
   t.deepEqual(transactionIds(rest), numeric.slice(2));
+});
+
+/** The transaction ids that wrote the given streams' events. */
+async function writers(streamIds: string[]): Promise<Set<string>> {
+  const { rows } = await pool.query<{ tx: string }>('SELECT transaction_id::text AS tx FROM events WHERE stream_id = ANY($1::text[])', [streamIds]);
+  return new Set(rows.map((r) => r.tx));
+}
+
+const happened = (n: number) => [{ type: 'test.v1.Happened', data: { n } }];
+
+test.serial('group commit: concurrent appends to different streams share transactions, each at its own version', async (t) => {
+  // A store of its own (its own queue), serial: other tests' appends share no statement with these.
+  const store = new PostgresEventStore(pool);
+  const ids = Array.from({ length: 24 }, (_, i) => `gc-${i}-${randomUUID()}`);
+  await Promise.all(ids.map((id) => store.append('test', id, happened(1), 'no_stream')));
+  const results = await Promise.all(ids.map((id) => store.append('test', id, [...happened(2), ...happened(3)], 1)));
+  t.true(results.every((r) => r.version === 3));
+  for (const id of ids) t.deepEqual((await store.readStream(id)).map((e) => e.version), [1, 2, 3]);
+  // 24 appends at once, at most 4 statements in flight: most wait, and go together.
+  const transactions = await writers(ids);
+  t.true(transactions.size < 24, `${transactions.size} transactions wrote 48 appends`);
+  // Within a statement, positions follow the appends' versions.
+  for (const id of ids) {
+    const positions = (await store.readStream(id)).map((e) => e.position);
+    t.deepEqual(positions, [...positions].sort((a, b) => a - b));
+  }
+});
+
+test.serial('group commit: an append at a wrong version fails alone, with its stream’s version; the rest of its statement is written', async (t) => {
+  // A store of its own (its own queue), serial: other tests' appends share no statement with these.
+  const store = new PostgresEventStore(pool);
+  const ids = Array.from({ length: 12 }, (_, i) => `gc-conflict-${i}-${randomUUID()}`);
+  await Promise.all(ids.map((id) => store.append('test', id, happened(1), 'no_stream')));
+  const wrong = 5;
+  const outcomes = await Promise.allSettled(ids.map((id, i) => store.append('test', id, happened(2), i === wrong ? 7 : 1)));
+  outcomes.forEach((o, i) => {
+    if (i === wrong) {
+      t.is(o.status, 'rejected');
+      t.true((o as PromiseRejectedResult).reason instanceof ConcurrencyError);
+      t.regex(String((o as PromiseRejectedResult).reason.message), /is at version 1, not 7/);
+    } else t.like(o, { status: 'fulfilled', value: { version: 2 } });
+  });
+  t.is((await store.readStream(ids[wrong]!)).length, 1, 'nothing of the failed append was written');
+});
+
+test.serial('group commit: a statement that fails on a constraint (a duplicate event id) is retried append by append, and only the offending one fails', async (t) => {
+  // A store of its own (its own queue), serial: other tests' appends share no statement with these.
+  const store = new PostgresEventStore(pool);
+  const ids = Array.from({ length: 12 }, (_, i) => `gc-dup-${i}-${randomUUID()}`);
+  const taken = randomUUID();
+  await store.append('test', `gc-owner-${randomUUID()}`, [{ id: taken, type: 'test.v1.Happened', data: {} }], 'no_stream');
+  const bad = 3;
+  const outcomes = await Promise.allSettled(ids.map((id, i) => store.append('test', id, [{ ...(i === bad ? { id: taken } : {}), type: 'test.v1.Happened', data: { i } }], 'no_stream')));
+  outcomes.forEach((o, i) => t.is(o.status, i === bad ? 'rejected' : 'fulfilled', `append ${i}`));
+  t.is((await store.readStream(ids[bad]!)).length, 0);
+  t.is((await store.readStream(ids[0]!)).length, 1);
+});
+
+test.serial('group commit: appends to one stream at "any" from many callers at once all land, one after another', async (t) => {
+  const store = new PostgresEventStore(pool);
+  const id = `gc-any-${randomUUID()}`;
+  await Promise.all(Array.from({ length: 20 }, (_, i) => store.append('test', id, happened(i), 'any')));
+  t.deepEqual((await store.readStream(id)).map((e) => e.version), Array.from({ length: 20 }, (_, i) => i + 1));
+});
+
+test.serial('without group commit, each append is its own transaction', async (t) => {
+  const alone = new PostgresEventStore(pool, { groupCommit: false });
+  const ids = Array.from({ length: 8 }, (_, i) => `gc-off-${i}-${randomUUID()}`);
+  await Promise.all(ids.map((id) => alone.append('test', id, happened(1), 'no_stream')));
+  t.is((await writers(ids)).size, 8);
 });

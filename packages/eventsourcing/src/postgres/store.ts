@@ -75,10 +75,35 @@ export type PostgresTx = Queryable;
 export type PostgresInTransaction = InTransaction<PostgresTx>;
 
 
+/** One append waiting in the group commit queue; its event ids are fixed before it is written. */
+interface PendingAppend {
+  streamType: string;
+  streamId: string;
+  events: NewEvent[];
+  ids: string[];
+  /** The expected current version, or null for "any". */
+  expected: number | null;
+  resolve(result: AppendResult): void;
+  reject(err: unknown): void;
+}
+
+/** Group commit's defaults: statements in flight at once, and events per statement. */
+export const groupCommitDefaults = { maxInFlight: 4, maxEvents: 1_000 } as const;
+
 /**
  * The Postgres event store. An append is one INSERT … SELECT that checks the expected
  * version and writes every event in the same statement (one round trip, one commit);
  * the unique (stream_id, version) turns a racing writer into a ConcurrencyError.
+ *
+ * Group commit: appends without a transaction of their own that arrive while
+ * `maxInFlight` statements are already running wait, and the next statement writes all
+ * of them (one per stream, up to `maxEvents` events): one round trip, one transaction and
+ * one WAL flush for many appends, each still checked against its own expected version.
+ * Nothing waits on purpose: with a statement free, an append goes at once, alone. An
+ * append whose version check fails fails alone (ConcurrencyError). When the shared
+ * statement fails as a whole on a constraint or a value (class 22 or 23: a racing writer
+ * of another process, a duplicate event id), nothing of it was written, and its appends
+ * are written again one by one, so that only the offending one fails.
  */
 export class PostgresEventStore implements EventStore<PostgresTx> {
   private readonly table: string;
@@ -86,6 +111,11 @@ export class PostgresEventStore implements EventStore<PostgresTx> {
   readonly tableName: string;
   private readonly onAppended: () => void;
   private readonly maxEventBytes: number;
+  private readonly groupCommit: { maxInFlight: number; maxEvents: number } | undefined;
+  private readonly queue: PendingAppend[] = [];
+  private inFlight = 0;
+  /** Streams of the statements in flight: a second append to one waits for the first's outcome. */
+  private readonly busyStreams = new Set<string>();
 
   constructor(
     private readonly pool: Pool,
@@ -95,8 +125,11 @@ export class PostgresEventStore implements EventStore<PostgresTx> {
       onAppended?: () => void;
       /** Largest event accepted, in bytes of JSON (default DEFAULT_MAX_EVENT_BYTES). */
       maxEventBytes?: number;
+      /** Concurrent appends share statements (above); `false`: every append is its own statement. */
+      groupCommit?: false | { maxInFlight?: number; maxEvents?: number };
     } = {},
   ) {
+    this.groupCommit = options.groupCommit === false ? undefined : { ...groupCommitDefaults, ...options.groupCommit };
     this.maxEventBytes = options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
     this.table = options.table ?? 'events';
     this.tableName = this.table;
@@ -118,31 +151,168 @@ export class PostgresEventStore implements EventStore<PostgresTx> {
         throw new ValidationError('events', `${e.type} for ${streamType} ${streamId} is ${bytes} bytes, over the limit of ${this.maxEventBytes} bytes per event`);
       }
     }
-    const run = (q: Queryable) => this.insert(q, streamType, streamId, events, expected);
+    const expectedVersion = expected === 'any' ? null : expected === 'no_stream' ? 0 : expected;
+    const ids = events.map((e) => e.id ?? randomUUID());
+    const inTransaction = options.inTransaction;
+    if (!inTransaction && this.groupCommit) {
+      const result = await new Promise<AppendResult>((resolve, reject) => {
+        this.queue.push({ streamType, streamId, events, ids, expected: expectedVersion, resolve, reject });
+        this.pump();
+      });
+      this.onAppended();
+      return result;
+    }
+    const result = await this.appendAlone(streamType, streamId, events, ids, expectedVersion, inTransaction);
+    this.onAppended();
+    return result;
+  }
+
+  /** One append in its own statement (and transaction, with `inTransaction`). */
+  private async appendAlone(
+    streamType: string,
+    streamId: string,
+    events: NewEvent[],
+    ids: string[],
+    expected: number | null,
+    inTransaction?: InTransaction<PostgresTx>,
+  ): Promise<AppendResult> {
+    const run = (q: Queryable) => this.insert(q, streamType, streamId, events, ids, expected);
     try {
-      const inTransaction = options.inTransaction;
-      const result = inTransaction
+      return inTransaction
         ? await withTransaction(this.pool, async (tx) => {
             const appended = await run(tx);
             await inTransaction(tx);
             return appended;
           })
         : await run(this.pool);
-      this.onAppended();
-      return result;
     } catch (err) {
-      if (sqlState(err) === SqlState.uniqueViolation && (err as { constraint?: string }).constraint === `${this.table}_stream_id_version_key`) {
-        throw new ConcurrencyError(`stream ${streamId} was changed by another writer`);
-      }
-      throw err;
+      throw this.racedError(err, streamId);
     }
   }
 
-  private async insert(q: Queryable, streamType: string, streamId: string, events: NewEvent[], expected: ExpectedVersion): Promise<AppendResult> {
+  /** A racing writer's (stream_id, version) clash is a ConcurrencyError; anything else stays what it is. */
+  private racedError(err: unknown, streamId: string): unknown {
+    if (sqlState(err) === SqlState.uniqueViolation && (err as { constraint?: string }).constraint === `${this.table}_stream_id_version_key`) {
+      return new ConcurrencyError(`stream ${streamId} was changed by another writer`);
+    }
+    return err;
+  }
+
+  /** Starts statements for the waiting appends while fewer than maxInFlight run. */
+  private pump(): void {
+    const limits = this.groupCommit!;
+    while (this.inFlight < limits.maxInFlight && this.queue.length > 0) {
+      // One append per stream, and none to a stream a statement in flight writes (it would
+      // read the version that statement is changing); at most maxEvents events. The rest
+      // wait, in order, for the next statement.
+      const batch: PendingAppend[] = [];
+      const rest: PendingAppend[] = [];
+      let events = 0;
+      for (const p of this.queue) {
+        if (this.busyStreams.has(p.streamId) || (batch.length > 0 && events + p.events.length > limits.maxEvents)) rest.push(p);
+        else {
+          batch.push(p);
+          this.busyStreams.add(p.streamId);
+          events += p.events.length;
+        }
+      }
+      if (batch.length === 0) return; // every waiting stream is being written: the next outcome pumps again
+      this.queue.splice(0, this.queue.length, ...rest);
+      this.inFlight++;
+      void this.writeBatch(batch).finally(() => {
+        for (const p of batch) this.busyStreams.delete(p.streamId);
+        this.inFlight--;
+        this.pump();
+      });
+    }
+  }
+
+  /** Writes `batch` in one statement; settles every append in it. Never rejects. */
+  private async writeBatch(batch: PendingAppend[]): Promise<void> {
+    const alone = (p: PendingAppend) => this.appendAlone(p.streamType, p.streamId, p.events, p.ids, p.expected).then(p.resolve, p.reject);
+    if (batch.length === 1) return alone(batch[0]!);
+    let rows: Array<{ stream_id: string; position: number; version: number }>;
+    try {
+      rows = await this.insertBatch(batch);
+    } catch (err) {
+      const state = sqlState(err);
+      // The statement failed as a whole, so none of it was written: on a constraint or a
+      // value, one append is to blame, and each is tried alone to find it.
+      if (state?.startsWith('22') || state?.startsWith('23')) {
+        await Promise.all(batch.map(alone));
+        return;
+      }
+      for (const p of batch) p.reject(err);
+      return;
+    }
+    // Each stream is in the batch once: its rows are its append's.
+    const written = new Map<string, AppendResult>();
+    for (const r of rows) {
+      const prev = written.get(r.stream_id);
+      written.set(r.stream_id, { version: Math.max(prev?.version ?? 0, r.version), position: Math.max(prev?.position ?? 0, r.position) });
+    }
+    const failed = batch.filter((p) => !written.has(p.streamId));
+    // For the messages only: a failed lookup leaves them vaguer, not the outcome different.
+    const current = failed.length === 0 ? undefined : await this.currentVersions(failed.map((p) => p.streamId)).catch(() => undefined);
+    batch.forEach((p) => {
+      const result = written.get(p.streamId);
+      if (result) p.resolve(result);
+      else p.reject(new ConcurrencyError(`expected_version: stream ${p.streamId} is at ${current ? `version ${current.get(p.streamId) ?? 0}` : 'another version'}, not ${p.expected}`));
+    });
+  }
+
+  /**
+   * The appends of `batch` (one per stream) in one INSERT … SELECT: each stream's current
+   * version is read, and its events are written only where it is the expected one. Rows
+   * are inserted (and take their positions) in append and then event order.
+   */
+  private async insertBatch(batch: PendingAppend[]): Promise<Array<{ stream_id: string; position: number; version: number }>> {
+    const events = batch.flatMap((p, a) => p.events.map((e, i) => ({ a, e, id: p.ids[i]!, n: i + 1, p })));
+    const { rows } = await this.pool.query<{ stream_id: string; position: number; version: number }>({
+      name: `${this.table}-append-batch`,
+      text: `WITH appends AS (
+         SELECT s.a, s.expected,
+                coalesce((SELECT max(version) FROM ${this.table} WHERE stream_id = s.stream_id), 0) AS version
+         FROM unnest($1::int[], $2::text[], $3::bigint[]) AS s(a, stream_id, expected)
+       )
+       INSERT INTO ${this.table} (id, stream_type, stream_id, version, type, data, metadata)
+       SELECT e.id, e.stream_type, e.stream_id, appends.version + e.n, e.type, e.data, e.metadata
+       FROM unnest($4::int[], $5::uuid[], $6::text[], $7::text[], $8::text[], $9::jsonb[], $10::jsonb[], $11::int[])
+              AS e(a, id, stream_type, stream_id, type, data, metadata, n)
+       JOIN appends ON appends.a = e.a
+       WHERE appends.expected IS NULL OR appends.version = appends.expected
+       ORDER BY e.a, e.n
+       RETURNING stream_id, position, version`,
+      values: [
+        batch.map((_, a) => a),
+        batch.map((p) => p.streamId),
+        batch.map((p) => p.expected),
+        events.map((x) => x.a),
+        events.map((x) => x.id),
+        events.map((x) => x.p.streamType),
+        events.map((x) => x.p.streamId),
+        events.map((x) => x.e.type),
+        events.map((x) => JSON.stringify(x.e.data)),
+        events.map((x) => JSON.stringify(x.e.metadata ?? {})),
+        events.map((x) => x.n),
+      ],
+    });
+    return rows;
+  }
+
+  private async currentVersions(streamIds: string[]): Promise<Map<string, number>> {
+    const { rows } = await this.pool.query<{ stream_id: string; version: number }>(
+      `SELECT stream_id, max(version)::bigint AS version FROM ${this.table} WHERE stream_id = ANY($1::text[]) GROUP BY stream_id`,
+      [streamIds],
+    );
+    return new Map(rows.map((r) => [r.stream_id, r.version]));
+  }
+
+  private async insert(q: Queryable, streamType: string, streamId: string, events: NewEvent[], ids: string[], expectedVersion: number | null): Promise<AppendResult> {
     // $5 is the expected current version, or null for "any".
-    const expectedVersion = expected === 'any' ? null : expected === 'no_stream' ? 0 : expected;
-    const { rows } = await q.query<{ position: number; version: number }>(
-      `WITH current AS (
+    const { rows } = await q.query<{ position: number; version: number }>({
+      name: `${this.table}-append`,
+      text: `WITH current AS (
          SELECT coalesce(max(version), 0) AS version FROM ${this.table} WHERE stream_id = $2
        )
        INSERT INTO ${this.table} (id, stream_type, stream_id, version, type, data, metadata)
@@ -150,16 +320,16 @@ export class PostgresEventStore implements EventStore<PostgresTx> {
        FROM current, unnest($3::uuid[], $4::text[], $6::jsonb[], $7::jsonb[]) WITH ORDINALITY AS e(id, type, data, metadata, n)
        WHERE $5::bigint IS NULL OR current.version = $5::bigint
        RETURNING position, version`,
-      [
+      values: [
         streamType,
         streamId,
-        events.map((e) => e.id ?? randomUUID()),
+        ids,
         events.map((e) => e.type),
         expectedVersion,
         events.map((e) => JSON.stringify(e.data)),
         events.map((e) => JSON.stringify(e.metadata ?? {})),
       ],
-    );
+    });
     if (rows.length === 0) {
       const { rows: cur } = await q.query<{ version: number }>(
         `SELECT coalesce(max(version), 0)::bigint AS version FROM ${this.table} WHERE stream_id = $1`,
