@@ -45,13 +45,21 @@ const httpReady = (port: number, pathname = '/readyz') => async () => {
   if (!res.ok) throw new Error(`${pathname} answered ${res.status}: ${await res.text()}`);
 };
 
+/**
+ * SHOP_PROFILE=<dir> (with `npm run stack -- restart <names>`): each process started writes a
+ * V8 CPU profile into <dir>/<name>/ when it stops (`--cpu-prof`; Node refuses the flag in
+ * NODE_OPTIONS). Open it in Chrome DevTools or speedscope; bench/README.md, "Profiling".
+ */
+const profileArgs = (name: string): string[] =>
+  process.env.SHOP_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.SHOP_PROFILE, name)}`] : [];
+
 function nodeProcess(p: ProcessEntry & { name: string }, env: Record<string, string>): ProcessSpec {
   const httpPort = Number(env.HTTP_PORT);
   const listening = [p.localPorts.grpc, p.localPorts.http].filter((x): x is number => x !== undefined).map(localPort);
   return {
     name: p.name,
     command: process.execPath,
-    args: ['--enable-source-maps', '--import', 'tsx', p.entry],
+    args: ['--enable-source-maps', ...profileArgs(p.name), '--import', 'tsx', p.entry],
     cwd: repoRoot,
     env,
     ports: [...listening, httpPort],
