@@ -72,6 +72,7 @@ async function up(infraOnly: boolean): Promise<void> {
   if (process.env.RELAY === 'debezium') await (await import('./install/kafka-connect.js')).installKafkaConnect();
   await upInfra({ install: false });
   const apps = await import('./apps.js');
+  await apps.buildForStack();
   // Apps depend on each other in the order given (e.g. services before Envoy before the BFF).
   for (const spec of await apps.appSpecs()) await start(spec);
   await apps.afterUp();
@@ -86,6 +87,8 @@ async function restart(names: string[]): Promise<void> {
   const specs = await apps.appSpecs();
   const unknown = names.filter((n) => !specs.some((s) => s.name === n));
   if (unknown.length > 0) throw new StackError(`unknown process ${unknown.join(', ')}; known: ${specs.map((s) => s.name).join(', ')}`);
+  // The code on disk, compiled: what a restart after a change is for.
+  await apps.buildForStack();
   for (const spec of specs.filter((s) => names.length === 0 || names.includes(s.name))) {
     await stop(spec);
     await start(spec);

@@ -1,0 +1,169 @@
+/**
+ * What each Node process of the stack costs to run, measured in this run on this machine,
+ * with the processes run two ways: their TypeScript through tsx (SHOP_RUN_TS=1, as the
+ * local stack did before) and the compiled JavaScript (the default, as the image runs).
+ *
+ *   start     every application process restarted (`npm run stack -- restart`, the
+ *             infrastructure left up: a warm start) → seconds until all are healthy
+ *   idle      resident memory (VmRSS) of each process and its children (tsx's esbuild
+ *             service) after IDLE_SECONDS of quiet
+ *   load      the peak of the same during LOAD_SECONDS of work: 16 callers changing carts
+ *             (gRPC, cart-command → relay → cart-projector) and 16 asking the edge for the
+ *             product list (GraphQL, BFF → product), sampled every 250 ms
+ *
+ * The baseline of each figure is the same figure with tsx. Targets (issue 13): ≤ 100 MB per
+ * process idle, ≤ 200 MB under load, warm start ≤ 15 s. Printed, never enforced. The stack
+ * is left running the compiled JavaScript, as `npm start` runs it.
+ *
+ * Knobs (env): BENCH_IDLE_SECONDS (15), BENCH_LOAD_SECONDS (15).
+ * Run: npm run bench -- process-footprint (the stack up).
+ */
+import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { promisify } from 'node:util';
+import { CartCommandServiceClient } from '@shop/contracts/shop/cart/v1/command_service';
+import { insecure, promiseClient } from '@shop/platform/grpc/client';
+import { running } from '@shop/tools/supervisor';
+import { repoRoot, urls } from '@shop/tools/topology';
+import { processes } from '../tools/catalog/catalog.js';
+import { banner, machineInfoSampled, writeResult, type SummaryRow } from './lib/results.js';
+import { ensureBenchProduct, grpcAddress, runLoops } from './lib/stack.js';
+import { fmtNum, fmtRatio, nowMs, ratio } from './lib/stats.js';
+
+const IDLE_SECONDS = Number(process.env.BENCH_IDLE_SECONDS ?? 15);
+const LOAD_SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 15);
+const IDLE_TARGET_MB = 100;
+const LOAD_TARGET_MB = 200;
+const START_TARGET_S = 15;
+const execFileAsync = promisify(execFile);
+
+/** The catalog's Node processes (Envoy is not one). */
+const names = processes().map((p) => p.name);
+
+/** Resident memory of `pid` and its descendants, MB. */
+function treeRssMb(pid: number): number {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const rss = (p: number): number => {
+    try {
+      const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1];
+      return kb ? Number(kb) / 1024 : 0;
+    } catch {
+      return 0;
+    }
+  };
+  const walk = (p: number): number => rss(p) + (children.get(p) ?? []).reduce((sum, c) => sum + walk(c), 0);
+  return walk(pid);
+}
+
+function sample(): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const name of names) {
+    const pid = running(name)?.pid;
+    if (pid !== undefined) out[name] = treeRssMb(pid);
+  }
+  return out;
+}
+
+async function restartAll(runTs: boolean): Promise<number> {
+  const started = nowMs();
+  await execFileAsync(process.execPath, ['--import', 'tsx', 'tools/stack/cli.ts', 'restart'], {
+    cwd: repoRoot,
+    env: { ...process.env, SHOP_RUN_TS: runTs ? '1' : '' },
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  return (nowMs() - started) / 1000;
+}
+
+/** Cart changes over gRPC and product lists through the edge, for LOAD_SECONDS; the peak memory of each process meanwhile. */
+async function loadPeak(productId: string): Promise<{ peak: Record<string, number>; commands: number; queries: number }> {
+  const raw = new CartCommandServiceClient(grpcAddress('cart-command'), insecure());
+  const carts = promiseClient(raw, 10_000);
+  const peak: Record<string, number> = {};
+  const timer = setInterval(() => {
+    for (const [name, mb] of Object.entries(sample())) peak[name] = Math.max(peak[name] ?? 0, mb);
+  }, 250);
+  try {
+    const cartIds = Array.from({ length: 16 }, () => randomUUID());
+    await Promise.all(cartIds.map((cartId) => carts.addItem({ cartId, productId, quantity: 1 })));
+    const query = JSON.stringify({ query: '{ products { id name } }' });
+    const [commands, queries] = await Promise.all([
+      runLoops({ concurrency: 16, durationMs: LOAD_SECONDS * 1000, op: async (w, i) => void (await carts.changeQuantity({ cartId: cartIds[w]!, productId, quantity: 2 + (i % 2) })) }),
+      runLoops({
+        concurrency: 16,
+        durationMs: LOAD_SECONDS * 1000,
+        op: async () => {
+          const res = await fetch(urls.graphql, { method: 'POST', headers: { 'content-type': 'application/json' }, body: query });
+          if (!res.ok) throw new Error(`edge answered ${res.status}`);
+          await res.arrayBuffer();
+        },
+      }),
+    ]);
+    return { peak, commands: commands.ops, queries: queries.ops };
+  } finally {
+    clearInterval(timer);
+    raw.close();
+  }
+}
+
+async function measure(runTs: boolean, productId: string) {
+  const startSeconds = await restartAll(runTs);
+  await new Promise((r) => setTimeout(r, IDLE_SECONDS * 1000));
+  const idle = sample();
+  const load = await loadPeak(productId);
+  return { startSeconds, idle, ...load };
+}
+
+const started = nowMs();
+const machine = await machineInfoSampled();
+banner(`process-footprint: memory and start of the stack's ${names.length} Node processes, tsx vs compiled JavaScript`);
+const product = await ensureBenchProduct();
+const tsx = await measure(true, product.id);
+const compiled = await measure(false, product.id);
+
+const max = (r: Record<string, number>) => {
+  const values = Object.values(r);
+  if (values.length < names.length) throw new Error(`measured ${values.length} of ${names.length} processes: is the stack up (npm run stack -- status)?`);
+  return Math.max(...values);
+};
+const row = (name: string) =>
+  `${name.padEnd(16)} ${fmtNum(tsx.idle[name] ?? Number.NaN).padStart(5)} → ${fmtNum(compiled.idle[name] ?? Number.NaN).padStart(5)} MB idle   ${fmtNum(tsx.peak[name] ?? Number.NaN).padStart(5)} → ${fmtNum(compiled.peak[name] ?? Number.NaN).padStart(5)} MB under load`;
+console.log('process          tsx → compiled');
+for (const name of names) console.log(row(name));
+console.log(`warm start (restart of every app until healthy): ${fmtNum(tsx.startSeconds, 1)} s → ${fmtNum(compiled.startSeconds, 1)} s`);
+console.log(`load: ${fmtNum(compiled.commands)} cart commands and ${fmtNum(compiled.queries)} product lists (compiled); ${fmtNum(tsx.commands)} and ${fmtNum(tsx.queries)} (tsx)`);
+const verdict = (ok: boolean) => (ok ? 'MET' : 'NOT MET');
+console.log(`target    ≤ ${IDLE_TARGET_MB} MB per process idle: largest ${fmtNum(max(compiled.idle))} MB → ${verdict(max(compiled.idle) <= IDLE_TARGET_MB)}`);
+console.log(`target    ≤ ${LOAD_TARGET_MB} MB per process under load: largest ${fmtNum(max(compiled.peak))} MB → ${verdict(max(compiled.peak) <= LOAD_TARGET_MB)}`);
+console.log(`target    warm start ≤ ${START_TARGET_S} s: ${fmtNum(compiled.startSeconds, 1)} s → ${verdict(compiled.startSeconds <= START_TARGET_S)}`);
+
+const mb = (value: number) => Math.round(value);
+const summary: SummaryRow[] = [
+  { metric: 'largest process, idle (tsx)', value: mb(max(tsx.idle)), unit: 'MB' },
+  { metric: 'largest process, idle', value: mb(max(compiled.idle)), unit: 'MB', baseline: { metric: 'with tsx', value: mb(max(tsx.idle)), unit: 'MB' }, ratio: ratio(max(compiled.idle), max(tsx.idle)), target: `≤ ${IDLE_TARGET_MB} MB`, met: max(compiled.idle) <= IDLE_TARGET_MB },
+  { metric: 'largest process, under load', value: mb(max(compiled.peak)), unit: 'MB', baseline: { metric: 'with tsx', value: mb(max(tsx.peak)), unit: 'MB' }, ratio: ratio(max(compiled.peak), max(tsx.peak)), target: `≤ ${LOAD_TARGET_MB} MB`, met: max(compiled.peak) <= LOAD_TARGET_MB },
+  { metric: 'warm start, every app healthy', value: Math.round(compiled.startSeconds * 10) / 10, unit: 's', baseline: { metric: 'with tsx', value: Math.round(tsx.startSeconds * 10) / 10, unit: 's' }, ratio: ratio(compiled.startSeconds, tsx.startSeconds), target: `≤ ${START_TARGET_S} s`, met: compiled.startSeconds <= START_TARGET_S },
+];
+const file = writeResult({
+  name: 'process-footprint',
+  title: "Memory and warm start of the stack's Node processes, tsx vs compiled JavaScript",
+  machine,
+  durationSeconds: Math.round((nowMs() - started) / 1000),
+  summary,
+  details: { idleSeconds: IDLE_SECONDS, loadSeconds: LOAD_SECONDS, tsx, compiled },
+  notes: [
+    'Memory is VmRSS of each process and its children (tsx runs an esbuild service per process), sampled from /proc.',
+    `Ratio ${fmtRatio(ratio(max(compiled.idle), max(tsx.idle)))}: compiled / tsx.`,
+  ],
+});
+console.log(`results   ${file}`);
