@@ -162,7 +162,7 @@ const file = writeResult({
   summary,
   details: { idleSeconds: IDLE_SECONDS, loadSeconds: LOAD_SECONDS, tsx, compiled },
   notes: [
-    'Memory is VmRSS of each process and its children (tsx runs an esbuild service per process), sampled from /proc.',
+    'Memory is VmRSS of each process and its children, sampled from /proc; with tsx it includes its module loader thread and transform caches.',
     `Ratio ${fmtRatio(ratio(max(compiled.idle), max(tsx.idle)))}: compiled / tsx.`,
   ],
 });

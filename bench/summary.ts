@@ -5,7 +5,7 @@
  *
  * Results written before `--since` (an earlier run) are marked stale.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { resultsDir, type BenchResult } from './lib/results.js';
 import { fmtNum, fmtRatio } from './lib/stats.js';
@@ -14,7 +14,8 @@ const args = process.argv.slice(2);
 const sinceAt = args.indexOf('--since');
 const since = sinceAt >= 0 ? Date.parse(args[sinceAt + 1] ?? '') : Number.NaN;
 const names = args.filter((a, i) => a !== '--since' && !(sinceAt >= 0 && i === sinceAt + 1));
-const wanted = names.length > 0 ? names : ['append-rate', 'ack-to-visible', 'rebuild-rate', 'checkout'];
+// Without names: every result file there is (npm run bench passes the ones it ran).
+const wanted = names.length > 0 ? names : existsSync(resultsDir) ? readdirSync(resultsDir).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -'.json'.length)).sort() : [];
 
 const rows: string[][] = [['benchmark', 'metric', 'value', 'baseline (same run)', 'ratio', 'target', '']];
 const footnotes: string[] = [];

@@ -11,7 +11,7 @@
  * dist/ too; without it (tsx, ava, tsc) they resolve to src/*.ts as before.
  */
 import { build } from 'esbuild';
-import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { filesUnder } from './files.js';
@@ -33,10 +33,15 @@ export interface BuildOptions {
   outRoot?: string;
 }
 
-/** Compiles one workspace: dist/ is removed first, so no output of a deleted source survives. */
+/**
+ * Compiles one workspace into a new folder that then replaces dist/ (two renames): no output
+ * of a deleted source survives, and a process of the local stack starting meanwhile (a
+ * watchdog's restart) finds the old files or the new ones, never a half-written dist/.
+ */
 export async function buildWorkspace(workspace: string, { root = repoRoot, outRoot = root }: BuildOptions = {}): Promise<BuiltWorkspace> {
   const srcDir = path.join(root, workspace, 'src');
-  const distDir = path.join(outRoot, workspace, 'dist');
+  const finalDir = path.join(outRoot, workspace, 'dist');
+  const distDir = `${finalDir}.next-${process.pid}`;
   rmSync(distDir, { recursive: true, force: true });
   const files = filesUnder(srcDir).filter((f) => !isTestOnly(f));
   const sources = files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'));
@@ -58,6 +63,10 @@ export async function buildWorkspace(workspace: string, { root = repoRoot, outRo
     mkdirSync(path.dirname(path.join(distDir, asset)), { recursive: true });
     copyFileSync(path.join(srcDir, asset), path.join(distDir, asset));
   }
+  const oldDir = `${finalDir}.old-${process.pid}`;
+  if (existsSync(finalDir)) renameSync(finalDir, oldDir);
+  renameSync(distDir, finalDir);
+  rmSync(oldDir, { recursive: true, force: true });
   return { workspace, compiled: sources.map((f) => f.replace(/\.ts$/, '.js')), copied: assets };
 }
 

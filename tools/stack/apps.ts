@@ -50,9 +50,9 @@ const httpReady = (port: number, pathname = '/readyz') => async () => {
 
 /**
  * The processes run the compiled JavaScript (`npm run build`, which `up` and `restart` run
- * first: 0.3 s), as the image does: no TypeScript compiler in them, nor tsx's esbuild service
- * and module loader thread beside each (about 40 MB and a second's start each, bench/
- * process-footprint.ts). SHOP_RUN_TS=1 runs the TypeScript through tsx instead.
+ * first: 0.3 s), as the image does: no TypeScript compiler in them, nor tsx's module loader
+ * thread beside each (about 20 MB of memory each, 80 MB for the BFF, and a fraction of a
+ * second's start: bench/process-footprint.ts). SHOP_RUN_TS=1 runs the TypeScript through tsx.
  */
 export const runTypeScript = process.env.SHOP_RUN_TS === '1';
 

@@ -5,7 +5,7 @@ import type { Kafka } from 'kafkajs';
 import { migrate } from '@shop/platform/postgres/migrate';
 import { createPool, type Pool } from '@shop/platform/postgres/pool';
 import { urls } from '@shop/tools/topology';
-import { createTestDatabase, createTestTopics, freePort, spawnProcess, testKafka, testLogger, type SpawnedProcess, type TestDatabase } from '@shop/testing';
+import { createTestDatabase, createTestTopics, freePort, spawnProcess, testKafka, testLogger, testProducer, waitFor, type SpawnedProcess, type TestDatabase } from '@shop/testing';
 import { toKafkaMessage } from './envelope.js';
 import { START } from './types.js';
 import { eventStoreMigrations, PostgresEventStore } from './postgres/store.js';
@@ -46,9 +46,15 @@ test('SIGTERM during a projector batch: the batch commits, its offsets are commi
   const { topic, dlq } = await createTestTopics(kafka, `shutdown-${tag}`, 1);
   const streams = [randomUUID(), randomUUID(), randomUUID()];
   for (const id of streams) await store.append(streamType, id, Array.from({ length: 10 }, (_, n) => ({ type: 'test.v1.Counted', data: { n } })), 'no_stream');
-  const producer = kafka.producer();
+  const producer = testProducer(kafka);
   await producer.connect();
-  await producer.send({ topic, messages: (await store.readAll(START, { streamTypes: [streamType] })).map(toKafkaMessage) });
+  // The store's global order shows an event once every transaction older than it has ended,
+  // in the whole Postgres cluster: another test's open transaction can hold them back a while.
+  const events = await waitFor('the 30 events in the global order', async () => {
+    const all = await store.readAll(START, { streamTypes: [streamType] });
+    return all.length === 30 ? all : undefined;
+  }, { timeoutMs: 60_000 });
+  await producer.send({ topic, messages: events.map(toKafkaMessage) });
   await producer.disconnect();
 
   // Hold the read model's table, so that the projector's first batch is caught half-way.
@@ -61,7 +67,9 @@ test('SIGTERM during a projector batch: the batch commits, its offsets are commi
   const httpPort = await freePort();
   const projector = spawnProcess(fileURLToPath(new URL('./testing/counter-projector-main.ts', import.meta.url)), {
     SHOP_ENVIRONMENT: 'development',
-    LOG_LEVEL: 'info',
+    // Debug: the processor's "batch received" lines, so that a run whose batch never waits on
+    // the table (seen a few times, on new stacks) shows whether Kafka delivered it at all.
+    LOG_LEVEL: 'debug',
     DATABASE_URL: db.url,
     KAFKA_BROKERS: urls.kafkaBrokers.join(','),
     HTTP_PORT: String(httpPort),

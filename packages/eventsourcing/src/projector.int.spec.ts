@@ -6,7 +6,7 @@ import { createMetrics } from '@shop/platform/metrics';
 import { createPool, type Pool } from '@shop/platform/postgres/pool';
 import { migrate } from '@shop/platform/postgres/migrate';
 import { urls } from '@shop/tools/topology';
-import { consumeTopic, createTestDatabase, createTestTopics, freePort, spawnProcess, testKafka, testLogger, waitFor, type TestDatabase } from '@shop/testing';
+import { consumeTopic, createTestDatabase, createTestTopics, freePort, spawnProcess, testKafka, testLogger, waitFor, type TestDatabase, testProducer } from '@shop/testing';
 import { PostgresEventStore, eventStoreMigrations } from './postgres/store.js';
 import { relayMigrations, startRelay, type Relay } from './relay.js';
 import { migrateProjection } from './apply.js';
@@ -34,7 +34,7 @@ test.before(async () => {
   await migrate(pool, [eventStoreMigrations, relayMigrations], log);
   store = new PostgresEventStore(pool);
   kafka = testKafka(log);
-  producer = kafka.producer();
+  producer = testProducer(kafka);
   await producer.connect();
 });
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { Kafka, KafkaMessage } from 'kafkajs';
-import { createKafka, ensureTopics } from '@shop/platform/kafka';
+import type { Kafka, KafkaMessage, Producer, ProducerRecord } from 'kafkajs';
+import { assertAcknowledged, createKafka, ensureTopics } from '@shop/platform/kafka';
 import type { Logger } from '@shop/platform/log';
 import { urls } from '@shop/tools/topology';
 
@@ -50,4 +50,33 @@ export async function consumeTopic(
     await consumer.disconnect();
   }
   return messages;
+}
+
+/**
+ * A producer for tests whose sends count only once the broker has acknowledged them. A send
+ * of no messages resolves `[]` and writes nothing, and a spec that went on would wait for
+ * messages that were never written: the projector-shutdown spec did, for 90 s, when the
+ * events it read to send were not yet readable in the store's global order (a transaction
+ * of another test kept the cluster's xmin behind them). Such a send fails here at once, naming
+ * the topic. kafkajs 2.2 can also resolve `[]` with messages, when its cached metadata lacks
+ * the topic's partition (platform/kafka.ts, assertAcknowledged): that send is tried again,
+ * with metadata at most 1 s old.
+ */
+export function testProducer(kafka: Kafka): Producer {
+  const producer = kafka.producer({ metadataMaxAge: 1_000 });
+  const send = producer.send.bind(producer);
+  producer.send = async (record: ProducerRecord) => {
+    if (record.messages.length === 0) throw new Error(`testProducer: no messages to send to ${record.topic}`);
+    for (let attempt = 1; ; attempt++) {
+      const acks = await send(record);
+      try {
+        assertAcknowledged([record.topic], acks);
+        return acks;
+      } catch (err) {
+        if (attempt >= 30) throw err;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  };
+  return producer;
 }

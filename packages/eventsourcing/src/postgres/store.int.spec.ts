@@ -83,6 +83,7 @@ test.serial('group commit: concurrent appends to different streams share transac
 });
 
 test.serial('group commit: an append at a wrong version fails alone, with its stream’s version; the rest of its statement is written', async (t) => {
+  // The wrong one (5) waits with 4–11 for a shared statement: the first 4 take the free ones.
   // A store of its own (its own queue), serial: other tests' appends share no statement with these.
   const store = new PostgresEventStore(pool);
   const ids = Array.from({ length: 12 }, (_, i) => `gc-conflict-${i}-${randomUUID()}`);
@@ -97,6 +98,8 @@ test.serial('group commit: an append at a wrong version fails alone, with its st
     } else t.like(o, { status: 'fulfilled', value: { version: 2 } });
   });
   t.is((await store.readStream(ids[wrong]!)).length, 1, 'nothing of the failed append was written');
+  const sharers = ids.slice(4).filter((_, i) => i + 4 !== wrong);
+  t.true((await writers(sharers)).size < sharers.length, 'the others shared a statement with it');
 });
 
 test.serial('group commit: a statement that fails on a constraint (a duplicate event id) is retried append by append, and only the offending one fails', async (t) => {
@@ -105,11 +108,15 @@ test.serial('group commit: a statement that fails on a constraint (a duplicate e
   const ids = Array.from({ length: 12 }, (_, i) => `gc-dup-${i}-${randomUUID()}`);
   const taken = randomUUID();
   await store.append('test', `gc-owner-${randomUUID()}`, [{ id: taken, type: 'test.v1.Happened', data: {} }], 'no_stream');
-  const bad = 3;
+  // The first 4 take the free statements alone; 4–11 wait and share one, with the culprit.
+  const bad = 8;
   const outcomes = await Promise.allSettled(ids.map((id, i) => store.append('test', id, [{ ...(i === bad ? { id: taken } : {}), type: 'test.v1.Happened', data: { i } }], 'no_stream')));
   outcomes.forEach((o, i) => t.is(o.status, i === bad ? 'rejected' : 'fulfilled', `append ${i}`));
   t.is((await store.readStream(ids[bad]!)).length, 0);
   t.is((await store.readStream(ids[0]!)).length, 1);
+  // Tried alone after the shared statement failed: each of its good appends in a transaction of its own.
+  const retried = ids.slice(4).filter((_, i) => i + 4 !== bad);
+  t.is((await writers(retried)).size, retried.length);
 });
 
 test.serial('group commit: appends to one stream at "any" from many callers at once all land, one after another', async (t) => {
@@ -117,6 +124,11 @@ test.serial('group commit: appends to one stream at "any" from many callers at o
   const id = `gc-any-${randomUUID()}`;
   await Promise.all(Array.from({ length: 20 }, (_, i) => store.append('test', id, happened(i), 'any')));
   t.deepEqual((await store.readStream(id)).map((e) => e.version), Array.from({ length: 20 }, (_, i) => i + 1));
+});
+
+test('group commit limits below 1 are refused: no statement would ever start', (t) => {
+  t.throws(() => new PostgresEventStore(pool, { groupCommit: { maxInFlight: 0 } }), { message: /groupCommit.maxInFlight must be a whole number of at least 1/ });
+  t.throws(() => new PostgresEventStore(pool, { groupCommit: { maxEvents: Number.NaN } }), { message: /groupCommit.maxEvents/ });
 });
 
 test.serial('without group commit, each append is its own transaction', async (t) => {

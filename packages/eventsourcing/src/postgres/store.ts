@@ -103,7 +103,10 @@ export const groupCommitDefaults = { maxInFlight: 4, maxEvents: 1_000 } as const
  * append whose version check fails fails alone (ConcurrencyError). When the shared
  * statement fails as a whole on a constraint or a value (class 22 or 23: a racing writer
  * of another process, a duplicate event id), nothing of it was written, and its appends
- * are written again one by one, so that only the offending one fails.
+ * are written again one by one, so that only the offending one fails; so are those of a
+ * statement that lost a deadlock against another process's. A connection lost during the
+ * commit leaves every append of the statement in doubt, as it would one append alone: each
+ * caller gets the error.
  */
 export class PostgresEventStore implements EventStore<PostgresTx> {
   private readonly table: string;
@@ -112,10 +115,13 @@ export class PostgresEventStore implements EventStore<PostgresTx> {
   private readonly onAppended: () => void;
   private readonly maxEventBytes: number;
   private readonly groupCommit: { maxInFlight: number; maxEvents: number } | undefined;
-  private readonly queue: PendingAppend[] = [];
-  private inFlight = 0;
-  /** Streams of the statements in flight: a second append to one waits for the first's outcome. */
-  private readonly busyStreams = new Set<string>();
+  /**
+   * The group commit's state, in one object: a store wrapped by another object (a subclass,
+   * `Object.create(store)` in a test double) then still shares it whatever `this` is.
+   * `busyStreams`: the streams of the statements in flight (a second append to one waits
+   * for the first's outcome).
+   */
+  private readonly batching: { queue: PendingAppend[]; inFlight: number; busyStreams: Set<string> } = { queue: [], inFlight: 0, busyStreams: new Set() };
 
   constructor(
     private readonly pool: Pool,
@@ -130,6 +136,10 @@ export class PostgresEventStore implements EventStore<PostgresTx> {
     } = {},
   ) {
     this.groupCommit = options.groupCommit === false ? undefined : { ...groupCommitDefaults, ...options.groupCommit };
+    for (const [name, value] of Object.entries(this.groupCommit ?? {})) {
+      // Below 1, no statement would ever start and every append would wait for ever.
+      if (!Number.isInteger(value) || value < 1) throw new Error(`groupCommit.${name} must be a whole number of at least 1, not ${value}`);
+    }
     this.maxEventBytes = options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
     this.table = options.table ?? 'events';
     this.tableName = this.table;
@@ -156,7 +166,7 @@ export class PostgresEventStore implements EventStore<PostgresTx> {
     const inTransaction = options.inTransaction;
     if (!inTransaction && this.groupCommit) {
       const result = await new Promise<AppendResult>((resolve, reject) => {
-        this.queue.push({ streamType, streamId, events, ids, expected: expectedVersion, resolve, reject });
+        this.batching.queue.push({ streamType, streamId, events, ids, expected: expectedVersion, resolve, reject });
         this.pump();
       });
       this.onAppended();
@@ -186,12 +196,12 @@ export class PostgresEventStore implements EventStore<PostgresTx> {
           })
         : await run(this.pool);
     } catch (err) {
-      throw this.racedError(err, streamId);
+      throw this.asConcurrencyError(err, streamId);
     }
   }
 
   /** A racing writer's (stream_id, version) clash is a ConcurrencyError; anything else stays what it is. */
-  private racedError(err: unknown, streamId: string): unknown {
+  private asConcurrencyError(err: unknown, streamId: string): unknown {
     if (sqlState(err) === SqlState.uniqueViolation && (err as { constraint?: string }).constraint === `${this.table}_stream_id_version_key`) {
       return new ConcurrencyError(`stream ${streamId} was changed by another writer`);
     }
@@ -201,27 +211,30 @@ export class PostgresEventStore implements EventStore<PostgresTx> {
   /** Starts statements for the waiting appends while fewer than maxInFlight run. */
   private pump(): void {
     const limits = this.groupCommit!;
-    while (this.inFlight < limits.maxInFlight && this.queue.length > 0) {
+    while (this.batching.inFlight < limits.maxInFlight && this.batching.queue.length > 0) {
       // One append per stream, and none to a stream a statement in flight writes (it would
       // read the version that statement is changing); at most maxEvents events. The rest
       // wait, in order, for the next statement.
       const batch: PendingAppend[] = [];
       const rest: PendingAppend[] = [];
       let events = 0;
-      for (const p of this.queue) {
-        if (this.busyStreams.has(p.streamId) || (batch.length > 0 && events + p.events.length > limits.maxEvents)) rest.push(p);
+      for (const p of this.batching.queue) {
+        if (this.batching.busyStreams.has(p.streamId) || (batch.length > 0 && events + p.events.length > limits.maxEvents)) rest.push(p);
         else {
           batch.push(p);
-          this.busyStreams.add(p.streamId);
+          this.batching.busyStreams.add(p.streamId);
           events += p.events.length;
         }
       }
       if (batch.length === 0) return; // every waiting stream is being written: the next outcome pumps again
-      this.queue.splice(0, this.queue.length, ...rest);
-      this.inFlight++;
+      this.batching.queue = rest;
+      // Rows are locked in stream order whatever the arrival order: two processes' statements
+      // that write the same streams then wait for each other instead of deadlocking.
+      batch.sort((x, y) => (x.streamId < y.streamId ? -1 : x.streamId > y.streamId ? 1 : 0));
+      this.batching.inFlight++;
       void this.writeBatch(batch).finally(() => {
-        for (const p of batch) this.busyStreams.delete(p.streamId);
-        this.inFlight--;
+        for (const p of batch) this.batching.busyStreams.delete(p.streamId);
+        this.batching.inFlight--;
         this.pump();
       });
     }
@@ -237,8 +250,10 @@ export class PostgresEventStore implements EventStore<PostgresTx> {
     } catch (err) {
       const state = sqlState(err);
       // The statement failed as a whole, so none of it was written: on a constraint or a
-      // value, one append is to blame, and each is tried alone to find it.
-      if (state?.startsWith('22') || state?.startsWith('23')) {
+      // value, one append is to blame, and each is tried alone to find it; a deadlock or a
+      // serialization failure (another process's statement on the same streams) is no
+      // append's fault, and each alone meets no such partner.
+      if (state?.startsWith('22') || state?.startsWith('23') || state === '40P01' || state === '40001') {
         await Promise.all(batch.map(alone));
         return;
       }

@@ -6,7 +6,7 @@ import { IllegalStateError } from '@shop/platform/errors';
 import { createMetrics } from '@shop/platform/metrics';
 import { migrate } from '@shop/platform/postgres/migrate';
 import { createPool, type Pool, type Queryable } from '@shop/platform/postgres/pool';
-import { createTestDatabase, createTestTopics, testKafka, testLogger, waitFor, type TestDatabase } from '@shop/testing';
+import { createTestDatabase, createTestTopics, testKafka, testLogger, waitFor, type TestDatabase, testProducer } from '@shop/testing';
 import { toKafkaMessage } from '../envelope.js';
 import { eventStoreMigrations, PostgresEventStore } from '../postgres/store.js';
 import type { DomainEvent, EventCodec, RecordedEvent } from '../types.js';
@@ -71,7 +71,7 @@ test.before(async () => {
   await migrate(pool, [eventStoreMigrations, workflowMigrations], log);
   await pool.query('CREATE TABLE notes (instance_id text NOT NULL, text text NOT NULL)');
   kafka = testKafka(log);
-  producer = kafka.producer();
+  producer = testProducer(kafka);
   await producer.connect();
 });
 

@@ -6,7 +6,7 @@ import { applyEvents, eventStoreMigrations, migrateProjection, PostgresEventStor
 import { toKafkaMessage, processorMigrations, startReactor } from '@shop/eventsourcing/kafka';
 import { createPool, withTransaction, type Pool } from '@shop/platform/postgres/pool';
 import { migrate } from '@shop/platform/postgres/migrate';
-import { createTestDatabase, createTestTopics, testKafka, testLogger, waitFor, type TestDatabase } from '@shop/testing';
+import { createTestDatabase, createTestTopics, testKafka, testLogger, waitFor, type TestDatabase, testProducer } from '@shop/testing';
 import { cartMigrations } from '../migrations.js';
 import { cartView } from '../projector/cart-view.js';
 import { cartCommandHandler } from './cart-handler.js';
@@ -31,7 +31,7 @@ test.before(async () => {
   await migrateProjection(pool, cartView);
   store = new PostgresEventStore(pool);
   kafka = testKafka(log);
-  producer = kafka.producer();
+  producer = testProducer(kafka);
   await producer.connect();
 });
 

@@ -12,7 +12,7 @@ import { toKafkaMessage, type Processor } from '@shop/eventsourcing/kafka';
 import { createMetrics } from '@shop/platform/metrics';
 import { subjects } from '@shop/platform/subjects';
 import { urls } from '@shop/tools/topology';
-import { consumeTopic, createTestTopics, testKafka, testLogger, waitFor } from '@shop/testing';
+import { consumeTopic, createTestTopics, testKafka, testLogger, waitFor, testProducer } from '@shop/testing';
 import { natsStatusPublisher } from '../adapters/nats/nats-status-publisher.js';
 import { startOrderStatusNotifier } from './order-status-notifier.js';
 
@@ -28,7 +28,7 @@ const stops: Array<() => Promise<unknown>> = [];
 
 test.before(async () => {
   kafka = testKafka(log);
-  producer = kafka.producer();
+  producer = testProducer(kafka);
   await producer.connect();
   subscriber = await connect({ servers: urls.nats });
 });

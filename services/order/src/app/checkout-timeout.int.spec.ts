@@ -5,7 +5,7 @@ import { OrderStatus } from '@shop/contracts/shop/order/v1/order';
 import { PaymentSucceeded } from '@shop/contracts/shop/payment/v1/events';
 import { toKafkaMessage, type Processor } from '@shop/eventsourcing/kafka';
 import { newId } from '@shop/platform/ids';
-import { createTestTopics, testKafka, testLogger, waitFor } from '@shop/testing';
+import { createTestTopics, testKafka, testLogger, waitFor, testProducer } from '@shop/testing';
 import { paymentSucceeded as paid, startOrderService, stockOf, untilStatus as untilStatusOf, type OrderFixture } from '../test-fixtures.js';
 import { Orders } from './orders.js';
 
@@ -23,7 +23,7 @@ const processors: Processor[] = [];
 test.before(async () => {
   f = await startOrderService(log, { checkoutTimeoutMs: 3_000 });
   kafka = testKafka(log);
-  producer = kafka.producer();
+  producer = testProducer(kafka);
   await producer.connect();
   const payments = await createTestTopics(kafka, 'timeout-payments');
   paymentsTopic = payments.topic;

@@ -8,7 +8,7 @@ import { PaymentFailed } from '@shop/contracts/shop/payment/v1/events';
 import type { RecordedEvent } from '@shop/eventsourcing';
 import { toKafkaMessage, type Processor } from '@shop/eventsourcing/kafka';
 import { newId } from '@shop/platform/ids';
-import { consumeTopic, createTestTopics, testKafka, testLogger, waitFor } from '@shop/testing';
+import { consumeTopic, createTestTopics, testKafka, testLogger, waitFor, testProducer } from '@shop/testing';
 import { paymentEvent, paymentSucceeded as paid, startOrderService, stockOf, untilStatus as untilStatusOf, type OrderFixture } from '../test-fixtures.js';
 import { Orders } from './orders.js';
 
@@ -31,7 +31,7 @@ const processors: Processor[] = [];
 test.before(async () => {
   f = await startOrderService(log, { checkoutTimeoutMs: TIMEOUT_MS });
   kafka = testKafka(log);
-  producer = kafka.producer();
+  producer = testProducer(kafka);
   await producer.connect();
   const payments = await createTestTopics(kafka, 'payments');
   const carts = await createTestTopics(kafka, 'carts');

@@ -6,7 +6,7 @@ import { type EventStore, event } from '@shop/eventsourcing';
 import { migrateProjection, PostgresEventStore, rebuildProjection, type DocumentProjection } from '@shop/eventsourcing/postgres';
 import { startProjector, toKafkaMessage, type Projector } from '@shop/eventsourcing/kafka';
 import { createMetrics } from '@shop/platform/metrics';
-import { consumeTopic, createTestTopics, testKafka, testLogger, waitFor } from '@shop/testing';
+import { consumeTopic, createTestTopics, testKafka, testLogger, waitFor, testProducer } from '@shop/testing';
 import { userEventCodec, USER_STREAM_TYPE } from '../domain/events.js';
 import { USER_READ_SCHEMA, userView, type UserView } from '../projector/user-view.js';
 import { createUserDatabase } from '../test-fixtures.js';
@@ -86,7 +86,7 @@ test.serial('a poison user event read back from the store (gap-heal, rebuild) is
   // the projector reads it from the store (opened) to fill the gap before version 2.
   const [h1, h2] = await raw.readStream(healed.userId);
   const [d1, d2] = await raw.readStream(delivered.userId);
-  const producer = kafka.producer();
+  const producer = testProducer(kafka);
   await producer.connect();
   await producer.send({ topic, messages: [h2!, d1!, d2!].map(toKafkaMessage) });
   await producer.disconnect();

@@ -8,7 +8,7 @@ import { toKafkaMessage, type Processor } from '@shop/eventsourcing/kafka';
 import { newId, systemClock } from '@shop/platform/ids';
 import { createMetrics } from '@shop/platform/metrics';
 import type { Pool } from '@shop/platform/postgres/pool';
-import { createTestTopics, testKafka, testLogger, waitFor, type TestDatabase } from '@shop/testing';
+import { createTestTopics, testKafka, testLogger, waitFor, type TestDatabase, testProducer } from '@shop/testing';
 import { Payments } from '../../app/payments.js';
 import { paymentMetrics } from '../../metrics.js';
 import { orderCancelled, orderFailed, outboxOf, paymentDatabase, paymentRows, recordingGateway, stockReserved } from '../../test-fixtures.js';
@@ -50,7 +50,7 @@ test.before(async () => {
   kafka = testKafka(log);
   const topics = await createTestTopics(kafka, 'order-events');
   topic = topics.topic;
-  producer = kafka.producer();
+  producer = testProducer(kafka);
   await producer.connect();
   const recorder = recordingGateway(new MockPaymentGateway({ failureRate: 0, seed: 'test', declineAmountsCents: [DECLINED_CENTS] }));
   calls = recorder.calls;

@@ -14,7 +14,7 @@ import { FIELD_TRAILER } from '@shop/platform/grpc/status';
 import { createMetrics } from '@shop/platform/metrics';
 import { migrate } from '@shop/platform/postgres/migrate';
 import { createPool, type Pool } from '@shop/platform/postgres/pool';
-import { consumeTopic, createTestAuth, createTestDatabase, createTestTopics, serveGrpc, testKafka, testLogger, waitFor, type TestAuth, type TestDatabase } from '@shop/testing';
+import { consumeTopic, createTestAuth, createTestDatabase, createTestTopics, serveGrpc, testKafka, testLogger, waitFor, type TestAuth, type TestDatabase, testProducer } from '@shop/testing';
 import { startSalesProjection } from '../../app/sales-projection.js';
 import { reportsMigrations } from '../../migrations.js';
 import { postgresSalesLedger } from '../postgres/sales-ledger.js';
@@ -133,7 +133,7 @@ test.before(async () => {
   const ledger = postgresSalesLedger(pool);
   kafka = testKafka(log);
   ({ topic, dlq } = await createTestTopics(kafka, 'order-events'));
-  producer = kafka.producer();
+  producer = testProducer(kafka);
   await producer.connect();
   registry = createMetrics('test');
   projection = await startSalesProjection({ kafka, groupId: `test-reports-${randomUUID()}`, topics: [topic], dlqTopic: dlq, log, registry, ledger });
