@@ -233,7 +233,13 @@ export function createLogger(service: string, level = 'info', destination?: pino
       },
     },
   };
-  const log = destination ? pino(options, destination) : pino(options);
+  // Synchronous writes to stdout. pino's default is asynchronous, flushed synchronously at
+  // exit: a line whose write was still in flight then reached the pipe after the lines
+  // flushed behind it (the shutdown hooks' last two lines came out swapped in fresh-clone
+  // runs of health.int and the cart query's shutdown spec), and the lines just before an
+  // exit are the ones an operator needs in order. The shop's processes log little (calls at
+  // debug only), so a write per line costs nothing that shows.
+  const log = pino(options, destination ?? pino.destination({ dest: 1, sync: true }));
   // pino formats a child's bindings without formatters (it resets them for children): they
   // are scrubbed here, for every descendant, since each inherits this `child`.
   const child = log.child;
