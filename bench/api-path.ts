@@ -7,10 +7,9 @@
  *             Envoy → product on a miss) → requests/s
  *   (b)       the same query straight to the BFF, no edge → requests/s
  *
- * Each caller of (a) and (b) connects from its own loopback address (127.0.0.2, .3, …):
- * the edge limits requests per client address, and one benchmark client would measure
- * that limit, not the path. Answers other than 200 with data (a 429 included) count as
- * errors. The load generator's own CPU is reported: a figure it limits (near one core) is
+ * Each caller of (a) and (b) connects from its own loopback address (graphqlCaller): the
+ * edge limits requests per client address, and one benchmark client would measure that
+ * limit, not the path. Answers other than 200 with data (a 429 included) count as errors. The load generator's own CPU is reported: a figure it limits (near one core) is
  * the generator's, not the path's.
  *
  * Targets (issue 13): (a) ≥ 1.0× the baseline with the BFF's product cache (the default),
@@ -19,45 +18,17 @@
  * Knobs (env): BENCH_SECONDS (10), BENCH_CLIENTS (32).
  * Run: npm run bench -- api-path (the stack up).
  */
-import http from 'node:http';
 import { ProductServiceClient } from '@shop/contracts/shop/product/v1/service';
 import { insecure, promiseClient } from '@shop/platform/grpc/client';
 import { bffPort, urls } from '@shop/tools/topology';
 import { banner, busyCores, cpuSnapshot, machineInfoSampled, writeResult } from './lib/results.js';
-import { ensureBenchProduct, grpcAddress, runLoops, type LoopResult } from './lib/stack.js';
+import { ensureBenchProduct, graphqlCaller, grpcAddress, runLoops, type LoopResult } from './lib/stack.js';
 import { distribution, fmtMs, fmtNum, fmtRatio, nowMs, ratio, roundDist } from './lib/stats.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 32);
 const PAGE = 100;
-const query = JSON.stringify({ query: `{ products(first: ${PAGE}) { id name } }` });
-
-/** One HTTP connection per caller, from its own loopback address. */
-function graphqlCaller(url: string, worker: number) {
-  const target = new URL(url);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  const localAddress = `127.0.0.${2 + (worker % 250)}`;
-  return () =>
-    new Promise<void>((resolve, reject) => {
-      const req = http.request(
-        { host: target.hostname, port: target.port, path: target.pathname, method: 'POST', agent, localAddress, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(query) } },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            const body = Buffer.concat(chunks).toString('utf8');
-            if (res.statusCode !== 200) return reject(new Error(`HTTP ${res.statusCode}`));
-            const parsed = JSON.parse(body) as { data?: { products?: unknown[] }; errors?: Array<{ extensions?: { code?: string } }> };
-            if (!parsed.data?.products) return reject(new Error(`no products: ${parsed.errors?.[0]?.extensions?.code ?? body.slice(0, 80)}`));
-            resolve();
-          });
-          res.on('error', reject);
-        },
-      );
-      req.on('error', reject);
-      req.end(query);
-    });
-}
+const query = `{ products(first: ${PAGE}) { id name } }`;
 
 /** A loop's figures and what the generator spent meanwhile. */
 async function measured(run: () => Promise<LoopResult>) {
@@ -69,7 +40,7 @@ async function measured(run: () => Promise<LoopResult>) {
 }
 
 const graphqlLoop = (url: string) => {
-  const callers = Array.from({ length: CLIENTS }, (_, w) => graphqlCaller(url, w));
+  const callers = Array.from({ length: CLIENTS }, (_, w) => graphqlCaller(url, w, query));
   return () => runLoops({ concurrency: CLIENTS, durationMs: SECONDS * 1000, op: (w) => callers[w]!() });
 };
 

@@ -5,10 +5,11 @@
  *
  *   start     every application process restarted (`npm run stack -- restart`, the
  *             infrastructure left up: a warm start) → seconds until all are healthy
- *   idle      resident memory (VmRSS) of each process and its children (tsx's esbuild
- *             service) after IDLE_SECONDS of quiet
+ *   idle      resident memory (VmRSS) of each process with its children, after
+ *             IDLE_SECONDS of quiet
  *   load      the peak of the same during LOAD_SECONDS of work: 16 callers changing carts
- *             (gRPC, cart-command → relay → cart-projector) and 16 asking the edge for the
+ *             (gRPC, cart-command → relay → cart-projector) and 16 asking the edge (each from
+ *             its own loopback address, bench/lib/stack.ts graphqlCaller) for the
  *             product list (GraphQL, BFF → product), sampled every 250 ms
  *
  * The baseline of each figure is the same figure with tsx. Targets (issue 13): ≤ 100 MB per
@@ -18,17 +19,16 @@
  * Knobs (env): BENCH_IDLE_SECONDS (15), BENCH_LOAD_SECONDS (15).
  * Run: npm run bench -- process-footprint (the stack up).
  */
-import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import { promisify } from 'node:util';
 import { CartCommandServiceClient } from '@shop/contracts/shop/cart/v1/command_service';
 import { insecure, promiseClient } from '@shop/platform/grpc/client';
+import { childrenByParent } from '@shop/tools/pidfile';
 import { running } from '@shop/tools/supervisor';
 import { repoRoot, urls } from '@shop/tools/topology';
 import { processes } from '../tools/catalog/catalog.js';
 import { banner, machineInfoSampled, writeResult, type SummaryRow } from './lib/results.js';
-import { ensureBenchProduct, grpcAddress, runLoops } from './lib/stack.js';
+import { ensureBenchProduct, execFileAsync, graphqlCaller, grpcAddress, runLoops } from './lib/stack.js';
 import { fmtNum, fmtRatio, nowMs, ratio } from './lib/stats.js';
 
 const IDLE_SECONDS = Number(process.env.BENCH_IDLE_SECONDS ?? 15);
@@ -36,41 +36,28 @@ const LOAD_SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 15);
 const IDLE_TARGET_MB = 100;
 const LOAD_TARGET_MB = 200;
 const START_TARGET_S = 15;
-const execFileAsync = promisify(execFile);
 
 /** The catalog's Node processes (Envoy is not one). */
 const names = processes().map((p) => p.name);
 
-/** Resident memory of `pid` and its descendants, MB. */
-function treeRssMb(pid: number): number {
-  const children = new Map<number, number[]>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
-    } catch {
-      // exited meanwhile
-    }
+/** Resident memory of `pid`, MB (0 once it has exited). */
+function rssMb(pid: number): number {
+  try {
+    const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb ? Number(kb) / 1024 : 0;
+  } catch {
+    return 0;
   }
-  const rss = (p: number): number => {
-    try {
-      const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1];
-      return kb ? Number(kb) / 1024 : 0;
-    } catch {
-      return 0;
-    }
-  };
-  const walk = (p: number): number => rss(p) + (children.get(p) ?? []).reduce((sum, c) => sum + walk(c), 0);
-  return walk(pid);
 }
 
+/** Each process's resident memory with its descendants', MB, from one pass over /proc. */
 function sample(): Record<string, number> {
+  const children = childrenByParent();
+  const tree = (pid: number): number => rssMb(pid) + (children.get(pid) ?? []).reduce((sum, c) => sum + tree(c), 0);
   const out: Record<string, number> = {};
   for (const name of names) {
     const pid = running(name)?.pid;
-    if (pid !== undefined) out[name] = treeRssMb(pid);
+    if (pid !== undefined) out[name] = tree(pid);
   }
   return out;
 }
@@ -86,7 +73,7 @@ async function restartAll(runTs: boolean): Promise<number> {
 }
 
 /** Cart changes over gRPC and product lists through the edge, for LOAD_SECONDS; the peak memory of each process meanwhile. */
-async function loadPeak(productId: string): Promise<{ peak: Record<string, number>; commands: number; queries: number }> {
+async function loadPeak(productId: string): Promise<{ peak: Record<string, number>; commands: number; queries: number; errors: number; firstError?: string }> {
   const raw = new CartCommandServiceClient(grpcAddress('cart-command'), insecure());
   const carts = promiseClient(raw, 10_000);
   const peak: Record<string, number> = {};
@@ -96,20 +83,14 @@ async function loadPeak(productId: string): Promise<{ peak: Record<string, numbe
   try {
     const cartIds = Array.from({ length: 16 }, () => randomUUID());
     await Promise.all(cartIds.map((cartId) => carts.addItem({ cartId, productId, quantity: 1 })));
-    const query = JSON.stringify({ query: '{ products { id name } }' });
+    // Each caller from its own address: the edge's limit per client must not thin the load out.
+    const lists = Array.from({ length: 16 }, (_, w) => graphqlCaller(urls.graphql, w, '{ products { id name } }'));
     const [commands, queries] = await Promise.all([
       runLoops({ concurrency: 16, durationMs: LOAD_SECONDS * 1000, op: async (w, i) => void (await carts.changeQuantity({ cartId: cartIds[w]!, productId, quantity: 2 + (i % 2) })) }),
-      runLoops({
-        concurrency: 16,
-        durationMs: LOAD_SECONDS * 1000,
-        op: async () => {
-          const res = await fetch(urls.graphql, { method: 'POST', headers: { 'content-type': 'application/json' }, body: query });
-          if (!res.ok) throw new Error(`edge answered ${res.status}`);
-          await res.arrayBuffer();
-        },
-      }),
+      runLoops({ concurrency: 16, durationMs: LOAD_SECONDS * 1000, op: (w) => lists[w]!() }),
     ]);
-    return { peak, commands: commands.ops, queries: queries.ops };
+    const firstError = commands.firstError ?? queries.firstError;
+    return { peak, commands: commands.ops, queries: queries.ops, errors: commands.errors + queries.errors, ...(firstError ? { firstError } : {}) };
   } finally {
     clearInterval(timer);
     raw.close();
@@ -141,7 +122,7 @@ const row = (name: string) =>
 console.log('process          tsx → compiled');
 for (const name of names) console.log(row(name));
 console.log(`warm start (restart of every app until healthy): ${fmtNum(tsx.startSeconds, 1)} s → ${fmtNum(compiled.startSeconds, 1)} s`);
-console.log(`load: ${fmtNum(compiled.commands)} cart commands and ${fmtNum(compiled.queries)} product lists (compiled); ${fmtNum(tsx.commands)} and ${fmtNum(tsx.queries)} (tsx)`);
+console.log(`load: ${fmtNum(compiled.commands)} cart commands and ${fmtNum(compiled.queries)} product lists, ${compiled.errors} errors (compiled); ${fmtNum(tsx.commands)} and ${fmtNum(tsx.queries)}, ${tsx.errors} errors (tsx)${compiled.firstError ?? tsx.firstError ? `; first: ${compiled.firstError ?? tsx.firstError}` : ''}`);
 const verdict = (ok: boolean) => (ok ? 'MET' : 'NOT MET');
 console.log(`target    ≤ ${IDLE_TARGET_MB} MB per process idle: largest ${fmtNum(max(compiled.idle))} MB → ${verdict(max(compiled.idle) <= IDLE_TARGET_MB)}`);
 console.log(`target    ≤ ${LOAD_TARGET_MB} MB per process under load: largest ${fmtNum(max(compiled.peak))} MB → ${verdict(max(compiled.peak) <= LOAD_TARGET_MB)}`);

@@ -4,6 +4,7 @@
  * 127.0.0.1 only (every address comes from tools/stack/topology.ts).
  */
 import { execFile } from 'node:child_process';
+import http from 'node:http';
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -245,4 +246,39 @@ export function healthClient(address: string) {
       ),
     close: () => client.close(),
   };
+}
+
+/**
+ * A GraphQL caller for a load loop: `query` (a read answering `data`) over one keep-alive HTTP
+ * connection of its own, from its own loopback address (127.0.0.2, .3, …, by `worker`). The
+ * edge limits requests per client address: one address for every caller would measure that
+ * limit, not the path. An answer other than 200 with every field answered (a 429 included)
+ * rejects.
+ */
+export function graphqlCaller(url: string, worker: number, query: string) {
+  const body = JSON.stringify({ query });
+  const target = new URL(url);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const localAddress = `127.0.0.${2 + (worker % 250)}`;
+  return () =>
+    new Promise<void>((resolve, reject) => {
+      const req = http.request(
+        { host: target.hostname, port: target.port, path: target.pathname, method: 'POST', agent, localAddress, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            if (res.statusCode !== 200) return reject(new Error(`HTTP ${res.statusCode}`));
+            const parsed = JSON.parse(text) as { data?: Record<string, unknown> | null; errors?: Array<{ extensions?: { code?: string } }> };
+            const answered = parsed.data && !parsed.errors?.length && Object.values(parsed.data).every((v) => v != null);
+            if (!answered) return reject(new Error(`no data: ${parsed.errors?.[0]?.extensions?.code ?? text.slice(0, 80)}`));
+            resolve();
+          });
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
 }

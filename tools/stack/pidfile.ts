@@ -77,8 +77,8 @@ export function listRecords(): PidRecord[] {
     .filter((r): r is PidRecord => r !== undefined);
 }
 
-/** Field 22 of /proc/PID/stat (start time) and field 3 (state), or undefined without /proc. */
-function procStat(pid: number): { state: string; startTicks: number } | undefined {
+/** Fields 3 (state), 4 (parent pid) and 22 (start time) of /proc/PID/stat, or undefined without /proc. */
+function procStat(pid: number): { state: string; ppid: number; startTicks: number } | undefined {
   let text: string;
   try {
     text = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -87,8 +87,28 @@ function procStat(pid: number): { state: string; startTicks: number } | undefine
   }
   // The command name (field 2) may contain spaces and parentheses; fields resume after the last ')'.
   const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return { state: rest[0] ?? '', startTicks: Number(rest[19]) };
+  return { state: rest[0] ?? '', ppid: Number(rest[1]), startTicks: Number(rest[19]) };
 }
+
+/** Every process's direct children, by parent pid, from one pass over /proc (empty without it). */
+export function childrenByParent(): Map<number, number[]> {
+  const children = new Map<number, number[]>();
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return children;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    const ppid = procStat(Number(entry))?.ppid; // undefined: it exited while we looked
+    if (ppid !== undefined) children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+  }
+  return children;
+}
+
+/** Direct children of `pid`. */
+export const childrenOf = (pid: number): number[] => childrenByParent().get(pid) ?? [];
 
 export function startTicksOf(pid: number): number | undefined {
   return procStat(pid)?.startTicks;

@@ -53,7 +53,7 @@ export async function startPrivateNats(): Promise<PrivateNats> {
   process.once('exit', killNow);
   return {
     url: `nats://127.0.0.1:${port}`,
-    start: (opts) => start(opts),
+    start,
     crash,
     async destroy() {
       process.removeListener('exit', killNow);

@@ -1,5 +1,5 @@
 import { execFile, spawnSync } from 'node:child_process';
-import { chownSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -7,6 +7,7 @@ import pg from 'pg';
 import { pgOsUser } from '@shop/tools/topology';
 import { lookupUser, envFor } from '@shop/tools/os-user';
 import { findPgBinDir } from '@shop/tools/install/postgres-layout';
+import { childrenOf, isPidAlive } from '@shop/tools/pidfile';
 import { freePort } from './free-port.js';
 
 const run = promisify(execFile);
@@ -100,8 +101,8 @@ export async function startPrivatePostgres(opts: PrivatePostgresOptions = {}): P
       }
       // The next start needs the old shared memory released, i.e. every process gone.
       const deadline = Date.now() + 30_000;
-      while (victims.some(isRunning)) {
-        if (Date.now() > deadline) throw new Error(`Postgres processes ${victims.filter(isRunning).join(', ')} outlived kill -9 by 30 s`);
+      while (victims.some(isPidAlive)) {
+        if (Date.now() > deadline) throw new Error(`Postgres processes ${victims.filter(isPidAlive).join(', ')} outlived kill -9 by 30 s`);
         await sleep(50);
       }
       // A dead postmaster left unreaped (a zombie, until init gets to it) still answers
@@ -117,39 +118,10 @@ export async function startPrivatePostgres(opts: PrivatePostgresOptions = {}): P
   };
 }
 
-/** Direct children of `pid` (the postmaster's backends and workers), from /proc. */
-function childrenOf(pid: number): number[] {
-  const children: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === pid) children.push(Number(entry));
-    } catch {
-      // Exited while we looked.
-    }
-  }
-  return children;
-}
-
 /** A process of the Postgres binaries (`postgres: …` for backends, whatever their title). */
 function isPostgres(pid: number): boolean {
   try {
     return readFileSync(`/proc/${pid}/comm`, 'utf8').trim().startsWith('postgres');
-  } catch {
-    return false;
-  }
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return false;
   }

@@ -68,6 +68,10 @@ export function decodeCheckpoint(checkpoint: GlobalCheckpoint): PostgresCheckpoi
   return { transactionId: m[1]!, position: Number(m[2]) };
 }
 
+/** An append whose stream is not at the expected version; `current` undefined when it could not be read. */
+const versionConflict = (streamId: string, current: number | undefined, expected: number | null) =>
+  new ConcurrencyError(`expected_version: stream ${streamId} is at ${current === undefined ? 'another version' : `version ${current}`}, not ${expected}`);
+
 /** What a caller may write in an append's transaction (`inTransaction`). */
 export type PostgresTx = Queryable;
 
@@ -268,11 +272,11 @@ export class PostgresEventStore implements EventStore<PostgresTx> {
     }
     const failed = batch.filter((p) => !written.has(p.streamId));
     // For the messages only: a failed lookup leaves them vaguer, not the outcome different.
-    const current = failed.length === 0 ? undefined : await this.currentVersions(failed.map((p) => p.streamId)).catch(() => undefined);
+    const current = failed.length === 0 ? undefined : await this.currentVersions(this.pool, failed.map((p) => p.streamId)).catch(() => undefined);
     batch.forEach((p) => {
       const result = written.get(p.streamId);
       if (result) p.resolve(result);
-      else p.reject(new ConcurrencyError(`expected_version: stream ${p.streamId} is at ${current ? `version ${current.get(p.streamId) ?? 0}` : 'another version'}, not ${p.expected}`));
+      else p.reject(versionConflict(p.streamId, current && (current.get(p.streamId) ?? 0), p.expected));
     });
   }
 
@@ -315,8 +319,9 @@ export class PostgresEventStore implements EventStore<PostgresTx> {
     return rows;
   }
 
-  private async currentVersions(streamIds: string[]): Promise<Map<string, number>> {
-    const { rows } = await this.pool.query<{ stream_id: string; version: number }>(
+  /** The current version of each of `streamIds` that has events (a stream without any is at 0). */
+  private async currentVersions(q: Queryable, streamIds: string[]): Promise<Map<string, number>> {
+    const { rows } = await q.query<{ stream_id: string; version: number }>(
       `SELECT stream_id, max(version)::bigint AS version FROM ${this.table} WHERE stream_id = ANY($1::text[]) GROUP BY stream_id`,
       [streamIds],
     );
@@ -345,15 +350,7 @@ export class PostgresEventStore implements EventStore<PostgresTx> {
         events.map((e) => JSON.stringify(e.metadata ?? {})),
       ],
     });
-    if (rows.length === 0) {
-      const { rows: cur } = await q.query<{ version: number }>(
-        `SELECT coalesce(max(version), 0)::bigint AS version FROM ${this.table} WHERE stream_id = $1`,
-        [streamId],
-      );
-      throw new ConcurrencyError(
-        `expected_version: stream ${streamId} is at version ${cur[0]?.version ?? 0}, not ${expectedVersion}`,
-      );
-    }
+    if (rows.length === 0) throw versionConflict(streamId, (await this.currentVersions(q, [streamId])).get(streamId) ?? 0, expectedVersion);
     const last = rows.reduce((a, b) => (b.version > a.version ? b : a));
     return { version: last.version, position: Math.max(...rows.map((r) => r.position)) };
   }
