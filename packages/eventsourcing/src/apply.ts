@@ -63,15 +63,24 @@ async function insertDeadLetter(tx: Queryable, schema: string, event: RecordedEv
   );
 }
 
-/** Moves streams' checkpoints forward to these versions (never back). */
-async function advanceCheckpoints(tx: Queryable, schema: string, versions: Map<string, number>): Promise<void> {
-  await tx.query(
-    `INSERT INTO ${schema}.stream_checkpoints (stream_id, version)
+/**
+ * Moves streams' checkpoints forward to these versions (never back). With `channel`, the
+ * same statement announces each of those streams there (`pg_notify`, delivered at commit:
+ * read-model.ts), which saves the projector a round trip per batch.
+ */
+async function advanceCheckpoints(tx: Queryable, schema: string, versions: Map<string, number>, channel?: string): Promise<void> {
+  const advance = `INSERT INTO ${schema}.stream_checkpoints (stream_id, version)
      SELECT * FROM unnest($1::text[], $2::bigint[])
      ON CONFLICT (stream_id) DO UPDATE
-       SET version = GREATEST(${schema}.stream_checkpoints.version, excluded.version), updated_at = now()`,
-    [[...versions.keys()], [...versions.values()]],
-  );
+       SET version = GREATEST(${schema}.stream_checkpoints.version, excluded.version), updated_at = now()`;
+  const ids = [...versions.keys()];
+  if (channel === undefined) {
+    await tx.query(advance, [ids, [...versions.values()]]);
+    return;
+  }
+  // A data-modifying WITH runs whether or not the rest reads it. Postgres folds identical
+  // notices of one transaction into one.
+  await tx.query(`WITH advanced AS (${advance}) SELECT pg_notify($3, id) FROM unnest($1::text[]) AS id`, [ids, [...versions.values()], channel]);
 }
 
 /** Records a delivered event as dead and moves its stream past it: a replay skips it for good. */
@@ -100,7 +109,14 @@ export async function applyEvents<Doc>(
   schema: string,
   store: EventStore,
   events: RecordedEvent[],
-  options: { fromStore?: boolean } = {},
+  options: {
+    fromStore?: boolean;
+    /**
+     * Announces every stream whose checkpoint moved (a new document, or moved past a poison
+     * event) on this `pg_notify` channel, in the transaction (the projector: readModelChannel).
+     */
+    announceOn?: string;
+  } = {},
 ): Promise<ApplyOutcome<Doc>> {
   checkSchemaName(schema);
   const wanted = new Set(projection.streamTypes);
@@ -113,14 +129,14 @@ export async function applyEvents<Doc>(
   // projector) then take turns here, and the second one sees the first one's version.
   // Without the row, both would read "nothing applied yet", and the slower one would write
   // its older document and version over the newer ones.
-  await tx.query(
+  // One statement both makes the missing rows and locks them all (in stream id order, so
+  // that two such batches cannot deadlock): the update that changes nothing takes the row
+  // lock, and returns the version as last committed, as a SELECT … FOR UPDATE would.
+  const { rows } = await tx.query<{ stream_id: string; version: number }>(
     `INSERT INTO ${schema}.stream_checkpoints (stream_id, version)
      SELECT unnest($1::text[]), 0 ORDER BY 1
-     ON CONFLICT (stream_id) DO NOTHING`,
-    [ids],
-  );
-  const { rows } = await tx.query<{ stream_id: string; version: number }>(
-    `SELECT stream_id, version FROM ${schema}.stream_checkpoints WHERE stream_id = ANY($1::text[]) ORDER BY stream_id FOR UPDATE`,
+     ON CONFLICT (stream_id) DO UPDATE SET version = ${schema}.stream_checkpoints.version
+     RETURNING stream_id, version`,
     [ids],
   );
   const versions = new Map(rows.map((r) => [r.stream_id, r.version]));
@@ -161,7 +177,7 @@ export async function applyEvents<Doc>(
   // or past the poisoned one): the checkpoint write below skips it for good.
   for (const p of outcome.poisoned) await insertDeadLetter(tx, schema, p.event, p.reason, p.fromStore);
   if (docs.size > 0) await projection.save(tx, schema, docs);
-  await advanceCheckpoints(tx, schema, new Map([...moved].map((id) => [id, versions.get(id)!])));
+  await advanceCheckpoints(tx, schema, new Map([...moved].map((id) => [id, versions.get(id)!])), options.announceOn);
   outcome.docs = docs;
   return outcome;
 }

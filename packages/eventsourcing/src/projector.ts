@@ -3,7 +3,7 @@ import type { Registry } from 'prom-client';
 import type { Logger } from '@shop/platform/log';
 import { withTransaction, type Pool } from '@shop/platform/postgres/pool';
 import { applyEvents, recordDeadLetter } from './apply.js';
-import { notifyChanged } from './read-model.js';
+import { notifyChanged, readModelChannel } from './read-model.js';
 import type { DocumentProjection } from './projection.js';
 import { startProcessor, type Processor } from './processor/processor.js';
 import type { EventStore } from './types.js';
@@ -69,12 +69,12 @@ export async function startProjector<Doc>(opts: ProjectorOptions<Doc>): Promise<
     ...(opts.maxBytesPerPartition === undefined ? {} : { maxBytesPerPartition: opts.maxBytesPerPartition }),
     async handle(events, ctx) {
       const outcome = await withTransaction(opts.pool, async (tx) => {
-        const applied = await applyEvents(tx, projection, schema, opts.store, events);
+        // Each stream it moves is announced, delivered at commit: query processes wake their
+        // read-your-writes waiters (read-model.ts). One moved past a poison event is announced
+        // too: its waiter gets the stream as it is.
+        const applied = await applyEvents(tx, projection, schema, opts.store, events, { announceOn: readModelChannel(schema) });
         // Before the commit that skips them for good: a crash in between sends them again.
         for (const p of applied.poisoned) await ctx.deadLetter(p.event, p.reason);
-        // Delivered at commit: query processes wake their read-your-writes waiters (read-model.ts).
-        // A stream that moved past a poison event is announced too: its waiter gets the stream as it is.
-        await notifyChanged(tx, schema, new Set([...applied.docs.keys(), ...applied.poisoned.map((p) => p.event.streamId)]));
         return applied;
       });
       if (outcome.healed > 0) log.warn({ healed: outcome.healed }, 'filled a gap in stream versions from the event store');

@@ -110,97 +110,84 @@ interface CartRow {
   updated_at: Date;
 }
 
-interface LineRow {
-  cart_id: string;
-  product_id: string;
-  product_name: string;
-  quantity: number;
-  unit_price_cents: number;
-}
-
-/** Reads carts with their lines, two statements for any number of carts. */
+/** Reads carts with their lines in one statement (a round trip per projector batch counts). */
 export async function loadCartViews(q: Queryable, schema: string, ids: string[]): Promise<Map<string, CartView>> {
   const views = new Map<string, CartView>();
   if (ids.length === 0) return views;
-  const { rows: carts } = await q.query<CartRow>(
-    `SELECT id, customer_id, status, currency, version, updated_at FROM ${schema}.carts WHERE id = ANY($1::uuid[])`,
+  const { rows } = await q.query<CartRow & { lines: CartView['lines'] }>(
+    `SELECT c.id, c.customer_id, c.status, c.currency, c.version, c.updated_at,
+            COALESCE((SELECT json_agg(json_build_object('productId', l.product_id, 'productName', l.product_name,
+                                                       'quantity', l.quantity, 'unitPriceCents', l.unit_price_cents) ORDER BY l.line_no)
+                      FROM ${schema}.cart_lines l WHERE l.cart_id = c.id), '[]') AS lines
+     FROM ${schema}.carts c WHERE c.id = ANY($1::uuid[])`,
     [ids],
   );
-  if (carts.length === 0) return views;
-  for (const c of carts) {
+  for (const c of rows) {
     views.set(c.id, {
       id: c.id,
       customerId: c.customer_id,
       status: c.status,
       currency: c.currency,
-      lines: [],
+      lines: c.lines,
       version: c.version,
       updatedAt: c.updated_at.toISOString(),
-    });
-  }
-  const { rows: lines } = await q.query<LineRow>(
-    `SELECT cart_id, product_id, product_name, quantity, unit_price_cents FROM ${schema}.cart_lines
-     WHERE cart_id = ANY($1::uuid[]) ORDER BY cart_id, line_no`,
-    [[...views.keys()]],
-  );
-  for (const l of lines) {
-    views.get(l.cart_id)?.lines.push({
-      productId: l.product_id,
-      productName: l.product_name,
-      quantity: l.quantity,
-      unitPriceCents: l.unit_price_cents,
     });
   }
   return views;
 }
 
 /**
- * Writes a batch of carts in at most four statements whatever its size: delete the
- * carts without a document, upsert the others (unnest), and replace the lines of every changed
- * cart (delete, then one unnest insert). Rewriting a cart's few lines is cheaper and
- * simpler than diffing them.
+ * Writes a batch of carts in one statement whatever its size (a round trip per projector
+ * batch counts): delete the carts without a document, upsert the others, upsert the lines
+ * of every kept cart and delete the lines no longer in it. The parts touch different rows,
+ * so running them side by side, as one statement's parts do, is safe.
  */
 export async function saveCartViews(q: Queryable, schema: string, docs: Map<string, CartView | null>): Promise<void> {
   const changed = [...docs.keys()];
   const gone = changed.filter((id) => docs.get(id) === null);
   const kept = [...docs.values()].filter((v): v is CartView => v !== null);
-
-  if (gone.length > 0) await q.query(`DELETE FROM ${schema}.carts WHERE id = ANY($1::uuid[])`, [gone]);
-  if (kept.length > 0) {
-    await q.query(
-      `INSERT INTO ${schema}.carts (id, customer_id, status, total_cents, currency, version, updated_at)
-       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::bigint[], $5::text[], $6::bigint[], $7::timestamptz[])
+  const lines = kept.flatMap((v) => v.lines.map((l, i) => ({ cartId: v.id, lineNo: i, ...l })));
+  await q.query(
+    `WITH gone AS (
+       DELETE FROM ${schema}.carts WHERE id = ANY($1::uuid[])
+     ), kept AS (
+       INSERT INTO ${schema}.carts (id, customer_id, status, total_cents, currency, version, updated_at)
+       SELECT * FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::bigint[], $6::text[], $7::bigint[], $8::timestamptz[])
        ON CONFLICT (id) DO UPDATE SET
          customer_id = excluded.customer_id, status = excluded.status, total_cents = excluded.total_cents,
-         currency = excluded.currency, version = excluded.version, updated_at = excluded.updated_at`,
-      [
-        kept.map((v) => v.id),
-        kept.map((v) => v.customerId),
-        kept.map((v) => v.status),
-        kept.map(totalCents),
-        kept.map((v) => v.currency),
-        kept.map((v) => v.version),
-        kept.map((v) => v.updatedAt),
-      ],
-    );
-  }
-  await q.query(`DELETE FROM ${schema}.cart_lines WHERE cart_id = ANY($1::uuid[])`, [changed]);
-  const lines = kept.flatMap((v) => v.lines.map((l, i) => ({ cartId: v.id, lineNo: i, ...l })));
-  if (lines.length > 0) {
-    await q.query(
-      `INSERT INTO ${schema}.cart_lines (cart_id, product_id, line_no, product_name, quantity, unit_price_cents, line_total_cents)
-       SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::int[], $6::bigint[], $7::bigint[])`,
-      [
-        lines.map((l) => l.cartId),
-        lines.map((l) => l.productId),
-        lines.map((l) => l.lineNo),
-        lines.map((l) => l.productName),
-        lines.map((l) => l.quantity),
-        lines.map((l) => l.unitPriceCents),
-        lines.map(lineTotalCents),
-      ],
-    );
-  }
+         currency = excluded.currency, version = excluded.version, updated_at = excluded.updated_at
+     ), lines AS (
+       SELECT * FROM unnest($10::uuid[], $11::text[], $12::int[], $13::text[], $14::int[], $15::bigint[], $16::bigint[])
+         AS n(cart_id, product_id, line_no, product_name, quantity, unit_price_cents, line_total_cents)
+     ), dropped AS (
+       DELETE FROM ${schema}.cart_lines l
+       WHERE l.cart_id = ANY($9::uuid[])
+         AND NOT EXISTS (SELECT 1 FROM lines n WHERE n.cart_id = l.cart_id AND n.product_id = l.product_id)
+     )
+     INSERT INTO ${schema}.cart_lines (cart_id, product_id, line_no, product_name, quantity, unit_price_cents, line_total_cents)
+     SELECT * FROM lines
+     ON CONFLICT (cart_id, product_id) DO UPDATE SET
+       line_no = excluded.line_no, product_name = excluded.product_name, quantity = excluded.quantity,
+       unit_price_cents = excluded.unit_price_cents, line_total_cents = excluded.line_total_cents`,
+    [
+      gone,
+      kept.map((v) => v.id),
+      kept.map((v) => v.customerId),
+      kept.map((v) => v.status),
+      kept.map(totalCents),
+      kept.map((v) => v.currency),
+      kept.map((v) => v.version),
+      kept.map((v) => v.updatedAt),
+      changed,
+      lines.map((l) => l.cartId),
+      lines.map((l) => l.productId),
+      lines.map((l) => l.lineNo),
+      lines.map((l) => l.productName),
+      lines.map((l) => l.quantity),
+      lines.map((l) => l.unitPriceCents),
+      lines.map(lineTotalCents),
+    ],
+  );
 }
 
 /** `schema` comes from the runtime (the live schema, or the one a rebuild fills). */
