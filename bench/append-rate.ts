@@ -26,8 +26,6 @@ import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CartCommandServiceClient } from '@shop/contracts/shop/cart/v1/command_service';
-import { QuantityChanged } from '@shop/contracts/shop/cart/v1/events';
-import { cartEventCodec, CART_STREAM_TYPE } from '@shop/cart';
 import { eventStoreMigrations, PostgresEventStore } from '@shop/eventsourcing/postgres';
 import { insecure, promiseClient } from '@shop/platform/grpc/client';
 import { createLogger } from '@shop/platform/log';
@@ -49,12 +47,14 @@ import {
   waitForReady,
   type LoopResult,
 } from './lib/stack.js';
-import { distribution, fmtMs, fmtNum, fmtRatio, nowMs, ratio, roundDist } from './lib/stats.js';
+import { postgresSettings, storeAppendLoops } from './lib/store-append.js';
+import { distribution, fmtMs, fmtNum, fmtRatio, loopDetails, nowMs, ratio } from './lib/stats.js';
+import { knob } from './lib/knobs.js';
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
-const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 32);
-const CARTS_PER_CALLER = Math.max(1, Number(process.env.BENCH_CARTS_PER_CALLER ?? 16));
-const ADDITEM_SECONDS = Number(process.env.BENCH_ADDITEM_SECONDS ?? 5);
+const SECONDS = knob('BENCH_SECONDS', 10, { min: 1 });
+const CLIENTS = knob('BENCH_CLIENTS', 32, { min: 1, integer: true });
+const CARTS_PER_CALLER = Math.max(1, knob('BENCH_CARTS_PER_CALLER', 16, { min: 1, integer: true }));
+const ADDITEM_SECONDS = knob('BENCH_ADDITEM_SECONDS', 5);
 const STORE_TARGET = 1.0;
 const CHANGE_TARGET = 0.5;
 const ADD_TARGET = 0.3;
@@ -69,7 +69,7 @@ const db = await createBenchDatabase();
 const pool = createPool({ url: db.url, max: CLIENTS, log, application: 'bench-append-rate' });
 const notes: string[] = [];
 try {
-  const settings = await serverSettings();
+  const settings = await postgresSettings(pool);
   console.log(`postgres ${settings.server_version}: fsync=${settings.fsync} synchronous_commit=${settings.synchronous_commit} wal_sync_method=${settings.wal_sync_method}`);
 
   // --- baseline: pgbench ---------------------------------------------------------------
@@ -84,29 +84,14 @@ try {
   );
 
   // --- (a) the raw event store ---------------------------------------------------------
-  const productId = randomUUID();
-  let streams: Array<{ id: string; version: number }> = [];
-  const appendLoops = (store: PostgresEventStore) => {
-    streams = Array.from({ length: CLIENTS }, () => ({ id: randomUUID(), version: 0 }));
-    return runLoops({
-      concurrency: CLIENTS,
-      durationMs: SECONDS * 1000,
-      op: async (w, i) => {
-        const s = streams[w]!;
-        const event = cartEventCodec.encode({ type: QuantityChanged.$type, data: { cartId: s.id, productId, quantity: 2 + (i % 2) } });
-        const r = await store.append(CART_STREAM_TYPE, s.id, [{ ...event, metadata: { correlationId: randomUUID() } }], s.version);
-        s.version = r.version;
-      },
-    });
-  };
-  const aloneRun = await appendLoops(new PostgresEventStore(pool, { groupCommit: false }));
+  const { run: aloneRun } = await storeAppendLoops(new PostgresEventStore(pool, { groupCommit: false }), { clients: CLIENTS, seconds: SECONDS });
   report('(a0)      PostgresEventStore.append (1 event), one statement each', aloneRun, pgbench.tps, 'appends/s');
-  const storeRun = await appendLoops(new PostgresEventStore(pool));
+  const { run: storeRun, streamIds } = await storeAppendLoops(new PostgresEventStore(pool), { clients: CLIENTS, seconds: SECONDS });
   report('(a)       PostgresEventStore.append (1 event), group commit', storeRun, pgbench.tps, 'appends/s');
   // (a)'s streams only: (a0) is one append per transaction by design.
   const transactions = await pool.query<{ appends: number; transactions: number }>(
     'SELECT count(*)::int AS appends, count(DISTINCT transaction_id)::int AS transactions FROM events WHERE stream_id = ANY($1::text[])',
-    [streams.map((s) => s.id)],
+    [streamIds],
   );
   const { appends, transactions: txs } = transactions.rows[0]!;
   console.log(`          ${fmtNum(appends)} appends in ${fmtNum(txs)} transactions: ${fmtNum(appends / Math.max(1, txs), 1)} per transaction`);
@@ -235,26 +220,6 @@ function report(label: string, run: LoopResult, baseline: number, unit: string):
     `${label}: ${fmtNum(run.rate)} ${unit} = ${fmtRatio(ratio(run.rate, baseline))} pgbench` +
       ` (latency p50 ${fmtMs(d.p50)} p99 ${fmtMs(d.p99)}; machine ${run.busyCores ?? '?'} cores busy, this client ${run.clientCores}${run.errors ? `; ${run.errors} errors: ${run.firstError}` : ''})`,
   );
-}
-
-function loopDetails(run: LoopResult) {
-  return {
-    ops: run.ops,
-    rate: round(run.rate),
-    errors: run.errors,
-    firstError: run.firstError,
-    latencyMs: roundDist(distribution(run.latencies)),
-    perSecond: run.perSecond,
-    busyCores: run.busyCores,
-    clientCores: run.clientCores,
-  };
-}
-
-async function serverSettings(): Promise<Record<string, string>> {
-  const { rows } = await pool.query<{ name: string; setting: string }>(
-    `SELECT name, setting FROM pg_settings WHERE name IN ('server_version', 'fsync', 'synchronous_commit', 'wal_sync_method', 'commit_delay', 'max_connections', 'shared_buffers')`,
-  );
-  return Object.fromEntries(rows.map((r) => [r.name, r.setting]));
 }
 
 async function runPgbench(database: string): Promise<{ tps: number; latencyMs: number; transactions: number; failed: number; output: string }> {

@@ -26,9 +26,10 @@ import { infraPorts } from '@shop/tools/topology';
 import { machineInfoSampled, writeResult } from './lib/results.js';
 import { createBenchDatabase, runLoops, type LoopResult } from './lib/stack.js';
 import { fmtNum, fmtRatio, ratio } from './lib/stats.js';
+import { knob } from './lib/knobs.js';
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
-const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 8);
+const SECONDS = knob('BENCH_SECONDS', 10, { min: 1 });
+const CLIENTS = knob('BENCH_CLIENTS', 8, { min: 1, integer: true });
 const log = createLogger('bench-event-store-append-rate', 'warn');
 
 /** CLIENTS loops appending one event at a time to their own stream, at the expected version. */

@@ -30,9 +30,10 @@ import { processes } from '../tools/catalog/catalog.js';
 import { banner, machineInfoSampled, writeResult, type SummaryRow } from './lib/results.js';
 import { ensureBenchProduct, execFileAsync, graphqlCaller, grpcAddress, runLoops } from './lib/stack.js';
 import { fmtNum, fmtRatio, nowMs, ratio } from './lib/stats.js';
+import { knob } from './lib/knobs.js';
 
-const IDLE_SECONDS = Number(process.env.BENCH_IDLE_SECONDS ?? 15);
-const LOAD_SECONDS = Number(process.env.BENCH_LOAD_SECONDS ?? 15);
+const IDLE_SECONDS = knob('BENCH_IDLE_SECONDS', 15, { min: 1 });
+const LOAD_SECONDS = knob('BENCH_LOAD_SECONDS', 15, { min: 1 });
 const IDLE_TARGET_MB = 100;
 const LOAD_TARGET_MB = 200;
 const START_TARGET_S = 15;

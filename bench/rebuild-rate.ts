@@ -29,15 +29,16 @@ import { createPool, type Pool } from '@shop/platform/postgres/pool';
 import { banner, busyCores, cpuSnapshot, machineInfoSampled, writeResult, type CpuSnapshot, type SummaryRow } from './lib/results.js';
 import { createBenchDatabase } from './lib/stack.js';
 import { distribution, fmtMs, fmtNum, fmtRatio, nowMs, ratio, roundDist } from './lib/stats.js';
+import { knob } from './lib/knobs.js';
 
-const CARTS = Number(process.env.BENCH_CARTS ?? 20_000);
-const EVENTS_PER_CART = Number(process.env.BENCH_EVENTS_PER_CART ?? 10);
+const CARTS = knob('BENCH_CARTS', 20_000, { min: 1, integer: true });
+const EVENTS_PER_CART = knob('BENCH_EVENTS_PER_CART', 10, { min: 1, integer: true });
 const OPEN_CARTS = 2_000;
 const INSERT_CHUNK = 10_000;
 const READ_PAGE = 5_000;
 const TARGET_EVENTS_PER_SECOND = 20_000;
 /** rebuildProjection's batch size; unset = the library's default (5,000). */
-const REBUILD_BATCH = process.env.BENCH_REBUILD_BATCH ? Number(process.env.BENCH_REBUILD_BATCH) : undefined;
+const REBUILD_BATCH = process.env.BENCH_REBUILD_BATCH ? knob('BENCH_REBUILD_BATCH', 0, { min: 1, integer: true }) : undefined;
 
 const started = nowMs();
 const machine = await machineInfoSampled();

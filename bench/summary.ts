@@ -3,9 +3,10 @@
  *
  *   node --import tsx bench/summary.ts [--since <ISO time>] [name …]
  *
- * Results written before `--since` (an earlier run) are marked stale.
+ * Results written before `--since` (an earlier run) are marked stale. The same table goes to
+ * `bench/results/summary.md` (Markdown), with the charts the benchmarks drew beside it.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { resultsDir, type BenchResult } from './lib/results.js';
 import { fmtNum, fmtRatio } from './lib/stats.js';
@@ -58,3 +59,26 @@ console.log(widths.map((w) => '-'.repeat(w)).join('  '));
 for (const row of rows.slice(1)) console.log(line(row));
 console.log('');
 for (const f of footnotes) console.log(f);
+
+// The same table in Markdown, for a pull request or an issue: charts are linked by file name
+// (they sit beside it in bench/results/).
+const cell = (text: string) => text.replaceAll('|', '\\|');
+const charts = existsSync(resultsDir) ? readdirSync(resultsDir).filter((f) => f.endsWith('.png')).sort() : [];
+const markdown = [
+  '# Benchmark summary',
+  '',
+  machineLine ?? '(no results)',
+  '',
+  `| ${rows[0]!.map(cell).join(' | ')} |`,
+  `|${rows[0]!.map(() => '---').join('|')}|`,
+  ...rows.slice(1).map((row) => `| ${row.map(cell).join(' | ')} |`),
+  '',
+  ...footnotes.map((f) => `- ${f.replaceAll('\n    - ', '\n  - ')}`),
+  ...(charts.length > 0 ? ['', '## Charts', '', ...charts.map((c) => `![${c}](${c})`)] : []),
+  '',
+].join('\n');
+const markdownFile = path.join(resultsDir, 'summary.md');
+if (existsSync(resultsDir)) {
+  writeFileSync(markdownFile, markdown);
+  console.log(`\nMarkdown: ${path.relative(process.cwd(), markdownFile)}`);
+}

@@ -248,37 +248,77 @@ export function healthClient(address: string) {
   };
 }
 
+/** A GraphQL answer as a load loop needs it: the HTTP status, and the body when it was JSON. */
+export interface GraphQLAnswer {
+  status: number;
+  body?: { data?: Record<string, unknown> | null; errors?: Array<{ message?: string; extensions?: { code?: string } }> };
+  /** The raw body, for messages. */
+  text: string;
+}
+
+/** Sends one GraphQL request; see graphqlClient. */
+export type GraphQLSend = (query: string, variables?: Record<string, unknown>, headers?: Record<string, string>) => Promise<GraphQLAnswer>;
+
 /**
- * A GraphQL caller for a load loop: `query` (a read answering `data`) over one keep-alive HTTP
- * connection of its own, from its own loopback address (127.0.0.2, .3, …, by `worker`). The
- * edge limits requests per client address: one address for every caller would measure that
- * limit, not the path. An answer other than 200 with every field answered (a 429 included)
- * rejects.
+ * The GraphQL client of one load-generating caller: one keep-alive HTTP connection of its
+ * own, from its own loopback address (127.0.0.2, .3, …, by `worker`). The edge limits
+ * requests per client address: one address for every caller would measure that limit, not
+ * the path. Resolves with whatever the server answers (a 429 included); rejects on a network
+ * failure, or with `code` TIMEOUT after `timeoutMs` (default: no limit).
  */
-export function graphqlCaller(url: string, worker: number, query: string) {
-  const body = JSON.stringify({ query });
+export function graphqlClient(url: string, worker: number, opts: { timeoutMs?: number } = {}): GraphQLSend {
   const target = new URL(url);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const localAddress = `127.0.0.${2 + (worker % 250)}`;
-  return () =>
-    new Promise<void>((resolve, reject) => {
+  return (query, variables, headers = {}) =>
+    new Promise<GraphQLAnswer>((resolve, reject) => {
+      const body = JSON.stringify(variables ? { query, variables } : { query });
       const req = http.request(
-        { host: target.hostname, port: target.port, path: target.pathname, method: 'POST', agent, localAddress, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+        {
+          host: target.hostname,
+          port: target.port,
+          path: target.pathname,
+          method: 'POST',
+          agent,
+          localAddress,
+          headers: { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('end', () => {
             const text = Buffer.concat(chunks).toString('utf8');
-            if (res.statusCode !== 200) return reject(new Error(`HTTP ${res.statusCode}`));
-            const parsed = JSON.parse(text) as { data?: Record<string, unknown> | null; errors?: Array<{ extensions?: { code?: string } }> };
-            const answered = parsed.data && !parsed.errors?.length && Object.values(parsed.data).every((v) => v != null);
-            if (!answered) return reject(new Error(`no data: ${parsed.errors?.[0]?.extensions?.code ?? text.slice(0, 80)}`));
-            resolve();
+            let parsed: GraphQLAnswer['body'];
+            try {
+              parsed = JSON.parse(text) as GraphQLAnswer['body'];
+            } catch {
+              // Not GraphQL (an HTML error page, a proxy's plain text): the status tells the caller.
+            }
+            resolve({ status: res.statusCode ?? 0, ...(parsed ? { body: parsed } : {}), text });
           });
           res.on('error', reject);
         },
       );
+      if (opts.timeoutMs !== undefined) {
+        const ms = opts.timeoutMs;
+        req.setTimeout(ms, () => req.destroy(Object.assign(new Error(`no answer within ${ms} ms`), { code: 'TIMEOUT' })));
+      }
       req.on('error', reject);
       req.end(body);
     });
+}
+
+/**
+ * A GraphQL caller for a load loop: `query` (a read answering `data`) through graphqlClient,
+ * from its own loopback address by `worker`. An answer other than 200 with every field
+ * answered (a 429 included) rejects.
+ */
+export function graphqlCaller(url: string, worker: number, query: string) {
+  const send = graphqlClient(url, worker);
+  return async (): Promise<void> => {
+    const { status, body, text } = await send(query);
+    if (status !== 200) throw new Error(`HTTP ${status}`);
+    const answered = body?.data && !body.errors?.length && Object.values(body.data).every((v) => v != null);
+    if (!answered) throw new Error(`no data: ${body?.errors?.[0]?.extensions?.code ?? text.slice(0, 80)}`);
+  };
 }

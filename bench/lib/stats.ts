@@ -1,6 +1,7 @@
 /**
  * Small statistics and formatting helpers shared by the benchmarks. Pure, no I/O.
  */
+import type { LoopResult } from './stack.js';
 
 export interface Distribution {
   count: number;
@@ -54,3 +55,17 @@ export const roundDist = (d: Distribution, digits = 3): Distribution => {
 
 /** Monotonic milliseconds. */
 export const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
+
+/** A closed-loop run as a result file keeps it: the latencies as a distribution, not every sample. */
+export function loopDetails(run: LoopResult) {
+  return {
+    ops: run.ops,
+    rate: Math.round(run.rate * 10) / 10,
+    errors: run.errors,
+    firstError: run.firstError,
+    latencyMs: roundDist(distribution(run.latencies)),
+    perSecond: run.perSecond,
+    busyCores: run.busyCores,
+    clientCores: run.clientCores,
+  };
+}
