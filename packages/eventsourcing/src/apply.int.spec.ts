@@ -4,8 +4,8 @@ import pg from 'pg';
 import { createPool, withTransaction, type Pool } from '@shop/platform/postgres/pool';
 import { migrate } from '@shop/platform/postgres/migrate';
 import { createTestDatabase, testLogger, waitFor, type TestDatabase } from '@shop/testing';
-import { applyEvents } from './apply.js';
-import { migrateProjection } from './apply.js';
+import { applyEvents, migrateProjection } from './apply.js';
+import { readModelChannel } from './read-model.js';
 import { PostgresEventStore, eventStoreMigrations } from './postgres/store.js';
 import { counterProjection, POISON, readCounters } from './testing/counter-projection.js';
 import type { RecordedEvent } from './types.js';
@@ -27,12 +27,19 @@ test.after.always(async () => {
   await db?.drop();
 });
 
-test('two consumers of a new stream at once (a rebalance, a replay): the slower one, holding older events, moves neither the checkpoint nor the document back', async (t) => {
+/**
+ * Two consumers apply the same stream at once (a rebalance, a replay): the up-to-date one
+ * holds versions 1..5 uncommitted while the late one arrives with 1..3. `known`: versions
+ * the read model already had before (0 = a stream new to it, whose checkpoint row neither
+ * has yet). The late one must wait for the first one's commit, then skip everything.
+ */
+const twoConsumers = test.macro(async (t, known: number) => {
   const projection = counterProjection(`rm_race_${randomUUID().slice(0, 8)}`, 'race');
   await migrateProjection(pool, projection);
   const id = randomUUID();
   await store.append('race', id, [1, 2, 3, 4, 5].map((n) => ({ type: 'test.v1.Counted', data: { n } })), 'no_stream');
   const events = await store.readStream(id);
+  if (known > 0) await withTransaction(pool, (tx) => applyEvents(tx, projection, projection.schema, store, events.slice(0, known)));
 
   const newer = new pg.Client({ connectionString: db.url });
   const older = new pg.Client({ connectionString: db.url });
@@ -47,7 +54,7 @@ test('two consumers of a new stream at once (a rebalance, a replay): the slower 
   // The up-to-date consumer applies versions 1..5 and has not committed yet.
   await newer.query('BEGIN');
   await applyEvents(newer, projection, projection.schema, store, events);
-  // The late one starts on versions 1..3 of the same, still unknown, stream.
+  // The late one starts on versions 1..3 of the same stream.
   await older.query('BEGIN');
   const late = applyEvents(older, projection, projection.schema, store, events.slice(0, 3)).then(async (outcome) => {
     await older.query('COMMIT');
@@ -66,6 +73,48 @@ test('two consumers of a new stream at once (a rebalance, a replay): the slower 
   const { rows } = await pool.query<{ version: number }>(`SELECT version FROM ${projection.schema}.stream_checkpoints WHERE stream_id = $1`, [id]);
   t.is(rows[0]!.version, 5);
   t.deepEqual((await readCounters(pool, projection.schema)).get(id), { count: 5, sum: 15, version: 5 });
+});
+
+test('two consumers of a new stream at once (a rebalance, a replay): the slower one, holding older events, moves neither the checkpoint nor the document back', twoConsumers, 0);
+test('two consumers of a stream the read model already has: the slower one waits for the first one\'s commit, then moves nothing back', twoConsumers, 2);
+
+test('announce: each stream moved is announced once, at commit; a batch of duplicates announces nothing, nor does one rolled back', async (t) => {
+  const projection = counterProjection(`rm_announce_${randomUUID().slice(0, 8)}`, 'announce');
+  await migrateProjection(pool, projection);
+  const [moved, repeated, rolledBack] = [randomUUID(), randomUUID(), randomUUID()];
+  for (const id of [moved, repeated, rolledBack]) await store.append('announce', id, [1, 2].map((n) => ({ type: 'test.v1.Counted', data: { n } })), 'no_stream');
+  const repeatedEvents = await store.readStream(repeated);
+  await withTransaction(pool, (tx) => applyEvents(tx, projection, projection.schema, store, repeatedEvents));
+
+  const listener = new pg.Client({ connectionString: db.url });
+  await listener.connect();
+  t.teardown(() => listener.end());
+  const heard: string[] = [];
+  listener.on('notification', (n) => heard.push(n.payload ?? ''));
+  await listener.query(`LISTEN ${readModelChannel(projection.schema)}`);
+
+  const announce = { announce: true };
+  const rolledBackEvents = await store.readStream(rolledBack);
+  await t.throwsAsync(
+    withTransaction(pool, async (tx) => {
+      await applyEvents(tx, projection, projection.schema, store, rolledBackEvents, announce);
+      throw new Error('the batch fails after applying');
+    }),
+    { message: 'the batch fails after applying' },
+  );
+  const outcome = await withTransaction(pool, async (tx) => {
+    // Before the commit, nothing is heard.
+    const o = await applyEvents(tx, projection, projection.schema, store, [...(await store.readStream(moved)), ...repeatedEvents], announce);
+    await tx.query('SELECT pg_sleep(0.05)');
+    t.deepEqual(heard, []);
+    return o;
+  });
+  t.deepEqual({ applied: outcome.applied, duplicates: outcome.duplicates }, { applied: 2, duplicates: 2 });
+  await waitFor('the notice of the moved stream', () => heard.length > 0);
+  // A marker sent after, on the same channel: once it arrives, nothing else is on its way.
+  await pool.query('SELECT pg_notify($1, $2)', [readModelChannel(projection.schema), 'marker']);
+  await waitFor('the marker', () => heard.includes('marker'));
+  t.deepEqual(heard, [moved, 'marker'], 'the moved stream once; neither the duplicates nor the rolled-back batch');
 });
 
 test('a poison event, delivered or read back to heal a gap, is counted as poisoned and not applied, recorded in dead_letters, and its stream moves past it', async (t) => {

@@ -3,7 +3,7 @@ import type { Registry } from 'prom-client';
 import type { Logger } from '@shop/platform/log';
 import { withTransaction, type Pool } from '@shop/platform/postgres/pool';
 import { applyEvents, recordDeadLetter } from './apply.js';
-import { notifyChanged, readModelChannel } from './read-model.js';
+import { notifyChanged } from './read-model.js';
 import type { DocumentProjection } from './projection.js';
 import { startProcessor, type Processor } from './processor/processor.js';
 import type { EventStore } from './types.js';
@@ -72,7 +72,7 @@ export async function startProjector<Doc>(opts: ProjectorOptions<Doc>): Promise<
         // Each stream it moves is announced, delivered at commit: query processes wake their
         // read-your-writes waiters (read-model.ts). One moved past a poison event is announced
         // too: its waiter gets the stream as it is.
-        const applied = await applyEvents(tx, projection, schema, opts.store, events, { announceOn: readModelChannel(schema) });
+        const applied = await applyEvents(tx, projection, schema, opts.store, events, { announce: true });
         // Before the commit that skips them for good: a crash in between sends them again.
         for (const p of applied.poisoned) await ctx.deadLetter(p.event, p.reason);
         return applied;

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { Logger } from '@shop/platform/log';
 import type { Queryable } from '@shop/platform/postgres/pool';
-import { checkSchemaName } from './apply.js';
+import { checkSchemaName } from './schema-name.js';
 import type { EventStore } from './types.js';
 
 /**
@@ -18,12 +18,18 @@ import type { EventStore } from './types.js';
 /** The channel a read model's changes are announced on: one per read-model schema. */
 export const readModelChannel = (schema: string) => `${checkSchemaName(schema)}_changed`;
 
+/**
+ * The query that announces streams: one notice per stream id, on a channel (both given as
+ * the caller's statement parameters). Postgres folds identical notices of one transaction
+ * into one. apply.ts appends it to the checkpoint advance.
+ */
+export const announceSql = (channelParam: string, idsParam: string) => `SELECT pg_notify(${channelParam}, id) FROM unnest(${idsParam}::text[]) AS id`;
+
 /** Inside the projector's transaction: announce the streams it changed (delivered at commit). */
 export async function notifyChanged(tx: Queryable, schema: string, streamIds: Iterable<string>): Promise<void> {
   const ids = [...streamIds];
   if (ids.length === 0) return;
-  // Postgres folds identical notices of one transaction into one.
-  await tx.query('SELECT pg_notify($1, id) FROM unnest($2::text[]) AS id', [readModelChannel(schema), ids]);
+  await tx.query(announceSql('$1', '$2'), [readModelChannel(schema), ids]);
 }
 
 /** How a wait ended. */

@@ -1,6 +1,7 @@
 import type { Logger } from '@shop/platform/log';
 import { withTransaction, type Pool, type Queryable } from '@shop/platform/postgres/pool';
-import { applyEvents, checkSchemaName, migrateProjection } from './apply.js';
+import { applyEvents, migrateProjection } from './apply.js';
+import { checkSchemaName } from './schema-name.js';
 import type { DocumentProjection } from './projection.js';
 import { START, type EventStore, type GlobalCheckpoint, type StoredEvent } from './types.js';
 

@@ -9,7 +9,7 @@ import {
   QuantityChanged,
 } from '@shop/contracts/shop/cart/v1/events';
 import type { RecordedEvent } from '@shop/eventsourcing';
-import type { DocumentProjection } from '@shop/eventsourcing/postgres';
+import { checkSchemaName, type DocumentProjection } from '@shop/eventsourcing/postgres';
 import type { Queryable } from '@shop/platform/postgres/pool';
 import { CART_STREAM_TYPE, cartEventCodec } from '../domain/events.js';
 
@@ -112,6 +112,7 @@ interface CartRow {
 
 /** Reads carts with their lines in one statement (a round trip per projector batch counts). */
 export async function loadCartViews(q: Queryable, schema: string, ids: string[]): Promise<Map<string, CartView>> {
+  checkSchemaName(schema);
   const views = new Map<string, CartView>();
   if (ids.length === 0) return views;
   const { rows } = await q.query<CartRow & { lines: CartView['lines'] }>(
@@ -139,10 +140,17 @@ export async function loadCartViews(q: Queryable, schema: string, ids: string[])
 /**
  * Writes a batch of carts in one statement whatever its size (a round trip per projector
  * batch counts): delete the carts without a document, upsert the others, upsert the lines
- * of every kept cart and delete the lines no longer in it. The parts touch different rows,
- * so running them side by side, as one statement's parts do, is safe.
+ * of every kept cart, and delete every other line of every changed cart (`$9` holds the
+ * deleted carts too, whose lines all go).
+ *
+ * The parts of one statement run in an order Postgres leaves open, and none sees the
+ * others' changes. That is safe only because no two parts touch the same row: a line
+ * deleted is one the batch does not write, and lines are keyed by (cart_id, product_id)
+ * alone. A unique (cart_id, line_no) or a foreign key from lines to carts would break it
+ * (a renumbered line could meet the old row still holding its number): split the statement then.
  */
 export async function saveCartViews(q: Queryable, schema: string, docs: Map<string, CartView | null>): Promise<void> {
+  checkSchemaName(schema);
   const changed = [...docs.keys()];
   const gone = changed.filter((id) => docs.get(id) === null);
   const kept = [...docs.values()].filter((v): v is CartView => v !== null);
@@ -170,6 +178,7 @@ export async function saveCartViews(q: Queryable, schema: string, docs: Map<stri
        line_no = excluded.line_no, product_name = excluded.product_name, quantity = excluded.quantity,
        unit_price_cents = excluded.unit_price_cents, line_total_cents = excluded.line_total_cents`,
     [
+      // $1: carts deleted; $2–$8: carts kept; $9: every changed cart; $10–$16: the kept carts' lines.
       gone,
       kept.map((v) => v.id),
       kept.map((v) => v.customerId),
