@@ -22,16 +22,16 @@
  */
 import { banner, machineInfoSampled, writeResult, type SummaryRow } from './lib/results.js';
 import { grpcAddress, healthClient, waitForReady } from './lib/stack.js';
-import { distribution, fmtMs, fmtNum, fmtRatio, nowMs, ratio, roundDist } from './lib/stats.js';
+import { distribution, fmtMs, fmtNum, fmtRatio, nowMs, ratio, round, roundDist } from './lib/stats.js';
 import { openLoop, openVisibilityProbe, phaseDetails, printPhase, VISIBLE_TIMEOUT_MS } from './lib/visibility.js';
-import { knob } from './lib/knobs.js';
+import { knob, MAX_RATE, MAX_SECONDS } from './lib/knobs.js';
 
-const RATE = knob('BENCH_RATE', 300, { min: 1 });
-const SECONDS = knob('BENCH_SECONDS', 20, { min: 1 });
-const BASELINE_SECONDS = knob('BENCH_BASELINE_SECONDS', 10);
+const RATE = knob('BENCH_RATE', 300, { min: 1, max: MAX_RATE });
+const SECONDS = knob('BENCH_SECONDS', 20, { min: 1, max: MAX_SECONDS });
+const BASELINE_SECONDS = knob('BENCH_BASELINE_SECONDS', 10, { max: MAX_SECONDS });
 /** A short phase at a lower rate first, as a reference below saturation (0 = skip). */
-const LOW_RATE = knob('BENCH_LOW_RATE', 100);
-const LOW_SECONDS = knob('BENCH_LOW_SECONDS', 8);
+const LOW_RATE = knob('BENCH_LOW_RATE', 100, { max: MAX_RATE });
+const LOW_SECONDS = knob('BENCH_LOW_SECONDS', 8, { max: MAX_SECONDS });
 const CART_COUNT = knob('BENCH_CARTS', 200, { min: 1, integer: true });
 const TARGET_P99_MS = 50;
 
@@ -55,18 +55,18 @@ try {
   const baselineCalls: Promise<void>[] = [];
   const baselineSchedule = await openLoop(RATE, BASELINE_SECONDS * 1000, () => {
     const t0 = nowMs();
-    baselineCalls.push(
-      health.check().then(
-        () => void baselineRtts.push(nowMs() - t0),
-        () => void baselineErrors++,
-      ),
+    const call = health.check().then(
+      () => void baselineRtts.push(nowMs() - t0),
+      () => void baselineErrors++,
     );
+    baselineCalls.push(call);
+    return call;
   });
   await Promise.all(baselineCalls);
   const base = distribution(baselineRtts);
   console.log(
     `baseline  Health/Check on cart-query at ${RATE}/s for ${BASELINE_SECONDS}s: p50 ${fmtMs(base.p50)} p99 ${fmtMs(base.p99)} max ${fmtMs(base.max)}` +
-      ` (${base.count} calls, ${baselineErrors} errors, schedule lag p99 ${fmtMs(baselineSchedule.lag.p99)})`,
+      ` (${base.count} calls, ${baselineErrors} errors${baselineSchedule.skippedAtCap ? `, ${baselineSchedule.skippedAtCap} skipped at ${baselineSchedule.maxInFlight} in flight` : ''}, schedule lag p99 ${fmtMs(baselineSchedule.lag.p99)})`,
   );
 
   // --- measured: commands on a fixed schedule ------------------------------------------
@@ -85,30 +85,31 @@ try {
   if (main.errors > 0) notes.push(`${main.errors} of ${main.sent} commands failed at ${RATE}/s (first: ${main.firstError})`);
   if (main.sendToAck.p99 > 500) notes.push(`Commands queued at ${RATE}/s (send → ack p99 ${main.sendToAck.p99.toFixed(0)} ms): the command side was saturated (compare append-rate's closed-loop commands/s).`);
   if (main.noops > 0) notes.push(`${main.noops} commands decided nothing (the quantity was already set); left out of the latencies.`);
+  if (main.skippedAtCap > 0) notes.push(`${main.skippedAtCap} commands not sent: due while ${main.maxInFlight} were in flight (the command side was saturated).`);
   if (main.sentToBusyCart > 0) notes.push(`${main.sentToBusyCart} commands went to a cart whose previous command was still in flight (all ${CART_COUNT} carts busy).`);
   if (main.schedule.lag.p99 > 20) notes.push(`The client fell behind its schedule at ${RATE}/s (lag p99 ${main.schedule.lag.p99.toFixed(1)} ms): the machine was saturated, the offered rate was not steady.`);
   notes.push('t_visible is when this process received the NATS notice: it includes relay polling, Kafka produce/fetch, the projector transaction and the NATS hop.');
 
-  const baselineRow = { metric: 'gRPC Health/Check p99 (baseline)', value: round(base.p99), unit: 'ms' };
+  const baselineRow = { metric: 'gRPC Health/Check p99 (baseline)', value: round(base.p99, 2), unit: 'ms' };
   const summary: SummaryRow[] = [
-    { metric: 'gRPC Health/Check p50 (baseline)', value: round(base.p50), unit: 'ms' },
-    { metric: 'gRPC Health/Check p99 (baseline)', value: round(base.p99), unit: 'ms' },
-    { metric: `ack → visible p50 at ${RATE}/s`, value: round(lag.p50), unit: 'ms', baseline: { ...baselineRow, metric: 'Health/Check p50', value: round(base.p50) }, ratio: ratio(lag.p50, base.p50) },
-    { metric: `ack → visible p99 at ${RATE}/s`, value: round(lag.p99), unit: 'ms', baseline: baselineRow, ratio: p99Ratio, target: `≤ ${TARGET_P99_MS} ms`, met },
+    { metric: 'gRPC Health/Check p50 (baseline)', value: round(base.p50, 2), unit: 'ms' },
+    { metric: 'gRPC Health/Check p99 (baseline)', value: round(base.p99, 2), unit: 'ms' },
+    { metric: `ack → visible p50 at ${RATE}/s`, value: round(lag.p50, 2), unit: 'ms', baseline: { ...baselineRow, metric: 'Health/Check p50', value: round(base.p50, 2) }, ratio: ratio(lag.p50, base.p50) },
+    { metric: `ack → visible p99 at ${RATE}/s`, value: round(lag.p99, 2), unit: 'ms', baseline: baselineRow, ratio: p99Ratio, target: `≤ ${TARGET_P99_MS} ms`, met },
     { metric: `never visible within ${VISIBLE_TIMEOUT_MS / 1000}s / failed, at ${RATE}/s`, value: main.neverSeen + main.errors, unit: 'commands' },
-    ...(low ? [{ metric: `ack → visible p99 at ${LOW_RATE}/s (reference)`, value: round(low.lag.p99), unit: 'ms', baseline: baselineRow, ratio: ratio(low.lag.p99, base.p99) }] : []),
+    ...(low ? [{ metric: `ack → visible p99 at ${LOW_RATE}/s (reference)`, value: round(low.lag.p99, 2), unit: 'ms', baseline: baselineRow, ratio: ratio(low.lag.p99, base.p99) }] : []),
   ];
   const file = writeResult({
     name: 'ack-to-visible',
     title: 'Command ack → visible in the read model',
     machine,
-    durationSeconds: round((nowMs() - started) / 1000),
+    durationSeconds: round((nowMs() - started) / 1000, 2),
     summary,
     details: {
       rate: RATE,
       seconds: SECONDS,
       carts: CART_COUNT,
-      baseline: { rate: RATE, seconds: BASELINE_SECONDS, errors: baselineErrors, rttMs: roundDist(base), scheduleLagMs: roundDist(baselineSchedule.lag) },
+      baseline: { rate: RATE, seconds: BASELINE_SECONDS, errors: baselineErrors, skippedAtCap: baselineSchedule.skippedAtCap, rttMs: roundDist(base), scheduleLagMs: roundDist(baselineSchedule.lag) },
       commands: phaseDetails(main),
       ...(low ? { lowRateReference: phaseDetails(low) } : {}),
       noticesReceived: probe.notices(),
@@ -119,8 +120,4 @@ try {
 } finally {
   health.close();
   await probe.close();
-}
-
-function round(n: number): number {
-  return Math.round(n * 100) / 100;
 }

@@ -24,9 +24,9 @@ import { bffPort, urls } from '@shop/tools/topology';
 import { banner, busyCores, cpuSnapshot, machineInfoSampled, writeResult } from './lib/results.js';
 import { ensureBenchProduct, graphqlCaller, grpcAddress, runLoops, type LoopResult } from './lib/stack.js';
 import { distribution, fmtMs, fmtNum, fmtRatio, nowMs, ratio, roundDist } from './lib/stats.js';
-import { knob } from './lib/knobs.js';
+import { knob, MAX_SECONDS } from './lib/knobs.js';
 
-const SECONDS = knob('BENCH_SECONDS', 10, { min: 1 });
+const SECONDS = knob('BENCH_SECONDS', 10, { min: 1, max: MAX_SECONDS });
 const CLIENTS = knob('BENCH_CLIENTS', 32, { min: 1, integer: true });
 const PAGE = 100;
 const query = `{ products(first: ${PAGE}) { id name } }`;

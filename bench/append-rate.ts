@@ -48,13 +48,13 @@ import {
   type LoopResult,
 } from './lib/stack.js';
 import { postgresSettings, storeAppendLoops } from './lib/store-append.js';
-import { distribution, fmtMs, fmtNum, fmtRatio, loopDetails, nowMs, ratio } from './lib/stats.js';
-import { knob } from './lib/knobs.js';
+import { distribution, fmtMs, fmtNum, fmtRatio, loopDetails, nowMs, ratio, round } from './lib/stats.js';
+import { knob, MAX_SECONDS } from './lib/knobs.js';
 
-const SECONDS = knob('BENCH_SECONDS', 10, { min: 1 });
+const SECONDS = knob('BENCH_SECONDS', 10, { min: 1, max: MAX_SECONDS });
 const CLIENTS = knob('BENCH_CLIENTS', 32, { min: 1, integer: true });
-const CARTS_PER_CALLER = Math.max(1, knob('BENCH_CARTS_PER_CALLER', 16, { min: 1, integer: true }));
-const ADDITEM_SECONDS = knob('BENCH_ADDITEM_SECONDS', 5);
+const CARTS_PER_CALLER = knob('BENCH_CARTS_PER_CALLER', 16, { min: 1, integer: true });
+const ADDITEM_SECONDS = knob('BENCH_ADDITEM_SECONDS', 5, { max: MAX_SECONDS });
 const STORE_TARGET = 1.0;
 const CHANGE_TARGET = 0.5;
 const ADD_TARGET = 0.3;
@@ -169,21 +169,21 @@ try {
     if (aloneRun.errors > 0) notes.push(`store append (no group commit) errors: ${aloneRun.errors} (first: ${aloneRun.firstError})`);
     notes.push('The gRPC figures include the rest of the running stack working on the same 2 cores: the relay publishing to Kafka and the projector updating the read model.');
 
-    const baseline = { metric: 'pgbench 1-row INSERT/tx', value: round(pgbench.tps), unit: 'TPS' };
-    const ceiling = { metric: 'gRPC Health/Check', value: round(noopRun.rate), unit: 'calls/s' };
+    const baseline = { metric: 'pgbench 1-row INSERT/tx', value: round(pgbench.tps, 1), unit: 'TPS' };
+    const ceiling = { metric: 'gRPC Health/Check', value: round(noopRun.rate, 1), unit: 'calls/s' };
     const summary: SummaryRow[] = [
-      { metric: 'pgbench 1-row INSERT/tx (baseline)', value: round(pgbench.tps), unit: 'TPS' },
-      { metric: 'event store append (1 event), one statement each', value: round(aloneRun.rate), unit: 'appends/s', baseline, ratio: ratio(aloneRun.rate, pgbench.tps) },
-      { metric: 'event store append (1 event), group commit', value: round(storeRun.rate), unit: 'appends/s', baseline, ratio: storeRatio, target: `≥ ${STORE_TARGET}× pgbench`, met: storeRatio >= STORE_TARGET },
-      { metric: 'gRPC Health/Check, no work (transport ceiling)', value: round(noopRun.rate), unit: 'calls/s', baseline, ratio: ratio(noopRun.rate, pgbench.tps) },
-      { metric: 'gRPC ChangeQuantity', value: round(grpcRun.rate), unit: 'commands/s', baseline: ceiling, ratio: changeRatio, target: `≥ ${CHANGE_TARGET}× Health/Check`, met: changeRatio >= CHANGE_TARGET },
-      ...(addRun ? [{ metric: 'gRPC AddItem (new cart, product lookup)', value: round(addRun.rate), unit: 'commands/s', baseline: ceiling, ratio: addRatio, target: `≥ ${ADD_TARGET}× Health/Check`, met: addRatio >= ADD_TARGET }] : []),
+      { metric: 'pgbench 1-row INSERT/tx (baseline)', value: round(pgbench.tps, 1), unit: 'TPS' },
+      { metric: 'event store append (1 event), one statement each', value: round(aloneRun.rate, 1), unit: 'appends/s', baseline, ratio: ratio(aloneRun.rate, pgbench.tps) },
+      { metric: 'event store append (1 event), group commit', value: round(storeRun.rate, 1), unit: 'appends/s', baseline, ratio: storeRatio, target: `≥ ${STORE_TARGET}× pgbench`, met: storeRatio >= STORE_TARGET },
+      { metric: 'gRPC Health/Check, no work (transport ceiling)', value: round(noopRun.rate, 1), unit: 'calls/s', baseline, ratio: ratio(noopRun.rate, pgbench.tps) },
+      { metric: 'gRPC ChangeQuantity', value: round(grpcRun.rate, 1), unit: 'commands/s', baseline: ceiling, ratio: changeRatio, target: `≥ ${CHANGE_TARGET}× Health/Check`, met: changeRatio >= CHANGE_TARGET },
+      ...(addRun ? [{ metric: 'gRPC AddItem (new cart, product lookup)', value: round(addRun.rate, 1), unit: 'commands/s', baseline: ceiling, ratio: addRatio, target: `≥ ${ADD_TARGET}× Health/Check`, met: addRatio >= ADD_TARGET }] : []),
     ];
     const file = writeResult({
       name: 'append-rate',
       title: 'Cart command append rate vs pgbench',
       machine,
-      durationSeconds: round((nowMs() - started) / 1000),
+      durationSeconds: round((nowMs() - started) / 1000, 1),
       summary,
       details: {
         clients: CLIENTS,
@@ -198,7 +198,7 @@ try {
           ...loopDetails(grpcRun),
           longestStreamEvents: maxStream,
           processDeltas: processes,
-          cpuMsPerCommand: { cartCommand: round(cpuMsPerCommand(processes.cartCommand)), cartProjector: round(cpuMsPerCommand(processes.cartProjector)) },
+          cpuMsPerCommand: { cartCommand: round(cpuMsPerCommand(processes.cartCommand), 1), cartProjector: round(cpuMsPerCommand(processes.cartProjector), 1) },
         },
         ...(addRun ? { grpcAddItem: loopDetails(addRun) } : {}),
         grpcNoop: loopDetails(noopRun),
@@ -263,8 +263,4 @@ async function runBounded<T>(items: T[], concurrency: number, fn: (item: T) => P
       while (next < items.length) await fn(items[next++]!);
     }),
   );
-}
-
-function round(n: number): number {
-  return Math.round(n * 10) / 10;
 }

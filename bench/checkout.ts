@@ -30,11 +30,11 @@ import { urls } from '@shop/tools/topology';
 import { banner, busyCores, cpuSnapshot, machineInfoSampled, writeResult, type SummaryRow } from './lib/results.js';
 import { metricsDelta, scrapeMetrics, waitForReady } from './lib/stack.js';
 import { distribution, fmtMs, fmtNum, fmtRatio, nowMs, ratio, roundDist } from './lib/stats.js';
-import { knob } from './lib/knobs.js';
+import { knob, MAX_RATE, MAX_SECONDS } from './lib/knobs.js';
 
-const RATE = knob('BENCH_CHECKOUT_RATE', 50, { min: 1 });
-const SECONDS = knob('BENCH_CHECKOUT_SECONDS', 20, { min: 1 });
-const BASELINE_SECONDS = knob('BENCH_CHECKOUT_BASELINE_SECONDS', 10);
+const RATE = knob('BENCH_CHECKOUT_RATE', 50, { min: 1, max: MAX_RATE });
+const SECONDS = knob('BENCH_CHECKOUT_SECONDS', 20, { min: 1, max: MAX_SECONDS });
+const BASELINE_SECONDS = knob('BENCH_CHECKOUT_BASELINE_SECONDS', 10, { max: MAX_SECONDS });
 const PRODUCT_COUNT = knob('BENCH_CHECKOUT_PRODUCTS', 20, { min: 1, integer: true });
 const CONFIRM_TIMEOUT_MS = 10_000;
 const TARGET_P99_MS = 300;

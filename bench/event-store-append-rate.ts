@@ -26,9 +26,9 @@ import { infraPorts } from '@shop/tools/topology';
 import { machineInfoSampled, writeResult } from './lib/results.js';
 import { createBenchDatabase, runLoops, type LoopResult } from './lib/stack.js';
 import { fmtNum, fmtRatio, ratio } from './lib/stats.js';
-import { knob } from './lib/knobs.js';
+import { knob, MAX_SECONDS } from './lib/knobs.js';
 
-const SECONDS = knob('BENCH_SECONDS', 10, { min: 1 });
+const SECONDS = knob('BENCH_SECONDS', 10, { min: 1, max: MAX_SECONDS });
 const CLIENTS = knob('BENCH_CLIENTS', 8, { min: 1, integer: true });
 const log = createLogger('bench-event-store-append-rate', 'warn');
 

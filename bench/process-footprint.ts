@@ -30,10 +30,10 @@ import { processes } from '../tools/catalog/catalog.js';
 import { banner, machineInfoSampled, writeResult, type SummaryRow } from './lib/results.js';
 import { ensureBenchProduct, execFileAsync, graphqlCaller, grpcAddress, runLoops } from './lib/stack.js';
 import { fmtNum, fmtRatio, nowMs, ratio } from './lib/stats.js';
-import { knob } from './lib/knobs.js';
+import { knob, MAX_SECONDS } from './lib/knobs.js';
 
-const IDLE_SECONDS = knob('BENCH_IDLE_SECONDS', 15, { min: 1 });
-const LOAD_SECONDS = knob('BENCH_LOAD_SECONDS', 15, { min: 1 });
+const IDLE_SECONDS = knob('BENCH_IDLE_SECONDS', 15, { min: 1, max: MAX_SECONDS });
+const LOAD_SECONDS = knob('BENCH_LOAD_SECONDS', 15, { min: 1, max: MAX_SECONDS });
 const IDLE_TARGET_MB = 100;
 const LOAD_TARGET_MB = 200;
 const START_TARGET_S = 15;

@@ -17,14 +17,19 @@
  *             over time (bench/results/shopper-mix.png, .svg beside it).
  *
  * BENCH_MIX_SHOPPERS (100) virtual shoppers, BENCH_MIX_REGISTERED (50) of them registered at
- * setup (the `register` mutation), the others anonymous: an anonymous cart is any cart id a
- * client picks, which whoever holds the id may change, but `checkOut` needs a customer
- * (UNAUTHENTICATED without a token). Each shopper has its own loopback address and keep-alive
+ * setup (the `register` mutation, usernames `bench-mix-<12 hex>`; each deletes its account
+ * with `deleteAccount` at the end, best effort, failures counted), the others anonymous: an
+ * anonymous cart is any cart id a client picks, which whoever holds the id may change, but
+ * `checkOut` needs a customer (UNAUTHENTICATED without a token). Each shopper has its own loopback address and keep-alive
  * connection (graphqlClient): the edge limits requests per client address, and the load must
  * not measure that limit. A shopper has one request in flight at a time, as a person clicking
  * does (and two writes to one cart at once would measure the cart's conflicts); at most
  * BENCH_MIX_MAX_IN_FLIGHT (64) requests are in flight in all: a request due while that many
  * are open is skipped and counted, never queued. Every request gives up after 10 s.
+ *
+ * The draws (operation, shopper, product, search word, category) come from a generator seeded
+ * by BENCH_SEED (fixed by default), so that a mix can be repeated; which shopper is free when
+ * still depends on the answers' timing.
  *
  * Also sampled, every 2 s during the mix: the resident memory of every stack process, from
  * its own /metrics (process_resident_memory_bytes), for the peak under a shopper's load.
@@ -40,24 +45,51 @@ import { adminApiKey } from '@shop/tools/apps';
 import { urls } from '@shop/tools/topology';
 import { processes } from '../tools/catalog/catalog.js';
 import { writeLatencyChart, type LatencySeries } from './lib/chart.js';
-import { banner, busyCores, cpuSnapshot, machineInfoSampled, resultsDir, sampleBusyCores, writeResult, type SummaryRow } from './lib/results.js';
+import { banner, busyCores, cpuSnapshot, machineInfoSampled, processCores, repoRoot, resultsDir, waitUntilSettled, writeResult, type SummaryRow } from './lib/results.js';
 import { graphqlClient, scrapeMetrics, waitForReady, type GraphQLAnswer, type GraphQLSend } from './lib/stack.js';
-import { distribution, fmtMs, fmtNum, fmtRatio, nowMs, ratio, roundDist, type Distribution } from './lib/stats.js';
-import { knob } from './lib/knobs.js';
+import { distribution, fmtMs, fmtNum, fmtRatio, nowMs, ratio, round, roundDist, type Distribution } from './lib/stats.js';
+import { knob, MAX_RATE, MAX_SECONDS } from './lib/knobs.js';
+import { mulberry32 } from './lib/random.js';
 
-const RATE = knob('BENCH_MIX_RATE', 40, { min: 1 });
-const SECONDS = knob('BENCH_MIX_SECONDS', 30, { min: 1 });
-const BASELINE_SECONDS = knob('BENCH_MIX_BASELINE_SECONDS', 10);
-const SHOPPERS = knob('BENCH_MIX_SHOPPERS', 100, { min: 1, integer: true });
-const REGISTERED = Math.min(SHOPPERS, knob('BENCH_MIX_REGISTERED', 50, { integer: true }));
+const RATE = knob('BENCH_MIX_RATE', 40, { min: 1, max: MAX_RATE });
+const SECONDS = knob('BENCH_MIX_SECONDS', 30, { min: 1, max: MAX_SECONDS });
+const BASELINE_SECONDS = knob('BENCH_MIX_BASELINE_SECONDS', 10, { max: MAX_SECONDS });
+/**
+ * graphqlClient gives worker w the address 127.0.0.(2 + w % 250): 250 addresses, the first
+ * (worker 0) the admin client's. Shopper i is worker i + 1, so 249 shoppers are as many as
+ * can each have an address of their own; one more would share the admin's, two more would
+ * share one another's (and the edge's per-address limit).
+ */
+const MAX_SHOPPERS = 249;
+const SHOPPERS = knob('BENCH_MIX_SHOPPERS', 100, { min: 1, max: MAX_SHOPPERS, integer: true });
+const REGISTERED = knob('BENCH_MIX_REGISTERED', Math.min(50, SHOPPERS), { max: SHOPPERS, integer: true });
 const MAX_IN_FLIGHT = knob('BENCH_MIX_MAX_IN_FLIGHT', 64, { min: 1, integer: true });
-const WINDOW_SECONDS = knob('BENCH_MIX_WINDOW_SECONDS', 2, { min: 1 });
+const WINDOW_SECONDS = knob('BENCH_MIX_WINDOW_SECONDS', 2, { min: 1, max: MAX_SECONDS });
+/** Seeds the mix's draws (operations, shoppers, products, words): the same seed, the same sequence of choices. */
+const SEED = knob('BENCH_SEED', 20_240_601, { min: 0, max: 2 ** 32 - 1, integer: true });
 const REQUEST_TIMEOUT_MS = 10_000;
 const RSS_EVERY_MS = 2_000;
 const PAGE = 20;
 const CART_PRODUCTS = 20;
 const MAX_CART_LINES = 10;
-const PROCESSES = ['bff', 'product', 'cart-command', 'cart-projector', 'cart-query', 'user-command', 'user-query', 'order'];
+/** The bench's own products, for carts: found by this SKU prefix, created once. */
+const SKU_PREFIX = 'BENCH-MIX-';
+/** The catalog shoppers view, search and browse: its first products, at most this many (5 pages of 100). */
+const CATALOG_LIMIT = 500;
+/** Pages of 100 read at most for it: a server that answers short pages (or the same cursor again) cannot keep the setup reading. */
+const CATALOG_MAX_PAGES = 10;
+/** Every registered shopper's username starts with this: recognisable as the bench's, should a deletion fail. */
+const USERNAME_PREFIX = 'bench-mix-';
+/** Search words: a product name's words of at least this many letters ("of", "and", "for" would match nearly everything). */
+const MIN_SEARCH_WORD = 4;
+/**
+ * Shoppers set up at once: each registration hashes a password (argon2, tens of ms of CPU),
+ * and user-command refuses those beyond its queue (PASSWORD_HASH_QUEUE, 64 by default); ten
+ * at a time stays far below it and still sets up 100 shoppers in seconds.
+ */
+const SETUP_BATCH = 10;
+/** Every process a shopper's request reaches (checkOut: order, then payment), all ready before anything is sent. */
+const PROCESSES = ['bff', 'product', 'cart-command', 'cart-projector', 'cart-query', 'user-command', 'user-query', 'order', 'payment'];
 
 const MIX = [
   ['browse', 0.4],
@@ -73,6 +105,8 @@ const OPS: Op[] = MIX.map(([op]) => op);
 interface Shopper {
   send: GraphQLSend;
   registered: boolean;
+  /** The account registered at setup, until deleted at the end. */
+  account?: { username: string };
   headers: Record<string, string>;
   cartId: string;
   /** The cart as this shopper last saw it: product → quantity. */
@@ -93,7 +127,8 @@ interface Sample {
   stale?: boolean;
 }
 
-const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)]!;
+const random = mulberry32(SEED);
+const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
 
 /** What failed in an answer: the first GraphQL error's code, else the HTTP status; undefined for a success. */
 function failure(answer: GraphQLAnswer): string | undefined {
@@ -107,8 +142,19 @@ function failure(answer: GraphQLAnswer): string | undefined {
 async function must<T>(answer: Promise<GraphQLAnswer>, what: string): Promise<T> {
   const a = await answer;
   const code = failure(a);
-  if (code) throw new Error(`${what}: ${code} ${a.text.slice(0, 200)}`);
+  if (code) throw new Error(`${what}: ${code}${describeErrors(a)}`);
   return a.body!.data as T;
+}
+
+/**
+ * The GraphQL errors of an answer, code and message, for an error text: never its `data` nor
+ * its raw body (a `register` answered with data and errors would show its accessToken).
+ */
+function describeErrors(answer: GraphQLAnswer): string {
+  const errors = answer.body?.errors ?? [];
+  if (errors.length === 0) return answer.body ? '' : ` (HTTP ${answer.status}, not a GraphQL answer)`;
+  const shown = errors.slice(0, 3).map((e) => `${e.extensions?.code ?? 'no code'}: ${(e.message ?? '').slice(0, 200)}`);
+  return ` (${shown.join('; ')}${errors.length > shown.length ? `; ${errors.length - shown.length} more` : ''})`;
 }
 
 function countBy(keys: string[]): Record<string, number> {
@@ -155,12 +201,13 @@ await waitForReady(PROCESSES);
 // --- setup: the products shoppers put in carts, the catalog they browse, the shoppers ---
 const admin = graphqlClient(urls.graphql, 0, { timeoutMs: 30_000 });
 const adminHeaders = { 'x-api-key': adminApiKey };
-const SKU_PREFIX = 'BENCH-MIX-';
 /**
  * Carts hold the bench's own products, found by SKU and created once with stock enough for
  * every run to come: the demo catalog's few units would run out and turn checkouts into
- * FAILED_PRECONDITION, measuring the stock, not the path. Prices are whole tens of cents, so
- * no total is the amount the local payment service declines.
+ * FAILED_PRECONDITION, measuring the stock, not the path. Prices are whole dollars ($6 to
+ * $25), so every total is too, and never the 1,313 cents the local payment service always
+ * declines (paymentDeclineAmountCents, tools/catalog/catalog.ts): a checkout is not failed
+ * by its amount.
  */
 async function ensureCartProducts(): Promise<string[]> {
   const found = await must<{ products: Array<{ id: string; sku: string | null }> }>(
@@ -183,12 +230,13 @@ async function ensureCartProducts(): Promise<string[]> {
   return ids;
 }
 
-/** Up to 500 products of the catalog: what shoppers view, and the words they search for and categories they browse. */
+/** Up to CATALOG_LIMIT products of the catalog: what shoppers view, and the words they search for and categories they browse. */
 async function readCatalog(): Promise<{ ids: string[]; words: string[]; categories: string[] }> {
   const ids: string[] = [];
   const words = new Set<string>();
   const categories = new Set<string>();
   let after: string | null = null;
+  let pages = 0;
   do {
     const page: { productPage: { items: Array<{ id: string; name: string; category: string }>; nextCursor: string | null } } = await must(
       admin(`query ($a: String) { productPage(first: 100, after: $a, filter: { activeOnly: true }) { items { id name category } nextCursor } }`, { a: after }),
@@ -197,10 +245,10 @@ async function readCatalog(): Promise<{ ids: string[]; words: string[]; categori
     for (const p of page.productPage.items) {
       ids.push(p.id);
       categories.add(p.category);
-      for (const w of p.name.toLowerCase().split(/[^a-z]+/)) if (w.length >= 4) words.add(w);
+      for (const w of p.name.toLowerCase().split(/[^a-z]+/)) if (w.length >= MIN_SEARCH_WORD) words.add(w);
     }
     after = page.productPage.nextCursor;
-  } while (after && ids.length < 500);
+  } while (after && ids.length < CATALOG_LIMIT && ++pages < CATALOG_MAX_PAGES);
   return { ids, words: [...words], categories: [...categories] };
 }
 
@@ -232,27 +280,39 @@ const setupStart = nowMs();
  * registrations per client address); then every shopper's cart gets one line, so that
  * changes and checkouts have something to work on from the first second.
  */
-for (let i = 0; i < shoppers.length; i += 10) {
-  await Promise.all(
-    shoppers.slice(i, i + 10).map(async (s) => {
+/** Set once the registered shoppers' accounts are being deleted (deleteAccounts). */
+let accountsCleanup: Promise<AccountCleanup> | undefined;
+let signalled = false;
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
+for (let i = 0; i < shoppers.length; i += SETUP_BATCH) {
+  // Settled, not all: every registration of the batch has ended, so that none is left out of the deletion.
+  const outcomes = await Promise.allSettled(
+    shoppers.slice(i, i + SETUP_BATCH).map(async (s) => {
       if (s.registered) {
-        const username = `mix${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+        const username = `${USERNAME_PREFIX}${randomUUID().replaceAll('-', '').slice(0, 12)}`;
         const reg = await must<{ register: { accessToken: string } }>(
           s.send(`mutation ($i: RegisterInput!) { register(input: $i) { accessToken user { id } } }`, { i: { username, password: `pw-${randomUUID()}` } }),
           'registering a shopper',
         );
         s.headers = { authorization: `Bearer ${reg.register.accessToken}` };
+        s.account = { username };
       }
       const productId = pick(cartProducts);
       await must(s.send(`mutation ($c: ID!, $p: ID!) { addToCart(cartId: $c, productId: $p) { version } }`, { c: s.cartId, p: productId }, s.headers), 'filling a cart');
       s.lines.set(productId, 1);
     }),
   );
+  const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+  if (failed) {
+    printAccountCleanup(await deleteAccounts());
+    throw failed.reason;
+  }
 }
 console.log(`setup     ${REGISTERED} shoppers registered, ${SHOPPERS} carts holding one line, in ${fmtNum((nowMs() - setupStart) / 1000, 1)} s`);
 // The setup's writes still flow through relays, Kafka and projectors for a moment: the
-// baseline and the mix start once the machine has settled (at most 10 s).
-for (let i = 0; i < 10 && ((await sampleBusyCores()) ?? 0) >= 0.5 * machine.nproc; i++);
+// baseline and the mix start once the machine has settled (below half the cores busy, at most 10 s).
+await waitUntilSettled();
 
 /**
  * Sends at `rate`/s on a fixed schedule for `seconds`, whatever the answers (open loop):
@@ -321,7 +381,7 @@ function shopperFor(op: Sample['op']): Shopper | undefined {
     if (op === 'addToCart') return s.lines.size < MAX_CART_LINES;
     return true;
   };
-  const from = Math.floor(Math.random() * shoppers.length);
+  const from = Math.floor(random() * shoppers.length);
   for (let k = 0; k < shoppers.length; k++) {
     const s = shoppers[(from + k) % shoppers.length]!;
     if (able(s)) return s;
@@ -348,10 +408,11 @@ function startOver(s: Shopper): void {
   s.lines = new Map();
 }
 
-function send(op: Op, s: Shopper, t0: number, samples: Sample[]): Promise<void> {
-  const go = (query: string, variables: Record<string, unknown>, react?: Reactions) => timed(s, op, t0, samples, () => s.send(query, variables, s.headers), react);
+/** Shopper `s` does `op`: builds its request from what the shopper knows, sends it timed, and reacts to the answer. */
+function runOperation(op: Op, s: Shopper, t0: number, samples: Sample[]): Promise<void> {
+  const request = (query: string, variables: Record<string, unknown>, react?: Reactions) => timed(s, op, t0, samples, () => s.send(query, variables, s.headers), react);
   const cartWrite = (query: string, variables: Record<string, unknown>, field: string, expect: (lines: Map<string, number>) => void) =>
-    go(query, variables, {
+    request(query, variables, {
       onSuccess: (data) => {
         expect(s.lines);
         return seeCart(s, data[field] as CartAnswer);
@@ -360,9 +421,10 @@ function send(op: Op, s: Shopper, t0: number, samples: Sample[]): Promise<void> 
     });
   switch (op) {
     case 'browse': {
-      if (s.browse.cursor === null) s.browse.category = Math.random() < 0.5 ? pick(catalog.categories) : null;
+      // A new browsing session: half of them in one category, half through the whole catalog.
+      if (s.browse.cursor === null) s.browse.category = random() < 0.5 ? pick(catalog.categories) : null;
       const filter = { activeOnly: true, ...(s.browse.category ? { category: s.browse.category } : {}) };
-      return go(
+      return request(
         `query ($f: ProductFilter, $n: Int, $a: String) { productPage(filter: $f, first: $n, after: $a) { items { id name price currency available } nextCursor } }`,
         { f: filter, n: PAGE, a: s.browse.cursor },
         {
@@ -373,9 +435,9 @@ function send(op: Op, s: Shopper, t0: number, samples: Sample[]): Promise<void> 
       );
     }
     case 'search':
-      return go(`query ($f: ProductFilter, $n: Int) { products(filter: $f, first: $n) { id name price currency available } }`, { f: { search: pick(catalog.words), activeOnly: true }, n: PAGE });
+      return request(`query ($f: ProductFilter, $n: Int) { products(filter: $f, first: $n) { id name price currency available } }`, { f: { search: pick(catalog.words), activeOnly: true }, n: PAGE });
     case 'product':
-      return go(`query ($id: ID!) { product(id: $id) { id name description category price currency available active } }`, { id: pick(catalog.ids) });
+      return request(`query ($id: ID!) { product(id: $id) { id name description category price currency available active } }`, { id: pick(catalog.ids) });
     case 'addToCart': {
       const productId = pick(cartProducts);
       return cartWrite(`mutation ($c: ID!, $p: ID!) { addToCart(cartId: $c, productId: $p) { ${cartFields} } }`, { c: s.cartId, p: productId }, 'addToCart', (lines) =>
@@ -384,7 +446,8 @@ function send(op: Op, s: Shopper, t0: number, samples: Sample[]): Promise<void> 
     }
     case 'changeCart': {
       const [productId, quantity] = pick([...s.lines]);
-      if (Math.random() < 0.5) {
+      // Half the changes remove the line, half change its quantity (1 → 2 → 3 → 1).
+      if (random() < 0.5) {
         return cartWrite(`mutation ($c: ID!, $p: ID!) { removeFromCart(cartId: $c, productId: $p) { ${cartFields} } }`, { c: s.cartId, p: productId }, 'removeFromCart', (lines) => lines.delete(productId));
       }
       const next = quantity >= 3 ? 1 : quantity + 1;
@@ -398,17 +461,68 @@ function send(op: Op, s: Shopper, t0: number, samples: Sample[]): Promise<void> 
     case 'checkOut':
       // The cart stays checked out until the order is placed (a Kafka hop later): the shopper
       // shops on in a new cart rather than wait for that, as a client does.
-      return go(`mutation ($c: ID!) { checkOut(cartId: $c) { orderId total } }`, { c: s.cartId }, { onSuccess: () => startOver(s), onFailure: () => startOver(s) });
+      return request(`mutation ($c: ID!) { checkOut(cartId: $c) { orderId total } }`, { c: s.cartId }, { onSuccess: () => startOver(s), onFailure: () => startOver(s) });
   }
 }
 
 /** An operation drawn by the mix's weights. */
 function drawOp(): Op {
-  let r = Math.random();
+  let r = random();
   for (const [op, weight] of MIX) {
     if ((r -= weight) < 0) return op;
   }
   return MIX[0][0];
+}
+
+interface AccountCleanup {
+  registered: number;
+  deleted: number;
+  failed: number;
+  /** Failures by GraphQL code, HTTP status or network error. */
+  errors: Record<string, number>;
+}
+
+/**
+ * Each registered shopper deletes their own account (`deleteAccount`, with their token, from
+ * their own address), SETUP_BATCH at a time; once. Best effort: a failure is counted by its
+ * code and reported, and the run's figures stand without it.
+ */
+function deleteAccounts(): Promise<AccountCleanup> {
+  accountsCleanup ??= (async () => {
+    const owners = shoppers.filter((s) => s.account);
+    const codes: string[] = [];
+    for (let i = 0; i < owners.length; i += SETUP_BATCH) {
+      await Promise.all(
+        owners.slice(i, i + SETUP_BATCH).map(async (s) => {
+          const code = await s.send('mutation { deleteAccount }', undefined, s.headers).then(failure, (err: unknown) => (err as { code?: string }).code ?? 'NETWORK');
+          if (code) codes.push(code);
+          else s.account = undefined;
+        }),
+      );
+    }
+    return { registered: owners.length, deleted: owners.length - codes.length, failed: codes.length, errors: countBy(codes) };
+  })();
+  return accountsCleanup;
+}
+
+function printAccountCleanup(a: AccountCleanup): void {
+  console.log(
+    `cleanup   ${a.deleted} of ${a.registered} shopper accounts deleted (deleteAccount)` +
+      (a.failed ? `; ${a.failed} FAILED ${JSON.stringify(a.errors)}: accounts ${USERNAME_PREFIX}… remain` : ''),
+  );
+}
+
+/** SIGINT (Ctrl-C) or SIGTERM: the registered shoppers' accounts deleted once (every request gives up after REQUEST_TIMEOUT_MS), then exit 130. */
+function onSignal(signal: NodeJS.Signals): void {
+  if (signalled) {
+    console.error(`cleanup   ${signal} again: still deleting the shopper accounts (each request gives up after ${REQUEST_TIMEOUT_MS / 1000} s)`);
+    return;
+  }
+  signalled = true;
+  console.error(`\ncleanup   ${signal}: stopping; deleting the shopper accounts registered so far …`);
+  void deleteAccounts()
+    .then(printAccountCleanup)
+    .finally(() => process.exit(130));
 }
 
 // --- baseline: the bare API path (edge, BFF, product cache), same rate, same addresses ---
@@ -443,13 +557,13 @@ const mixLoop = await openLoop(RATE, SECONDS, () => {
     noShopper[op]!++;
     return undefined;
   }
-  return send(op, s, mixT0, samples);
+  return runOperation(op, s, mixT0, samples);
 });
 const mixSeconds = (nowMs() - mixT0) / 1000;
 const busy = busyCores(cpuBefore, cpuSnapshot());
-const generatorUsed = process.cpuUsage(generatorBefore);
-const generatorCores = Math.round(((generatorUsed.user + generatorUsed.system) / 1e6 / mixSeconds) * 100) / 100;
+const generatorCores = processCores(generatorBefore, mixSeconds);
 const peakRssMb = await rss();
+const accounts = await deleteAccounts();
 
 // --- report ---
 interface OpFigures {
@@ -497,8 +611,11 @@ if (rateLimited > 0) console.log(`WARNING   ${rateLimited} requests refused as T
 console.log(`          machine ${busy ?? '?'} cores busy during the mix; generator ${generatorCores} cores; schedule lag max ${fmtMs(mixLoop.maxLagMs)}`);
 const largest = Object.entries(peakRssMb).sort((a, b) => b[1] - a[1]);
 console.log(`          peak resident memory (MB): ${largest.map(([name, mb]) => `${name} ${mb}`).join(', ') || 'not sampled (no /metrics answered)'}`);
+printAccountCleanup(accounts);
 
 const chartFile = path.join(resultsDir, 'shopper-mix.png');
+// In the result file, paths from the repository's root: an absolute path would carry the user's home directory.
+const fromRepo = (file: string) => path.relative(repoRoot, file);
 const series: LatencySeries[] = OPS.map((op) => ({ name: op, samples: samples.filter((x) => x.op === op && !x.code).map((x) => ({ atSeconds: x.atSeconds, ms: x.ms })) }));
 const chart = await writeLatencyChart(chartFile, series, {
   title: `Shopper mix through the edge: ${RATE} requests/s, ${SHOPPERS} shoppers (${REGISTERED} registered)`,
@@ -515,15 +632,14 @@ const chart = await writeLatencyChart(chartFile, series, {
     { label: `baseline products p50 ${fmtMs(baselineDist.p50)}`, ms: baselineDist.p50 },
   ].filter((r) => Number.isFinite(r.ms) && r.ms > 0),
 });
-console.log(`chart     ${chart.png} (and ${path.basename(chart.svg)})`);
+console.log(`chart     ${path.relative(process.cwd(), chart.png)} (and ${path.basename(chart.svg)})`);
 
-const round1 = (n: number) => Math.round(n * 10) / 10;
-const baselineP99 = { metric: `GraphQL products p99 at ${RATE}/s`, value: round1(baselineDist.p99), unit: 'ms' };
+const baselineP99 = { metric: `GraphQL products p99 at ${RATE}/s`, value: round(baselineDist.p99, 1), unit: 'ms' };
 const summary: SummaryRow[] = [
-  { metric: `mix answered with data (${RATE}/s offered)`, value: round1(completed / mixSeconds), unit: 'req/s' },
+  { metric: `mix answered with data (${RATE}/s offered)`, value: round(completed / mixSeconds, 1), unit: 'req/s' },
   ...OPS.map((op): SummaryRow => ({
     metric: `${op} p99 (p50 ${fmtMs(figures[op].latencyMs.p50)}, n ${figures[op].ok})`,
-    value: round1(figures[op].latencyMs.p99),
+    value: round(figures[op].latencyMs.p99, 1),
     unit: 'ms',
     baseline: baselineP99,
     ratio: figures[op].p99Ratio,
@@ -545,6 +661,7 @@ const file = writeResult({
     baselineSeconds: BASELINE_SECONDS,
     shoppers: SHOPPERS,
     registered: REGISTERED,
+    seed: SEED,
     maxInFlight: MAX_IN_FLIGHT,
     requestTimeoutMs: REQUEST_TIMEOUT_MS,
     mix: Object.fromEntries(MIX),
@@ -566,7 +683,8 @@ const file = writeResult({
     busyCoresDuringMix: busy,
     generatorCores,
     peakRssMb,
-    chart: { png: chart.png, svg: chart.svg, windowSeconds: WINDOW_SECONDS, points: chart.points },
+    accounts,
+    chart: { png: fromRepo(chart.png), svg: fromRepo(chart.svg), windowSeconds: WINDOW_SECONDS, points: chart.points },
   },
   notes: [
     `Open loop at ${RATE}/s; each operation's latency is of the requests answered with data (errors counted apart, by GraphQL extensions.code or HTTP status).`,
@@ -574,8 +692,10 @@ const file = writeResult({
     `Ratios: each operation's p99 over the baseline's (GraphQL products through the edge, BFF cache, same rate and addresses, measured just before the mix).`,
     'Checkouts reserve and commit stock, and the product service announces every stock change (shop.catalog.changed), which drops the BFF\'s whole product-list cache: the mix\'s list pages and searches can miss the cache that the baseline hits.',
     `Peak RSS is each process's own (process_resident_memory_bytes from its /metrics, every ${RSS_EVERY_MS / 1000} s), without children; details.peakRssMb.`,
-    `Chart: ${chart.png} (and ${chart.svg}): p50/p99 per operation per ${WINDOW_SECONDS} s window.`,
+    `Chart: ${fromRepo(chart.png)} (and ${fromRepo(chart.svg)}): p50/p99 per operation per ${WINDOW_SECONDS} s window.`,
+    `Clean-up: ${accounts.deleted} of ${accounts.registered} shopper accounts (${USERNAME_PREFIX}…) deleted with deleteAccount${accounts.failed ? `; ${accounts.failed} failed ${JSON.stringify(accounts.errors)} and remain` : ''}. ` +
+      `Left behind by design: the orders of the mix's checkouts, the carts (anonymous ones as they were; a deleted user's discarded), and the ${CART_PRODUCTS} bench products (reused by the next run).`,
   ],
 });
-console.log(`result    ${file}`);
+console.log(`results   ${file}`);
 process.exit(0);

@@ -19,7 +19,8 @@ const names = args.filter((a, i) => a !== '--since' && !(sinceAt >= 0 && i === s
 const wanted = names.length > 0 ? names : existsSync(resultsDir) ? readdirSync(resultsDir).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -'.json'.length)).sort() : [];
 
 const rows: string[][] = [['benchmark', 'metric', 'value', 'baseline (same run)', 'ratio', 'target', '']];
-const footnotes: string[] = [];
+/** Per benchmark: when and how it ran, then its notes. */
+const footnotes: Array<{ head: string; notes: string[] }> = [];
 let machineLine: string | undefined;
 for (const name of wanted) {
   const file = path.join(resultsDir, `${name}.json`);
@@ -44,11 +45,12 @@ for (const name of wanted) {
   }
   // The idle stack alone keeps about 0.7–0.9 of 2 cores busy; well above half the cores, something else competed.
   const contended = (r.machine.busyCoresBeforeStart ?? 0) > 0.5 * r.machine.nproc;
-  footnotes.push(
-    `${name}: ${r.machine.timestamp}, ${r.durationSeconds}s, ${r.machine.busyCoresBeforeStart ?? '?'} of ${r.machine.nproc} cores busy before start` +
-      (contended ? ' (CONTENDED: other work was running; figures are depressed and noisy)' : '') +
-      (r.notes.length ? `\n    - ${r.notes.join('\n    - ')}` : ''),
-  );
+  footnotes.push({
+    head:
+      `${name}: ${r.machine.timestamp}, ${r.durationSeconds}s, ${r.machine.busyCoresBeforeStart ?? '?'} of ${r.machine.nproc} cores busy before start` +
+      (contended ? ' (CONTENDED: other work was running; figures are depressed and noisy)' : ''),
+    notes: r.notes,
+  });
 }
 
 const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
@@ -58,23 +60,34 @@ console.log(line(rows[0]!));
 console.log(widths.map((w) => '-'.repeat(w)).join('  '));
 for (const row of rows.slice(1)) console.log(line(row));
 console.log('');
-for (const f of footnotes) console.log(f);
+for (const f of footnotes) console.log([f.head, ...f.notes.map((n) => `    - ${n}`)].join('\n'));
 
 // The same table in Markdown, for a pull request or an issue: charts are linked by file name
 // (they sit beside it in bench/results/).
-const cell = (text: string) => text.replaceAll('|', '\\|');
+/**
+ * Text that Markdown shows as it is, on one line: a result file's metric, note or error
+ * message cannot end a table row, start a heading or a link, emphasise, quote code or slip
+ * in HTML (or an entity).
+ */
+const inline = (text: string) =>
+  text
+    .replace(/\r\n|\r|\n/g, ' ')
+    .replace(/[\\`*_[\]|#~!]/g, '\\$&')
+    .replaceAll('&', '&amp;')
+    .replaceAll('<', '&lt;')
+    .replaceAll('>', '&gt;');
 const charts = existsSync(resultsDir) ? readdirSync(resultsDir).filter((f) => f.endsWith('.png')).sort() : [];
 const markdown = [
   '# Benchmark summary',
   '',
-  machineLine ?? '(no results)',
+  machineLine ? inline(machineLine) : '(no results)',
   '',
-  `| ${rows[0]!.map(cell).join(' | ')} |`,
+  `| ${rows[0]!.map(inline).join(' | ')} |`,
   `|${rows[0]!.map(() => '---').join('|')}|`,
-  ...rows.slice(1).map((row) => `| ${row.map(cell).join(' | ')} |`),
+  ...rows.slice(1).map((row) => `| ${row.map(inline).join(' | ')} |`),
   '',
-  ...footnotes.map((f) => `- ${f.replaceAll('\n    - ', '\n  - ')}`),
-  ...(charts.length > 0 ? ['', '## Charts', '', ...charts.map((c) => `![${c}](${c})`)] : []),
+  ...footnotes.flatMap((f) => [`- ${inline(f.head)}`, ...f.notes.map((n) => `  - ${inline(n)}`)]),
+  ...(charts.length > 0 ? ['', '## Charts', '', ...charts.map((c) => `![${inline(c)}](${encodeURI(c)})`)] : []),
   '',
 ].join('\n');
 const markdownFile = path.join(resultsDir, 'summary.md');

@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { round } from './stats.js';
 
 export const benchDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const resultsDir = path.join(benchDir, 'results');
@@ -98,6 +99,12 @@ export function busyCores(a: CpuSnapshot | undefined, b: CpuSnapshot | undefined
   return Math.round(busy * os.availableParallelism() * 100) / 100;
 }
 
+/** This process's CPU since `since` (a `process.cpuUsage()`) over `seconds` of wall time, in cores. */
+export function processCores(since: NodeJS.CpuUsage, seconds: number): number {
+  const used = process.cpuUsage(since);
+  return round((used.user + used.system) / 1e6 / seconds, 2);
+}
+
 /** Cores busy machine-wide over the next `ms`. */
 export async function sampleBusyCores(ms = 1_000): Promise<number | undefined> {
   const a = cpuSnapshot();
@@ -110,13 +117,29 @@ export async function sampleBusyCores(ms = 1_000): Promise<number | undefined> {
  * machine to settle below `settleBelowCores` busy cores first, so that a benchmark does not
  * start while the stack still digests the previous one's traffic; starts anyway after that.
  */
-export async function machineInfoSampled(opts: { settleBelowCores?: number; maxWaitMs?: number } = {}): Promise<MachineInfo> {
+export async function machineInfoSampled(opts: SettleOptions = {}): Promise<MachineInfo> {
+  const busy = await waitUntilSettled(opts);
+  const info = machineInfo();
+  return busy === undefined ? info : { ...info, busyCoresBeforeStart: busy };
+}
+
+export interface SettleOptions {
+  /** Default: half the cores. */
+  settleBelowCores?: number;
+  /** Default: 10 s. */
+  maxWaitMs?: number;
+}
+
+/**
+ * Samples the machine's busy cores (1 s each) until they fall below `settleBelowCores` or
+ * `maxWaitMs` has passed; answers the last sample (undefined where /proc/stat is missing).
+ */
+export async function waitUntilSettled(opts: SettleOptions = {}): Promise<number | undefined> {
   const threshold = opts.settleBelowCores ?? 0.5 * os.availableParallelism();
   const deadline = Date.now() + (opts.maxWaitMs ?? 10_000);
   let busy = await sampleBusyCores();
   while (busy !== undefined && busy >= threshold && Date.now() < deadline) busy = await sampleBusyCores();
-  const info = machineInfo();
-  return busy === undefined ? info : { ...info, busyCoresBeforeStart: busy };
+  return busy;
 }
 
 /** Writes `bench/results/<name>.json` and returns its path. */

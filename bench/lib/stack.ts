@@ -17,7 +17,7 @@ import { createTestDatabase, type TestDatabase } from '@shop/testing';
 import { findPgBinDir } from '@shop/tools/install/postgres-layout';
 import { bffHttpMetricsPort, grpcServices, infraPorts, pgPassword, pgUser, workers } from '@shop/tools/topology';
 import { devServiceIdentity } from '@shop/tools/dev-secrets';
-import { busyCores, cpuSnapshot, type CpuSnapshot } from './results.js';
+import { busyCores, cpuSnapshot, processCores, type CpuSnapshot } from './results.js';
 import { nowMs } from './stats.js';
 
 export const execFileAsync = promisify(execFile);
@@ -211,8 +211,7 @@ export async function runLoops(opts: {
   await Promise.all(Array.from({ length: opts.concurrency }, (_, w) => worker(w)));
   clearTimeout(measureTimer);
   const busy = busyCores(cpuAtMeasure, cpuSnapshot());
-  const client = process.cpuUsage(clientAtMeasure);
-  const clientCores = Math.round(((client.user + client.system) / 1e6 / ((nowMs() - measureFrom) / 1000)) * 100) / 100;
+  const clientCores = processCores(clientAtMeasure, (nowMs() - measureFrom) / 1000);
   const seconds = opts.durationMs / 1000;
   return {
     ops: latencies.length,
@@ -308,13 +307,16 @@ export function graphqlClient(url: string, worker: number, opts: { timeoutMs?: n
     });
 }
 
+/** How long graphqlCaller waits for an answer: a hung request fails (TIMEOUT) instead of stalling its loop. */
+export const GRAPHQL_CALL_TIMEOUT_MS = 10_000;
+
 /**
  * A GraphQL caller for a load loop: `query` (a read answering `data`) through graphqlClient,
  * from its own loopback address by `worker`. An answer other than 200 with every field
- * answered (a 429 included) rejects.
+ * answered (a 429 included) rejects, as does no answer within `timeoutMs`.
  */
-export function graphqlCaller(url: string, worker: number, query: string) {
-  const send = graphqlClient(url, worker);
+export function graphqlCaller(url: string, worker: number, query: string, { timeoutMs = GRAPHQL_CALL_TIMEOUT_MS } = {}) {
+  const send = graphqlClient(url, worker, { timeoutMs });
   return async (): Promise<void> => {
     const { status, body, text } = await send(query);
     if (status !== 200) throw new Error(`HTTP ${status}`);

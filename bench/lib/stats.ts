@@ -33,10 +33,6 @@ export function distribution(values: readonly number[]): Distribution {
   };
 }
 
-/** `value / baseline`, rounded to 3 decimals (NaN when the baseline is 0 or missing). */
-export const ratio = (value: number, baseline: number): number =>
-  baseline > 0 && Number.isFinite(value) ? Math.round((value / baseline) * 1000) / 1000 : Number.NaN;
-
 /** "0.62×" */
 export const fmtRatio = (r: number): string => (Number.isFinite(r) ? `${r.toFixed(2)}×` : 'n/a');
 
@@ -47,9 +43,15 @@ export const fmtNum = (n: number, digits = 0): string =>
 /** Milliseconds with a sensible precision. */
 export const fmtMs = (ms: number): string => (Number.isFinite(ms) ? `${ms < 10 ? ms.toFixed(2) : ms.toFixed(1)} ms` : 'n/a');
 
+/** `n` rounded to `digits` decimals (for result files and summary rows); NaN stays NaN. */
+export const round = (n: number, digits: number): number => Math.round(n * 10 ** digits) / 10 ** digits;
+
+/** `value / baseline`, rounded to 3 decimals (NaN when the baseline is 0 or missing). */
+export const ratio = (value: number, baseline: number): number => (baseline > 0 && Number.isFinite(value) ? round(value / baseline, 3) : Number.NaN);
+
 /** Rounds every number of a distribution (for result files). */
 export const roundDist = (d: Distribution, digits = 3): Distribution => {
-  const r = (n: number) => (Number.isFinite(n) ? Math.round(n * 10 ** digits) / 10 ** digits : n);
+  const r = (n: number) => round(n, digits);
   return { count: d.count, mean: r(d.mean), p50: r(d.p50), p95: r(d.p95), p99: r(d.p99), max: r(d.max) };
 };
 
@@ -60,7 +62,7 @@ export const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 export function loopDetails(run: LoopResult) {
   return {
     ops: run.ops,
-    rate: Math.round(run.rate * 10) / 10,
+    rate: round(run.rate, 1),
     errors: run.errors,
     firstError: run.firstError,
     latencyMs: roundDist(distribution(run.latencies)),

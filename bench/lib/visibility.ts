@@ -10,6 +10,10 @@
  *
  * A notice can arrive before the ack (the projector beat the response back to the
  * client): such a command counts as visible at its ack (0 ms), and is counted apart.
+ *
+ * At most two seconds' worth of commands (2 × the rate) are in flight: one due beyond that
+ * is skipped and counted (skippedAtCap), never queued. Below saturation an ack comes well
+ * within two seconds and the cap is never reached.
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -19,7 +23,7 @@ import { insecure, promiseClient } from '@shop/platform/grpc/client';
 import { urls } from '@shop/tools/topology';
 import { busyCores, cpuSnapshot } from './results.js';
 import { ensureBenchProduct, grpcAddress, metricsDelta, scrapeMetrics } from './stack.js';
-import { distribution, fmtMs, fmtNum, nowMs, roundDist, type Distribution } from './stats.js';
+import { distribution, fmtMs, fmtNum, nowMs, round, roundDist, type Distribution } from './stats.js';
 
 /** A command whose notice has not come this long after its ack counts as never seen. */
 export const VISIBLE_TIMEOUT_MS = 5_000;
@@ -56,6 +60,9 @@ export interface Phase {
   firstError?: string;
   noops: number;
   sentToBusyCart: number;
+  /** Commands due while maxInFlight were in flight: not sent. */
+  skippedAtCap: number;
+  maxInFlight: number;
   visibleBeforeAck: number;
   neverSeen: number;
   lag: Distribution;
@@ -169,27 +176,27 @@ export async function openVisibilityProbe(opts: { cartCount: number; name: strin
       const quantity = 2 + (c.turn++ % 90);
       const s: Sent = { cart, tSend: nowMs() };
       sent.push(s);
-      inFlight.push(
-        commands
-          .changeQuantity({ cartId: c.id, productId: product.id, quantity })
-          .finally(() => (c.busy = false))
-          .then(
-            ({ result }) => {
-              s.tAck = nowMs();
-              s.version = result?.version ?? 0;
-              if (!result?.position) {
-                s.noop = true;
-                return;
-              }
-              const at = seenAt(c, s.version);
-              if (at !== undefined) s.tVisible = at;
-              else c.pending.push(s);
-            },
-            (err: unknown) => {
-              s.error = err instanceof Error ? err.message : String(err);
-            },
-          ),
-      );
+      const call = commands
+        .changeQuantity({ cartId: c.id, productId: product.id, quantity })
+        .finally(() => (c.busy = false))
+        .then(
+          ({ result }) => {
+            s.tAck = nowMs();
+            s.version = result?.version ?? 0;
+            if (!result?.position) {
+              s.noop = true;
+              return;
+            }
+            const at = seenAt(c, s.version);
+            if (at !== undefined) s.tVisible = at;
+            else c.pending.push(s);
+          },
+          (err: unknown) => {
+            s.error = err instanceof Error ? err.message : String(err);
+          },
+        );
+      inFlight.push(call);
+      return call;
     });
     await Promise.all(inFlight);
     const busy = busyCores(cpuBefore, cpuSnapshot());
@@ -206,12 +213,14 @@ export async function openVisibilityProbe(opts: { cartCount: number; name: strin
       rate,
       seconds,
       sent: sent.length,
-      achievedRate: round(sent.length / schedule.seconds),
+      achievedRate: round(sent.length / schedule.seconds, 2),
       acked: acked.length,
       errors: errors.length,
       ...(errors[0] ? { firstError: errors[0].error } : {}),
       noops: sent.filter((s) => s.noop).length,
       sentToBusyCart,
+      skippedAtCap: schedule.skippedAtCap,
+      maxInFlight: schedule.maxInFlight,
       visibleBeforeAck: visibleInTime.filter((s) => s.tVisible! < s.tAck!).length,
       neverSeen: acked.length - visibleInTime.length,
       lag: distribution(visibleInTime.map((s) => Math.max(0, s.tVisible! - s.tAck!))),
@@ -238,7 +247,8 @@ export async function openVisibilityProbe(opts: { cartCount: number; name: strin
 export function printPhase(label: string, p: Phase): void {
   console.log(
     `${label.padEnd(9)} ChangeQuantity at ${p.rate}/s for ${p.seconds}s: ${p.sent} sent (${fmtNum(p.achievedRate, 1)}/s achieved, schedule lag p99 ${fmtMs(p.schedule.lag.p99)}), ` +
-      `${p.acked} acked, ${p.errors} errors${p.noops ? `, ${p.noops} no-ops` : ''}${p.sentToBusyCart ? `, ${p.sentToBusyCart} sent to a busy cart` : ''}`,
+      `${p.acked} acked, ${p.errors} errors${p.noops ? `, ${p.noops} no-ops` : ''}${p.sentToBusyCart ? `, ${p.sentToBusyCart} sent to a busy cart` : ''}` +
+      `${p.skippedAtCap ? `, ${p.skippedAtCap} skipped (due while ${p.maxInFlight} were in flight)` : ''}`,
   );
   console.log(`          send → ack:      p50 ${fmtMs(p.sendToAck.p50)} p95 ${fmtMs(p.sendToAck.p95)} p99 ${fmtMs(p.sendToAck.p99)} max ${fmtMs(p.sendToAck.max)}`);
   console.log(
@@ -266,6 +276,8 @@ export function phaseDetails(p: Phase) {
     firstError: p.firstError,
     noops: p.noops,
     sentToBusyCart: p.sentToBusyCart,
+    skippedAtCap: p.skippedAtCap,
+    maxInFlight: p.maxInFlight,
     visibleBeforeAck: p.visibleBeforeAck,
     neverSeenWithin5s: p.neverSeen,
     ackToVisibleMs: roundDist(p.lag),
@@ -279,25 +291,34 @@ export function phaseDetails(p: Phase) {
 
 /**
  * Open-loop schedule: call `fire(i)` at t0 + i/rate whatever happened to earlier calls;
- * calls that fall due while the process was busy fire at once (their lag is recorded).
+ * calls that fall due while the process was busy fire at once (their lag is recorded). The
+ * promise `fire` returns is the call in flight: a call due while `maxInFlight` (default
+ * 2 × rate, two seconds' worth) are in flight is skipped and counted, so that a stalled
+ * server cannot pile up calls without end.
  */
-export async function openLoop(rate: number, durationMs: number, fire: (i: number) => void) {
+export async function openLoop(rate: number, durationMs: number, fire: (i: number) => Promise<unknown>, { maxInFlight = Math.max(1, Math.ceil(2 * rate)) } = {}) {
   const period = 1000 / rate;
   const count = Math.round((rate * durationMs) / 1000);
   const t0 = nowMs() + 20;
   const lags: number[] = [];
+  let open = 0;
+  const closed = () => void open--;
+  let skippedAtCap = 0;
   let i = 0;
   while (i < count) {
     const now = nowMs();
     while (i < count && t0 + i * period <= now) {
       lags.push(now - (t0 + i * period));
-      fire(i++);
+      if (open >= maxInFlight) {
+        skippedAtCap++;
+        i++;
+        continue;
+      }
+      open++;
+      // Counts the call out however it ends; its outcome (a rejection too) is the caller's to handle.
+      fire(i++).then(closed, closed);
     }
     if (i < count) await sleep(Math.max(0, t0 + i * period - nowMs()));
   }
-  return { sent: count, seconds: (nowMs() - t0) / 1000, lag: distribution(lags) };
-}
-
-function round(n: number): number {
-  return Math.round(n * 100) / 100;
+  return { due: count, skippedAtCap, maxInFlight, seconds: (nowMs() - t0) / 1000, lag: distribution(lags) };
 }
