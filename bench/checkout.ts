@@ -29,7 +29,7 @@ import { adminApiKey } from '@shop/tools/apps';
 import { urls } from '@shop/tools/topology';
 import { banner, busyCores, cpuSnapshot, machineInfoSampled, writeResult, type SummaryRow } from './lib/results.js';
 import { metricsDelta, scrapeMetrics, waitForReady } from './lib/stack.js';
-import { distribution, fmtMs, fmtNum, fmtRatio, nowMs, ratio, roundDist } from './lib/stats.js';
+import { distribution, fmtMs, fmtNum, fmtRatio, nowMs, ratio, round, roundDist } from './lib/stats.js';
 import { knob, MAX_RATE, MAX_SECONDS } from './lib/knobs.js';
 
 const RATE = knob('BENCH_CHECKOUT_RATE', 50, { min: 1, max: MAX_RATE });
@@ -37,6 +37,7 @@ const SECONDS = knob('BENCH_CHECKOUT_SECONDS', 20, { min: 1, max: MAX_SECONDS })
 const BASELINE_SECONDS = knob('BENCH_CHECKOUT_BASELINE_SECONDS', 10, { max: MAX_SECONDS });
 const PRODUCT_COUNT = knob('BENCH_CHECKOUT_PRODUCTS', 20, { min: 1, integer: true });
 const CONFIRM_TIMEOUT_MS = 10_000;
+const IDLE_SAMPLE_MS = 5_000;
 const TARGET_P99_MS = 300;
 const PROCESSES = ['bff', 'cart-command', 'cart-projector', 'cart-query', 'order', 'payment', 'product', 'notifications'];
 
@@ -110,7 +111,18 @@ nc.subscribe(subjects.orderStatus(customerId), {
 });
 await nc.flush();
 
-const before = Object.fromEntries(await Promise.all(PROCESSES.map(async (p) => [p, await scrapeMetrics(p, ['process_cpu_seconds_total'])] as const)));
+const cpuSeconds = async () => Object.fromEntries(await Promise.all(PROCESSES.map(async (p) => [p, await scrapeMetrics(p, ['process_cpu_seconds_total'])] as const)));
+// What each process spends doing nothing (its Kafka consumers' fetch loops, relays' polls,
+// sweepers): subtracted from the measured window, or a slow run's idle time would count as
+// CPU per checkout (at 5/s it was about half of it).
+const idleFrom = await cpuSeconds();
+const idleStart = nowMs();
+await sleep(IDLE_SAMPLE_MS);
+const idleTo = await cpuSeconds();
+const idleCoresOf = (p: string) => (metricsDelta(idleFrom[p]!, idleTo[p]!).process_cpu_seconds_total ?? 0) / ((nowMs() - idleStart) / 1000);
+
+const before = await cpuSeconds();
+const measuredStart = nowMs();
 const cpuBefore = cpuSnapshot();
 const orderIds: string[] = new Array(checkoutCount);
 const sent = await openLoop(checkoutCount, RATE, async (i) => {
@@ -120,7 +132,8 @@ const sent = await openLoop(checkoutCount, RATE, async (i) => {
 const waitUntil = nowMs() + CONFIRM_TIMEOUT_MS;
 while (nowMs() < waitUntil && orderIds.some((id) => id && !confirmedAt.has(id))) await sleep(50);
 const busy = busyCores(cpuBefore, cpuSnapshot());
-const after = Object.fromEntries(await Promise.all(PROCESSES.map(async (p) => [p, await scrapeMetrics(p, ['process_cpu_seconds_total'])] as const)));
+const after = await cpuSeconds();
+const measuredSeconds = (nowMs() - measuredStart) / 1000;
 await nc.drain();
 
 const latencies: number[] = [];
@@ -137,14 +150,18 @@ sent.forEach((s, i) => {
 const dist = distribution(latencies);
 const ackDist = distribution(sent.flatMap((s) => (s.ms === undefined ? [] : [s.ms])));
 const cpuPerCheckoutMs = Object.fromEntries(
-  PROCESSES.map((p) => [p, Math.round(((metricsDelta(before[p]!, after[p]!).process_cpu_seconds_total ?? Number.NaN) * 1e6) / Math.max(1, latencies.length)) / 1000]),
+  PROCESSES.map((p) => {
+    const busySeconds = (metricsDelta(before[p]!, after[p]!).process_cpu_seconds_total ?? Number.NaN) - idleCoresOf(p) * measuredSeconds;
+    return [p, round((Math.max(0, busySeconds) * 1000) / Math.max(1, latencies.length), 2)];
+  }),
 );
+const idleCores = round(PROCESSES.reduce((sum, p) => sum + idleCoresOf(p), 0), 3);
 
 console.log(`measured  checkOut answered: p50 ${fmtMs(ackDist.p50)}, p99 ${fmtMs(ackDist.p99)}`);
 console.log(`          checkOut → CONFIRMED: p50 ${fmtMs(dist.p50)}, p95 ${fmtMs(dist.p95)}, p99 ${fmtMs(dist.p99)}, max ${fmtMs(dist.max)} over ${fmtNum(latencies.length)} of ${fmtNum(checkoutCount)}`);
 if (Object.keys(notConfirmed).length > 0) console.log(`          not confirmed within ${CONFIRM_TIMEOUT_MS / 1000} s: ${JSON.stringify(notConfirmed)}`);
 console.log(`          p99 ratio to the addToCart baseline: ${fmtRatio(ratio(dist.p99, baselineDist.p99))}; machine ${busy ?? '?'} cores busy`);
-console.log(`          CPU ms per checkout: ${Object.entries(cpuPerCheckoutMs).map(([p, ms]) => `${p} ${ms}`).join(', ')}`);
+console.log(`          CPU ms per checkout, idle subtracted: ${Object.entries(cpuPerCheckoutMs).map(([p, ms]) => `${p} ${ms}`).join(', ')} (total ${round(Object.values(cpuPerCheckoutMs).reduce((a, b) => a + b, 0), 1)}; these processes idle: ${idleCores} cores)`);
 
 const summary: SummaryRow[] = [
   {
@@ -175,10 +192,11 @@ const file = writeResult({
     baselineAddToCartMs: roundDist(baselineDist),
     busyCoresDuringRun: busy,
     cpuMsPerCheckout: cpuPerCheckoutMs,
+    idleCoresOfTheseProcesses: idleCores,
   },
   notes: [
     'Open loop at a fixed rate; latency from sending checkOut to the CONFIRMED notice on NATS (the path of the orderStatusChanged subscription).',
-    `Every process's CPU per confirmed checkout is in details.cpuMsPerCheckout (process_cpu_seconds_total deltas).`,
+    `Every process's CPU per confirmed checkout is in details.cpuMsPerCheckout (process_cpu_seconds_total deltas, less each process's idle rate sampled for ${IDLE_SAMPLE_MS / 1000} s before).`,
   ],
 });
 console.log(`result    ${file}`);
