@@ -150,15 +150,17 @@ export function localProcessSpecs(): ProcessSpec[] {
   const relayEnv = (p: { name: string }): Record<string, string> => (relay === 'debezium' && outboxServices.has(p.name) ? { RELAY: relay } : {});
   const storeEnv = (p: ProcessEntry): Record<string, string> =>
     eventStore === 'mongodb' && p.database === 'cart' ? { EVENT_STORE: eventStore, MONGODB_URL: `mongodb://127.0.0.1:${infraPorts.ferretdb}/` } : {};
+  // Start waves (ProcessSpec.wave): the services together, as each needs only the
+  // infrastructure to become ready (a gRPC client connects when first called); then Envoy;
+  // then the BFF, which is not ready until it has listed the access revocations from
+  // user-command through Envoy (Envoy's jwt_authn fetches the BFF's keys when it can).
   return [
     ...all.flatMap((p) => [
-      // Before the BFF: the BFF is not ready until it has listed the access revocations from
-      // user-command, through Envoy; Envoy's jwt_authn fetches the BFF's keys when it can.
-      ...(p.kind === 'bff' ? [envoySpec(localEnvoyTopology())] : []),
-      nodeProcess(p, { ...envRecord(p, { target: 'local', local }), ...relayEnv(p), ...storeEnv(p) }),
+      ...(p.kind === 'bff' ? [{ ...envoySpec(localEnvoyTopology()), wave: 1 }] : []),
+      { ...nodeProcess(p, { ...envRecord(p, { target: 'local', local }), ...relayEnv(p), ...storeEnv(p) }), ...(p.kind === 'bff' ? { wave: 2 } : {}) },
     ]),
     // After the services: their migrations create the outbox tables the connectors read.
-    ...(relay === 'debezium' ? [debeziumRelaySpec(infraPorts.kafkaConnect)] : []),
+    ...(relay === 'debezium' ? [{ ...debeziumRelaySpec(infraPorts.kafkaConnect), wave: 3 }] : []),
   ];
 }
 

@@ -8,7 +8,7 @@ import { StackError, say, elapsed } from './log.js';
 import { stackPaths } from './paths.js';
 import { installAll } from './install/index.js';
 import { infraNames, infraSpecs, upInfra, downInfra } from './infra.js';
-import { start, stop, status, formatStatus, knownProcesses } from './supervisor.js';
+import { startAll, stop, status, formatStatus, knownProcesses } from './supervisor.js';
 import { kafkaConnectProcess } from './debezium/connect.js';
 import { settleAll } from './settle.js';
 import { removeData } from './reset.js';
@@ -73,8 +73,8 @@ async function up(infraOnly: boolean): Promise<void> {
   await upInfra({ install: false });
   const apps = await import('./apps.js');
   await apps.buildForStack();
-  // Apps depend on each other in the order given (e.g. services before Envoy before the BFF).
-  for (const spec of await apps.appSpecs()) await start(spec);
+  // In waves: the services at once, then Envoy, then the BFF (localProcessSpecs).
+  await startAll(await apps.appSpecs());
   await apps.afterUp();
 }
 
@@ -89,10 +89,9 @@ async function restart(names: string[]): Promise<void> {
   if (unknown.length > 0) throw new StackError(`unknown process ${unknown.join(', ')}; known: ${specs.map((s) => s.name).join(', ')}`);
   // The code on disk, compiled: what a restart after a change is for.
   await apps.buildForStack();
-  for (const spec of specs.filter((s) => names.length === 0 || names.includes(s.name))) {
-    await stop(spec);
-    await start(spec);
-  }
+  const chosen = specs.filter((s) => names.length === 0 || names.includes(s.name));
+  await settleAll('stopping', chosen.map((spec) => ({ name: spec.name, run: () => stop(spec) })));
+  await startAll(chosen);
 }
 
 async function down(appsOnly = false): Promise<void> {

@@ -19,6 +19,7 @@ import { stackPaths, ensureDir } from './paths.js';
 import { isPortFree, socketStatesOnPort } from './ports.js';
 import { lookupUser } from './os-user.js';
 import { withLock } from './lock.js';
+import { settleAll } from './settle.js';
 import { type PidRecord, type WatchdogState, readRecord, writeRecord, removeRecord, listRecords, isAlive, isPidAlive, startTicksOf, readWatchdogState, watchdogStateFile } from './pidfile.js';
 
 export interface ProcessSpec {
@@ -57,6 +58,12 @@ export interface ProcessSpec {
    * `never` leaves it dead. A process started by a `launch` hook is never restarted.
    */
   restart?: 'always' | 'never';
+  /**
+   * When a group of processes starts (startAll): all of a wave at once, once every earlier
+   * wave is ready. Default 0; a process that needs another one ready to become ready itself
+   * takes a later wave than that one.
+   */
+  wave?: number;
 }
 
 export interface StartResult {
@@ -99,6 +106,18 @@ function supervisedPid(state: WatchdogState | undefined): number | undefined {
  */
 export function start(spec: ProcessSpec): Promise<StartResult> {
   return withLock(`process-${spec.name}`, () => startUnlocked(spec), spec.name);
+}
+
+/**
+ * Starts processes wave by wave (ProcessSpec.wave): a wave's processes all at once, the next
+ * wave once the whole of this one is ready. Every failure of a wave is reported (settleAll).
+ */
+export async function startAll(specs: ProcessSpec[]): Promise<void> {
+  const waves = [...new Set(specs.map((s) => s.wave ?? 0))].sort((a, b) => a - b);
+  for (const wave of waves) {
+    const members = specs.filter((s) => (s.wave ?? 0) === wave);
+    await settleAll(`starting ${members.map((s) => s.name).join(', ')}`, members.map((spec) => ({ name: spec.name, run: () => start(spec) })));
+  }
 }
 
 async function startUnlocked(spec: ProcessSpec): Promise<StartResult> {
