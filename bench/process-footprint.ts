@@ -25,10 +25,10 @@ import { CartCommandServiceClient } from '@shop/contracts/shop/cart/v1/command_s
 import { insecure, promiseClient } from '@shop/platform/grpc/client';
 import { childrenByParent } from '@shop/tools/pidfile';
 import { running } from '@shop/tools/supervisor';
-import { repoRoot, urls } from '@shop/tools/topology';
+import { urls } from '@shop/tools/topology';
 import { processes } from '../tools/catalog/catalog.js';
 import { banner, machineInfoSampled, writeResult, type SummaryRow } from './lib/results.js';
-import { ensureBenchProduct, execFileAsync, graphqlCaller, grpcAddress, runLoops } from './lib/stack.js';
+import { ensureBenchProduct, graphqlCaller, grpcAddress, restartStack, runLoops } from './lib/stack.js';
 import { fmtNum, fmtRatio, nowMs, ratio } from './lib/stats.js';
 import { knob, MAX_SECONDS } from './lib/knobs.js';
 
@@ -63,15 +63,7 @@ function sample(): Record<string, number> {
   return out;
 }
 
-async function restartAll(runTs: boolean): Promise<number> {
-  const started = nowMs();
-  await execFileAsync(process.execPath, ['--import', 'tsx', 'tools/stack/cli.ts', 'restart'], {
-    cwd: repoRoot,
-    env: { ...process.env, SHOP_RUN_TS: runTs ? '1' : '' },
-    maxBuffer: 16 * 1024 * 1024,
-  });
-  return (nowMs() - started) / 1000;
-}
+const restartAll = (runTs: boolean): Promise<number> => restartStack([], { SHOP_RUN_TS: runTs ? '1' : '' });
 
 /** Cart changes over gRPC and product lists through the edge, for LOAD_SECONDS; the peak memory of each process meanwhile. */
 async function loadPeak(productId: string): Promise<{ peak: Record<string, number>; commands: number; queries: number; errors: number; firstError?: string }> {

@@ -17,10 +17,25 @@ import { createTestDatabase, type TestDatabase } from '@shop/testing';
 import { findPgBinDir } from '@shop/tools/install/postgres-layout';
 import { bffHttpMetricsPort, grpcServices, infraPorts, pgPassword, pgUser, workers } from '@shop/tools/topology';
 import { devServiceIdentity } from '@shop/tools/dev-secrets';
-import { busyCores, cpuSnapshot, processCores, type CpuSnapshot } from './results.js';
+import { busyCores, cpuSnapshot, processCores, repoRoot, type CpuSnapshot } from './results.js';
 import { nowMs } from './stats.js';
 
 export const execFileAsync = promisify(execFile);
+
+/**
+ * Restarts stack processes (all of them when none is named) with `npm run stack -- restart`,
+ * with these variables set for it (SHOP_RUN_TS, SHOP_STACK_ENV: tools/stack/apps.ts) → the
+ * seconds until they were all ready again.
+ */
+export async function restartStack(names: string[], env: Record<string, string>): Promise<number> {
+  const started = nowMs();
+  await execFileAsync(process.execPath, ['--import', 'tsx', 'tools/stack/cli.ts', 'restart', ...names], {
+    cwd: repoRoot,
+    env: { ...process.env, ...env },
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  return (nowMs() - started) / 1000;
+}
 
 /** A fresh database on the stack's Postgres, named `bench_<hex>`; drop it when done. */
 export const createBenchDatabase = (): Promise<TestDatabase> => createTestDatabase('bench');

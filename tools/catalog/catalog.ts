@@ -14,8 +14,9 @@
  *   and egress rules to the callees;
  * - env: what is particular to the process, per target where the targets differ.
  *
- * The entries are in the local stack's start order; the BFF's Envoy starts just before the
- * BFF (the BFF is ready only once it has listed user-command's revocations through Envoy).
+ * The entries are in the local stack's order; it starts them in waves (tools/stack/apps.ts
+ * startWave): the services and workers at once, then Envoy, then the BFF (ready only once
+ * it has listed user-command's revocations through Envoy).
  */
 
 export type Kind = 'grpc-service' | 'worker' | 'bff';

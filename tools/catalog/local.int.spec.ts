@@ -1,21 +1,27 @@
 /**
  * The local supervisor's processes (tools/stack/apps.ts) are the catalog's: every entry in
- * its order, Envoy just before the BFF, on the ports of tools/stack/topology.ts, and every
+ * its order, Envoy just before the BFF, started in waves, on the ports of tools/stack/topology.ts, and every
  * call through the local Envoy's listener for the callee. Read from localProcessSpecs, which
  * prepares nothing (appSpecs also sets the database roles' passwords and retires a Debezium
  * relay): this spec changes nothing on the running stack.
  */
 import test from 'ava';
-import { localEnvoyTopology, localProcessSpecs } from '../stack/apps.js';
+import { localEnvoyTopology, localProcessSpecs, startWave } from '../stack/apps.js';
 import { bffPort, grpcServices, workers } from '../stack/topology.js';
 import { addressVariable, processes } from './catalog.js';
 
 const specs = localProcessSpecs();
 
-test('the local stack starts every catalog process in catalog order, Envoy just before the BFF', (t) => {
+test('the local stack starts every catalog process in catalog order, Envoy just before the BFF; the services at once, then Envoy, then the BFF', (t) => {
   const names = specs.map((s) => s.name);
   const expected = processes().flatMap((p) => (p.kind === 'bff' ? ['envoy', p.name] : [p.name]));
   t.deepEqual(names, expected);
+  const waveOf = (name: string) => specs.find((s) => s.name === name)!.wave;
+  for (const p of processes()) {
+    if (p.kind !== 'bff') t.is(waveOf(p.name), startWave.services, `${p.name} starts with the services`);
+  }
+  t.true(waveOf('envoy')! > startWave.services, 'Envoy after the services');
+  t.true(waveOf('bff')! > waveOf('envoy')!, 'the BFF after Envoy');
 });
 
 test("each local process listens on topology.ts's ports and calls its callees through the local Envoy", (t) => {

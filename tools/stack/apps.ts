@@ -1,7 +1,7 @@
 /**
  * Application processes of the local stack, started by `npm run stack -- up` after the
  * infrastructure: the processes of the catalog (tools/catalog/catalog.ts) in its order, with
- * Envoy just before the BFF. Every port comes from topology.ts; every process gets its
+ * Envoy just before the BFF, started in waves (startWave). Every port comes from topology.ts; every process gets its
  * configuration as environment variables (tools/catalog/env.ts), exactly as in a container.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -10,7 +10,7 @@ import { defaultEdgeLimits, renderEnvoyConfig, type EnvoyTopology } from '@shop/
 import { envoyBinary } from './install/envoy.js';
 import { buildAll } from '../build/build.js';
 import { compiledPath } from '../build/workspaces.js';
-import { elapsed, say } from './log.js';
+import { StackError, elapsed, say } from './log.js';
 import { type ProcessSpec } from './supervisor.js';
 import { bffPort, grpcServices, infraPorts, localPort, repoRoot, stackDir, urls, workers } from './topology.js';
 import { seedDemoCatalog } from './seed.js';
@@ -71,6 +71,31 @@ export async function buildForStack(): Promise<void> {
  */
 const profileArgs = (name: string): string[] =>
   process.env.SHOP_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(process.env.SHOP_PROFILE, name)}`] : [];
+
+/**
+ * SHOP_STACK_ENV (JSON, `{"<process>": {"<VARIABLE>": "<value>"}}`) sets variables of the
+ * processes a command starts over the stack's own, until they are started again without it:
+ * a benchmark runs the BFF without its product cache with
+ * `SHOP_STACK_ENV='{"bff":{"PRODUCT_CACHE_TTL_MS":"0"}}' npm run stack -- restart bff`.
+ * The process still checks every value at its start, as it checks its own.
+ */
+export function stackEnvOverrides(raw: string | undefined, names: string[]): Record<string, Record<string, string>> {
+  if (!raw) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (err) {
+    throw new StackError(`SHOP_STACK_ENV is not JSON (${(err as Error).message}); expected {"<process>": {"<VARIABLE>": "<value>"}}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new StackError('SHOP_STACK_ENV: expected {"<process>": {"<VARIABLE>": "<value>"}}');
+  for (const [name, vars] of Object.entries(parsed)) {
+    if (!names.includes(name)) throw new StackError(`SHOP_STACK_ENV: unknown process ${name}; known: ${names.join(', ')}`);
+    if (typeof vars !== 'object' || vars === null || Array.isArray(vars) || !Object.values(vars).every((v) => typeof v === 'string')) {
+      throw new StackError(`SHOP_STACK_ENV.${name}: expected {"<VARIABLE>": "<value>"} with string values`);
+    }
+  }
+  return parsed as Record<string, Record<string, string>>;
+}
 
 function nodeProcess(p: ProcessEntry & { name: string }, env: Record<string, string>): ProcessSpec {
   const httpPort = Number(env.HTTP_PORT);
@@ -141,6 +166,19 @@ export function envoySpec(topology: EnvoyTopology, name = 'envoy'): ProcessSpec 
 }
 
 /**
+ * When each process starts (ProcessSpec.wave; supervisor.ts startAll):
+ * - services: every service and worker at once. Each needs only the infrastructure to become
+ *   ready (a gRPC client connects when first called), except that a query process is ready
+ *   once its projector has made the read model's tables (the catalog's startsAfter): they
+ *   start together, and the query's readiness waits (60 s at most) for its projector's.
+ * - envoy, debezium: once the services are ready (the Debezium worker reads the outbox
+ *   tables the services' migrations create).
+ * - bff: last. It is ready only once it has listed the access revocations from user-command
+ *   through Envoy (Envoy's jwt_authn fetches the BFF's keys when it can).
+ */
+export const startWave = { services: 0, envoy: 1, debezium: 1, bff: 2 } as const;
+
+/**
  * The local stack's process specs, from the catalog, without touching anything (no database,
  * no relay): what appSpecs starts once it has prepared the stack, and what a spec may read.
  */
@@ -150,17 +188,13 @@ export function localProcessSpecs(): ProcessSpec[] {
   const relayEnv = (p: { name: string }): Record<string, string> => (relay === 'debezium' && outboxServices.has(p.name) ? { RELAY: relay } : {});
   const storeEnv = (p: ProcessEntry): Record<string, string> =>
     eventStore === 'mongodb' && p.database === 'cart' ? { EVENT_STORE: eventStore, MONGODB_URL: `mongodb://127.0.0.1:${infraPorts.ferretdb}/` } : {};
-  // Start waves (ProcessSpec.wave): the services together, as each needs only the
-  // infrastructure to become ready (a gRPC client connects when first called); then Envoy;
-  // then the BFF, which is not ready until it has listed the access revocations from
-  // user-command through Envoy (Envoy's jwt_authn fetches the BFF's keys when it can).
+  const overrides = stackEnvOverrides(process.env.SHOP_STACK_ENV, all.map((p) => p.name));
   return [
     ...all.flatMap((p) => [
-      ...(p.kind === 'bff' ? [{ ...envoySpec(localEnvoyTopology()), wave: 1 }] : []),
-      { ...nodeProcess(p, { ...envRecord(p, { target: 'local', local }), ...relayEnv(p), ...storeEnv(p) }), ...(p.kind === 'bff' ? { wave: 2 } : {}) },
+      ...(p.kind === 'bff' ? [{ ...envoySpec(localEnvoyTopology()), wave: startWave.envoy }] : []),
+      { ...nodeProcess(p, { ...envRecord(p, { target: 'local', local }), ...relayEnv(p), ...storeEnv(p), ...overrides[p.name] }), wave: p.kind === 'bff' ? startWave.bff : startWave.services },
     ]),
-    // After the services: their migrations create the outbox tables the connectors read.
-    ...(relay === 'debezium' ? [{ ...debeziumRelaySpec(infraPorts.kafkaConnect), wave: 3 }] : []),
+    ...(relay === 'debezium' ? [{ ...debeziumRelaySpec(infraPorts.kafkaConnect), wave: startWave.debezium }] : []),
   ];
 }
 

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { appSpecs } from '@shop/tools/apps';
-import { start } from '@shop/tools/supervisor';
+import { startAll } from '@shop/tools/supervisor';
 import { chaosCases, runCase, smallScale } from './chaos/cases.js';
 
 /**
@@ -12,7 +12,7 @@ import { chaosCases, runCase, smallScale } from './chaos/cases.js';
  * main suite (ava.solo.config.mjs).
  */
 test.serial.beforeEach(async () => {
-  for (const spec of await appSpecs()) await start(spec);
+  await startAll(await appSpecs());
 });
 
 for (const c of chaosCases) {

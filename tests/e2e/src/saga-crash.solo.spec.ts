@@ -2,7 +2,7 @@ import test from 'ava';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { appSpecs } from '@shop/tools/apps';
-import { running, start } from '@shop/tools/supervisor';
+import { running, start, startAll } from '@shop/tools/supervisor';
 import { urls } from '@shop/tools/topology';
 import { waitFor } from '@shop/testing';
 import { checkOut, fillCart, newProduct, settledAll, signUp, stockOf } from './shop.js';
@@ -16,7 +16,7 @@ import { checkOut, fillCart, newProduct, settledAll, signUp, stockOf } from './s
  */
 test.serial.beforeEach(async () => {
   // Every process up, whatever an earlier test left.
-  for (const spec of await appSpecs()) await start(spec);
+  await startAll(await appSpecs());
 });
 
 /** How far the buyer's orders are: placed, and which of them are not over yet (by status). */

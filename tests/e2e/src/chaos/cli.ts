@@ -11,7 +11,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stackDir } from '@shop/tools/topology';
 import { appSpecs } from '@shop/tools/apps';
-import { start } from '@shop/tools/supervisor';
+import { startAll } from '@shop/tools/supervisor';
 import { chaosCases, fullScale, runCase, smallScale, type ChaosReport } from './cases.js';
 
 const filters = process.argv.slice(2);
@@ -26,7 +26,7 @@ console.log(`[chaos] ${selected.length} cases at ${scale.rate} cart commands/s o
 const reports: ChaosReport[] = [];
 for (const c of selected) {
   // Every process up, whatever the case before left (a watchdog restart can still be backing off).
-  for (const spec of await appSpecs()) await start(spec);
+  await startAll(await appSpecs());
   const report = await runCase(c, scale, (line) => console.log(`[chaos] ${line}`));
   reports.push(report);
   console.log(`[chaos] ${c.name}: ${report.violations.length === 0 ? 'ok' : `VIOLATED: ${report.violations.join('; ')}`}`);
