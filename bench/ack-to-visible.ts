@@ -21,9 +21,9 @@
  * Run: node --import tsx bench/ack-to-visible.ts
  */
 import { banner, machineInfoSampled, writeResult, type SummaryRow } from './lib/results.js';
-import { grpcAddress, healthClient, waitForReady } from './lib/stack.js';
+import { grpcAddress, healthClient, openLoop, waitForReady } from './lib/stack.js';
 import { distribution, fmtMs, fmtNum, fmtRatio, nowMs, ratio, round, roundDist } from './lib/stats.js';
-import { openLoop, openVisibilityProbe, phaseDetails, printPhase, VISIBLE_TIMEOUT_MS } from './lib/visibility.js';
+import { openVisibilityProbe, phaseDetails, printPhase, VISIBLE_TIMEOUT_MS } from './lib/visibility.js';
 import { knob, MAX_RATE, MAX_SECONDS } from './lib/knobs.js';
 
 const RATE = knob('BENCH_RATE', 300, { min: 1, max: MAX_RATE });
@@ -103,7 +103,7 @@ try {
     name: 'ack-to-visible',
     title: 'Command ack → visible in the read model',
     machine,
-    durationSeconds: round((nowMs() - started) / 1000, 2),
+    startedMs: started,
     summary,
     details: {
       rate: RATE,

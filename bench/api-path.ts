@@ -92,7 +92,7 @@ const file = writeResult({
   name: 'api-path',
   title: 'GraphQL products through the edge vs gRPC ListProducts',
   machine,
-  durationSeconds: Math.round((nowMs() - started) / 1000),
+  startedMs: started,
   summary: [
     { metric: 'gRPC ListProducts, direct (baseline)', value: baseline.value, unit: 'calls/s' },
     { metric: 'GraphQL products through the edge', value: Math.round(edgeRun.result.rate), unit: 'req/s', baseline, ratio: edgeRatio, target: '≥ 1.0×', met: edgeRatio >= 1 },

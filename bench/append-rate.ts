@@ -183,7 +183,7 @@ try {
       name: 'append-rate',
       title: 'Cart command append rate vs pgbench',
       machine,
-      durationSeconds: round((nowMs() - started) / 1000, 1),
+      startedMs: started,
       summary,
       details: {
         clients: CLIENTS,

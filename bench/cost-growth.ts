@@ -340,7 +340,7 @@ try {
     name: 'cost-growth',
     title: 'Cost growth: append and ack → visible with a grown store',
     machine,
-    durationSeconds: round((nowMs() - started) / 1000, 2),
+    startedMs: started,
     summary,
     details: {
       growth: { events: SEEDED_EVENTS, streams: GROWTH_STREAMS, eventsPerStream: EVENTS_PER_STREAM, templates: TEMPLATES, streamIdPrefix: SEED_PREFIX },

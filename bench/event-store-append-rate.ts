@@ -25,7 +25,7 @@ import { createPool } from '@shop/platform/postgres/pool';
 import { infraPorts } from '@shop/tools/topology';
 import { machineInfoSampled, writeResult } from './lib/results.js';
 import { createBenchDatabase, runLoops, type LoopResult } from './lib/stack.js';
-import { fmtNum, fmtRatio, ratio } from './lib/stats.js';
+import { fmtNum, fmtRatio, nowMs, ratio } from './lib/stats.js';
 import { knob, MAX_SECONDS } from './lib/knobs.js';
 
 const SECONDS = knob('BENCH_SECONDS', 10, { min: 1, max: MAX_SECONDS });
@@ -47,7 +47,7 @@ function appendLoops(store: EventStore): Promise<LoopResult> {
 }
 
 const machine = await machineInfoSampled();
-const started = Date.now();
+const started = nowMs();
 const db = await createBenchDatabase();
 const pool = createPool({ url: db.url, max: CLIENTS + 2, log });
 await migrate(pool, [eventStoreMigrations], log);
@@ -75,7 +75,7 @@ const file = writeResult({
   name: 'event-store-append-rate',
   title: 'MongoDB event store (FerretDB) appends vs the Postgres event store',
   machine,
-  durationSeconds: Math.round((Date.now() - started) / 1000),
+  startedMs: started,
   summary: [{ metric: 'MongoEventStore.append', value: Math.round(mongoResult.rate), unit: 'appends/s', baseline, ratio: ratio(mongoResult.rate, postgres.rate) }],
   details: { clients: CLIENTS, seconds: SECONDS, postgres: counts(postgres), mongodb: counts(mongoResult) },
   notes: ['Every Mongo append takes the next global position: appends to the whole store serialize there (packages/eventsourcing/src/mongodb/store.ts).'],

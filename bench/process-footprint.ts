@@ -132,7 +132,7 @@ const file = writeResult({
   name: 'process-footprint',
   title: "Memory and warm start of the stack's Node processes, tsx vs compiled JavaScript",
   machine,
-  durationSeconds: Math.round((nowMs() - started) / 1000),
+  startedMs: started,
   summary,
   details: { idleSeconds: IDLE_SECONDS, loadSeconds: LOAD_SECONDS, tsx, compiled },
   notes: [

@@ -46,7 +46,7 @@ import { urls } from '@shop/tools/topology';
 import { processes } from '../tools/catalog/catalog.js';
 import { writeLatencyChart, type LatencySeries } from './lib/chart.js';
 import { banner, busyCores, cpuSnapshot, machineInfoSampled, processCores, repoRoot, resultsDir, waitUntilSettled, writeResult, type SummaryRow } from './lib/results.js';
-import { graphqlClient, scrapeMetrics, waitForReady, type GraphQLAnswer, type GraphQLSend } from './lib/stack.js';
+import { graphqlClient, openLoop, scrapeMetrics, waitForReady, type GraphQLAnswer, type GraphQLSend } from './lib/stack.js';
 import { distribution, fmtMs, fmtNum, fmtRatio, nowMs, ratio, round, roundDist, type Distribution } from './lib/stats.js';
 import { knob, MAX_RATE, MAX_SECONDS } from './lib/knobs.js';
 import { mulberry32 } from './lib/random.js';
@@ -314,40 +314,6 @@ console.log(`setup     ${REGISTERED} shoppers registered, ${SHOPPERS} carts hold
 // baseline and the mix start once the machine has settled (below half the cores busy, at most 10 s).
 await waitUntilSettled();
 
-/**
- * Sends at `rate`/s on a fixed schedule for `seconds`, whatever the answers (open loop):
- * `start(i)` sends one request and returns its promise, or undefined when no shopper could
- * send it. A request due while MAX_IN_FLIGHT are open is skipped, so nothing queues.
- */
-async function openLoop(rate: number, seconds: number, start: (i: number) => Promise<void> | undefined) {
-  const count = Math.round(rate * seconds);
-  const inFlight = new Set<Promise<void>>();
-  let skippedAtCap = 0;
-  let notSent = 0;
-  let maxLagMs = 0;
-  const t0 = nowMs();
-  for (let i = 0; i < count; i++) {
-    const due = t0 + (i * 1000) / rate;
-    const wait = due - nowMs();
-    if (wait > 0) await sleep(wait);
-    maxLagMs = Math.max(maxLagMs, nowMs() - due);
-    if (inFlight.size >= MAX_IN_FLIGHT) {
-      skippedAtCap++;
-      continue;
-    }
-    const call = start(i);
-    if (!call) {
-      notSent++;
-      continue;
-    }
-    const tracked = call.finally(() => inFlight.delete(tracked));
-    inFlight.add(tracked);
-  }
-  // Bounded: every request gives up after REQUEST_TIMEOUT_MS.
-  await Promise.all(inFlight);
-  return { offered: count, skippedAtCap, notSent, maxLagMs: Math.round(maxLagMs * 10) / 10 };
-}
-
 interface Reactions {
   /** Returns whether the answer was stale (a cart write). */
   onSuccess?: (data: Record<string, unknown>) => boolean | void;
@@ -528,10 +494,18 @@ function onSignal(signal: NodeJS.Signals): void {
 // --- baseline: the bare API path (edge, BFF, product cache), same rate, same addresses ---
 const baselineSamples: Sample[] = [];
 const baselineT0 = nowMs();
-const baselineLoop = await openLoop(RATE, BASELINE_SECONDS, () => {
-  const s = shopperFor('baseline');
-  return s && timed(s, 'baseline', baselineT0, baselineSamples, () => s.send('{ products(first: 100) { id name } }'));
-});
+// A request due while MAX_IN_FLIGHT are open is skipped, so nothing queues; one due while every
+// shopper is busy is not sent (notSent). Every request gives up after REQUEST_TIMEOUT_MS.
+const baselineLoop = await openLoop(
+  RATE,
+  BASELINE_SECONDS * 1000,
+  () => {
+    const s = shopperFor('baseline');
+    return s && timed(s, 'baseline', baselineT0, baselineSamples, () => s.send('{ products(first: 100) { id name } }'));
+  },
+  { maxInFlight: MAX_IN_FLIGHT },
+);
+await baselineLoop.ended();
 const baselineOk = baselineSamples.filter((b) => !b.code);
 const baselineDist = distribution(baselineOk.map((b) => b.ms));
 const baselineErrors = countBy(baselineSamples.filter((b) => b.code).map((b) => b.code!));
@@ -549,16 +523,22 @@ const rss = samplePeakRss(rssNames);
 const cpuBefore = cpuSnapshot();
 const generatorBefore = process.cpuUsage();
 const mixT0 = nowMs();
-const mixLoop = await openLoop(RATE, SECONDS, () => {
-  const op = drawOp();
-  drawn[op]!++;
-  const s = shopperFor(op);
-  if (!s) {
-    noShopper[op]!++;
-    return undefined;
-  }
-  return runOperation(op, s, mixT0, samples);
-});
+const mixLoop = await openLoop(
+  RATE,
+  SECONDS * 1000,
+  () => {
+    const op = drawOp();
+    drawn[op]!++;
+    const s = shopperFor(op);
+    if (!s) {
+      noShopper[op]!++;
+      return undefined;
+    }
+    return runOperation(op, s, mixT0, samples);
+  },
+  { maxInFlight: MAX_IN_FLIGHT },
+);
+await mixLoop.ended();
 const mixSeconds = (nowMs() - mixT0) / 1000;
 const busy = busyCores(cpuBefore, cpuSnapshot());
 const generatorCores = processCores(generatorBefore, mixSeconds);
@@ -597,7 +577,7 @@ const errorCount = samples.length - completed;
 const rateLimited = samples.filter((x) => x.code === 'TOO_MANY_REQUESTS' || x.code === 'HTTP 429').length + baselineSamples.filter((x) => x.code === 'TOO_MANY_REQUESTS' || x.code === 'HTTP 429').length;
 const noShopperTotal = Object.values(noShopper).reduce((a, b) => a + b, 0);
 
-console.log(`measured  mix at ${RATE}/s for ${SECONDS} s: ${fmtNum(mixLoop.offered)} due, ${fmtNum(samples.length)} sent, ${fmtNum(completed)} answered with data (${fmtNum(completed / mixSeconds, 1)}/s), ${errorCount} errors`);
+console.log(`measured  mix at ${RATE}/s for ${SECONDS} s: ${fmtNum(mixLoop.due)} due, ${fmtNum(samples.length)} sent, ${fmtNum(completed)} answered with data (${fmtNum(completed / mixSeconds, 1)}/s), ${errorCount} errors`);
 console.log(`          ${'operation'.padEnd(11)} ${'sent'.padStart(6)} ${'ok'.padStart(6)} ${'p50'.padStart(10)} ${'p99'.padStart(10)}  p99/baseline  errors`);
 for (const op of OPS) {
   const f = figures[op];
@@ -608,7 +588,7 @@ console.log(`          skipped: ${mixLoop.skippedAtCap} at the cap of ${MAX_IN_F
 const staleTotal = samples.filter((x) => x.stale).length;
 if (staleTotal > 0) console.log(`          ${staleTotal} cart writes answered stale (read model behind the write after the BFF's bounded wait)`);
 if (rateLimited > 0) console.log(`WARNING   ${rateLimited} requests refused as TOO_MANY_REQUESTS (rate limit): the figures include the limit, not only the path`);
-console.log(`          machine ${busy ?? '?'} cores busy during the mix; generator ${generatorCores} cores; schedule lag max ${fmtMs(mixLoop.maxLagMs)}`);
+console.log(`          machine ${busy ?? '?'} cores busy during the mix; generator ${generatorCores} cores; schedule lag max ${fmtMs(mixLoop.lag.max)}`);
 const largest = Object.entries(peakRssMb).sort((a, b) => b[1] - a[1]);
 console.log(`          peak resident memory (MB): ${largest.map(([name, mb]) => `${name} ${mb}`).join(', ') || 'not sampled (no /metrics answered)'}`);
 printAccountCleanup(accounts);
@@ -653,7 +633,7 @@ const file = writeResult({
   name: 'shopper-mix',
   title: 'Shopper mix through the public GraphQL API at a steady rate',
   machine,
-  durationSeconds: Math.round((nowMs() - started) / 1000),
+  startedMs: started,
   summary,
   details: {
     rate: RATE,
@@ -666,12 +646,12 @@ const file = writeResult({
     requestTimeoutMs: REQUEST_TIMEOUT_MS,
     mix: Object.fromEntries(MIX),
     drawn,
-    offered: mixLoop.offered,
+    offered: mixLoop.due,
     sent: samples.length,
     completed,
     skippedAtCap: mixLoop.skippedAtCap,
     skippedNoShopper: noShopper,
-    scheduleLagMaxMs: mixLoop.maxLagMs,
+    scheduleLagMaxMs: round(mixLoop.lag.max, 1),
     rateLimited,
     baseline: { query: '{ products(first: 100) { id name } }', latencyMs: roundDist(baselineDist), errors: baselineErrors, skippedAtCap: baselineLoop.skippedAtCap, skippedNoShopper: baselineLoop.notSent },
     operations: Object.fromEntries(

@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { round } from './stats.js';
+import { nowMs, round } from './stats.js';
 
 export const benchDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const resultsDir = path.join(benchDir, 'results');
@@ -143,7 +143,8 @@ export async function waitUntilSettled(opts: SettleOptions = {}): Promise<number
 }
 
 /** Writes `bench/results/<name>.json` and returns its path. */
-export function writeResult(result: BenchResult): string {
+export function writeResult({ startedMs, ...rest }: Omit<BenchResult, 'durationSeconds'> & { /** nowMs() when the benchmark began. */ startedMs: number }): string {
+  const result: BenchResult = { ...rest, durationSeconds: round((nowMs() - startedMs) / 1000, 1) };
   mkdirSync(resultsDir, { recursive: true });
   const file = path.join(resultsDir, `${result.name}.json`);
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);

@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { ProductServiceClient } from '@shop/contracts/shop/product/v1/service';
@@ -18,7 +19,7 @@ import { findPgBinDir } from '@shop/tools/install/postgres-layout';
 import { bffHttpMetricsPort, grpcServices, infraPorts, pgPassword, pgUser, workers } from '@shop/tools/topology';
 import { devServiceIdentity } from '@shop/tools/dev-secrets';
 import { busyCores, cpuSnapshot, processCores, repoRoot, type CpuSnapshot } from './results.js';
-import { nowMs } from './stats.js';
+import { distribution, nowMs, type Distribution } from './stats.js';
 
 export const execFileAsync = promisify(execFile);
 
@@ -337,5 +338,76 @@ export function graphqlCaller(url: string, worker: number, query: string, { time
     if (status !== 200) throw new Error(`HTTP ${status}`);
     const answered = body?.data && !body.errors?.length && Object.values(body.data).every((v) => v != null);
     if (!answered) throw new Error(`no data: ${body?.errors?.[0]?.extensions?.code ?? text.slice(0, 80)}`);
+  };
+}
+
+export interface OpenLoopResult {
+  /** Calls the schedule held (rate × duration). */
+  due: number;
+  /** Due while `maxInFlight` calls were open: not sent. */
+  skippedAtCap: number;
+  /** Those `fire` declined (returned no call). */
+  notSent: number;
+  maxInFlight: number;
+  seconds: number;
+  /** How late each due call left. */
+  lag: Distribution;
+  /** Resolves once every call sent has ended. */
+  ended(): Promise<void>;
+}
+
+/**
+ * Open-loop schedule: call `fire(i)` at t0 + i/rate whatever happened to earlier calls;
+ * calls that fall due while the process was busy fire at once (their lag is recorded). The
+ * promise `fire` returns is the call in flight (undefined: it sent nothing, counted apart). A
+ * call due while `maxInFlight` (default 2 × rate, two seconds' worth) are in flight is
+ * skipped and counted, so that a stalled server cannot pile up calls without end. Resolves
+ * once the last call has left; `ended()` once every call has ended.
+ */
+export async function openLoop(
+  rate: number,
+  durationMs: number,
+  fire: (i: number) => Promise<unknown> | undefined,
+  { maxInFlight = Math.max(1, Math.ceil(2 * rate)) }: { maxInFlight?: number } = {},
+): Promise<OpenLoopResult> {
+  const period = 1000 / rate;
+  const count = Math.round((rate * durationMs) / 1000);
+  const t0 = nowMs() + 20;
+  const lags: number[] = [];
+  const inFlight = new Set<Promise<unknown>>();
+  let skippedAtCap = 0;
+  let notSent = 0;
+  let i = 0;
+  while (i < count) {
+    const now = nowMs();
+    while (i < count && t0 + i * period <= now) {
+      lags.push(now - (t0 + i * period));
+      if (inFlight.size >= maxInFlight) {
+        skippedAtCap++;
+        i++;
+        continue;
+      }
+      const call = fire(i++);
+      if (!call) {
+        notSent++;
+        continue;
+      }
+      // Counted out however it ends; its outcome (a rejection too) is the caller's to handle.
+      const tracked: Promise<unknown> = call.then(
+        () => inFlight.delete(tracked),
+        () => inFlight.delete(tracked),
+      );
+      inFlight.add(tracked);
+    }
+    if (i < count) await sleep(Math.max(0, t0 + i * period - nowMs()));
+  }
+  return {
+    due: count,
+    skippedAtCap,
+    notSent,
+    maxInFlight,
+    seconds: (nowMs() - t0) / 1000,
+    lag: distribution(lags),
+    ended: () => Promise.all(inFlight).then(() => undefined),
   };
 }

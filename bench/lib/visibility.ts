@@ -22,7 +22,7 @@ import { CartCommandServiceClient } from '@shop/contracts/shop/cart/v1/command_s
 import { insecure, promiseClient } from '@shop/platform/grpc/client';
 import { urls } from '@shop/tools/topology';
 import { busyCores, cpuSnapshot } from './results.js';
-import { ensureBenchProduct, grpcAddress, metricsDelta, scrapeMetrics } from './stack.js';
+import { ensureBenchProduct, grpcAddress, metricsDelta, openLoop, scrapeMetrics } from './stack.js';
 import { distribution, fmtMs, fmtNum, nowMs, round, roundDist, type Distribution } from './stats.js';
 
 /** A command whose notice has not come this long after its ack counts as never seen. */
@@ -287,38 +287,4 @@ export function phaseDetails(p: Phase) {
     busyCoresDuringRun: p.busyCores,
     processDeltas: p.processDeltas,
   };
-}
-
-/**
- * Open-loop schedule: call `fire(i)` at t0 + i/rate whatever happened to earlier calls;
- * calls that fall due while the process was busy fire at once (their lag is recorded). The
- * promise `fire` returns is the call in flight: a call due while `maxInFlight` (default
- * 2 × rate, two seconds' worth) are in flight is skipped and counted, so that a stalled
- * server cannot pile up calls without end.
- */
-export async function openLoop(rate: number, durationMs: number, fire: (i: number) => Promise<unknown>, { maxInFlight = Math.max(1, Math.ceil(2 * rate)) } = {}) {
-  const period = 1000 / rate;
-  const count = Math.round((rate * durationMs) / 1000);
-  const t0 = nowMs() + 20;
-  const lags: number[] = [];
-  let open = 0;
-  const closed = () => void open--;
-  let skippedAtCap = 0;
-  let i = 0;
-  while (i < count) {
-    const now = nowMs();
-    while (i < count && t0 + i * period <= now) {
-      lags.push(now - (t0 + i * period));
-      if (open >= maxInFlight) {
-        skippedAtCap++;
-        i++;
-        continue;
-      }
-      open++;
-      // Counts the call out however it ends; its outcome (a rejection too) is the caller's to handle.
-      fire(i++).then(closed, closed);
-    }
-    if (i < count) await sleep(Math.max(0, t0 + i * period - nowMs()));
-  }
-  return { due: count, skippedAtCap, maxInFlight, seconds: (nowMs() - t0) / 1000, lag: distribution(lags) };
 }
