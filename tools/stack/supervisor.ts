@@ -19,6 +19,7 @@ import { stackPaths, ensureDir } from './paths.js';
 import { isPortFree, socketStatesOnPort } from './ports.js';
 import { lookupUser } from './os-user.js';
 import { withLock } from './lock.js';
+import { settle, throwFailures, type Failure } from './settle.js';
 import { type PidRecord, type WatchdogState, readRecord, writeRecord, removeRecord, listRecords, isAlive, isPidAlive, startTicksOf, readWatchdogState, watchdogStateFile } from './pidfile.js';
 
 export interface ProcessSpec {
@@ -111,22 +112,16 @@ export function start(spec: ProcessSpec): Promise<StartResult> {
  * Starts processes wave by wave (ProcessSpec.wave): a wave's processes all at once, the next
  * wave once the whole of this one has settled. A process that fails does not hold the later
  * waves back (after a failed restart the edge still comes back up; a process waiting for the
- * failed one reports its own failure): every failure is printed, and the command fails at
- * the end, naming them all.
+ * failed one reports its own failure); the command fails at the end for all of them
+ * (settle.ts throwFailures).
  */
 export async function startAll(specs: ProcessSpec[]): Promise<void> {
   const waves = [...new Set(specs.map((s) => s.wave ?? 0))].sort((a, b) => a - b);
-  const failed: string[] = [];
+  const failed: Failure[] = [];
   for (const wave of waves) {
-    const members = specs.filter((s) => (s.wave ?? 0) === wave);
-    const results = await Promise.allSettled(members.map((spec) => start(spec)));
-    results.forEach((r, i) => {
-      if (r.status === 'fulfilled') return;
-      failed.push(members[i]!.name);
-      console.error(`[stack] error: ${r.reason instanceof Error ? r.reason.message : String(r.reason)}`);
-    });
+    failed.push(...(await settle(specs.filter((s) => (s.wave ?? 0) === wave).map((spec) => ({ name: spec.name, run: () => start(spec) })))));
   }
-  if (failed.length > 0) throw new StackError(`${failed.length} of ${specs.length} processes failed to start (${failed.join(', ')}), see the lines above`);
+  throwFailures('starting', failed, specs.length);
 }
 
 async function startUnlocked(spec: ProcessSpec): Promise<StartResult> {

@@ -4,7 +4,7 @@ import pg from 'pg';
 import { createPool, withTransaction, type Pool } from '@shop/platform/postgres/pool';
 import { migrate } from '@shop/platform/postgres/migrate';
 import { createTestDatabase, testLogger, waitFor, type TestDatabase } from '@shop/testing';
-import { applyEvents, migrateProjection } from './apply.js';
+import { applyEvents, migrateProjection, recordDeadLetter } from './apply.js';
 import { readModelChannel } from './read-model.js';
 import { PostgresEventStore, eventStoreMigrations } from './postgres/store.js';
 import { counterProjection, POISON, readCounters } from './testing/counter-projection.js';
@@ -78,11 +78,11 @@ const twoConsumers = test.macro(async (t, known: number) => {
 test('two consumers of a new stream at once (a rebalance, a replay): the slower one, holding older events, moves neither the checkpoint nor the document back', twoConsumers, 0);
 test('two consumers of a stream the read model already has: the slower one waits for the first one\'s commit, then moves nothing back', twoConsumers, 2);
 
-test('announce: each stream moved is announced once, at commit; a batch of duplicates announces nothing, nor does one rolled back', async (t) => {
+test('announce: each stream moved is announced once, at commit, and so is a dead-lettered one; a batch of duplicates announces nothing, nor does one rolled back', async (t) => {
   const projection = counterProjection(`rm_announce_${randomUUID().slice(0, 8)}`, 'announce');
   await migrateProjection(pool, projection);
-  const [moved, repeated, rolledBack] = [randomUUID(), randomUUID(), randomUUID()];
-  for (const id of [moved, repeated, rolledBack]) await store.append('announce', id, [1, 2].map((n) => ({ type: 'test.v1.Counted', data: { n } })), 'no_stream');
+  const [moved, repeated, rolledBack, dead] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+  for (const id of [moved, repeated, rolledBack, dead]) await store.append('announce', id, [1, 2].map((n) => ({ type: 'test.v1.Counted', data: { n } })), 'no_stream');
   const repeatedEvents = await store.readStream(repeated);
   await withTransaction(pool, (tx) => applyEvents(tx, projection, projection.schema, store, repeatedEvents));
 
@@ -111,10 +111,13 @@ test('announce: each stream moved is announced once, at commit; a batch of dupli
   });
   t.deepEqual({ applied: outcome.applied, duplicates: outcome.duplicates }, { applied: 2, duplicates: 2 });
   await waitFor('the notice of the moved stream', () => heard.length > 0);
+  // An event that failed otherwise (its document could not be saved): its waiter hears of it too.
+  const [deadEvent] = await store.readStream(dead);
+  await withTransaction(pool, (tx) => recordDeadLetter(tx, projection.schema, deadEvent!, 'cannot be saved'));
   // A marker sent after, on the same channel: once it arrives, nothing else is on its way.
   await pool.query('SELECT pg_notify($1, $2)', [readModelChannel(projection.schema), 'marker']);
   await waitFor('the marker', () => heard.includes('marker'));
-  t.deepEqual(heard, [moved, 'marker'], 'the moved stream once; neither the duplicates nor the rolled-back batch');
+  t.deepEqual(heard, [moved, dead, 'marker'], 'the moved stream once, then the dead-lettered one; neither the duplicates nor the rolled-back batch');
 });
 
 test('a poison event, delivered or read back to heal a gap, is counted as poisoned and not applied, recorded in dead_letters, and its stream moves past it', async (t) => {

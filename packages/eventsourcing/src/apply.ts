@@ -78,11 +78,15 @@ async function advanceCheckpoints(tx: Queryable, schema: string, versions: Map<s
   await tx.query(`WITH advanced AS (${advance}) ${announceSql('$3', '$1')}`, [ids, [...versions.values()], readModelChannel(schema)]);
 }
 
-/** Records a delivered event as dead and moves its stream past it: a replay skips it for good. */
+/**
+ * Records a delivered event as dead and moves its stream past it: a replay skips it for good.
+ * The stream is announced, as applyEvents' `announce` does: a reader waiting for this
+ * version gets the stream as it is, not a timeout.
+ */
 export async function recordDeadLetter(tx: Queryable, schema: string, event: RecordedEvent, reason: string): Promise<void> {
   checkSchemaName(schema);
   await insertDeadLetter(tx, schema, event, reason, false);
-  await advanceCheckpoints(tx, schema, new Map([[event.streamId, event.version]]));
+  await advanceCheckpoints(tx, schema, new Map([[event.streamId, event.version]]), true);
 }
 
 /**

@@ -3,7 +3,6 @@ import type { Registry } from 'prom-client';
 import type { Logger } from '@shop/platform/log';
 import { withTransaction, type Pool } from '@shop/platform/postgres/pool';
 import { applyEvents, recordDeadLetter } from './apply.js';
-import { notifyChanged } from './read-model.js';
 import type { DocumentProjection } from './projection.js';
 import { startProcessor, type Processor } from './processor/processor.js';
 import type { EventStore } from './types.js';
@@ -87,11 +86,8 @@ export async function startProjector<Doc>(opts: ProjectorOptions<Doc>): Promise<
     },
     async onDeadLetter(event, reason) {
       // An event that failed otherwise (e.g. its document cannot be saved): skipped for good.
-      await withTransaction(opts.pool, async (tx) => {
-        await recordDeadLetter(tx, schema, event, reason);
-        // A reader waiting for this version gets the stream as it is, not a timeout.
-        await notifyChanged(tx, schema, [event.streamId]);
-      });
+      // Announced too (recordDeadLetter): a reader waiting for this version gets the stream as it is.
+      await withTransaction(opts.pool, (tx) => recordDeadLetter(tx, schema, event, reason));
     },
   });
 }
