@@ -31,6 +31,7 @@ import { insecure, promiseClient } from '@shop/platform/grpc/client';
 import { createLogger } from '@shop/platform/log';
 import { migrate } from '@shop/platform/postgres/migrate';
 import { createPool } from '@shop/platform/postgres/pool';
+import { cpuByGroup, cpuMsPer, formatCpuMs } from './lib/machine-cpu.js';
 import { banner, busyCores, cpuSnapshot, machineInfoSampled, writeResult, type SummaryRow } from './lib/results.js';
 import {
   createBenchDatabase,
@@ -113,6 +114,7 @@ try {
       product: await scrapeMetrics('product', ['process_cpu_seconds_total']),
     });
     const before = await scrape();
+    const machineBefore = cpuByGroup();
     const grpcRun = await runLoops({
       concurrency: CLIENTS,
       durationMs: SECONDS * 1000,
@@ -122,6 +124,7 @@ try {
         await carts.changeQuantity({ cartId: cartIds[w]![c]!, productId: product.id, quantity: turn % 2 === 0 ? 2 : 3 });
       },
     });
+    const machineAfter = cpuByGroup();
     const after = await scrape();
     const maxStream = 1 + Math.max(...turns.flat());
     report('(b)       gRPC ChangeQuantity (cart-command)', grpcRun, pgbench.tps, 'commands/s');
@@ -137,6 +140,9 @@ try {
       `          CPU per command: cart-command ${fmtMs(cpuMsPerCommand(processes.cartCommand))}, cart-projector ${fmtMs(cpuMsPerCommand(processes.cartProjector))}` +
         ` (projector applied ${fmtNum(processes.cartProjector['processor_events_total{outcome="applied"}'] ?? Number.NaN)} events in ${fmtNum(processes.cartProjector.processor_batch_seconds_count ?? Number.NaN)} batches meanwhile)`,
     );
+    // Every process on the machine: what a command costs the database, the broker and the client too.
+    const machineCpu = cpuMsPer(machineBefore, machineAfter, sentInWindow);
+    console.log(`          machine CPU per command, by process: ${formatCpuMs(machineCpu)}`);
     console.log(`          streams: ${fmtNum(CLIENTS * CARTS_PER_CALLER)} carts, longest ~${fmtNum(maxStream)} events at the end (warm streams are decided from the handler's state cache)`);
 
     let addRun: LoopResult | undefined;
@@ -151,9 +157,12 @@ try {
 
     // (c) The transport's ceiling here: a gRPC call that does nothing, same process, same callers.
     const health = healthClient(grpcAddress('cart-command'));
+    const noopBefore = cpuByGroup();
     const noopRun = await runLoops({ concurrency: CLIENTS, durationMs: Math.min(SECONDS, 5) * 1000, op: async () => void (await health.check()) });
+    const noopCpu = cpuMsPer(noopBefore, cpuByGroup(), noopRun.ops);
     health.close();
     report('(c)       gRPC Health/Check on cart-command (no work: the transport ceiling)', noopRun, pgbench.tps, 'calls/s');
+    console.log(`          machine CPU per call, by process: ${formatCpuMs(noopCpu)}`);
     console.log(`          ChangeQuantity = ${fmtRatio(ratio(grpcRun.rate, noopRun.rate))} of the no-op call rate`);
 
     const storeRatio = ratio(storeRun.rate, pgbench.tps);
@@ -199,9 +208,10 @@ try {
           longestStreamEvents: maxStream,
           processDeltas: processes,
           cpuMsPerCommand: { cartCommand: round(cpuMsPerCommand(processes.cartCommand), 1), cartProjector: round(cpuMsPerCommand(processes.cartProjector), 1) },
+          machineCpuMsPerCommand: Object.fromEntries(machineCpu),
         },
         ...(addRun ? { grpcAddItem: loopDetails(addRun) } : {}),
-        grpcNoop: loopDetails(noopRun),
+        grpcNoop: { ...loopDetails(noopRun), machineCpuMsPerCall: Object.fromEntries(noopCpu) },
       },
       notes,
     });

@@ -27,8 +27,9 @@ import { OrderStatus } from '@shop/contracts/shop/order/v1/order';
 import { subjects } from '@shop/platform/subjects';
 import { adminApiKey } from '@shop/tools/apps';
 import { urls } from '@shop/tools/topology';
+import { cpuByGroup, cpuMsPer, cpuSecondsByGroup, formatCpuMs } from './lib/machine-cpu.js';
 import { banner, busyCores, cpuSnapshot, machineInfoSampled, writeResult, type SummaryRow } from './lib/results.js';
-import { metricsDelta, openLoop, scrapeMetrics, waitForReady } from './lib/stack.js';
+import { openLoop, waitForReady } from './lib/stack.js';
 import { distribution, fmtMs, fmtNum, fmtRatio, nowMs, ratio, round, roundDist } from './lib/stats.js';
 import { knob, MAX_RATE, MAX_SECONDS } from './lib/knobs.js';
 
@@ -117,17 +118,16 @@ nc.subscribe(subjects.orderStatus(customerId), {
 });
 await nc.flush();
 
-const cpuSeconds = async () => Object.fromEntries(await Promise.all(PROCESSES.map(async (p) => [p, await scrapeMetrics(p, ['process_cpu_seconds_total'])] as const)));
-// What each process spends doing nothing (its Kafka consumers' fetch loops, relays' polls,
-// sweepers): subtracted from the measured window, or a slow run's idle time would count as
-// CPU per checkout (at 5/s it was about half of it).
-const idleFrom = await cpuSeconds();
+// What each process on the machine spends doing nothing (Kafka consumers' fetch loops,
+// relays' polls, sweepers, the broker): subtracted from the measured window, or a slow
+// run's idle time would count as CPU per checkout (at 5/s it was about half of it).
+const idleFrom = cpuByGroup();
 const idleStart = nowMs();
 await sleep(IDLE_SAMPLE_MS);
-const idleTo = await cpuSeconds();
-const idleCoresOf = (p: string) => (metricsDelta(idleFrom[p]!, idleTo[p]!).process_cpu_seconds_total ?? 0) / ((nowMs() - idleStart) / 1000);
+const idleSeconds = (nowMs() - idleStart) / 1000;
+const idleCores = new Map([...cpuSecondsByGroup(idleFrom, cpuByGroup())].map(([group, seconds]) => [group, seconds / idleSeconds]));
 
-const before = await cpuSeconds();
+const before = cpuByGroup();
 const measuredStart = nowMs();
 const cpuBefore = cpuSnapshot();
 const orderIds: string[] = new Array(checkoutCount);
@@ -138,7 +138,7 @@ const sent = await timedOpenLoop(checkoutCount, RATE, async (i) => {
 const waitUntil = nowMs() + CONFIRM_TIMEOUT_MS;
 while (nowMs() < waitUntil && orderIds.some((id) => id && !confirmedAt.has(id))) await sleep(50);
 const busy = busyCores(cpuBefore, cpuSnapshot());
-const after = await cpuSeconds();
+const after = cpuByGroup();
 const measuredSeconds = (nowMs() - measuredStart) / 1000;
 await nc.drain();
 
@@ -155,19 +155,14 @@ sent.forEach((s, i) => {
 });
 const dist = distribution(latencies);
 const ackDist = distribution(sent.flatMap((s) => (s.ms === undefined ? [] : [s.ms])));
-const cpuPerCheckoutMs = Object.fromEntries(
-  PROCESSES.map((p) => {
-    const busySeconds = (metricsDelta(before[p]!, after[p]!).process_cpu_seconds_total ?? Number.NaN) - idleCoresOf(p) * measuredSeconds;
-    return [p, round((Math.max(0, busySeconds) * 1000) / Math.max(1, latencies.length), 2)];
-  }),
-);
-const idleCores = round(PROCESSES.reduce((sum, p) => sum + idleCoresOf(p), 0), 3);
+const cpuPerCheckout = cpuMsPer(before, after, latencies.length, { cores: idleCores, windowSeconds: measuredSeconds });
+const idleCoresTotal = round([...idleCores.values()].reduce((sum, cores) => sum + cores, 0), 2);
 
 console.log(`measured  checkOut answered: p50 ${fmtMs(ackDist.p50)}, p99 ${fmtMs(ackDist.p99)}`);
 console.log(`          checkOut → CONFIRMED: p50 ${fmtMs(dist.p50)}, p95 ${fmtMs(dist.p95)}, p99 ${fmtMs(dist.p99)}, max ${fmtMs(dist.max)} over ${fmtNum(latencies.length)} of ${fmtNum(checkoutCount)}`);
 if (Object.keys(notConfirmed).length > 0) console.log(`          not confirmed within ${CONFIRM_TIMEOUT_MS / 1000} s: ${JSON.stringify(notConfirmed)}`);
 console.log(`          p99 ratio to the addToCart baseline: ${fmtRatio(ratio(dist.p99, baselineDist.p99))}; machine ${busy ?? '?'} cores busy`);
-console.log(`          CPU ms per checkout, idle subtracted: ${Object.entries(cpuPerCheckoutMs).map(([p, ms]) => `${p} ${ms}`).join(', ')} (total ${round(Object.values(cpuPerCheckoutMs).reduce((a, b) => a + b, 0), 1)}; these processes idle: ${idleCores} cores)`);
+console.log(`          machine CPU per confirmed checkout, by process, idle subtracted: ${formatCpuMs(cpuPerCheckout)}; the machine idle: ${idleCoresTotal} cores`);
 
 const summary: SummaryRow[] = [
   {
@@ -197,12 +192,12 @@ const file = writeResult({
     checkoutAnswerMs: roundDist(ackDist),
     baselineAddToCartMs: roundDist(baselineDist),
     busyCoresDuringRun: busy,
-    cpuMsPerCheckout: cpuPerCheckoutMs,
-    idleCoresOfTheseProcesses: idleCores,
+    machineCpuMsPerCheckout: Object.fromEntries(cpuPerCheckout),
+    machineIdleCores: idleCoresTotal,
   },
   notes: [
     'Open loop at a fixed rate; latency from sending checkOut to the CONFIRMED notice on NATS (the path of the orderStatusChanged subscription).',
-    `Every process's CPU per confirmed checkout is in details.cpuMsPerCheckout (process_cpu_seconds_total deltas, less each process's idle rate sampled for ${IDLE_SAMPLE_MS / 1000} s before).`,
+    `The CPU of every process on the machine per confirmed checkout is in details.machineCpuMsPerCheckout (from /proc, less each process's idle rate sampled for ${IDLE_SAMPLE_MS / 1000} s before).`,
   ],
 });
 console.log(`result    ${file}`);

@@ -3,10 +3,12 @@ import { randomUUID } from 'node:crypto';
 import { ConcurrencyError } from '@shop/platform/errors';
 import { createPool, type Pool } from '@shop/platform/postgres/pool';
 import { migrate } from '@shop/platform/postgres/migrate';
+import { outboxMigrations } from '@shop/platform/outbox';
+import type { Queryable } from '@shop/platform/postgres/pool';
 import { createTestDatabase, testLogger, type TestDatabase } from '@shop/testing';
 import { eventStoreContract } from '../testing/store-contract.js';
 import { START, type StoredEvent } from '../types.js';
-import { PostgresEventStore, decodeCheckpoint, encodeCheckpoint, eventStoreMigrations } from './store.js';
+import { PostgresEventStore, decodeCheckpoint, encodeCheckpoint, eventStoreMigrations, readAllFrom } from './store.js';
 
 let db: TestDatabase;
 let pool: Pool;
@@ -17,7 +19,7 @@ test.before(async () => {
   db = await createTestDatabase('eventstore');
   // One connection per concurrent writer of the contract suite: the writers race in Postgres, not in a queue for the pool.
   pool = createPool({ url: db.url, max: 60, log });
-  await migrate(pool, [eventStoreMigrations], log);
+  await migrate(pool, [eventStoreMigrations, outboxMigrations], log);
   store = new PostgresEventStore(pool);
 });
 
@@ -137,3 +139,35 @@ test.serial('without group commit, each append is its own transaction', async (t
   await Promise.all(ids.map((id) => alone.append('test', id, happened(1), 'no_stream')));
   t.is((await writers(ids)).size, 8);
 });
+
+for (const table of ['events', 'outbox']) {
+  test(`the relay's read of the ${table} table follows an index: no scan of the table, no sort, however long it grows`, async (t) => {
+    // The planner scans a small table whatever its indexes; with scans and sorts priced out
+    // it still picks one only when no index gives the order (an outbox once had none: every
+    // read of the relay went through the whole table).
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('SET LOCAL enable_seqscan = off');
+      await client.query('SET LOCAL enable_sort = off');
+      const plans: string[] = [];
+      const explaining = {
+        query: async (sql: string, params?: unknown[]) => {
+          const { rows } = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${sql}`, params);
+          plans.push(rows.map((r) => r['QUERY PLAN']).join('\n'));
+          return { rows: [], rowCount: 0 };
+        },
+      } as unknown as Queryable;
+      await readAllFrom(explaining, table, START);
+      await readAllFrom(explaining, table, START, { streamTypes: ['cart'] });
+      t.is(plans.length, 2);
+      for (const plan of plans) {
+        t.notRegex(plan, /Seq Scan|Sort/, plan);
+        t.regex(plan, new RegExp(`Index Scan using ${table}_global_order_idx`), plan);
+      }
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
+    }
+  });
+}

@@ -1,0 +1,112 @@
+/**
+ * Where the machine's CPU goes, by process: every process on the machine read from /proc,
+ * grouped as the stack's application processes (by name, with their children), Postgres
+ * (every backend), Kafka, Envoy, NATS, FerretDB, this benchmark client and the rest. A
+ * command's cost is not only its own process's: on a shared 2-core machine the database,
+ * the broker and the projector take their share of every command, and this shows it.
+ */
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { childrenByParent } from '@shop/tools/pidfile';
+import { running } from '@shop/tools/supervisor';
+import { processes } from '../../tools/catalog/catalog.js';
+import { round } from './stats.js';
+
+/** CPU seconds each live process has used so far, with its group. */
+export type CpuByGroup = Map<number, { group: string; seconds: number }>;
+
+let ticksPerSecond: number | undefined;
+function clockTicks(): number {
+  if (ticksPerSecond === undefined) {
+    try {
+      ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      ticksPerSecond = 100;
+    }
+  }
+  return ticksPerSecond;
+}
+
+/** utime + stime of `pid`, in clock ticks, and its command line; undefined once it has exited. */
+function readProcess(pid: number): { ticks: number; cmdline: string } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) in parentheses: utime is the 14th field, stime the 15th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+    return { ticks: Number(fields[11]) + Number(fields[12]), cmdline };
+  } catch {
+    return undefined;
+  }
+}
+
+function groupOfInfrastructure(cmdline: string): string {
+  if (cmdline.startsWith('postgres') || /\/postgres(ql)?\/.*\/bin\/postgres/.test(cmdline)) return 'postgres';
+  if (cmdline.includes('java') && cmdline.includes('kafka')) return 'kafka';
+  if (cmdline.includes('/envoy')) return 'envoy';
+  if (cmdline.includes('nats-server')) return 'nats';
+  if (cmdline.includes('ferretdb')) return 'ferretdb';
+  return 'other';
+}
+
+/** A snapshot of every process's CPU seconds so far, grouped (see the module comment). */
+export function cpuByGroup(): CpuByGroup {
+  const owner = new Map<number, string>();
+  const children = childrenByParent();
+  const claim = (pid: number, name: string) => {
+    owner.set(pid, name);
+    for (const child of children.get(pid) ?? []) claim(child, name);
+  };
+  for (const { name } of processes()) {
+    const pid = running(name)?.pid;
+    if (pid !== undefined) claim(pid, name);
+  }
+  claim(process.pid, 'this client');
+  const hz = clockTicks();
+  const out: CpuByGroup = new Map();
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid)) continue;
+    const p = readProcess(pid);
+    if (!p || p.ticks === 0) continue;
+    out.set(pid, { group: owner.get(pid) ?? groupOfInfrastructure(p.cmdline), seconds: p.ticks / hz });
+  }
+  return out;
+}
+
+/**
+ * CPU seconds used between two snapshots, by group. Each process counts what it used in
+ * between (all of it if it started in between); one that ended in between (a pool's idle
+ * Postgres backend) is not counted.
+ */
+export function cpuSecondsByGroup(before: CpuByGroup, after: CpuByGroup): Map<string, number> {
+  const byGroup = new Map<string, number>();
+  for (const [pid, { group, seconds }] of after) {
+    const earlier = before.get(pid);
+    const used = earlier?.group === group ? seconds - earlier.seconds : seconds;
+    byGroup.set(group, (byGroup.get(group) ?? 0) + used);
+  }
+  return byGroup;
+}
+
+/**
+ * Milliseconds of CPU per unit of work (`units`, e.g. commands) between two snapshots, by
+ * group, largest first, groups under 0.005 ms left out. With `idle` (each group's idle
+ * cores, from cpuSecondsByGroup over a quiet window divided by its seconds, and the
+ * measured window's seconds), what each group spends doing nothing is taken off first.
+ */
+export function cpuMsPer(before: CpuByGroup, after: CpuByGroup, units: number, idle?: { cores: Map<string, number>; windowSeconds: number }): Array<[string, number]> {
+  return [...cpuSecondsByGroup(before, after)]
+    .map(([group, seconds]): [string, number] => {
+      const busy = Math.max(0, seconds - (idle?.cores.get(group) ?? 0) * (idle?.windowSeconds ?? 0));
+      return [group, round((busy * 1000) / Math.max(1, units), 3)];
+    })
+    .filter(([, ms]) => ms >= 0.005)
+    .sort((a, b) => b[1] - a[1]);
+}
+
+/** "cart-command 0.44, postgres 0.31, … (total 1.9)" for a console line. */
+export function formatCpuMs(rows: Array<[string, number]>): string {
+  const total = rows.reduce((sum, [, ms]) => sum + ms, 0);
+  return `${rows.map(([group, ms]) => `${group} ${round(ms, 2)}`).join(', ')} (total ${round(total, 2)} ms)`;
+}
