@@ -1,6 +1,10 @@
 import { Kafka, logLevel, Partitioners, type ISocketFactory, type ITopicConfig, type LogEntry, type Producer, type RecordMetadata } from 'kafkajs';
+import { fixKafkajsIdleLoop } from './kafkajs-idle-fix.js';
 import type { Logger } from './log.js';
 import type { ProcessContext } from './process.js';
+
+// Every Kafka client of the project is made here: its connections no longer spin while idle.
+fixKafkajsIdleLoop();
 
 /** A kafkajs client whose own log lines go through the process's JSON logger. */
 export function createKafka(opts: { brokers: string[]; clientId: string; log: Logger; socketFactory?: ISocketFactory }): Kafka {
