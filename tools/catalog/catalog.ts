@@ -76,11 +76,19 @@ export const defaults = {
   heapMb: 256,
   /**
    * V8's young generation, per semi-space (NODE_OPTIONS --max-semi-space-size, every target,
-   * the local stack too). V8 grows it to 16 MB under load and keeps it: two 16 MB halves
-   * resident in an idle process. 4 MB keeps about 24 MB per process; the command path
-   * measured the same with either (bench/append-rate.ts: 947 and 1,005 ChangeQuantity/s).
+   * the local stack too). V8 grows it to 16 MB under load and keeps it: 32 MB of an idle
+   * process's heap held by its two halves. At 4 MB an idle cart-command was 24 MB smaller;
+   * the command path measured the same (bench/append-rate.ts, ChangeQuantity: 947/s with
+   * 16 MB, 1,005/s with 4 MB, within the run-to-run noise).
    */
   semiSpaceMb: 4,
+  /**
+   * glibc malloc arenas (MALLOC_ARENA_MAX, every target): by default each thread that
+   * allocates (libuv's pool, V8's helpers) may get an arena of its own, partly resident and
+   * rarely given back. Two keep an idle cart-command about 5 MB smaller (measured: 104 and
+   * 103 MB with the default, 99 with one arena).
+   */
+  mallocArenaMax: 2,
   /** Small pools: many processes share one Postgres (postgres.maxConnections). */
   databasePoolMax: 5,
   /** The Envoy next to a caller (or the compose Envoy): it only forwards. */

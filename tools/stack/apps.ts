@@ -189,10 +189,18 @@ export function localProcessSpecs(): ProcessSpec[] {
   const storeEnv = (p: ProcessEntry): Record<string, string> =>
     eventStore === 'mongodb' && p.database === 'cart' ? { EVENT_STORE: eventStore, MONGODB_URL: `mongodb://127.0.0.1:${infraPorts.ferretdb}/` } : {};
   const overrides = stackEnvOverrides(process.env.SHOP_STACK_ENV, all.map((p) => p.name));
+  // The developer's own NODE_OPTIONS (an --inspect, a --require) still reach the apps: after
+  // the catalog's, so that theirs win where both set a flag.
+  const nodeOptions = (env: Record<string, string>): Record<string, string> =>
+    process.env.NODE_OPTIONS && env.NODE_OPTIONS ? { NODE_OPTIONS: `${env.NODE_OPTIONS} ${process.env.NODE_OPTIONS}` } : {};
+  const envOf = (p: ProcessEntry & { name: string }) => {
+    const env = { ...envRecord(p, { target: 'local', local }), ...relayEnv(p), ...storeEnv(p) };
+    return { ...env, ...nodeOptions(env), ...overrides[p.name] };
+  };
   return [
     ...all.flatMap((p) => [
       ...(p.kind === 'bff' ? [{ ...envoySpec(localEnvoyTopology()), wave: startWave.envoy }] : []),
-      { ...nodeProcess(p, { ...envRecord(p, { target: 'local', local }), ...relayEnv(p), ...storeEnv(p), ...overrides[p.name] }), wave: p.kind === 'bff' ? startWave.bff : startWave.services },
+      { ...nodeProcess(p, envOf(p)), wave: p.kind === 'bff' ? startWave.bff : startWave.services },
     ]),
     ...(relay === 'debezium' ? [{ ...debeziumRelaySpec(infraPorts.kafkaConnect), wave: startWave.debezium }] : []),
   ];

@@ -14,6 +14,14 @@ import { settleAll } from './settle.js';
 import { removeData } from './reset.js';
 import { problemLines } from './problems.js';
 
+// A reader that went away (`npm run stack -- restart | head`) must not kill a restart half
+// done, with its processes stopped and not started again: output is dropped after EPIPE.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+  });
+}
+
 const usage = `usage: npm run stack -- <command>
   install            install or update every tool and server (idempotent)
   up [--infra]       install what is missing, start the infrastructure, then (without --infra) the apps

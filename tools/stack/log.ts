@@ -11,14 +11,6 @@ export class StackError extends Error {
   override name = 'StackError';
 }
 
-// A reader that went away (`npm run stack -- restart | head`) must not kill a restart half
-// done, with its processes stopped and not started again: output is dropped after EPIPE.
-for (const stream of [process.stdout, process.stderr]) {
-  stream.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EPIPE') throw err;
-  });
-}
-
 export function say(tag: 'install' | 'stack', name: string, message: string): void {
   console.log(`[${tag}] ${name}: ${message}`);
 }

@@ -77,8 +77,11 @@ export function listRecords(): PidRecord[] {
     .filter((r): r is PidRecord => r !== undefined);
 }
 
-/** Fields 3 (state), 4 (parent pid) and 22 (start time) of /proc/PID/stat, or undefined without /proc. */
-function procStat(pid: number): { state: string; ppid: number; startTicks: number } | undefined {
+/**
+ * Fields 3 (state), 4 (parent pid), 14 + 15 (user and system CPU time, clock ticks) and 22
+ * (start time) of /proc/PID/stat, or undefined without /proc (or once the process is gone).
+ */
+export function procStat(pid: number): { state: string; ppid: number; cpuTicks: number; startTicks: number } | undefined {
   let text: string;
   try {
     text = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -87,7 +90,7 @@ function procStat(pid: number): { state: string; ppid: number; startTicks: numbe
   }
   // The command name (field 2) may contain spaces and parentheses; fields resume after the last ')'.
   const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return { state: rest[0] ?? '', ppid: Number(rest[1]), startTicks: Number(rest[19]) };
+  return { state: rest[0] ?? '', ppid: Number(rest[1]), cpuTicks: Number(rest[11]) + Number(rest[12]), startTicks: Number(rest[19]) };
 }
 
 /** Every process's direct children, by parent pid, from one pass over /proc (empty without it). */

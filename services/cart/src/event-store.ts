@@ -56,7 +56,7 @@ export interface CartEventStore {
  * the read model, the relay's reactions' inboxes and everything else stay in Postgres.
  *
  * The MongoDB and EventStoreDB drivers are imported only when chosen: loaded, they and
- * their dependencies cost each cart process about 15 MB of heap it does not use.
+ * their dependencies cost each cart process about 12 MB of heap it does not use.
  */
 export async function openCartEventStore(
   ctx: Pick<ProcessContext<EventStoreConfig>, 'config' | 'lifecycle' | 'readiness'>,

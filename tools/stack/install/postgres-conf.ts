@@ -33,10 +33,12 @@ export function renderPostgresConf(c: PostgresConfInput): string {
     // would fill the disk. Past this much the server invalidates the slot instead; its connector
     // then fails and needs a new slot and snapshot (tools/stack/debezium/README.md).
     "max_slot_wal_keep_size = '2GB'",
-    // Per-statement counts and times (CREATE EXTENSION pg_stat_statements in a database to
-    // read them): how the benchmarks' profiles see where the database's share of a command goes.
+    // Per-statement counts and times, to find where the database's share of a command goes
+    // (bench/README.md, "Profiling": CREATE EXTENSION pg_stat_statements in a database to
+    // read them). It costs a shared hash table entry per statement shape and a few percent
+    // of the statements' time; a change here takes effect when Postgres starts again
+    // (`npm run stack -- down`, then `up`).
     "shared_preload_libraries = 'pg_stat_statements'",
-    'pg_stat_statements.track = top',
     // The server's stderr is the log file given to pg_ctl -l.
     'logging_collector = off',
     "log_line_prefix = '%m [%p] %q%u@%d '",

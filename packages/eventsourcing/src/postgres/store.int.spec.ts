@@ -1,10 +1,9 @@
 import test from 'ava';
 import { randomUUID } from 'node:crypto';
 import { ConcurrencyError } from '@shop/platform/errors';
-import { createPool, type Pool } from '@shop/platform/postgres/pool';
+import { createPool, type Pool, type Queryable } from '@shop/platform/postgres/pool';
 import { migrate } from '@shop/platform/postgres/migrate';
 import { outboxMigrations } from '@shop/platform/outbox';
-import type { Queryable } from '@shop/platform/postgres/pool';
 import { createTestDatabase, testLogger, type TestDatabase } from '@shop/testing';
 import { eventStoreContract } from '../testing/store-contract.js';
 import { START, type StoredEvent } from '../types.js';
@@ -151,6 +150,7 @@ for (const table of ['events', 'outbox']) {
       await client.query('SET LOCAL enable_seqscan = off');
       await client.query('SET LOCAL enable_sort = off');
       const plans: string[] = [];
+      // readAllFrom's own statement, explained instead of run: a Queryable of one method.
       const explaining = {
         query: async (sql: string, params?: unknown[]) => {
           const { rows } = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${sql}`, params);
