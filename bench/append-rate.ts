@@ -31,7 +31,7 @@ import { insecure, promiseClient } from '@shop/platform/grpc/client';
 import { createLogger } from '@shop/platform/log';
 import { migrate } from '@shop/platform/postgres/migrate';
 import { createPool } from '@shop/platform/postgres/pool';
-import { cpuByGroup, cpuMsPer, formatCpuMs } from './lib/machine-cpu.js';
+import { cpuMsPer, formatCpuMs, idleCores, machineCpuSnapshot } from './lib/machine-cpu.js';
 import { banner, busyCores, cpuSnapshot, machineInfoSampled, writeResult, type SummaryRow } from './lib/results.js';
 import {
   createBenchDatabase,
@@ -59,6 +59,8 @@ const ADDITEM_SECONDS = knob('BENCH_ADDITEM_SECONDS', 5, { max: MAX_SECONDS });
 const STORE_TARGET = 1.0;
 const CHANGE_TARGET = 0.5;
 const ADD_TARGET = 0.3;
+/** How long the machine is watched doing nothing, for each process's idle CPU. */
+const IDLE_SAMPLE_MS = 3_000;
 
 const started = nowMs();
 const machine = await machineInfoSampled();
@@ -113,8 +115,11 @@ try {
       projector: await scrapeMetrics('cart-projector', ['process_cpu_seconds_total', 'processor_events_total{outcome="applied"}', 'processor_batch_seconds_count']),
       product: await scrapeMetrics('product', ['process_cpu_seconds_total']),
     });
+    // What every process spends doing nothing, taken off the machine's CPU per command below.
+    const idle = await idleCores(IDLE_SAMPLE_MS);
     const before = await scrape();
-    const machineBefore = cpuByGroup();
+    const machineBefore = machineCpuSnapshot();
+    const windowStart = nowMs();
     const grpcRun = await runLoops({
       concurrency: CLIENTS,
       durationMs: SECONDS * 1000,
@@ -124,7 +129,8 @@ try {
         await carts.changeQuantity({ cartId: cartIds[w]![c]!, productId: product.id, quantity: turn % 2 === 0 ? 2 : 3 });
       },
     });
-    const machineAfter = cpuByGroup();
+    const machineAfter = machineCpuSnapshot();
+    const windowSeconds = (nowMs() - windowStart) / 1000;
     const after = await scrape();
     const maxStream = 1 + Math.max(...turns.flat());
     report('(b)       gRPC ChangeQuantity (cart-command)', grpcRun, pgbench.tps, 'commands/s');
@@ -141,8 +147,8 @@ try {
         ` (projector applied ${fmtNum(processes.cartProjector['processor_events_total{outcome="applied"}'] ?? Number.NaN)} events in ${fmtNum(processes.cartProjector.processor_batch_seconds_count ?? Number.NaN)} batches meanwhile)`,
     );
     // Every process on the machine: what a command costs the database, the broker and the client too.
-    const machineCpu = cpuMsPer(machineBefore, machineAfter, sentInWindow);
-    console.log(`          machine CPU per command, by process: ${formatCpuMs(machineCpu)}`);
+    const machineCpu = cpuMsPer(machineBefore, machineAfter, sentInWindow, { cores: idle, windowSeconds });
+    console.log(`          machine CPU per command, by process, idle subtracted: ${formatCpuMs(machineCpu)}`);
     console.log(`          streams: ${fmtNum(CLIENTS * CARTS_PER_CALLER)} carts, longest ~${fmtNum(maxStream)} events at the end (warm streams are decided from the handler's state cache)`);
 
     let addRun: LoopResult | undefined;
@@ -157,12 +163,13 @@ try {
 
     // (c) The transport's ceiling here: a gRPC call that does nothing, same process, same callers.
     const health = healthClient(grpcAddress('cart-command'));
-    const noopBefore = cpuByGroup();
+    const noopBefore = machineCpuSnapshot();
+    const noopStart = nowMs();
     const noopRun = await runLoops({ concurrency: CLIENTS, durationMs: Math.min(SECONDS, 5) * 1000, op: async () => void (await health.check()) });
-    const noopCpu = cpuMsPer(noopBefore, cpuByGroup(), noopRun.ops);
+    const noopCpu = cpuMsPer(noopBefore, machineCpuSnapshot(), noopRun.ops, { cores: idle, windowSeconds: (nowMs() - noopStart) / 1000 });
     health.close();
     report('(c)       gRPC Health/Check on cart-command (no work: the transport ceiling)', noopRun, pgbench.tps, 'calls/s');
-    console.log(`          machine CPU per call, by process: ${formatCpuMs(noopCpu)}`);
+    console.log(`          machine CPU per call, by process, idle subtracted: ${formatCpuMs(noopCpu)}`);
     console.log(`          ChangeQuantity = ${fmtRatio(ratio(grpcRun.rate, noopRun.rate))} of the no-op call rate`);
 
     const storeRatio = ratio(storeRun.rate, pgbench.tps);

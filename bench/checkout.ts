@@ -27,7 +27,7 @@ import { OrderStatus } from '@shop/contracts/shop/order/v1/order';
 import { subjects } from '@shop/platform/subjects';
 import { adminApiKey } from '@shop/tools/apps';
 import { urls } from '@shop/tools/topology';
-import { cpuByGroup, cpuMsPer, cpuSecondsByGroup, formatCpuMs } from './lib/machine-cpu.js';
+import { cpuMsPer, formatCpuMs, idleCores, machineCpuSnapshot } from './lib/machine-cpu.js';
 import { banner, busyCores, cpuSnapshot, machineInfoSampled, writeResult, type SummaryRow } from './lib/results.js';
 import { openLoop, waitForReady } from './lib/stack.js';
 import { distribution, fmtMs, fmtNum, fmtRatio, nowMs, ratio, round, roundDist } from './lib/stats.js';
@@ -120,14 +120,11 @@ await nc.flush();
 
 // What each process on the machine spends doing nothing (Kafka consumers' fetch loops,
 // relays' polls, sweepers, the broker): subtracted from the measured window, or a slow
-// run's idle time would count as CPU per checkout (at 5/s it was about half of it).
-const idleFrom = cpuByGroup();
-const idleStart = nowMs();
-await sleep(IDLE_SAMPLE_MS);
-const idleSeconds = (nowMs() - idleStart) / 1000;
-const idleCores = new Map([...cpuSecondsByGroup(idleFrom, cpuByGroup())].map(([group, seconds]) => [group, seconds / idleSeconds]));
+// run's idle time would count as CPU per checkout (at 5/s, counting the Node processes
+// only, it was about half of it).
+const idle = await idleCores(IDLE_SAMPLE_MS);
 
-const before = cpuByGroup();
+const before = machineCpuSnapshot();
 const measuredStart = nowMs();
 const cpuBefore = cpuSnapshot();
 const orderIds: string[] = new Array(checkoutCount);
@@ -138,7 +135,7 @@ const sent = await timedOpenLoop(checkoutCount, RATE, async (i) => {
 const waitUntil = nowMs() + CONFIRM_TIMEOUT_MS;
 while (nowMs() < waitUntil && orderIds.some((id) => id && !confirmedAt.has(id))) await sleep(50);
 const busy = busyCores(cpuBefore, cpuSnapshot());
-const after = cpuByGroup();
+const after = machineCpuSnapshot();
 const measuredSeconds = (nowMs() - measuredStart) / 1000;
 await nc.drain();
 
@@ -155,8 +152,8 @@ sent.forEach((s, i) => {
 });
 const dist = distribution(latencies);
 const ackDist = distribution(sent.flatMap((s) => (s.ms === undefined ? [] : [s.ms])));
-const cpuPerCheckout = cpuMsPer(before, after, latencies.length, { cores: idleCores, windowSeconds: measuredSeconds });
-const idleCoresTotal = round([...idleCores.values()].reduce((sum, cores) => sum + cores, 0), 2);
+const cpuPerCheckout = cpuMsPer(before, after, latencies.length, { cores: idle, windowSeconds: measuredSeconds });
+const idleCoresTotal = round([...idle.values()].reduce((sum, cores) => sum + cores, 0), 2);
 
 console.log(`measured  checkOut answered: p50 ${fmtMs(ackDist.p50)}, p99 ${fmtMs(ackDist.p99)}`);
 console.log(`          checkOut → CONFIRMED: p50 ${fmtMs(dist.p50)}, p95 ${fmtMs(dist.p95)}, p99 ${fmtMs(dist.p99)}, max ${fmtMs(dist.max)} over ${fmtNum(latencies.length)} of ${fmtNum(checkoutCount)}`);

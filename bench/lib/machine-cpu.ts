@@ -5,40 +5,18 @@
  * command's cost is not only its own process's: on a shared 2-core machine the database,
  * the broker and the projector take their share of every command, and this shows it.
  */
-import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { childrenByParent } from '@shop/tools/pidfile';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { childrenByParent, procStat } from '@shop/tools/pidfile';
 import { running } from '@shop/tools/supervisor';
 import { processes } from '../../tools/catalog/catalog.js';
-import { round } from './stats.js';
+import { nowMs, round } from './stats.js';
 
-/** CPU seconds each live process has used so far, with its group. */
-export type CpuByGroup = Map<number, { group: string; seconds: number }>;
+/** CPU seconds each live process has used so far, with its group: one snapshot of the machine. */
+export type MachineCpuSnapshot = Map<number, { group: string; seconds: number }>;
 
-let ticksPerSecond: number | undefined;
-function clockTicks(): number {
-  if (ticksPerSecond === undefined) {
-    try {
-      ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-    } catch {
-      ticksPerSecond = 100;
-    }
-  }
-  return ticksPerSecond;
-}
-
-/** utime + stime of `pid`, in clock ticks, and its command line; undefined once it has exited. */
-function readProcess(pid: number): { ticks: number; cmdline: string } | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces) in parentheses: utime is the 14th field, stime the 15th.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
-    return { ticks: Number(fields[11]) + Number(fields[12]), cmdline };
-  } catch {
-    return undefined;
-  }
-}
+/** Clock ticks per second of /proc/PID/stat times: USER_HZ, 100 on every Linux this runs on. */
+const TICKS_PER_SECOND = 100;
 
 function groupOfInfrastructure(cmdline: string): string {
   if (cmdline.startsWith('postgres') || /\/postgres(ql)?\/.*\/bin\/postgres/.test(cmdline)) return 'postgres';
@@ -49,8 +27,16 @@ function groupOfInfrastructure(cmdline: string): string {
   return 'other';
 }
 
-/** A snapshot of every process's CPU seconds so far, grouped (see the module comment). */
-export function cpuByGroup(): CpuByGroup {
+function commandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+  } catch {
+    return ''; // it exited while we looked
+  }
+}
+
+/** Every process's CPU seconds so far, grouped (see the module comment). */
+export function machineCpuSnapshot(): MachineCpuSnapshot {
   const owner = new Map<number, string>();
   const children = childrenByParent();
   const claim = (pid: number, name: string) => {
@@ -62,14 +48,13 @@ export function cpuByGroup(): CpuByGroup {
     if (pid !== undefined) claim(pid, name);
   }
   claim(process.pid, 'this client');
-  const hz = clockTicks();
-  const out: CpuByGroup = new Map();
+  const out: MachineCpuSnapshot = new Map();
   for (const entry of readdirSync('/proc')) {
     const pid = Number(entry);
     if (!Number.isInteger(pid)) continue;
-    const p = readProcess(pid);
-    if (!p || p.ticks === 0) continue;
-    out.set(pid, { group: owner.get(pid) ?? groupOfInfrastructure(p.cmdline), seconds: p.ticks / hz });
+    const ticks = procStat(pid)?.cpuTicks;
+    if (!ticks) continue;
+    out.set(pid, { group: owner.get(pid) ?? groupOfInfrastructure(commandLine(pid)), seconds: ticks / TICKS_PER_SECOND });
   }
   return out;
 }
@@ -79,7 +64,7 @@ export function cpuByGroup(): CpuByGroup {
  * between (all of it if it started in between); one that ended in between (a pool's idle
  * Postgres backend) is not counted.
  */
-export function cpuSecondsByGroup(before: CpuByGroup, after: CpuByGroup): Map<string, number> {
+export function cpuSecondsByGroup(before: MachineCpuSnapshot, after: MachineCpuSnapshot): Map<string, number> {
   const byGroup = new Map<string, number>();
   for (const [pid, { group, seconds }] of after) {
     const earlier = before.get(pid);
@@ -89,13 +74,21 @@ export function cpuSecondsByGroup(before: CpuByGroup, after: CpuByGroup): Map<st
   return byGroup;
 }
 
+/** Each group's cores busy over the next `ms` of doing nothing: what it spends idle (Kafka consumers' fetches, relays' polls, the broker). */
+export async function idleCores(ms: number): Promise<Map<string, number>> {
+  const before = machineCpuSnapshot();
+  const started = nowMs();
+  await sleep(ms);
+  const seconds = (nowMs() - started) / 1000;
+  return new Map([...cpuSecondsByGroup(before, machineCpuSnapshot())].map(([group, used]) => [group, used / seconds]));
+}
+
 /**
  * Milliseconds of CPU per unit of work (`units`, e.g. commands) between two snapshots, by
- * group, largest first, groups under 0.005 ms left out. With `idle` (each group's idle
- * cores, from cpuSecondsByGroup over a quiet window divided by its seconds, and the
+ * group, largest first, groups under 0.005 ms left out. With `idle` (idleCores, and the
  * measured window's seconds), what each group spends doing nothing is taken off first.
  */
-export function cpuMsPer(before: CpuByGroup, after: CpuByGroup, units: number, idle?: { cores: Map<string, number>; windowSeconds: number }): Array<[string, number]> {
+export function cpuMsPer(before: MachineCpuSnapshot, after: MachineCpuSnapshot, units: number, idle?: { cores: Map<string, number>; windowSeconds: number }): Array<[string, number]> {
   return [...cpuSecondsByGroup(before, after)]
     .map(([group, seconds]): [string, number] => {
       const busy = Math.max(0, seconds - (idle?.cores.get(group) ?? 0) * (idle?.windowSeconds ?? 0));
@@ -105,7 +98,7 @@ export function cpuMsPer(before: CpuByGroup, after: CpuByGroup, units: number, i
     .sort((a, b) => b[1] - a[1]);
 }
 
-/** "cart-command 0.44, postgres 0.31, … (total 1.9)" for a console line. */
+/** "cart-command 0.44, postgres 0.31, … (total 1.9 ms)" for a console line. */
 export function formatCpuMs(rows: Array<[string, number]>): string {
   const total = rows.reduce((sum, [, ms]) => sum + ms, 0);
   return `${rows.map(([group, ms]) => `${group} ${round(ms, 2)}`).join(', ')} (total ${round(total, 2)} ms)`;
