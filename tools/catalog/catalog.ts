@@ -82,13 +82,6 @@ export const defaults = {
    * 16 MB, 1,005/s with 4 MB, within the run-to-run noise).
    */
   semiSpaceMb: 4,
-  /**
-   * glibc malloc arenas (MALLOC_ARENA_MAX, every target): by default each thread that
-   * allocates (libuv's pool, V8's helpers) may get an arena of its own, partly resident and
-   * rarely given back. Two keep an idle cart-command about 5 MB smaller (measured: 104 and
-   * 103 MB with the default, 99 with one arena).
-   */
-  mallocArenaMax: 2,
   /** Small pools: many processes share one Postgres (postgres.maxConnections). */
   databasePoolMax: 5,
   /** The Envoy next to a caller (or the compose Envoy): it only forwards. */

@@ -96,7 +96,6 @@ export function environment(p: ProcessEntry, ctx: Context): EnvVar[] {
     add(addressVariable(callee), local ? `127.0.0.1:${local.port(port)}` : target === 'compose' ? `envoy:${port}` : `127.0.0.1:${port}`);
   }
   for (const [name, v] of Object.entries(p.env ?? {})) add(name, valueFor(v, target));
-  add('MALLOC_ARENA_MAX', String(defaults.mallocArenaMax));
   add('NODE_OPTIONS', [`--max-semi-space-size=${defaults.semiSpaceMb}`, ...(container ? [`--max-old-space-size=${defaults.heapMb}`] : [])].join(' '));
   return vars;
 }
