@@ -22,7 +22,8 @@
  * Run: node --import tsx bench/ack-to-visible.ts
  */
 import { banner, machineInfoSampled, writeResult, type SummaryRow } from './lib/results.js';
-import { grpcAddress, healthClient, openLoop, waitForReady } from './lib/stack.js';
+import { delayBuckets } from '@shop/platform/metrics';
+import { grpcAddress, healthClient, histogramQuantileMs, openLoop, scrapeHistogram, waitForReady } from './lib/stack.js';
 import { distribution, fmtMs, fmtNum, fmtRatio, nowMs, ratio, round, roundDist } from './lib/stats.js';
 import { openVisibilityProbe, phaseDetails, printPhase, VISIBLE_TIMEOUT_MS } from './lib/visibility.js';
 import { knob, MAX_RATE, MAX_SECONDS } from './lib/knobs.js';
@@ -39,6 +40,26 @@ const HIGH_SECONDS = knob('BENCH_HIGH_SECONDS', 10, { max: MAX_SECONDS });
 const CART_COUNT = knob('BENCH_CARTS', 200, { min: 1, integer: true });
 const TARGET_P99_MS = 25;
 const HIGH_TARGET_P99_MS = 50;
+
+/**
+ * Where a command's way to the read model goes, from the processes' own histograms: the
+ * relay's publish delay (append → the broker's acknowledgement, cart-command) and the
+ * projector's delays since the relay's send (received, applied), over the measured phase.
+ */
+const scrapeStages = async () => ({
+  published: await scrapeHistogram('cart-command', 'relay_publish_delay_seconds', ['relay="cart"'], delayBuckets),
+  received: await scrapeHistogram('cart-projector', 'processor_event_delay_seconds', ['stage="received"'], delayBuckets),
+  applied: await scrapeHistogram('cart-projector', 'processor_event_delay_seconds', ['stage="applied"'], delayBuckets),
+});
+function stageQuantiles(before: Awaited<ReturnType<typeof scrapeStages>>, after: Awaited<ReturnType<typeof scrapeStages>>) {
+  const labels = { published: 'append → published', received: 'sent → projector received', applied: 'sent → projector committed' } as const;
+  return (['published', 'received', 'applied'] as const).map((k) => ({
+    stage: labels[k],
+    p50: histogramQuantileMs(before[k], after[k], 0.5).ms,
+    p99: histogramQuantileMs(before[k], after[k], 0.99).ms,
+    count: histogramQuantileMs(before[k], after[k], 0.5).count,
+  }));
+}
 
 const started = nowMs();
 const machine = await machineInfoSampled();
@@ -78,8 +99,11 @@ try {
   // First a short phase at a lower rate (a reference below saturation), then the target rate.
   const low = LOW_RATE > 0 ? await probe.phase(LOW_RATE, LOW_SECONDS) : undefined;
   if (low) printPhase('reference', low);
+  const stagesBefore = await scrapeStages();
   const main = await probe.phase(RATE, SECONDS);
+  const stages = stageQuantiles(stagesBefore, await scrapeStages());
   printPhase('measured', main);
+  console.log(`          stages (from the processes' histograms, estimated within buckets): ${stages.map((st) => `${st.stage} p50 ${fmtMs(st.p50)} p99 ${fmtMs(st.p99)}`).join('; ')}`);
   const high = HIGH_RATE > 0 ? await probe.phase(HIGH_RATE, HIGH_SECONDS) : undefined;
   if (high) printPhase('high', high);
   const { lag } = main;
@@ -129,6 +153,7 @@ try {
       ...(low ? { lowRateReference: phaseDetails(low) } : {}),
       ...(high ? { highRate: phaseDetails(high) } : {}),
       noticesReceived: probe.notices(),
+      stagesAtRate: stages,
     },
     notes,
   });

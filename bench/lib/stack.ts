@@ -127,6 +127,42 @@ export function metricsDelta(before: Record<string, number | undefined>, after: 
   return out;
 }
 
+/** A Prometheus histogram's cumulative bucket counts (upper bound in seconds → count). */
+export type HistogramCounts = Map<number, number>;
+
+/**
+ * The cumulative buckets of histogram `name` (series matching `labels`, e.g. `stage="applied"`,
+ * added up) of a process, for the bounds `bounds` (its buckets, in seconds).
+ */
+export async function scrapeHistogram(process: string, name: string, labels: string[], bounds: number[]): Promise<HistogramCounts> {
+  const series = [...bounds.map(String), '+Inf'].map((le) => `${name}_bucket{${[...labels, `le="${le}"`].join(',')}}`);
+  const values = await scrapeMetrics(process, series);
+  return new Map([...bounds, Number.POSITIVE_INFINITY].map((bound, i) => [bound, values[series[i]!] ?? 0]));
+}
+
+/**
+ * The `q` quantile of what was observed between two scrapes, in ms, estimated as Prometheus'
+ * histogram_quantile does (linear within the bucket it falls in; the last finite bound past
+ * it; NaN when nothing was observed), with the count observed.
+ */
+export function histogramQuantileMs(before: HistogramCounts, after: HistogramCounts, q: number): { ms: number; count: number } {
+  const deltas = [...after].map(([bound, n]): [number, number] => [bound, n - (before.get(bound) ?? 0)]);
+  const count = deltas.at(-1)?.[1] ?? 0;
+  if (count <= 0) return { ms: Number.NaN, count: 0 };
+  const rank = q * count;
+  let lower = 0;
+  let below = 0;
+  for (const [bound, n] of deltas) {
+    if (n >= rank) {
+      if (!Number.isFinite(bound)) return { ms: lower * 1000, count };
+      return { ms: (lower + ((bound - lower) * (rank - below)) / Math.max(1, n - below)) * 1000, count };
+    }
+    lower = bound;
+    below = n;
+  }
+  return { ms: Number.NaN, count };
+}
+
 const BENCH_PRODUCT_SKU = 'BENCH-WIDGET-1';
 const BENCH_PRODUCT_NAME = 'Bench widget (benchmarks)';
 

@@ -5,7 +5,7 @@ import { assertAcknowledged, createEventProducer } from '@shop/platform/kafka';
 import type { Registry } from 'prom-client';
 import type { Logger } from '@shop/platform/log';
 import type { Pool } from '@shop/platform/postgres/pool';
-import { prom, sharedMetric } from '@shop/platform/metrics';
+import { delayBuckets, prom, sharedMetric } from '@shop/platform/metrics';
 import { postgresRelaySource } from './postgres/relay-source.js';
 import { Doorbell } from './doorbell.js';
 import { toKafkaMessage } from './envelope.js';
@@ -134,6 +134,13 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     labelNames: ['relay'] as const,
     registers: [opts.registry],
   }));
+  const delay = sharedMetric(opts.registry, 'relay_publish_delay_seconds', () => new prom.Histogram({
+    name: 'relay_publish_delay_seconds',
+    help: "From each event's append (its occurredAt: the appending transaction's start) to the broker's acknowledgement of the batch that carried it.",
+    labelNames: ['relay'] as const,
+    buckets: delayBuckets,
+    registers: [opts.registry],
+  }));
   const source = 'source' in opts ? opts.source : postgresRelaySource(opts.pool, opts.name, opts.table);
   const producer = createEventProducer(opts.kafka);
   let stopping = false;
@@ -180,6 +187,8 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
           await leaderSession.deadLetter(event, reason);
           deadLettered.inc({ relay: opts.name });
         });
+        const ackedAt = Date.now();
+        for (const e of batch) delay.observe({ relay: opts.name }, Math.max(0, ackedAt - Date.parse(e.occurredAt)) / 1000);
         const last = batch[batch.length - 1]!;
         const next = last.checkpoint;
         // What the broker said it wrote, beside what the checkpoint will pass: the evidence

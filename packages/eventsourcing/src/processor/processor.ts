@@ -5,7 +5,7 @@ import { assertAcknowledged, createEventProducer } from '@shop/platform/kafka';
 import { failProcess } from '@shop/platform/shutdown';
 import { isConnectionError } from '@shop/platform/postgres/connection-errors';
 import type { Logger } from '@shop/platform/log';
-import { prom, sharedMetric } from '@shop/platform/metrics';
+import { delayBuckets, prom, sharedMetric } from '@shop/platform/metrics';
 import { fromKafkaValue } from '../envelope.js';
 import type { RecordedEvent } from '../types.js';
 
@@ -240,6 +240,12 @@ export async function startProcessor(opts: ProcessorOptions): Promise<Processor>
     eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
       log.debug({ topic: batch.topic, partition: batch.partition, messages: batch.messages.length, firstOffset: batch.firstOffset() }, 'batch received');
       if (batch.messages.length === 0 || !isRunning() || isStale()) return;
+      const sentAt = batch.messages.map((m) => Number(m.timestamp));
+      const observeDelay = (stage: 'received' | 'applied') => {
+        const now = Date.now();
+        for (const at of sentAt) if (Number.isFinite(at)) metrics.delaySeconds.observe({ ...labels, stage }, Math.max(0, now - at) / 1000);
+      };
+      observeDelay('received');
       const decoded: Decoded[] = batch.messages.map((message) => {
         try {
           return { message, event: fromKafkaValue(message.value) };
@@ -297,6 +303,7 @@ export async function startProcessor(opts: ProcessorOptions): Promise<Processor>
           await heartbeat();
         }
       }
+      observeDelay('applied');
       // Only now, with the handler's effects durable, may Kafka forget these messages.
       resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
       await heartbeat();
@@ -342,6 +349,7 @@ export function isTransient(err: unknown): boolean {
 type ProcessorMetrics = {
   events: prom.Counter<'processor' | 'outcome'>;
   batchSeconds: prom.Histogram<'processor'>;
+  delaySeconds: prom.Histogram<'processor' | 'stage'>;
   retries: prom.Counter<'processor'>;
 };
 
@@ -359,6 +367,13 @@ function processorMetrics(registry: Registry): ProcessorMetrics {
       help: 'Time to handle one batch (its database commit included).',
       labelNames: ['processor'] as const,
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+      registers: [registry],
+    })),
+    delaySeconds: sharedMetric(registry, 'processor_event_delay_seconds', () => new prom.Histogram({
+      name: 'processor_event_delay_seconds',
+      help: "Time since the relay sent each event (its Kafka message's timestamp; across hosts, clock skew included): stage=received when its batch arrived, stage=applied when the handler's work on it was committed.",
+      labelNames: ['processor', 'stage'] as const,
+      buckets: delayBuckets,
       registers: [registry],
     })),
     retries: sharedMetric(registry, 'processor_retries_total', () => new prom.Counter({
