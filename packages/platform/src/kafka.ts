@@ -3,12 +3,11 @@ import { fixKafkajsIdleLoop } from './kafkajs-idle-fix.js';
 import type { Logger } from './log.js';
 import type { ProcessContext } from './process.js';
 
-// Every Kafka client of the project is made here: its connections no longer spin while idle.
-fixKafkajsIdleLoop();
-
 /** A kafkajs client whose own log lines go through the process's JSON logger. */
 export function createKafka(opts: { brokers: string[]; clientId: string; log: Logger; socketFactory?: ISocketFactory }): Kafka {
   const log = opts.log.child({ component: 'kafkajs' });
+  // Every Kafka client of the project is made here: its connections must not spin while idle.
+  if (!fixKafkajsIdleLoop()) log.warn('kafkajs is not the release kafkajs-idle-fix.ts patches: its idle request queues may spin (check that release for tulios/kafkajs#1556)');
   return new Kafka({
     clientId: opts.clientId,
     brokers: opts.brokers,

@@ -2,8 +2,8 @@ import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 
-/** The kafkajs release whose request queue this fixes (its last release, 2023). */
-export const FIXED_KAFKAJS_VERSION = '2.2.4';
+/** The kafkajs release whose request queue this patches (its last release, 2023). */
+const PATCHED_KAFKAJS_VERSION = '2.2.4';
 /** kafkajs's own pause between two looks at requests held back by throttling. */
 const CHECK_PENDING_REQUESTS_INTERVAL_MS = 10;
 
@@ -30,11 +30,11 @@ export const requestQueueClass = (): { prototype: RequestQueueInternals } & (new
  * This puts #1667's method in its place: a check is scheduled only while requests wait
  * (when throttling ends, or kafkajs's 10 ms); a new request, or an answer that frees a
  * place, looks at the queue at once anyway, as before. Applied once, and only to the
- * release it was written for: another release keeps its own method.
+ * release it was written for: another release keeps its own method, and this answers false.
  */
 export function fixKafkajsIdleLoop(): boolean {
   const version = (require('kafkajs/package.json') as { version: string }).version;
-  if (version !== FIXED_KAFKAJS_VERSION) return false;
+  if (version !== PATCHED_KAFKAJS_VERSION) return false;
   const proto = requestQueueClass().prototype;
   if ((proto.scheduleCheckPendingRequests as { fixed?: boolean }).fixed) return true;
   const scheduleCheckPendingRequests = function (this: RequestQueueInternals) {

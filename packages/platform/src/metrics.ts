@@ -24,6 +24,6 @@ export function sharedMetric<M>(registry: client.Registry, name: string, make: (
 /**
  * Buckets, in seconds, of the histograms of how late an event is on its way (the relay's
  * publish delay, a processor's receive and apply delays): from a millisecond (the pipeline
- * at rest) to ten seconds (a backlog), so that the stages of one path add up on one scale.
+ * at rest) to ten seconds (a backlog), so that the stages of one path compare on one scale.
  */
 export const delayBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];

@@ -240,12 +240,15 @@ export async function startProcessor(opts: ProcessorOptions): Promise<Processor>
     eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
       log.debug({ topic: batch.topic, partition: batch.partition, messages: batch.messages.length, firstOffset: batch.firstOffset() }, 'batch received');
       if (batch.messages.length === 0 || !isRunning() || isStale()) return;
-      const sentAt = batch.messages.map((m) => Number(m.timestamp));
-      const observeDelay = (stage: 'received' | 'applied') => {
+      const observeDelay = (stage: 'received' | 'applied', messages: KafkaMessage[]) => {
         const now = Date.now();
-        for (const at of sentAt) if (Number.isFinite(at)) metrics.delaySeconds.observe({ ...labels, stage }, Math.max(0, now - at) / 1000);
+        const delays = metrics.delaySeconds.labels({ ...labels, stage });
+        for (const m of messages) {
+          const sentAt = Number(m.timestamp);
+          if (Number.isFinite(sentAt)) delays.observe(Math.max(0, now - sentAt) / 1000);
+        }
       };
-      observeDelay('received');
+      observeDelay('received', batch.messages);
       const decoded: Decoded[] = batch.messages.map((message) => {
         try {
           return { message, event: fromKafkaValue(message.value) };
@@ -303,7 +306,7 @@ export async function startProcessor(opts: ProcessorOptions): Promise<Processor>
           await heartbeat();
         }
       }
-      observeDelay('applied');
+      observeDelay('applied', wanted.flatMap((d) => (d.event ? [d.message] : [])));
       // Only now, with the handler's effects durable, may Kafka forget these messages.
       resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
       await heartbeat();
@@ -371,7 +374,7 @@ function processorMetrics(registry: Registry): ProcessorMetrics {
     })),
     delaySeconds: sharedMetric(registry, 'processor_event_delay_seconds', () => new prom.Histogram({
       name: 'processor_event_delay_seconds',
-      help: "Time since the relay sent each event (its Kafka message's timestamp; across hosts, clock skew included): stage=received when its batch arrived, stage=applied when the handler's work on it was committed.",
+      help: "Time since the relay sent each event (its Kafka message's timestamp; across hosts, clock skew included): stage=received when its batch arrived (every message, again when redelivered), stage=applied when the handler's work on it was committed (events this processor handles).",
       labelNames: ['processor', 'stage'] as const,
       buckets: delayBuckets,
       registers: [registry],

@@ -5,5 +5,6 @@
 -- CONCURRENTLY: migrations run in a transaction) holds off writes to the outbox while it is
 -- built, about a second per million rows. It waits at most 5 s for its lock, so that writers
 -- do not queue behind it for longer: the service then fails to start, and tries again.
+-- IF NOT EXISTS: an operator may have built it beforehand, CONCURRENTLY, on a large outbox.
 SET LOCAL lock_timeout = '5s';
 CREATE INDEX IF NOT EXISTS outbox_global_order_idx ON outbox (transaction_id, position);
