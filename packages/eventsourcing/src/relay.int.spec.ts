@@ -27,7 +27,9 @@ let pool: Pool;
 
 test.before(async () => {
   db = await createTestDatabase('relay');
-  pool = createPool({ url: db.url, max: 5, log });
+  // Each relay holds a session of its own while it leads, and the file's tests run at once
+  // (up to six relays, the failover's two among them), with writers beside them.
+  pool = createPool({ url: db.url, max: 12, log });
   await migrate(pool, [eventStoreMigrations, outboxMigrations, relayMigrations], log);
 });
 
@@ -72,7 +74,7 @@ async function setup(prefix: string) {
   return { tag, kafka, topic, name: `relay-${prefix}-${tag}`, streamType: `${prefix}_${tag}` };
 }
 
-const startTestRelay = async (t: { teardown(fn: () => Promise<void>): void }, opts: Pick<Parameters<typeof startRelay>[0], 'name' | 'kafka' | 'streamTypes' | 'log'> & { pool: Pool; table: string; topic: string }): Promise<Relay> => {
+const startTestRelay = async (t: { teardown(fn: () => Promise<void>): void }, opts: Pick<Parameters<typeof startRelay>[0], 'name' | 'kafka' | 'streamTypes' | 'log' | 'retainPublishedMs'> & { pool: Pool; table: string; topic: string }): Promise<Relay> => {
   const relay = await startRelay({ ...opts, topicFor: () => opts.topic, registry: createMetrics('t'), idleMs: 5 });
   t.teardown(() => relay.stop());
   return relay;
@@ -250,4 +252,27 @@ test('the relay on an outbox table: rows go out in commit order, a lost checkpoi
   await waitFor('the new row published', async () => (await checkpointOf(s.name))?.position === next.position);
   const after = await readAll(s.kafka, s.topic);
   t.deepEqual(after.slice(published.length).map(key), ['a/3']);
+});
+
+test('an outbox keeps published rows for their retention only: older published ones are deleted; recent ones, and old ones of a stream type the relay does not publish, stay', async (t) => {
+  const s = await setup('retention');
+  const other = `${s.streamType}_other`;
+  const row = (streamType: string, streamId: string) => ({ streamType, streamId, version: 1, type: 'test.v1.Changed', data: { streamId } });
+  await enqueue(pool, [row(s.streamType, 'old-1'), row(s.streamType, 'old-2'), row(other, 'old-other'), row(s.streamType, 'recent')]);
+  // Written an hour ago, as far as retention goes (occurred_at), except the recent one.
+  await pool.query(`UPDATE outbox SET occurred_at = now() - interval '1 hour' WHERE stream_type = ANY($1::text[]) AND stream_id LIKE 'old-%'`, [[s.streamType, other]]);
+
+  await startTestRelay(t, { pool, name: s.name, table: 'outbox', kafka: s.kafka, topic: s.topic, streamTypes: [s.streamType], log, retainPublishedMs: 10 * 60_000 });
+  const last = await lastRow('outbox', s.streamType);
+  await waitFor('the checkpoint at the last row', async () => (await checkpointOf(s.name))?.position === last.position);
+  const left = async () =>
+    (await pool.query<{ key: string }>(`SELECT stream_id AS key FROM outbox WHERE stream_type = ANY($1::text[]) ORDER BY position`, [[s.streamType, other]])).rows.map((r) => r.key);
+  await waitFor('the expired published rows deleted', async () => !(await left()).includes('old-1'));
+  t.deepEqual(await left(), ['old-other', 'recent']);
+  t.deepEqual((await readAll(s.kafka, s.topic)).map((m) => m.key!.toString()), ['old-1', 'old-2', 'recent'], 'every row was published first');
+});
+
+test('a relay refuses to delete published rows of an event store', async (t) => {
+  const s = await setup('retention-events');
+  await t.throwsAsync(startTestRelay(t, { pool, name: s.name, table: 'events', kafka: s.kafka, topic: s.topic, log, retainPublishedMs: 60_000 }), { message: /outbox table only/ });
 });

@@ -36,6 +36,12 @@ export interface RelayLeadership {
   holds(err: unknown): Promise<boolean>;
   /** Gives leadership up: `lost` when it is already gone (nothing to hand over). */
   release(lost: boolean): Promise<void>;
+  /**
+   * Deletes at most `limit` published rows (at or before `upTo`, of `streamTypes` when
+   * given) written more than `olderThanMs` ago; resolves with how many went. Only a source
+   * that keeps published rows for nothing has it (a Postgres outbox, never an event store).
+   */
+  prune?(upTo: GlobalCheckpoint, options: { olderThanMs: number; limit: number; streamTypes?: string[] }): Promise<number>;
 }
 
 interface RelayCommon {
@@ -57,6 +63,12 @@ interface RelayCommon {
   idleMs?: number;
   /** Rung by this process after each commit the relay must publish: it looks at once. */
   doorbell?: Doorbell;
+  /**
+   * An outbox's published rows are deleted once older than this (a CRUD service's outbox
+   * only: with the `{ pool, table }` form, any table but `events`). Without it they are
+   * kept for good, and the outbox grows with every change ever made.
+   */
+  retainPublishedMs?: number;
 }
 
 export type RelayOptions = RelayCommon &
@@ -83,6 +95,10 @@ const MAX_BACKOFF_MS = 2_000;
 
 /** First pause after activity; it doubles on every empty look up to `idleMs`. */
 const BUSY_IDLE_MS = 2;
+
+/** How often the leader deletes expired published rows (retainPublishedMs), and at most how many at a time. */
+const PRUNE_EVERY_MS = 60_000;
+const PRUNE_LIMIT = 10_000;
 
 export interface Relay {
   stop(): Promise<void>;
@@ -141,6 +157,15 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     buckets: delayBuckets,
     registers: [opts.registry],
   }));
+  if (opts.retainPublishedMs !== undefined && !('table' in opts && opts.table !== 'events')) {
+    throw new Error(`relay ${opts.name}: retainPublishedMs deletes published rows, for an outbox table only (never an event store)`);
+  }
+  const pruned = sharedMetric(opts.registry, 'relay_rows_pruned_total', () => new prom.Counter({
+    name: 'relay_rows_pruned_total',
+    help: 'Published outbox rows deleted once older than their retention.',
+    labelNames: ['relay'] as const,
+    registers: [opts.registry],
+  }));
   const source = 'source' in opts ? opts.source : postgresRelaySource(opts.pool, opts.name, opts.table);
   const producer = createEventProducer(opts.kafka);
   let stopping = false;
@@ -154,6 +179,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     let checkpoint: GlobalCheckpoint | undefined;
     let backoff = 100;
     let idleMs = BUSY_IDLE_MS;
+    let prunedAt = 0;
     while (!stopping) {
       try {
         if (!leader) {
@@ -188,7 +214,10 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
           deadLettered.inc({ relay: opts.name });
         });
         const ackedAt = Date.now();
-        for (const e of batch) delay.observe({ relay: opts.name }, Math.max(0, ackedAt - Date.parse(e.occurredAt)) / 1000);
+        for (const e of batch) {
+          const appendedAt = Date.parse(e.occurredAt);
+          if (Number.isFinite(appendedAt)) delay.observe({ relay: opts.name }, Math.max(0, ackedAt - appendedAt) / 1000);
+        }
         const last = batch[batch.length - 1]!;
         const next = last.checkpoint;
         // What the broker said it wrote, beside what the checkpoint will pass: the evidence
@@ -196,6 +225,20 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         log.debug({ events: batch.length, first: `${batch[0]!.streamId}/${batch[0]!.version}`, last: `${last.streamId}/${last.version}`, acks: acks.map((a) => `${a.topicName}/${a.partition}@${a.baseOffset}`), checkpoint: next }, 'batch published');
         await leader.save(next);
         checkpoint = next;
+        if (opts.retainPublishedMs !== undefined && leader.prune && Date.now() - prunedAt >= PRUNE_EVERY_MS) {
+          prunedAt = Date.now();
+          // Housekeeping: a failure here is said and left for the next round, never retried as a batch.
+          const n = await leader
+            .prune(next, { olderThanMs: opts.retainPublishedMs, limit: PRUNE_LIMIT, ...(opts.streamTypes ? { streamTypes: opts.streamTypes } : {}) })
+            .catch((err: unknown) => {
+              log.warn({ err }, 'deleting expired published rows failed; trying again later');
+              return 0;
+            });
+          if (n > 0) {
+            pruned.inc({ relay: opts.name }, n);
+            log.info({ rows: n, olderThanMs: opts.retainPublishedMs }, 'expired published rows deleted');
+          }
+        }
         published.inc({ relay: opts.name }, batch.length);
         backoff = 100;
       } catch (err) {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { env } from './config.js';
 
 /**
  * Who publishes a CRUD service's outbox (product, order): one variable for the whole choice.
@@ -34,3 +35,13 @@ export const relayEnv = relayEnvOf(relayModes);
  */
 export const builtinRelayModes = ['builtin', 'off'] as const;
 export const builtinRelayEnv = relayEnvOf(builtinRelayModes);
+
+/**
+ * How long a CRUD service's outbox keeps a row once its relay has published it (default
+ * 7 days: time to look into what was sent; Kafka keeps the events themselves). The relay's
+ * leader deletes older published rows once a minute; the outbox no longer grows with every
+ * change ever made. Deletion needs the built-in relay (RELAY=builtin): it knows what is published.
+ */
+export const outboxRetentionEnv = {
+  OUTBOX_RETENTION_MS: env.durationMs(7 * 24 * 60 * 60 * 1000),
+};

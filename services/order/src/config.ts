@@ -2,7 +2,7 @@ import { topics } from '@shop/platform/topics';
 import { z } from 'zod';
 import { baseEnv, grpcServerEnv, env, postgresEnv, kafkaEnv } from '@shop/platform/config';
 import { callerAuthEnv } from '@shop/platform/auth/config';
-import { relayEnv } from '@shop/platform/relay-config';
+import { outboxRetentionEnv, relayEnv } from '@shop/platform/relay-config';
 
 export const configSchema = z.object({
   ...baseEnv,
@@ -36,6 +36,7 @@ export const configSchema = z.object({
    * stream's relay still runs here) or another process (off: neither relay runs here).
    */
   ...relayEnv,
+  ...outboxRetentionEnv,
   /** Run the checkout workflow's consumer and sweeper in this process (off: gRPC only). */
   CHECKOUT_ENABLED: env.bool(true),
 });

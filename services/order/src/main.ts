@@ -40,7 +40,7 @@ await runProcess('order', configSchema, async (ctx) => {
     // With RELAY=debezium, Kafka Connect publishes the outbox (tools/stack/debezium/connector.ts);
     // the workflow's stream is an event store table, published here.
     if (config.RELAY === 'builtin') {
-      lifecycle.own('outbox-relay', await startRelay({ pool, name: 'order-outbox', table: 'outbox', kafka, streamTypes: [ORDER_STREAM_TYPE], topicFor: () => config.ORDER_EVENTS_TOPIC, log, registry, doorbell: outboxBell }));
+      lifecycle.own('outbox-relay', await startRelay({ pool, name: 'order-outbox', table: 'outbox', kafka, streamTypes: [ORDER_STREAM_TYPE], topicFor: () => config.ORDER_EVENTS_TOPIC, log, registry, doorbell: outboxBell, retainPublishedMs: config.OUTBOX_RETENTION_MS }));
     }
     lifecycle.own('checkout-relay', await startRelay({ pool, name: 'checkout', table: 'events', kafka, streamTypes: [CHECKOUT_STREAM_TYPE], topicFor: () => config.CHECKOUT_EVENTS_TOPIC, log, registry, doorbell: streamBell }));
   }

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { baseEnv, grpcServerEnv, postgresEnv, kafkaEnv } from '@shop/platform/config';
 import { callerAuthEnv } from '@shop/platform/auth/config';
 import { DEFAULT_DLQ_TOPIC, DEFAULT_EVENTS_TOPIC } from './topics.js';
-import { builtinRelayEnv } from '@shop/platform/relay-config';
+import { builtinRelayEnv, outboxRetentionEnv } from '@shop/platform/relay-config';
 
 /** A comma-separated list of amounts in cents (whole, not negative); empty = none. */
 const centsList = () =>
@@ -35,6 +35,7 @@ export const configSchema = z.object({
   PAYMENT_DLQ_TOPIC: z.string().min(1).default(DEFAULT_DLQ_TOPIC),
   /** Who publishes the outbox: this process (builtin) or another one (off). */
   ...builtinRelayEnv,
+  ...outboxRetentionEnv,
   /** Mock gateway: share of charges declined at random (0..1). */
   PAYMENT_FAILURE_RATE: z.coerce.number().min(0).max(1).default(0),
   /** Mock gateway: the same seed declines the same orders (reproducible runs). */

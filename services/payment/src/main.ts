@@ -25,7 +25,7 @@ await runProcess('payment', configSchema, async (ctx) => {
   const kafka = await openKafka(ctx, { topics: [...paymentTopics(config.PAYMENT_EVENTS_TOPIC, config.PAYMENT_DLQ_TOPIC), eventTopic(config.ORDER_EVENTS_TOPIC)] });
   const doorbell = new Doorbell();
   if (config.RELAY === 'builtin') {
-    lifecycle.own('relay', await startPaymentRelay({ pool, kafka, topic: config.PAYMENT_EVENTS_TOPIC, log, registry, doorbell }));
+    lifecycle.own('relay', await startPaymentRelay({ pool, kafka, topic: config.PAYMENT_EVENTS_TOPIC, log, registry, doorbell, retainPublishedMs: config.OUTBOX_RETENTION_MS }));
   }
 
   const gateway = new MockPaymentGateway({

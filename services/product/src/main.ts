@@ -29,7 +29,7 @@ await runProcess('product', configSchema, async (ctx) => {
   // With RELAY=debezium, Kafka Connect publishes the outbox (tools/stack/debezium/connector.ts); with off, another process.
   if (config.RELAY === 'builtin') {
     // Product and stock-reservation events both go to the product topic.
-    lifecycle.own('relay', await startRelay({ pool, name: 'product-outbox', table: 'outbox', kafka, topicFor: () => config.PRODUCT_EVENTS_TOPIC, log, registry, doorbell }));
+    lifecycle.own('relay', await startRelay({ pool, name: 'product-outbox', table: 'outbox', kafka, topicFor: () => config.PRODUCT_EVENTS_TOPIC, log, registry, doorbell, retainPublishedMs: config.OUTBOX_RETENTION_MS }));
   }
 
   const notify: CommitHooks = { afterCommit: () => doorbell.ring(), productsChanged: catalogChangedPublisher(nc, log) };

@@ -32,6 +32,7 @@ function leadership(session: PoolClient, name: string, table: string): RelayLead
     read: (from, options) => readAllFrom(session, table, from, options),
     save: (checkpoint) => writeCheckpoint(session, name, checkpoint),
     deadLetter: (event, reason) => recordDeadLetter(session, name, event, reason),
+    prune: (upTo, options) => prunePublished(session, table, upTo, options),
     holds: async (err) => !isConnectionError(err) && (await isUsable(session)),
     async release(lost) {
       if (lost) return session.release(true);
@@ -93,4 +94,24 @@ async function recordDeadLetter(q: PoolClient, relay: string, e: RecordedEvent, 
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
     [relay, e.id, e.streamType, e.streamId, e.version, e.type, e.position, reason.slice(0, 1000)],
   );
+}
+
+/**
+ * Deletes published rows of `table` (at or before `upTo` in the relay's order, of
+ * `streamTypes` when given) written more than `olderThanMs` ago, at most `limit`, oldest
+ * first along the table's global-order index.
+ */
+async function prunePublished(q: PoolClient, table: string, upTo: GlobalCheckpoint, options: { olderThanMs: number; limit: number; streamTypes?: string[] }): Promise<number> {
+  const at = decodeCheckpoint(upTo);
+  const { rowCount } = await q.query(
+    `DELETE FROM ${table} WHERE position IN (
+       SELECT position FROM ${table}
+       WHERE (transaction_id, position) <= ($1::xid8, $2::bigint)
+         AND occurred_at < now() - $3 * interval '1 millisecond'
+         AND ($5::text[] IS NULL OR stream_type = ANY($5::text[]))
+       ORDER BY transaction_id, position
+       LIMIT $4)`,
+    [at.transactionId, at.position, options.olderThanMs, options.limit, options.streamTypes ?? null],
+  );
+  return rowCount ?? 0;
 }

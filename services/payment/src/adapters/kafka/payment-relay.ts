@@ -15,6 +15,8 @@ export interface PaymentRelayOptions {
   registry: Registry;
   /** Rung after each commit that wrote outbox rows. */
   doorbell?: Doorbell;
+  /** Published rows are deleted once older than this (OUTBOX_RETENTION_MS). */
+  retainPublishedMs?: number;
 }
 
 /**
@@ -32,5 +34,6 @@ export function startPaymentRelay(opts: PaymentRelayOptions): Promise<Relay> {
     log: opts.log,
     registry: opts.registry,
     ...(opts.doorbell ? { doorbell: opts.doorbell } : {}),
+    ...(opts.retainPublishedMs === undefined ? {} : { retainPublishedMs: opts.retainPublishedMs }),
   });
 }
