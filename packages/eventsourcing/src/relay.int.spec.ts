@@ -74,7 +74,7 @@ async function setup(prefix: string) {
   return { tag, kafka, topic, name: `relay-${prefix}-${tag}`, streamType: `${prefix}_${tag}` };
 }
 
-const startTestRelay = async (t: { teardown(fn: () => Promise<void>): void }, opts: Pick<Parameters<typeof startRelay>[0], 'name' | 'kafka' | 'streamTypes' | 'log' | 'retainPublishedMs'> & { pool: Pool; table: string; topic: string }): Promise<Relay> => {
+const startTestRelay = async (t: { teardown(fn: () => Promise<void>): void }, opts: Pick<Parameters<typeof startRelay>[0], 'name' | 'kafka' | 'streamTypes' | 'log' | 'retainPublishedMs' | 'pruneEveryMs' | 'batchSize'> & { pool: Pool; table: string; topic: string }): Promise<Relay> => {
   const relay = await startRelay({ ...opts, topicFor: () => opts.topic, registry: createMetrics('t'), idleMs: 5 });
   t.teardown(() => relay.stop());
   return relay;
@@ -254,25 +254,41 @@ test('the relay on an outbox table: rows go out in commit order, a lost checkpoi
   t.deepEqual(after.slice(published.length).map(key), ['a/3']);
 });
 
-test('an outbox keeps published rows for their retention only: older published ones are deleted; recent ones, and old ones of a stream type the relay does not publish, stay', async (t) => {
-  const s = await setup('retention');
-  const other = `${s.streamType}_other`;
-  const row = (streamType: string, streamId: string) => ({ streamType, streamId, version: 1, type: 'test.v1.Changed', data: { streamId } });
-  await enqueue(pool, [row(s.streamType, 'old-1'), row(s.streamType, 'old-2'), row(other, 'old-other'), row(s.streamType, 'recent')]);
+test('an outbox keeps published rows for their retention only: older published ones are deleted; recent ones, old ones not published yet, old ones of a stream type the relay does not publish, and one the broker refused, stay', async (t) => {
+  const kafka = testKafka(log, 'relay-retention-test');
+  const tag = randomBytes(3).toString('hex');
+  const topic = `test.relay-retention.${tag}`;
+  // At most 4 KiB a message: the big row below is refused, and dead-lettered.
+  await ensureTopics(kafka, [{ topic, numPartitions: 1, configEntries: [{ name: 'max.message.bytes', value: '4096' }] }]);
+  const mine = `retention_${tag}`;
+  const other = `${mine}_other`;
+  const row = (streamType: string, streamId: string, data: Record<string, unknown> = { streamId }) => ({ streamType, streamId, version: 1, type: 'test.v1.Changed', data });
+  await enqueue(pool, [row(mine, 'old-1'), row(mine, 'old-big', { blob: 'x'.repeat(10_000) }), row(mine, 'old-2'), row(other, 'old-other'), row(mine, 'old-3'), row(mine, 'recent')]);
   // Written an hour ago, as far as retention goes (occurred_at), except the recent one.
-  await pool.query(`UPDATE outbox SET occurred_at = now() - interval '1 hour' WHERE stream_type = ANY($1::text[]) AND stream_id LIKE 'old-%'`, [[s.streamType, other]]);
+  await pool.query(`UPDATE outbox SET occurred_at = now() - interval '1 hour' WHERE stream_type = ANY($1::text[]) AND stream_id LIKE 'old-%'`, [[mine, other]]);
+  const left = async () => (await pool.query<{ key: string }>(`SELECT stream_id AS key FROM outbox WHERE stream_type = ANY($1::text[]) ORDER BY position`, [[mine, other]])).rows.map((r) => r.key);
 
-  await startTestRelay(t, { pool, name: s.name, table: 'outbox', kafka: s.kafka, topic: s.topic, streamTypes: [s.streamType], log, retainPublishedMs: 10 * 60_000 });
-  const last = await lastRow('outbox', s.streamType);
-  await waitFor('the checkpoint at the last row', async () => (await checkpointOf(s.name))?.position === last.position);
-  const left = async () =>
-    (await pool.query<{ key: string }>(`SELECT stream_id AS key FROM outbox WHERE stream_type = ANY($1::text[]) ORDER BY position`, [[s.streamType, other]])).rows.map((r) => r.key);
-  await waitFor('the expired published rows deleted', async () => !(await left()).includes('old-1'));
-  t.deepEqual(await left(), ['old-other', 'recent']);
-  t.deepEqual((await readAll(s.kafka, s.topic)).map((m) => m.key!.toString()), ['old-1', 'old-2', 'recent'], 'every row was published first');
+  // One row a batch, and one look for expired rows in the whole spec: the first, right after
+  // the first batch, when only old-1 is published. old-2 and old-3 are as old, but not yet
+  // published then: they stay.
+  const name = `relay-retention-${tag}`;
+  const first = await startTestRelay(t, { pool, name, table: 'outbox', kafka, topic, streamTypes: [mine], log, batchSize: 1, retainPublishedMs: 10 * 60_000, pruneEveryMs: 3_600_000 });
+  const last = await lastRow('outbox', mine);
+  await waitFor('the checkpoint at the last row', async () => (await checkpointOf(name))?.position === last.position);
+  t.deepEqual(await left(), ['old-big', 'old-2', 'old-other', 'old-3', 'recent'], 'only old-1 deleted: published and expired when the relay looked');
+  t.deepEqual((await readAll(kafka, topic)).map((m) => m.key!.toString()), ['old-1', 'old-2', 'old-3', 'recent'], 'every row published but the refused one');
+
+  // The relay restarted: caught up, it looks again while idle. old-2 and old-3 are published
+  // now and go; the refused row stays (its dead letter keeps no payload: the row is the only copy).
+  await waitFor('the dead letter', async () => (await pool.query('SELECT 1 FROM relay_dead_letters WHERE relay = $1', [name])).rowCount === 1);
+  await first.stop();
+  await startTestRelay(t, { pool, name, table: 'outbox', kafka, topic, streamTypes: [mine], log, retainPublishedMs: 10 * 60_000 });
+  await waitFor('old-2 and old-3 deleted', async () => !(await left()).includes('old-3'));
+  t.deepEqual(await left(), ['old-big', 'old-other', 'recent']);
 });
 
-test('a relay refuses to delete published rows of an event store', async (t) => {
+test('a relay refuses to delete published rows of any table but an outbox', async (t) => {
   const s = await setup('retention-events');
   await t.throwsAsync(startTestRelay(t, { pool, name: s.name, table: 'events', kafka: s.kafka, topic: s.topic, log, retainPublishedMs: 60_000 }), { message: /outbox table only/ });
+  await t.throwsAsync(startTestRelay(t, { pool, name: `${s.name}-2`, table: 'public.events', kafka: s.kafka, topic: s.topic, log, retainPublishedMs: 60_000 }), { message: /outbox table only/ });
 });

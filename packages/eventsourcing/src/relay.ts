@@ -9,7 +9,7 @@ import { delayBuckets, prom, sharedMetric } from '@shop/platform/metrics';
 import { postgresRelaySource } from './postgres/relay-source.js';
 import { Doorbell } from './doorbell.js';
 import { toKafkaMessage } from './envelope.js';
-import type { GlobalCheckpoint, RecordedEvent, StoredEvent } from './types.js';
+import { START, type GlobalCheckpoint, type RecordedEvent, type StoredEvent } from './types.js';
 
 export { Doorbell };
 export { relayMigrations } from './postgres/relay-source.js';
@@ -37,11 +37,18 @@ export interface RelayLeadership {
   /** Gives leadership up: `lost` when it is already gone (nothing to hand over). */
   release(lost: boolean): Promise<void>;
   /**
-   * Deletes at most `limit` published rows (at or before `upTo`, of `streamTypes` when
-   * given) written more than `olderThanMs` ago; resolves with how many went. Only a source
-   * that keeps published rows for nothing has it (a Postgres outbox, never an event store).
+   * Deletes published rows written more than `olderThanMs` ago: among the first `limit`
+   * rows (of `streamTypes` when given) at or before `upTo`, in the relay's order, those old
+   * enough and not dead-lettered; resolves with how many went. The Postgres source has it;
+   * startRelay calls it only for an outbox (retainPublishedMs), never for an event store.
    */
-  prune?(upTo: GlobalCheckpoint, options: { olderThanMs: number; limit: number; streamTypes?: string[] }): Promise<number>;
+  prune?(upTo: GlobalCheckpoint, options: PruneOptions): Promise<number>;
+}
+
+export interface PruneOptions {
+  olderThanMs: number;
+  limit: number;
+  streamTypes?: string[];
 }
 
 interface RelayCommon {
@@ -64,11 +71,14 @@ interface RelayCommon {
   /** Rung by this process after each commit the relay must publish: it looks at once. */
   doorbell?: Doorbell;
   /**
-   * An outbox's published rows are deleted once older than this (a CRUD service's outbox
-   * only: with the `{ pool, table }` form, any table but `events`). Without it they are
-   * kept for good, and the outbox grows with every change ever made.
+   * An outbox's published rows are deleted once older than this, counted from their write
+   * (the `{ pool, table: 'outbox' }` form only: never an event store). Rows the broker
+   * refused (dead letters) are kept. Without it, or with 0, every row is kept for good,
+   * and the outbox grows with every change ever made.
    */
   retainPublishedMs?: number;
+  /** How often the leader looks for expired rows (default 10 s): a spec sets it long. */
+  pruneEveryMs?: number;
 }
 
 export type RelayOptions = RelayCommon &
@@ -96,8 +106,12 @@ const MAX_BACKOFF_MS = 2_000;
 /** First pause after activity; it doubles on every empty look up to `idleMs`. */
 const BUSY_IDLE_MS = 2;
 
-/** How often the leader deletes expired published rows (retainPublishedMs), and at most how many at a time. */
-const PRUNE_EVERY_MS = 60_000;
+/**
+ * How often the leader deletes expired published rows (retainPublishedMs), and how many
+ * rows, oldest first, each look examines: a bounded walk of the global-order index, whatever
+ * the retention keeps, and up to 1,000 rows a second deleted.
+ */
+const PRUNE_EVERY_MS = 10_000;
 const PRUNE_LIMIT = 10_000;
 
 export interface Relay {
@@ -157,8 +171,9 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     buckets: delayBuckets,
     registers: [opts.registry],
   }));
-  if (opts.retainPublishedMs !== undefined && !('table' in opts && opts.table !== 'events')) {
-    throw new Error(`relay ${opts.name}: retainPublishedMs deletes published rows, for an outbox table only (never an event store)`);
+  const retainMs = opts.retainPublishedMs || undefined;
+  if (retainMs !== undefined && !('table' in opts && opts.table === 'outbox')) {
+    throw new Error(`relay ${opts.name}: retainPublishedMs deletes published rows, of an outbox table only (never an event store)`);
   }
   const pruned = sharedMetric(opts.registry, 'relay_rows_pruned_total', () => new prom.Counter({
     name: 'relay_rows_pruned_total',
@@ -166,6 +181,21 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     labelNames: ['relay'] as const,
     registers: [opts.registry],
   }));
+  const pruneEveryMs = opts.pruneEveryMs ?? PRUNE_EVERY_MS;
+  let prunedAt = 0;
+  /** Housekeeping when due: a failure is said and left for the next round, never retried as a batch. */
+  const pruneIfDue = async (leader: RelayLeadership, upTo: GlobalCheckpoint) => {
+    if (retainMs === undefined || !leader.prune || upTo === START || Date.now() - prunedAt < pruneEveryMs) return;
+    prunedAt = Date.now();
+    const n = await leader.prune(upTo, { olderThanMs: retainMs, limit: PRUNE_LIMIT, ...(opts.streamTypes ? { streamTypes: opts.streamTypes } : {}) }).catch((err: unknown) => {
+      log.warn({ err }, 'deleting expired published rows failed; trying again later');
+      return 0;
+    });
+    if (n > 0) {
+      pruned.inc({ relay: opts.name }, n);
+      log.debug({ rows: n, olderThanMs: retainMs }, 'expired published rows deleted');
+    }
+  };
   const source = 'source' in opts ? opts.source : postgresRelaySource(opts.pool, opts.name, opts.table);
   const producer = createEventProducer(opts.kafka);
   let stopping = false;
@@ -179,7 +209,6 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     let checkpoint: GlobalCheckpoint | undefined;
     let backoff = 100;
     let idleMs = BUSY_IDLE_MS;
-    let prunedAt = 0;
     while (!stopping) {
       try {
         if (!leader) {
@@ -200,6 +229,8 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         lag.set({ relay: opts.name }, batch.length);
         if (batch.length === 0) {
           caughtUpAt = Date.now();
+          // A quiet outbox expires too.
+          await pruneIfDue(leader, checkpoint);
           // A ring means new rows; none means back off. Rows held back by a transaction
           // still running elsewhere (Postgres' readAllFrom waits for it) are found by the short pauses.
           const rang = await doorbell.wait(idleMs, controller.signal);
@@ -225,20 +256,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         log.debug({ events: batch.length, first: `${batch[0]!.streamId}/${batch[0]!.version}`, last: `${last.streamId}/${last.version}`, acks: acks.map((a) => `${a.topicName}/${a.partition}@${a.baseOffset}`), checkpoint: next }, 'batch published');
         await leader.save(next);
         checkpoint = next;
-        if (opts.retainPublishedMs !== undefined && leader.prune && Date.now() - prunedAt >= PRUNE_EVERY_MS) {
-          prunedAt = Date.now();
-          // Housekeeping: a failure here is said and left for the next round, never retried as a batch.
-          const n = await leader
-            .prune(next, { olderThanMs: opts.retainPublishedMs, limit: PRUNE_LIMIT, ...(opts.streamTypes ? { streamTypes: opts.streamTypes } : {}) })
-            .catch((err: unknown) => {
-              log.warn({ err }, 'deleting expired published rows failed; trying again later');
-              return 0;
-            });
-          if (n > 0) {
-            pruned.inc({ relay: opts.name }, n);
-            log.info({ rows: n, olderThanMs: opts.retainPublishedMs }, 'expired published rows deleted');
-          }
-        }
+        await pruneIfDue(leader, next);
         published.inc({ relay: opts.name }, batch.length);
         backoff = 100;
       } catch (err) {

@@ -37,10 +37,12 @@ export const builtinRelayModes = ['builtin', 'off'] as const;
 export const builtinRelayEnv = relayEnvOf(builtinRelayModes);
 
 /**
- * How long a CRUD service's outbox keeps a row once its relay has published it (default
- * 7 days: time to look into what was sent; Kafka keeps the events themselves). The relay's
- * leader deletes older published rows once a minute; the outbox no longer grows with every
- * change ever made. Deletion needs the built-in relay (RELAY=builtin): it knows what is published.
+ * How long a CRUD service's outbox keeps a row once its relay has published it, counted
+ * from the row's write (default 7 days: time to look into what was sent; Kafka keeps the
+ * events themselves); 0 keeps every row for good. The relay's leader deletes older
+ * published rows every 10 seconds (rows the broker refused stay), so the outbox no longer
+ * grows with every change ever made. Needs the built-in relay (RELAY=builtin): it knows
+ * what is published; with Debezium or another process publishing, nothing is deleted here.
  */
 export const outboxRetentionEnv = {
   OUTBOX_RETENTION_MS: env.durationMs(7 * 24 * 60 * 60 * 1000),

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { MigrationSource } from '@shop/platform/postgres/migrate';
 import type { Pool, PoolClient } from '@shop/platform/postgres/pool';
 import { isConnectionError } from '@shop/platform/postgres/connection-errors';
-import type { RelayLeadership, RelaySource } from '../relay.js';
+import type { PruneOptions, RelayLeadership, RelaySource } from '../relay.js';
 import { START, type GlobalCheckpoint, type RecordedEvent } from '../types.js';
 import { decodeCheckpoint, encodeCheckpoint, readAllFrom } from './store.js';
 
@@ -32,7 +32,7 @@ function leadership(session: PoolClient, name: string, table: string): RelayLead
     read: (from, options) => readAllFrom(session, table, from, options),
     save: (checkpoint) => writeCheckpoint(session, name, checkpoint),
     deadLetter: (event, reason) => recordDeadLetter(session, name, event, reason),
-    prune: (upTo, options) => prunePublished(session, table, upTo, options),
+    prune: (upTo, options) => prunePublished(session, name, table, upTo, options),
     holds: async (err) => !isConnectionError(err) && (await isUsable(session)),
     async release(lost) {
       if (lost) return session.release(true);
@@ -97,21 +97,27 @@ async function recordDeadLetter(q: PoolClient, relay: string, e: RecordedEvent, 
 }
 
 /**
- * Deletes published rows of `table` (at or before `upTo` in the relay's order, of
- * `streamTypes` when given) written more than `olderThanMs` ago, at most `limit`, oldest
- * first along the table's global-order index.
+ * Deletes published rows of `table` written more than `olderThanMs` ago. It examines only
+ * the first `limit` rows (of `streamTypes` when given) at or before `upTo` in the relay's
+ * order, along the global-order index: roughly oldest first, so a look costs at most
+ * `limit` index entries however many rows the retention keeps; an expired row behind a
+ * younger one (an older transaction that committed later) goes at a later look. Rows the
+ * broker refused stay: relay_dead_letters keeps no payload, the outbox row is the only copy.
  */
-async function prunePublished(q: PoolClient, table: string, upTo: GlobalCheckpoint, options: { olderThanMs: number; limit: number; streamTypes?: string[] }): Promise<number> {
+async function prunePublished(q: PoolClient, relay: string, table: string, upTo: GlobalCheckpoint, options: PruneOptions): Promise<number> {
   const at = decodeCheckpoint(upTo);
   const { rowCount } = await q.query(
-    `DELETE FROM ${table} WHERE position IN (
-       SELECT position FROM ${table}
+    `WITH oldest AS (
+       SELECT position, id, occurred_at FROM ${table}
        WHERE (transaction_id, position) <= ($1::xid8, $2::bigint)
-         AND occurred_at < now() - $3 * interval '1 millisecond'
          AND ($5::text[] IS NULL OR stream_type = ANY($5::text[]))
        ORDER BY transaction_id, position
-       LIMIT $4)`,
-    [at.transactionId, at.position, options.olderThanMs, options.limit, options.streamTypes ?? null],
+       LIMIT $4)
+     DELETE FROM ${table} WHERE position IN (
+       SELECT position FROM oldest
+       WHERE occurred_at < now() - $3 * interval '1 millisecond'
+         AND NOT EXISTS (SELECT 1 FROM relay_dead_letters d WHERE d.relay = $6 AND d.event_id = oldest.id))`,
+    [at.transactionId, at.position, options.olderThanMs, options.limit, options.streamTypes ?? null, relay],
   );
   return rowCount ?? 0;
 }
