@@ -268,8 +268,8 @@ test('an outbox keeps published rows for their retention only: older published o
   await pool.query(`UPDATE outbox SET occurred_at = now() - interval '1 hour' WHERE stream_type = ANY($1::text[]) AND stream_id LIKE 'old-%'`, [[mine, other]]);
   const left = async () => (await pool.query<{ key: string }>(`SELECT stream_id AS key FROM outbox WHERE stream_type = ANY($1::text[]) ORDER BY position`, [[mine, other]])).rows.map((r) => r.key);
 
-  // One row a batch, and one look for expired rows in the whole spec: the first, right after
-  // the first batch, when only old-1 is published. old-2 and old-3 are as old, but not yet
+  // One row a batch, and one look for expired rows by this relay: the first, right after its
+  // first batch, when only old-1 is published. old-2 and old-3 are as old, but not yet
   // published then: they stay.
   const name = `relay-retention-${tag}`;
   const first = await startTestRelay(t, { pool, name, table: 'outbox', kafka, topic, streamTypes: [mine], log, batchSize: 1, retainPublishedMs: 10 * 60_000, pruneEveryMs: 3_600_000 });

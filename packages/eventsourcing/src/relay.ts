@@ -77,7 +77,7 @@ interface RelayCommon {
    * and the outbox grows with every change ever made.
    */
   retainPublishedMs?: number;
-  /** How often the leader looks for expired rows (default 10 s): a spec sets it long. */
+  /** How often the leader looks for expired rows (default 10 s). */
   pruneEveryMs?: number;
 }
 

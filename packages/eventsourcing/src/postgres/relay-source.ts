@@ -99,9 +99,10 @@ async function recordDeadLetter(q: PoolClient, relay: string, e: RecordedEvent, 
 /**
  * Deletes published rows of `table` written more than `olderThanMs` ago. It examines only
  * the first `limit` rows (of `streamTypes` when given) at or before `upTo` in the relay's
- * order, along the global-order index: roughly oldest first, so a look costs at most
- * `limit` index entries however many rows the retention keeps; an expired row behind a
- * younger one (an older transaction that committed later) goes at a later look. Rows the
+ * order, along the global-order index: roughly oldest first, so a look reads about `limit`
+ * rows however many the retention keeps (more where rows of other stream types sit between:
+ * the index does not hold the type); an expired row behind a younger one (a transaction
+ * whose id came first but whose row was written later) goes at a later look. Rows the
  * broker refused stay: relay_dead_letters keeps no payload, the outbox row is the only copy.
  */
 async function prunePublished(q: PoolClient, relay: string, table: string, upTo: GlobalCheckpoint, options: PruneOptions): Promise<number> {
