@@ -17,5 +17,5 @@ export { postgresRelaySource, relayMigrations } from './postgres/relay-source.js
 export { applyEvents, runtimeDdl, migrateProjection } from './apply.js';
 export { checkSchemaName } from './schema-name.js';
 export { rebuildProjection, type RebuildResult } from './rebuild.js';
-export { VersionWaiter, listenerFor, notifyChanged, readModelChannel, type VersionWaiterOptions, type WaitOutcome } from './read-model.js';
+export { VersionWaiter, listenerFor, readModelChannel, type VersionWaiterOptions, type WaitOutcome } from './read-model.js';
 export type { DocumentProjection } from './projection.js';

@@ -21,16 +21,9 @@ export const readModelChannel = (schema: string) => `${checkSchemaName(schema)}_
 /**
  * The query that announces streams: one notice per stream id, on a channel (both given as
  * the caller's statement parameters). Postgres folds identical notices of one transaction
- * into one. apply.ts appends it to the checkpoint advance.
+ * into one. apply.ts appends it to the checkpoint advance, the only place streams are announced.
  */
 export const announceSql = (channelParam: string, idsParam: string) => `SELECT pg_notify(${channelParam}, id) FROM unnest(${idsParam}::text[]) AS id`;
-
-/** Inside the projector's transaction: announce the streams it changed (delivered at commit). */
-export async function notifyChanged(tx: Queryable, schema: string, streamIds: Iterable<string>): Promise<void> {
-  const ids = [...streamIds];
-  if (ids.length === 0) return;
-  await tx.query(announceSql('$1', '$2'), [readModelChannel(schema), ids]);
-}
 
 /** How a wait ended. */
 export type WaitOutcome =

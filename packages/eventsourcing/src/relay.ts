@@ -164,13 +164,13 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     labelNames: ['relay'] as const,
     registers: [opts.registry],
   }));
-  const delay = sharedMetric(opts.registry, 'relay_publish_delay_seconds', () => new prom.Histogram({
+  const publishDelay = sharedMetric(opts.registry, 'relay_publish_delay_seconds', () => new prom.Histogram({
     name: 'relay_publish_delay_seconds',
     help: "From each event's append (its occurredAt: the appending transaction's start) to the broker's acknowledgement of the batch that carried it.",
     labelNames: ['relay'] as const,
     buckets: delayBuckets,
     registers: [opts.registry],
-  }));
+  })).labels({ relay: opts.name });
   const retainMs = opts.retainPublishedMs || undefined;
   if (retainMs !== undefined && !('table' in opts && opts.table === 'outbox')) {
     throw new Error(`relay ${opts.name}: retainPublishedMs deletes published rows, of an outbox table only (never an event store)`);
@@ -247,7 +247,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         const ackedAt = Date.now();
         for (const e of batch) {
           const appendedAt = Date.parse(e.occurredAt);
-          if (Number.isFinite(appendedAt)) delay.observe({ relay: opts.name }, Math.max(0, ackedAt - appendedAt) / 1000);
+          if (Number.isFinite(appendedAt)) publishDelay.observe(Math.max(0, ackedAt - appendedAt) / 1000);
         }
         const last = batch[batch.length - 1]!;
         const next = last.checkpoint;
