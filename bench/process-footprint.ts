@@ -23,10 +23,9 @@ import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { CartCommandServiceClient } from '@shop/contracts/shop/cart/v1/command_service';
 import { insecure, promiseClient } from '@shop/platform/grpc/client';
-import { childrenByParent } from '@shop/tools/pidfile';
-import { running } from '@shop/tools/supervisor';
 import { urls } from '@shop/tools/topology';
 import { processes } from '../tools/catalog/catalog.js';
+import { appProcesses } from './lib/machine-cpu.js';
 import { banner, machineInfoSampled, writeResult, type SummaryRow } from './lib/results.js';
 import { ensureBenchProduct, graphqlCaller, grpcAddress, restartStack, runLoops } from './lib/stack.js';
 import { fmtNum, fmtRatio, nowMs, ratio } from './lib/stats.js';
@@ -53,13 +52,8 @@ function rssMb(pid: number): number {
 
 /** Each process's resident memory with its descendants', MB, from one pass over /proc. */
 function sample(): Record<string, number> {
-  const children = childrenByParent();
-  const tree = (pid: number): number => rssMb(pid) + (children.get(pid) ?? []).reduce((sum, c) => sum + tree(c), 0);
   const out: Record<string, number> = {};
-  for (const name of names) {
-    const pid = running(name)?.pid;
-    if (pid !== undefined) out[name] = tree(pid);
-  }
+  for (const [pid, name] of appProcesses()) out[name] = (out[name] ?? 0) + rssMb(pid);
   return out;
 }
 

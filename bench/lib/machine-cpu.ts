@@ -35,8 +35,11 @@ function commandLine(pid: number): string {
   }
 }
 
-/** Every process's CPU seconds so far, grouped (see the module comment). */
-export function machineCpuSnapshot(): MachineCpuSnapshot {
+/**
+ * Each running process of the stack's catalog apps, and every descendant of one, by pid →
+ * the app's name (from one pass over /proc); with `self`, this process and its own as well.
+ */
+export function appProcesses(self?: string): Map<number, string> {
   const owner = new Map<number, string>();
   const children = childrenByParent();
   const claim = (pid: number, name: string) => {
@@ -47,7 +50,13 @@ export function machineCpuSnapshot(): MachineCpuSnapshot {
     const pid = running(name)?.pid;
     if (pid !== undefined) claim(pid, name);
   }
-  claim(process.pid, 'this client');
+  if (self !== undefined) claim(process.pid, self);
+  return owner;
+}
+
+/** Every process's CPU seconds so far, grouped (see the module comment). */
+export function machineCpuSnapshot(): MachineCpuSnapshot {
+  const owner = appProcesses('this client');
   const out: MachineCpuSnapshot = new Map();
   for (const entry of readdirSync('/proc')) {
     const pid = Number(entry);
