@@ -28,6 +28,7 @@ import { subjects } from '@shop/platform/subjects';
 import { adminApiKey } from '@shop/tools/apps';
 import { urls } from '@shop/tools/topology';
 import { cpuMsPer, formatCpuMs, idleCores, machineCpuSnapshot } from './lib/machine-cpu.js';
+import { formatStatements, statementCounts, statementsPer } from './lib/pg-statements.js';
 import { banner, busyCores, cpuSnapshot, machineInfoSampled, writeResult, type SummaryRow } from './lib/results.js';
 import { openLoop, waitForReady } from './lib/stack.js';
 import { distribution, fmtMs, fmtNum, fmtRatio, nowMs, ratio, round, roundDist } from './lib/stats.js';
@@ -122,8 +123,14 @@ await nc.flush();
 // relays' polls, sweepers, the broker): subtracted from the measured window, or a slow
 // run's idle time would count as CPU per checkout (at 5/s, counting the Node processes
 // only, it was about half of it).
+// The same for the statements the databases run (relays' and sweepers' polls).
+const idleStatementsBefore = await statementCounts();
+const idleStatementsAt = nowMs();
 const idle = await idleCores(IDLE_SAMPLE_MS);
+const idleStatementsAfter = await statementCounts();
+const idleStatementsSeconds = (nowMs() - idleStatementsAt) / 1000;
 
+const statementsBefore = await statementCounts();
 const before = machineCpuSnapshot();
 const measuredStart = nowMs();
 const cpuBefore = cpuSnapshot();
@@ -137,6 +144,7 @@ while (nowMs() < waitUntil && orderIds.some((id) => id && !confirmedAt.has(id)))
 const busy = busyCores(cpuBefore, cpuSnapshot());
 const after = machineCpuSnapshot();
 const measuredSeconds = (nowMs() - measuredStart) / 1000;
+const statementsAfter = await statementCounts();
 await nc.drain();
 
 const latencies: number[] = [];
@@ -154,12 +162,19 @@ const dist = distribution(latencies);
 const ackDist = distribution(sent.flatMap((s) => (s.ms === undefined ? [] : [s.ms])));
 const cpuPerCheckout = cpuMsPer(before, after, latencies.length, { cores: idle, windowSeconds: measuredSeconds });
 const idleCoresTotal = round([...idle.values()].reduce((sum, cores) => sum + cores, 0), 2);
+const statementsPerCheckout =
+  statementsBefore && statementsAfter && idleStatementsBefore && idleStatementsAfter
+    ? statementsPer(statementsBefore, statementsAfter, latencies.length, { before: idleStatementsBefore, after: idleStatementsAfter, seconds: idleStatementsSeconds, windowSeconds: measuredSeconds })
+    : undefined;
 
 console.log(`measured  checkOut answered: p50 ${fmtMs(ackDist.p50)}, p99 ${fmtMs(ackDist.p99)}`);
 console.log(`          checkOut → CONFIRMED: p50 ${fmtMs(dist.p50)}, p95 ${fmtMs(dist.p95)}, p99 ${fmtMs(dist.p99)}, max ${fmtMs(dist.max)} over ${fmtNum(latencies.length)} of ${fmtNum(checkoutCount)}`);
 if (Object.keys(notConfirmed).length > 0) console.log(`          not confirmed within ${CONFIRM_TIMEOUT_MS / 1000} s: ${JSON.stringify(notConfirmed)}`);
 console.log(`          p99 ratio to the addToCart baseline: ${fmtRatio(ratio(dist.p99, baselineDist.p99))}; machine ${busy ?? '?'} cores busy`);
 console.log(`          machine CPU per confirmed checkout, by process, idle subtracted: ${formatCpuMs(cpuPerCheckout)}; the machine idle: ${idleCoresTotal} cores`);
+console.log(
+  `          Postgres statements per confirmed checkout, by database, idle subtracted: ${statementsPerCheckout ? formatStatements(statementsPerCheckout) : 'not measured (pg_stat_statements cannot be read on this server)'}`,
+);
 
 const summary: SummaryRow[] = [
   {
@@ -191,10 +206,12 @@ const file = writeResult({
     busyCoresDuringRun: busy,
     machineCpuMsPerCheckout: Object.fromEntries(cpuPerCheckout),
     machineIdleCores: idleCoresTotal,
+    postgresStatementsPerCheckout: statementsPerCheckout ? Object.fromEntries(statementsPerCheckout) : null,
   },
   notes: [
     'Open loop at a fixed rate; latency from sending checkOut to the CONFIRMED notice on NATS (the path of the orderStatusChanged subscription).',
     `The CPU of every process on the machine per confirmed checkout is in details.machineCpuMsPerCheckout (from /proc, less each process's idle rate sampled for ${IDLE_SAMPLE_MS / 1000} s before).`,
+    'The statements Postgres ran per confirmed checkout, by database, are in details.postgresStatementsPerCheckout (pg_stat_statements, less the idle rate sampled with the CPU; null where it cannot be read).',
   ],
 });
 console.log(`result    ${file}`);

@@ -10,6 +10,8 @@ import { urls } from '@shop/tools/topology';
 import { consumeTopic, createTestDatabase, createTestTopics, startKafkaGate, testKafka, testLogger, waitFor, type TestDatabase } from '@shop/testing';
 import { PostgresEventStore, eventStoreMigrations } from './postgres/store.js';
 import { relayMigrations, startRelay, type Relay } from './relay.js';
+import { postgresRelaySource } from './postgres/relay-source.js';
+import { START } from './types.js';
 
 const fileLog = testLogger();
 const { log } = fileLog;
@@ -291,4 +293,22 @@ test('a relay refuses to delete published rows of any table but an outbox', asyn
   const s = await setup('retention-events');
   await t.throwsAsync(startTestRelay(t, { pool, name: s.name, table: 'events', kafka: s.kafka, topic: s.topic, log, retainPublishedMs: 60_000 }), { message: /outbox table only/ });
   await t.throwsAsync(startTestRelay(t, { pool, name: `${s.name}-2`, table: 'public.events', kafka: s.kafka, topic: s.topic, log, retainPublishedMs: 60_000 }), { message: /outbox table only/ });
+});
+
+test("a relay leader's session goes back to the pool as it came: its lock released, and its commits waiting for the disk again", async (t) => {
+  const one = createPool({ url: db.url, max: 1, log });
+  t.teardown(() => one.end());
+  const name = `relay-session-${randomBytes(3).toString('hex')}`;
+  const leader = await postgresRelaySource(one, name, 'outbox').lead();
+  if (!leader) return t.fail('no leadership');
+  t.is(await leader.checkpoint(), START);
+  await leader.release(false);
+  // The pool's only session, as the next user gets it.
+  const { rows } = await one.query<{ setting: string; locks: number }>(
+    "SELECT current_setting('synchronous_commit') AS setting, (SELECT count(*)::int FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()) AS locks",
+  );
+  t.deepEqual(rows[0], { setting: 'on', locks: 0 });
+  const again = await postgresRelaySource(pool, name, 'outbox').lead();
+  t.truthy(again, 'the lock is free for the next leader');
+  await again?.release(false);
 });

@@ -28,7 +28,7 @@ export interface RelayLeadership {
   /** The checkpoint of the last batch published (START at first). */
   checkpoint(): Promise<GlobalCheckpoint>;
   /** The store's events after `from`, in its global order. */
-  read(from: GlobalCheckpoint, options: { limit: number; streamTypes?: string[] }): Promise<StoredEvent[]>;
+  read(from: GlobalCheckpoint, options: { limit: number; streamTypes?: string[] }): Promise<RelayBatch>;
   save(checkpoint: GlobalCheckpoint): Promise<void>;
   /** Records an event the broker refused, which the relay then skips. */
   deadLetter(event: RecordedEvent, reason: string): Promise<void>;
@@ -44,6 +44,14 @@ export interface RelayLeadership {
    */
   prune?(upTo: GlobalCheckpoint, options: PruneOptions): Promise<number>;
 }
+
+/**
+ * A read's events, `settled` when the source knows that nothing committed comes after them
+ * (Postgres: fewer than asked for, and no later transaction's rows held back behind an older
+ * one still running): the relay then waits for its doorbell, or its poll, instead of reading
+ * again at once and every few milliseconds after. A source that cannot tell leaves it out.
+ */
+export type RelayBatch = StoredEvent[] & { settled?: boolean };
 
 export interface PruneOptions {
   olderThanMs: number;
@@ -103,7 +111,10 @@ export type RelayOptions = RelayCommon &
  */
 const MAX_BACKOFF_MS = 2_000;
 
-/** First pause after activity; it doubles on every empty look up to `idleMs`. */
+/**
+ * First pause after activity while committed events may be held back (see RelayBatch);
+ * it doubles on every empty look up to `idleMs`.
+ */
 const BUSY_IDLE_MS = 2;
 
 /**
@@ -225,40 +236,46 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
           connected = true;
         }
         checkpoint ??= await leader.checkpoint();
+        const readAt = Date.now();
         const batch = await leader.read(checkpoint, { limit: batchSize, ...(opts.streamTypes ? { streamTypes: opts.streamTypes } : {}) });
         lag.set({ relay: opts.name }, batch.length);
-        if (batch.length === 0) {
-          caughtUpAt = Date.now();
-          // A quiet outbox expires too.
-          await pruneIfDue(leader, checkpoint);
-          // A ring means new rows; none means back off. Rows held back by a transaction
-          // still running elsewhere (Postgres' readAllFrom waits for it) are found by the short pauses.
-          const rang = await doorbell.wait(idleMs, controller.signal);
-          idleMs = rang ? BUSY_IDLE_MS : Math.min(idleMs * 2, maxIdleMs);
+        if (batch.length > 0) {
+          const leaderSession = leader;
+          const acks = await publish(producer, batch, opts.topicFor, async (event, reason) => {
+            log.error({ eventId: event.id, type: event.type, streamId: event.streamId, version: event.version, reason }, 'event too large for the broker: recorded as a dead letter and skipped');
+            await leaderSession.deadLetter(event, reason);
+            deadLettered.inc({ relay: opts.name });
+          });
+          const ackedAt = Date.now();
+          for (const e of batch) {
+            const appendedAt = Date.parse(e.occurredAt);
+            if (Number.isFinite(appendedAt)) publishDelay.observe(Math.max(0, ackedAt - appendedAt) / 1000);
+          }
+          const last = batch[batch.length - 1]!;
+          const next = last.checkpoint;
+          // What the broker said it wrote, beside what the checkpoint will pass: the evidence
+          // should a test ever find the checkpoint past events the topic does not have.
+          log.debug({ events: batch.length, first: `${batch[0]!.streamId}/${batch[0]!.version}`, last: `${last.streamId}/${last.version}`, acks: acks.map((a) => `${a.topicName}/${a.partition}@${a.baseOffset}`), checkpoint: next }, 'batch published');
+          await leader.save(next);
+          checkpoint = next;
+          await pruneIfDue(leader, next);
+          published.inc({ relay: opts.name }, batch.length);
+          backoff = 100;
+        }
+        // Everything readable is published: nothing was there, or the source says nothing more is.
+        if (batch.length === 0 || batch.settled) caughtUpAt = readAt;
+        if (batch.length > 0 && !batch.settled) {
+          // Perhaps more: look again at once.
+          idleMs = BUSY_IDLE_MS;
           continue;
         }
-        idleMs = BUSY_IDLE_MS;
-        const leaderSession = leader;
-        const acks = await publish(producer, batch, opts.topicFor, async (event, reason) => {
-          log.error({ eventId: event.id, type: event.type, streamId: event.streamId, version: event.version, reason }, 'event too large for the broker: recorded as a dead letter and skipped');
-          await leaderSession.deadLetter(event, reason);
-          deadLettered.inc({ relay: opts.name });
-        });
-        const ackedAt = Date.now();
-        for (const e of batch) {
-          const appendedAt = Date.parse(e.occurredAt);
-          if (Number.isFinite(appendedAt)) publishDelay.observe(Math.max(0, ackedAt - appendedAt) / 1000);
-        }
-        const last = batch[batch.length - 1]!;
-        const next = last.checkpoint;
-        // What the broker said it wrote, beside what the checkpoint will pass: the evidence
-        // should a test ever find the checkpoint past events the topic does not have.
-        log.debug({ events: batch.length, first: `${batch[0]!.streamId}/${batch[0]!.version}`, last: `${last.streamId}/${last.version}`, acks: acks.map((a) => `${a.topicName}/${a.partition}@${a.baseOffset}`), checkpoint: next }, 'batch published');
-        await leader.save(next);
-        checkpoint = next;
-        await pruneIfDue(leader, next);
-        published.inc({ relay: opts.name }, batch.length);
-        backoff = 100;
+        // A quiet outbox expires too.
+        if (batch.length === 0) await pruneIfDue(leader, checkpoint);
+        // Settled: only a ring (an append of this process) or the poll (another one's) brings
+        // more. Otherwise events may be held back by a transaction still running elsewhere
+        // (Postgres' readAllFrom waits for it): short pauses, doubling while nothing comes.
+        const rang = await doorbell.wait(batch.settled ? maxIdleMs : idleMs, controller.signal);
+        idleMs = rang ? BUSY_IDLE_MS : Math.min(idleMs * 2, maxIdleMs);
       } catch (err) {
         if (stopping) break;
         log.warn({ err, retryInMs: backoff }, 'relay batch failed; retrying');

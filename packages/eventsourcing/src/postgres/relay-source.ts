@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { MigrationSource } from '@shop/platform/postgres/migrate';
 import type { Pool, PoolClient } from '@shop/platform/postgres/pool';
 import { isConnectionError } from '@shop/platform/postgres/connection-errors';
-import type { PruneOptions, RelayLeadership, RelaySource } from '../relay.js';
+import type { PruneOptions, RelayBatch, RelayLeadership, RelaySource } from '../relay.js';
 import { START, type GlobalCheckpoint, type RecordedEvent } from '../types.js';
 import { decodeCheckpoint, encodeCheckpoint, readAllFrom } from './store.js';
 
@@ -21,7 +21,15 @@ export function postgresRelaySource(pool: Pool, name: string, table: string): Re
   return {
     async lead() {
       const session = await acquireLeadership(pool, name);
-      return session && leadership(session, name, table);
+      if (!session) return undefined;
+      // The leader's writes (its checkpoint after each batch, dead letters, pruning) need not
+      // wait for the disk: a crash of the server loses at most its last ones, in order, and
+      // the relay then publishes those batches again, which at least once allows.
+      await session.query('SET synchronous_commit = off').catch((err: unknown) => {
+        session.release(true);
+        throw err;
+      });
+      return leadership(session, name, table);
     },
   };
 }
@@ -29,17 +37,32 @@ export function postgresRelaySource(pool: Pool, name: string, table: string): Re
 function leadership(session: PoolClient, name: string, table: string): RelayLeadership {
   return {
     checkpoint: () => readCheckpoint(session, name),
-    read: (from, options) => readAllFrom(session, table, from, options),
+    read: (from, options) => readBatch(session, table, from, options),
     save: (checkpoint) => writeCheckpoint(session, name, checkpoint),
     deadLetter: (event, reason) => recordDeadLetter(session, name, event, reason),
     prune: (upTo, options) => prunePublished(session, name, table, upTo, options),
     holds: async (err) => !isConnectionError(err) && (await isUsable(session)),
     async release(lost) {
       if (lost) return session.release(true);
-      await session.query('SELECT pg_advisory_unlock(hashtext($1))', [`relay:${name}`]).catch(() => undefined);
-      session.release();
+      // Back to the pool as it came, or destroyed: a pooled session must not keep the lock.
+      const clean = async () => {
+        await session.query('SELECT pg_advisory_unlock(hashtext($1))', [`relay:${name}`]);
+        await session.query('RESET synchronous_commit');
+      };
+      session.release(!(await clean().then(() => true, () => false)));
     },
   };
+}
+
+/**
+ * The events after `from` that no running transaction can still precede (readAllFrom),
+ * settled when they are all there is: fewer than asked for, and nothing committed held back
+ * behind them. The relay then waits for its doorbell instead of looking again at once and
+ * every few milliseconds after.
+ */
+async function readBatch(session: PoolClient, table: string, from: GlobalCheckpoint, options: { limit: number; streamTypes?: string[] }): Promise<RelayBatch> {
+  const events = await readAllFrom(session, table, from, options);
+  return Object.assign(events, { settled: !events.heldBack && events.length < options.limit });
 }
 
 /**

@@ -377,21 +377,35 @@ export class PostgresEventStore implements EventStore<PostgresTx> {
   }
 }
 
+/**
+ * readAll's statement, on any table of events (an event store's, an outbox). It also says
+ * whether committed events come after the ones returned all the same (`heldBack`): held back
+ * behind an older transaction still running (in any database of the server), they come
+ * once that one ends. Uncommitted rows are not seen. One index step more, in the same statement.
+ */
 export async function readAllFrom(
   q: Queryable,
   table: string,
   checkpoint: GlobalCheckpoint,
   options: { limit?: number; streamTypes?: string[] } = {},
-): Promise<StoredEvent[]> {
+): Promise<StoredEvent[] & { heldBack: boolean }> {
   const from = decodeCheckpoint(checkpoint);
-  const { rows } = await q.query<EventRow>(
-    `SELECT ${columns} FROM ${table}
-     WHERE (transaction_id, position) > ($1::xid8, $2::bigint)
-       AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-       AND ($4::text[] IS NULL OR stream_type = ANY($4::text[]))
-     ORDER BY ${table}.transaction_id, ${table}.position
-     LIMIT $3`,
+  const { rows } = await q.query<EventRow & { held: boolean }>(
+    `(SELECT ${columns}, false AS held FROM ${table}
+      WHERE (transaction_id, position) > ($1::xid8, $2::bigint)
+        AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+        AND ($4::text[] IS NULL OR stream_type = ANY($4::text[]))
+      ORDER BY ${table}.transaction_id, ${table}.position
+      LIMIT $3)
+     UNION ALL
+     (SELECT ${columns}, true FROM ${table}
+      WHERE (transaction_id, position) > ($1::xid8, $2::bigint)
+        AND transaction_id >= pg_snapshot_xmin(pg_current_snapshot())
+        AND ($4::text[] IS NULL OR stream_type = ANY($4::text[]))
+      ORDER BY ${table}.transaction_id, ${table}.position
+      LIMIT 1)`,
     [from.transactionId, from.position, options.limit ?? 1000, options.streamTypes ?? null],
   );
-  return rows.map(toStored);
+  const heldBack = rows.at(-1)?.held === true;
+  return Object.assign((heldBack ? rows.slice(0, -1) : rows).map(toStored), { heldBack });
 }

@@ -223,6 +223,28 @@ test('a timer is delivered when due, once, and none is left behind', async (t) =
   t.is(left.rows[0].n, 0);
 });
 
+test('a process whose kept state is stale (another process stepped the instance since) decides on the stream: an input the other recorded is a duplicate, a new one lands after it', async (t) => {
+  const name = `toy_${randomUUID().slice(0, 8)}`;
+  const one = runtime({ name, answer: async () => [] }).rt;
+  const two = runtime({ name, answer: async () => [] }).rt;
+  const id = randomUUID();
+  await one.handle(id, started(), one.inputId(`start:${id}`));
+  const timer = async () => (await pool.query<{ fire_id: string; due_at: Date }>('SELECT fire_id, due_at FROM workflow_timers WHERE instance_id = $1', [id])).rows;
+  const waiting = await timer();
+  t.is(waiting.length, 1, 'the instance waits for its deadline');
+
+  // The other process records ping 1; this one still keeps the state from before it.
+  t.false((await two.handle(id, { type: 't.Ping', data: { n: 1 } }, one.inputId(`ping:1:${id}`))).duplicate);
+  t.true((await one.handle(id, { type: 't.Ping', data: { n: 1 } }, one.inputId(`ping:1:${id}`))).duplicate, 'recorded by the other process: not again');
+  const pinged = await one.handle(id, { type: 't.Ping', data: { n: 2 } }, one.inputId(`ping:2:${id}`));
+  t.false(pinged.duplicate);
+  t.deepEqual(await types(one, id), ['t.Started', 't.Note', 't.Ask', 't.Ping', 't.Note', 't.Ping', 't.Note']);
+  t.is(pinged.version, 7);
+  t.deepEqual(await notes(id), ['ping 1', 'ping 2', 'started']);
+  // Steps that leave the deadline as it was leave its timer as it was.
+  t.deepEqual(await timer(), waiting);
+});
+
 test('a failing local command records nothing: no events, no pending command, no timer', async (t) => {
   const { rt, asks } = runtime({ failNote: () => true });
   const id = randomUUID();

@@ -48,6 +48,12 @@ export interface WorkflowRuntimeOptions<Input extends DomainEvent, State, Output
   graceMs?: number;
   /** Longest pause between two attempts of a failing command (default 30 s). */
   maxBackoffMs?: number;
+  /**
+   * Instances whose state this process keeps after a step (default 1,000, the most recent):
+   * their next step skips reading its stream. A step of another process makes the kept
+   * state stale; the append's expected version then fails, and the step reads the stream.
+   */
+  stateCacheSize?: number;
 }
 
 export interface StepResult<State> {
@@ -98,6 +104,7 @@ export class WorkflowRuntime<Input extends DomainEvent, State, Output extends Do
   private readonly graceMs: number;
   private readonly maxBackoffMs: number;
   private readonly metrics: ReturnType<typeof workflowMetrics>;
+  private readonly states: StateCache<State>;
 
   constructor(private readonly opts: WorkflowRuntimeOptions<Input, State, Output>) {
     this.name = opts.workflow.name;
@@ -106,6 +113,7 @@ export class WorkflowRuntime<Input extends DomainEvent, State, Output extends Do
     this.graceMs = opts.graceMs ?? 5_000;
     this.maxBackoffMs = opts.maxBackoffMs ?? 30_000;
     this.metrics = workflowMetrics(opts.registry);
+    this.states = new StateCache(opts.stateCacheSize ?? 1_000);
   }
 
   /** A stable input id from a key (e.g. `event:<source event id>`, `place:<checkout id>`). */
@@ -134,22 +142,28 @@ export class WorkflowRuntime<Input extends DomainEvent, State, Output extends Do
    * in the background, and a failure there leaves them pending for the sweeper.
    */
   async handle(instanceId: string, input: Input, inputId: string, meta: EventMetadata = {}, options: { awaitCommands?: boolean } = {}): Promise<StepResult<State>> {
+    return this.run(instanceId, input, inputId, meta, options.awaitCommands ?? true);
+  }
+
+  /** `handle`, with the pending command whose answer `input` is (its step removes it). */
+  private async run(instanceId: string, input: Input, inputId: string, meta: EventMetadata, awaitCommands: boolean, answers?: string): Promise<StepResult<State>> {
     // Steps of one instance in this process go one after another (no conflict to lose);
     // other processes' are caught by the append's expected version.
-    const { result, toSend } = await this.serialized(instanceId, () => this.step(instanceId, input, inputId, meta));
+    const { result, toSend } = await this.serialized(instanceId, () => this.step(instanceId, input, inputId, meta, answers));
     // Sent in order, each answer handled before the next command goes.
     const sendAll = async () => {
       for (const pending of toSend) if (!(await this.send(pending))) return;
     };
-    if (options.awaitCommands ?? true) await sendAll();
+    if (awaitCommands) await sendAll();
     // A failure in the background leaves the command pending: the sweeper sends it again.
     else void sendAll().catch((err: unknown) => this.log.warn({ err, instanceId }, 'sending commands in the background failed; they stay pending'));
     return result;
   }
 
-  private async step(instanceId: string, input: Input, inputId: string, meta: EventMetadata): Promise<{ result: StepResult<State>; toSend: PendingCommand[] }> {
+  private async step(instanceId: string, input: Input, inputId: string, meta: EventMetadata, answers: string | undefined): Promise<{ result: StepResult<State>; toSend: PendingCommand[] }> {
     for (let attempt = 0; ; attempt++) {
-      const { state, version, ids } = await this.load(instanceId);
+      // The state this process left after its last step of the instance, or the stream's.
+      const { state, version, ids } = (attempt === 0 && this.states.get(instanceId)) || (await this.load(instanceId));
       if (ids.has(inputId)) {
         this.metrics.steps.inc({ workflow: this.name, outcome: 'duplicate' });
         return { result: { state, version, duplicate: true }, toSend: [] };
@@ -158,6 +172,7 @@ export class WorkflowRuntime<Input extends DomainEvent, State, Output extends Do
       const next = [input as Input | Output, ...outputs].reduce(this.opts.workflow.evolve, state);
       const recorded = outputs.map((o) => ({ id: randomUUID(), output: o, encoded: this.opts.codec.encode(o) }));
       const causedBy: EventMetadata = { ...meta, causationId: inputId };
+      const timer = timerChange(this.timerOf(instanceId, state), this.timerOf(instanceId, next));
       try {
         const result = await this.opts.store.append(
           this.name,
@@ -167,14 +182,18 @@ export class WorkflowRuntime<Input extends DomainEvent, State, Output extends Do
             ...recorded.map(({ id, encoded }) => ({ id, ...encoded, metadata: causedBy })),
           ],
           version,
-          { inTransaction: (tx) => this.inStep(tx as unknown as Queryable, instanceId, recorded, next, causedBy) },
+          { inTransaction: (tx) => this.inStep(tx as unknown as Queryable, instanceId, recorded, timer, answers, causedBy) },
         );
         this.metrics.steps.inc({ workflow: this.name, outcome: 'recorded' });
+        for (const id of [inputId, ...recorded.map((r) => r.id)]) ids.add(id);
+        this.states.set(instanceId, { state: next, version: result.version, ids });
         const toSend = recorded
           .filter(({ output }) => this.remoteOf(output.type))
           .map(({ id, output, encoded }) => ({ command_id: id, instance_id: instanceId, type: output.type, data: encoded.data, attempts: 0 }));
         return { result: { state: next, version: result.version, duplicate: false }, toSend };
       } catch (err) {
+        // Whatever failed, the kept state may be behind the stream: the next step reads it.
+        this.states.delete(instanceId);
         // A concurrent step recorded the same input first: its id is taken.
         const sameInput = sqlState(err) === SqlState.uniqueViolation && (err as { constraint?: string }).constraint === `${this.opts.store.tableName}_id_key`;
         const conflict = err instanceof ConcurrencyError || sameInput;
@@ -184,6 +203,14 @@ export class WorkflowRuntime<Input extends DomainEvent, State, Output extends Do
         await sleep(Math.random() * Math.min(200, 5 * 2 ** attempt));
       }
     }
+  }
+
+  /** The timer row a state asks for (`timeout`), as written; undefined: none. */
+  private timerOf(instanceId: string, state: State): TimerRow | undefined {
+    const timer = this.opts.workflow.timeout?.(state);
+    if (!timer) return undefined;
+    const encoded = this.opts.codec.encode(timer.input);
+    return { fireId: this.inputId(`timer:${instanceId}:${timer.at.toISOString()}`), dueAt: timer.at, inputType: encoded.type, inputData: JSON.stringify(encoded.data) };
   }
 
   private readonly queues = new Map<string, Promise<unknown>>();
@@ -202,31 +229,57 @@ export class WorkflowRuntime<Input extends DomainEvent, State, Output extends Do
     return run;
   }
 
-  /** The step's writes besides its events: local commands, pending remote ones, the timer. */
-  private async inStep(tx: Queryable, instanceId: string, recorded: Array<{ id: string; output: Output; encoded: { type: string; data: unknown } }>, next: State, meta: EventMetadata): Promise<void> {
-    for (const { id, output, encoded } of recorded) {
+  /**
+   * The step's writes besides its events: its local commands, then in one statement the
+   * remote ones to send, the answered one gone, and the timer when it changed (none when
+   * there is nothing of the three).
+   */
+  private async inStep(
+    tx: Queryable,
+    instanceId: string,
+    recorded: Array<{ id: string; output: Output; encoded: { type: string; data: unknown } }>,
+    timer: TimerChange,
+    answers: string | undefined,
+    meta: EventMetadata,
+  ): Promise<void> {
+    for (const { id, output } of recorded) {
       const local = this.opts.local?.[output.type as Output['type']];
       if (local) await local(tx, output, instanceId, { ...meta, causationId: id });
-      if (this.remoteOf(output.type)) {
-        await tx.query(
-          `INSERT INTO workflow_pending_commands (command_id, workflow, instance_id, type, data, next_attempt_at)
-           VALUES ($1, $2, $3, $4, $5, now() + $6 * interval '1 millisecond')`,
-          [id, this.name, instanceId, output.type, JSON.stringify(encoded.data), this.graceMs],
-        );
-      }
     }
-    const timer = this.opts.workflow.timeout?.(next);
-    if (timer) {
-      const encoded = this.opts.codec.encode(timer.input);
-      await tx.query(
-        `INSERT INTO workflow_timers (workflow, instance_id, fire_id, due_at, input_type, input_data) VALUES ($1, $2, $3, $4, $5, $6)
+    const remote = recorded.filter(({ output }) => this.remoteOf(output.type));
+    if (remote.length === 0 && answers === undefined && timer.kind === 'same') return;
+    const set = timer.kind === 'set' ? timer.row : undefined;
+    await tx.query(
+      `WITH sent AS (
+         INSERT INTO workflow_pending_commands (command_id, workflow, instance_id, type, data, next_attempt_at)
+         SELECT c.id, $1, $2, c.type, c.data::jsonb, now() + $3 * interval '1 millisecond'
+         FROM unnest($4::uuid[], $5::text[], $6::text[]) AS c(id, type, data)
+       ), answered AS (
+         DELETE FROM workflow_pending_commands WHERE command_id = $7::uuid
+       ), timer_set AS (
+         INSERT INTO workflow_timers (workflow, instance_id, fire_id, due_at, input_type, input_data)
+         SELECT $1, $2, $9::uuid, $10::timestamptz, $11::text, $12::jsonb WHERE $8::text = 'set'
          ON CONFLICT (workflow, instance_id) DO UPDATE SET fire_id = excluded.fire_id, due_at = excluded.due_at,
-           input_type = excluded.input_type, input_data = excluded.input_data`,
-        [this.name, instanceId, this.inputId(`timer:${instanceId}:${timer.at.toISOString()}`), timer.at, encoded.type, JSON.stringify(encoded.data)],
-      );
-    } else {
-      await tx.query('DELETE FROM workflow_timers WHERE workflow = $1 AND instance_id = $2', [this.name, instanceId]);
-    }
+           input_type = excluded.input_type, input_data = excluded.input_data
+       ), timer_cleared AS (
+         DELETE FROM workflow_timers WHERE $8::text = 'clear' AND workflow = $1 AND instance_id = $2
+       )
+       SELECT 1`,
+      [
+        this.name,
+        instanceId,
+        this.graceMs,
+        remote.map((r) => r.id),
+        remote.map((r) => r.output.type),
+        remote.map((r) => JSON.stringify(r.encoded.data)),
+        answers ?? null,
+        timer.kind,
+        set?.fireId ?? null,
+        set?.dueAt ?? null,
+        set?.inputType ?? null,
+        set?.inputData ?? null,
+      ],
+    );
   }
 
   private remoteOf(type: string): RemoteEffect<Input, Output> | undefined {
@@ -250,10 +303,15 @@ export class WorkflowRuntime<Input extends DomainEvent, State, Output extends Do
       const end = this.metrics.commandSeconds.startTimer({ workflow: this.name, command: pending.type });
       const answers = await remote(command, pending.instance_id, meta);
       end();
+      // The last answer's step removes the command with its own writes; one recorded before
+      // (a second sending after a crash), or no answer, leaves that to a statement here.
+      let removed = false;
       for (const [i, answer] of answers.entries()) {
-        await this.handle(pending.instance_id, answer, this.inputId(`answer:${pending.command_id}:${i}`), meta);
+        const last = i === answers.length - 1;
+        const step = await this.run(pending.instance_id, answer, this.inputId(`answer:${pending.command_id}:${i}`), meta, true, last ? pending.command_id : undefined);
+        removed = last && !step.duplicate;
       }
-      await this.opts.pool.query('DELETE FROM workflow_pending_commands WHERE command_id = $1', [pending.command_id]);
+      if (!removed) await this.opts.pool.query('DELETE FROM workflow_pending_commands WHERE command_id = $1', [pending.command_id]);
       this.metrics.commands.inc({ workflow: this.name, command: pending.type, outcome: 'answered' });
       return true;
     } catch (err) {
@@ -439,6 +497,55 @@ export class WorkflowRuntime<Input extends DomainEvent, State, Output extends Do
       [this.name, instanceId ?? null],
     );
     return rows[0]?.n ?? 0;
+  }
+}
+
+export interface TimerRow {
+  fireId: string;
+  dueAt: Date;
+  inputType: string;
+  /** JSON text. */
+  inputData: string;
+}
+
+/** What a step does to its instance's timer row: the row follows `timeout` of the state after every step. */
+type TimerChange = { kind: 'same' } | { kind: 'set'; row: TimerRow } | { kind: 'clear' };
+
+/**
+ * The write that takes the timer row from what `before` asked for to what `after` asks for.
+ * The row is written in every step's transaction, so it is `before`'s (a fire removes it
+ * after its step, and a lease only moves its due time): an unchanged timer is not written again.
+ */
+export function timerChange(before: TimerRow | undefined, after: TimerRow | undefined): TimerChange {
+  if (!after) return before ? { kind: 'clear' } : { kind: 'same' };
+  const same = before && before.fireId === after.fireId && before.inputType === after.inputType && before.inputData === after.inputData;
+  return same ? { kind: 'same' } : { kind: 'set', row: after };
+}
+
+/** The most recently used instances' states, at most `size`. */
+class StateCache<State> {
+  private readonly entries = new Map<string, { state: State; version: number; ids: Set<string> }>();
+
+  constructor(private readonly size: number) {}
+
+  get(instanceId: string) {
+    const entry = this.entries.get(instanceId);
+    if (entry) {
+      // Most recently used last.
+      this.entries.delete(instanceId);
+      this.entries.set(instanceId, entry);
+    }
+    return entry;
+  }
+
+  set(instanceId: string, entry: { state: State; version: number; ids: Set<string> }): void {
+    this.entries.delete(instanceId);
+    this.entries.set(instanceId, entry);
+    if (this.entries.size > this.size) this.entries.delete(this.entries.keys().next().value!);
+  }
+
+  delete(instanceId: string): void {
+    this.entries.delete(instanceId);
   }
 }
 

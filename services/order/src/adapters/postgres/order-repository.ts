@@ -1,5 +1,5 @@
 import type { Queryable } from '@shop/platform/postgres/pool';
-import type { Order, OrderLine, OrderStatus, StatusChange } from '../../domain/order.js';
+import type { Order, OrderStatus, StatusChange } from '../../domain/order.js';
 import type { OrderFilter, OrderPosition, OrderRepository } from '../../app/ports.js';
 
 /** Orders as rows in and out; no business rules here. */
@@ -22,38 +22,59 @@ interface OrderRow {
 const columns = 'id, customer_id, cart_id, checkout_id, status, status_reason, currency, total_cents, payment_id, revision, created_at, updated_at';
 
 export const postgresOrders: OrderRepository = {
+  // One statement: the order, its lines and its first status (the foreign keys are checked at its end).
   async insert(tx, order) {
+    const h = historyArrays(order.history, 0);
     await tx.query(
-      `INSERT INTO orders (${columns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-      [order.id, order.customerId, order.cartId, order.checkoutId, order.status, order.statusReason, order.currency, order.totalCents, order.paymentId, order.revision, order.createdAt, order.updatedAt],
-    );
-    await tx.query(
-      `INSERT INTO order_lines (order_id, line_no, product_id, product_name, quantity, unit_price_cents)
-       SELECT $1, * FROM unnest($2::int[], $3::uuid[], $4::text[], $5::int[], $6::bigint[])`,
+      `WITH placed AS (
+         INSERT INTO orders (${columns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+       ), lines AS (
+         INSERT INTO order_lines (order_id, line_no, product_id, product_name, quantity, unit_price_cents)
+         SELECT $1, * FROM unnest($13::int[], $14::uuid[], $15::text[], $16::int[], $17::bigint[])
+       )
+       INSERT INTO order_status_history (order_id, seq, status, reason, at)
+       SELECT $1, * FROM unnest($18::int[], $19::text[], $20::text[], $21::timestamptz[])`,
       [
-        order.id,
+        order.id, order.customerId, order.cartId, order.checkoutId, order.status, order.statusReason, order.currency, order.totalCents, order.paymentId, order.revision, order.createdAt, order.updatedAt,
         order.lines.map((_, i) => i),
         order.lines.map((l) => l.productId),
         order.lines.map((l) => l.productName),
         order.lines.map((l) => l.quantity),
         order.lines.map((l) => l.unitPriceCents),
+        ...h,
       ],
     );
-    await insertHistory(tx, order.id, order.history, 0);
   },
 
+  // One statement: the row (only from the revision read) and the status changes since.
   async save(tx, before, after) {
-    await tx.query(
-      `UPDATE orders SET status = $2, status_reason = $3, payment_id = $4, revision = $5, updated_at = $6 WHERE id = $1 AND revision = $7`,
-      [after.id, after.status, after.statusReason, after.paymentId, after.revision, after.updatedAt, before.revision],
+    const { rows } = await tx.query<{ updated: number }>(
+      `WITH changed AS (
+         UPDATE orders SET status = $2, status_reason = $3, payment_id = $4, revision = $5, updated_at = $6 WHERE id = $1 AND revision = $7 RETURNING id
+       ), history AS (
+         INSERT INTO order_status_history (order_id, seq, status, reason, at)
+         SELECT changed.id, h.* FROM changed, unnest($8::int[], $9::text[], $10::text[], $11::timestamptz[]) AS h
+       )
+       SELECT count(*)::int AS updated FROM changed`,
+      [after.id, after.status, after.statusReason, after.paymentId, after.revision, after.updatedAt, before.revision, ...historyArrays(after.history.slice(before.history.length), before.history.length)],
     );
-    await insertHistory(tx, after.id, after.history.slice(before.history.length), before.history.length);
+    if (rows[0]?.updated !== 1) throw new Error(`order ${after.id} is not at revision ${before.revision}: not saved`);
   },
 
+  // One statement, lines and history as JSON beside the row (a lock takes the order row only).
   async find(db, id, forUpdate = false) {
-    const { rows } = await db.query<OrderRow>(`SELECT ${columns} FROM orders WHERE id = $1 ${forUpdate ? 'FOR UPDATE' : ''}`, [id]);
+    const { rows } = await db.query<OrderRow & { lines: LineRow[] | null; history: Array<Omit<HistoryRow, 'at'> & { at: string }> | null }>(
+      `SELECT ${columns},
+         (SELECT json_agg(json_build_object('order_id', l.order_id, 'product_id', l.product_id, 'product_name', l.product_name, 'quantity', l.quantity, 'unit_price_cents', l.unit_price_cents) ORDER BY l.line_no)
+          FROM order_lines l WHERE l.order_id = orders.id) AS lines,
+         (SELECT json_agg(json_build_object('order_id', h.order_id, 'status', h.status, 'reason', h.reason, 'at', h.at) ORDER BY h.seq)
+          FROM order_status_history h WHERE h.order_id = orders.id) AS history
+       FROM orders WHERE id = $1 ${forUpdate ? 'FOR UPDATE OF orders' : ''}`,
+      [id],
+    );
     const row = rows[0];
-    return row ? (await withDetails(db, [row]))[0] : undefined;
+    if (!row) return undefined;
+    return toOrder(row, row.lines ?? [], (row.history ?? []).map((h) => ({ ...h, at: new Date(h.at) })));
   },
 
   async list(db, filter, after, limit) {
@@ -75,39 +96,52 @@ export const postgresOrders: OrderRepository = {
   },
 };
 
-async function insertHistory(tx: Queryable, orderId: string, changes: StatusChange[], firstSeq: number): Promise<void> {
-  if (changes.length === 0) return;
-  await tx.query(
-    `INSERT INTO order_status_history (order_id, seq, status, reason, at)
-     SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::timestamptz[])`,
-    [orderId, changes.map((_, i) => firstSeq + i), changes.map((c) => c.status), changes.map((c) => c.reason), changes.map((c) => c.at)],
-  );
+/** Status changes as the columns' arrays, numbered from `firstSeq`. */
+function historyArrays(changes: StatusChange[], firstSeq: number): [number[], string[], string[], Date[]] {
+  return [changes.map((_, i) => firstSeq + i), changes.map((c) => c.status), changes.map((c) => c.reason), changes.map((c) => c.at)];
+}
+
+interface LineRow {
+  order_id: string;
+  product_id: string;
+  product_name: string;
+  quantity: number;
+  unit_price_cents: number;
+}
+
+interface HistoryRow {
+  order_id: string;
+  status: OrderStatus;
+  reason: string;
+  at: Date;
 }
 
 /** Lines and history of many orders in two statements. */
 async function withDetails(db: Queryable, rows: OrderRow[]): Promise<Order[]> {
   if (rows.length === 0) return [];
   const ids = rows.map((r) => r.id);
-  const { rows: lines } = await db.query<{ order_id: string; product_id: string; product_name: string; quantity: number; unit_price_cents: number }>(
+  const { rows: lines } = await db.query<LineRow>(
     'SELECT order_id, product_id, product_name, quantity, unit_price_cents FROM order_lines WHERE order_id = ANY($1::uuid[]) ORDER BY order_id, line_no',
     [ids],
   );
-  const { rows: history } = await db.query<{ order_id: string; status: OrderStatus; reason: string; at: Date }>(
+  const { rows: history } = await db.query<HistoryRow>(
     'SELECT order_id, status, reason, at FROM order_status_history WHERE order_id = ANY($1::uuid[]) ORDER BY order_id, seq',
     [ids],
   );
-  const linesOf = new Map<string, OrderLine[]>();
-  for (const l of lines) {
-    linesOf.set(l.order_id, [...(linesOf.get(l.order_id) ?? []), { productId: l.product_id, productName: l.product_name, quantity: l.quantity, unitPriceCents: l.unit_price_cents }]);
-  }
-  const historyOf = new Map<string, StatusChange[]>();
-  for (const h of history) historyOf.set(h.order_id, [...(historyOf.get(h.order_id) ?? []), { status: h.status, reason: h.reason, at: h.at }]);
-  return rows.map((r) => ({
+  const linesOf = new Map<string, LineRow[]>();
+  for (const l of lines) linesOf.set(l.order_id, [...(linesOf.get(l.order_id) ?? []), l]);
+  const historyOf = new Map<string, HistoryRow[]>();
+  for (const h of history) historyOf.set(h.order_id, [...(historyOf.get(h.order_id) ?? []), h]);
+  return rows.map((r) => toOrder(r, linesOf.get(r.id) ?? [], historyOf.get(r.id) ?? []));
+}
+
+function toOrder(r: OrderRow, lines: LineRow[], history: HistoryRow[]): Order {
+  return {
     id: r.id,
     customerId: r.customer_id,
     cartId: r.cart_id,
     checkoutId: r.checkout_id,
-    lines: linesOf.get(r.id) ?? [],
+    lines: lines.map((l) => ({ productId: l.product_id, productName: l.product_name, quantity: l.quantity, unitPriceCents: l.unit_price_cents })),
     currency: r.currency,
     totalCents: r.total_cents,
     status: r.status,
@@ -116,8 +150,8 @@ async function withDetails(db: Queryable, rows: OrderRow[]): Promise<Order[]> {
     revision: r.revision,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
-    history: historyOf.get(r.id) ?? [],
-  }));
+    history: history.map((h) => ({ status: h.status, reason: h.reason, at: h.at })),
+  };
 }
 
 export type { OrderFilter, OrderPosition };

@@ -1,0 +1,58 @@
+/**
+ * How many statements Postgres ran, by database: what a unit of work (a checkout) costs the
+ * database in round trips, beside the CPU machine-cpu.ts shows. Read from pg_stat_statements,
+ * which the stack's Postgres loads (tools/stack/install/postgres-conf.ts); on a server
+ * without it (another server, or one not restarted since it was added) the figures are
+ * left out, and say so.
+ */
+import pg from 'pg';
+import { urls } from '@shop/tools/topology';
+import { round } from './stats.js';
+
+/** Statements run so far, by database name. */
+export type StatementCounts = Map<string, number>;
+
+/** One reading of the whole server's counts; undefined when pg_stat_statements cannot be read. */
+export async function statementCounts(): Promise<StatementCounts | undefined> {
+  const client = new pg.Client({ connectionString: urls.postgres('postgres'), application_name: 'bench-statements' });
+  try {
+    await client.connect();
+    // The view needs the extension in the database it is read from (any one shows them all).
+    await client.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+    const { rows } = await client.query<{ datname: string; calls: string }>(
+      'SELECT d.datname, sum(s.calls)::text AS calls FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid GROUP BY d.datname',
+    );
+    return new Map(rows.map((r) => [r.datname, Number(r.calls)]));
+  } catch {
+    return undefined;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/**
+ * Statements per unit of work between two readings, by database, largest first (under 0.05
+ * left out). With `idle` (two readings `seconds` apart while nothing ran: relays' and
+ * sweepers' polls), what the databases run doing nothing over `windowSeconds` is taken off.
+ */
+export function statementsPer(
+  before: StatementCounts,
+  after: StatementCounts,
+  units: number,
+  idle?: { before: StatementCounts; after: StatementCounts; seconds: number; windowSeconds: number },
+): Array<[string, number]> {
+  return [...after]
+    .map(([db, calls]): [string, number] => {
+      const idleRate = idle ? ((idle.after.get(db) ?? 0) - (idle.before.get(db) ?? 0)) / idle.seconds : 0;
+      const busy = Math.max(0, calls - (before.get(db) ?? 0) - idleRate * (idle?.windowSeconds ?? 0));
+      return [db, round(busy / Math.max(1, units), 1)];
+    })
+    .filter(([, n]) => n >= 0.05)
+    .sort((a, b) => b[1] - a[1]);
+}
+
+/** "order 46.2, cart 30.1, … (total 120.4)" for a console line. */
+export function formatStatements(rows: Array<[string, number]>): string {
+  const total = rows.reduce((sum, [, n]) => sum + n, 0);
+  return `${rows.map(([db, n]) => `${db} ${n}`).join(', ')} (total ${round(total, 1)})`;
+}
