@@ -28,7 +28,7 @@ import { subjects } from '@shop/platform/subjects';
 import { adminApiKey } from '@shop/tools/apps';
 import { urls } from '@shop/tools/topology';
 import { cpuMsPer, formatCpuMs, idleCores, machineCpuSnapshot } from './lib/machine-cpu.js';
-import { formatStatements, statementCounts, statementsPer } from './lib/pg-statements.js';
+import { formatStatements, statementCounts, statementsPer, type StatementCounts } from './lib/pg-statements.js';
 import { banner, busyCores, cpuSnapshot, machineInfoSampled, writeResult, type SummaryRow } from './lib/results.js';
 import { openLoop, waitForReady } from './lib/stack.js';
 import { distribution, fmtMs, fmtNum, fmtRatio, nowMs, ratio, round, roundDist } from './lib/stats.js';
@@ -162,10 +162,16 @@ const dist = distribution(latencies);
 const ackDist = distribution(sent.flatMap((s) => (s.ms === undefined ? [] : [s.ms])));
 const cpuPerCheckout = cpuMsPer(before, after, latencies.length, { cores: idle, windowSeconds: measuredSeconds });
 const idleCoresTotal = round([...idle.values()].reduce((sum, cores) => sum + cores, 0), 2);
-const statementsPerCheckout =
-  statementsBefore && statementsAfter && idleStatementsBefore && idleStatementsAfter
-    ? statementsPer(statementsBefore, statementsAfter, latencies.length, { before: idleStatementsBefore, after: idleStatementsAfter, seconds: idleStatementsSeconds, windowSeconds: measuredSeconds })
-    : undefined;
+const readings = [idleStatementsBefore, idleStatementsAfter, statementsBefore, statementsAfter];
+const statementsUnavailable = readings.find((r) => !(r instanceof Map)) as { unavailable: string } | undefined;
+const statementsPerCheckout = statementsUnavailable
+  ? undefined
+  : statementsPer(statementsBefore as StatementCounts, statementsAfter as StatementCounts, latencies.length, {
+      before: idleStatementsBefore as StatementCounts,
+      after: idleStatementsAfter as StatementCounts,
+      seconds: idleStatementsSeconds,
+      windowSeconds: measuredSeconds,
+    });
 
 console.log(`measured  checkOut answered: p50 ${fmtMs(ackDist.p50)}, p99 ${fmtMs(ackDist.p99)}`);
 console.log(`          checkOut → CONFIRMED: p50 ${fmtMs(dist.p50)}, p95 ${fmtMs(dist.p95)}, p99 ${fmtMs(dist.p99)}, max ${fmtMs(dist.max)} over ${fmtNum(latencies.length)} of ${fmtNum(checkoutCount)}`);
@@ -173,7 +179,7 @@ if (Object.keys(notConfirmed).length > 0) console.log(`          not confirmed w
 console.log(`          p99 ratio to the addToCart baseline: ${fmtRatio(ratio(dist.p99, baselineDist.p99))}; machine ${busy ?? '?'} cores busy`);
 console.log(`          machine CPU per confirmed checkout, by process, idle subtracted: ${formatCpuMs(cpuPerCheckout)}; the machine idle: ${idleCoresTotal} cores`);
 console.log(
-  `          Postgres statements per confirmed checkout, by database, idle subtracted: ${statementsPerCheckout ? formatStatements(statementsPerCheckout) : 'not measured (pg_stat_statements cannot be read on this server)'}`,
+  `          Postgres statements per confirmed checkout, by database, idle subtracted: ${statementsPerCheckout ? formatStatements(statementsPerCheckout) : `not measured (pg_stat_statements: ${statementsUnavailable?.unavailable})`}`,
 );
 
 const summary: SummaryRow[] = [

@@ -12,19 +12,22 @@ import { round } from './stats.js';
 /** Statements run so far, by database name. */
 export type StatementCounts = Map<string, number>;
 
-/** One reading of the whole server's counts; undefined when pg_stat_statements cannot be read. */
-export async function statementCounts(): Promise<StatementCounts | undefined> {
+/**
+ * One reading of the whole server's counts, or why there is none. The view needs the
+ * extension created in the database it is read from (any one shows them all): this creates
+ * it in the `postgres` database of the stack's server, once.
+ */
+export async function statementCounts(): Promise<StatementCounts | { unavailable: string }> {
   const client = new pg.Client({ connectionString: urls.postgres('postgres'), application_name: 'bench-statements' });
   try {
     await client.connect();
-    // The view needs the extension in the database it is read from (any one shows them all).
     await client.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
     const { rows } = await client.query<{ datname: string; calls: string }>(
       'SELECT d.datname, sum(s.calls)::text AS calls FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid GROUP BY d.datname',
     );
     return new Map(rows.map((r) => [r.datname, Number(r.calls)]));
-  } catch {
-    return undefined;
+  } catch (err) {
+    return { unavailable: err instanceof Error ? err.message : String(err) };
   } finally {
     await client.end().catch(() => undefined);
   }

@@ -1,4 +1,5 @@
 import test from 'ava';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import { createKafka, ensureTopics } from '@shop/platform/kafka';
@@ -76,7 +77,7 @@ async function setup(prefix: string) {
   return { tag, kafka, topic, name: `relay-${prefix}-${tag}`, streamType: `${prefix}_${tag}` };
 }
 
-const startTestRelay = async (t: { teardown(fn: () => Promise<void>): void }, opts: Pick<Parameters<typeof startRelay>[0], 'name' | 'kafka' | 'streamTypes' | 'log' | 'retainPublishedMs' | 'pruneEveryMs' | 'batchSize'> & { pool: Pool; table: string; topic: string }): Promise<Relay> => {
+const startTestRelay = async (t: { teardown(fn: () => Promise<void>): void }, opts: Pick<Parameters<typeof startRelay>[0], 'name' | 'kafka' | 'streamTypes' | 'log' | 'retainPublishedMs' | 'pruneEveryMs' | 'batchSize' | 'checkpointEveryMs'> & { pool: Pool; table: string; topic: string }): Promise<Relay> => {
   const relay = await startRelay({ ...opts, topicFor: () => opts.topic, registry: createMetrics('t'), idleMs: 5 });
   t.teardown(() => relay.stop());
   return relay;
@@ -256,6 +257,39 @@ test('the relay on an outbox table: rows go out in commit order, a lost checkpoi
   t.deepEqual(after.slice(published.length).map(key), ['a/3']);
 });
 
+test('batches published close together share one checkpoint write, made when due or at a stop; a leader lost before it publishes those batches again', async (t) => {
+  const s = await setup('coalesce');
+  const app = `relay-coalesce-${s.tag}`;
+  const own = createPool({ url: db.url, max: 2, log, application: app });
+  t.teardown(() => own.end());
+  const row = (version: number) => ({ streamType: s.streamType, streamId: 'a', version, type: 'test.v1.Changed', data: { version } });
+  const published = (n: number) => waitFor(`${n} published`, async () => (await endOffset(s.kafka, s.topic)) >= n);
+  const relay = await startRelay({ pool: own, name: s.name, table: 'outbox', kafka: s.kafka, topicFor: () => s.topic, streamTypes: [s.streamType], log, registry: createMetrics('t'), idleMs: 5, checkpointEveryMs: 60_000 });
+  t.teardown(() => relay.stop());
+
+  // The first batch's checkpoint is written at once; the next one's waits for its turn.
+  await enqueue(pool, [row(1)]);
+  await published(1);
+  const first = await lastRow('outbox', s.streamType);
+  await waitFor('the first checkpoint written', async () => (await checkpointOf(s.name))?.position === first.position);
+  await enqueue(pool, [row(2)]);
+  await published(2);
+  await sleep(300);
+  t.is((await checkpointOf(s.name))?.position, first.position, 'not written again within checkpointEveryMs');
+
+  // The leader's session dies (a crash, as far as its checkpoint goes): the next leader
+  // starts from the written checkpoint and publishes version 2 again.
+  const { rows } = await pool.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND pid IN (SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted)", [app]);
+  t.is(rows.length, 1);
+  await pool.query('SELECT pg_terminate_backend($1)', [rows[0]!.pid]);
+  await published(3);
+  t.deepEqual((await readAll(s.kafka, s.topic)).map(versionOf), ['1', '2', '2']);
+
+  // A stop writes what was published.
+  await relay.stop();
+  t.is((await checkpointOf(s.name))?.position, (await lastRow('outbox', s.streamType)).position);
+});
+
 test('an outbox keeps published rows for their retention only: older published ones are deleted; recent ones, old ones not published yet, old ones of a stream type the relay does not publish, and one the broker refused, stay', async (t) => {
   const kafka = testKafka(log, 'relay-retention-test');
   const tag = randomBytes(3).toString('hex');
@@ -299,6 +333,8 @@ test("a relay leader's session goes back to the pool as it came: its lock releas
   const one = createPool({ url: db.url, max: 1, log });
   t.teardown(() => one.end());
   const name = `relay-session-${randomBytes(3).toString('hex')}`;
+  const pid = async () => (await one.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+  const before = await pid();
   const leader = await postgresRelaySource(one, name, 'outbox').lead();
   if (!leader) return t.fail('no leadership');
   t.is(await leader.checkpoint(), START);
@@ -308,7 +344,41 @@ test("a relay leader's session goes back to the pool as it came: its lock releas
     "SELECT current_setting('synchronous_commit') AS setting, (SELECT count(*)::int FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()) AS locks",
   );
   t.deepEqual(rows[0], { setting: 'on', locks: 0 });
+  t.is(await pid(), before, 'the same session, handed back rather than replaced');
   const again = await postgresRelaySource(pool, name, 'outbox').lead();
   t.truthy(again, 'the lock is free for the next leader');
   await again?.release(false);
+});
+
+test("a commit held back behind an older transaction still running: the relay's read of it is empty and not settled, and once the older one ends it returns the commit, settled", async (t) => {
+  const store = new PostgresEventStore(pool);
+  const type = `held_${randomBytes(3).toString('hex')}`;
+  const leader = await postgresRelaySource(pool, `relay-${type}`, 'events').lead();
+  if (!leader) return t.fail('no leadership');
+  t.teardown(() => leader.release(false));
+  const read = (from = START) => leader.read(from, { limit: 10, streamTypes: [type] });
+
+  // Caught up, nothing after: settled, the relay may wait for its doorbell.
+  t.deepEqual(await read(), { events: [], settled: true });
+
+  // An older transaction (it has its id) still running, then a later one commits.
+  const older = await pool.connect();
+  let open = true;
+  // Never back to the pool inside a transaction: it would hold back every relay of the server.
+  t.teardown(() => older.release(open));
+  await older.query('BEGIN');
+  await older.query('SELECT pg_current_xact_id()');
+  await store.append(type, `s-${type}`, [{ type: 'test.v1.Happened', data: {} }], 'no_stream');
+  t.deepEqual(await read(), { events: [], settled: false });
+
+  await older.query('COMMIT');
+  open = false;
+  // Any other transaction of the server (other tests' too) may hold it back a moment longer.
+  const after = await waitFor('the commit, no longer held back', async () => {
+    const batch = await read();
+    if (batch.events.length === 0) t.false(batch.settled, 'an empty read while the commit is there is never settled');
+    return batch.events.length > 0 && batch;
+  });
+  t.deepEqual([after.events.map((e) => e.version), after.settled], [[1], true]);
+  t.deepEqual(await read(after.events[0]!.checkpoint), { events: [], settled: true });
 });

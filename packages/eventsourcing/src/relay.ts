@@ -27,7 +27,7 @@ export interface RelaySource {
 export interface RelayLeadership {
   /** The checkpoint of the last batch published (START at first). */
   checkpoint(): Promise<GlobalCheckpoint>;
-  /** The store's events after `from`, in its global order. */
+  /** The store's events after `from`, in its global order, and whether that is all there is. */
   read(from: GlobalCheckpoint, options: { limit: number; streamTypes?: string[] }): Promise<RelayBatch>;
   save(checkpoint: GlobalCheckpoint): Promise<void>;
   /** Records an event the broker refused, which the relay then skips. */
@@ -45,13 +45,18 @@ export interface RelayLeadership {
   prune?(upTo: GlobalCheckpoint, options: PruneOptions): Promise<number>;
 }
 
-/**
- * A read's events, `settled` when the source knows that nothing committed comes after them
- * (Postgres: fewer than asked for, and no later transaction's rows held back behind an older
- * one still running): the relay then waits for its doorbell, or its poll, instead of reading
- * again at once and every few milliseconds after. A source that cannot tell leaves it out.
- */
-export type RelayBatch = StoredEvent[] & { settled?: boolean };
+/** One read of a relay's source. */
+export interface RelayBatch {
+  /** The store's events after the checkpoint read from, in its global order. */
+  events: StoredEvent[];
+  /**
+   * True when the source knows that nothing committed comes after them (Postgres: fewer than
+   * asked for, and no later transaction's rows held back behind an older one still running):
+   * the relay then waits for its doorbell, or its poll, instead of reading again at once and
+   * every few milliseconds after. A source that cannot tell leaves it out.
+   */
+  settled?: boolean;
+}
 
 export interface PruneOptions {
   olderThanMs: number;
@@ -70,10 +75,11 @@ interface RelayCommon {
   registry: Registry;
   batchSize?: number;
   /**
-   * Longest pause when there is nothing to publish (default 100 ms): after a batch or a
-   * ring of the doorbell the relay looks again within a couple of milliseconds, then
-   * doubles its pause up to this. It bounds how late an append made by another process
-   * (a replica that is not the leader) is published.
+   * Longest pause when there is nothing to publish (default 100 ms). Once a read is settled
+   * (RelayBatch) the relay waits this long for its doorbell; while events may be held back
+   * it looks again within a couple of milliseconds, doubling its pause up to this. It bounds
+   * how late an append made by another process (a replica that is not the leader, which
+   * rings no doorbell here) is published: up to this long, busy or not.
    */
   idleMs?: number;
   /** Rung by this process after each commit the relay must publish: it looks at once. */
@@ -87,6 +93,13 @@ interface RelayCommon {
   retainPublishedMs?: number;
   /** How often the leader looks for expired rows (default 10 s). */
   pruneEveryMs?: number;
+  /**
+   * Longest time a published batch's checkpoint waits to be written (default 200 ms; 0:
+   * after every batch). The batches published meanwhile share one write; a crash or a
+   * change of leader in between publishes them again, which at least once allows. A
+   * stopping relay writes what it has.
+   */
+  checkpointEveryMs?: number;
 }
 
 export type RelayOptions = RelayCommon &
@@ -123,6 +136,9 @@ const BUSY_IDLE_MS = 2;
  * the retention keeps, and up to 1,000 rows a second deleted.
  */
 const PRUNE_EVERY_MS = 10_000;
+
+/** Default of `checkpointEveryMs`: at most five checkpoint writes a second per relay. */
+const CHECKPOINT_EVERY_MS = 200;
 const PRUNE_LIMIT = 10_000;
 
 export interface Relay {
@@ -149,8 +165,9 @@ export interface Relay {
  *
  * It polls rather than waits for a notification (in Postgres, NOTIFY takes a global lock at
  * commit, which would cap the append rate of the very store it serves). Writers in its own
- * process ring its doorbell after each commit, so it reads at once; otherwise it polls,
- * backing off to `idleMs`.
+ * process ring its doorbell after each commit, so it reads at once; otherwise it polls every
+ * `idleMs`, and every few milliseconds while committed events are held back behind a
+ * transaction still running. Checkpoint writes are spaced out (`checkpointEveryMs`).
  */
 export async function startRelay(opts: RelayOptions): Promise<Relay> {
   const log = opts.log.child({ component: 'relay', relay: opts.name });
@@ -193,6 +210,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     registers: [opts.registry],
   }));
   const pruneEveryMs = opts.pruneEveryMs ?? PRUNE_EVERY_MS;
+  const checkpointEveryMs = opts.checkpointEveryMs ?? CHECKPOINT_EVERY_MS;
   let prunedAt = 0;
   /** Housekeeping when due: a failure is said and left for the next round, never retried as a batch. */
   const pruneIfDue = async (leader: RelayLeadership, upTo: GlobalCheckpoint) => {
@@ -220,6 +238,15 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     let checkpoint: GlobalCheckpoint | undefined;
     let backoff = 100;
     let idleMs = BUSY_IDLE_MS;
+    // The checkpoint published past but not written yet, and when the last write was.
+    let unsaved = false;
+    let savedAt = 0;
+    const saveIfDue = async (leading: RelayLeadership, force = false) => {
+      if (!unsaved || checkpoint === undefined || (!force && Date.now() - savedAt < checkpointEveryMs)) return;
+      await leading.save(checkpoint);
+      unsaved = false;
+      savedAt = Date.now();
+    };
     while (!stopping) {
       try {
         if (!leader) {
@@ -229,6 +256,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
             continue;
           }
           checkpoint = undefined;
+          unsaved = false;
           log.info('relay is the leader of its name: publishing from its checkpoint');
         }
         if (!connected) {
@@ -237,7 +265,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         }
         checkpoint ??= await leader.checkpoint();
         const readAt = Date.now();
-        const batch = await leader.read(checkpoint, { limit: batchSize, ...(opts.streamTypes ? { streamTypes: opts.streamTypes } : {}) });
+        const { events: batch, settled } = await leader.read(checkpoint, { limit: batchSize, ...(opts.streamTypes ? { streamTypes: opts.streamTypes } : {}) });
         lag.set({ relay: opts.name }, batch.length);
         if (batch.length > 0) {
           const leaderSession = leader;
@@ -256,15 +284,18 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
           // What the broker said it wrote, beside what the checkpoint will pass: the evidence
           // should a test ever find the checkpoint past events the topic does not have.
           log.debug({ events: batch.length, first: `${batch[0]!.streamId}/${batch[0]!.version}`, last: `${last.streamId}/${last.version}`, acks: acks.map((a) => `${a.topicName}/${a.partition}@${a.baseOffset}`), checkpoint: next }, 'batch published');
-          await leader.save(next);
           checkpoint = next;
+          unsaved = true;
+          await saveIfDue(leader);
           await pruneIfDue(leader, next);
           published.inc({ relay: opts.name }, batch.length);
           backoff = 100;
         }
-        // Everything readable is published: nothing was there, or the source says nothing more is.
-        if (batch.length === 0 || batch.settled) caughtUpAt = readAt;
-        if (batch.length > 0 && !batch.settled) {
+        // Everything readable is published (what drained() waits for): nothing readable was
+        // there, or the source says nothing more is. Rows held back behind a transaction still
+        // running are not readable yet.
+        if (batch.length === 0 || settled) caughtUpAt = readAt;
+        if (batch.length > 0 && !settled) {
           // Perhaps more: look again at once.
           idleMs = BUSY_IDLE_MS;
           continue;
@@ -274,13 +305,18 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         // Settled: only a ring (an append of this process) or the poll (another one's) brings
         // more. Otherwise events may be held back by a transaction still running elsewhere
         // (Postgres' readAllFrom waits for it): short pauses, doubling while nothing comes.
-        const rang = await doorbell.wait(batch.settled ? maxIdleMs : idleMs, controller.signal);
+        // A checkpoint not written yet is written when due, ring or not.
+        const waitMs = settled ? maxIdleMs : idleMs;
+        const rang = await doorbell.wait(unsaved ? Math.max(0, Math.min(waitMs, savedAt + checkpointEveryMs - Date.now())) : waitMs, controller.signal);
+        await saveIfDue(leader);
         idleMs = rang ? BUSY_IDLE_MS : Math.min(idleMs * 2, maxIdleMs);
       } catch (err) {
         if (stopping) break;
         log.warn({ err, retryInMs: backoff }, 'relay batch failed; retrying');
-        // Read the checkpoint again: a failed write may or may not have landed.
+        // Read the checkpoint again: a failed write may or may not have landed, and what
+        // was not written yet is published again.
         checkpoint = undefined;
+        unsaved = false;
         if (leader && !(await leader.holds(err))) {
           // Leadership is gone (Postgres: the session and its lock, after a restart or a
           // network cut): let it go and compete for it again.
@@ -291,7 +327,10 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
       }
     }
-    if (leader) await leader.release(false).catch(() => undefined);
+    if (leader) {
+      await saveIfDue(leader, true).catch((err: unknown) => log.warn({ err }, 'the last checkpoint was not written; its batches will be published again'));
+      await leader.release(false).catch(() => undefined);
+    }
   };
   const running = loop();
 

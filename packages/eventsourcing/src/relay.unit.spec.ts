@@ -1,9 +1,13 @@
 import test from 'ava';
-import type { Producer, ProducerBatch } from 'kafkajs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Kafka, Producer, ProducerBatch } from 'kafkajs';
+import { createMetrics } from '@shop/platform/metrics';
 import type { Pool } from '@shop/platform/postgres/pool';
+import { testLogger } from '@shop/testing';
+import { Doorbell } from './doorbell.js';
 import { acquireLeadership } from './postgres/relay-source.js';
-import { publish } from './relay.js';
-import type { RecordedEvent } from './types.js';
+import { publish, startRelay, type RelayLeadership } from './relay.js';
+import { START, type RecordedEvent } from './types.js';
 
 const event = (n: number, size = 10): RecordedEvent => ({
   id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
@@ -92,3 +96,62 @@ test('trying for leadership holds no connection unless it wins: a failed try giv
   t.truthy(await acquireLeadership(winning.pool, 'events'));
   t.deepEqual(winning.released, [], 'the leader keeps its session (and with it the lock)');
 });
+
+/**
+ * A relay over a source whose reads find nothing, as settled as `settled` says, counting
+ * them; its producer is never asked to send.
+ */
+async function idleRelay(settled: boolean | undefined) {
+  let reads = 0;
+  const leadership: RelayLeadership = {
+    checkpoint: async () => START,
+    read: async () => {
+      reads++;
+      return settled === undefined ? { events: [] } : { events: [], settled };
+    },
+    save: async () => undefined,
+    deadLetter: async () => undefined,
+    holds: async () => true,
+    release: async () => undefined,
+  };
+  const producer = { connect: async () => undefined, disconnect: async () => undefined } as unknown as Producer;
+  const doorbell = new Doorbell();
+  const relay = await startRelay({
+    source: { lead: async () => leadership },
+    name: 'idle',
+    kafka: { producer: () => producer } as unknown as Kafka,
+    topicFor: () => 'topic',
+    log: testLogger().log,
+    registry: createMetrics('t'),
+    // Far longer than the test: any read but the first comes from a ring or a short pause.
+    idleMs: 60_000,
+    doorbell,
+  });
+  return { relay, doorbell, reads: () => reads };
+}
+
+async function until(what: string, check: () => boolean): Promise<void> {
+  for (const deadline = Date.now() + 5_000; !check(); await sleep(5)) if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+}
+
+test('a settled read leaves the relay waiting for its doorbell: no look until a ring, then one', async (t) => {
+  const { relay, doorbell, reads } = await idleRelay(true);
+  t.teardown(() => relay.stop());
+  await until('the first read', () => reads() >= 1);
+  await sleep(150);
+  t.is(reads(), 1);
+  doorbell.ring();
+  await until('the read after the ring', () => reads() >= 2);
+  await sleep(150);
+  t.is(reads(), 2);
+});
+
+for (const settled of [false, undefined]) {
+  test(`a read ${settled === false ? 'with events held back' : 'of a source that cannot tell'} makes the relay look again after short pauses, no ring needed`, async (t) => {
+    const { relay, reads } = await idleRelay(settled);
+    t.teardown(() => relay.stop());
+    // 2, 4, 8, 16 ms … doubling up to idleMs.
+    await until('four reads', () => reads() >= 4);
+    t.pass();
+  });
+}

@@ -114,7 +114,7 @@ export function eventStoreDbRelaySource(
         },
         async read(from, readOptions) {
           await renew();
-          return feed.read(from, readOptions.limit, readOptions.streamTypes);
+          return { events: await feed.read(from, readOptions.limit, readOptions.streamTypes) };
         },
         async save(checkpoint) {
           renewedAt = 0;

@@ -106,7 +106,7 @@ test('the relay source: one leader of a name at a time, events from the subscrip
   t.is(await leader.checkpoint(), START);
   let checkpoint = START;
   const read = async () => {
-    const batch = await leader.read(checkpoint, { limit: 2, streamTypes: ['cart'] });
+    const { events: batch } = await leader.read(checkpoint, { limit: 2, streamTypes: ['cart'] });
     if (batch.length > 0) checkpoint = batch.at(-1)!.checkpoint;
     return batch;
   };
@@ -118,7 +118,7 @@ test('the relay source: one leader of a name at a time, events from the subscrip
   await mine.append('cart', a, [ev(4)], 2);
   t.deepEqual(ns(await readUntil(read, 1)), [4]);
   // A retry reads from the saved checkpoint again: the subscription starts over from there.
-  const again = await readUntil(() => leader.read(first.at(-1)!.checkpoint, { limit: 10, streamTypes: ['cart'] }), 1);
+  const again = await readUntil(async () => (await leader.read(first.at(-1)!.checkpoint, { limit: 10, streamTypes: ['cart'] })).events, 1);
   t.deepEqual(ns(again), [4]);
   await leader.release(false);
 
@@ -127,7 +127,7 @@ test('the relay source: one leader of a name at a time, events from the subscrip
   t.truthy(next, 'released: another relay leads at once');
   const kept = await next.checkpoint();
   t.is(kept, first.at(-1)!.checkpoint);
-  t.deepEqual(ns(await readUntil(() => next.read(kept, { limit: 10, streamTypes: ['cart'] }), 1)), [4]);
+  t.deepEqual(ns(await readUntil(async () => (await next.read(kept, { limit: 10, streamTypes: ['cart'] })).events, 1)), [4]);
   await next.release(false);
 });
 

@@ -115,7 +115,7 @@ export function mongoRelaySource(
         },
         async read(from, readOptions) {
           await renew();
-          return store.readAll(from, readOptions);
+          return { events: await store.readAll(from, readOptions) };
         },
         async save(checkpoint) {
           await renew();

@@ -49,7 +49,8 @@ function leadership(session: PoolClient, name: string, table: string): RelayLead
         await session.query('SELECT pg_advisory_unlock(hashtext($1))', [`relay:${name}`]);
         await session.query('RESET synchronous_commit');
       };
-      session.release(!(await clean().then(() => true, () => false)));
+      const cleaned = await clean().then(() => true, () => false);
+      session.release(!cleaned);
     },
   };
 }
@@ -61,8 +62,8 @@ function leadership(session: PoolClient, name: string, table: string): RelayLead
  * every few milliseconds after.
  */
 async function readBatch(session: PoolClient, table: string, from: GlobalCheckpoint, options: { limit: number; streamTypes?: string[] }): Promise<RelayBatch> {
-  const events = await readAllFrom(session, table, from, options);
-  return Object.assign(events, { settled: !events.heldBack && events.length < options.limit });
+  const { events, heldBack } = await readAllFrom(session, table, from, options);
+  return { events, settled: !heldBack && events.length < options.limit };
 }
 
 /**

@@ -4,11 +4,10 @@ import { ConcurrencyError } from '@shop/platform/errors';
 import { createPool, type Pool, type Queryable } from '@shop/platform/postgres/pool';
 import { migrate } from '@shop/platform/postgres/migrate';
 import { outboxMigrations } from '@shop/platform/outbox';
-import { createTestDatabase, testLogger, waitFor, type TestDatabase } from '@shop/testing';
+import { createTestDatabase, testLogger, type TestDatabase } from '@shop/testing';
 import { eventStoreContract } from '../testing/store-contract.js';
 import { START, type StoredEvent } from '../types.js';
 import { PostgresEventStore, decodeCheckpoint, encodeCheckpoint, eventStoreMigrations, readAllFrom } from './store.js';
-import { postgresRelaySource } from './relay-source.js';
 
 let db: TestDatabase;
 let pool: Pool;
@@ -56,38 +55,6 @@ test('readAll orders transaction ids as numbers across a power of ten (999 befor
   t.deepEqual(transactionIds(all), numeric);
   const rest = await store.readAll(encodeCheckpoint({ transactionId: '10', position: all[1]!.position }), { limit: 10, streamTypes: [type] });
   t.deepEqual(transactionIds(rest), numeric.slice(2));
-});
-
-test('a commit held back behind an older transaction still running: the relay\'s read is empty but not settled, and it returns the commit, settled, once the older one ends', async (t) => {
-  const type = `held-${randomUUID()}`;
-  const leader = await postgresRelaySource(pool, `held-${type}`, 'events').lead();
-  if (!leader) return t.fail('no leadership');
-  t.teardown(() => leader.release(false));
-  const read = (from = START) => leader.read(from, { limit: 10, streamTypes: [type] });
-
-  // Caught up, nothing after: settled, the relay may wait for its doorbell.
-  const nothing = await read();
-  t.deepEqual([nothing.length, nothing.settled], [0, true]);
-
-  // An older transaction (it has its id) still running, then a later one commits.
-  const older = await pool.connect();
-  t.teardown(() => older.release());
-  await older.query('BEGIN');
-  await older.query('SELECT pg_current_xact_id()');
-  await store.append(type, `s-${type}`, happened(1), 'no_stream');
-  const held = await read();
-  t.deepEqual([held.length, held.settled], [0, false]);
-
-  await older.query('COMMIT');
-  // Any other transaction of the server (other tests' too) may hold it back a moment longer.
-  const after = await waitFor('the commit, no longer held back', async () => {
-    const batch = await read();
-    if (batch.length === 0) t.false(batch.settled, 'an empty read while the commit is there is never settled');
-    return batch.length > 0 && batch;
-  });
-  t.deepEqual([after.map((e) => e.version), after.settled], [[1], true]);
-  const past = await read(after[0]!.checkpoint);
-  t.deepEqual([past.length, past.settled], [0, true]);
 });
 
 /** The transaction ids that wrote the given streams' events. */

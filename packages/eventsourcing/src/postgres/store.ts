@@ -373,7 +373,7 @@ export class PostgresEventStore implements EventStore<PostgresTx> {
    * where position 11 can become visible before position 10 commits.
    */
   async readAll(checkpoint: GlobalCheckpoint, options: { limit?: number; streamTypes?: string[] } = {}): Promise<StoredEvent[]> {
-    return readAllFrom(this.pool, this.table, checkpoint, options);
+    return (await readAllFrom(this.pool, this.table, checkpoint, options)).events;
   }
 }
 
@@ -381,14 +381,17 @@ export class PostgresEventStore implements EventStore<PostgresTx> {
  * readAll's statement, on any table of events (an event store's, an outbox). It also says
  * whether committed events come after the ones returned all the same (`heldBack`): held back
  * behind an older transaction still running (in any database of the server), they come
- * once that one ends. Uncommitted rows are not seen. One index step more, in the same statement.
+ * once that one ends. Uncommitted rows are not seen. The second part of the statement walks
+ * the same index from the oldest running transaction on (or the checkpoint, if later) to the
+ * first committed row of the stream types: a few entries, past uncommitted rows and rows of
+ * other types.
  */
 export async function readAllFrom(
   q: Queryable,
   table: string,
   checkpoint: GlobalCheckpoint,
   options: { limit?: number; streamTypes?: string[] } = {},
-): Promise<StoredEvent[] & { heldBack: boolean }> {
+): Promise<{ events: StoredEvent[]; heldBack: boolean }> {
   const from = decodeCheckpoint(checkpoint);
   const { rows } = await q.query<EventRow & { held: boolean }>(
     `(SELECT ${columns}, false AS held FROM ${table}
@@ -406,6 +409,6 @@ export async function readAllFrom(
       LIMIT 1)`,
     [from.transactionId, from.position, options.limit ?? 1000, options.streamTypes ?? null],
   );
-  const heldBack = rows.at(-1)?.held === true;
-  return Object.assign((heldBack ? rows.slice(0, -1) : rows).map(toStored), { heldBack });
+  // Told apart by the flag, not by where they come in the answer.
+  return { events: rows.filter((r) => !r.held).map(toStored), heldBack: rows.some((r) => r.held) };
 }

@@ -229,7 +229,8 @@ test('a process whose kept state is stale (another process stepped the instance 
   const two = runtime({ name, answer: async () => [] }).rt;
   const id = randomUUID();
   await one.handle(id, started(), one.inputId(`start:${id}`));
-  const timer = async () => (await pool.query<{ fire_id: string; due_at: Date }>('SELECT fire_id, due_at FROM workflow_timers WHERE instance_id = $1', [id])).rows;
+  // xmin: the transaction that last wrote the row, to tell an untouched row from one written again the same.
+  const timer = async () => (await pool.query<{ fire_id: string; due_at: Date; xmin: string }>('SELECT fire_id, due_at, xmin::text FROM workflow_timers WHERE instance_id = $1', [id])).rows;
   const waiting = await timer();
   t.is(waiting.length, 1, 'the instance waits for its deadline');
 
@@ -241,7 +242,7 @@ test('a process whose kept state is stale (another process stepped the instance 
   t.deepEqual(await types(one, id), ['t.Started', 't.Note', 't.Ask', 't.Ping', 't.Note', 't.Ping', 't.Note']);
   t.is(pinged.version, 7);
   t.deepEqual(await notes(id), ['ping 1', 'ping 2', 'started']);
-  // Steps that leave the deadline as it was leave its timer as it was.
+  // Steps that leave the deadline as it was leave its timer row as it was: not written again.
   t.deepEqual(await timer(), waiting);
 });
 

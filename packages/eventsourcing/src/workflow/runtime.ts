@@ -12,6 +12,7 @@ import { SqlState, sqlState, type Pool, type Queryable } from '@shop/platform/po
 import type { PostgresEventStore } from '../postgres/store.js';
 import { isTransient, startProcessor, type Processor } from '../processor/processor.js';
 import type { DomainEvent, EventCodec, EventMetadata, RecordedEvent } from '../types.js';
+import { StateCache } from './state-cache.js';
 import type { Workflow } from './workflow.js';
 
 export const workflowMigrations: MigrationSource = {
@@ -79,13 +80,15 @@ const ID_NAMESPACE = '6f1c3d2e-52a4-4c86-9c55-0c0f6a2b7e11';
 /**
  * Runs a workflow (workflow.ts) on Postgres and Kafka:
  *
- * - **A step** takes one input for one instance: it folds the instance's stream, skips
- *   the input if it was recorded already (every input has a stable id), `decide`s, and
- *   appends the input and the commands with the stream's version as the expected one.
- *   In that same transaction it applies the local commands (this service's tables), writes
- *   the remote commands to `workflow_pending_commands` and sets the instance's timer. A
+ * - **A step** takes one input for one instance: it folds the instance's stream (or takes
+ *   the state this process's last step of it left, state-cache.ts), skips the input if it
+ *   was recorded already (every input has a stable id), `decide`s, and appends the input
+ *   and the commands with the stream's version as the expected one. In that same
+ *   transaction it applies the local commands (this service's tables), then in one
+ *   statement writes the remote commands to `workflow_pending_commands`, removes the one
+ *   the input answers, and brings the instance's timer to what the new state asks. A
  *   concurrent step on the same instance makes the append conflict: the step is decided
- *   again on the new state.
+ *   again on the state read from the stream.
  * - **Remote commands** are sent right after the commit, by the step itself; their answers
  *   are the instance's next inputs (ids derived from the command's, so a command sent
  *   twice is answered once). A command whose sending fails, or whose step's process died,
@@ -142,25 +145,25 @@ export class WorkflowRuntime<Input extends DomainEvent, State, Output extends Do
    * in the background, and a failure there leaves them pending for the sweeper.
    */
   async handle(instanceId: string, input: Input, inputId: string, meta: EventMetadata = {}, options: { awaitCommands?: boolean } = {}): Promise<StepResult<State>> {
-    return this.run(instanceId, input, inputId, meta, options.awaitCommands ?? true);
+    return this.run(instanceId, input, inputId, meta, { awaitCommands: options.awaitCommands ?? true });
   }
 
-  /** `handle`, with the pending command whose answer `input` is (its step removes it). */
-  private async run(instanceId: string, input: Input, inputId: string, meta: EventMetadata, awaitCommands: boolean, answers?: string): Promise<StepResult<State>> {
+  /** `handle`, and when `input` answers a pending command, that command's id: its step removes it. */
+  private async run(instanceId: string, input: Input, inputId: string, meta: EventMetadata, options: { awaitCommands: boolean; answeredCommandId?: string }): Promise<StepResult<State>> {
     // Steps of one instance in this process go one after another (no conflict to lose);
     // other processes' are caught by the append's expected version.
-    const { result, toSend } = await this.serialized(instanceId, () => this.step(instanceId, input, inputId, meta, answers));
+    const { result, toSend } = await this.serialized(instanceId, () => this.step(instanceId, input, inputId, meta, options.answeredCommandId));
     // Sent in order, each answer handled before the next command goes.
     const sendAll = async () => {
       for (const pending of toSend) if (!(await this.send(pending))) return;
     };
-    if (awaitCommands) await sendAll();
+    if (options.awaitCommands) await sendAll();
     // A failure in the background leaves the command pending: the sweeper sends it again.
     else void sendAll().catch((err: unknown) => this.log.warn({ err, instanceId }, 'sending commands in the background failed; they stay pending'));
     return result;
   }
 
-  private async step(instanceId: string, input: Input, inputId: string, meta: EventMetadata, answers: string | undefined): Promise<{ result: StepResult<State>; toSend: PendingCommand[] }> {
+  private async step(instanceId: string, input: Input, inputId: string, meta: EventMetadata, answeredCommandId: string | undefined): Promise<{ result: StepResult<State>; toSend: PendingCommand[] }> {
     for (let attempt = 0; ; attempt++) {
       // The state this process left after its last step of the instance, or the stream's.
       const { state, version, ids } = (attempt === 0 && this.states.get(instanceId)) || (await this.load(instanceId));
@@ -172,7 +175,6 @@ export class WorkflowRuntime<Input extends DomainEvent, State, Output extends Do
       const next = [input as Input | Output, ...outputs].reduce(this.opts.workflow.evolve, state);
       const recorded = outputs.map((o) => ({ id: randomUUID(), output: o, encoded: this.opts.codec.encode(o) }));
       const causedBy: EventMetadata = { ...meta, causationId: inputId };
-      const timer = timerChange(this.timerOf(instanceId, state), this.timerOf(instanceId, next));
       try {
         const result = await this.opts.store.append(
           this.name,
@@ -182,7 +184,7 @@ export class WorkflowRuntime<Input extends DomainEvent, State, Output extends Do
             ...recorded.map(({ id, encoded }) => ({ id, ...encoded, metadata: causedBy })),
           ],
           version,
-          { inTransaction: (tx) => this.inStep(tx as unknown as Queryable, instanceId, recorded, timer, answers, causedBy) },
+          { inTransaction: (tx) => this.inStep(tx as unknown as Queryable, instanceId, recorded, next, answeredCommandId, causedBy) },
         );
         this.metrics.steps.inc({ workflow: this.name, outcome: 'recorded' });
         for (const id of [inputId, ...recorded.map((r) => r.id)]) ids.add(id);
@@ -205,14 +207,6 @@ export class WorkflowRuntime<Input extends DomainEvent, State, Output extends Do
     }
   }
 
-  /** The timer row a state asks for (`timeout`), as written; undefined: none. */
-  private timerOf(instanceId: string, state: State): TimerRow | undefined {
-    const timer = this.opts.workflow.timeout?.(state);
-    if (!timer) return undefined;
-    const encoded = this.opts.codec.encode(timer.input);
-    return { fireId: this.inputId(`timer:${instanceId}:${timer.at.toISOString()}`), dueAt: timer.at, inputType: encoded.type, inputData: JSON.stringify(encoded.data) };
-  }
-
   private readonly queues = new Map<string, Promise<unknown>>();
 
   /** Runs `fn` after every earlier call for `key` in this process has settled. */
@@ -231,15 +225,16 @@ export class WorkflowRuntime<Input extends DomainEvent, State, Output extends Do
 
   /**
    * The step's writes besides its events: its local commands, then in one statement the
-   * remote ones to send, the answered one gone, and the timer when it changed (none when
-   * there is nothing of the three).
+   * remote ones to send, the answered one's removal, and the instance's timer as `timeout`
+   * of the state after the step asks (set, moved, or removed; a row already as asked is not
+   * written again, and a leased one keeps its lease).
    */
   private async inStep(
     tx: Queryable,
     instanceId: string,
     recorded: Array<{ id: string; output: Output; encoded: { type: string; data: unknown } }>,
-    timer: TimerChange,
-    answers: string | undefined,
+    next: State,
+    answeredCommandId: string | undefined,
     meta: EventMetadata,
   ): Promise<void> {
     for (const { id, output } of recorded) {
@@ -247,8 +242,8 @@ export class WorkflowRuntime<Input extends DomainEvent, State, Output extends Do
       if (local) await local(tx, output, instanceId, { ...meta, causationId: id });
     }
     const remote = recorded.filter(({ output }) => this.remoteOf(output.type));
-    if (remote.length === 0 && answers === undefined && timer.kind === 'same') return;
-    const set = timer.kind === 'set' ? timer.row : undefined;
+    const timer = this.opts.workflow.timeout?.(next);
+    const timerInput = timer && this.opts.codec.encode(timer.input);
     await tx.query(
       `WITH sent AS (
          INSERT INTO workflow_pending_commands (command_id, workflow, instance_id, type, data, next_attempt_at)
@@ -258,11 +253,13 @@ export class WorkflowRuntime<Input extends DomainEvent, State, Output extends Do
          DELETE FROM workflow_pending_commands WHERE command_id = $7::uuid
        ), timer_set AS (
          INSERT INTO workflow_timers (workflow, instance_id, fire_id, due_at, input_type, input_data)
-         SELECT $1, $2, $9::uuid, $10::timestamptz, $11::text, $12::jsonb WHERE $8::text = 'set'
+         SELECT $1, $2, $8::uuid, $9::timestamptz, $10::text, $11::jsonb WHERE $8::uuid IS NOT NULL
          ON CONFLICT (workflow, instance_id) DO UPDATE SET fire_id = excluded.fire_id, due_at = excluded.due_at,
            input_type = excluded.input_type, input_data = excluded.input_data
+         WHERE (workflow_timers.fire_id, workflow_timers.input_type, workflow_timers.input_data)
+           IS DISTINCT FROM (excluded.fire_id, excluded.input_type, excluded.input_data)
        ), timer_cleared AS (
-         DELETE FROM workflow_timers WHERE $8::text = 'clear' AND workflow = $1 AND instance_id = $2
+         DELETE FROM workflow_timers WHERE $8::uuid IS NULL AND workflow = $1 AND instance_id = $2
        )
        SELECT 1`,
       [
@@ -272,12 +269,12 @@ export class WorkflowRuntime<Input extends DomainEvent, State, Output extends Do
         remote.map((r) => r.id),
         remote.map((r) => r.output.type),
         remote.map((r) => JSON.stringify(r.encoded.data)),
-        answers ?? null,
-        timer.kind,
-        set?.fireId ?? null,
-        set?.dueAt ?? null,
-        set?.inputType ?? null,
-        set?.inputData ?? null,
+        answeredCommandId ?? null,
+        // The fire id stands for the due time: a timer that fires twice is handled once.
+        timer ? this.inputId(`timer:${instanceId}:${timer.at.toISOString()}`) : null,
+        timer?.at ?? null,
+        timerInput?.type ?? null,
+        timerInput ? JSON.stringify(timerInput.data) : null,
       ],
     );
   }
@@ -308,7 +305,10 @@ export class WorkflowRuntime<Input extends DomainEvent, State, Output extends Do
       let removed = false;
       for (const [i, answer] of answers.entries()) {
         const last = i === answers.length - 1;
-        const step = await this.run(pending.instance_id, answer, this.inputId(`answer:${pending.command_id}:${i}`), meta, true, last ? pending.command_id : undefined);
+        const step = await this.run(pending.instance_id, answer, this.inputId(`answer:${pending.command_id}:${i}`), meta, {
+          awaitCommands: true,
+          ...(last ? { answeredCommandId: pending.command_id } : {}),
+        });
         removed = last && !step.duplicate;
       }
       if (!removed) await this.opts.pool.query('DELETE FROM workflow_pending_commands WHERE command_id = $1', [pending.command_id]);
@@ -497,55 +497,6 @@ export class WorkflowRuntime<Input extends DomainEvent, State, Output extends Do
       [this.name, instanceId ?? null],
     );
     return rows[0]?.n ?? 0;
-  }
-}
-
-export interface TimerRow {
-  fireId: string;
-  dueAt: Date;
-  inputType: string;
-  /** JSON text. */
-  inputData: string;
-}
-
-/** What a step does to its instance's timer row: the row follows `timeout` of the state after every step. */
-type TimerChange = { kind: 'same' } | { kind: 'set'; row: TimerRow } | { kind: 'clear' };
-
-/**
- * The write that takes the timer row from what `before` asked for to what `after` asks for.
- * The row is written in every step's transaction, so it is `before`'s (a fire removes it
- * after its step, and a lease only moves its due time): an unchanged timer is not written again.
- */
-export function timerChange(before: TimerRow | undefined, after: TimerRow | undefined): TimerChange {
-  if (!after) return before ? { kind: 'clear' } : { kind: 'same' };
-  const same = before && before.fireId === after.fireId && before.inputType === after.inputType && before.inputData === after.inputData;
-  return same ? { kind: 'same' } : { kind: 'set', row: after };
-}
-
-/** The most recently used instances' states, at most `size`. */
-class StateCache<State> {
-  private readonly entries = new Map<string, { state: State; version: number; ids: Set<string> }>();
-
-  constructor(private readonly size: number) {}
-
-  get(instanceId: string) {
-    const entry = this.entries.get(instanceId);
-    if (entry) {
-      // Most recently used last.
-      this.entries.delete(instanceId);
-      this.entries.set(instanceId, entry);
-    }
-    return entry;
-  }
-
-  set(instanceId: string, entry: { state: State; version: number; ids: Set<string> }): void {
-    this.entries.delete(instanceId);
-    this.entries.set(instanceId, entry);
-    if (this.entries.size > this.size) this.entries.delete(this.entries.keys().next().value!);
-  }
-
-  delete(instanceId: string): void {
-    this.entries.delete(instanceId);
   }
 }
 

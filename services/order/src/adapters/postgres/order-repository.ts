@@ -1,4 +1,4 @@
-import type { Queryable } from '@shop/platform/postgres/pool';
+import { ConcurrencyError } from '@shop/platform/errors';
 import type { Order, OrderStatus, StatusChange } from '../../domain/order.js';
 import type { OrderFilter, OrderPosition, OrderRepository } from '../../app/ports.js';
 
@@ -58,23 +58,19 @@ export const postgresOrders: OrderRepository = {
        SELECT count(*)::int AS updated FROM changed`,
       [after.id, after.status, after.statusReason, after.paymentId, after.revision, after.updatedAt, before.revision, ...historyArrays(after.history.slice(before.history.length), before.history.length)],
     );
-    if (rows[0]?.updated !== 1) throw new Error(`order ${after.id} is not at revision ${before.revision}: not saved`);
+    // `find(…, true)` locked the row in this transaction, so only a bug gets here; a workflow
+    // step that meets it is decided again on what is stored.
+    if (rows[0]?.updated !== 1) throw new ConcurrencyError(`order ${after.id} is no longer at revision ${before.revision}: not saved`);
   },
 
-  // One statement, lines and history as JSON beside the row (a lock takes the order row only).
+  // One statement, lines and history as JSON beside the row. A lock takes the order row only:
+  // were it changed while this waited, the row would be the new one and its details from
+  // before. No change comes between: a workflow step appends its events before it changes
+  // the order, and a racing step fails on the stream's version first.
   async find(db, id, forUpdate = false) {
-    const { rows } = await db.query<OrderRow & { lines: LineRow[] | null; history: Array<Omit<HistoryRow, 'at'> & { at: string }> | null }>(
-      `SELECT ${columns},
-         (SELECT json_agg(json_build_object('order_id', l.order_id, 'product_id', l.product_id, 'product_name', l.product_name, 'quantity', l.quantity, 'unit_price_cents', l.unit_price_cents) ORDER BY l.line_no)
-          FROM order_lines l WHERE l.order_id = orders.id) AS lines,
-         (SELECT json_agg(json_build_object('order_id', h.order_id, 'status', h.status, 'reason', h.reason, 'at', h.at) ORDER BY h.seq)
-          FROM order_status_history h WHERE h.order_id = orders.id) AS history
-       FROM orders WHERE id = $1 ${forUpdate ? 'FOR UPDATE OF orders' : ''}`,
-      [id],
-    );
+    const { rows } = await db.query<DetailedRow>(`SELECT ${detailedColumns} FROM orders WHERE id = $1 ${forUpdate ? 'FOR UPDATE OF orders' : ''}`, [id]);
     const row = rows[0];
-    if (!row) return undefined;
-    return toOrder(row, row.lines ?? [], (row.history ?? []).map((h) => ({ ...h, at: new Date(h.at) })));
+    return row ? toOrder(row) : undefined;
   },
 
   async list(db, filter, after, limit) {
@@ -88,11 +84,11 @@ export const postgresOrders: OrderRepository = {
     if (filter.status) where.push(`status = ${arg(filter.status)}`);
     // Newest first: strictly before the last one of the previous page.
     if (after) where.push(`(created_at, id) < (${arg(after.createdAt)}::timestamptz, ${arg(after.id)}::uuid)`);
-    const { rows } = await db.query<OrderRow>(
-      `SELECT ${columns} FROM orders ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT ${arg(limit)}`,
+    const { rows } = await db.query<DetailedRow>(
+      `SELECT ${detailedColumns} FROM orders ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT ${arg(limit)}`,
       args,
     );
-    return withDetails(db, rows);
+    return rows.map(toOrder);
   },
 };
 
@@ -101,47 +97,25 @@ function historyArrays(changes: StatusChange[], firstSeq: number): [number[], st
   return [changes.map((_, i) => firstSeq + i), changes.map((c) => c.status), changes.map((c) => c.reason), changes.map((c) => c.at)];
 }
 
-interface LineRow {
-  order_id: string;
-  product_id: string;
-  product_name: string;
-  quantity: number;
-  unit_price_cents: number;
+/** An order's row with its lines and status history as JSON arrays (null when none). */
+interface DetailedRow extends OrderRow {
+  lines: Array<{ product_id: string; product_name: string; quantity: number; unit_price_cents: number }> | null;
+  history: Array<{ status: OrderStatus; reason: string; at: string }> | null;
 }
 
-interface HistoryRow {
-  order_id: string;
-  status: OrderStatus;
-  reason: string;
-  at: Date;
-}
+const detailedColumns = `${columns},
+  (SELECT json_agg(json_build_object('product_id', l.product_id, 'product_name', l.product_name, 'quantity', l.quantity, 'unit_price_cents', l.unit_price_cents) ORDER BY l.line_no)
+   FROM order_lines l WHERE l.order_id = orders.id) AS lines,
+  (SELECT json_agg(json_build_object('status', h.status, 'reason', h.reason, 'at', h.at) ORDER BY h.seq)
+   FROM order_status_history h WHERE h.order_id = orders.id) AS history`;
 
-/** Lines and history of many orders in two statements. */
-async function withDetails(db: Queryable, rows: OrderRow[]): Promise<Order[]> {
-  if (rows.length === 0) return [];
-  const ids = rows.map((r) => r.id);
-  const { rows: lines } = await db.query<LineRow>(
-    'SELECT order_id, product_id, product_name, quantity, unit_price_cents FROM order_lines WHERE order_id = ANY($1::uuid[]) ORDER BY order_id, line_no',
-    [ids],
-  );
-  const { rows: history } = await db.query<HistoryRow>(
-    'SELECT order_id, status, reason, at FROM order_status_history WHERE order_id = ANY($1::uuid[]) ORDER BY order_id, seq',
-    [ids],
-  );
-  const linesOf = new Map<string, LineRow[]>();
-  for (const l of lines) linesOf.set(l.order_id, [...(linesOf.get(l.order_id) ?? []), l]);
-  const historyOf = new Map<string, HistoryRow[]>();
-  for (const h of history) historyOf.set(h.order_id, [...(historyOf.get(h.order_id) ?? []), h]);
-  return rows.map((r) => toOrder(r, linesOf.get(r.id) ?? [], historyOf.get(r.id) ?? []));
-}
-
-function toOrder(r: OrderRow, lines: LineRow[], history: HistoryRow[]): Order {
+function toOrder(r: DetailedRow): Order {
   return {
     id: r.id,
     customerId: r.customer_id,
     cartId: r.cart_id,
     checkoutId: r.checkout_id,
-    lines: lines.map((l) => ({ productId: l.product_id, productName: l.product_name, quantity: l.quantity, unitPriceCents: l.unit_price_cents })),
+    lines: (r.lines ?? []).map((l) => ({ productId: l.product_id, productName: l.product_name, quantity: l.quantity, unitPriceCents: l.unit_price_cents })),
     currency: r.currency,
     totalCents: r.total_cents,
     status: r.status,
@@ -150,7 +124,8 @@ function toOrder(r: OrderRow, lines: LineRow[], history: HistoryRow[]): Order {
     revision: r.revision,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
-    history: history.map((h) => ({ status: h.status, reason: h.reason, at: h.at })),
+    // JSON has no dates: timestamps come as text.
+    history: (r.history ?? []).map((h) => ({ status: h.status, reason: h.reason, at: new Date(h.at) })),
   };
 }
 
