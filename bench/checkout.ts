@@ -162,16 +162,12 @@ const dist = distribution(latencies);
 const ackDist = distribution(sent.flatMap((s) => (s.ms === undefined ? [] : [s.ms])));
 const cpuPerCheckout = cpuMsPer(before, after, latencies.length, { cores: idle, windowSeconds: measuredSeconds });
 const idleCoresTotal = round([...idle.values()].reduce((sum, cores) => sum + cores, 0), 2);
-const readings = [idleStatementsBefore, idleStatementsAfter, statementsBefore, statementsAfter];
-const statementsUnavailable = readings.find((r) => !(r instanceof Map)) as { unavailable: string } | undefined;
-const statementsPerCheckout = statementsUnavailable
-  ? undefined
-  : statementsPer(statementsBefore as StatementCounts, statementsAfter as StatementCounts, latencies.length, {
-      before: idleStatementsBefore as StatementCounts,
-      after: idleStatementsAfter as StatementCounts,
-      seconds: idleStatementsSeconds,
-      windowSeconds: measuredSeconds,
-    });
+const isCounts = (r: StatementCounts | { unavailable: string }): r is StatementCounts => r instanceof Map;
+const statementsPerCheckout =
+  isCounts(idleStatementsBefore) && isCounts(idleStatementsAfter) && isCounts(statementsBefore) && isCounts(statementsAfter)
+    ? statementsPer(statementsBefore, statementsAfter, latencies.length, { before: idleStatementsBefore, after: idleStatementsAfter, seconds: idleStatementsSeconds, windowSeconds: measuredSeconds })
+    : undefined;
+const statementsUnavailable = [idleStatementsBefore, idleStatementsAfter, statementsBefore, statementsAfter].find((r) => !isCounts(r)) as { unavailable: string } | undefined;
 
 console.log(`measured  checkOut answered: p50 ${fmtMs(ackDist.p50)}, p99 ${fmtMs(ackDist.p99)}`);
 console.log(`          checkOut → CONFIRMED: p50 ${fmtMs(dist.p50)}, p95 ${fmtMs(dist.p95)}, p99 ${fmtMs(dist.p99)}, max ${fmtMs(dist.max)} over ${fmtNum(latencies.length)} of ${fmtNum(checkoutCount)}`);

@@ -151,9 +151,9 @@ export interface Relay {
  * Publishes a source's events (an event store, or a CRUD service's outbox) to Kafka in the
  * store's global order, at least once: read a batch after the checkpoint → send it
  * (idempotent producer, acks=all, one batch in flight) → advance the checkpoint, which the
- * source keeps beside the events. A crash between send and checkpoint republishes the
- * batch; consumers are idempotent. While Kafka is down it retries the same batch with
- * backoff and catches up afterwards.
+ * source keeps beside the events, written at most every `checkpointEveryMs`. A crash
+ * republishes the batches sent since the last checkpoint write; consumers are idempotent.
+ * While Kafka is down it retries the same batch with backoff and catches up afterwards.
  *
  * Only one relay of a name runs at a time (the source's leadership: a session advisory
  * lock in Postgres, a lease in MongoDB and EventStoreDB), so replicas can all start one:
@@ -165,9 +165,10 @@ export interface Relay {
  *
  * It polls rather than waits for a notification (in Postgres, NOTIFY takes a global lock at
  * commit, which would cap the append rate of the very store it serves). Writers in its own
- * process ring its doorbell after each commit, so it reads at once; otherwise it polls every
- * `idleMs`, and every few milliseconds while committed events are held back behind a
- * transaction still running. Checkpoint writes are spaced out (`checkpointEveryMs`).
+ * process ring its doorbell after each commit, so it reads at once. Otherwise, once a read
+ * is settled (RelayBatch), it polls every `idleMs`; while committed events may be held back
+ * behind a transaction still running, or with a source that cannot tell (MongoDB,
+ * EventStoreDB), it looks again after 2 ms, doubling the pause up to `idleMs`.
  */
 export async function startRelay(opts: RelayOptions): Promise<Relay> {
   const log = opts.log.child({ component: 'relay', relay: opts.name });
@@ -238,14 +239,15 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     let checkpoint: GlobalCheckpoint | undefined;
     let backoff = 100;
     let idleMs = BUSY_IDLE_MS;
-    // The checkpoint published past but not written yet, and when the last write was.
+    // The checkpoint published past but not written yet, and when the last write was (a
+    // monotonic clock: a step of the wall clock must not put the next write off).
     let unsaved = false;
-    let savedAt = 0;
+    let savedAt = Number.NEGATIVE_INFINITY;
     const saveIfDue = async (leading: RelayLeadership, force = false) => {
-      if (!unsaved || checkpoint === undefined || (!force && Date.now() - savedAt < checkpointEveryMs)) return;
+      if (!unsaved || checkpoint === undefined || (!force && performance.now() - savedAt < checkpointEveryMs)) return;
       await leading.save(checkpoint);
       unsaved = false;
-      savedAt = Date.now();
+      savedAt = performance.now();
     };
     while (!stopping) {
       try {
@@ -307,7 +309,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         // (Postgres' readAllFrom waits for it): short pauses, doubling while nothing comes.
         // A checkpoint not written yet is written when due, ring or not.
         const waitMs = settled ? maxIdleMs : idleMs;
-        const rang = await doorbell.wait(unsaved ? Math.max(0, Math.min(waitMs, savedAt + checkpointEveryMs - Date.now())) : waitMs, controller.signal);
+        const rang = await doorbell.wait(unsaved ? Math.max(0, Math.min(waitMs, savedAt + checkpointEveryMs - performance.now())) : waitMs, controller.signal);
         await saveIfDue(leader);
         idleMs = rang ? BUSY_IDLE_MS : Math.min(idleMs * 2, maxIdleMs);
       } catch (err) {

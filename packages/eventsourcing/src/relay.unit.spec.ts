@@ -1,13 +1,12 @@
 import test from 'ava';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kafka, Producer, ProducerBatch } from 'kafkajs';
 import { createMetrics } from '@shop/platform/metrics';
 import type { Pool } from '@shop/platform/postgres/pool';
-import { testLogger } from '@shop/testing';
+import { testLogger, waitFor } from '@shop/testing';
 import { Doorbell } from './doorbell.js';
 import { acquireLeadership } from './postgres/relay-source.js';
 import { publish, startRelay, type RelayLeadership } from './relay.js';
-import { START, type RecordedEvent } from './types.js';
+import { START, type RecordedEvent, type StoredEvent } from './types.js';
 
 const event = (n: number, size = 10): RecordedEvent => ({
   id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
@@ -97,61 +96,82 @@ test('trying for leadership holds no connection unless it wins: a failed try giv
   t.deepEqual(winning.released, [], 'the leader keeps its session (and with it the lock)');
 });
 
+/** The relay's doorbell, recording how long each of its waits may last. */
+class RecordingDoorbell extends Doorbell {
+  readonly waits: number[] = [];
+
+  override wait(ms: number, signal?: AbortSignal): Promise<boolean> {
+    this.waits.push(ms);
+    return super.wait(ms, signal);
+  }
+}
+
 /**
- * A relay over a source whose reads find nothing, as settled as `settled` says, counting
- * them; its producer is never asked to send.
+ * A relay over a stub source: its reads return `batches` one after another, then nothing,
+ * as settled as `settled` says; its writes of the checkpoint are counted, and its producer
+ * acknowledges every send.
  */
-async function idleRelay(settled: boolean | undefined) {
+async function stubRelay(opts: { settled: boolean | undefined; batches?: StoredEvent[][]; checkpointEveryMs?: number }) {
   let reads = 0;
+  const saved: string[] = [];
+  const batches = [...(opts.batches ?? [])];
   const leadership: RelayLeadership = {
     checkpoint: async () => START,
     read: async () => {
       reads++;
-      return settled === undefined ? { events: [] } : { events: [], settled };
+      const events: StoredEvent[] = batches.shift() ?? [];
+      return opts.settled === undefined ? { events } : { events, settled: opts.settled };
     },
-    save: async () => undefined,
+    save: async (checkpoint) => void saved.push(checkpoint),
     deadLetter: async () => undefined,
     holds: async () => true,
     release: async () => undefined,
   };
-  const producer = { connect: async () => undefined, disconnect: async () => undefined } as unknown as Producer;
-  const doorbell = new Doorbell();
+  let offset = 0;
+  const producer = {
+    connect: async () => undefined,
+    disconnect: async () => undefined,
+    sendBatch: async (batch: ProducerBatch) => batch.topicMessages!.map((tm) => ({ topicName: tm.topic, partition: 0, errorCode: 0, baseOffset: String((offset += tm.messages.length)) })),
+  } as unknown as Producer;
+  const doorbell = new RecordingDoorbell();
   const relay = await startRelay({
     source: { lead: async () => leadership },
-    name: 'idle',
+    name: 'stub',
     kafka: { producer: () => producer } as unknown as Kafka,
     topicFor: () => 'topic',
     log: testLogger().log,
     registry: createMetrics('t'),
-    // Far longer than the test: any read but the first comes from a ring or a short pause.
+    // Far longer than any test: a read but the first comes from a ring or a short pause.
     idleMs: 60_000,
     doorbell,
+    ...(opts.checkpointEveryMs === undefined ? {} : { checkpointEveryMs: opts.checkpointEveryMs }),
   });
-  return { relay, doorbell, reads: () => reads };
+  return { relay, doorbell, reads: () => reads, saved };
 }
 
-async function until(what: string, check: () => boolean): Promise<void> {
-  for (const deadline = Date.now() + 5_000; !check(); await sleep(5)) if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-}
-
-test('a settled read leaves the relay waiting for its doorbell: no look until a ring, then one', async (t) => {
-  const { relay, doorbell, reads } = await idleRelay(true);
+test('a settled read leaves the relay waiting for its doorbell as long as idleMs; a ring makes it read once more', async (t) => {
+  const { relay, doorbell, reads } = await stubRelay({ settled: true });
   t.teardown(() => relay.stop());
-  await until('the first read', () => reads() >= 1);
-  await sleep(150);
-  t.is(reads(), 1);
+  await waitFor('the first wait', () => doorbell.waits.length >= 1);
+  t.deepEqual([reads(), doorbell.waits], [1, [60_000]]);
   doorbell.ring();
-  await until('the read after the ring', () => reads() >= 2);
-  await sleep(150);
-  t.is(reads(), 2);
+  await waitFor('the wait after the second read', () => doorbell.waits.length >= 2);
+  t.deepEqual([reads(), doorbell.waits], [2, [60_000, 60_000]]);
 });
 
 for (const settled of [false, undefined]) {
-  test(`a read ${settled === false ? 'with events held back' : 'of a source that cannot tell'} makes the relay look again after short pauses, no ring needed`, async (t) => {
-    const { relay, reads } = await idleRelay(settled);
+  test(`a read ${settled === false ? 'with events held back' : 'of a source that cannot tell'} makes the relay look again after 2 ms, doubling the pause, no ring needed`, async (t) => {
+    const { relay, doorbell } = await stubRelay({ settled });
     t.teardown(() => relay.stop());
-    // 2, 4, 8, 16 ms … doubling up to idleMs.
-    await until('four reads', () => reads() >= 4);
-    t.pass();
+    await waitFor('four waits', () => doorbell.waits.length >= 4);
+    t.deepEqual(doorbell.waits.slice(0, 4), [2, 4, 8, 16]);
   });
 }
+
+test('the checkpoint of the first batch is written at once; those of the batches right after it share one write, made when due with no ring', async (t) => {
+  const batch = (n: number): StoredEvent[] => [{ ...event(n), checkpoint: `cp-${n}` }];
+  const { relay, saved } = await stubRelay({ settled: false, batches: [batch(1), batch(2), batch(3)], checkpointEveryMs: 50 });
+  t.teardown(() => relay.stop());
+  await waitFor('two writes', () => saved.length >= 2);
+  t.deepEqual(saved, ['cp-1', 'cp-3']);
+});

@@ -22,7 +22,7 @@ export function postgresRelaySource(pool: Pool, name: string, table: string): Re
     async lead() {
       const session = await acquireLeadership(pool, name);
       if (!session) return undefined;
-      // The leader's writes (its checkpoint after each batch, dead letters, pruning) need not
+      // The leader's writes (its checkpoint, at most every checkpointEveryMs; dead letters; pruning) need not
       // wait for the disk: a crash of the server loses at most its last ones, in order, and
       // the relay then publishes those batches again, which at least once allows.
       await session.query('SET synchronous_commit = off').catch((err: unknown) => {

@@ -383,8 +383,8 @@ export class PostgresEventStore implements EventStore<PostgresTx> {
  * behind an older transaction still running (in any database of the server), they come
  * once that one ends. Uncommitted rows are not seen. The second part of the statement walks
  * the same index from the oldest running transaction on (or the checkpoint, if later) to the
- * first committed row of the stream types: a few entries, past uncommitted rows and rows of
- * other types.
+ * first committed row of the stream types: a few entries past uncommitted rows and rows of
+ * other types, unless a long transaction is open, when it is every row written since.
  */
 export async function readAllFrom(
   q: Queryable,

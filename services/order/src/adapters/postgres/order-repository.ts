@@ -1,4 +1,3 @@
-import { ConcurrencyError } from '@shop/platform/errors';
 import type { Order, OrderStatus, StatusChange } from '../../domain/order.js';
 import type { OrderFilter, OrderPosition, OrderRepository } from '../../app/ports.js';
 
@@ -58,9 +57,9 @@ export const postgresOrders: OrderRepository = {
        SELECT count(*)::int AS updated FROM changed`,
       [after.id, after.status, after.statusReason, after.paymentId, after.revision, after.updatedAt, before.revision, ...historyArrays(after.history.slice(before.history.length), before.history.length)],
     );
-    // `find(…, true)` locked the row in this transaction, so only a bug gets here; a workflow
-    // step that meets it is decided again on what is stored.
-    if (rows[0]?.updated !== 1) throw new ConcurrencyError(`order ${after.id} is no longer at revision ${before.revision}: not saved`);
+    // `find(…, true)` locked the row in this transaction, so only a bug gets here: said as
+    // one (INTERNAL), not as contention a retry could end.
+    if (rows[0]?.updated !== 1) throw new Error(`order ${after.id} is no longer at revision ${before.revision}: not saved`);
   },
 
   // One statement, lines and history as JSON beside the row. A lock takes the order row only:
