@@ -1,5 +1,6 @@
 import { ConcurrencyError } from '@shop/platform/errors';
 import type { AppendOptions, Decider, DomainEvent, EventCodec, EventMetadata, EventStore, InTransaction } from './types.js';
+import { StateCache } from './state-cache.js';
 
 /** `Tx`: the store's transaction, for `inTransaction` (never: a store without, or a caller that needs none). */
 export interface CommandHandlerOptions<State, Command, Event extends DomainEvent, Tx = never> {
@@ -58,7 +59,7 @@ interface Folded<State> {
  */
 export function commandHandler<State, Command, Event extends DomainEvent, Tx = never>(opts: CommandHandlerOptions<State, Command, Event, Tx>) {
   const maxRetries = opts.maxRetries ?? 3;
-  const cache = new StateCache<State>(opts.cacheSize ?? 10_000);
+  const cache = new StateCache<Folded<State>>(opts.cacheSize ?? 10_000);
 
   /** `from` (or the initial state) with the stream's events after its version folded in. */
   async function catchUp(streamId: string, from?: Folded<State>): Promise<Folded<State>> {
@@ -127,33 +128,4 @@ export function commandHandler<State, Command, Event extends DomainEvent, Tx = n
       }
     },
   };
-}
-
-/** A bounded map, least recently used out first (a Map iterates in insertion order). */
-class StateCache<State> {
-  private readonly entries = new Map<string, Folded<State>>();
-  constructor(private readonly capacity: number) {}
-
-  get(streamId: string): Folded<State> | undefined {
-    const hit = this.entries.get(streamId);
-    if (hit) {
-      this.entries.delete(streamId);
-      this.entries.set(streamId, hit);
-    }
-    return hit;
-  }
-
-  /** Keeps the newer of the two when a slower reader comes back with an older version. */
-  set(streamId: string, folded: Folded<State>): void {
-    if (this.capacity <= 0) return;
-    const known = this.entries.get(streamId);
-    if (known && known.version > folded.version) return;
-    this.entries.delete(streamId);
-    this.entries.set(streamId, folded);
-    if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!);
-  }
-
-  delete(streamId: string): void {
-    this.entries.delete(streamId);
-  }
 }

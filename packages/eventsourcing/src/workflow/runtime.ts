@@ -12,7 +12,7 @@ import { SqlState, sqlState, type Pool, type Queryable } from '@shop/platform/po
 import type { PostgresEventStore } from '../postgres/store.js';
 import { isTransient, startProcessor, type Processor } from '../processor/processor.js';
 import type { DomainEvent, EventCodec, EventMetadata, RecordedEvent } from '../types.js';
-import { StateCache } from './state-cache.js';
+import { StateCache } from '../state-cache.js';
 import type { Workflow } from './workflow.js';
 
 export const workflowMigrations: MigrationSource = {
@@ -74,6 +74,19 @@ interface PendingCommand {
   created_at?: Date;
 }
 
+/**
+ * The state an instance was left in by this process's last step of it: the next step skips
+ * folding the stream. It holds as long as a version once committed is never committed again
+ * with other events (a failover to a replica that lost commits would break it), and as long
+ * as `evolve` returns new states rather than changing the ones it is given.
+ */
+interface KeptState<State> {
+  state: State;
+  version: number;
+  /** The ids of the instance's recorded inputs and commands: a known input is a duplicate. */
+  ids: Set<string>;
+}
+
 /** Namespace of the ids the runtime derives (inputs of a source, answers, timers). */
 const ID_NAMESPACE = '6f1c3d2e-52a4-4c86-9c55-0c0f6a2b7e11';
 
@@ -81,7 +94,7 @@ const ID_NAMESPACE = '6f1c3d2e-52a4-4c86-9c55-0c0f6a2b7e11';
  * Runs a workflow (workflow.ts) on Postgres and Kafka:
  *
  * - **A step** takes one input for one instance: it folds the instance's stream (or takes
- *   the state this process's last step of it left, state-cache.ts), skips the input if it
+ *   the state this process's last step of it left, KeptState), skips the input if it
  *   was recorded already (every input has a stable id), `decide`s, and appends the input
  *   and the commands with the stream's version as the expected one. In that same
  *   transaction it applies the local commands (this service's tables), then in one
@@ -107,7 +120,7 @@ export class WorkflowRuntime<Input extends DomainEvent, State, Output extends Do
   private readonly graceMs: number;
   private readonly maxBackoffMs: number;
   private readonly metrics: ReturnType<typeof workflowMetrics>;
-  private readonly states: StateCache<State>;
+  private readonly states: StateCache<KeptState<State>>;
 
   constructor(private readonly opts: WorkflowRuntimeOptions<Input, State, Output>) {
     this.name = opts.workflow.name;
@@ -116,7 +129,7 @@ export class WorkflowRuntime<Input extends DomainEvent, State, Output extends Do
     this.graceMs = opts.graceMs ?? 5_000;
     this.maxBackoffMs = opts.maxBackoffMs ?? 30_000;
     this.metrics = workflowMetrics(opts.registry);
-    this.states = new StateCache(opts.stateCacheSize ?? 1_000);
+    this.states = new StateCache<KeptState<State>>(opts.stateCacheSize ?? 1_000);
   }
 
   /** A stable input id from a key (e.g. `event:<source event id>`, `place:<checkout id>`). */
