@@ -167,7 +167,7 @@ const statementsPerCheckout =
   isCounts(idleStatementsBefore) && isCounts(idleStatementsAfter) && isCounts(statementsBefore) && isCounts(statementsAfter)
     ? statementsPer(statementsBefore, statementsAfter, latencies.length, { before: idleStatementsBefore, after: idleStatementsAfter, seconds: idleStatementsSeconds, windowSeconds: measuredSeconds })
     : undefined;
-const statementsUnavailable = [idleStatementsBefore, idleStatementsAfter, statementsBefore, statementsAfter].find((r) => !isCounts(r)) as { unavailable: string } | undefined;
+const statementsUnavailable = [idleStatementsBefore, idleStatementsAfter, statementsBefore, statementsAfter].find((r): r is { unavailable: string } => !isCounts(r));
 
 console.log(`measured  checkOut answered: p50 ${fmtMs(ackDist.p50)}, p99 ${fmtMs(ackDist.p99)}`);
 console.log(`          checkOut → CONFIRMED: p50 ${fmtMs(dist.p50)}, p95 ${fmtMs(dist.p95)}, p99 ${fmtMs(dist.p99)}, max ${fmtMs(dist.max)} over ${fmtNum(latencies.length)} of ${fmtNum(checkoutCount)}`);

@@ -100,6 +100,8 @@ interface RelayCommon {
    * stopping relay writes what it has.
    */
   checkpointEveryMs?: number;
+  /** Milliseconds on a monotonic clock, for spacing checkpoint writes (default performance.now). */
+  clock?: () => number;
 }
 
 export type RelayOptions = RelayCommon &
@@ -212,6 +214,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   }));
   const pruneEveryMs = opts.pruneEveryMs ?? PRUNE_EVERY_MS;
   const checkpointEveryMs = opts.checkpointEveryMs ?? CHECKPOINT_EVERY_MS;
+  const clock = opts.clock ?? (() => performance.now());
   let prunedAt = 0;
   /** Housekeeping when due: a failure is said and left for the next round, never retried as a batch. */
   const pruneIfDue = async (leader: RelayLeadership, upTo: GlobalCheckpoint) => {
@@ -239,15 +242,15 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     let checkpoint: GlobalCheckpoint | undefined;
     let backoff = 100;
     let idleMs = BUSY_IDLE_MS;
-    // The checkpoint published past but not written yet, and when the last write was (a
+    // The checkpoint published past but not written yet, and when the last write was (on a
     // monotonic clock: a step of the wall clock must not put the next write off).
     let unsaved = false;
     let savedAt = Number.NEGATIVE_INFINITY;
     const saveIfDue = async (leading: RelayLeadership, force = false) => {
-      if (!unsaved || checkpoint === undefined || (!force && performance.now() - savedAt < checkpointEveryMs)) return;
+      if (!unsaved || checkpoint === undefined || (!force && clock() - savedAt < checkpointEveryMs)) return;
       await leading.save(checkpoint);
       unsaved = false;
-      savedAt = performance.now();
+      savedAt = clock();
     };
     while (!stopping) {
       try {
@@ -259,6 +262,8 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
           }
           checkpoint = undefined;
           unsaved = false;
+          // A new leader's first checkpoint is written at once.
+          savedAt = Number.NEGATIVE_INFINITY;
           log.info('relay is the leader of its name: publishing from its checkpoint');
         }
         if (!connected) {
@@ -309,7 +314,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         // (Postgres' readAllFrom waits for it): short pauses, doubling while nothing comes.
         // A checkpoint not written yet is written when due, ring or not.
         const waitMs = settled ? maxIdleMs : idleMs;
-        const rang = await doorbell.wait(unsaved ? Math.max(0, Math.min(waitMs, savedAt + checkpointEveryMs - performance.now())) : waitMs, controller.signal);
+        const rang = await doorbell.wait(unsaved ? Math.max(0, Math.min(waitMs, savedAt + checkpointEveryMs - clock())) : waitMs, controller.signal);
         await saveIfDue(leader);
         idleMs = rang ? BUSY_IDLE_MS : Math.min(idleMs * 2, maxIdleMs);
       } catch (err) {

@@ -113,6 +113,8 @@ class RecordingDoorbell extends Doorbell {
  */
 async function stubRelay(opts: { settled: boolean | undefined; batches?: StoredEvent[][]; checkpointEveryMs?: number }) {
   let reads = 0;
+  // The relay's clock stands still while the batches last, and moves on 1 s once they are used up.
+  let now = 0;
   const saved: string[] = [];
   const batches = [...(opts.batches ?? [])];
   const leadership: RelayLeadership = {
@@ -120,6 +122,7 @@ async function stubRelay(opts: { settled: boolean | undefined; batches?: StoredE
     read: async () => {
       reads++;
       const events: StoredEvent[] = batches.shift() ?? [];
+      if (events.length === 0) now += 1_000;
       return opts.settled === undefined ? { events } : { events, settled: opts.settled };
     },
     save: async (checkpoint) => void saved.push(checkpoint),
@@ -144,6 +147,7 @@ async function stubRelay(opts: { settled: boolean | undefined; batches?: StoredE
     // Far longer than any test: a read but the first comes from a ring or a short pause.
     idleMs: 60_000,
     doorbell,
+    clock: () => now,
     ...(opts.checkpointEveryMs === undefined ? {} : { checkpointEveryMs: opts.checkpointEveryMs }),
   });
   return { relay, doorbell, reads: () => reads, saved };
@@ -170,7 +174,7 @@ for (const settled of [false, undefined]) {
 
 test('the checkpoint of the first batch is written at once; those of the batches right after it share one write, made when due with no ring', async (t) => {
   const batch = (n: number): StoredEvent[] => [{ ...event(n), checkpoint: `cp-${n}` }];
-  const { relay, saved } = await stubRelay({ settled: false, batches: [batch(1), batch(2), batch(3)], checkpointEveryMs: 50 });
+  const { relay, saved } = await stubRelay({ settled: false, batches: [batch(1), batch(2), batch(3)], checkpointEveryMs: 500 });
   t.teardown(() => relay.stop());
   await waitFor('two writes', () => saved.length >= 2);
   t.deepEqual(saved, ['cp-1', 'cp-3']);

@@ -1,8 +1,8 @@
 /**
- * States of streams kept in memory by the process that last wrote them (the command handler,
- * the workflow runtime): a bounded map, least recently used out first (a Map iterates in
- * insertion order). A kept state is a guess at the stream's head, which the next append's
- * expected version checks.
+ * The states this process last read or wrote of its most recently used streams (the command
+ * handler, the workflow runtime): a bounded map, least recently used out first (a Map
+ * iterates in insertion order). A kept state is a guess at the stream's head, which the
+ * next append's expected version checks.
  */
 export class StateCache<Entry extends { version: number }> {
   private readonly entries = new Map<string, Entry>();

@@ -246,7 +246,7 @@ test('a process whose kept state is stale (another process stepped the instance 
   t.deepEqual(await timer(), waiting);
 });
 
-test('a timer row unlike what the state asks (edited by hand, or written by an older release) is put right by the next step, and a missing one written again', async (t) => {
+test('a timer row whose input is not what the state asks (edited by hand, or written by an older release) is put right by the next step, and a missing one written again', async (t) => {
   const { rt } = runtime({ answer: async () => [] });
   const id = randomUUID();
   await rt.handle(id, started(), rt.inputId(`start:${id}`));
