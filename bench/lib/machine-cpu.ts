@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { childrenByParent, procStat } from '@shop/tools/pidfile';
 import { running } from '@shop/tools/supervisor';
 import { processes } from '../../tools/catalog/catalog.js';
-import { nowMs, round } from './stats.js';
+import { formatByGroup, nowMs, perUnitByGroup } from './stats.js';
 
 /** CPU seconds each live process has used so far, with its group: one snapshot of the machine. */
 export type MachineCpuSnapshot = Map<number, { group: string; seconds: number }>;
@@ -98,17 +98,13 @@ export async function idleCores(ms: number): Promise<Map<string, number>> {
  * measured window's seconds), what each group spends doing nothing is taken off first.
  */
 export function cpuMsPer(before: MachineCpuSnapshot, after: MachineCpuSnapshot, units: number, idle?: { cores: Map<string, number>; windowSeconds: number }): Array<[string, number]> {
-  return [...cpuSecondsByGroup(before, after)]
-    .map(([group, seconds]): [string, number] => {
-      const busy = Math.max(0, seconds - (idle?.cores.get(group) ?? 0) * (idle?.windowSeconds ?? 0));
-      return [group, round((busy * 1000) / Math.max(1, units), 3)];
-    })
-    .filter(([, ms]) => ms >= 0.005)
-    .sort((a, b) => b[1] - a[1]);
+  return perUnitByGroup(cpuSecondsByGroup(before, after), units, {
+    ...(idle ? { idleRate: idle.cores, windowSeconds: idle.windowSeconds } : {}),
+    scale: 1000,
+    digits: 3,
+    min: 0.005,
+  });
 }
 
 /** "cart-command 0.44, postgres 0.31, … (total 1.9 ms)" for a console line. */
-export function formatCpuMs(rows: Array<[string, number]>): string {
-  const total = rows.reduce((sum, [, ms]) => sum + ms, 0);
-  return `${rows.map(([group, ms]) => `${group} ${round(ms, 2)}`).join(', ')} (total ${round(total, 2)} ms)`;
-}
+export const formatCpuMs = (rows: Array<[string, number]>): string => formatByGroup(rows, 2, 'ms');

@@ -7,7 +7,7 @@
  */
 import pg from 'pg';
 import { urls } from '@shop/tools/topology';
-import { round } from './stats.js';
+import { formatByGroup, perUnitByGroup } from './stats.js';
 
 /** Statements run so far, by database name. */
 export type StatementCounts = Map<string, number>;
@@ -44,18 +44,10 @@ export function statementsPer(
   units: number,
   idle?: { before: StatementCounts; after: StatementCounts; seconds: number; windowSeconds: number },
 ): Array<[string, number]> {
-  return [...after]
-    .map(([db, calls]): [string, number] => {
-      const idleRate = idle ? ((idle.after.get(db) ?? 0) - (idle.before.get(db) ?? 0)) / idle.seconds : 0;
-      const busy = Math.max(0, calls - (before.get(db) ?? 0) - idleRate * (idle?.windowSeconds ?? 0));
-      return [db, round(busy / Math.max(1, units), 1)];
-    })
-    .filter(([, n]) => n >= 0.05)
-    .sort((a, b) => b[1] - a[1]);
+  const since = (from: StatementCounts, to: StatementCounts) => new Map([...to].map(([db, calls]): [string, number] => [db, calls - (from.get(db) ?? 0)]));
+  const idleRate = idle && new Map([...since(idle.before, idle.after)].map(([db, calls]): [string, number] => [db, calls / idle.seconds]));
+  return perUnitByGroup(since(before, after), units, { ...(idle && idleRate ? { idleRate, windowSeconds: idle.windowSeconds } : {}), digits: 1, min: 0.05 });
 }
 
 /** "order 46.2, cart 30.1, … (total 120.4)" for a console line. */
-export function formatStatements(rows: Array<[string, number]>): string {
-  const total = rows.reduce((sum, [, n]) => sum + n, 0);
-  return `${rows.map(([db, n]) => `${db} ${n}`).join(', ')} (total ${round(total, 1)})`;
-}
+export const formatStatements = (rows: Array<[string, number]>): string => formatByGroup(rows, 1);

@@ -71,3 +71,29 @@ export function loopDetails(run: LoopResult) {
     clientCores: run.clientCores,
   };
 }
+
+/**
+ * What each group (a process, a database) used per unit of work, largest first, those under
+ * `min` left out: `used` is each group's total over the measured window; with `idleRate`
+ * (per second, measured while nothing ran) and `windowSeconds`, what it uses doing nothing
+ * is taken off first. `scale` converts the unit (e.g. 1000: seconds to milliseconds).
+ */
+export function perUnitByGroup(
+  used: Map<string, number>,
+  units: number,
+  opts: { idleRate?: Map<string, number>; windowSeconds?: number; scale?: number; digits: number; min: number },
+): Array<[string, number]> {
+  return [...used]
+    .map(([group, total]): [string, number] => {
+      const busy = Math.max(0, total - (opts.idleRate?.get(group) ?? 0) * (opts.windowSeconds ?? 0));
+      return [group, round((busy * (opts.scale ?? 1)) / Math.max(1, units), opts.digits)];
+    })
+    .filter(([, n]) => n >= opts.min)
+    .sort((a, b) => b[1] - a[1]);
+}
+
+/** "cart-command 0.44, postgres 0.31, … (total 1.9 ms)" for a console line. */
+export function formatByGroup(rows: Array<[string, number]>, digits: number, unit?: string): string {
+  const total = rows.reduce((sum, [, n]) => sum + n, 0);
+  return `${rows.map(([group, n]) => `${group} ${round(n, digits)}`).join(', ')} (total ${round(total, digits)}${unit ? ` ${unit}` : ''})`;
+}

@@ -97,6 +97,16 @@ async function lastRow(table: string, streamType: string) {
   return rows[0] as { transaction_id: string; position: number };
 }
 
+/** The sessions, of these applications' pools, that hold a relay's leader lock (an advisory lock). */
+async function leaderSessions(applications: string[]): Promise<Array<{ pid: number; app: string }>> {
+  const { rows } = await pool.query<{ pid: number; app: string }>(
+    `SELECT a.pid, a.application_name AS app FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+     WHERE l.locktype = 'advisory' AND l.granted AND a.application_name = ANY($1::text[])`,
+    [applications],
+  );
+  return rows;
+}
+
 /** The number of messages on a one-partition topic (its end offset), read past any client under test. */
 async function endOffset(kafka: Kafka, topic: string): Promise<number> {
   const admin = kafka.admin();
@@ -163,14 +173,7 @@ test('the leader\'s database session killed: another relay takes over from the c
     await poolB.end();
   });
   const logB = testLogger();
-  const holder = async () => {
-    const { rows } = await pool.query<{ pid: number; app: string }>(
-      `SELECT a.pid, a.application_name AS app FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-       WHERE l.locktype = 'advisory' AND l.granted AND a.application_name = ANY($1::text[])`,
-      [[apps.a, apps.b]],
-    );
-    return rows[0];
-  };
+  const holder = async () => (await leaderSessions([apps.a, apps.b]))[0];
   await startTestRelay(t, { pool: poolA, name: s.name, table: 'events', kafka: s.kafka, topic: s.topic, streamTypes: [s.streamType], log });
   await waitFor('relay A to lead', async () => (await holder())?.app === apps.a);
   await startTestRelay(t, { pool: poolB, name: s.name, table: 'events', kafka: s.kafka, topic: s.topic, streamTypes: [s.streamType], log: logB.log });
@@ -263,8 +266,7 @@ test('batches published close together share one checkpoint write, made when due
   t.teardown(() => own.end());
   const row = (version: number) => ({ streamType: s.streamType, streamId: 'a', version, type: 'test.v1.Changed', data: { version } });
   const published = (n: number) => waitFor(`${n} published`, async () => (await endOffset(s.kafka, s.topic)) >= n);
-  const relay = await startRelay({ pool: own, name: s.name, table: 'outbox', kafka: s.kafka, topicFor: () => s.topic, streamTypes: [s.streamType], log, registry: createMetrics('t'), idleMs: 5, checkpointEveryMs: 60_000 });
-  t.teardown(() => relay.stop());
+  const relay = await startTestRelay(t, { pool: own, name: s.name, table: 'outbox', kafka: s.kafka, topic: s.topic, streamTypes: [s.streamType], log, checkpointEveryMs: 60_000 });
 
   // The first batch's checkpoint is written at once; the next one's waits for its turn.
   await enqueue(pool, [row(1)]);
@@ -279,9 +281,9 @@ test('batches published close together share one checkpoint write, made when due
 
   // The leader's session dies (a crash, as far as its checkpoint goes): the next leader
   // starts from the written checkpoint and publishes version 2 again.
-  const { rows } = await pool.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND pid IN (SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted)", [app]);
-  t.is(rows.length, 1);
-  await pool.query('SELECT pg_terminate_backend($1)', [rows[0]!.pid]);
+  const sessions = await leaderSessions([app]);
+  t.is(sessions.length, 1);
+  await pool.query('SELECT pg_terminate_backend($1)', [sessions[0]!.pid]);
   await published(3);
   t.deepEqual((await readAll(s.kafka, s.topic)).map(versionOf), ['1', '2', '2']);
 

@@ -100,7 +100,7 @@ interface RelayCommon {
    * stopping relay writes what it has.
    */
   checkpointEveryMs?: number;
-  /** Milliseconds on a monotonic clock, for spacing checkpoint writes (default performance.now). */
+  /** Milliseconds on a monotonic clock, for spacing checkpoint writes and pruning (default performance.now). */
   clock?: () => number;
 }
 
@@ -138,10 +138,10 @@ const BUSY_IDLE_MS = 2;
  * the retention keeps, and up to 1,000 rows a second deleted.
  */
 const PRUNE_EVERY_MS = 10_000;
+const PRUNE_LIMIT = 10_000;
 
 /** Default of `checkpointEveryMs`: at most five checkpoint writes a second per relay. */
 const CHECKPOINT_EVERY_MS = 200;
-const PRUNE_LIMIT = 10_000;
 
 export interface Relay {
   stop(): Promise<void>;
@@ -215,11 +215,11 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   const pruneEveryMs = opts.pruneEveryMs ?? PRUNE_EVERY_MS;
   const checkpointEveryMs = opts.checkpointEveryMs ?? CHECKPOINT_EVERY_MS;
   const clock = opts.clock ?? (() => performance.now());
-  let prunedAt = 0;
+  let prunedAt = Number.NEGATIVE_INFINITY;
   /** Housekeeping when due: a failure is said and left for the next round, never retried as a batch. */
   const pruneIfDue = async (leader: RelayLeadership, upTo: GlobalCheckpoint) => {
-    if (retainMs === undefined || !leader.prune || upTo === START || Date.now() - prunedAt < pruneEveryMs) return;
-    prunedAt = Date.now();
+    if (retainMs === undefined || !leader.prune || upTo === START || clock() - prunedAt < pruneEveryMs) return;
+    prunedAt = clock();
     const n = await leader.prune(upTo, { olderThanMs: retainMs, limit: PRUNE_LIMIT, ...(opts.streamTypes ? { streamTypes: opts.streamTypes } : {}) }).catch((err: unknown) => {
       log.warn({ err }, 'deleting expired published rows failed; trying again later');
       return 0;

@@ -187,6 +187,8 @@ export class WorkflowRuntime<Input extends DomainEvent, State, Output extends Do
       const outputs = this.opts.workflow.decide(input, state);
       const next = [input as Input | Output, ...outputs].reduce(this.opts.workflow.evolve, state);
       const recorded = outputs.map((o) => ({ id: randomUUID(), output: o, encoded: this.opts.codec.encode(o) }));
+      // The commands to other services: written as pending in the step, sent after it.
+      const remote = recorded.filter(({ output }) => this.remoteOf(output.type));
       const causedBy: EventMetadata = { ...meta, causationId: inputId };
       try {
         const result = await this.opts.store.append(
@@ -197,14 +199,12 @@ export class WorkflowRuntime<Input extends DomainEvent, State, Output extends Do
             ...recorded.map(({ id, encoded }) => ({ id, ...encoded, metadata: causedBy })),
           ],
           version,
-          { inTransaction: (tx) => this.inStep(tx as unknown as Queryable, instanceId, recorded, next, answeredCommandId, causedBy) },
+          { inTransaction: (tx) => this.inStep(tx as unknown as Queryable, instanceId, recorded, remote, next, answeredCommandId, causedBy) },
         );
         this.metrics.steps.inc({ workflow: this.name, outcome: 'recorded' });
         for (const id of [inputId, ...recorded.map((r) => r.id)]) ids.add(id);
         this.states.set(instanceId, { state: next, version: result.version, ids });
-        const toSend = recorded
-          .filter(({ output }) => this.remoteOf(output.type))
-          .map(({ id, output, encoded }) => ({ command_id: id, instance_id: instanceId, type: output.type, data: encoded.data, attempts: 0 }));
+        const toSend = remote.map(({ id, output, encoded }) => ({ command_id: id, instance_id: instanceId, type: output.type, data: encoded.data, attempts: 0 }));
         return { result: { state: next, version: result.version, duplicate: false }, toSend };
       } catch (err) {
         // Whatever failed, the kept state may be behind the stream: the next step reads it.
@@ -246,6 +246,7 @@ export class WorkflowRuntime<Input extends DomainEvent, State, Output extends Do
     tx: Queryable,
     instanceId: string,
     recorded: Array<{ id: string; output: Output; encoded: { type: string; data: unknown } }>,
+    remote: typeof recorded,
     next: State,
     answeredCommandId: string | undefined,
     meta: EventMetadata,
@@ -254,7 +255,6 @@ export class WorkflowRuntime<Input extends DomainEvent, State, Output extends Do
       const local = this.opts.local?.[output.type as Output['type']];
       if (local) await local(tx, output, instanceId, { ...meta, causationId: id });
     }
-    const remote = recorded.filter(({ output }) => this.remoteOf(output.type));
     const timer = this.opts.workflow.timeout?.(next);
     const timerInput = timer && this.opts.codec.encode(timer.input);
     await tx.query(
